@@ -1,0 +1,150 @@
+// Package httpapi holds the HTTP conventions every Plinth handler shares: JSON bodies,
+// OpenAI-shaped errors ({"error":{"message","type","code","param"}}), request IDs and
+// bounded body decoding.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxBodyBytes is the default request body limit.
+const MaxBodyBytes = 4 << 20
+
+// ErrorBody is OpenAI's error object.
+type ErrorBody struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+type errorEnvelope struct {
+	Error ErrorBody `json:"error"`
+}
+
+// Error is an API error carrying its HTTP status. Handlers return or write it; the
+// status decides OpenAI's error type unless Type is set.
+type Error struct {
+	Status     int
+	Type       string
+	Code       string
+	Param      string
+	Message    string
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// BadRequest is a 400 invalid_request_error naming the offending parameter.
+func BadRequest(param, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+// typeFor maps a status to OpenAI's error type.
+func typeFor(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return "authentication_error"
+	case status == http.StatusForbidden:
+		return "permission_error"
+	case status == http.StatusNotFound:
+		return "not_found_error"
+	case status == http.StatusTooManyRequests:
+		return "rate_limit_error"
+	case status >= 500:
+		return "api_error"
+	default:
+		return "invalid_request_error"
+	}
+}
+
+// WriteError writes err in OpenAI's error shape. A non-*Error becomes a 500 whose message
+// does not leak internals.
+func WriteError(w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+	}
+	typ := e.Type
+	if typ == "" {
+		typ = typeFor(e.Status)
+	}
+	body := ErrorBody{Message: e.Message, Type: typ}
+	if e.Code != "" {
+		c := e.Code
+		body.Code = &c
+	}
+	if e.Param != "" {
+		p := e.Param
+		body.Param = &p
+	}
+	if e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	WriteJSON(w, e.Status, errorEnvelope{Error: body})
+}
+
+// WriteJSON writes v as a JSON response with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// DecodeJSON reads a JSON body of at most limit bytes (MaxBodyBytes when 0) into v,
+// returning a 413 or 400 *Error on oversize or malformed input. Unknown fields are allowed,
+// as OpenAI clients send vendor extensions.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	if limit <= 0 {
+		limit = MaxBodyBytes
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "request body must be application/json"}
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large", Message: fmt.Sprintf("request body exceeds %d bytes", limit)}
+		case errors.Is(err, io.EOF):
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: "request body is empty; expected a JSON object"}
+		default:
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "request body is not valid JSON: " + err.Error()}
+		}
+	}
+	if dec.More() {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "request body has data after the JSON object"}
+	}
+	return nil
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request ID.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request ID set by the server middleware, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
