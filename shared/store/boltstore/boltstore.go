@@ -1,0 +1,306 @@
+// Package boltstore is the embedded adapter of the store port, on a single bbolt file: the
+// local platform's default persistence. All items live in one bucket under keys that keep
+// a partition's items contiguous and ordered by sort key, so a Query is one cursor scan.
+// Writes are serialised by bbolt's single writer, which makes conditional writes, bounded
+// Adds and transactions atomic. Expired items are filtered on every read and replaced on
+// write; Sweep removes them physically.
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/plinth-ai/plinth/shared/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+var bucketName = []byte("items")
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	now     func() time.Time
+	noSync  bool
+	timeout time.Duration
+}
+
+// WithClock sets the clock used to decide expiry (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
+// WithNoSync skips the fsync after each commit: much faster writes, but a machine crash
+// may lose the latest commits (a process crash does not). For tests and scratch data.
+func WithNoSync() Option { return func(o *options) { o.noSync = true } }
+
+// WithLockTimeout bounds how long Open waits for another process to release the file
+// (default 5s; bbolt allows one process per file).
+func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// Store is a store.Store backed by a bbolt file.
+type Store struct {
+	db  *bolt.DB
+	now func() time.Time
+}
+
+// Open opens (creating if needed) the store file at path.
+func Open(path string, opts ...Option) (*Store, error) {
+	o := options{now: time.Now, timeout: 5 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.timeout, NoSync: o.noSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketName)
+		return err
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("boltstore: init %s: %w", path, err)
+	}
+	return &Store{db: db, now: o.now}, nil
+}
+
+// Close releases the file.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("boltstore: close: %w", err)
+	}
+	return nil
+}
+
+// live returns the unexpired item with key in tx, or nil.
+func live(b *bolt.Bucket, key store.Key, now time.Time) (*store.Item, error) {
+	raw := b.Get(encodeKey(key))
+	if raw == nil || recordExpired(raw, now.UnixNano()) {
+		return nil, nil
+	}
+	it, err := decodeRecord(key, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key %s/%s", err, key.PK, key.SK)
+	}
+	return &it, nil
+}
+
+func putRecord(b *bolt.Bucket, it store.Item) error {
+	return b.Put(encodeKey(it.Key), encodeRecord(it))
+}
+
+// update runs fn in a write transaction; fn's logical error rolls the transaction back.
+func (s *Store) update(ctx context.Context, fn func(b *bolt.Bucket, now time.Time) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return fn(tx.Bucket(bucketName), s.now())
+	})
+}
+
+// Get returns the live item with the key, or store.ErrNotFound.
+func (s *Store) Get(ctx context.Context, key store.Key) (store.Item, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Item{}, err
+	}
+	var out *store.Item
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		out, err = live(tx.Bucket(bucketName), key, s.now())
+		return err
+	})
+	if err != nil {
+		return store.Item{}, fmt.Errorf("boltstore: get %s/%s: %w", key.PK, key.SK, err)
+	}
+	if out == nil {
+		return store.Item{}, fmt.Errorf("boltstore: get %s/%s: %w", key.PK, key.SK, store.ErrNotFound)
+	}
+	return *out, nil
+}
+
+// Put writes the item if opts' condition holds and returns its new version.
+func (s *Store) Put(ctx context.Context, item store.Item, opts store.WriteOptions) (int64, error) {
+	var ver int64
+	err := s.update(ctx, func(b *bolt.Bucket, now time.Time) error {
+		cur, err := live(b, item.Key, now)
+		if err != nil {
+			return err
+		}
+		next, err := applyPut(cur, item, opts)
+		if err != nil {
+			return err
+		}
+		ver = next.Version
+		return putRecord(b, next)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("boltstore: put %s/%s: %w", item.PK, item.SK, err)
+	}
+	return ver, nil
+}
+
+// Delete removes the item if opts' condition holds.
+func (s *Store) Delete(ctx context.Context, key store.Key, opts store.WriteOptions) error {
+	err := s.update(ctx, func(b *bolt.Bucket, now time.Time) error {
+		if opts.Cond != store.Always {
+			cur, err := live(b, key, now)
+			if err != nil {
+				return err
+			}
+			if err := checkCond(cur, opts); err != nil {
+				return err
+			}
+		}
+		return b.Delete(encodeKey(key))
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: delete %s/%s: %w", key.PK, key.SK, err)
+	}
+	return nil
+}
+
+// Add atomically applies deltas and returns the item after the change.
+func (s *Store) Add(ctx context.Context, key store.Key, deltas []store.Delta, opts store.AddOptions) (store.Item, error) {
+	var out store.Item
+	err := s.update(ctx, func(b *bolt.Bucket, now time.Time) error {
+		cur, err := live(b, key, now)
+		if err != nil {
+			return err
+		}
+		next, err := applyAdd(key, cur, deltas, opts)
+		if err != nil {
+			return err
+		}
+		out = next
+		return putRecord(b, next)
+	})
+	if err != nil {
+		return store.Item{}, fmt.Errorf("boltstore: add %s/%s: %w", key.PK, key.SK, err)
+	}
+	return out, nil
+}
+
+// Query returns live items of partition pk selected by opts, in SK order.
+func (s *Store) Query(ctx context.Context, pk string, opts store.QueryOptions) ([]store.Item, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := []store.Item{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketName).Cursor()
+		pp := partitionPrefix(pk)
+		r := skRange{o: opts}
+		now := s.now().UnixNano()
+		var k, v []byte
+		next := c.Next
+		if opts.Desc {
+			next = c.Prev
+			seek := append(append([]byte(nil), pp...), r.end()...)
+			if r.end() == "" {
+				seek = []byte(prefixEnd(string(pp)))
+			}
+			if len(seek) == 0 {
+				k, v = c.Last()
+			} else if k, _ = c.Seek(seek); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		} else {
+			k, v = c.Seek(append(pp, r.start()...))
+		}
+		for ; k != nil && bytes.HasPrefix(k, pp); k, v = next() {
+			sk := string(k[len(pp):])
+			if r.past(sk) {
+				break
+			}
+			if !r.match(sk) || recordExpired(v, now) {
+				continue
+			}
+			it, err := decodeRecord(store.Key{PK: pk, SK: sk}, v)
+			if err != nil {
+				return fmt.Errorf("%w: key %s/%s", err, pk, sk)
+			}
+			out = append(out, it)
+			if opts.Limit > 0 && len(out) >= opts.Limit {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: query %s: %w", pk, err)
+	}
+	return out, nil
+}
+
+// Transact applies ops atomically or not at all.
+func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
+	err := s.update(ctx, func(b *bolt.Bucket, now time.Time) error {
+		var readErr error
+		writes, err := planTransact(ops, func(k store.Key) *store.Item {
+			it, err := live(b, k, now)
+			if err != nil && readErr == nil {
+				readErr = err
+			}
+			return it
+		})
+		if readErr != nil {
+			return readErr
+		}
+		if err != nil {
+			return err
+		}
+		for _, w := range writes {
+			if w.item == nil {
+				err = b.Delete(encodeKey(w.key))
+			} else {
+				err = putRecord(b, *w.item)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: transact: %w", err)
+	}
+	return nil
+}
+
+// Sweep deletes every item expired at the store's clock and reports how many it removed.
+// Reads never return expired items, so sweeping only reclaims space.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	n := 0
+	err := s.update(ctx, func(b *bolt.Bucket, now time.Time) error {
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; {
+			if recordExpired(v, now.UnixNano()) {
+				k = append([]byte(nil), k...)
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n++
+				k, v = c.Seek(k)
+				continue
+			}
+			k, v = c.Next()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("boltstore: sweep: %w", err)
+	}
+	return n, nil
+}
