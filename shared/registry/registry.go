@@ -1,0 +1,199 @@
+// Package registry is the model hub: a governed list of the models the platform may call,
+// with their deployments, prices, review status and lineage. Only approved (or deprecated)
+// models are invocable; every change is recorded with who made it and when.
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Kind says what a model does.
+type Kind string
+
+const (
+	KindChat      Kind = "chat"
+	KindEmbedding Kind = "embedding"
+)
+
+// Status is a model's place in its review lifecycle.
+type Status string
+
+const (
+	StatusPendingReview Status = "pending-review"
+	StatusApproved      Status = "approved"
+	StatusRejected      Status = "rejected"
+	StatusDeprecated    Status = "deprecated"
+	StatusRetired       Status = "retired"
+)
+
+// Invocable reports whether requests may be routed to a model in this status.
+func (s Status) Invocable() bool { return s == StatusApproved || s == StatusDeprecated }
+
+// Provider names.
+const (
+	ProviderOpenAI  = "openai"
+	ProviderBedrock = "bedrock"
+	ProviderLocal   = "local"
+)
+
+// Errors returned by the registry. Handlers map them with errors.Is.
+var (
+	ErrNotFound     = errors.New("model not found")
+	ErrExists       = errors.New("model already exists")
+	ErrInvalid      = errors.New("invalid model")
+	ErrNotInvocable = errors.New("model is not approved for use")
+	ErrConflict     = errors.New("model was changed concurrently")
+)
+
+// Deployment is one endpoint serving a model.
+type Deployment struct {
+	ID       string `json:"id,omitempty"`
+	Provider string `json:"provider"`
+	BaseURL  string `json:"base_url,omitempty"`
+	// Model is the provider's own model ID (a Bedrock model or inference-profile ID, an
+	// OpenAI model name, an Azure deployment name).
+	Model      string `json:"model"`
+	Region     string `json:"region,omitempty"`
+	APIVersion string `json:"api_version,omitempty"`
+	// APIKey is accepted on write and never returned. In AWS prefer APIKeySecret.
+	APIKey string `json:"api_key,omitempty"`
+	// APIKeyEnv names an environment variable holding the key (local configuration).
+	APIKeyEnv string `json:"api_key_env,omitempty"`
+	// APIKeySecret names a Secrets Manager secret (ARN or name) holding the key.
+	APIKeySecret string `json:"api_key_secret,omitempty"`
+	Weight       int    `json:"weight,omitempty"`
+}
+
+// Prices are USD per million tokens.
+type Prices struct {
+	InputPerMillion  float64 `json:"input_per_million"`
+	OutputPerMillion float64 `json:"output_per_million"`
+}
+
+// Cost returns the USD cost of the given token counts.
+func (p Prices) Cost(inputTokens, outputTokens int64) float64 {
+	return (float64(inputTokens)*p.InputPerMillion + float64(outputTokens)*p.OutputPerMillion) / 1e6
+}
+
+// Timeouts bound one attempt against a deployment, in milliseconds (0 = default).
+type Timeouts struct {
+	FirstTokenMS int `json:"first_token_ms,omitempty"`
+	IdleMS       int `json:"idle_ms,omitempty"`
+	TotalMS      int `json:"total_ms,omitempty"`
+}
+
+// Review records a review decision.
+type Review struct {
+	Decision string    `json:"decision"`
+	Reviewer string    `json:"reviewer"`
+	Comment  string    `json:"comment,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Lineage records where a custom model came from.
+type Lineage struct {
+	BaseModel string             `json:"base_model,omitempty"`
+	Dataset   string             `json:"dataset,omitempty"`
+	JobARN    string             `json:"job_arn,omitempty"`
+	Metrics   map[string]float64 `json:"metrics,omitempty"`
+}
+
+// Model is one registry entry.
+type Model struct {
+	ID            string            `json:"id"`
+	Kind          Kind              `json:"kind"`
+	Description   string            `json:"description,omitempty"`
+	Owner         string            `json:"owner,omitempty"`
+	Tags          map[string]string `json:"tags,omitempty"`
+	Aliases       []string          `json:"aliases,omitempty"`
+	Deployments   []Deployment      `json:"deployments"`
+	Fallbacks     []string          `json:"fallbacks,omitempty"`
+	Timeouts      Timeouts          `json:"timeouts,omitempty"`
+	Prices        Prices            `json:"prices"`
+	ContextWindow int               `json:"context_window,omitempty"`
+	// MaxOutputTokens is the model's output cap, used for worst-case quota reservations.
+	MaxOutputTokens int `json:"max_output_tokens,omitempty"`
+	// Dimensions is an embedding model's default vector size; SupportsDimensions says
+	// whether a request may ask for fewer.
+	Dimensions         int       `json:"dimensions,omitempty"`
+	SupportsDimensions bool      `json:"supports_dimensions,omitempty"`
+	Status             Status    `json:"status"`
+	Reviews            []Review  `json:"reviews,omitempty"`
+	Lineage            *Lineage  `json:"lineage,omitempty"`
+	CreatedAt          time.Time `json:"created_at"`
+	CreatedBy          string    `json:"created_by,omitempty"`
+	UpdatedAt          time.Time `json:"updated_at"`
+	// Version increments with every change (optimistic concurrency).
+	Version int64 `json:"version"`
+}
+
+// LastReview returns the most recent review, if any.
+func (m *Model) LastReview() (Review, bool) {
+	if len(m.Reviews) == 0 {
+		return Review{}, false
+	}
+	return m.Reviews[len(m.Reviews)-1], true
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
+
+// Validate checks a model definition before it is stored.
+func (m *Model) Validate() error {
+	if !idPattern.MatchString(m.ID) {
+		return fmt.Errorf("%w: id %q must be 1-128 characters of letters, digits, '.', '_', ':', '/', '-'", ErrInvalid, m.ID)
+	}
+	if m.Kind != KindChat && m.Kind != KindEmbedding {
+		return fmt.Errorf("%w: kind must be %q or %q", ErrInvalid, KindChat, KindEmbedding)
+	}
+	if len(m.Deployments) == 0 {
+		return fmt.Errorf("%w: at least one deployment is required", ErrInvalid)
+	}
+	for i, d := range m.Deployments {
+		switch d.Provider {
+		case ProviderOpenAI:
+			if d.BaseURL == "" {
+				return fmt.Errorf("%w: deployments[%d].base_url is required for provider openai", ErrInvalid, i)
+			}
+		case ProviderBedrock, ProviderLocal:
+		default:
+			return fmt.Errorf("%w: deployments[%d].provider %q is not one of openai, bedrock, local", ErrInvalid, i, d.Provider)
+		}
+		if d.Model == "" {
+			return fmt.Errorf("%w: deployments[%d].model is required", ErrInvalid, i)
+		}
+		if d.Weight < 0 {
+			return fmt.Errorf("%w: deployments[%d].weight must not be negative", ErrInvalid, i)
+		}
+	}
+	if m.Prices.InputPerMillion < 0 || m.Prices.OutputPerMillion < 0 {
+		return fmt.Errorf("%w: prices must not be negative", ErrInvalid)
+	}
+	for _, f := range m.Fallbacks {
+		if f == m.ID {
+			return fmt.Errorf("%w: a model cannot fall back to itself", ErrInvalid)
+		}
+	}
+	for _, a := range m.Aliases {
+		if !idPattern.MatchString(a) {
+			return fmt.Errorf("%w: alias %q is not a valid name", ErrInvalid, a)
+		}
+	}
+	if m.Timeouts.FirstTokenMS < 0 || m.Timeouts.IdleMS < 0 || m.Timeouts.TotalMS < 0 {
+		return fmt.Errorf("%w: timeouts must not be negative", ErrInvalid)
+	}
+	return nil
+}
+
+// Redacted returns a copy safe to show: deployment API keys removed.
+func (m Model) Redacted() Model {
+	deps := make([]Deployment, len(m.Deployments))
+	for i, d := range m.Deployments {
+		d.APIKey = ""
+		deps[i] = d
+	}
+	m.Deployments = deps
+	return m
+}
