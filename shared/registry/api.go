@@ -13,7 +13,7 @@ import (
 func Routes(mux *http.ServeMux, svc *Service) {
 	mux.HandleFunc("POST /admin/models", svc.handleCreate)
 	mux.HandleFunc("GET /admin/models", svc.handleList)
-	mux.HandleFunc("GET /admin/models/{id...}", svc.handleGetOrReviewless)
+	mux.HandleFunc("GET /admin/models/{id...}", svc.handleGet)
 	mux.HandleFunc("PATCH /admin/models/{id...}", svc.handlePatch)
 	mux.HandleFunc("POST /admin/models/{id...}", svc.handleReviewRoute)
 }
@@ -54,8 +54,8 @@ func (svc *Service) handleList(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, listResponse{Object: "list", Data: out})
 }
 
-// Model IDs may contain '/', so the review route is recognised by its suffix.
-func (svc *Service) handleGetOrReviewless(w http.ResponseWriter, r *http.Request) {
+// handleGet returns one model; IDs may contain '/', hence the catch-all pattern.
+func (svc *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 	m, err := svc.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
