@@ -1,0 +1,269 @@
+package tenant
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/httpapi"
+)
+
+// APIError translates a domain error into the HTTP error handlers write:
+// ErrInvalidKey/ErrKeyRevoked/ErrKeyExpired → 401 invalid_api_key, ErrTenantSuspended,
+// ErrUnknownPrincipal, ErrModelNotAllowed, ErrScope → 403, ErrNotFound → 404,
+// ErrExists → 409, ErrInvalid → 400. Other errors pass through unchanged.
+func APIError(err error) error {
+	var status int
+	var code string
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrInvalidKey), errors.Is(err, ErrKeyRevoked), errors.Is(err, ErrKeyExpired):
+		status, code = http.StatusUnauthorized, "invalid_api_key"
+	case errors.Is(err, ErrTenantSuspended):
+		status, code = http.StatusForbidden, "tenant_suspended"
+	case errors.Is(err, ErrUnknownPrincipal):
+		status, code = http.StatusForbidden, "unknown_principal"
+	case errors.Is(err, ErrModelNotAllowed):
+		status, code = http.StatusForbidden, "model_not_allowed"
+	case errors.Is(err, ErrScope):
+		status, code = http.StatusForbidden, "insufficient_scope"
+	case errors.Is(err, ErrNotFound):
+		status, code = http.StatusNotFound, "not_found"
+	case errors.Is(err, ErrExists):
+		status, code = http.StatusConflict, "already_exists"
+	case errors.Is(err, ErrInvalid):
+		status, code = http.StatusBadRequest, "invalid_request_error"
+	default:
+		return err
+	}
+	msg := err.Error()
+	if status == http.StatusUnauthorized {
+		// Never echo anything derived from the presented secret.
+		for _, e := range []error{ErrInvalidKey, ErrKeyRevoked, ErrKeyExpired} {
+			if errors.Is(err, e) {
+				msg = e.Error()
+			}
+		}
+	}
+	return &httpapi.Error{Status: status, Code: code, Message: msg}
+}
+
+// Routes registers the admin API for tenants, keys and IAM mappings on mux. Admin
+// authentication is applied by the caller around mux.
+//
+//	POST   /admin/tenants                                 201 tenant
+//	GET    /admin/tenants                                 {"object":"list","data":[tenant]}
+//	GET    /admin/tenants/{id}                            tenant
+//	PATCH  /admin/tenants/{id}                            tenant (limits and cache merge)
+//	POST   /admin/tenants/{id}/keys                       201 key with "key" (the secret, shown once)
+//	GET    /admin/tenants/{id}/keys                       {"object":"list","data":[key]}
+//	DELETE /admin/keys/{id}                               204
+//	POST   /admin/tenants/{id}/iam-principals             201 {"arn","tenant","scopes"}
+//	GET    /admin/tenants/{id}/iam-principals             {"object":"list","data":[…]}
+//	DELETE /admin/tenants/{id}/iam-principals/{arn...}    204
+func Routes(mux *http.ServeMux, svc *Service) {
+	h := handlers{svc}
+	mux.HandleFunc("POST /admin/tenants", h.createTenant)
+	mux.HandleFunc("GET /admin/tenants", h.listTenants)
+	mux.HandleFunc("GET /admin/tenants/{id}", h.getTenant)
+	mux.HandleFunc("PATCH /admin/tenants/{id}", h.patchTenant)
+	mux.HandleFunc("POST /admin/tenants/{id}/keys", h.createKey)
+	mux.HandleFunc("GET /admin/tenants/{id}/keys", h.listKeys)
+	mux.HandleFunc("DELETE /admin/keys/{id}", h.revokeKey)
+	mux.HandleFunc("POST /admin/tenants/{id}/iam-principals", h.mapIAM)
+	mux.HandleFunc("GET /admin/tenants/{id}/iam-principals", h.listIAM)
+	mux.HandleFunc("DELETE /admin/tenants/{id}/iam-principals/{arn...}", h.unmapIAM)
+}
+
+type handlers struct{ svc *Service }
+
+type listBody[T any] struct {
+	Object string `json:"object"`
+	Data   []T    `json:"data"`
+}
+
+func list[T any](d []T) listBody[T] {
+	if d == nil {
+		d = []T{}
+	}
+	return listBody[T]{Object: "list", Data: d}
+}
+
+func fail(w http.ResponseWriter, err error) { httpapi.WriteError(w, APIError(err)) }
+
+func (h handlers) createTenant(w http.ResponseWriter, r *http.Request) {
+	var t Tenant
+	if err := httpapi.DecodeJSON(w, r, &t, 1<<20); err != nil {
+		httpapi.WriteError(w, err)
+		return
+	}
+	if t.ID == "" {
+		httpapi.WriteError(w, httpapi.BadRequest("id", "id is required"))
+		return
+	}
+	out, err := h.svc.CreateTenant(r.Context(), t)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, out)
+}
+
+func (h handlers) listTenants(w http.ResponseWriter, r *http.Request) {
+	ts, err := h.svc.ListTenants(r.Context())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, list(ts))
+}
+
+func (h handlers) getTenant(w http.ResponseWriter, r *http.Request) {
+	t, err := h.svc.GetTenant(r.Context(), r.PathValue("id"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, t)
+}
+
+// tenantPatch is a merge patch: absent fields are kept; limits and cache merge field by field.
+type tenantPatch struct {
+	Name            *string            `json:"name"`
+	Status          *Status            `json:"status"`
+	AllowedModels   *[]string          `json:"allowed_models"`
+	Limits          json.RawMessage    `json:"limits"`
+	GuardrailPolicy *string            `json:"guardrail_policy"`
+	IsolationTier   *IsolationTier     `json:"isolation_tier"`
+	Tags            *map[string]string `json:"tags"`
+	Cache           json.RawMessage    `json:"cache"`
+}
+
+func (h handlers) patchTenant(w http.ResponseWriter, r *http.Request) {
+	var p tenantPatch
+	if err := httpapi.DecodeJSON(w, r, &p, 1<<20); err != nil {
+		httpapi.WriteError(w, err)
+		return
+	}
+	t, err := h.svc.UpdateTenant(r.Context(), r.PathValue("id"), func(t *Tenant) error {
+		if p.Name != nil {
+			t.Name = *p.Name
+		}
+		if p.Status != nil {
+			t.Status = *p.Status
+		}
+		if p.AllowedModels != nil {
+			t.AllowedModels = *p.AllowedModels
+		}
+		if p.GuardrailPolicy != nil {
+			t.GuardrailPolicy = *p.GuardrailPolicy
+		}
+		if p.IsolationTier != nil {
+			t.IsolationTier = *p.IsolationTier
+		}
+		if p.Tags != nil {
+			t.Tags = *p.Tags
+		}
+		if len(p.Limits) > 0 {
+			if err := json.Unmarshal(p.Limits, &t.Limits); err != nil {
+				return httpapi.BadRequest("limits", "limits: %v", err)
+			}
+		}
+		if len(p.Cache) > 0 {
+			if err := json.Unmarshal(p.Cache, &t.Cache); err != nil {
+				return httpapi.BadRequest("cache", "cache: %v", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, t)
+}
+
+type createKeyBody struct {
+	Name      string       `json:"name"`
+	Scopes    []auth.Scope `json:"scopes"`
+	ExpiresAt *time.Time   `json:"expires_at"`
+	Limits    *Limits      `json:"limits"`
+}
+
+// CreatedKey is the response to key creation: the key record plus the secret.
+type CreatedKey struct {
+	*Key
+	// Secret is shown only in this response.
+	Secret string `json:"key"`
+}
+
+func (h handlers) createKey(w http.ResponseWriter, r *http.Request) {
+	var b createKeyBody
+	if r.ContentLength != 0 {
+		if err := httpapi.DecodeJSON(w, r, &b, 1<<16); err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
+	}
+	k, secret, err := h.svc.CreateKey(r.Context(), r.PathValue("id"), KeyOptions(b))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, http.StatusCreated, CreatedKey{Key: k, Secret: secret})
+}
+
+func (h handlers) listKeys(w http.ResponseWriter, r *http.Request) {
+	ks, err := h.svc.ListKeys(r.Context(), r.PathValue("id"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, list(ks))
+}
+
+func (h handlers) revokeKey(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.svc.RevokeKey(r.Context(), r.PathValue("id")); err != nil {
+		fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h handlers) mapIAM(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		ARN    string       `json:"arn"`
+		Scopes []auth.Scope `json:"scopes"`
+	}
+	if err := httpapi.DecodeJSON(w, r, &b, 1<<16); err != nil {
+		httpapi.WriteError(w, err)
+		return
+	}
+	p, err := h.svc.MapIAMPrincipal(r.Context(), r.PathValue("id"), b.ARN, b.Scopes)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, p)
+}
+
+func (h handlers) listIAM(w http.ResponseWriter, r *http.Request) {
+	ps, err := h.svc.ListIAMPrincipals(r.Context(), r.PathValue("id"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, list(ps))
+}
+
+func (h handlers) unmapIAM(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.UnmapIAMPrincipal(r.Context(), r.PathValue("id"), r.PathValue("arn")); err != nil {
+		fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

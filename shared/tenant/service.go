@@ -1,0 +1,504 @@
+package tenant
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/store"
+)
+
+// MaxCacheTTL is the longest an authentication result is trusted without rereading the
+// store: revocation takes effect everywhere within it.
+const MaxCacheTTL = 60 * time.Second
+
+// lastUsedEvery bounds how often a key's last-used time is written.
+const lastUsedEvery = time.Minute
+
+const (
+	pkTenants   = "TENANTS"
+	pkIAM       = "IAM"
+	skKey       = "KEY"
+	prefixKey   = "K#"
+	prefixUsed  = "U#"
+	maxUpdateCh = 8
+)
+
+func keyHashKey(hash string) store.Key { return store.Key{PK: "APIKEY#" + hash, SK: skKey} }
+func keyIDKey(id string) store.Key     { return store.Key{PK: "KEYID#" + id, SK: skKey} }
+func keyListPK(tenant string) string   { return "TENANT#" + tenant + "#KEYS" }
+
+type options struct {
+	now        func() time.Time
+	ttl        time.Duration
+	maxEntries int
+	log        *slog.Logger
+}
+
+// Option configures a Service.
+type Option func(*options)
+
+// WithCacheTTL sets how long authentication results are cached (clamped to MaxCacheTTL;
+// 0 disables the cache).
+func WithCacheTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d > MaxCacheTTL {
+			d = MaxCacheTTL
+		}
+		if d < 0 {
+			d = 0
+		}
+		o.ttl = d
+	}
+}
+
+// WithClock replaces time.Now (tests).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithMaxCacheEntries bounds the authentication cache (default 100 000 entries).
+func WithMaxCacheEntries(n int) Option { return func(o *options) { o.maxEntries = n } }
+
+// WithLogger sets the logger for background failures (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// Identity is an authenticated caller with everything the request path needs.
+type Identity struct {
+	Principal auth.Principal
+	// Tenant is shared with the cache: callers must treat it as read-only.
+	Tenant *Tenant
+	// KeyLimits are the key's own limits (nil when none).
+	KeyLimits *Limits
+}
+
+// cacheEntry is an immutable authentication result, except for lastTouch.
+type cacheEntry struct {
+	id        Identity
+	err       error // terminal result cached too (revoked), so a hammering client costs nothing
+	expires   int64 // key expiry, unix nanos (0 = never)
+	until     int64 // cache expiry, unix nanos
+	hash      string
+	lastTouch atomic.Int64
+}
+
+// Service manages tenants, keys and IAM mappings and authenticates callers.
+type Service struct {
+	st  store.Store
+	opt options
+
+	mu   sync.RWMutex
+	keys map[[32]byte]*cacheEntry
+	iam  map[string]*cacheEntry
+}
+
+// NewService returns a Service over st. It panics if st is nil.
+func NewService(st store.Store, opts ...Option) *Service {
+	if st == nil {
+		panic("tenant.NewService: nil store")
+	}
+	o := options{now: time.Now, ttl: 30 * time.Second, maxEntries: 100_000, log: slog.Default()}
+	for _, f := range opts {
+		f(&o)
+	}
+	return &Service{st: st, opt: o, keys: map[[32]byte]*cacheEntry{}, iam: map[string]*cacheEntry{}}
+}
+
+// ---- tenants ----
+
+// CreateTenant stores a new tenant, filling defaults (status active, tier pool). It fails
+// with ErrExists when the ID is taken and ErrInvalid on bad input.
+func (s *Service) CreateTenant(ctx context.Context, t Tenant) (*Tenant, error) {
+	if t.Status == "" {
+		t.Status = StatusActive
+	}
+	if t.IsolationTier == "" {
+		t.IsolationTier = TierPool
+	}
+	if t.Name == "" {
+		t.Name = t.ID
+	}
+	now := s.opt.now().UTC()
+	t.CreatedAt, t.UpdatedAt = now, now
+	if err := t.validate(); err != nil {
+		return nil, fmt.Errorf("create tenant: %w", err)
+	}
+	data, err := json.Marshal(&t)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.st.Put(ctx, store.Item{Key: store.Key{PK: pkTenants, SK: t.ID}, Data: data}, store.WriteOptions{Cond: store.IfNotExists})
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil, fmt.Errorf("create tenant %s: %w", t.ID, ErrExists)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create tenant %s: %w", t.ID, err)
+	}
+	return &t, nil
+}
+
+// GetTenant returns the tenant or ErrNotFound.
+func (s *Service) GetTenant(ctx context.Context, id string) (*Tenant, error) {
+	t, _, err := s.getTenant(ctx, id)
+	return t, err
+}
+
+func (s *Service) getTenant(ctx context.Context, id string) (*Tenant, int64, error) {
+	it, err := s.st.Get(ctx, store.Key{PK: pkTenants, SK: id})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, fmt.Errorf("tenant %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("get tenant %s: %w", id, err)
+	}
+	var t Tenant
+	if err := json.Unmarshal(it.Data, &t); err != nil {
+		return nil, 0, fmt.Errorf("decode tenant %s: %w", id, err)
+	}
+	return &t, it.Version, nil
+}
+
+// ListTenants returns every tenant ordered by ID.
+func (s *Service) ListTenants(ctx context.Context) ([]*Tenant, error) {
+	var out []*Tenant
+	after := ""
+	for {
+		items, err := s.st.Query(ctx, pkTenants, store.QueryOptions{After: after, Limit: 500})
+		if err != nil {
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+		for _, it := range items {
+			var t Tenant
+			if err := json.Unmarshal(it.Data, &t); err != nil {
+				return nil, fmt.Errorf("decode tenant %s: %w", it.SK, err)
+			}
+			out = append(out, &t)
+		}
+		if len(items) < 500 {
+			return out, nil
+		}
+		after = items[len(items)-1].SK
+	}
+}
+
+// UpdateTenant applies fn to the current tenant and stores the result with optimistic
+// concurrency (retrying on a concurrent change). ID and CreatedAt cannot change. Cached
+// authentications of the tenant are dropped on this instance.
+func (s *Service) UpdateTenant(ctx context.Context, id string, fn func(*Tenant) error) (*Tenant, error) {
+	for attempt := 0; ; attempt++ {
+		t, ver, err := s.getTenant(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		created := t.CreatedAt
+		if err := fn(t); err != nil {
+			return nil, fmt.Errorf("update tenant %s: %w", id, err)
+		}
+		t.ID, t.CreatedAt, t.UpdatedAt = id, created, s.opt.now().UTC()
+		if err := t.validate(); err != nil {
+			return nil, fmt.Errorf("update tenant %s: %w", id, err)
+		}
+		data, err := json.Marshal(t)
+		if err != nil {
+			return nil, err
+		}
+		_, err = s.st.Put(ctx, store.Item{Key: store.Key{PK: pkTenants, SK: id}, Data: data}, store.WriteOptions{Cond: store.IfVersion, Version: ver})
+		if errors.Is(err, store.ErrConditionFailed) && attempt < maxUpdateCh {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("update tenant %s: %w", id, err)
+		}
+		s.invalidateTenant(id)
+		return t, nil
+	}
+}
+
+// ---- keys ----
+
+// KeyOptions describe a new key.
+type KeyOptions struct {
+	Name string
+	// Scopes default to DefaultScopes.
+	Scopes    []auth.Scope
+	ExpiresAt *time.Time
+	Limits    *Limits
+}
+
+// CreateKey issues a key for an existing tenant and returns its record and the secret.
+// The secret is not stored and cannot be retrieved again.
+func (s *Service) CreateKey(ctx context.Context, tenantID string, o KeyOptions) (*Key, string, error) {
+	if _, err := s.GetTenant(ctx, tenantID); err != nil {
+		return nil, "", fmt.Errorf("create key: %w", err)
+	}
+	scopes := o.Scopes
+	if len(scopes) == 0 {
+		scopes = append([]auth.Scope(nil), DefaultScopes...)
+	}
+	if err := validScopes(scopes); err != nil {
+		return nil, "", fmt.Errorf("create key: %w", err)
+	}
+	if o.Limits != nil {
+		if err := o.Limits.validate(); err != nil {
+			return nil, "", fmt.Errorf("create key: %w", err)
+		}
+	}
+	now := s.opt.now().UTC()
+	if o.ExpiresAt != nil && !o.ExpiresAt.After(now) {
+		return nil, "", fmt.Errorf("create key: expires_at must be in the future: %w", ErrInvalid)
+	}
+	secret, err := newSecret()
+	if err != nil {
+		return nil, "", fmt.Errorf("create key: %w", err)
+	}
+	id, err := newKeyID()
+	if err != nil {
+		return nil, "", fmt.Errorf("create key: %w", err)
+	}
+	rec := keyRecord{Key: Key{ID: id, TenantID: tenantID, Name: o.Name, Prefix: secret[:len(SecretPrefix)+4], Scopes: scopes, CreatedAt: now, ExpiresAt: o.ExpiresAt, Limits: o.Limits}, Hash: HashSecret(secret)}
+	if err := s.st.Transact(ctx, s.keyWrites(rec, store.IfNotExists, true)); err != nil {
+		return nil, "", fmt.Errorf("create key for %s: %w", tenantID, err)
+	}
+	k := rec.Key
+	return &k, secret, nil
+}
+
+func (s *Service) keyWrites(rec keyRecord, cond store.Cond, pointer bool) []store.Op {
+	full, _ := json.Marshal(rec)
+	listed, _ := json.Marshal(rec.Key)
+	ops := []store.Op{
+		{Kind: store.OpPut, Item: store.Item{Key: keyHashKey(rec.Hash), Data: full}, Options: store.WriteOptions{Cond: cond}},
+		{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: keyListPK(rec.TenantID), SK: prefixKey + rec.ID}, Data: listed}, Options: store.WriteOptions{Cond: cond}},
+	}
+	if pointer {
+		ptr, _ := json.Marshal(struct {
+			Tenant string `json:"tenant"`
+			Hash   string `json:"hash"`
+		}{rec.TenantID, rec.Hash})
+		ops = append(ops, store.Op{Kind: store.OpPut, Item: store.Item{Key: keyIDKey(rec.ID), Data: ptr}, Options: store.WriteOptions{Cond: store.IfNotExists}})
+	}
+	return ops
+}
+
+// ListKeys returns the tenant's keys (never secrets or hashes), newest last by ID order.
+func (s *Service) ListKeys(ctx context.Context, tenantID string) ([]*Key, error) {
+	if _, err := s.GetTenant(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	items, err := s.st.Query(ctx, keyListPK(tenantID), store.QueryOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list keys of %s: %w", tenantID, err)
+	}
+	used := map[string]time.Time{}
+	var out []*Key
+	for _, it := range items {
+		switch {
+		case strings.HasPrefix(it.SK, prefixUsed):
+			var u struct {
+				At time.Time `json:"last_used_at"`
+			}
+			if json.Unmarshal(it.Data, &u) == nil {
+				used[strings.TrimPrefix(it.SK, prefixUsed)] = u.At
+			}
+		case strings.HasPrefix(it.SK, prefixKey):
+			var k Key
+			if err := json.Unmarshal(it.Data, &k); err != nil {
+				return nil, fmt.Errorf("decode key %s: %w", it.SK, err)
+			}
+			out = append(out, &k)
+		}
+	}
+	for _, k := range out {
+		if at, ok := used[k.ID]; ok {
+			at := at
+			k.LastUsedAt = &at
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+// RevokeKey revokes the key with the public ID. It takes effect at once on this instance
+// and within the cache TTL everywhere. Revoking twice is not an error.
+func (s *Service) RevokeKey(ctx context.Context, keyID string) (*Key, error) {
+	ptrItem, err := s.st.Get(ctx, keyIDKey(keyID))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("key %s: %w", keyID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("revoke key %s: %w", keyID, err)
+	}
+	var ptr struct {
+		Tenant string `json:"tenant"`
+		Hash   string `json:"hash"`
+	}
+	if err := json.Unmarshal(ptrItem.Data, &ptr); err != nil {
+		return nil, fmt.Errorf("decode key pointer %s: %w", keyID, err)
+	}
+	it, err := s.st.Get(ctx, keyHashKey(ptr.Hash))
+	if err != nil {
+		return nil, fmt.Errorf("revoke key %s: %w", keyID, err)
+	}
+	var rec keyRecord
+	if err := json.Unmarshal(it.Data, &rec); err != nil {
+		return nil, fmt.Errorf("decode key %s: %w", keyID, err)
+	}
+	if !rec.Revoked {
+		now := s.opt.now().UTC()
+		rec.Revoked, rec.RevokedAt = true, &now
+		if err := s.st.Transact(ctx, s.keyWrites(rec, store.Always, false)); err != nil {
+			return nil, fmt.Errorf("revoke key %s: %w", keyID, err)
+		}
+	}
+	if raw, err := hex.DecodeString(ptr.Hash); err == nil && len(raw) == 32 {
+		var h [32]byte
+		copy(h[:], raw)
+		s.mu.Lock()
+		delete(s.keys, h)
+		s.mu.Unlock()
+	}
+	k := rec.Key
+	return &k, nil
+}
+
+// ---- authentication ----
+
+// Authenticate resolves an API key secret to its principal and tenant. Errors:
+// ErrInvalidKey (malformed or unknown), ErrKeyRevoked, ErrKeyExpired (401) and
+// ErrTenantSuspended (403). The tenant is shared with the cache: treat it as read-only.
+func (s *Service) Authenticate(ctx context.Context, secret string) (auth.Principal, *Tenant, error) {
+	id, err := s.Resolve(ctx, secret)
+	return id.Principal, id.Tenant, err
+}
+
+// Resolve is Authenticate returning the key's own limits as well.
+func (s *Service) Resolve(ctx context.Context, secret string) (Identity, error) {
+	if !wellFormed(secret) {
+		return Identity{}, ErrInvalidKey
+	}
+	h := hashSecret(secret)
+	now := s.opt.now()
+	nowNS := now.UnixNano()
+	s.mu.RLock()
+	e := s.keys[h]
+	s.mu.RUnlock()
+	if e == nil || nowNS >= e.until {
+		var err error
+		if e, err = s.loadKey(ctx, h, now); err != nil {
+			return Identity{}, err
+		}
+	}
+	if e.err != nil {
+		return Identity{}, e.err
+	}
+	if e.expires != 0 && nowNS >= e.expires {
+		return Identity{}, ErrKeyExpired
+	}
+	if e.id.Tenant.Status != StatusActive {
+		return Identity{}, fmt.Errorf("tenant %s: %w", e.id.Tenant.ID, ErrTenantSuspended)
+	}
+	if last := e.lastTouch.Load(); nowNS-last >= int64(lastUsedEvery) && e.lastTouch.CompareAndSwap(last, nowNS) {
+		go s.touch(e.id.Principal.TenantID, e.id.Principal.KeyID, now)
+	}
+	return e.id, nil
+}
+
+// loadKey reads the key and its tenant from the store and caches the outcome.
+func (s *Service) loadKey(ctx context.Context, h [32]byte, now time.Time) (*cacheEntry, error) {
+	hash := hex.EncodeToString(h[:])
+	it, err := s.st.Get(ctx, keyHashKey(hash))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalidKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	var rec keyRecord
+	if err := json.Unmarshal(it.Data, &rec); err != nil {
+		return nil, fmt.Errorf("authenticate: decode key: %w", err)
+	}
+	e := &cacheEntry{hash: hash, until: now.Add(s.opt.ttl).UnixNano()}
+	if rec.Revoked {
+		e.err = fmt.Errorf("key %s: %w", rec.ID, ErrKeyRevoked)
+	} else {
+		t, err := s.GetTenant(ctx, rec.TenantID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrInvalidKey
+		}
+		if err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		e.id = Identity{Principal: auth.Principal{TenantID: t.ID, KeyID: rec.ID, Scopes: rec.Scopes}, Tenant: t, KeyLimits: rec.Limits}
+		if rec.ExpiresAt != nil {
+			e.expires = rec.ExpiresAt.UnixNano()
+		}
+		// Start the last-used clock so the first use is recorded on this instance.
+		e.lastTouch.Store(now.UnixNano() - int64(lastUsedEvery))
+	}
+	if s.opt.ttl > 0 {
+		s.mu.Lock()
+		if len(s.keys) >= s.opt.maxEntries {
+			s.evictLocked(now.UnixNano())
+		}
+		s.keys[h] = e
+		s.mu.Unlock()
+	}
+	return e, nil
+}
+
+// evictLocked drops expired entries, and if none expired, an arbitrary tenth of the cache.
+func (s *Service) evictLocked(nowNS int64) {
+	n := 0
+	for k, e := range s.keys {
+		if nowNS >= e.until {
+			delete(s.keys, k)
+			n++
+		}
+	}
+	if n > 0 {
+		return
+	}
+	drop := len(s.keys)/10 + 1
+	for k := range s.keys {
+		if drop == 0 {
+			break
+		}
+		delete(s.keys, k)
+		drop--
+	}
+}
+
+// touch records the key's last use, off the request path.
+func (s *Service) touch(tenantID, keyID string, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	data, _ := json.Marshal(struct {
+		At time.Time `json:"last_used_at"`
+	}{at.UTC()})
+	if _, err := s.st.Put(ctx, store.Item{Key: store.Key{PK: keyListPK(tenantID), SK: prefixUsed + keyID}, Data: data}, store.WriteOptions{}); err != nil {
+		s.opt.log.Warn("record API key last use", "tenant", tenantID, "key_id", keyID, "error", err)
+	}
+}
+
+// invalidateTenant drops every cached authentication of the tenant.
+func (s *Service) invalidateTenant(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, e := range s.keys {
+		if e.id.Tenant != nil && e.id.Tenant.ID == id {
+			delete(s.keys, k)
+		}
+	}
+	for k, e := range s.iam {
+		if e.id.Tenant != nil && e.id.Tenant.ID == id {
+			delete(s.iam, k)
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package tenant
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/auth"
+)
+
+// Sentinel errors. Handlers map them to HTTP statuses with errors.Is.
+var (
+	// ErrNotFound means no tenant, key or mapping has the given ID (404).
+	ErrNotFound = errors.New("tenant: not found")
+	// ErrExists means a tenant or mapping with the ID already exists (409).
+	ErrExists = errors.New("tenant: already exists")
+	// ErrInvalid means the input failed validation (400).
+	ErrInvalid = errors.New("tenant: invalid input")
+	// ErrInvalidKey means the presented secret is malformed or unknown (401).
+	ErrInvalidKey = errors.New("invalid API key")
+	// ErrKeyRevoked means the key was revoked (401).
+	ErrKeyRevoked = errors.New("API key has been revoked")
+	// ErrKeyExpired means the key is past its expiry (401).
+	ErrKeyExpired = errors.New("API key has expired")
+	// ErrTenantSuspended means the key's tenant is suspended (403).
+	ErrTenantSuspended = errors.New("tenant is suspended")
+	// ErrUnknownPrincipal means an IAM principal ARN maps to no tenant (403).
+	ErrUnknownPrincipal = errors.New("IAM principal is not mapped to a tenant")
+	// ErrModelNotAllowed means the caller's tenant may not invoke the model (403).
+	ErrModelNotAllowed = errors.New("model not allowed for this tenant")
+	// ErrScope means the caller lacks the scope the operation needs (403).
+	ErrScope = errors.New("API key lacks the required scope")
+)
+
+// Status is a tenant's lifecycle state.
+type Status string
+
+const (
+	// StatusActive tenants may call the platform.
+	StatusActive Status = "active"
+	// StatusSuspended tenants are refused with ErrTenantSuspended.
+	StatusSuspended Status = "suspended"
+)
+
+// IsolationTier selects shared (pool) or dedicated (silo) resources for a tenant.
+type IsolationTier string
+
+const (
+	// TierPool shares platform resources with other tenants (the default).
+	TierPool IsolationTier = "pool"
+	// TierSilo gives the tenant dedicated resources where the platform supports it.
+	TierSilo IsolationTier = "silo"
+)
+
+// Limits are quotas and budgets. A zero value means unlimited.
+type Limits struct {
+	RequestsPerMinute int64   `json:"requests_per_minute,omitempty"`
+	TokensPerMinute   int64   `json:"tokens_per_minute,omitempty"`
+	DailyTokens       int64   `json:"daily_tokens,omitempty"`
+	MonthlyTokens     int64   `json:"monthly_tokens,omitempty"`
+	DailyUSD          float64 `json:"daily_usd,omitempty"`
+	MonthlyUSD        float64 `json:"monthly_usd,omitempty"`
+}
+
+// IsZero reports whether no limit is set.
+func (l Limits) IsZero() bool { return l == Limits{} }
+
+func (l Limits) validate() error {
+	if l.RequestsPerMinute < 0 || l.TokensPerMinute < 0 || l.DailyTokens < 0 || l.MonthlyTokens < 0 || l.DailyUSD < 0 || l.MonthlyUSD < 0 {
+		return fmt.Errorf("limits must not be negative: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// CacheSettings are a tenant's response-cache preferences.
+type CacheSettings struct {
+	// Enabled turns the exact-match response cache on for the tenant.
+	Enabled bool `json:"enabled"`
+	// TTLSeconds bounds how long an entry is served (0 = platform default).
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
+	// AllowSampled caches requests with temperature > 0 (or unset), whose answers vary.
+	AllowSampled bool `json:"allow_sampled,omitempty"`
+	// Semantic enables the embedding-similarity cache (opt-in).
+	Semantic bool `json:"semantic,omitempty"`
+	// SemanticThreshold is the cosine similarity a hit needs (0 = platform default).
+	SemanticThreshold float64 `json:"semantic_threshold,omitempty"`
+}
+
+// Tenant is a team using the platform.
+type Tenant struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	// AllowedModels lists model IDs or aliases the tenant may call; empty means every
+	// approved model.
+	AllowedModels   []string          `json:"allowed_models,omitempty"`
+	Limits          Limits            `json:"limits"`
+	GuardrailPolicy string            `json:"guardrail_policy,omitempty"`
+	IsolationTier   IsolationTier     `json:"isolation_tier"`
+	Tags            map[string]string `json:"tags,omitempty"`
+	Cache           CacheSettings     `json:"cache"`
+	CreatedAt       time.Time         `json:"created_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+
+// ValidID reports whether id is a valid tenant ID: 2–63 lowercase letters, digits and
+// hyphens, starting with a letter or digit.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+func (t *Tenant) validate() error {
+	if !ValidID(t.ID) {
+		return fmt.Errorf("tenant id %q must match %s: %w", t.ID, idPattern, ErrInvalid)
+	}
+	switch t.Status {
+	case StatusActive, StatusSuspended:
+	default:
+		return fmt.Errorf("status %q must be active or suspended: %w", t.Status, ErrInvalid)
+	}
+	switch t.IsolationTier {
+	case TierPool, TierSilo:
+	default:
+		return fmt.Errorf("isolation_tier %q must be pool or silo: %w", t.IsolationTier, ErrInvalid)
+	}
+	if t.Cache.TTLSeconds < 0 || t.Cache.SemanticThreshold < 0 || t.Cache.SemanticThreshold > 1 {
+		return fmt.Errorf("cache ttl_seconds must be ≥ 0 and semantic_threshold in [0,1]: %w", ErrInvalid)
+	}
+	return t.Limits.validate()
+}
+
+// Key is an API key's public record. The secret is never stored; only its SHA-256 hash.
+type Key struct {
+	// ID is the key's public identifier ("key_…"), safe to log and show.
+	ID       string `json:"id"`
+	TenantID string `json:"tenant"`
+	Name     string `json:"name,omitempty"`
+	// Prefix is the secret's first characters, to help owners recognise a key.
+	Prefix     string       `json:"prefix"`
+	Scopes     []auth.Scope `json:"scopes"`
+	CreatedAt  time.Time    `json:"created_at"`
+	ExpiresAt  *time.Time   `json:"expires_at,omitempty"`
+	Revoked    bool         `json:"revoked"`
+	RevokedAt  *time.Time   `json:"revoked_at,omitempty"`
+	LastUsedAt *time.Time   `json:"last_used_at,omitempty"`
+	// Limits, when set, apply to this key in addition to the tenant's.
+	Limits *Limits `json:"limits,omitempty"`
+}
+
+// keyRecord is the authoritative stored form of a key (with its hash).
+type keyRecord struct {
+	Key
+	Hash string `json:"hash"`
+}
+
+// DefaultScopes are granted to a key created without explicit scopes.
+var DefaultScopes = []auth.Scope{auth.ScopeInference, auth.ScopeRetrieval}
+
+func validScopes(s []auth.Scope) error {
+	for _, x := range s {
+		switch x {
+		case auth.ScopeInference, auth.ScopeRetrieval, auth.ScopeAdminRead:
+		default:
+			return fmt.Errorf("unknown scope %q (want inference, retrieval or admin-read): %w", x, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// IAMPrincipal maps an IAM principal ARN (role or user) to a tenant.
+type IAMPrincipal struct {
+	ARN       string       `json:"arn"`
+	TenantID  string       `json:"tenant"`
+	Scopes    []auth.Scope `json:"scopes"`
+	CreatedAt time.Time    `json:"created_at"`
+}
