@@ -1,0 +1,403 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// APIStackProps configures the API stack.
+type APIStackProps struct {
+	awscdk.StackProps
+	// Data and Workflows provide the resources the functions use.
+	Data      *DataStack
+	Workflows *WorkflowsStack
+	// Config carries the asset folder, stage, domain, throttling and WAF settings.
+	Config Config
+}
+
+// APIStack is the public edge: a regional REST API with WAF, access logs,
+// X-Ray, throttling and request validation; the OpenAI-compatible and
+// platform routes behind a Lambda REQUEST authorizer; the admin API behind
+// IAM; and the functions that serve them.
+type APIStack struct {
+	awscdk.Stack
+	// API is the REST API.
+	API awsapigateway.RestApi
+	// AccessLogs receives the stage's JSON access logs.
+	AccessLogs awslogs.LogGroup
+	// Authorizer turns an API key into a tenant context.
+	Authorizer awsapigateway.RequestAuthorizer
+	// Functions by binary name: gateway, authorizer, guardrails, retrieval, admin.
+	Functions map[string]*Function
+	// Firewall protects the stage.
+	Firewall *APIFirewall
+	// Domain is the custom domain, when configured.
+	Domain awsapigateway.DomainName
+}
+
+// Route timeouts. Streamed integrations may run to 15 minutes; buffered
+// ones are capped by API Gateway at 29 seconds.
+const (
+	streamTimeoutSeconds   = 300
+	bufferedTimeoutSeconds = 29
+)
+
+// NewAPIStack creates the API stack.
+func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *APIStack {
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+	s := &APIStack{Stack: stack, Functions: map[string]*Function{}}
+	data, flows, cfg := props.Data, props.Workflows, props.Config
+
+	s.createFunctions(data, flows, cfg)
+
+	s.AccessLogs = awslogs.NewLogGroup(stack, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+		EncryptionKey: data.Key,
+		Retention:     awslogs.RetentionDays_ONE_YEAR,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	apiProps := &awsapigateway.RestApiProps{
+		RestApiName:      jsii.String("plinth"),
+		Description:      jsii.String("Plinth: OpenAI-compatible model gateway and platform API"),
+		EndpointTypes:    &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		BinaryMediaTypes: jsii.Strings("multipart/form-data", "application/octet-stream"),
+		CloudWatchRole:   jsii.Bool(true),
+		DeployOptions: &awsapigateway.StageOptions{
+			StageName:            jsii.String(cfg.StageName),
+			TracingEnabled:       jsii.Bool(true),
+			MetricsEnabled:       jsii.Bool(true),
+			LoggingLevel:         awsapigateway.MethodLoggingLevel_ERROR,
+			DataTraceEnabled:     jsii.Bool(false),
+			ThrottlingRateLimit:  jsii.Number(cfg.ThrottleRate),
+			ThrottlingBurstLimit: jsii.Number(cfg.ThrottleBurst),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(s.AccessLogs),
+			AccessLogFormat: awsapigateway.AccessLogFormat_JsonWithStandardFields(&awsapigateway.JsonWithStandardFieldProps{
+				Caller: jsii.Bool(true), HttpMethod: jsii.Bool(true), Ip: jsii.Bool(true), Protocol: jsii.Bool(true),
+				RequestTime: jsii.Bool(true), ResourcePath: jsii.Bool(true), ResponseLength: jsii.Bool(true),
+				Status: jsii.Bool(true), User: jsii.Bool(true),
+			}),
+		},
+	}
+	if cfg.DomainName != "" {
+		apiProps.DomainName = &awsapigateway.DomainNameOptions{
+			DomainName:     jsii.String(cfg.DomainName),
+			Certificate:    awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Certificate"), jsii.String(cfg.CertificateARN)),
+			EndpointType:   awsapigateway.EndpointType_REGIONAL,
+			SecurityPolicy: awsapigateway.SecurityPolicy_TLS_1_2,
+		}
+	}
+	s.API = awsapigateway.NewRestApi(stack, jsii.String("Api"), apiProps)
+	if cfg.DomainName != "" {
+		s.Domain = s.API.DomainName()
+		output(stack, "DomainTarget", s.Domain.DomainNameAliasDomainName())
+	}
+	openAIErrorResponses(s.API)
+
+	s.Authorizer = awsapigateway.NewRequestAuthorizer(stack, jsii.String("KeyAuthorizer"), &awsapigateway.RequestAuthorizerProps{
+		Handler:         s.Functions["authorizer"].Function,
+		IdentitySources: &[]*string{awsapigateway.IdentitySource_Header(jsii.String("Authorization"))},
+		ResultsCacheTtl: durationSeconds(60),
+	})
+	s.routes()
+
+	if cfg.UsagePlan {
+		s.API.AddUsagePlan(jsii.String("UsagePlan"), &awsapigateway.UsagePlanProps{
+			Description: jsii.String("Stage-wide throttle for Plinth"),
+			Throttle: &awsapigateway.ThrottleSettings{
+				RateLimit:  jsii.Number(cfg.ThrottleRate),
+				BurstLimit: jsii.Number(cfg.ThrottleBurst),
+			},
+			ApiStages: &[]*awsapigateway.UsagePlanPerApiStage{{Api: s.API, Stage: s.API.DeploymentStage()}},
+		})
+	}
+
+	s.Firewall = NewAPIFirewall(stack, "Firewall", &APIFirewallProps{
+		ResourceARN: s.API.DeploymentStage().StageArn(),
+		RateLimit:   cfg.WAFRateLimit,
+	})
+	// Suppressions attach to what exists, so they come after every route.
+	suppress(s.API, true,
+		nagSuppression("AwsSolutions-IAM4", "API Gateway's account-level CloudWatch role uses the AWS-managed "+
+			"AmazonAPIGatewayPushToCloudWatchLogs policy, which AWS maintains for exactly this purpose.",
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
+		nagSuppression("AwsSolutions-COG4", "Callers authenticate with Plinth API keys (Lambda REQUEST authorizer) "+
+			"or SigV4 (IAM); the platform has no Cognito user pool."),
+	)
+	output(stack, "ApiURL", s.API.Url())
+	return s
+}
+
+// createFunctions creates the API's functions with exactly the access each needs.
+func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg Config) {
+	newFn := func(binary, description string, timeout, memory, reserved float64) *Function {
+		f := NewFunction(s.Stack, titleCase(binary), &FunctionProps{
+			AssetDir:            cfg.AssetDir,
+			Binary:              binary,
+			Description:         description,
+			LogKey:              data.Key,
+			Timeout:             durationSeconds(timeout),
+			MemoryMB:            memory,
+			ReservedConcurrency: reserved,
+		})
+		commonEnvironment(f, data)
+		s.Functions[binary] = f
+		return f
+	}
+
+	gw := newFn("gateway", "Plinth model gateway: OpenAI-compatible chat, embeddings, models, usage, feedback",
+		streamTimeoutSeconds, 1024, cfg.GatewayReservedConcurrency)
+	grantTableReadWrite(gw.Role, data.Table, data.Key)
+	grantSecretRead(gw.Role, data.ProviderSecret, data.Key)
+	grantBedrockInvoke(gw.Role)
+	grantBedrockGuardrail(gw.Role)
+	suppressDataAccess(gw)
+
+	auth := newFn("authorizer", "Plinth API-key authorizer: resolves a key to its tenant", 10, 256, 0)
+	grantTableReadWrite(auth.Role, data.Table, data.Key)
+
+	guard := newFn("guardrails", "Plinth guardrails: ApplyGuardrail-shaped checks on text", bufferedTimeoutSeconds, 1024, 0)
+	grantTableRead(guard.Role, data.Table, data.Key)
+	grantSecretRead(guard.Role, data.ProviderSecret, data.Key)
+	grantBedrockInvoke(guard.Role)
+	grantBedrockGuardrail(guard.Role)
+	suppressDataAccess(guard)
+
+	ret := newFn("retrieval", "Plinth knowledge bases: documents, retrieval and grounded answers", 60, 2048, 0)
+	grantTableReadWrite(ret.Role, data.Table, data.Key)
+	grantObjectsReadWrite(ret.Role, data.Documents, data.Key, DocumentsPrefix)
+	grantObjectsRead(ret.Role, data.Index, data.Key, "")
+	grantSecretRead(ret.Role, data.ProviderSecret, data.Key)
+	grantBedrockInvoke(ret.Role)
+	grantBedrockGuardrail(ret.Role)
+	suppressDataAccess(ret)
+
+	admin := newFn("admin", "Plinth admin API: tenants, keys, models, policies, knowledge bases, evaluations", bufferedTimeoutSeconds, 512, 0)
+	grantTableReadWrite(admin.Role, data.Table, data.Key)
+	grantSecretWrite(admin.Role, data.ProviderSecret, data.Key)
+	grantObjectsReadWrite(admin.Role, data.EvalArtifacts, data.Key, "")
+	grantObjectsRead(admin.Role, data.Documents, data.Key, DocumentsPrefix)
+	eval := flows.Evaluation.StateMachine
+	allow(admin.Role, []string{"states:StartExecution"}, eval.StateMachineArn())
+	allow(admin.Role, []string{"states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"},
+		executionsOf(eval.StateMachineName()), executionsOf(flows.Ingestion.StateMachine.StateMachineName()))
+	allow(admin.Role, []string{"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule",
+		"scheduler:GetSchedule"}, schedulesIn(ScheduleGroupName))
+	admin.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("iam:PassRole"),
+		Resources: &[]*string{flows.SchedulerRole.RoleArn()},
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"iam:PassedToService": "scheduler.amazonaws.com"},
+		},
+	}))
+	admin.AddEnvironment("PLINTH_EVALUATION_STATE_MACHINE_ARN", eval.StateMachineArn())
+	admin.AddEnvironment("PLINTH_INGESTION_STATE_MACHINE_ARN", flows.Ingestion.StateMachine.StateMachineArn())
+	admin.AddEnvironment("PLINTH_SCHEDULE_GROUP", jsii.String(ScheduleGroupName))
+	admin.AddEnvironment("PLINTH_SCHEDULER_ROLE_ARN", flows.SchedulerRole.RoleArn())
+	admin.AddEnvironment("PLINTH_SCHEDULER_DLQ_ARN", flows.SchedulerDLQ.QueueArn())
+	suppress(admin.Role, true,
+		nagSuppression("AwsSolutions-IAM5", reasonObjectPrefix, `/^Resource::.*\/\*$/g`),
+		nagSuppression("AwsSolutions-IAM5", "Executions are named at start time; access is limited to executions "+
+			"of the platform's two state machines, which end in the execution-name wildcard.",
+			`/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\*$/g`),
+	)
+}
+
+// routes wires every public route.
+func (s *APIStack) routes() {
+	api := s.API
+	validator := api.AddRequestValidator(jsii.String("Validator"), &awsapigateway.RequestValidatorOptions{
+		RequestValidatorName:      jsii.String("body-and-parameters"),
+		ValidateRequestBody:       jsii.Bool(true),
+		ValidateRequestParameters: jsii.Bool(true),
+	})
+	// Every gateway route streams, so the gateway binary always answers in
+	// the response-streaming format (JSON prelude, 8 NUL bytes, body).
+	gateway := awsapigateway.NewLambdaIntegration(s.Functions["gateway"].Function, &awsapigateway.LambdaIntegrationOptions{
+		ResponseTransferMode: awsapigateway.ResponseTransferMode_STREAM,
+		Timeout:              durationSeconds(streamTimeoutSeconds),
+		AllowTestInvoke:      jsii.Bool(false),
+	})
+	buffered := func(binary string) awsapigateway.LambdaIntegration {
+		return awsapigateway.NewLambdaIntegration(s.Functions[binary].Function, &awsapigateway.LambdaIntegrationOptions{
+			AllowTestInvoke: jsii.Bool(false),
+		})
+	}
+	guardrails, retrieval, admin := buffered("guardrails"), buffered("retrieval"), buffered("admin")
+
+	keyAuth := func(model awsapigateway.IModel, params map[string]*bool) *awsapigateway.MethodOptions {
+		o := &awsapigateway.MethodOptions{
+			AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
+			Authorizer:        s.Authorizer,
+			RequestValidator:  validator,
+		}
+		if model != nil {
+			o.RequestModels = &map[string]awsapigateway.IModel{"application/json": model}
+		}
+		if len(params) > 0 {
+			o.RequestParameters = &params
+		}
+		return o
+	}
+	models := requestModels(api)
+
+	v1 := api.Root().AddResource(jsii.String("v1"), nil)
+	add := func(parent awsapigateway.IResource, path string) awsapigateway.Resource {
+		return parent.AddResource(jsii.String(path), nil)
+	}
+	chat := add(add(v1, "chat"), "completions")
+	chat.AddMethod(jsii.String("POST"), gateway, keyAuth(models["ChatCompletionRequest"], nil))
+	add(v1, "embeddings").AddMethod(jsii.String("POST"), gateway, keyAuth(models["EmbeddingRequest"], nil))
+	add(v1, "models").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
+	add(v1, "usage").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
+	add(v1, "feedback").AddMethod(jsii.String("POST"), gateway, keyAuth(models["FeedbackRequest"], nil))
+	add(add(v1, "guardrails"), "apply").AddMethod(jsii.String("POST"), guardrails, keyAuth(models["GuardrailApplyRequest"], nil))
+
+	kb := add(add(v1, "knowledge-bases"), "{kb}")
+	kbParam := map[string]*bool{"method.request.path.kb": jsii.Bool(true)}
+	add(kb, "retrieve").AddMethod(jsii.String("POST"), retrieval, keyAuth(models["RetrieveRequest"], kbParam))
+	add(kb, "answer").AddMethod(jsii.String("POST"), retrieval, keyAuth(models["AnswerRequest"], kbParam))
+	docs := add(kb, "documents")
+	docs.AddMethod(jsii.String("GET"), retrieval, keyAuth(nil, kbParam))
+	docs.AddMethod(jsii.String("POST"), retrieval, keyAuth(nil, kbParam))
+	doc := add(docs, "{document}")
+	docParams := map[string]*bool{"method.request.path.kb": jsii.Bool(true), "method.request.path.document": jsii.Bool(true)}
+	doc.AddMethod(jsii.String("GET"), retrieval, keyAuth(nil, docParams))
+	doc.AddMethod(jsii.String("DELETE"), retrieval, keyAuth(nil, docParams))
+
+	adminProxy := add(add(api.Root(), "admin"), "{proxy+}")
+	adminProxy.AddMethod(jsii.String("ANY"), admin, &awsapigateway.MethodOptions{
+		AuthorizationType: awsapigateway.AuthorizationType_IAM,
+		RequestValidator:  validator,
+	})
+
+	// Liveness and the API description are public by design.
+	for _, path := range []string{"healthz", "openapi.json"} {
+		m := add(api.Root(), path).AddMethod(jsii.String("GET"), gateway, &awsapigateway.MethodOptions{
+			AuthorizationType: awsapigateway.AuthorizationType_NONE,
+		})
+		suppress(m, false, nagSuppression("AwsSolutions-APIG4",
+			"/"+path+" is intentionally unauthenticated: it reveals no tenant data (liveness / public API description)."))
+	}
+}
+
+// requestModels defines the JSON schemas API Gateway checks before a request
+// reaches a function. They hold only what every valid request must have, so
+// the functions keep the detailed, OpenAI-shaped validation.
+func requestModels(api awsapigateway.RestApi) map[string]awsapigateway.IModel {
+	str := &awsapigateway.JsonSchema{Type: awsapigateway.JsonSchemaType_STRING, MinLength: jsii.Number(1)}
+	object := func(required []string, props map[string]*awsapigateway.JsonSchema) *awsapigateway.JsonSchema {
+		return &awsapigateway.JsonSchema{
+			Schema:     awsapigateway.JsonSchemaVersion_DRAFT4,
+			Type:       awsapigateway.JsonSchemaType_OBJECT,
+			Required:   jsii.Strings(required...),
+			Properties: &props,
+		}
+	}
+	schemas := map[string]*awsapigateway.JsonSchema{
+		"ChatCompletionRequest": object([]string{"model", "messages"}, map[string]*awsapigateway.JsonSchema{
+			"model":    str,
+			"messages": {Type: awsapigateway.JsonSchemaType_ARRAY, MinItems: jsii.Number(1)},
+			"stream":   {Type: awsapigateway.JsonSchemaType_BOOLEAN},
+		}),
+		"EmbeddingRequest": object([]string{"model", "input"}, map[string]*awsapigateway.JsonSchema{
+			"model": str,
+			"input": {Type: &[]awsapigateway.JsonSchemaType{awsapigateway.JsonSchemaType_STRING, awsapigateway.JsonSchemaType_ARRAY}},
+		}),
+		"GuardrailApplyRequest": object([]string{"source", "content"}, map[string]*awsapigateway.JsonSchema{
+			"source":  {Type: awsapigateway.JsonSchemaType_STRING, Enum: &[]interface{}{"INPUT", "OUTPUT"}},
+			"content": {Type: awsapigateway.JsonSchemaType_ARRAY, MinItems: jsii.Number(1)},
+		}),
+		"RetrieveRequest": object([]string{"query"}, map[string]*awsapigateway.JsonSchema{
+			"query": str,
+			"top_k": {Type: awsapigateway.JsonSchemaType_INTEGER, Minimum: jsii.Number(1), Maximum: jsii.Number(100)},
+		}),
+		"AnswerRequest":   object([]string{"query"}, map[string]*awsapigateway.JsonSchema{"query": str}),
+		"FeedbackRequest": object(nil, map[string]*awsapigateway.JsonSchema{}),
+	}
+	models := map[string]awsapigateway.IModel{}
+	for name, schema := range schemas {
+		if len(*schema.Required) == 0 {
+			schema.Required = nil
+		}
+		models[name] = api.AddModel(jsii.String(name), &awsapigateway.ModelOptions{
+			ContentType: jsii.String("application/json"),
+			ModelName:   jsii.String(name),
+			Schema:      schema,
+		})
+	}
+	return models
+}
+
+// openAIErrorResponses makes API Gateway's own errors (authorizer denials,
+// validation failures, throttling, WAF blocks) use OpenAI's error shape.
+func openAIErrorResponses(api awsapigateway.RestApi) {
+	type resp struct {
+		id     string
+		typ    awsapigateway.ResponseType
+		status string
+		kind   string
+		code   string
+		msg    string
+	}
+	const ctxMsg = "$context.error.messageString"
+	for _, r := range []resp{
+		{"Unauthorized", awsapigateway.ResponseType_UNAUTHORIZED(), "401", "invalid_request_error", "invalid_api_key", ctxMsg},
+		{"MissingToken", awsapigateway.ResponseType_MISSING_AUTHENTICATION_TOKEN(), "404", "invalid_request_error", "not_found", ctxMsg},
+		{"AccessDenied", awsapigateway.ResponseType_ACCESS_DENIED(), "403", "permission_error", "access_denied", ctxMsg},
+		{"BadBody", awsapigateway.ResponseType_BAD_REQUEST_BODY(), "400", "invalid_request_error", "invalid_body",
+			`"$util.escapeJavaScript($context.error.validationErrorString)"`},
+		{"BadParameters", awsapigateway.ResponseType_BAD_REQUEST_PARAMETERS(), "400", "invalid_request_error", "invalid_parameters", ctxMsg},
+		{"TooLarge", awsapigateway.ResponseType_REQUEST_TOO_LARGE(), "413", "invalid_request_error", "request_too_large", ctxMsg},
+		{"Throttled", awsapigateway.ResponseType_THROTTLED(), "429", "rate_limit_error", "rate_limit_exceeded", ctxMsg},
+		{"WAFFiltered", awsapigateway.ResponseType_WAF_FILTERED(), "403", "permission_error", "request_blocked", ctxMsg},
+		{"Timeout", awsapigateway.ResponseType_INTEGRATION_TIMEOUT(), "504", "server_error", "timeout", ctxMsg},
+		{"Default4XX", awsapigateway.ResponseType_DEFAULT_4XX(), "", "invalid_request_error", "bad_request", ctxMsg},
+		{"Default5XX", awsapigateway.ResponseType_DEFAULT_5XX(), "", "server_error", "server_error", ctxMsg},
+	} {
+		body := fmt.Sprintf(`{"error":{"message":%s,"type":"%s","code":"%s","param":null}}`, r.msg, r.kind, r.code)
+		opts := &awsapigateway.GatewayResponseOptions{
+			Type:      r.typ,
+			Templates: &map[string]*string{"application/json": jsii.String(body)},
+			ResponseHeaders: &map[string]*string{
+				"Content-Type": jsii.String("'application/json'"),
+			},
+		}
+		if r.status != "" {
+			opts.StatusCode = jsii.String(r.status)
+		}
+		if r.code == "rate_limit_exceeded" {
+			(*opts.ResponseHeaders)["Retry-After"] = jsii.String("'1'")
+		}
+		api.AddGatewayResponse(jsii.String(r.id), opts)
+	}
+}
+
+// executionsOf is the ARN pattern of a state machine's executions.
+func executionsOf(machineName *string) *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":states:"), awscdk.Aws_REGION(), jsii.String(":"),
+		awscdk.Aws_ACCOUNT_ID(), jsii.String(":execution:"), machineName, jsii.String(":*"),
+	})
+}
+
+// schedulesIn is the ARN pattern of the schedules of one group.
+func schedulesIn(group string) *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":scheduler:"), awscdk.Aws_REGION(), jsii.String(":"),
+		awscdk.Aws_ACCOUNT_ID(), jsii.String(":schedule/" + group + "/*"),
+	})
+}
+
+// titleCase upper-cases the first letter of an ASCII identifier.
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

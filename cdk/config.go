@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Config holds the deployment settings the app reads from CDK context
+// (`cdk synth -c key=value` or cdk.json). Zero values select the defaults
+// documented on each field.
+type Config struct {
+	// AssetDir holds one folder per function with its `bootstrap` binary
+	// (`make build` writes build/<fn>/bootstrap). Context `assetDir`, default "build".
+	AssetDir string
+	// StateMachinesDir holds the `*.asl.json` definitions. Context
+	// `stateMachinesDir`, default "statemachines".
+	StateMachinesDir string
+	// StageName is the API Gateway stage. Context `stage`, default "prod".
+	StageName string
+	// DomainName and CertificateARN, when both are set, put the API behind a
+	// regional custom domain with TLS 1.2 as the minimum. Context `domainName`
+	// and `certificateArn`.
+	DomainName     string
+	CertificateARN string
+	// ThrottleRate and ThrottleBurst bound the stage's steady request rate and
+	// burst. Context `throttleRate` (default 200) and `throttleBurst` (default 400).
+	ThrottleRate  float64
+	ThrottleBurst float64
+	// WAFRateLimit is the number of requests one client IP may send in five
+	// minutes before the WebACL blocks it. Context `wafRateLimit`, default 3000.
+	WAFRateLimit float64
+	// GatewayReservedConcurrency reserves concurrency for the gateway function
+	// when positive. Context `gatewayReservedConcurrency`, default 0 (unreserved).
+	GatewayReservedConcurrency float64
+	// UsagePlan adds an API Gateway usage plan with the stage's throttle when
+	// true. Context `usagePlan`, default false.
+	UsagePlan bool
+	// AlarmEmail subscribes an address to the alarm topic. Context `alarmEmail`.
+	AlarmEmail string
+	// Nag applies the cdk-nag AwsSolutions checks during synth. Context `nag`,
+	// default true.
+	Nag bool
+}
+
+// DefaultConfig returns the settings used when no context overrides them.
+func DefaultConfig() Config {
+	return Config{
+		AssetDir:         "build",
+		StateMachinesDir: "statemachines",
+		StageName:        "prod",
+		ThrottleRate:     200,
+		ThrottleBurst:    400,
+		WAFRateLimit:     3000,
+		Nag:              true,
+	}
+}
+
+// ConfigFromContext reads Config from the construct tree's context, keeping
+// defaults for absent keys.
+func ConfigFromContext(scope constructs.Construct) (Config, error) {
+	cfg := DefaultConfig()
+	node := scope.Node()
+	str := func(key string, dst *string) {
+		if v, ok := node.TryGetContext(jsii.String(key)).(string); ok && v != "" {
+			*dst = v
+		}
+	}
+	num := func(key string, dst *float64) error {
+		switch v := node.TryGetContext(jsii.String(key)).(type) {
+		case nil:
+		case float64:
+			*dst = v
+		case string:
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("context %s=%q: %w", key, v, err)
+			}
+			*dst = f
+		default:
+			return fmt.Errorf("context %s: unsupported type %T", key, v)
+		}
+		return nil
+	}
+	boolean := func(key string, dst *bool) error {
+		switch v := node.TryGetContext(jsii.String(key)).(type) {
+		case nil:
+		case bool:
+			*dst = v
+		case string:
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("context %s=%q: %w", key, v, err)
+			}
+			*dst = b
+		default:
+			return fmt.Errorf("context %s: unsupported type %T", key, v)
+		}
+		return nil
+	}
+	str("assetDir", &cfg.AssetDir)
+	str("stateMachinesDir", &cfg.StateMachinesDir)
+	str("stage", &cfg.StageName)
+	str("domainName", &cfg.DomainName)
+	str("certificateArn", &cfg.CertificateARN)
+	str("alarmEmail", &cfg.AlarmEmail)
+	for key, dst := range map[string]*float64{
+		"throttleRate":               &cfg.ThrottleRate,
+		"throttleBurst":              &cfg.ThrottleBurst,
+		"wafRateLimit":               &cfg.WAFRateLimit,
+		"gatewayReservedConcurrency": &cfg.GatewayReservedConcurrency,
+	} {
+		if err := num(key, dst); err != nil {
+			return Config{}, err
+		}
+	}
+	for key, dst := range map[string]*bool{"usagePlan": &cfg.UsagePlan, "nag": &cfg.Nag} {
+		if err := boolean(key, dst); err != nil {
+			return Config{}, err
+		}
+	}
+	if (cfg.DomainName == "") != (cfg.CertificateARN == "") {
+		return Config{}, fmt.Errorf("context domainName and certificateArn must be given together")
+	}
+	return cfg, nil
+}
+
+// durationSeconds is shorthand for awscdk.Duration_Seconds.
+func durationSeconds(s float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(s)) }

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// DataStackProps configures the data stack.
+type DataStackProps struct {
+	awscdk.StackProps
+}
+
+// DataStack owns everything that holds state: the platform's KMS key, the
+// single DynamoDB table, the S3 buckets and the provider-credentials secret.
+// It retains all of them on stack deletion.
+type DataStack struct {
+	awscdk.Stack
+	// Key encrypts the table, buckets, secret, queues, topics and log groups.
+	Key awskms.Key
+	// Table is the single table (pk, sk; TTL attribute `ttl`).
+	Table awsdynamodb.Table
+	// Documents receives tenant documents under `tenants/{tenant}/kb/{kb}/`;
+	// it sends its events to EventBridge.
+	Documents awss3.Bucket
+	// Index holds the knowledge-base index segments.
+	Index awss3.Bucket
+	// EvalArtifacts holds evaluation datasets, run results and reports.
+	EvalArtifacts awss3.Bucket
+	// AccessLogs receives the other buckets' server access logs.
+	AccessLogs awss3.Bucket
+	// ProviderSecret holds model-provider API keys (JSON map by provider).
+	ProviderSecret awssecretsmanager.Secret
+}
+
+// NewDataStack creates the data stack.
+func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) *DataStack {
+	var sprops awscdk.StackProps
+	if props != nil {
+		sprops = props.StackProps
+	}
+	stack := awscdk.NewStack(scope, &id, &sprops)
+	s := &DataStack{Stack: stack}
+
+	s.Key = awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("Plinth platform data key"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	allowServiceUseOfKey(s.Key)
+
+	s.Table = awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:             &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("ttl"),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption:         awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+		EncryptionKey:      s.Key,
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+
+	// Server access logs cannot be delivered to an SSE-KMS bucket, so this one
+	// alone uses S3-managed keys.
+	s.AccessLogs = awss3.NewBucket(stack, jsii.String("AccessLogs"), &awss3.BucketProps{
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		Versioned:         jsii.Bool(true),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                          jsii.String("expire-access-logs"),
+			Expiration:                  awscdk.Duration_Days(jsii.Number(365)),
+			NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(30)),
+		}},
+	})
+	suppress(s.AccessLogs, false, nagSuppression("AwsSolutions-S1",
+		"This bucket is the server access log destination; logging it to itself would loop."))
+
+	s.Documents = s.dataBucket("Documents", true)
+	s.Index = s.dataBucket("Index", false)
+	s.EvalArtifacts = s.dataBucket("EvalArtifacts", false)
+
+	s.ProviderSecret = awssecretsmanager.NewSecret(stack, jsii.String("ProviderSecret"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("Plinth model-provider API keys, a JSON object keyed by provider deployment"),
+		EncryptionKey: s.Key,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	suppress(s.ProviderSecret, false, nagSuppression("AwsSolutions-SMG4",
+		"Third-party provider API keys are issued by the provider and rotated by the admin API; Secrets Manager cannot rotate them itself."))
+
+	// S3 bucket notifications are configured by a CDK-provided custom resource.
+	for _, child := range *stack.Node().Children() {
+		if strings.HasPrefix(*child.Node().Id(), "BucketNotificationsHandler") {
+			suppress(child, true, nagSuppression("AwsSolutions-IAM4",
+				"CDK's bucket-notifications custom resource handler logs with the AWS-managed AWSLambdaBasicExecutionRole; "+
+					"it runs only during deployment to switch on EventBridge delivery for the documents bucket.",
+				"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"))
+		}
+	}
+
+	output(stack, "TableName", s.Table.TableName())
+	output(stack, "DocumentsBucketName", s.Documents.BucketName())
+	return s
+}
+
+// dataBucket creates a KMS-encrypted, versioned, private, TLS-only bucket
+// that logs access to AccessLogs.
+func (s *DataStack) dataBucket(id string, eventBridge bool) awss3.Bucket {
+	return awss3.NewBucket(s.Stack, jsii.String(id), &awss3.BucketProps{
+		Encryption:             awss3.BucketEncryption_KMS,
+		EncryptionKey:          s.Key,
+		BucketKeyEnabled:       jsii.Bool(true),
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:             jsii.Bool(true),
+		Versioned:              jsii.Bool(true),
+		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		ServerAccessLogsBucket: s.AccessLogs,
+		ServerAccessLogsPrefix: jsii.String(fmt.Sprintf("%s/", id)),
+		EventBridgeEnabled:     jsii.Bool(eventBridge),
+		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("expire-noncurrent"),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+		}},
+	})
+}
+
+// allowServiceUseOfKey lets the AWS services that encrypt on the platform's
+// behalf use the key: CloudWatch Logs for encrypted log groups (scoped to log
+// groups of this account and region), EventBridge for the encrypted dead-letter
+// queues, and CloudWatch alarms publishing to the encrypted SNS topic.
+func allowServiceUseOfKey(key awskms.Key) {
+	logsArn := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":logs:"), awscdk.Aws_REGION(),
+		jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":log-group:*"),
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("AllowCloudWatchLogs"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(
+			awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("logs."), awscdk.Aws_REGION(), jsii.String(".amazonaws.com")}), nil)},
+		Actions: jsii.Strings("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+			"kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"),
+		Resources: jsii.Strings("*"),
+		Conditions: &map[string]interface{}{
+			"ArnLike": map[string]interface{}{"kms:EncryptionContext:aws:logs:arn": logsArn},
+		},
+	}), jsii.Bool(false))
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("AllowEventDeliveryToEncryptedQueuesAndTopics"),
+		Principals: &[]awsiam.IPrincipal{
+			awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+			awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil),
+		},
+		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources: jsii.Strings("*"),
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+		},
+	}), jsii.Bool(false))
+}
+
+// output adds a stack output.
+func output(stack awscdk.Stack, id string, value *string) {
+	awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value})
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Platform is the whole deployment: four stacks in dependency order.
+type Platform struct {
+	Data          *DataStack
+	Workflows     *WorkflowsStack
+	API           *APIStack
+	Observability *ObservabilityStack
+}
+
+// NewPlatform adds Plinth's stacks to an app. env may be nil for
+// environment-agnostic stacks.
+func NewPlatform(app awscdk.App, cfg Config, env *awscdk.Environment) (*Platform, error) {
+	props := func(description string) awscdk.StackProps {
+		return awscdk.StackProps{Env: env, Description: jsii.String(description)}
+	}
+	// Server access logs are delivered through a bucket policy, not an ACL,
+	// so every bucket can enforce bucket-owner object ownership.
+	app.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
+	app.Node().SetContext(jsii.String("@aws-cdk/core:defaultCrossStackReferences"), "strong")
+	p := &Platform{}
+	p.Data = NewDataStack(app, "PlinthData", &DataStackProps{StackProps: props("Plinth data: key, table, buckets, secret")})
+	flows, err := NewWorkflowsStack(app, "PlinthWorkflows", &WorkflowsStackProps{
+		StackProps:           props("Plinth workflows: ingestion and evaluation state machines, triggers, schedules"),
+		Data:                 p.Data,
+		AssetDir:             cfg.AssetDir,
+		IngestionDefinition:  filepath.Join(cfg.StateMachinesDir, "ingestion.asl.json"),
+		EvaluationDefinition: filepath.Join(cfg.StateMachinesDir, "evaluation.asl.json"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.Workflows = flows
+	p.API = NewAPIStack(app, "PlinthApi", &APIStackProps{
+		StackProps: props("Plinth API: REST API, WAF, authorizer and functions"),
+		Data:       p.Data,
+		Workflows:  p.Workflows,
+		Config:     cfg,
+	})
+	p.Observability = NewObservabilityStack(app, "PlinthObservability", &ObservabilityStackProps{
+		StackProps: props("Plinth observability: dashboard, alarms, notifications"),
+		Data:       p.Data,
+		Workflows:  p.Workflows,
+		API:        p.API,
+		AlarmEmail: cfg.AlarmEmail,
+	})
+	if cfg.Nag {
+		applyNag(app)
+	}
+	return p, nil
+}

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Names fixed by the platform's contract with its runtime code.
+const (
+	// EventBusName is the custom bus evaluation events are published to.
+	EventBusName = "plinth"
+	// ScheduleGroupName is the Scheduler group the admin API creates evaluation schedules in.
+	ScheduleGroupName = "plinth-evaluations"
+	// DocumentsPrefix is the key prefix of tenant documents; objects elsewhere never start ingestion.
+	DocumentsPrefix = "tenants/"
+	// TaskEnv names the environment variable telling a multi-task binary which task it runs.
+	TaskEnv = "PLINTH_TASK"
+)
+
+// WorkflowsStackProps configures the workflows stack.
+type WorkflowsStackProps struct {
+	awscdk.StackProps
+	// Data is the data stack whose table, buckets and key the flows use.
+	Data *DataStack
+	// AssetDir is the folder with the function binaries.
+	AssetDir string
+	// IngestionDefinition and EvaluationDefinition are the ASL files.
+	IngestionDefinition  string
+	EvaluationDefinition string
+}
+
+// WorkflowsStack runs ingestion and evaluation on Step Functions: one Lambda
+// function per task the definitions reference (from the `ingest` and
+// `evaluation` binaries, switched by PLINTH_TASK), the two state machines,
+// the S3-to-ingestion EventBridge rule, the `plinth` event bus, and the
+// Scheduler group and role the admin API uses for evaluation schedules.
+type WorkflowsStack struct {
+	awscdk.Stack
+	// Ingestion and Evaluation are the state machines.
+	Ingestion  *StateMachineFromFile
+	Evaluation *StateMachineFromFile
+	// TaskFunctions are the task functions by placeholder name.
+	TaskFunctions map[string]*Function
+	// DocumentsRule starts ingestion for document events.
+	DocumentsRule awsevents.Rule
+	// IngestionDLQ receives document events the rule could not deliver.
+	IngestionDLQ awssqs.Queue
+	// Bus is the `plinth` event bus.
+	Bus awsevents.EventBus
+	// ScheduleGroup holds evaluation schedules.
+	ScheduleGroup awsscheduler.ScheduleGroup
+	// SchedulerRole is the role schedules assume to start evaluations.
+	SchedulerRole awsiam.Role
+	// SchedulerDLQ receives schedule invocations that failed.
+	SchedulerDLQ awssqs.Queue
+
+	data *DataStack
+}
+
+// taskSpec describes one task function.
+type taskSpec struct {
+	binary      string
+	description string
+	timeout     float64
+	memoryMB    float64
+	grant       func(w *WorkflowsStack, f *Function)
+}
+
+// taskCatalog is every task a definition may reference, by placeholder.
+func taskCatalog() map[string]taskSpec {
+	d := func(w *WorkflowsStack) *DataStack { return w.data }
+	return map[string]taskSpec{
+		// Ingestion.
+		"ExtractFunctionArn": {"ingest", "Extracts text and pages from a document", 300, 1536, func(w *WorkflowsStack, f *Function) {
+			grantObjectsRead(f.Role, d(w).Documents, d(w).Key, DocumentsPrefix)
+			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+		}},
+		"ChunkFunctionArn": {"ingest", "Splits extracted text into chunks", 300, 1024, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			grantTableRead(f.Role, d(w).Table, d(w).Key)
+		}},
+		"EmbedFunctionArn": {"ingest", "Embeds chunks with the knowledge base's embedding model", 600, 1024, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
+			grantBedrockInvoke(f.Role)
+		}},
+		"IndexFunctionArn": {"ingest", "Writes chunks and vectors into the knowledge-base index", 600, 2048, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+		}},
+		"MarkDocumentFunctionArn": {"ingest", "Records a document's ingestion state", 30, 256, func(w *WorkflowsStack, f *Function) {
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+		}},
+		"FailDocumentFunctionArn": {"ingest", "Records a document that could not be ingested, with its reason", 30, 256, func(w *WorkflowsStack, f *Function) {
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+		}},
+		"DeleteDocumentFunctionArn": {"ingest", "Removes a deleted document from the index", 300, 1024, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+		}},
+		// Evaluation.
+		"LoadDatasetFunctionArn": {"evaluation", "Loads and validates an evaluation dataset", 300, 1024, func(w *WorkflowsStack, f *Function) {
+			grantObjectsRead(f.Role, d(w).EvalArtifacts, d(w).Key, "")
+			grantTableRead(f.Role, d(w).Table, d(w).Key)
+		}},
+		"InvokeTargetFunctionArn": {"evaluation", "Runs one dataset item through the target model or RAG configuration", 300, 1024, func(w *WorkflowsStack, f *Function) {
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			grantObjectsRead(f.Role, d(w).Index, d(w).Key, "")
+			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
+			grantBedrockInvoke(f.Role)
+			grantBedrockGuardrail(f.Role)
+		}},
+		"ScoreItemFunctionArn": {"evaluation", "Scores one item (reference metrics, embeddings, judge)", 300, 1024, func(w *WorkflowsStack, f *Function) {
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
+			grantBedrockInvoke(f.Role)
+		}},
+		"AggregateFunctionArn": {"evaluation", "Aggregates item scores into run metrics", 300, 1024, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).EvalArtifacts, d(w).Key, "")
+		}},
+		"StoreRunFunctionArn": {"evaluation", "Stores a run's items, summary and report", 300, 1024, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).EvalArtifacts, d(w).Key, "")
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+		}},
+		"CompareBaselineFunctionArn": {"evaluation", "Compares a run with its suite's baseline", 60, 512, func(w *WorkflowsStack, f *Function) {
+			grantTableRead(f.Role, d(w).Table, d(w).Key)
+		}},
+		"PublishEventFunctionArn": {"evaluation", "Publishes Evaluation Completed/Regressed events", 30, 256, func(w *WorkflowsStack, f *Function) {
+			allow(f.Role, []string{"events:PutEvents"}, w.Bus.EventBusArn())
+		}},
+	}
+}
+
+// taskName turns a placeholder into the PLINTH_TASK value:
+// MarkDocumentFunctionArn → mark-document.
+func taskName(placeholder string) string {
+	base := strings.TrimSuffix(placeholder, "FunctionArn")
+	return strings.ToLower(regexp.MustCompile(`([a-z0-9])([A-Z])`).ReplaceAllString(base, "$1-$2"))
+}
+
+// NewWorkflowsStack creates the workflows stack. It returns an error when a
+// definition cannot be read or references a placeholder nothing binds.
+func NewWorkflowsStack(scope constructs.Construct, id string, props *WorkflowsStackProps) (*WorkflowsStack, error) {
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+	w := &WorkflowsStack{Stack: stack, data: props.Data, TaskFunctions: map[string]*Function{}}
+	data := props.Data
+
+	w.Bus = awsevents.NewEventBus(stack, jsii.String("Bus"), &awsevents.EventBusProps{
+		EventBusName: jsii.String(EventBusName),
+		Description:  jsii.String("Plinth platform events (evaluation completed/regressed)"),
+	})
+
+	substitutions := map[string]*string{
+		"TableName":               data.Table.TableName(),
+		"DocumentsBucketName":     data.Documents.BucketName(),
+		"IndexBucketName":         data.Index.BucketName(),
+		"EvalArtifactsBucketName": data.EvalArtifacts.BucketName(),
+		"EventBusName":            w.Bus.EventBusName(),
+		"EventBusArn":             w.Bus.EventBusArn(),
+	}
+	machines := []struct {
+		id, file string
+		dst      **StateMachineFromFile
+	}{
+		{"Ingestion", props.IngestionDefinition, &w.Ingestion},
+		{"Evaluation", props.EvaluationDefinition, &w.Evaluation},
+	}
+	for _, m := range machines {
+		functions, err := w.taskFunctions(m.id, m.file, props.AssetDir)
+		if err != nil {
+			return nil, err
+		}
+		sm, err := NewStateMachineFromFile(stack, m.id, &StateMachineFromFileProps{
+			DefinitionFile: m.file,
+			Functions:      functions,
+			Substitutions:  substitutions,
+			LogKey:         data.Key,
+			Timeout:        awscdk.Duration_Hours(jsii.Number(24)),
+		})
+		if err != nil {
+			return nil, err
+		}
+		*m.dst = sm
+	}
+
+	w.documentsTrigger()
+	w.schedulerAccess()
+	output(stack, "IngestionStateMachineArn", w.Ingestion.StateMachine.StateMachineArn())
+	output(stack, "EvaluationStateMachineArn", w.Evaluation.StateMachine.StateMachineArn())
+	return w, nil
+}
+
+// taskFunctions creates a function for every function placeholder of a
+// definition; an unknown one is an error.
+func (w *WorkflowsStack) taskFunctions(machine, file, assetDir string) (map[string]awslambda.IFunction, error) {
+	definition, err := readFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s definition: %w", machine, err)
+	}
+	catalog := taskCatalog()
+	functions := map[string]awslambda.IFunction{}
+	for _, name := range Placeholders(definition) {
+		if !strings.HasSuffix(name, "FunctionArn") {
+			continue
+		}
+		spec, ok := catalog[name]
+		if !ok {
+			return nil, fmt.Errorf("%s definition %s: %w: ${%s} names no known task function",
+				machine, filepath.Base(file), ErrUnboundPlaceholder, name)
+		}
+		if f, ok := w.TaskFunctions[name]; ok {
+			functions[name] = f.Function
+			continue
+		}
+		task := taskName(name)
+		f := NewFunction(w.Stack, strings.TrimSuffix(name, "Arn"), &FunctionProps{
+			AssetDir:    assetDir,
+			Binary:      spec.binary,
+			Description: "Plinth " + machine + " task: " + spec.description,
+			LogKey:      w.data.Key,
+			Timeout:     durationSeconds(spec.timeout),
+			MemoryMB:    spec.memoryMB,
+			Environment: map[string]*string{
+				TaskEnv: jsii.String(task),
+			},
+		})
+		commonEnvironment(f, w.data)
+		f.AddEnvironment("PLINTH_EVENT_BUS", w.Bus.EventBusName())
+		spec.grant(w, f)
+		suppressDataAccess(f)
+		w.TaskFunctions[name] = f
+		functions[name] = f.Function
+	}
+	return functions, nil
+}
+
+// documentsTrigger starts ingestion for every object created or deleted under
+// tenants/ in the documents bucket. Delivery is retried for a day and what
+// still fails lands in an encrypted dead-letter queue.
+func (w *WorkflowsStack) documentsTrigger() {
+	data := w.data
+	w.IngestionDLQ = encryptedQueue(w.Stack, "IngestionTriggerDLQ", data)
+	w.DocumentsRule = awsevents.NewRule(w.Stack, jsii.String("DocumentsRule"), &awsevents.RuleProps{
+		Description: jsii.String("Start document ingestion when a tenant document is created or deleted"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.s3"),
+			DetailType: jsii.Strings("Object Created", "Object Deleted"),
+			Detail: &map[string]interface{}{
+				"bucket": map[string]interface{}{"name": []*string{data.Documents.BucketName()}},
+				"object": map[string]interface{}{"key": []interface{}{map[string]interface{}{"prefix": DocumentsPrefix}}},
+			},
+		},
+	})
+	w.DocumentsRule.AddTarget(awseventstargets.NewSfnStateMachine(w.Ingestion.StateMachine, &awseventstargets.SfnStateMachineProps{
+		Input: awsevents.RuleTargetInput_FromObject(map[string]interface{}{
+			"bucket":    awsevents.EventField_FromPath(jsii.String("$.detail.bucket.name")),
+			"key":       awsevents.EventField_FromPath(jsii.String("$.detail.object.key")),
+			"sequencer": awsevents.EventField_FromPath(jsii.String("$.detail.object.sequencer")),
+			"eventType": awsevents.EventField_DetailType(),
+			"eventId":   awsevents.EventField_EventId(),
+			"time":      awsevents.EventField_Time(),
+		}),
+		DeadLetterQueue: w.IngestionDLQ,
+		RetryAttempts:   jsii.Number(185),
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+	}))
+}
+
+// schedulerAccess creates the schedule group, the role schedules run with
+// (start the evaluation machine, dead-letter to an encrypted queue), and
+// that queue.
+func (w *WorkflowsStack) schedulerAccess() {
+	data := w.data
+	w.ScheduleGroup = awsscheduler.NewScheduleGroup(w.Stack, jsii.String("EvaluationSchedules"), &awsscheduler.ScheduleGroupProps{
+		ScheduleGroupName: jsii.String(ScheduleGroupName),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+	})
+	w.SchedulerDLQ = encryptedQueue(w.Stack, "SchedulerDLQ", data)
+	w.SchedulerRole = awsiam.NewRole(w.Stack, jsii.String("SchedulerRole"), &awsiam.RoleProps{
+		Description: jsii.String("Role EventBridge Scheduler assumes to start scheduled evaluations"),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]interface{}{
+				"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			},
+		}),
+	})
+	allow(w.SchedulerRole, []string{"states:StartExecution"}, w.Evaluation.StateMachine.StateMachineArn())
+	allow(w.SchedulerRole, []string{"sqs:SendMessage"}, w.SchedulerDLQ.QueueArn())
+	allow(w.SchedulerRole, []string{"kms:Decrypt", "kms:GenerateDataKey"}, data.Key.KeyArn())
+}
+
+// encryptedQueue creates a KMS-encrypted, TLS-only dead-letter queue that
+// keeps messages for the SQS maximum of 14 days.
+func encryptedQueue(scope constructs.Construct, id string, data *DataStack) awssqs.Queue {
+	q := awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: data.Key,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
+	})
+	suppress(q, false, nagSuppression("AwsSolutions-SQS3", "This queue is itself a dead-letter queue."))
+	return q
+}
+
+// commonEnvironment names the data resources for a function.
+func commonEnvironment(f *Function, data *DataStack) {
+	f.AddEnvironment("PLINTH_TABLE", data.Table.TableName())
+	f.AddEnvironment("PLINTH_DOCUMENTS_BUCKET", data.Documents.BucketName())
+	f.AddEnvironment("PLINTH_INDEX_BUCKET", data.Index.BucketName())
+	f.AddEnvironment("PLINTH_EVAL_BUCKET", data.EvalArtifacts.BucketName())
+	f.AddEnvironment("PLINTH_PROVIDER_SECRET_ARN", data.ProviderSecret.SecretArn())
+}
+
+// suppressDataAccess records why object and model ARNs end in wildcards.
+func suppressDataAccess(f *Function) {
+	suppress(f.Role, true,
+		nagSuppression("AwsSolutions-IAM5", reasonObjectPrefix, `/^Resource::.*\/\*$/g`),
+		nagSuppression("AwsSolutions-IAM5", reasonBedrockModels, `/^Resource::arn:<AWS::Partition>:bedrock:.*\/\*$/g`),
+	)
+}
