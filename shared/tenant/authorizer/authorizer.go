@@ -1,0 +1,143 @@
+// Package authorizer is the API Gateway Lambda REQUEST authorizer: it turns a bearer API
+// key into an IAM policy plus a context ({tenant, keyId, scopes}) that API Gateway caches
+// (keyed by the Authorization header) and passes to the gateway function, which then
+// trusts it through PrincipalFromAuthorizerContext instead of reading the key again.
+//
+// Revocation latency in AWS is the authorizer's result cache TTL plus the function's
+// in-process cache TTL (tenant.WithCacheTTL); keep their sum at or below 60 s
+// (for example 30 s + 30 s).
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/tenant"
+)
+
+// ErrUnauthorized is returned for a missing, malformed, unknown, revoked or expired key.
+// Its message is exactly "Unauthorized", which API Gateway turns into a 401.
+var ErrUnauthorized = errors.New("Unauthorized")
+
+// Context keys of the authorizer result.
+const (
+	ContextTenant = "tenant"
+	ContextKeyID  = "keyId"
+	ContextScopes = "scopes"
+)
+
+// Resolver resolves an API key secret; *tenant.Service implements it.
+type Resolver interface {
+	Resolve(ctx context.Context, secret string) (tenant.Identity, error)
+}
+
+// Handler is the authorizer's Lambda handler.
+type Handler struct {
+	keys Resolver
+	log  *slog.Logger
+}
+
+// New returns a Handler. It panics if keys is nil.
+func New(keys Resolver, log *slog.Logger) *Handler {
+	if keys == nil {
+		panic("authorizer.New: nil resolver")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{keys: keys, log: log}
+}
+
+// BearerToken extracts the token of an "Authorization: Bearer …" header from headers
+// whose names may have any case.
+func BearerToken(headers map[string]string) string {
+	for k, v := range headers {
+		if strings.EqualFold(k, "Authorization") {
+			if tok, ok := strings.CutPrefix(v, "Bearer "); ok {
+				return strings.TrimSpace(tok)
+			}
+			if tok, ok := strings.CutPrefix(v, "bearer "); ok {
+				return strings.TrimSpace(tok)
+			}
+		}
+	}
+	return ""
+}
+
+// Handle authorizes one request. Unknown, revoked and expired keys fail with
+// ErrUnauthorized (401); a suspended tenant gets a Deny policy (403). The Allow policy
+// covers every method and path of the stage, because API Gateway reuses a cached result
+// for every route the same key calls.
+func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	id, err := h.keys.Resolve(ctx, BearerToken(ev.Headers))
+	switch {
+	case errors.Is(err, tenant.ErrTenantSuspended):
+		h.log.Info("authorizer denied", "reason", "tenant_suspended", "request_id", ev.RequestContext.RequestID)
+		return policy("suspended", "Deny", ev.MethodArn, nil), nil
+	case errors.Is(err, tenant.ErrInvalidKey), errors.Is(err, tenant.ErrKeyRevoked), errors.Is(err, tenant.ErrKeyExpired):
+		h.log.Info("authorizer refused", "reason", err.Error(), "request_id", ev.RequestContext.RequestID)
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	case err != nil:
+		h.log.Error("authorizer failed", "error", err, "request_id", ev.RequestContext.RequestID)
+		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("authorize: %w", err)
+	}
+	p := id.Principal
+	return policy(p.KeyID, "Allow", ev.MethodArn, ContextFor(p)), nil
+}
+
+// ContextFor is the authorizer context describing p.
+func ContextFor(p auth.Principal) map[string]any {
+	scopes := make([]string, len(p.Scopes))
+	for i, s := range p.Scopes {
+		scopes[i] = string(s)
+	}
+	return map[string]any{ContextTenant: p.TenantID, ContextKeyID: p.KeyID, ContextScopes: strings.Join(scopes, " ")}
+}
+
+// PrincipalFromAuthorizerContext rebuilds the principal from the authorizer context API
+// Gateway passes to the integration (requestContext.authorizer). It reports false when
+// the context does not come from this authorizer.
+func PrincipalFromAuthorizerContext(m map[string]any) (auth.Principal, bool) {
+	tenantID, _ := m[ContextTenant].(string)
+	keyID, _ := m[ContextKeyID].(string)
+	scopes, _ := m[ContextScopes].(string)
+	if tenantID == "" || keyID == "" {
+		return auth.Principal{}, false
+	}
+	p := auth.Principal{TenantID: tenantID, KeyID: keyID}
+	for _, s := range strings.Fields(scopes) {
+		p.Scopes = append(p.Scopes, auth.Scope(s))
+	}
+	return p, true
+}
+
+// stageWildcard turns arn:aws:execute-api:region:acct:api/stage/METHOD/path into
+// arn:aws:execute-api:region:acct:api/stage/*/*.
+func stageWildcard(methodARN string) string {
+	parts := strings.SplitN(methodARN, "/", 3)
+	if len(parts) < 2 {
+		return methodARN
+	}
+	return parts[0] + "/" + parts[1] + "/*/*"
+}
+
+func policy(principalID, effect, methodARN string, ctx map[string]any) events.APIGatewayCustomAuthorizerResponse {
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: principalID,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{{
+				Action:   []string{"execute-api:Invoke"},
+				Effect:   effect,
+				Resource: []string{stageWildcard(methodARN)},
+			}},
+		},
+		Context: ctx,
+	}
+}
