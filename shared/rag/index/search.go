@@ -1,0 +1,304 @@
+package index
+
+import (
+	"container/heap"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+)
+
+// SearchType selects lexical, semantic or hybrid retrieval (Bedrock's overrideSearchType).
+type SearchType string
+
+// Search types.
+const (
+	Hybrid   SearchType = "HYBRID"
+	Semantic SearchType = "SEMANTIC"
+	Lexical  SearchType = "LEXICAL"
+)
+
+// Fusion combines lexical and semantic rankings in hybrid search.
+type Fusion string
+
+// Fusion methods.
+const (
+	// FusionRRF is reciprocal-rank fusion: Σ 1/(60 + rank).
+	FusionRRF Fusion = "rrf"
+	// FusionConvex is a weighted sum of min-max normalised scores
+	// (LexicalWeight·lexical + (1-LexicalWeight)·semantic).
+	FusionConvex Fusion = "convex"
+)
+
+// Query is one retrieval request against an index.
+type Query struct {
+	Text   string
+	Vector []float32
+	// TopK is the number of hits, 1–100 (default 10).
+	TopK int
+	// Type defaults to Hybrid when Vector is set, else Lexical.
+	Type   SearchType
+	Filter *Filter
+}
+
+// Hit is one retrieved chunk.
+type Hit struct {
+	Record
+	// Score is the fused score for hybrid search, BM25 for lexical, cosine for semantic.
+	Score float64
+}
+
+type candidate struct {
+	seg, row int
+	score    float64
+}
+
+// minHeap keeps the best k candidates.
+type minHeap []candidate
+
+func (h minHeap) Len() int { return len(h) }
+func (h minHeap) Less(i, j int) bool {
+	if h[i].score != h[j].score {
+		return h[i].score < h[j].score
+	}
+	// Equal scores: the later row loses, so ties resolve by insertion order.
+	if h[i].seg != h[j].seg {
+		return h[i].seg > h[j].seg
+	}
+	return h[i].row > h[j].row
+}
+func (h minHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *minHeap) Push(x any)   { *h = append(*h, x.(candidate)) }
+func (h *minHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+type topK struct {
+	k int
+	h minHeap
+}
+
+func (t *topK) add(c candidate) {
+	if len(t.h) < t.k {
+		heap.Push(&t.h, c)
+		return
+	}
+	if c.score > t.h[0].score {
+		t.h[0] = c
+		heap.Fix(&t.h, 0)
+	}
+}
+
+// sorted returns the candidates best first.
+func (t *topK) sorted() []candidate {
+	out := append([]candidate(nil), t.h...)
+	sort.Slice(out, func(i, j int) bool { return minHeap(out).Less(j, i) })
+	return out
+}
+
+var scorePool = sync.Pool{New: func() any { s := make([]float32, 0, 1024); return &s }}
+
+// allowedRows evaluates the filter and deletions once per segment.
+func (v *view) allowed(f *Filter) [][]bool {
+	if f == nil {
+		return nil
+	}
+	out := make([][]bool, len(v.segs))
+	for si, ls := range v.segs {
+		a := make([]bool, len(ls.seg.recs))
+		for i := range ls.seg.recs {
+			r := &ls.seg.recs[i]
+			a[i] = f.Match(r.Attr)
+		}
+		out[si] = a
+	}
+	return out
+}
+
+func (v *view) live(si int, row uint32, allowed [][]bool) bool {
+	if v.segs[si].dead.has(row) {
+		return false
+	}
+	return allowed == nil || allowed[si][row]
+}
+
+// lexical scores with Okapi BM25 over every live segment, using collection statistics
+// summed across segments (as Lucene does).
+func (v *view) lexical(text string, k int, k1, b float64, allowed [][]bool) []candidate {
+	terms := Analyze(text)
+	if len(terms) == 0 || v.docs == 0 {
+		return nil
+	}
+	qtf := map[string]int{}
+	for _, t := range terms {
+		qtf[t]++
+	}
+	var sumLen int64
+	for _, ls := range v.segs {
+		sumLen += ls.seg.sumLen
+	}
+	total := v.rows
+	avgdl := float64(sumLen) / float64(max(total, 1))
+	type qterm struct {
+		term   string
+		weight float64
+	}
+	var qterms []qterm
+	for t, n := range qtf {
+		df := 0
+		for _, ls := range v.segs {
+			d, _ := ls.seg.postings(t)
+			df += len(d)
+		}
+		if df == 0 {
+			continue
+		}
+		idf := math.Log(1 + (float64(total)-float64(df)+0.5)/(float64(df)+0.5))
+		qterms = append(qterms, qterm{t, idf * float64(n)})
+	}
+	top := &topK{k: k}
+	for si, ls := range v.segs {
+		s := ls.seg
+		sp := scorePool.Get().(*[]float32)
+		scores := (*sp)[:0]
+		if cap(scores) < len(s.recs) {
+			scores = make([]float32, len(s.recs))
+		} else {
+			scores = scores[:len(s.recs)]
+			clear(scores)
+		}
+		var touched []uint32
+		// Precompute the length normalisation per row lazily through lens.
+		for _, q := range qterms {
+			docs, tfs := s.postings(q.term)
+			for i, d := range docs {
+				tf := float64(tfs[i])
+				norm := k1 * (1 - b + b*float64(s.lens[d])/avgdl)
+				if scores[d] == 0 {
+					touched = append(touched, d)
+				}
+				scores[d] += float32(q.weight * tf * (k1 + 1) / (tf + norm))
+			}
+		}
+		for _, d := range touched {
+			if v.live(si, d, allowed) {
+				top.add(candidate{si, int(d), float64(scores[d])})
+			}
+		}
+		*sp = scores
+		scorePool.Put(sp)
+	}
+	return top.sorted()
+}
+
+// semantic scans every live row's int8 vector (exhaustive search) and scores cosine
+// similarity for normalised embeddings (dot product otherwise).
+func (v *view) semantic(vec []float32, k int, allowed [][]bool) []candidate {
+	if v.dim == 0 || len(vec) != v.dim {
+		return nil
+	}
+	q, qs := quantize(vec)
+	top := &topK{k: k}
+	for si, ls := range v.segs {
+		s := ls.seg
+		n := len(s.recs)
+		workers := 1
+		if n >= 32768 {
+			workers = runtime.GOMAXPROCS(0)
+		}
+		if workers == 1 {
+			scanRows(v, si, s, q, qs, 0, n, top, allowed)
+			continue
+		}
+		parts := make([]*topK, workers)
+		var wg sync.WaitGroup
+		per := (n + workers - 1) / workers
+		for w := 0; w < workers; w++ {
+			parts[w] = &topK{k: k}
+			lo, hi := w*per, min((w+1)*per, n)
+			wg.Add(1)
+			go func(t *topK) {
+				defer wg.Done()
+				scanRows(v, si, s, q, qs, lo, hi, t, allowed)
+			}(parts[w])
+		}
+		wg.Wait()
+		for _, p := range parts {
+			for _, c := range p.h {
+				top.add(c)
+			}
+		}
+	}
+	return top.sorted()
+}
+
+func scanRows(v *view, si int, s *segment, q []int8, qs float32, lo, hi int, top *topK, allowed [][]bool) {
+	dim := s.dim
+	dead := v.segs[si].dead
+	for i := lo; i < hi; i++ {
+		if dead.has(uint32(i)) || (allowed != nil && !allowed[si][i]) {
+			continue
+		}
+		dot := dotInt8(q, s.vecs[i*dim:(i+1)*dim])
+		score := float64(float32(dot) * qs * s.scales[i])
+		if len(top.h) < top.k || score > top.h[0].score {
+			top.add(candidate{si, i, score})
+		}
+	}
+}
+
+func dotInt8(a, b []int8) int32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 int32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += int32(a[i]) * int32(b[i])
+		s1 += int32(a[i+1]) * int32(b[i+1])
+		s2 += int32(a[i+2]) * int32(b[i+2])
+		s3 += int32(a[i+3]) * int32(b[i+3])
+	}
+	for ; i < len(a); i++ {
+		s0 += int32(a[i]) * int32(b[i])
+	}
+	return s0 + s1 + s2 + s3
+}
+
+type key struct{ seg, row int }
+
+// fuse combines two rankings.
+func fuse(lex, sem []candidate, k int, f Fusion, lexWeight float64) []candidate {
+	scores := map[key]float64{}
+	switch f {
+	case FusionConvex:
+		add := func(list []candidate, w float64) {
+			if len(list) == 0 {
+				return
+			}
+			hi, lo := list[0].score, list[len(list)-1].score
+			for _, c := range list {
+				n := 1.0
+				if hi > lo {
+					n = (c.score - lo) / (hi - lo)
+				}
+				scores[key{c.seg, c.row}] += w * n
+			}
+		}
+		add(lex, lexWeight)
+		add(sem, 1-lexWeight)
+	default:
+		for i, c := range lex {
+			scores[key{c.seg, c.row}] += 1 / (60 + float64(i+1))
+		}
+		for i, c := range sem {
+			scores[key{c.seg, c.row}] += 1 / (60 + float64(i+1))
+		}
+	}
+	top := &topK{k: k}
+	for kk, s := range scores {
+		top.add(candidate{kk.seg, kk.row, s})
+	}
+	return top.sorted()
+}
