@@ -201,9 +201,12 @@ const (
 
 func (st state) String() string { return [...]string{"absent", "live", "expired"}[st] }
 
-// prepare leaves key in the given state; a live item has version 2.
+// prepare leaves key in the given state; a live item has version 2. Live neighbours in
+// the same and another partition make sure conditions look at the addressed item only.
 func prepare(t *testing.T, s store.Store, key store.Key, st state) {
 	t.Helper()
+	mustPut(t, s, store.Item{Key: k(key.PK, key.SK+"-neighbour"), Data: []byte(`"n"`)})
+	mustPut(t, s, store.Item{Key: k(key.PK+"-other", key.SK), Data: []byte(`"n"`)})
 	switch st {
 	case live:
 		mustPut(t, s, store.Item{Key: key, Data: []byte(`"old"`)})

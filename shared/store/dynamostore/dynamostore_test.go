@@ -1,0 +1,154 @@
+package dynamostore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	minidyn "github.com/truora/minidyn/aws-v2/client"
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/store/dynamostore"
+	"github.com/plinth-ai/plinth/shared/store/storetest"
+	"github.com/plinth-ai/plinth/test/dynalite"
+)
+
+var tables atomic.Int64
+
+func newTable(t *testing.T, c dynamostore.CreateTableAPI) string {
+	t.Helper()
+	name := fmt.Sprintf("plinth-%d", tables.Add(1))
+	if err := dynamostore.CreateTable(context.Background(), c, name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+func newStore(t *testing.T, c dynamostore.Client, table string) store.Store {
+	t.Helper()
+	s, err := dynamostore.New(c, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestContractMinidyn runs the suite on minidyn's in-process client, which implements
+// the DynamoDB API interface directly (no HTTP). minidyn has no TTL API and no
+// TableStatus, so no waiters; expiry is filtered on read as in production.
+//
+// Emulator gap: the in-process client's DeleteItem evaluates a ConditionExpression by
+// searching the table instead of against the addressed item, so a conditional delete of a
+// missing item always fails (its HTTP server and real DynamoDB evaluate it against the
+// empty item). fixedDeleteClient routes conditional deletes through a one-item
+// TransactWriteItems, which minidyn evaluates correctly.
+func TestContractMinidyn(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		c := fixedDeleteClient{minidyn.NewClient()}
+		return newStore(t, c, newTable(t, c))
+	})
+}
+
+type fixedDeleteClient struct{ *minidyn.Client }
+
+func (c fixedDeleteClient) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	if in.ConditionExpression == nil {
+		return c.Client.DeleteItem(ctx, in, optFns...)
+	}
+	_, err := c.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{
+		Delete: &types.Delete{
+			TableName: in.TableName, Key: in.Key, ConditionExpression: in.ConditionExpression,
+			ExpressionAttributeNames: in.ExpressionAttributeNames, ExpressionAttributeValues: in.ExpressionAttributeValues,
+		},
+	}}})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) == 1 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		return nil, &types.ConditionalCheckFailedException{Message: tce.Message}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &dynamodb.DeleteItemOutput{}, nil
+}
+
+// TestContractMinidynServer runs the suite through the real SDK client against minidyn's
+// HTTP server, exercising the wire format and error mapping end to end.
+func TestContractMinidynServer(t *testing.T) {
+	srv := httptest.NewServer(miniserver.NewServer())
+	t.Cleanup(srv.Close)
+	c := dynalite.Client(srv.URL)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return newStore(t, c, newTable(t, c))
+	})
+}
+
+// TestContractDynalite runs the suite against the dynalite server (npm, under test/tools).
+// dynalite has no TransactWriteItems, so the Transact cases are disabled with
+// storetest.WithoutTransactions; everything else runs. A missing dynalite fails the test.
+func TestContractDynalite(t *testing.T) {
+	c := dynalite.Client(dynalite.Start(t))
+	storetest.Run(t, func(t *testing.T) store.Store {
+		table := newTable(t, c)
+		if err := dynalite.WaitActive(context.Background(), c, table); err != nil {
+			t.Fatal(err)
+		}
+		return newStore(t, c, table)
+	}, storetest.WithoutTransactions())
+}
+
+func TestNewRefusesMissingDependencies(t *testing.T) {
+	if _, err := dynamostore.New(nil, "t"); err == nil {
+		t.Error("New(nil client) succeeded")
+	}
+	if _, err := dynamostore.New(minidyn.NewClient(), ""); err == nil {
+		t.Error("New with empty table succeeded")
+	}
+}
+
+var _ dynamostore.Client = (*dynamodb.Client)(nil)
+
+// TestTableLayout pins the attribute layout other tools rely on: the CDK table's TTL
+// attribute, counters readable by name, data as binary.
+func TestTableLayout(t *testing.T) {
+	ctx := context.Background()
+	c := minidyn.NewClient()
+	table := newTable(t, c)
+	s := newStore(t, c, table)
+	exp := time.Unix(1_900_000_000, 250_000_000)
+	key := store.Key{PK: "quota#acme", SK: "minute#1"}
+	if _, err := s.Add(ctx, key, []store.Delta{{Name: "tokens", By: 1.5}}, store.AddOptions{ExpiresAt: exp, Set: []byte(`{"w":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: key.PK}, "sk": &types.AttributeValueMemberS{Value: key.SK},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]types.AttributeValue{
+		"pk":       &types.AttributeValueMemberS{Value: key.PK},
+		"sk":       &types.AttributeValueMemberS{Value: key.SK},
+		"v":        &types.AttributeValueMemberN{Value: "1"},
+		"data":     &types.AttributeValueMemberB{Value: []byte(`{"w":1}`)},
+		"ttl":      &types.AttributeValueMemberN{Value: "1900000001"},
+		"exp":      &types.AttributeValueMemberN{Value: "1900000000250000000"},
+		"n_tokens": &types.AttributeValueMemberN{Value: "1.5"},
+	}
+	if len(out.Item) != len(want) {
+		t.Fatalf("item has %d attributes, want %d: %v", len(out.Item), len(want), out.Item)
+	}
+	for name, w := range want {
+		if !reflect.DeepEqual(out.Item[name], w) {
+			t.Errorf("attribute %s = %#v, want %#v", name, out.Item[name], w)
+		}
+	}
+}
