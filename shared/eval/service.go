@@ -1,0 +1,324 @@
+package eval
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/eval/metrics"
+	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/store"
+)
+
+// Target invokes the model under evaluation through the gateway's own path, so quotas,
+// guardrails and usage apply and are charged to tenant. Judge calls use it too.
+type Target interface {
+	Chat(ctx context.Context, tenant string, req *provider.ChatRequest) (*provider.ChatResponse, error)
+}
+
+// TargetFunc adapts a function to Target.
+type TargetFunc func(ctx context.Context, tenant string, req *provider.ChatRequest) (*provider.ChatResponse, error)
+
+// Chat calls f.
+func (f TargetFunc) Chat(ctx context.Context, tenant string, req *provider.ChatRequest) (*provider.ChatResponse, error) {
+	return f(ctx, tenant, req)
+}
+
+// Retriever fetches passages from a tenant's knowledge base, best first, for RAG
+// targets.
+type Retriever interface {
+	Retrieve(ctx context.Context, tenant, knowledgeBase, query string, topK int) ([]string, error)
+}
+
+// RunStarter starts the evaluation state machine with input (the flow's execution
+// input) and returns the execution's ID (an execution ARN in AWS).
+type RunStarter func(ctx context.Context, input json.RawMessage) (executionID string, err error)
+
+// RequestLookup finds a served request by ID so feedback can be exported with the
+// prompt and answer it rates; ok is false when the request is unknown.
+type RequestLookup func(ctx context.Context, tenant, requestID string) (input string, output string, ok bool)
+
+// Service holds the evaluation domain: suites, runs, the flow's tasks and feedback.
+type Service struct {
+	store     store.Store
+	blobs     blob.Store
+	target    Target
+	retriever Retriever
+	embedder  metrics.Embedder
+	events    EventPublisher
+	starter   RunStarter
+	lookup    RequestLookup
+	now       func() time.Time
+	log       *slog.Logger
+	batchSize int
+	// inlineLimit is the largest serialised batch carried through the flow's state.
+	inlineLimit int
+
+	mu       sync.Mutex
+	datasets map[string][]Item // snapshot key → items, a small cache for the tasks
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithRetriever enables knowledge-base targets.
+func WithRetriever(r Retriever) Option { return func(s *Service) { s.retriever = r } }
+
+// WithEmbedder enables the embedding_similarity metric.
+func WithEmbedder(e metrics.Embedder) Option { return func(s *Service) { s.embedder = e } }
+
+// WithEventPublisher sets where run events go (default: discarded).
+func WithEventPublisher(p EventPublisher) Option { return func(s *Service) { s.events = p } }
+
+// WithRunStarter sets how API- and schedule-triggered runs start the state machine.
+func WithRunStarter(f RunStarter) Option { return func(s *Service) { s.starter = f } }
+
+// WithRequestLookup lets feedback exports fill in the rated prompt and answer.
+func WithRequestLookup(f RequestLookup) Option { return func(s *Service) { s.lookup = f } }
+
+// WithClock replaces time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithBatchSize sets how many items one Map iteration handles (default 10).
+func WithBatchSize(n int) Option { return func(s *Service) { s.batchSize = max(1, n) } }
+
+// NewService returns the evaluation service. The store, blob store and target are
+// required.
+func NewService(st store.Store, blobs blob.Store, target Target, opts ...Option) (*Service, error) {
+	switch {
+	case st == nil:
+		return nil, errors.New("eval: nil store")
+	case blobs == nil:
+		return nil, errors.New("eval: nil blob store")
+	case target == nil:
+		return nil, errors.New("eval: nil target")
+	}
+	s := &Service{
+		store: st, blobs: blobs, target: target,
+		events: discardPublisher{}, now: time.Now, log: slog.Default(),
+		batchSize: 10, inlineLimit: 64 << 10, datasets: map[string][]Item{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+func newID(prefix string, now time.Time) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s%s%s", prefix, now.UTC().Format("20060102t150405"), hex.EncodeToString(b[:]))
+}
+
+// CreateSuite validates and stores a new suite.
+func (s *Service) CreateSuite(ctx context.Context, su Suite) (*Suite, error) {
+	if err := su.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.checkRunnable(&su); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	su.CreatedAt, su.UpdatedAt = now, now
+	if err := s.putSuite(ctx, &su, store.WriteOptions{Cond: store.IfNotExists}); err != nil {
+		return nil, err
+	}
+	return &su, nil
+}
+
+// UpdateSuite replaces an existing suite, keeping its creation time.
+func (s *Service) UpdateSuite(ctx context.Context, su Suite) (*Suite, error) {
+	old, err := s.GetSuite(ctx, su.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := su.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.checkRunnable(&su); err != nil {
+		return nil, err
+	}
+	su.CreatedAt, su.UpdatedAt = old.CreatedAt, s.now().UTC()
+	if err := s.putSuite(ctx, &su, store.WriteOptions{Cond: store.IfExists}); err != nil {
+		return nil, err
+	}
+	return &su, nil
+}
+
+// checkRunnable rejects suites that need a port the service lacks.
+func (s *Service) checkRunnable(su *Suite) error {
+	for _, m := range su.EffectiveMetrics() {
+		if m == MetricEmbeddingSimilarity && s.embedder == nil {
+			return fmt.Errorf("suite %q: metric %s needs an embedding model, and none is configured: %w", su.ID, m, ErrInvalid)
+		}
+	}
+	if su.Target.KnowledgeBase != "" && s.retriever == nil {
+		return fmt.Errorf("suite %q: knowledge-base targets are not available here: %w", su.ID, ErrInvalid)
+	}
+	return nil
+}
+
+// GetSuite returns a suite.
+func (s *Service) GetSuite(ctx context.Context, id string) (*Suite, error) {
+	var su Suite
+	if _, err := s.getJSON(ctx, suiteKey(id), &su); err != nil {
+		return nil, fmt.Errorf("suite %q: %w", id, err)
+	}
+	return &su, nil
+}
+
+// ListSuites returns every suite, or the tenant's when tenant is not empty, by ID.
+func (s *Service) ListSuites(ctx context.Context, tenant string) ([]Suite, error) {
+	items, err := s.store.Query(ctx, pkSuites, store.QueryOptions{Prefix: "SUITE#"})
+	if err != nil {
+		return nil, fmt.Errorf("list suites: %w", err)
+	}
+	out := []Suite{}
+	for _, it := range items {
+		var su Suite
+		if err := json.Unmarshal(it.Data, &su); err != nil {
+			return nil, fmt.Errorf("decode suite %s: %w", it.SK, err)
+		}
+		if tenant == "" || su.Tenant == tenant {
+			out = append(out, su)
+		}
+	}
+	return out, nil
+}
+
+// DeleteSuite removes a suite (its runs stay readable).
+func (s *Service) DeleteSuite(ctx context.Context, id string) error {
+	if err := s.store.Delete(ctx, suiteKey(id), store.WriteOptions{Cond: store.IfExists}); err != nil {
+		if errors.Is(err, store.ErrConditionFailed) {
+			return fmt.Errorf("suite %q: %w", id, ErrNotFound)
+		}
+		return fmt.Errorf("delete suite %q: %w", id, err)
+	}
+	return nil
+}
+
+// ScheduledSuite is a suite with a schedule, for the scheduler to register.
+type ScheduledSuite struct {
+	SuiteID  string `json:"suite_id"`
+	Tenant   string `json:"tenant"`
+	Schedule string `json:"schedule"`
+	// Input is the state machine input the schedule should start it with.
+	Input json.RawMessage `json:"input"`
+}
+
+// Schedules lists the suites that have a schedule.
+func (s *Service) Schedules(ctx context.Context) ([]ScheduledSuite, error) {
+	suites, err := s.ListSuites(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []ScheduledSuite
+	for _, su := range suites {
+		if su.Schedule == "" {
+			continue
+		}
+		in, _ := json.Marshal(FlowInput{SuiteID: su.ID, Trigger: "schedule"})
+		out = append(out, ScheduledSuite{SuiteID: su.ID, Tenant: su.Tenant, Schedule: su.Schedule, Input: in})
+	}
+	return out, nil
+}
+
+// FlowInput is the evaluation state machine's execution input. RunID is empty when a
+// schedule starts the machine directly; LoadDataset then creates the run.
+type FlowInput struct {
+	SuiteID        string `json:"suite_id"`
+	RunID          string `json:"run_id,omitempty"`
+	MaxConcurrency int    `json:"max_concurrency,omitempty"`
+	Trigger        string `json:"trigger,omitempty"`
+}
+
+// StartRun creates a running run of the suite and starts the state machine for it
+// through the RunStarter. maxConcurrency bounds the Map state (0 = default 4).
+func (s *Service) StartRun(ctx context.Context, suiteID string, maxConcurrency int) (*Run, error) {
+	if s.starter == nil {
+		return nil, errors.New("eval: no run starter configured")
+	}
+	su, err := s.GetSuite(ctx, suiteID)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.newRun(ctx, su, "api")
+	if err != nil {
+		return nil, err
+	}
+	in, _ := json.Marshal(FlowInput{SuiteID: su.ID, RunID: r.ID, MaxConcurrency: maxConcurrency, Trigger: "api"})
+	exec, err := s.starter(ctx, in)
+	if err != nil {
+		msg := "start evaluation flow: " + err.Error()
+		_, _ = s.updateRun(ctx, r.ID, func(r *Run) error { s.fail(r, msg); return nil })
+		return nil, fmt.Errorf("run %s of suite %s: start flow: %w", r.ID, su.ID, err)
+	}
+	if exec != "" {
+		if upd, err := s.updateRun(ctx, r.ID, func(r *Run) error { r.ExecutionID = exec; return nil }); err == nil {
+			r = upd
+		}
+	}
+	return r, nil
+}
+
+func (s *Service) newRun(ctx context.Context, su *Suite, trigger string) (*Run, error) {
+	now := s.now().UTC()
+	snap := *su
+	snap.Dataset.Items = nil
+	r := &Run{
+		ID: newID("run-", now), SuiteID: su.ID, Tenant: su.Tenant, Status: StatusRunning,
+		Trigger: trigger, Suite: snap, StartedAt: now, Metrics: map[string]float64{},
+	}
+	if err := s.saveRun(ctx, r, store.WriteOptions{Cond: store.IfNotExists}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (s *Service) fail(r *Run, msg string) {
+	now := s.now().UTC()
+	r.Status, r.Error, r.FinishedAt = StatusFailed, msg, &now
+}
+
+// GetRun returns a run.
+func (s *Service) GetRun(ctx context.Context, id string) (*Run, error) {
+	var r Run
+	if _, err := s.getJSON(ctx, runKey(id), &r); err != nil {
+		return nil, fmt.Errorf("run %q: %w", id, err)
+	}
+	return &r, nil
+}
+
+// RunItems returns a run's item results in dataset order.
+func (s *Service) RunItems(ctx context.Context, id string) ([]ItemResult, error) {
+	return s.itemResults(ctx, id, 0, -1)
+}
+
+// ListRuns returns a suite's runs, newest first (at most limit; 0 = all).
+func (s *Service) ListRuns(ctx context.Context, suiteID string, limit int) ([]Run, error) {
+	sums, err := s.runSummaries(ctx, suiteID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Run, 0, len(sums))
+	for _, sm := range sums {
+		r, err := s.GetRun(ctx, sm.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
+	return out, nil
+}
