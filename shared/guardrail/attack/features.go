@@ -1,8 +1,7 @@
 package attack
 
 import (
-	"math"
-	"sort"
+	"bytes"
 
 	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
 )
@@ -35,21 +34,21 @@ func fnvStr(h uint32, s string) uint32 {
 type Extractor struct {
 	z    textnorm.Tokenizer
 	norm []byte
-	idx  []uint32
+	d    dense
 	out  []Feature
 }
 
-// Extract returns the feature vector of text (valid until the next call).
+// Extract returns the feature vector of text (valid until the next call). Feature order
+// is unspecified.
 func (x *Extractor) Extract(text string) []Feature {
 	toks := x.z.Reset(text)
-	x.idx = x.idx[:0]
 	x.norm = append(x.norm[:0], ' ')
 	var prev uint32
 	for i, t := range toks {
 		h := fnvStr(fnvStr(fnvOffset, "w:"), t.Norm)
-		x.idx = append(x.idx, h%Dim)
+		x.d.add(h % Dim)
 		if i > 0 {
-			x.idx = append(x.idx, (prev*31+h*17+7)%Dim)
+			x.d.add((prev*31 + h*17 + 7) % Dim)
 		}
 		prev = h
 		x.norm = append(x.norm, t.Norm...)
@@ -63,13 +62,17 @@ func (x *Extractor) Extract(text string) []Feature {
 				h ^= uint32(nb[k])
 				h *= fnvPrime
 			}
-			x.idx = append(x.idx, h%Dim)
+			x.d.add(h % Dim)
 		}
 	}
-	for _, c := range cues(nb) {
-		x.idx = append(x.idx, fnvStr(fnvStr(fnvOffset, "cue:"), c)%Dim)
+	for _, f := range cueFamilies {
+		for _, p := range f.patterns {
+			if bytes.Contains(nb, p) {
+				x.d.add(fnvStr(fnvStr(fnvOffset, "cue:"), f.name) % Dim)
+				break
+			}
+		}
 	}
-	// Length bucket.
 	lb := "len:short"
 	switch {
 	case len(toks) > 40:
@@ -77,28 +80,7 @@ func (x *Extractor) Extract(text string) []Feature {
 	case len(toks) > 12:
 		lb = "len:mid"
 	}
-	x.idx = append(x.idx, fnvStr(fnvOffset, lb)%Dim)
-
-	sort.Slice(x.idx, func(i, j int) bool { return x.idx[i] < x.idx[j] })
-	x.out = x.out[:0]
-	for i, v := range x.idx {
-		if i > 0 && v == x.idx[i-1] {
-			x.out[len(x.out)-1].Value++
-			continue
-		}
-		x.out = append(x.out, Feature{Index: v, Value: 1})
-	}
-	var ss float64
-	for i := range x.out {
-		// Sub-linear term frequency.
-		x.out[i].Value = float32(1 + math.Log(float64(x.out[i].Value)))
-		ss += float64(x.out[i].Value * x.out[i].Value)
-	}
-	if ss > 0 {
-		inv := float32(1 / math.Sqrt(ss))
-		for i := range x.out {
-			x.out[i].Value *= inv
-		}
-	}
+	x.d.add(fnvStr(fnvOffset, lb) % Dim)
+	x.out = x.d.finish(x.out)
 	return x.out
 }

@@ -66,20 +66,6 @@ var cueFamilies = []cueFamily{
 	)},
 }
 
-// cues returns the names of cue families present in the normalised text.
-func cues(norm []byte) []string {
-	var out []string
-	for _, f := range cueFamilies {
-		for _, p := range f.patterns {
-			if bytes.Contains(norm, p) {
-				out = append(out, f.name)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // heuristicScore combines cue weights: 1 - Π(1 - w).
 func heuristicScore(norm []byte) (float64, []string) {
 	miss := 1.0

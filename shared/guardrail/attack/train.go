@@ -3,9 +3,9 @@ package attack
 import (
 	_ "embed"
 	"math"
-	"strings"
 	"math/rand/v2"
 	"sort"
+	"strings"
 )
 
 // Example is one labelled text.

@@ -1,0 +1,85 @@
+package textnorm
+
+import "strings"
+
+var stop = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`a an the and or but if then else of to in on at by for with from about as into
+	over after before between through during without within is are was were be been being am do does did done
+	have has had having i me my mine we us our you your yours he him his she her it its they them their this that
+	these those there here what which who whom whose when where why how all any both each few more most other some
+	such no nor not only own same so than too very can will just should would could may might must shall also
+	s t don doesn didn isn aren wasn weren won wouldn shouldn couldn im ive youre thats whats lets please tell
+	der die das und oder ist sind war ein eine einer eines den dem des zu im in mit von fur auf ich du er sie es wir
+	ihr was wie wer wo nicht auch noch nur`) {
+		m[w] = true
+	}
+	return m
+}()
+
+// IsStop reports whether a normalised token is a stop word.
+func IsStop(w string) bool { return stop[w] }
+
+// Stem strips common English inflections ("running" → "run", "topics" → "topic").
+func Stem(w string) string {
+	if len(w) <= 4 {
+		return w
+	}
+	for _, suf := range []string{"ational", "ization", "ations", "ation", "ments", "ment", "ness", "ingly", "ings", "ing", "edly", "ies", "ied", "ers", "er", "ed", "ly", "es", "s"} {
+		if strings.HasSuffix(w, suf) && len(w)-len(suf) >= 3 {
+			w = w[:len(w)-len(suf)]
+			if suf == "ies" || suf == "ied" {
+				w += "y"
+			}
+			// "running" → "runn" → "run"
+			if n := len(w); n >= 2 && w[n-1] == w[n-2] && w[n-1] != 'l' && w[n-1] != 's' {
+				w = w[:n-1]
+			}
+			return w
+		}
+	}
+	return w
+}
+
+// Terms returns the stemmed content words of text (stop words dropped), in order.
+func Terms(text string) []string {
+	var z Tokenizer
+	toks := z.Reset(text)
+	out := make([]string, 0, len(toks))
+	for _, t := range toks {
+		if stop[t.Norm] {
+			continue
+		}
+		out = append(out, Stem(t.Norm))
+	}
+	return out
+}
+
+// Sentences splits text into sentences at . ! ? and newlines (keeping abbreviations and
+// decimals together when the next character is not a space or upper-case letter).
+func Sentences(text string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		end := false
+		switch c {
+		case '\n':
+			end = true
+		case '.', '!', '?':
+			if i+1 >= len(text) || text[i+1] == ' ' || text[i+1] == '\n' || text[i+1] == '"' {
+				end = true
+			}
+		}
+		if end {
+			if s := strings.TrimSpace(text[start : i+1]); s != "" {
+				out = append(out, s)
+			}
+			start = i + 1
+		}
+	}
+	if s := strings.TrimSpace(text[start:]); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
