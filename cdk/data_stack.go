@@ -49,6 +49,9 @@ func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) 
 	}
 	stack := awscdk.NewStack(scope, &id, &sprops)
 	s := &DataStack{Stack: stack}
+	// Server access logs are delivered through a bucket policy, not an ACL,
+	// so every bucket can enforce bucket-owner object ownership.
+	stack.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
 
 	s.Key = awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
 		Description:       jsii.String("Plinth platform data key"),

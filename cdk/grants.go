@@ -52,13 +52,16 @@ func objectsUnder(bucket awss3.IBucket, prefix string) *string {
 // grantObjectsRead allows reading and listing objects under a prefix.
 func grantObjectsRead(role awsiam.IRole, bucket awss3.IBucket, key awskms.IKey, prefix string) {
 	allow(role, []string{"s3:GetObject", "s3:GetObjectVersion"}, objectsUnder(bucket, prefix))
-	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	list := &awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("s3:ListBucket"),
 		Resources: &[]*string{bucket.BucketArn()},
-		Conditions: &map[string]interface{}{
+	}
+	if prefix != "" {
+		list.Conditions = &map[string]interface{}{
 			"StringLike": map[string]interface{}{"s3:prefix": []string{prefix + "*"}},
-		},
-	}))
+		}
+	}
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(list))
 	allow(role, kmsDecrypt, key.KeyArn())
 }
 

@@ -84,8 +84,9 @@ func NewObservabilityStack(scope constructs.Construct, id string, props *Observa
 	var errorsMetrics, durationMetrics []awscloudwatch.IMetric
 	for _, name := range fnNames {
 		fn := props.API.Functions[name].Function
+		alarm(fmt.Sprintf("%sErrors", titleCase(name)), "The "+name+" function reported errors",
+			fn.MetricErrors(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}), 5)
 		errs := fn.MetricErrors(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five, Label: jsii.String(name)})
-		alarm(fmt.Sprintf("%sErrors", titleCase(name)), "The "+name+" function reported errors", errs, 5)
 		alarm(fmt.Sprintf("%sThrottles", titleCase(name)), "The "+name+" function was throttled",
 			fn.MetricThrottles(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}), 1)
 		errorsMetrics = append(errorsMetrics, errs)

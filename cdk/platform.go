@@ -21,10 +21,10 @@ func NewPlatform(app awscdk.App, cfg Config, env *awscdk.Environment) (*Platform
 	props := func(description string) awscdk.StackProps {
 		return awscdk.StackProps{Env: env, Description: jsii.String(description)}
 	}
-	// Server access logs are delivered through a bucket policy, not an ACL,
-	// so every bucket can enforce bucket-owner object ownership.
-	app.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
 	app.Node().SetContext(jsii.String("@aws-cdk/core:defaultCrossStackReferences"), "strong")
+	// Merge statements with equal actions or resources so roles stay readable
+	// and under IAM's policy size limit.
+	app.Node().SetContext(jsii.String("@aws-cdk/aws-iam:minimizePolicies"), true)
 	p := &Platform{}
 	p.Data = NewDataStack(app, "PlinthData", &DataStackProps{StackProps: props("Plinth data: key, table, buckets, secret")})
 	flows, err := NewWorkflowsStack(app, "PlinthWorkflows", &WorkflowsStackProps{

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// routeTable maps "METHOD /path" to the method resource's properties.
+func routeTable(raw map[string]any) map[string]map[string]any {
+	res := resources(raw, "AWS::ApiGateway::Resource")
+	var path func(id string) string
+	path = func(id string) string {
+		r, ok := res[id]
+		if !ok {
+			return "" // the API root
+		}
+		p := props(r)
+		return path(getAttTarget(p["ParentId"])) + "/" + p["PathPart"].(string)
+	}
+	routes := map[string]map[string]any{}
+	for _, m := range resources(raw, "AWS::ApiGateway::Method") {
+		p := props(m)
+		routes[p["HttpMethod"].(string)+" "+path(getAttTarget(p["ResourceId"]))] = p
+	}
+	return routes
+}
+
+func TestAPIStack(t *testing.T) {
+	s := platform(t)
+	a := s.platform.API
+	tpl, raw := s.templates["api"], s.raw["api"]
+	routes := routeTable(raw)
+	fnID := func(binary string) string { return logicalID(a.Stack, a.Functions[binary].Function.FunctionArn()) }
+
+	t.Run("functions", func(t *testing.T) {
+		fns := resources(raw, "AWS::Lambda::Function")
+		if len(fns) != 5 {
+			t.Errorf("functions = %d, want gateway, authorizer, guardrails, retrieval, admin", len(fns))
+		}
+		for id, f := range fns {
+			checkGoFunction(t, id, props(f))
+		}
+	})
+
+	t.Run("regional REST API with validation", func(t *testing.T) {
+		has(t, "rest api", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::RestApi"), map[string]any{
+				"EndpointConfiguration": map[string]any{"Types": []any{"REGIONAL"}},
+			})
+		})
+		has(t, "validator", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::RequestValidator"), map[string]any{
+				"ValidateRequestBody": true, "ValidateRequestParameters": true,
+			})
+		})
+		tpl.ResourceCountIs(jsii.String("AWS::ApiGateway::DomainName"), jsii.Number(0))
+	})
+
+	t.Run("stage: tracing, JSON access logs, throttling", func(t *testing.T) {
+		logID := logicalID(a.Stack, a.AccessLogs.LogGroupArn())
+		has(t, "stage", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Stage"), map[string]any{
+				"StageName":      "prod",
+				"TracingEnabled": true,
+				"AccessLogSetting": map[string]any{
+					"DestinationArn": map[string]any{"Fn::GetAtt": []any{logID, "Arn"}},
+					"Format":         assertions.Match_StringLikeRegexp(jsii.String(`^\{"requestId":"\$context.requestId".*\}$`)),
+				},
+				"MethodSettings": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+					"HttpMethod": "*", "ResourcePath": "/*",
+					"ThrottlingRateLimit": 200, "ThrottlingBurstLimit": 400,
+					"LoggingLevel": "ERROR", "DataTraceEnabled": false, "MetricsEnabled": true,
+				})}),
+			})
+		})
+		if props(resources(raw, "AWS::Logs::LogGroup")[logID])["KmsKeyId"] == nil {
+			t.Error("access log group is not KMS-encrypted")
+		}
+	})
+
+	t.Run("routes", func(t *testing.T) {
+		want := []string{
+			"POST /v1/chat/completions", "POST /v1/embeddings", "GET /v1/models", "GET /v1/usage", "POST /v1/feedback",
+			"POST /v1/guardrails/apply",
+			"POST /v1/knowledge-bases/{kb}/retrieve", "POST /v1/knowledge-bases/{kb}/answer",
+			"GET /v1/knowledge-bases/{kb}/documents", "POST /v1/knowledge-bases/{kb}/documents",
+			"GET /v1/knowledge-bases/{kb}/documents/{document}", "DELETE /v1/knowledge-bases/{kb}/documents/{document}",
+			"ANY /admin/{proxy+}", "GET /healthz", "GET /openapi.json",
+		}
+		got := sortedKeys(routes)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("routes\n got %v\nwant %v", got, want)
+		}
+	})
+
+	t.Run("authorization", func(t *testing.T) {
+		authID := logicalID(a.Stack, a.Authorizer.AuthorizerId())
+		for route, p := range routes {
+			path := strings.SplitN(route, " ", 2)[1]
+			switch {
+			case strings.HasPrefix(path, "/v1/"):
+				if p["AuthorizationType"] != "CUSTOM" || getAttTarget(p["AuthorizerId"]) != authID {
+					t.Errorf("%s: authorization %v/%v, want the key authorizer", route, p["AuthorizationType"], p["AuthorizerId"])
+				}
+			case strings.HasPrefix(path, "/admin/"):
+				if p["AuthorizationType"] != "AWS_IAM" {
+					t.Errorf("%s: authorization %v, want AWS_IAM", route, p["AuthorizationType"])
+				}
+			default:
+				if p["AuthorizationType"] != "NONE" {
+					t.Errorf("%s: authorization %v, want NONE", route, p["AuthorizationType"])
+				}
+			}
+		}
+		has(t, "authorizer", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Authorizer"), map[string]any{
+				"Type":                         "REQUEST",
+				"IdentitySource":               "method.request.header.Authorization",
+				"AuthorizerResultTtlInSeconds": 60,
+				"AuthorizerUri":                assertions.Match_ObjectLike(&map[string]any{"Fn::Join": assertions.Match_ArrayWith(&[]any{assertions.Match_ArrayWith(&[]any{map[string]any{"Fn::GetAtt": []any{fnID("authorizer"), "Arn"}}})})}),
+			})
+		})
+	})
+
+	t.Run("integrations", func(t *testing.T) {
+		wantFn := map[string]string{
+			"/v1/chat": "gateway", "/v1/embeddings": "gateway", "/v1/models": "gateway", "/v1/usage": "gateway",
+			"/v1/feedback": "gateway", "/v1/guardrails": "guardrails", "/v1/knowledge-bases": "retrieval",
+			"/admin": "admin", "/healthz": "gateway", "/openapi.json": "gateway",
+		}
+		for route, p := range routes {
+			path := strings.SplitN(route, " ", 2)[1]
+			var binary string
+			for prefix, b := range wantFn {
+				if strings.HasPrefix(path, prefix) {
+					binary = b
+				}
+			}
+			integ := p["Integration"].(map[string]any)
+			uri := jsonText(integ["Uri"])
+			if integ["Type"] != "AWS_PROXY" || !strings.Contains(uri, `"`+fnID(binary)+`"`) {
+				t.Errorf("%s: integration %s %s, want proxy to %s", route, integ["Type"], uri, binary)
+			}
+			streamed := binary == "gateway"
+			if got := integ["ResponseTransferMode"] == "STREAM"; got != streamed {
+				t.Errorf("%s: ResponseTransferMode %v, streamed should be %v", route, integ["ResponseTransferMode"], streamed)
+			}
+			if streamed != strings.Contains(uri, "/2021-11-15/functions/") || streamed != strings.HasSuffix(uri, `"/response-streaming-invocations"]]}`) {
+				t.Errorf("%s: URI %s does not match the transfer mode", route, uri)
+			}
+		}
+	})
+
+	t.Run("request models on JSON routes", func(t *testing.T) {
+		for _, route := range []string{"POST /v1/chat/completions", "POST /v1/embeddings", "POST /v1/guardrails/apply",
+			"POST /v1/knowledge-bases/{kb}/retrieve", "POST /v1/knowledge-bases/{kb}/answer"} {
+			if _, ok := routes[route]["RequestModels"].(map[string]any)["application/json"]; !ok {
+				t.Errorf("%s: no request model", route)
+			}
+		}
+		has(t, "chat model", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Model"), map[string]any{
+				"Name":   "ChatCompletionRequest",
+				"Schema": assertions.Match_ObjectLike(&map[string]any{"required": []any{"model", "messages"}}),
+			})
+		})
+	})
+
+	t.Run("API Gateway errors use OpenAI's shape", func(t *testing.T) {
+		for _, typ := range []string{"UNAUTHORIZED", "ACCESS_DENIED", "BAD_REQUEST_BODY", "THROTTLED", "REQUEST_TOO_LARGE", "WAF_FILTERED", "DEFAULT_5XX"} {
+			has(t, typ, func() {
+				tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::GatewayResponse"), map[string]any{
+					"ResponseType":      typ,
+					"ResponseTemplates": map[string]any{"application/json": assertions.Match_StringLikeRegexp(jsii.String(`^\{"error":\{"message":.*"type":.*"code":.*"param":null\}\}$`))},
+				})
+			})
+		}
+		has(t, "throttled status", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::GatewayResponse"), map[string]any{
+				"ResponseType": "THROTTLED", "StatusCode": "429",
+				"ResponseParameters": assertions.Match_ObjectLike(&map[string]any{"gatewayresponse.header.Retry-After": "'1'"}),
+			})
+		})
+	})
+
+	t.Run("WAF on the stage", func(t *testing.T) {
+		has(t, "web acl", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::WAFv2::WebACL"), map[string]any{
+				"Scope": "REGIONAL",
+				"Rules": assertions.Match_ArrayWith(&[]any{
+					assertions.Match_ObjectLike(&map[string]any{"Statement": map[string]any{"RateBasedStatement": map[string]any{"Limit": 3000, "AggregateKeyType": "IP"}}, "Action": map[string]any{"Block": map[string]any{}}}),
+					assertions.Match_ObjectLike(&map[string]any{"Statement": map[string]any{"ManagedRuleGroupStatement": assertions.Match_ObjectLike(&map[string]any{"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"})}}),
+				}),
+			})
+		})
+		stageID := logicalID(a.Stack, a.API.DeploymentStage().StageName())
+		assoc := resources(raw, "AWS::WAFv2::WebACLAssociation")
+		if len(assoc) != 1 {
+			t.Fatalf("web ACL associations = %d, want 1", len(assoc))
+		}
+		for _, r := range assoc {
+			if !strings.Contains(jsonText(props(r)["ResourceArn"]), `{"Ref":"`+stageID+`"}`) {
+				t.Errorf("web ACL associated with %v, want stage %s", props(r)["ResourceArn"], stageID)
+			}
+		}
+	})
+
+	t.Run("admin may manage evaluation schedules and pass only the scheduler role", func(t *testing.T) {
+		role := logicalID(a.Stack, a.Functions["admin"].Role.RoleArn())
+		var create, pass bool
+		for _, stmt := range policyOfRole(raw, role) {
+			if hasAction(stmt, "scheduler:CreateSchedule") {
+				create = strings.Contains(jsonText(stmt["Resource"]), ":schedule/"+ScheduleGroupName+"/*")
+			}
+			if hasAction(stmt, "iam:PassRole") {
+				pass = len(list(stmt["Resource"])) == 1 &&
+					strings.Contains(jsonText(stmt["Condition"]), `"iam:PassedToService":"scheduler.amazonaws.com"`)
+			}
+		}
+		if !create || !pass {
+			t.Errorf("admin role: CreateSchedule in group %v, PassRole to scheduler only %v", create, pass)
+		}
+	})
+
+	t.Run("chat completions may stream for five minutes", func(t *testing.T) {
+		integ := routes["POST /v1/chat/completions"]["Integration"].(map[string]any)
+		if integ["TimeoutInMillis"] != float64(streamTimeoutSeconds*1000) {
+			t.Errorf("timeout %v", integ["TimeoutInMillis"])
+		}
+	})
+}
+
+func TestAPIStackCustomDomain(t *testing.T) {
+	assets, err := dummyAssets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs, err := definitionsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.AssetDir, cfg.StateMachinesDir, cfg.Nag = assets, defs, false
+	cfg.DomainName = "api.plinth.example.com"
+	cfg.CertificateARN = "arn:aws:acm:eu-west-1:111122223333:certificate/abc"
+	cfg.UsagePlan = true
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(assets + "/cdk.out")})
+	p, err := NewPlatform(app, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := assertions.Template_FromStack(p.API.Stack, nil)
+	has(t, "domain", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::DomainName"), map[string]any{
+			"DomainName":             cfg.DomainName,
+			"RegionalCertificateArn": cfg.CertificateARN,
+			"EndpointConfiguration":  map[string]any{"Types": []any{"REGIONAL"}},
+			"SecurityPolicy":         "TLS_1_2",
+		})
+	})
+	tpl.ResourceCountIs(jsii.String("AWS::ApiGateway::BasePathMapping"), jsii.Number(1))
+	has(t, "usage plan", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::UsagePlan"), map[string]any{
+			"Throttle": map[string]any{"RateLimit": 200, "BurstLimit": 400},
+		})
+	})
+}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+)
+
+func TestConfigFromContext(t *testing.T) {
+	tests := []struct {
+		name    string
+		context map[string]any
+		check   func(Config) bool
+		wantErr bool
+	}{
+		{"defaults", nil, func(c Config) bool { return c == DefaultConfig() }, false},
+		{"strings from the CLI", map[string]any{"assetDir": "/tmp/a", "throttleRate": "50", "usagePlan": "true", "nag": "false"},
+			func(c Config) bool { return c.AssetDir == "/tmp/a" && c.ThrottleRate == 50 && c.UsagePlan && !c.Nag }, false},
+		{"typed values from cdk.json", map[string]any{"wafRateLimit": 100.0, "usagePlan": true},
+			func(c Config) bool { return c.WAFRateLimit == 100 && c.UsagePlan }, false},
+		{"domain needs a certificate", map[string]any{"domainName": "api.example.com"}, nil, true},
+		{"bad number", map[string]any{"throttleBurst": "lots"}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := map[string]any{}
+			for k, v := range tt.context {
+				ctx[k] = v
+			}
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+			cfg, err := ConfigFromContext(app)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err == nil && !tt.check(cfg) {
+				t.Errorf("config %+v", cfg)
+			}
+		})
+	}
+}
