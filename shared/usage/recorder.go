@@ -1,0 +1,285 @@
+package usage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/store"
+)
+
+// ErrClosed is returned by Record after Close.
+var ErrClosed = errors.New("usage: recorder closed")
+
+type recOptions struct {
+	queue       int
+	workers     int
+	enqueueWait time.Duration
+	attempts    int
+	backoff     time.Duration
+	ttl         time.Duration
+	log         *slog.Logger
+	now         func() time.Time
+}
+
+// Option configures a Recorder.
+type Option func(*recOptions)
+
+// WithQueueSize bounds the number of records waiting to be written (default 4096).
+func WithQueueSize(n int) Option { return func(o *recOptions) { o.queue = n } }
+
+// WithWorkers sets how many background writers run (default 2).
+func WithWorkers(n int) Option { return func(o *recOptions) { o.workers = n } }
+
+// WithEnqueueWait is how long Record waits for queue space before writing synchronously
+// (default 50 ms).
+func WithEnqueueWait(d time.Duration) Option { return func(o *recOptions) { o.enqueueWait = d } }
+
+// WithRetry sets the write attempts per record and the first backoff (default 6, 50 ms,
+// doubling).
+func WithRetry(attempts int, backoff time.Duration) Option {
+	return func(o *recOptions) { o.attempts, o.backoff = attempts, backoff }
+}
+
+// WithRetention sets how long records are kept (default 90 days); aggregates are kept
+// 400 days.
+func WithRetention(d time.Duration) Option { return func(o *recOptions) { o.ttl = d } }
+
+// WithLogger sets the logger for write failures (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *recOptions) { o.log = l } }
+
+// Recorder writes usage records asynchronously with a bounded queue. Records are never
+// dropped silently: a full queue makes Record write synchronously, a failed write is
+// retried with backoff, and a record that still cannot be written is logged at ERROR
+// level in full (it holds no prompt text) so it can be replayed from the logs.
+type Recorder struct {
+	st  store.Store
+	opt recOptions
+	q   chan Record
+
+	mu      sync.RWMutex
+	closed  bool
+	wg      sync.WaitGroup
+	abandon atomic.Bool
+
+	pending inflight
+}
+
+// inflight counts records accepted but not yet settled; unlike sync.WaitGroup it may be
+// incremented while someone waits.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{}
+}
+
+func (c *inflight) Add(int) {
+	c.mu.Lock()
+	if c.n == 0 {
+		c.idle = make(chan struct{})
+	}
+	c.n++
+	c.mu.Unlock()
+}
+
+func (c *inflight) Done() {
+	c.mu.Lock()
+	c.n--
+	if c.n == 0 {
+		close(c.idle)
+	}
+	c.mu.Unlock()
+}
+
+// zero returns a channel closed once nothing is in flight.
+func (c *inflight) zero() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	return c.idle
+}
+
+// NewRecorder starts a Recorder writing to st. Call Close on shutdown to flush.
+func NewRecorder(st store.Store, opts ...Option) *Recorder {
+	if st == nil {
+		panic("usage.NewRecorder: nil store")
+	}
+	o := recOptions{queue: 4096, workers: 2, enqueueWait: 50 * time.Millisecond, attempts: 6, backoff: 50 * time.Millisecond,
+		ttl: 90 * 24 * time.Hour, log: slog.Default(), now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.workers < 1 {
+		o.workers = 1
+	}
+	r := &Recorder{st: st, opt: o, q: make(chan Record, o.queue)}
+	for i := 0; i < o.workers; i++ {
+		r.wg.Add(1)
+		go r.work()
+	}
+	return r
+}
+
+// Record queues rec for writing. It fills Time when zero. When the queue stays full for
+// the enqueue wait, it writes rec synchronously instead of dropping it.
+func (r *Recorder) Record(ctx context.Context, rec Record) error {
+	if rec.Tenant == "" || rec.RequestID == "" {
+		return errors.New("usage: record needs tenant and request ID")
+	}
+	if rec.Time.IsZero() {
+		rec.Time = r.opt.now()
+	}
+	r.mu.RLock()
+	if r.closed {
+		r.mu.RUnlock()
+		return ErrClosed
+	}
+	r.pending.Add(1)
+	select {
+	case r.q <- rec:
+		r.mu.RUnlock()
+		return nil
+	default:
+	}
+	t := time.NewTimer(r.opt.enqueueWait)
+	defer t.Stop()
+	select {
+	case r.q <- rec:
+		r.mu.RUnlock()
+		return nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	r.mu.RUnlock()
+	r.opt.log.Warn("usage queue full; writing record synchronously", "tenant", rec.Tenant, "request_id", rec.RequestID)
+	defer r.pending.Done()
+	return r.writeWithRetry(context.WithoutCancel(ctx), rec)
+}
+
+// Flush waits until every record queued so far is written (or given up and logged).
+func (r *Recorder) Flush(ctx context.Context) error {
+	select {
+	case <-r.pending.zero():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("usage: flush: %w", ctx.Err())
+	}
+}
+
+// Close stops accepting records and waits for queued ones to be written (graceful
+// shutdown). If ctx ends first, the records still queued are logged in full at ERROR
+// level instead of written, and Close returns ctx's error.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	close(r.q)
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	// Out of time: log what is still queued instead of losing it with the process.
+	r.abandon.Store(true)
+	<-done
+	return fmt.Errorf("usage: close: %w", ctx.Err())
+}
+
+func (r *Recorder) work() {
+	defer r.wg.Done()
+	for rec := range r.q {
+		if r.abandon.Load() {
+			r.logLost(rec, ErrClosed)
+		} else {
+			_ = r.writeWithRetry(context.Background(), rec)
+		}
+		r.pending.Done()
+	}
+}
+
+func (r *Recorder) writeWithRetry(ctx context.Context, rec Record) error {
+	var err error
+	backoff := r.opt.backoff
+	for attempt := 1; attempt <= r.opt.attempts && !r.abandon.Load(); attempt++ {
+		if err = r.write(ctx, rec); err == nil {
+			return nil
+		}
+		r.opt.log.Warn("usage record write failed; retrying", "tenant", rec.Tenant, "request_id", rec.RequestID, "attempt", attempt, "error", err)
+		if attempt < r.opt.attempts {
+			time.Sleep(backoff)
+			backoff *= 2
+		}
+	}
+	if err == nil {
+		err = ErrClosed
+	}
+	r.logLost(rec, err)
+	return fmt.Errorf("usage: write %s: %w", rec.RequestID, err)
+}
+
+// logLost writes a record that could not be stored to the log in full, for replay.
+func (r *Recorder) logLost(rec Record, err error) {
+	raw, _ := json.Marshal(rec)
+	r.opt.log.Error("usage record NOT STORED; replay it from this log line",
+		"tenant", rec.Tenant, "request_id", rec.RequestID, "error", err, "usage_record", string(raw))
+}
+
+// write stores the record and its aggregate update atomically; a record that already
+// exists means an earlier attempt succeeded, so nothing is added twice.
+func (r *Recorder) write(ctx context.Context, rec Record) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	deltas := []store.Delta{
+		{Name: nRequests, By: 1},
+		{Name: nInput, By: float64(rec.InputTokens)},
+		{Name: nOutput, By: float64(rec.OutputTokens)},
+		{Name: nCost, By: math.Round(rec.CostUSD * microUSD)},
+		{Name: nCacheHits, By: b(rec.CacheHit)},
+		{Name: nErrors, By: b(rec.Status != StatusOK && rec.Status != "")},
+		{Name: nEstimated, By: b(rec.Estimated)},
+		{Name: nStreamed, By: b(rec.Streamed)},
+		{Name: nLatency, By: float64(rec.LatencyMS)},
+	}
+	for typ, n := range rec.Guardrail {
+		deltas = append(deltas, store.Delta{Name: nGuardrail + typ, By: float64(n)})
+	}
+	day := rec.Time.UTC().Format("20060102")
+	model := rec.Model
+	if model == "" {
+		model = "-"
+	}
+	err = r.st.Transact(ctx, []store.Op{
+		{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: recordPK(rec.Tenant, rec.Time), SK: recordSK(rec)}, Data: data, ExpiresAt: rec.Time.Add(r.opt.ttl)},
+			Options: store.WriteOptions{Cond: store.IfNotExists}},
+		{Kind: store.OpAdd, Key: store.Key{PK: aggPK(rec.Tenant), SK: day + "#" + model}, Deltas: deltas,
+			Add: store.AddOptions{ExpiresAt: rec.Time.Add(400 * 24 * time.Hour)}},
+	})
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil
+	}
+	return err
+}
