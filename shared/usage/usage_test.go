@@ -172,7 +172,9 @@ func TestRoutes(t *testing.T) {
 	mux := http.NewServeMux()
 	usage.Routes(mux, usage.NewService(st, ts))
 	as := func(p auth.Principal, h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p))) })
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+		})
 	}
 	get := func(h http.Handler, url string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
