@@ -88,6 +88,7 @@ type options struct {
 	fusion      Fusion
 	lexWeight   float64
 	mergeFactor int
+	grace       int64
 	vectors     VectorStore
 	now         func() time.Time
 }
@@ -110,6 +111,13 @@ func WithFusion(f Fusion, lexWeight float64) Option {
 
 // WithMergeFactor sets how many segments of one size tier trigger a merge (min 2).
 func WithMergeFactor(n int) Option { return func(o *options) { o.mergeFactor = max(n, 2) } }
+
+// WithGarbageGrace sets how many manifest versions a merged-away segment (and an old
+// manifest) outlives before it is deleted, so readers still loading an older manifest find
+// its files (default 16).
+func WithGarbageGrace(versions int) Option {
+	return func(o *options) { o.grace = int64(max(versions, 0)) }
+}
 
 // WithVectorStore keeps vectors in an external store (e.g. Amazon S3 Vectors) instead of the
 // segments; text, metadata and BM25 stay in the segments.
@@ -152,7 +160,7 @@ func NewManager(b blob.Store, opts ...Option) *Manager {
 	if b == nil {
 		panic("index: NewManager needs a blob store")
 	}
-	o := options{refresh: 2 * time.Second, k1: DefaultK1, b: DefaultB, fusion: DefaultFusion, lexWeight: DefaultLexWeight, mergeFactor: DefaultMergeFactor, now: time.Now}
+	o := options{refresh: 2 * time.Second, k1: DefaultK1, b: DefaultB, fusion: DefaultFusion, lexWeight: DefaultLexWeight, mergeFactor: DefaultMergeFactor, grace: 16, now: time.Now}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -209,6 +217,13 @@ type manifest struct {
 	Dim        int              `json:"dim,omitempty"`
 	Segments   []segmentRef     `json:"segments"`
 	Tombstones map[string]int64 `json:"tombstones,omitempty"`
+	// Garbage lists merged-away segments with the version that dropped them.
+	Garbage []garbageRef `json:"garbage,omitempty"`
+}
+
+type garbageRef struct {
+	Key     string `json:"key"`
+	Version int64  `json:"version"`
 }
 
 type segmentRef struct {
@@ -220,6 +235,7 @@ type segmentRef struct {
 func (m manifest) clone() manifest {
 	c := m
 	c.Segments = append([]segmentRef(nil), m.Segments...)
+	c.Garbage = append([]garbageRef(nil), m.Garbage...)
 	c.Tombstones = make(map[string]int64, len(m.Tombstones))
 	for k, v := range m.Tombstones {
 		c.Tombstones[k] = v
@@ -357,7 +373,7 @@ func (ix *Index) latestManifest(ctx context.Context) (manifest, error) {
 func (ix *Index) refreshLocked(ctx context.Context) error {
 	ix.lastCheck.Store(ix.m.opts.now().UnixNano())
 	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 10; attempt++ {
 		man, err := ix.latestManifest(ctx)
 		if err != nil {
 			return err
@@ -498,6 +514,7 @@ func (ix *Index) writeSegment(ctx context.Context, s *segment) (string, error) {
 // commit applies change to the newest manifest and writes it as the next version, retrying
 // on a lost race. change may be called more than once.
 func (ix *Index) commit(ctx context.Context, newSegs map[string]*segment, change func(m *manifest, v *view) error) error {
+	var lastErr error
 	for attempt := 0; attempt < 20; attempt++ {
 		v := ix.cur.Load()
 		man := v.man.clone()
@@ -513,14 +530,14 @@ func (ix *Index) commit(ctx context.Context, newSegs map[string]*segment, change
 			return fmt.Errorf("encode manifest: %w", err)
 		}
 		_, err = ix.m.blob.Put(ctx, ix.manifestKey(man.Version), bytes.NewReader(body), blob.PutOptions{ContentType: "application/json", IfNoneMatch: true})
-		if errors.Is(err, blob.ErrPreconditionFailed) {
+		if err != nil {
+			if !errors.Is(err, blob.ErrPreconditionFailed) {
+				lastErr = fmt.Errorf("write manifest %d of %s: %w", man.Version, ix.prefix, err)
+			}
 			if err := ix.refreshLocked(ctx); err != nil {
 				return err
 			}
 			continue
-		}
-		if err != nil {
-			return fmt.Errorf("write manifest %d of %s: %w", man.Version, ix.prefix, err)
 		}
 		// Old manifest versions are garbage-collected, so a writer that lagged behind the
 		// collection horizon can re-create a deleted version. Its write only counts if no
@@ -545,6 +562,9 @@ func (ix *Index) commit(ctx context.Context, newSegs map[string]*segment, change
 		}
 		ix.cur.Store(nv)
 		return nil
+	}
+	if lastErr != nil {
+		return lastErr
 	}
 	return fmt.Errorf("commit %s: %w", ix.prefix, ErrConflict)
 }
@@ -733,10 +753,25 @@ func (ix *Index) compactLocked(ctx context.Context, full bool) error {
 		newSegs[k] = ms
 	}
 	base := v.man.Version
+	var expired []string
 	err := ix.commit(ctx, newSegs, func(m *manifest, cur *view) error {
 		if m.Version != base {
 			return errLostMerge
 		}
+		newVersion := m.Version + 1
+		for key := range merged {
+			m.Garbage = append(m.Garbage, garbageRef{Key: key, Version: newVersion})
+		}
+		var keepGarbage []garbageRef
+		expired = expired[:0]
+		for _, g := range m.Garbage {
+			if g.Version <= newVersion-ix.m.opts.grace {
+				expired = append(expired, g.Key)
+			} else {
+				keepGarbage = append(keepGarbage, g)
+			}
+		}
+		m.Garbage = keepGarbage
 		var segsOut []segmentRef
 		for _, r := range m.Segments {
 			if !merged[r.Key] {
@@ -763,16 +798,17 @@ func (ix *Index) compactLocked(ctx context.Context, full bool) error {
 	if err != nil {
 		return err
 	}
-	// Old segments and manifests: readers that already hold them keep them in memory; a
-	// reader that misses one re-reads the newest manifest.
-	for key := range merged {
+	// Segments merged away more than the grace ago, and manifests as old: a reader still
+	// loading an older manifest has had that many versions' time; one that misses a file
+	// re-reads the newest manifest.
+	for _, key := range expired {
 		_ = ix.m.blob.Delete(ctx, key)
 		if p := ix.cachePath(key); p != "" {
 			_ = os.Remove(p)
 		}
 	}
 	ver := ix.cur.Load().man.Version
-	for old := ver - 4; old > 0 && old > ver-4-int64(ix.m.opts.mergeFactor)*2; old-- {
+	for old := ver - max(ix.m.opts.grace, 1); old > 0 && old > ver-max(ix.m.opts.grace, 1)-int64(ix.m.opts.mergeFactor)*4; old-- {
 		_ = ix.m.blob.Delete(ctx, ix.manifestKey(old))
 	}
 	return nil

@@ -228,7 +228,7 @@ func TestPersistedSegmentsReloadAndCompact(t *testing.T) {
 	want := search(t, ix, Query{Text: "ice valleys and ocean tides", TopK: 5})
 
 	// A new process (fresh manager, local cache directory) loads the same state.
-	cold, err := NewManager(b, WithCacheDir(t.TempDir())).Open(ctx, "acme", "kb")
+	cold, err := NewManager(b, WithCacheDir(t.TempDir()), WithGarbageGrace(0)).Open(ctx, "acme", "kb")
 	if err != nil {
 		t.Fatal(err)
 	}
