@@ -9,7 +9,9 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -51,6 +53,11 @@ func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.timeo
 type Store struct {
 	db  *bolt.DB
 	now func() time.Time
+
+	reqs    chan *writeReq
+	stopped chan struct{}
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 // Open opens (creating if needed) the store file at path.
@@ -70,11 +77,22 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: init %s: %w", path, err)
 	}
-	return &Store{db: db, now: o.now}, nil
+	s := &Store{db: db, now: o.now, reqs: make(chan *writeReq, maxGroup), stopped: make(chan struct{})}
+	go s.commitLoop()
+	return s, nil
 }
 
-// Close releases the file.
+// Close waits for pending writes and releases the file. Calls after Close fail.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return errClosed
+	}
+	s.closed = true
+	close(s.reqs)
+	s.closeMu.Unlock()
+	<-s.stopped
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close: %w", err)
 	}
@@ -98,14 +116,107 @@ func putRecord(b *bolt.Bucket, it store.Item) error {
 	return b.Put(encodeKey(it.Key), encodeRecord(it))
 }
 
-// update runs fn in a write transaction; fn's logical error rolls the transaction back.
+// writeReq is one write waiting for the group committer.
+type writeReq struct {
+	fn   func(b *bolt.Bucket, now time.Time) error
+	err  error
+	done chan error
+}
+
+// logicalError is a write's own refusal (a failed condition, an invalid request): the
+// write changed nothing, so the other writes of its group commit stand.
+type logicalError struct{ err error }
+
+func (e logicalError) Error() string { return e.err.Error() }
+func (e logicalError) Unwrap() error { return e.err }
+
+func logical(err error) error {
+	if err == nil {
+		return nil
+	}
+	return logicalError{err}
+}
+
+// maxGroup caps how many writes share one commit.
+const maxGroup = 256
+
+// update runs fn in a write transaction and returns its error. Writes arriving while a
+// commit is in flight are grouped into the next transaction, so concurrent writers share
+// one fsync; each write still sees every write before it. fn must return a
+// logicalError (and have written nothing) when it refuses, and any other error only for
+// failures of the database itself.
 func (s *Store) update(ctx context.Context, fn func(b *bolt.Bucket, now time.Time) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return fn(tx.Bucket(bucketName), s.now())
+	req := &writeReq{fn: fn, done: make(chan error, 1)}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return errClosed
+	}
+	s.reqs <- req
+	s.closeMu.RUnlock()
+	err := <-req.done
+	var le logicalError
+	if errors.As(err, &le) {
+		return le.err
+	}
+	return err
+}
+
+var errClosed = errors.New("boltstore: store is closed")
+
+// commitLoop is the single writer: it takes every write waiting, commits them together
+// and answers each.
+func (s *Store) commitLoop() {
+	defer close(s.stopped)
+	batch := make([]*writeReq, 0, maxGroup)
+	for req := range s.reqs {
+		batch = append(batch[:0], req)
+	drain:
+		for len(batch) < maxGroup {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) commit(batch []*writeReq) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketName)
+		now := s.now()
+		for _, r := range batch {
+			r.err = r.fn(b, now)
+			var le logicalError
+			if r.err != nil && !errors.As(r.err, &le) {
+				return r.err
+			}
+		}
+		return nil
 	})
+	if err != nil && len(batch) > 1 {
+		// One write failed in the database: run each alone so the others still commit.
+		for _, r := range batch {
+			s.commit([]*writeReq{r})
+		}
+		return
+	}
+	for _, r := range batch {
+		if err != nil {
+			r.done <- err
+		} else {
+			r.done <- r.err
+		}
+	}
 }
 
 // Get returns the live item with the key, or store.ErrNotFound.
@@ -138,7 +249,7 @@ func (s *Store) Put(ctx context.Context, item store.Item, opts store.WriteOption
 		}
 		next, err := applyPut(cur, item, opts)
 		if err != nil {
-			return err
+			return logical(err)
 		}
 		ver = next.Version
 		return putRecord(b, next)
@@ -158,7 +269,7 @@ func (s *Store) Delete(ctx context.Context, key store.Key, opts store.WriteOptio
 				return err
 			}
 			if err := checkCond(cur, opts); err != nil {
-				return err
+				return logical(err)
 			}
 		}
 		return b.Delete(encodeKey(key))
@@ -179,7 +290,7 @@ func (s *Store) Add(ctx context.Context, key store.Key, deltas []store.Delta, op
 		}
 		next, err := applyAdd(key, cur, deltas, opts)
 		if err != nil {
-			return err
+			return logical(err)
 		}
 		out = next
 		return putRecord(b, next)
@@ -259,7 +370,7 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 			return readErr
 		}
 		if err != nil {
-			return err
+			return logical(err)
 		}
 		for _, w := range writes {
 			if w.item == nil {

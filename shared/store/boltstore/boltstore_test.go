@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/plinth-ai/plinth/shared/store"
@@ -100,5 +102,52 @@ func TestOpenLockedFileTimesOut(t *testing.T) {
 	defer s.Close()
 	if _, err := boltstore.Open(path, boltstore.WithLockTimeout(10*time.Millisecond)); err == nil {
 		t.Fatal("second Open of a locked file succeeded")
+	}
+}
+
+// TestGroupCommitIsolatesFailures checks that a write the database rejects (a key over
+// bbolt's size limit) fails alone while concurrent writes grouped with it commit.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	const n = 64
+	start := make(chan struct{})
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			key := store.Key{PK: "p", SK: fmt.Sprint(i)}
+			if i == n/2 {
+				key.SK = strings.Repeat("x", 40000)
+			}
+			_, errs[i] = s.Add(ctx, key, []store.Delta{{Name: "n", By: 1}}, store.AddOptions{})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if (err != nil) != (i == n/2) {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	items, err := s.Query(ctx, "p", store.QueryOptions{})
+	if err != nil || len(items) != n-1 {
+		t.Fatalf("Query = %d items, %v; want %d", len(items), err, n-1)
+	}
+}
+
+func TestClosedStoreRefusesWrites(t *testing.T) {
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "plinth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), store.Item{Key: store.Key{PK: "p", SK: "s"}}, store.WriteOptions{}); err == nil {
+		t.Fatal("Put after Close succeeded")
 	}
 }
