@@ -242,7 +242,7 @@ func TestAPIStackCustomDomain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defs, err := definitionsDir()
+	defs, _, err := definitionsDir()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,13 +15,38 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
+// tempDirs are removed when the tests end.
+var (
+	tempMu   sync.Mutex
+	tempDirs []string
+)
+
+// tempDir makes a folder that outlives one test but not the test binary.
+func tempDir(prefix string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err == nil {
+		tempMu.Lock()
+		tempDirs = append(tempDirs, dir)
+		tempMu.Unlock()
+	}
+	return dir, err
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, d := range tempDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
 // binaries are the function folders the app deploys from the asset directory.
 var binaries = []string{"gateway", "authorizer", "guardrails", "retrieval", "ingest", "evaluation", "admin"}
 
 // dummyAssets writes a placeholder bootstrap per function into a new folder;
 // synthesis only hashes and copies them.
 func dummyAssets() (string, error) {
-	dir, err := os.MkdirTemp("", "plinth-cdk-assets-")
+	dir, err := tempDir("plinth-cdk-assets-")
 	if err != nil {
 		return "", err
 	}
@@ -54,30 +79,46 @@ func repoRoot() (string, error) {
 	}
 }
 
-// definitionsDir is the repository's statemachines folder when it holds both
-// definitions, else the fixtures in testdata, so the app is always checked
-// against the real files once they exist.
-func definitionsDir() (string, error) {
+// definitionsDir gathers the state machine definitions the tests synthesize:
+// each file from the repository's statemachines folder when it exists there,
+// else its fixture from testdata, so the app is checked against the real
+// definitions as they land. It reports where each came from.
+func definitionsDir() (dir string, sources []string, err error) {
 	root, err := repoRoot()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	real := filepath.Join(root, "statemachines")
+	dir, err = tempDir("plinth-cdk-definitions-")
+	if err != nil {
+		return "", nil, err
+	}
 	for _, f := range []string{"ingestion.asl.json", "evaluation.asl.json"} {
-		if _, err := os.Stat(filepath.Join(real, f)); err != nil {
-			return filepath.Join(root, "cdk", "testdata"), nil
+		src := filepath.Join(root, "statemachines", f)
+		if _, err := os.Stat(src); err != nil {
+			src = filepath.Join(root, "cdk", "testdata", f)
 		}
+		body, err := os.ReadFile(src)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), body, 0o644); err != nil {
+			return "", nil, err
+		}
+		rel, _ := filepath.Rel(root, src)
+		sources = append(sources, rel)
 	}
-	return real, nil
+	return dir, sources, nil
 }
 
 // synthesized is the platform synthesized once for every test.
 type synthesized struct {
-	platform  *Platform
-	defsDir   string
-	templates map[string]assertions.Template
-	raw       map[string]map[string]any
-	err       error
+	platform *Platform
+	defsDir  string
+	// defSources says which file each definition was read from.
+	defSources []string
+	templates  map[string]assertions.Template
+	raw        map[string]map[string]any
+	err        error
 }
 
 var (
@@ -94,11 +135,11 @@ func platform(t *testing.T) *synthesized {
 			if err != nil {
 				return err
 			}
-			defs, err := definitionsDir()
+			defs, sources, err := definitionsDir()
 			if err != nil {
 				return err
 			}
-			shared.defsDir = defs
+			shared.defsDir, shared.defSources = defs, sources
 			cfg := DefaultConfig()
 			cfg.AssetDir = assets
 			cfg.StateMachinesDir = defs

@@ -11,19 +11,19 @@ import (
 // wildcardResourceActions are the only actions allowed on Resource "*",
 // each because the service offers no resource-level permission for it.
 var wildcardResourceActions = map[string]string{
-	"xray:PutTraceSegments":            "X-Ray has no resource-level permissions",
-	"xray:PutTelemetryRecords":         "X-Ray has no resource-level permissions",
-	"xray:GetSamplingRules":            "X-Ray has no resource-level permissions",
-	"xray:GetSamplingTargets":          "X-Ray has no resource-level permissions",
-	"logs:CreateLogDelivery":           "vended-log delivery APIs require Resource *",
-	"logs:GetLogDelivery":              "vended-log delivery APIs require Resource *",
-	"logs:UpdateLogDelivery":           "vended-log delivery APIs require Resource *",
-	"logs:DeleteLogDelivery":           "vended-log delivery APIs require Resource *",
-	"logs:ListLogDeliveries":           "vended-log delivery APIs require Resource *",
-	"logs:PutResourcePolicy":           "vended-log delivery APIs require Resource *",
-	"logs:DescribeResourcePolicies":    "vended-log delivery APIs require Resource *",
-	"logs:DescribeLogGroups":           "vended-log delivery APIs require Resource *",
-	"s3:PutBucketNotification":         "CDK's bucket-notification handler (deploy time only)",
+	"xray:PutTraceSegments":         "X-Ray has no resource-level permissions",
+	"xray:PutTelemetryRecords":      "X-Ray has no resource-level permissions",
+	"xray:GetSamplingRules":         "X-Ray has no resource-level permissions",
+	"xray:GetSamplingTargets":       "X-Ray has no resource-level permissions",
+	"logs:CreateLogDelivery":        "vended-log delivery APIs require Resource *",
+	"logs:GetLogDelivery":           "vended-log delivery APIs require Resource *",
+	"logs:UpdateLogDelivery":        "vended-log delivery APIs require Resource *",
+	"logs:DeleteLogDelivery":        "vended-log delivery APIs require Resource *",
+	"logs:ListLogDeliveries":        "vended-log delivery APIs require Resource *",
+	"logs:PutResourcePolicy":        "vended-log delivery APIs require Resource *",
+	"logs:DescribeResourcePolicies": "vended-log delivery APIs require Resource *",
+	"logs:DescribeLogGroups":        "vended-log delivery APIs require Resource *",
+	"s3:PutBucketNotification":      "CDK's bucket-notification handler (deploy time only)",
 }
 
 func TestLeastPrivilege(t *testing.T) {

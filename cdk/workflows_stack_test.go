@@ -17,7 +17,7 @@ func TestWorkflowsStack(t *testing.T) {
 	s := platform(t)
 	w := s.platform.Workflows
 	tpl, raw := s.templates["workflows"], s.raw["workflows"]
-	t.Logf("state machine definitions from %s", s.defsDir)
+	t.Logf("state machine definitions from %v", s.defSources)
 
 	functions := resources(raw, "AWS::Lambda::Function")
 	taskOf := map[string]string{} // function logical ID → PLINTH_TASK
