@@ -1,0 +1,3 @@
+#!/bin/sh
+# Returns the task input unchanged.
+printf '%s\n' "$1"
