@@ -436,6 +436,7 @@ func Stricter(base, override *Policy) *Policy {
 		return override
 	}
 	out := *base
+	out.Version = 0 // a merged policy is not the stored version
 	out.Bedrock = base.Bedrock
 	if out.Bedrock == nil {
 		out.Bedrock = override.Bedrock
