@@ -5,6 +5,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/provider/providertest"
 )
@@ -13,6 +16,9 @@ func TestBuild(t *testing.T) {
 	t.Parallel()
 	srv := providertest.NewOpenAIServer(providertest.WithAPIKey("sk"), providertest.WithReply("from upstream"))
 	defer srv.Close()
+	br := providertest.NewBedrockServer(providertest.WithBedrockReply("from bedrock"))
+	defer br.Close()
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")}
 	tests := []struct {
 		name    string
 		spec    DeploymentSpec
@@ -22,11 +28,12 @@ func TestBuild(t *testing.T) {
 		{"openai", DeploymentSpec{Provider: "openai", BaseURL: srv.BaseURL(), Model: "gpt-4o-mini", APIKey: "sk", Weight: 2}, "from upstream", nil},
 		{"azure", DeploymentSpec{Provider: "openai", BaseURL: srv.URL, Model: "dep", APIKey: "sk", APIVersion: "2024-10-21"}, "from upstream", nil},
 		{"local", DeploymentSpec{Provider: "local", Model: "local-chat"}, "", nil},
+		{"bedrock", DeploymentSpec{Provider: "bedrock", BaseURL: br.URL, Region: "eu-west-1", Model: "anthropic.claude-3-haiku-20240307-v1:0"}, "from bedrock", nil},
 		{"unknown", DeploymentSpec{Provider: "mystery"}, "", ErrUnknownProvider},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := Build(tt.spec)
+			d, err := Build(tt.spec, WithAWSConfig(awsCfg))
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -47,5 +54,12 @@ func TestBuild(t *testing.T) {
 				t.Errorf("answer %q", resp.Choices[0].Message.Content.String())
 			}
 		})
+	}
+}
+
+func TestBuildBedrockNeedsConfig(t *testing.T) {
+	t.Parallel()
+	if _, err := Build(DeploymentSpec{Provider: "bedrock", Model: "m"}); err == nil {
+		t.Error("bedrock deployment built without AWS configuration")
 	}
 }
