@@ -142,6 +142,9 @@ type ROUGEOption func(*ROUGEScorer)
 // WithStemmer stems tokens longer than three characters (rouge-score's use_stemmer).
 func WithStemmer(s Stemmer) ROUGEOption { return func(r *ROUGEScorer) { r.stemmer = s } }
 
+// WithPorterStemmer enables the Porter stemmer rouge-score uses for use_stemmer=True.
+func WithPorterStemmer() ROUGEOption { return WithStemmer(PorterStemmer{}) }
+
 // NewROUGEScorer returns a scorer for the given ROUGE types; it rejects unknown types.
 func NewROUGEScorer(types []string, opts ...ROUGEOption) (*ROUGEScorer, error) {
 	for _, t := range types {
