@@ -30,6 +30,7 @@ type options struct {
 	now     func() time.Time
 	noSync  bool
 	timeout time.Duration
+	sweep   time.Duration
 }
 
 // WithClock sets the clock used to decide expiry (default time.Now).
@@ -45,6 +46,10 @@ func WithClock(now func() time.Time) Option {
 // may lose the latest commits (a process crash does not). For tests and scratch data.
 func WithNoSync() Option { return func(o *options) { o.noSync = true } }
 
+// WithSweepInterval runs Sweep every d in the background until Close, so expired items
+// (old quota windows, cache entries) do not accumulate in the file. Off by default.
+func WithSweepInterval(d time.Duration) Option { return func(o *options) { o.sweep = d } }
+
 // WithLockTimeout bounds how long Open waits for another process to release the file
 // (default 5s; bbolt allows one process per file).
 func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
@@ -58,6 +63,24 @@ type Store struct {
 	stopped chan struct{}
 	closeMu sync.RWMutex
 	closed  bool
+
+	quit      chan struct{}
+	sweepDone chan struct{} // nil without a background sweeper
+}
+
+func (s *Store) sweepLoop(every time.Duration) {
+	defer close(s.sweepDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			// A failed sweep only delays reclaiming space; the next tick tries again.
+			_, _ = s.Sweep(context.Background())
+		}
+	}
 }
 
 // Open opens (creating if needed) the store file at path.
@@ -77,8 +100,12 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: init %s: %w", path, err)
 	}
-	s := &Store{db: db, now: o.now, reqs: make(chan *writeReq, maxGroup), stopped: make(chan struct{})}
+	s := &Store{db: db, now: o.now, reqs: make(chan *writeReq, maxGroup), stopped: make(chan struct{}), quit: make(chan struct{})}
 	go s.commitLoop()
+	if o.sweep > 0 {
+		s.sweepDone = make(chan struct{})
+		go s.sweepLoop(o.sweep)
+	}
 	return s, nil
 }
 
@@ -90,8 +117,13 @@ func (s *Store) Close() error {
 		return errClosed
 	}
 	s.closed = true
-	close(s.reqs)
 	s.closeMu.Unlock()
+	// No write can be enqueued any more; let the sweeper and the committer finish.
+	close(s.quit)
+	if s.sweepDone != nil {
+		<-s.sweepDone
+	}
+	close(s.reqs)
 	<-s.stopped
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close: %w", err)

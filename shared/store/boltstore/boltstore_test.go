@@ -151,3 +151,19 @@ func TestClosedStoreRefusesWrites(t *testing.T) {
 		t.Fatal("Put after Close succeeded")
 	}
 }
+
+func TestSweepIntervalStopsOnClose(t *testing.T) {
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "plinth.db"), boltstore.WithSweepInterval(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), store.Item{Key: store.Key{PK: "p", SK: "s"}, ExpiresAt: time.Now().Add(-time.Second)}, store.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err == nil {
+		t.Fatal("second Close succeeded")
+	}
+}

@@ -547,7 +547,8 @@ func (s *Store) transact(ctx context.Context, ops []store.Op) error {
 			return fmt.Errorf("%w: %w", store.ErrTransactionConflict, err)
 		}
 		if i+1 >= s.attempts {
-			return fmt.Errorf("%w: items kept changing after %d attempts: %w", store.ErrTransactionConflict, s.attempts, store.ErrConditionFailed)
+			// Contention, not a failed condition: the caller may retry the transaction.
+			return fmt.Errorf("%w: items kept changing after %d attempts", store.ErrTransactionConflict, s.attempts)
 		}
 		if err := backoff(ctx, i); err != nil {
 			return err

@@ -152,3 +152,81 @@ func TestTableLayout(t *testing.T) {
 		}
 	}
 }
+
+// interferingClient lets another writer change the store just before the first
+// TransactWriteItems or PutItem goes out, as a concurrent process would.
+type interferingClient struct {
+	fixedDeleteClient
+	before func()
+}
+
+func (c *interferingClient) interfere() {
+	if f := c.before; f != nil {
+		c.before = nil
+		f()
+	}
+}
+
+func (c *interferingClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.interfere()
+	return c.fixedDeleteClient.TransactWriteItems(ctx, in, optFns...)
+}
+
+func (c *interferingClient) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.interfere()
+	return c.fixedDeleteClient.PutItem(ctx, in, optFns...)
+}
+
+// TestOptimisticRetry checks that a write pinned to what it read starts over when
+// another writer changed the item in between, and that no update is lost.
+func TestOptimisticRetry(t *testing.T) {
+	ctx := context.Background()
+	key := store.Key{PK: "p", SK: "counter"}
+	inc := []store.Delta{{Name: "n", By: 1}}
+	cases := []struct {
+		name  string
+		write func(s store.Store) error
+		want  func(t *testing.T, it store.Item)
+	}{
+		{"transact", func(s store.Store) error {
+			return s.Transact(ctx, []store.Op{{Kind: store.OpAdd, Key: key, Deltas: []store.Delta{{Name: "n", By: 10}}}})
+		}, func(t *testing.T, it store.Item) {
+			if it.Nums["n"] != 12 || it.Version != 3 {
+				t.Fatalf("item = %+v; want n 12 (1 + 1 + 10), version 3", it)
+			}
+		}},
+		{"put always", func(s store.Store) error {
+			_, err := s.Put(ctx, store.Item{Key: key, Data: []byte(`"mine"`)}, store.WriteOptions{})
+			return err
+		}, func(t *testing.T, it store.Item) {
+			if string(it.Data) != `"mine"` || it.Version != 3 {
+				t.Fatalf("item = %+v; want my data at version 3", it)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &interferingClient{fixedDeleteClient: fixedDeleteClient{minidyn.NewClient()}}
+			s := newStore(t, c, newTable(t, c))
+			if _, err := s.Add(ctx, key, inc, store.AddOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			c.before = func() {
+				if _, err := s.Add(ctx, key, inc, store.AddOptions{}); err != nil {
+					t.Error(err)
+				}
+			}
+			if err := tc.write(s); err != nil {
+				t.Fatal(err)
+			}
+			if c.before != nil {
+				t.Fatal("the interfering write did not run")
+			}
+			it, err := s.Get(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.want(t, it)
+		})
+	}
+}

@@ -728,6 +728,26 @@ func (s *suite) transact(t *testing.T) {
 			}
 		})
 	}
+	t.Run("invalid", func(t *testing.T) {
+		st := seed(t)
+		tooMany := make([]store.Op, 101)
+		for i := range tooMany {
+			tooMany[i] = put(fmt.Sprintf("many-%03d", i), store.WriteOptions{})
+		}
+		twice := []store.Op{
+			put("new", store.WriteOptions{}),
+			{Kind: store.OpAdd, Key: k("tx", "new"), Deltas: []store.Delta{{Name: "n", By: 1}}},
+		}
+		for name, ops := range map[string][]store.Op{"101 ops": tooMany, "one key twice": twice} {
+			if err := st.Transact(ctx, ops); err == nil {
+				t.Errorf("Transact with %s succeeded", name)
+			}
+			unchanged(t, st)
+		}
+		if err := st.Transact(ctx, nil); err != nil {
+			t.Errorf("empty Transact = %v", err)
+		}
+	})
 	t.Run("expired counts as absent", func(t *testing.T) {
 		st := s.newStore(t)
 		mustPut(t, st, store.Item{Key: k("tx", "old"), ExpiresAt: past()})
