@@ -180,7 +180,40 @@ func Load(def []byte, subs map[string]string) (*Machine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidDefinition, err)
 	}
+	if dup := duplicateStateName(g, map[string]bool{}); dup != "" {
+		return nil, fmt.Errorf("%w: state name %q is used more than once (names must be unique across the machine, branches and Map processors included)", ErrInvalidDefinition, dup)
+	}
 	return &Machine{Comment: rg.Comment, Definition: text, root: g}, nil
+}
+
+func duplicateStateName(g *graph, seen map[string]bool) string {
+	for _, name := range sortedStateNames(g) {
+		if seen[name] {
+			return name
+		}
+		seen[name] = true
+		s := g.states[name]
+		for _, b := range s.branches {
+			if d := duplicateStateName(b, seen); d != "" {
+				return d
+			}
+		}
+		if s.processor != nil {
+			if d := duplicateStateName(s.processor, seen); d != "" {
+				return d
+			}
+		}
+	}
+	return ""
+}
+
+func sortedStateNames(g *graph) []string {
+	names := make([]string, 0, len(g.states))
+	for n := range g.states {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Resources returns the distinct Task resources of the machine (after substitution), with

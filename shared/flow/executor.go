@@ -441,4 +441,3 @@ func (e *Executor) Running() int {
 	defer e.mu.Unlock()
 	return len(e.running)
 }
-

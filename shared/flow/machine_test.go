@@ -322,6 +322,7 @@ func TestLoadValidation(t *testing.T) {
 		"choice bad op":    `{"StartAt":"A","States":{"A":{"Type":"Choice","Choices":[{"Variable":"$.a","StringEqualz":"x","Next":"A"}]}}}`,
 		"states.all first": `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"x","Catch":[{"ErrorEquals":["States.ALL"],"Next":"A"},{"ErrorEquals":["X"],"Next":"A"}],"End":true}}}`,
 		"missing sub":      `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${Missing}","End":true}}}`,
+		"duplicate names":  `{"StartAt":"A","States":{"A":{"Type":"Parallel","Branches":[{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}],"End":true}}}`,
 		"jsonata":          `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`,
 	}
 	for name, def := range bad {

@@ -596,7 +596,7 @@ finished:
 	if err != nil {
 		return nil, fail(ErrNameTaskFailed, "task %q returned invalid JSON: %v", s.name, err)
 	}
-	if s.lambdaInvoke {
+	if s.lambdaInvoke && token == "" {
 		v = map[string]any{
 			"ExecutedVersion": "$LATEST",
 			"Payload":         v,

@@ -1,0 +1,181 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/plinth-ai/plinth/shared/store"
+)
+
+// StoreBacked persists executions in the platform's store port, so the local platform's
+// embedded store (or DynamoDB) keeps them across restarts.
+//
+// Layout (single table):
+//
+//	PK flowexec#{id}        SK meta              the Execution record
+//	PK flowexec#{id}        SK ev#{eventID:010}  one history event
+//	PK flowexecs            SK {start}#{id}      index of every execution, by start time
+//	PK flowmachine#{name}   SK {start}#{id}      index by state machine
+//	PK flowrunning          SK {id}              executions not yet finished
+type StoreBacked struct {
+	st      store.Store
+	indexed sync.Map // id -> struct{}: indexes already written by this process
+}
+
+var _ ExecutionStore = (*StoreBacked)(nil)
+
+// NewStoreBacked returns an ExecutionStore over st.
+func NewStoreBacked(st store.Store) *StoreBacked {
+	if st == nil {
+		panic("flow: NewStoreBacked(nil)")
+	}
+	return &StoreBacked{st: st}
+}
+
+const (
+	pkExecPrefix    = "flowexec#"
+	pkAllExecs      = "flowexecs"
+	pkMachinePrefix = "flowmachine#"
+	pkRunning       = "flowrunning"
+	skMeta          = "meta"
+	skEventPrefix   = "ev#"
+)
+
+type indexEntry struct {
+	ID string `json:"id"`
+}
+
+func indexSK(ex Execution) string {
+	return ex.StartTime.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + ex.ID
+}
+
+// SaveExecution implements ExecutionStore.
+func (s *StoreBacked) SaveExecution(ctx context.Context, ex Execution) error {
+	data, err := json.Marshal(ex)
+	if err != nil {
+		return fmt.Errorf("save execution %s: %w", ex.ID, err)
+	}
+	if _, err := s.st.Put(ctx, store.Item{Key: store.Key{PK: pkExecPrefix + ex.ID, SK: skMeta}, Data: data}, store.WriteOptions{}); err != nil {
+		return fmt.Errorf("save execution %s: %w", ex.ID, err)
+	}
+	if _, done := s.indexed.Load(ex.ID); !done {
+		idx, _ := json.Marshal(indexEntry{ID: ex.ID})
+		for _, pk := range []string{pkAllExecs, pkMachinePrefix + ex.Machine} {
+			if _, err := s.st.Put(ctx, store.Item{Key: store.Key{PK: pk, SK: indexSK(ex)}, Data: idx}, store.WriteOptions{}); err != nil {
+				return fmt.Errorf("index execution %s: %w", ex.ID, err)
+			}
+		}
+		s.indexed.Store(ex.ID, struct{}{})
+	}
+	runKey := store.Key{PK: pkRunning, SK: ex.ID}
+	if ex.Status == StatusRunning {
+		if ex.Checkpoint == nil {
+			if _, err := s.st.Put(ctx, store.Item{Key: runKey, Data: []byte(`{}`)}, store.WriteOptions{}); err != nil {
+				return fmt.Errorf("mark execution %s running: %w", ex.ID, err)
+			}
+		}
+		return nil
+	}
+	if err := s.st.Delete(ctx, runKey, store.WriteOptions{}); err != nil {
+		return fmt.Errorf("mark execution %s finished: %w", ex.ID, err)
+	}
+	return nil
+}
+
+// GetExecution implements ExecutionStore.
+func (s *StoreBacked) GetExecution(ctx context.Context, id string) (Execution, error) {
+	it, err := s.st.Get(ctx, store.Key{PK: pkExecPrefix + id, SK: skMeta})
+	if errors.Is(err, store.ErrNotFound) {
+		return Execution{}, fmt.Errorf("get %s: %w", id, ErrExecutionNotFound)
+	}
+	if err != nil {
+		return Execution{}, fmt.Errorf("get %s: %w", id, err)
+	}
+	var ex Execution
+	if err := json.Unmarshal(it.Data, &ex); err != nil {
+		return Execution{}, fmt.Errorf("decode execution %s: %w", id, err)
+	}
+	return ex, nil
+}
+
+// ListExecutions implements ExecutionStore.
+func (s *StoreBacked) ListExecutions(ctx context.Context, f ListFilter) ([]Execution, error) {
+	var ids []string
+	if f.Status == StatusRunning && f.Machine == "" {
+		items, err := s.st.Query(ctx, pkRunning, store.QueryOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list running executions: %w", err)
+		}
+		for _, it := range items {
+			ids = append(ids, it.SK)
+		}
+	} else {
+		pk := pkAllExecs
+		if f.Machine != "" {
+			pk = pkMachinePrefix + f.Machine
+		}
+		items, err := s.st.Query(ctx, pk, store.QueryOptions{Desc: true})
+		if err != nil {
+			return nil, fmt.Errorf("list executions: %w", err)
+		}
+		for _, it := range items {
+			var e indexEntry
+			if json.Unmarshal(it.Data, &e) == nil {
+				ids = append(ids, e.ID)
+			}
+		}
+	}
+	out := make([]Execution, 0, len(ids))
+	for _, id := range ids {
+		ex, err := s.GetExecution(ctx, id)
+		if errors.Is(err, ErrExecutionNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if (f.Machine == "" || ex.Machine == f.Machine) && (f.Status == "" || ex.Status == f.Status) {
+			out = append(out, ex)
+		}
+	}
+	sortExecutions(out)
+	return out, nil
+}
+
+// AppendHistory implements ExecutionStore.
+func (s *StoreBacked) AppendHistory(ctx context.Context, id string, events []HistoryEvent) error {
+	for _, ev := range events {
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("append history of %s: %w", id, err)
+		}
+		key := store.Key{PK: pkExecPrefix + id, SK: fmt.Sprintf("%s%010d", skEventPrefix, ev.ID)}
+		if _, err := s.st.Put(ctx, store.Item{Key: key, Data: data}, store.WriteOptions{}); err != nil {
+			return fmt.Errorf("append history of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// History implements ExecutionStore.
+func (s *StoreBacked) History(ctx context.Context, id string) ([]HistoryEvent, error) {
+	if _, err := s.GetExecution(ctx, id); err != nil {
+		return nil, err
+	}
+	items, err := s.st.Query(ctx, pkExecPrefix+id, store.QueryOptions{Prefix: skEventPrefix})
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", id, err)
+	}
+	out := make([]HistoryEvent, 0, len(items))
+	for _, it := range items {
+		var ev HistoryEvent
+		if err := json.Unmarshal(it.Data, &ev); err != nil {
+			return nil, fmt.Errorf("decode history of %s: %w", id, err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
