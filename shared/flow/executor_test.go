@@ -175,13 +175,12 @@ func TestExecutorTaskToken(t *testing.T) {
 		tokens <- v.Token
 		return json.RawMessage(`"ignored"`), nil
 	}
-	clock := NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), false)
-	e := newTestExecutor(t, WithClock(clock), WithTasks(map[string]TaskFunc{fnA: notify}))
 	def := `{"StartAt":"Approve","States":{"Approve":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
 		"Parameters":{"FunctionName":"` + fnA + `","Payload":{"Token.$":"$$.Task.Token"}},"HeartbeatSeconds":30,"ResultPath":"$.approval","End":true}}}`
-	if err := e.Register("approve", mustLoad(t, def)); err != nil {
-		t.Fatal(err)
-	}
+	var (
+		e     *Executor
+		clock *FakeClock
+	)
 	ctx := context.Background()
 	cases := []struct {
 		name     string
@@ -203,6 +202,11 @@ func TestExecutorTaskToken(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			clock = NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), false)
+			e = newTestExecutor(t, WithClock(clock), WithTasks(map[string]TaskFunc{fnA: notify}))
+			if err := e.Register("approve", mustLoad(t, def)); err != nil {
+				t.Fatal(err)
+			}
 			ex, err := e.Start(ctx, "approve", tc.name, json.RawMessage(`{"k":1}`))
 			if err != nil {
 				t.Fatal(err)
