@@ -14,6 +14,9 @@ const (
 	// streamContext is how much already-released text is re-read with new text, so words
 	// and phrases that straddle the release point are still recognised.
 	streamContext = 256
+	// streamStep is how many bytes beyond the hold-back accumulate before a window is
+	// evaluated, bounding the work per streamed byte.
+	streamStep = 64
 	// maxPending forces a release when a stream has no whitespace to cut at.
 	maxPending = 8 * DefaultHoldBack
 )
@@ -66,7 +69,8 @@ func (s *StreamScanner) Write(delta string) (safeToEmit string, intervened bool)
 		return "", true
 	}
 	s.pending += delta
-	if len(s.pending) <= s.holdBack {
+	// Evaluate once enough has accumulated beyond the hold-back, not on every chunk.
+	if len(s.pending) < s.holdBack+streamStep {
 		return "", false
 	}
 	return s.step(false)

@@ -1,8 +1,6 @@
 package attack
 
 import (
-	"bytes"
-
 	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
 )
 
@@ -35,6 +33,7 @@ type Extractor struct {
 	z    textnorm.Tokenizer
 	norm []byte
 	d    dense
+	hits []bool
 	out  []Feature
 }
 
@@ -65,12 +64,13 @@ func (x *Extractor) Extract(text string) []Feature {
 			x.d.add(h % Dim)
 		}
 	}
-	for _, f := range cueFamilies {
-		for _, p := range f.patterns {
-			if bytes.Contains(nb, p) {
-				x.d.add(fnvStr(fnvStr(fnvOffset, "cue:"), f.name) % Dim)
-				break
-			}
+	if x.hits == nil {
+		x.hits = make([]bool, len(cueFamilies))
+	}
+	cueHits(toks, x.hits)
+	for fi, h := range x.hits {
+		if h {
+			x.d.add(fnvStr(fnvStr(fnvOffset, "cue:"), cueFamilies[fi].name) % Dim)
 		}
 	}
 	lb := "len:short"

@@ -1,6 +1,10 @@
 package attack
 
-import "bytes"
+import (
+	"strings"
+
+	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
+)
 
 // cue is a family of phrasings typical of prompt injection and jailbreaks, in English,
 // German, French and Spanish. Each pattern is matched on the normalised text (lower-case
@@ -62,22 +66,68 @@ var cueFamilies = []cueFamily{
 		" now we ask", " now i have a", " new task", " next task", " now help me", " now write", " now answer",
 		" sehr gut", " gut gemacht", " das reicht", " nun bitten wir", " jetzt brauche ich",
 		" neue herausforderung", " okay now", " ok now",
-		" now, ", " nun ", " jetzt ",
+		" nun ", " jetzt ",
 	)},
 }
 
-// heuristicScore combines cue weights: 1 - Π(1 - w).
-func heuristicScore(norm []byte) (float64, []string) {
-	miss := 1.0
-	var hits []string
-	for _, f := range cueFamilies {
+type cueRef struct {
+	family int
+	words  []string
+}
+
+// cueIndex maps a pattern's first word to the patterns starting with it, so cues are
+// matched in one pass over the tokens.
+var cueIndex = func() map[string][]cueRef {
+	m := map[string][]cueRef{}
+	for fi, f := range cueFamilies {
 		for _, p := range f.patterns {
-			if bytes.Contains(norm, p) {
-				miss *= 1 - f.weight
-				hits = append(hits, f.name)
-				break
+			ws := strings.Fields(strings.NewReplacer(",", " ", ".", " ").Replace(string(p)))
+			if len(ws) == 0 {
+				continue
+			}
+			m[ws[0]] = append(m[ws[0]], cueRef{family: fi, words: ws})
+		}
+	}
+	return m
+}()
+
+// cueHits marks the cue families present in the token sequence.
+func cueHits(toks []textnorm.Token, hits []bool) {
+	for i := range hits {
+		hits[i] = false
+	}
+	for i, t := range toks {
+		refs, ok := cueIndex[t.Norm]
+		if !ok {
+			continue
+		}
+		for _, r := range refs {
+			if hits[r.family] || i+len(r.words) > len(toks) {
+				continue
+			}
+			match := true
+			for k := 1; k < len(r.words); k++ {
+				if toks[i+k].Norm != r.words[k] {
+					match = false
+					break
+				}
+			}
+			if match {
+				hits[r.family] = true
 			}
 		}
 	}
-	return 1 - miss, hits
+}
+
+// heuristicScore combines the weights of the families hit: 1 - Π(1 - w).
+func heuristicScore(hits []bool) (float64, []string) {
+	miss := 1.0
+	var names []string
+	for fi, h := range hits {
+		if h {
+			miss *= 1 - cueFamilies[fi].weight
+			names = append(names, cueFamilies[fi].name)
+		}
+	}
+	return 1 - miss, names
 }

@@ -118,7 +118,7 @@ type Scorer struct {
 func (s *Scorer) Score(text string) (float64, []string) {
 	fs := s.x.Extract(text)
 	p := s.M.Raw(fs)
-	h, hits := heuristicScore(s.x.norm)
+	h, hits := heuristicScore(s.x.hits)
 	if s.M.HeuristicWeight > 0 {
 		p = 1 - (1-p)*(1-s.M.HeuristicWeight*h)
 	}

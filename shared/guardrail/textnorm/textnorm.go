@@ -6,6 +6,7 @@ package textnorm
 import (
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Token is one word of the original text.
@@ -13,7 +14,7 @@ type Token struct {
 	// Start and End are byte offsets in the original text.
 	Start, End int
 	// Norm is the normalised form (lower-case ASCII where possible); it aliases the
-	// Tokenizer's buffer and is valid until the next Reset.
+	// Tokenizer's buffer and is valid only until the next Reset (clone it to keep it).
 	Norm string
 	// Leet reports whether a character swap was undone to build Norm.
 	Leet bool
@@ -63,7 +64,13 @@ func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
 // Tokenizer splits text into normalised tokens, reusing its buffers between calls.
 type Tokenizer struct {
 	buf    []byte
+	raws   []rawTok
 	Tokens []Token
+}
+
+type rawTok struct {
+	start, end, bs, be int
+	leet               bool
 }
 
 // Reset tokenises text. Letters (any script), digits and the swap characters @ $ ! | +
@@ -75,12 +82,7 @@ func (z *Tokenizer) Reset(text string) []Token {
 	z.Tokens = z.Tokens[:0]
 	// Offsets into buf are recorded first and turned into strings at the end, because
 	// buf may grow.
-	type rawTok struct {
-		start, end, bs, be int
-		leet               bool
-	}
-	var raws [64]rawTok
-	rs := raws[:0]
+	rs := z.raws[:0]
 	i := 0
 	n := len(text)
 	for i < n {
@@ -159,7 +161,9 @@ func (z *Tokenizer) Reset(text string) []Token {
 			i++
 		}
 	}
-	s := string(z.buf) // one allocation for all token strings
+	z.raws = rs
+	// Token strings alias buf (no copy); they stay valid until the next Reset.
+	s := unsafe.String(unsafe.SliceData(z.buf), len(z.buf))
 	for _, r := range rs {
 		z.Tokens = append(z.Tokens, Token{Start: r.start, End: r.end, Norm: s[r.bs:r.be], Leet: r.leet, Single: r.be-r.bs == 1})
 	}

@@ -11,6 +11,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
+	"sync"
 
 	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
 )
@@ -28,19 +30,25 @@ type Topic struct {
 	Threshold  float64
 }
 
-type vec map[string]float64
+type entry struct {
+	id int32
+	w  float64
+}
 
 type compiled struct {
 	Topic
-	refs   []vec       // examples, then the definition
-	refEmb [][]float32 // embeddings of the same, when an embedder is set
-	defIdx int
+	refs     [][]entry // examples, then the definition, over the matcher's vocabulary
+	refNorms []float64
+	refEmb   [][]float32 // embeddings of the same, when an embedder is set
+	defIdx   int
 }
 
 // Matcher scores texts against a set of topics.
 type Matcher struct {
-	topics []compiled
-	emb    Embedder
+	topics  []compiled
+	emb     Embedder
+	vocab   map[string]int32
+	bigrams map[uint64]int32
 }
 
 // Option configures a Matcher.
@@ -51,7 +59,42 @@ func WithEmbedder(e Embedder) Option { return func(m *Matcher) { m.emb = e } }
 
 // New compiles topics. With an embedder, the reference texts are embedded once here.
 func New(ctx context.Context, ts []Topic, opts ...Option) (*Matcher, error) {
-	m := &Matcher{}
+	m := &Matcher{vocab: map[string]int32{}, bigrams: map[uint64]int32{}}
+	next := int32(0)
+	intern := func(term string) int32 {
+		id, ok := m.vocab[term]
+		if !ok {
+			id = next
+			next++
+			m.vocab[term] = id
+		}
+		return id
+	}
+	sparse := func(text string) []entry {
+		terms := textnorm.Terms(text)
+		acc := map[int32]float64{}
+		prev := int32(-1)
+		for i, t := range terms {
+			id := intern(t)
+			acc[id]++
+			if i > 0 {
+				key := uint64(uint32(prev))<<32 | uint64(uint32(id))
+				bid, ok := m.bigrams[key]
+				if !ok {
+					bid = next
+					next++
+					m.bigrams[key] = bid
+				}
+				acc[bid] += 1.5
+			}
+			prev = id
+		}
+		out := make([]entry, 0, len(acc))
+		for id, w := range acc {
+			out = append(out, entry{id, w})
+		}
+		return out
+	}
 	for _, o := range opts {
 		o(m)
 	}
@@ -59,11 +102,18 @@ func New(ctx context.Context, ts []Topic, opts ...Option) (*Matcher, error) {
 		c := compiled{Topic: t}
 		var texts []string
 		for _, e := range t.Examples {
-			c.refs = append(c.refs, vectorize(e))
+			c.refs = append(c.refs, sparse(e))
 			texts = append(texts, e)
 		}
 		c.defIdx = len(c.refs)
-		c.refs = append(c.refs, vectorize(t.Name+" "+t.Definition))
+		c.refs = append(c.refs, sparse(t.Name+" "+t.Definition))
+		for _, r := range c.refs {
+			var n float64
+			for _, e := range r {
+				n += e.w * e.w
+			}
+			c.refNorms = append(c.refNorms, math.Sqrt(n))
+		}
 		texts = append(texts, t.Name+": "+t.Definition)
 		if m.emb != nil {
 			e, err := m.emb.Embed(ctx, texts)
@@ -75,52 +125,6 @@ func New(ctx context.Context, ts []Topic, opts ...Option) (*Matcher, error) {
 		m.topics = append(m.topics, c)
 	}
 	return m, nil
-}
-
-func vectorize(text string) vec {
-	terms := textnorm.Terms(text)
-	v := vec{}
-	for i, t := range terms {
-		v[t] += 1
-		if i > 0 {
-			v[terms[i-1]+" "+t] += 1.5
-		}
-	}
-	return v
-}
-
-func cosine(a, b vec) float64 {
-	if len(a) == 0 || len(b) == 0 {
-		return 0
-	}
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	var dot, na, nb float64
-	for k, x := range a {
-		dot += x * b[k]
-		na += x * x
-	}
-	for _, y := range b {
-		nb += y * y
-	}
-	return dot / math.Sqrt(na*nb)
-}
-
-// coverage is the share of the reference's weight found in the text, which rewards a
-// long text that contains a short example.
-func coverage(text, ref vec) float64 {
-	var got, all float64
-	for k, w := range ref {
-		all += w
-		if text[k] > 0 {
-			got += w
-		}
-	}
-	if all == 0 {
-		return 0
-	}
-	return got / all
 }
 
 func cosF(a, b []float32) float64 {
@@ -147,23 +151,95 @@ type Score struct {
 	Matched   bool
 }
 
+// window is a text window as counts over the matcher's vocabulary (reference terms and
+// bigrams) plus the squared weight of everything outside it, which only enters the norm.
+type window struct {
+	counts map[int32]float64
+	other  float64
+}
+
+func (w window) norm() float64 {
+	n := w.other
+	for _, x := range w.counts {
+		n += x * x
+	}
+	return math.Sqrt(n)
+}
+
+var tokPool = sync.Pool{New: func() any { return new(textnorm.Tokenizer) }}
+
+// sentenceWindows tokenises text once and returns one window per sentence.
+func (m *Matcher) sentenceWindows(text string) []window {
+	z := tokPool.Get().(*textnorm.Tokenizer)
+	defer tokPool.Put(z)
+	toks := z.Reset(text)
+	var out []window
+	cur := window{counts: map[int32]float64{}}
+	prev := int32(-2) // previous content term's ID (-1 = outside the vocabulary)
+	prevEnd := 0
+	n := 0
+	for i, t := range toks {
+		if i > 0 && strings.ContainsAny(text[prevEnd:t.Start], ".!?\n") && n > 0 {
+			out = append(out, cur)
+			cur = window{counts: map[int32]float64{}}
+			prev, n = -2, 0
+		}
+		prevEnd = t.End
+		if textnorm.IsStop(t.Norm) {
+			continue
+		}
+		id, ok := m.vocab[textnorm.Stem(t.Norm)]
+		if !ok {
+			id = -1
+			cur.other++
+		} else {
+			cur.counts[id]++
+		}
+		if prev != -2 {
+			if bid, ok := m.bigrams[uint64(uint32(prev))<<32|uint64(uint32(id))]; ok && prev >= 0 && id >= 0 {
+				cur.counts[bid] += 1.5
+			} else {
+				cur.other += 1.5 * 1.5
+			}
+		}
+		prev = id
+		n++
+	}
+	if n > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func merge(ws ...window) window {
+	out := window{counts: map[int32]float64{}}
+	for _, w := range ws {
+		out.other += w.other
+		for k, x := range w.counts {
+			out.counts[k] += x
+		}
+	}
+	return out
+}
+
 // Match scores text against every topic.
 func (m *Matcher) Match(ctx context.Context, text string) ([]Score, error) {
 	if len(m.topics) == 0 {
 		return nil, nil
 	}
-	// Windows: each sentence and each pair of adjacent sentences, plus the whole text.
-	sents := textnorm.Sentences(text)
-	windows := make([]vec, 0, 2*len(sents)+1)
-	whole := vectorize(text)
-	windows = append(windows, whole)
+	sents := m.sentenceWindows(text)
+	windows := []window{merge(sents...)}
 	if len(sents) > 1 {
-		for i, s := range sents {
-			windows = append(windows, vectorize(s))
+		for i := range sents {
+			windows = append(windows, sents[i])
 			if i > 0 {
-				windows = append(windows, vectorize(sents[i-1]+" "+s))
+				windows = append(windows, merge(sents[i-1], sents[i]))
 			}
 		}
+	}
+	norms := make([]float64, len(windows))
+	for i, w := range windows {
+		norms[i] = w.norm()
 	}
 	var textEmb []float32
 	if m.emb != nil {
@@ -179,11 +255,24 @@ func (m *Matcher) Match(ctx context.Context, text string) ([]Score, error) {
 	for _, t := range m.topics {
 		best := 0.0
 		for ri, r := range t.refs {
-			for _, w := range windows {
-				s := cosine(w, r)
+			rn := t.refNorms[ri]
+			for wi, w := range windows {
+				if norms[wi] == 0 || rn == 0 {
+					continue
+				}
+				var dot, got, all float64
+				for _, e := range r {
+					y := w.counts[e.id]
+					dot += e.w * y
+					all += e.w
+					if y > 0 {
+						got += e.w
+					}
+				}
+				s := dot / (rn * norms[wi])
 				if ri != t.defIdx {
-					// An example fully contained in a sentence is a strong signal.
-					s = math.Max(s, 0.9*coverage(w, r)*math.Min(1, float64(len(r))/3))
+					// An example fully contained in a window is a strong signal.
+					s = math.Max(s, 0.9*(got/all)*math.Min(1, float64(len(r))/3))
 				} else {
 					s *= 0.9
 				}
