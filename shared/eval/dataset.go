@@ -127,6 +127,11 @@ func ReportKey(r *Run) string {
 	return fmt.Sprintf("eval/%s/%s/runs/%s/report.html", r.Tenant, r.SuiteID, r.ID)
 }
 
+// TrendKey is where a suite's HTML trend page is saved after every run.
+func TrendKey(tenant, suite string) string {
+	return fmt.Sprintf("eval/%s/%s/trend.html", tenant, suite)
+}
+
 // writeSnapshot stores the run's dataset once (a retried task finds it there).
 func (s *Service) writeSnapshot(ctx context.Context, key string, items []Item) error {
 	var buf bytes.Buffer

@@ -122,6 +122,9 @@ func TestRunThroughEvaluationStateMachine(t *testing.T) {
 	if _, _, err := blobs.Get(ctx, got.ReportKey); err != nil || got.ReportKey == "" {
 		t.Fatalf("report %q not saved: %v", got.ReportKey, err)
 	}
+	if _, _, err := blobs.Get(ctx, TrendKey("acme", "qa")); err != nil {
+		t.Fatalf("trend not saved: %v", err)
+	}
 	var out map[string]any
 	if err := json.Unmarshal(exec.Output, &out); err != nil || out["run_id"] != run.ID || out["regressed"] != false {
 		t.Fatalf("execution output = %s", exec.Output)

@@ -415,7 +415,8 @@ type Published struct {
 	ReportKey string   `json:"report_key,omitempty"`
 }
 
-// PublishEvent saves the run's HTML report in the blob store and publishes "Evaluation
+// PublishEvent saves the run's HTML report and the suite's trend page in the blob
+// store and publishes "Evaluation
 // Completed" (also for failed runs, with status failed) and, when metrics fell,
 // "Evaluation Regressed".
 func (s *Service) PublishEvent(ctx context.Context, in RunRef) (*Published, error) {
@@ -434,6 +435,13 @@ func (s *Service) PublishEvent(ctx context.Context, in RunRef) (*Published, erro
 		}
 		if r, err = s.updateRun(ctx, r.ID, func(r *Run) error { r.ReportKey = key; return nil }); err != nil {
 			return nil, err
+		}
+		buf.Reset()
+		if err := s.WriteTrend(ctx, &buf, &r.Suite); err != nil {
+			return nil, err
+		}
+		if _, err := s.blobs.Put(ctx, TrendKey(r.Tenant, r.SuiteID), &buf, blob.PutOptions{ContentType: "text/html; charset=utf-8"}); err != nil {
+			return nil, fmt.Errorf("store trend: %w", err)
 		}
 	}
 	detail := EventDetail{
