@@ -10,6 +10,7 @@ package authorizer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,8 @@ const (
 	ContextTenant = "tenant"
 	ContextKeyID  = "keyId"
 	ContextScopes = "scopes"
+	// ContextKeyLimits holds the key's own limits as JSON, when it has any.
+	ContextKeyLimits = "keyLimits"
 )
 
 // Resolver resolves an API key secret; *tenant.Service implements it.
@@ -88,7 +91,26 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("authorize: %w", err)
 	}
 	p := id.Principal
-	return policy(p.KeyID, "Allow", ev.MethodArn, ContextFor(p)), nil
+	ctxMap := ContextFor(p)
+	if id.KeyLimits != nil {
+		raw, _ := json.Marshal(id.KeyLimits)
+		ctxMap[ContextKeyLimits] = string(raw)
+	}
+	return policy(p.KeyID, "Allow", ev.MethodArn, ctxMap), nil
+}
+
+// KeyLimitsFromAuthorizerContext returns the key's own limits passed by the authorizer,
+// or nil when it has none.
+func KeyLimitsFromAuthorizerContext(m map[string]any) *tenant.Limits {
+	raw, _ := m[ContextKeyLimits].(string)
+	if raw == "" {
+		return nil
+	}
+	var l tenant.Limits
+	if json.Unmarshal([]byte(raw), &l) != nil {
+		return nil
+	}
+	return &l
 }
 
 // ContextFor is the authorizer context describing p.

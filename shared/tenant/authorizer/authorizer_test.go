@@ -37,7 +37,7 @@ func TestHandle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	good, goodSecret, _ := svc.CreateKey(ctx, "acme", tenant.KeyOptions{Scopes: []auth.Scope{auth.ScopeInference, auth.ScopeAdminRead}})
+	good, goodSecret, _ := svc.CreateKey(ctx, "acme", tenant.KeyOptions{Scopes: []auth.Scope{auth.ScopeInference, auth.ScopeAdminRead}, Limits: &tenant.Limits{RequestsPerMinute: 7}})
 	revoked, revokedSecret, _ := svc.CreateKey(ctx, "acme", tenant.KeyOptions{})
 	if _, err := svc.RevokeKey(ctx, revoked.ID); err != nil {
 		t.Fatal(err)
@@ -64,6 +64,9 @@ func TestHandle(t *testing.T) {
 		p, ok := authorizer.PrincipalFromAuthorizerContext(delivered)
 		if !ok || p.TenantID != "acme" || p.KeyID != good.ID || !p.Has(auth.ScopeAdminRead) || p.Has(auth.ScopeRetrieval) {
 			t.Fatalf("principal %+v %v", p, ok)
+		}
+		if l := authorizer.KeyLimitsFromAuthorizerContext(delivered); l == nil || l.RequestsPerMinute != 7 {
+			t.Fatalf("key limits %+v", l)
 		}
 	})
 	for name, key := range map[string]string{"revoked": revokedSecret, "malformed": "not-a-key", "missing": "", "unknown": "pk-" + strings.Repeat("x", 43)} {
