@@ -103,4 +103,3 @@ func (s *Service) CachedTenant(ctx context.Context, id string) (*Tenant, error) 
 	}
 	return t, nil
 }
-

@@ -52,7 +52,9 @@ func TestMiddleware(t *testing.T) {
 			_ = v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, r, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now())
 		}
 	}
-	bearer := func(k string) func(*http.Request) { return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+k) } }
+	bearer := func(k string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+k) }
+	}
 	tests := []struct {
 		name string
 		prep func(*http.Request)
