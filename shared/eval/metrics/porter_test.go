@@ -1,6 +1,10 @@
 package metrics
 
-import "testing"
+import (
+	"os"
+	"strings"
+	"testing"
+)
 
 // Stems NLTK's PorterStemmer() (NLTK_EXTENSIONS) gives, from Porter's paper and NLTK's
 // docstrings, checked by hand against the rules.
@@ -46,5 +50,37 @@ func TestROUGEWithStemmer(t *testing.T) {
 	// Tokens of three characters or fewer are not stemmed ("ties" is, "its" is not).
 	if got := ROUGETokenize("its ties", PorterStemmer{}); got[0] != "its" || got[1] != "tie" {
 		t.Fatalf("tokens %q", got)
+	}
+}
+
+// testdata/porter_nltk.tsv holds NLTK 3.8's stems (Debian's python3-nltk) of 3,988
+// words; regenerate with:
+//
+//	python3 -c 'from nltk.stem import porter; s = porter.PorterStemmer(); print(s.stem(w))'
+func TestPorterStemmerMatchesNLTK(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/porter_nltk.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, bad := 0, 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		word, want, ok := strings.Cut(line, "\t")
+		if !ok {
+			t.Fatalf("malformed line %q", line)
+		}
+		n++
+		if got := (PorterStemmer{}).Stem(word); got != want {
+			bad++
+			if bad <= 20 {
+				t.Errorf("Stem(%q) = %q, NLTK gives %q", word, got, want)
+			}
+		}
+	}
+	if n < 3000 {
+		t.Fatalf("only %d words in the golden file", n)
 	}
 }
