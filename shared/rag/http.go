@@ -1,0 +1,303 @@
+package rag
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/httpapi"
+)
+
+// Routes registers the knowledge-base API on mux (Go 1.22 patterns). Authentication
+// middleware must have put an auth.Principal in the request context; the tenant of every
+// /v1 call is the principal's, never one named in the body.
+//
+//	POST   /admin/knowledge-bases                         create (admin)        → 201
+//	GET    /admin/knowledge-bases?tenant=                 list (admin, or the tenant with admin-read)
+//	GET    /admin/knowledge-bases/{kb}?tenant=            get
+//	DELETE /admin/knowledge-bases/{kb}?tenant=            delete with documents and index (admin)
+//	POST   /v1/knowledge-bases/{kb}/documents             multipart file (+ metadata JSON) → 202
+//	GET    /v1/knowledge-bases/{kb}/documents             {"data":[…]}
+//	GET    /v1/knowledge-bases/{kb}/documents/{id}
+//	DELETE /v1/knowledge-bases/{kb}/documents/{id}
+//	POST   /v1/knowledge-bases/{kb}/retrieve              {"query","top_k","search_type","filter"}
+//	POST   /v1/knowledge-bases/{kb}/answer                retrieve fields + "model"
+func Routes(mux *http.ServeMux, svc *Service) {
+	h := &handlers{svc: svc}
+	mux.HandleFunc("POST /admin/knowledge-bases", h.createKB)
+	mux.HandleFunc("GET /admin/knowledge-bases", h.listKBs)
+	mux.HandleFunc("GET /admin/knowledge-bases/{kb}", h.getKB)
+	mux.HandleFunc("DELETE /admin/knowledge-bases/{kb}", h.deleteKB)
+	mux.HandleFunc("POST /v1/knowledge-bases/{kb}/documents", h.upload)
+	mux.HandleFunc("GET /v1/knowledge-bases/{kb}/documents", h.listDocs)
+	mux.HandleFunc("GET /v1/knowledge-bases/{kb}/documents/{id}", h.getDoc)
+	mux.HandleFunc("DELETE /v1/knowledge-bases/{kb}/documents/{id}", h.deleteDoc)
+	mux.HandleFunc("POST /v1/knowledge-bases/{kb}/retrieve", h.retrieve)
+	mux.HandleFunc("POST /v1/knowledge-bases/{kb}/answer", h.answer)
+}
+
+type handlers struct{ svc *Service }
+
+// writeErr maps domain errors to the API's error shape.
+func writeErr(w http.ResponseWriter, err error) {
+	var he *httpapi.Error
+	switch {
+	case errors.As(err, &he):
+		httpapi.WriteError(w, he)
+	case errors.Is(err, ErrNotFound):
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "not_found", "%s", trimPrefix(err)))
+	case errors.Is(err, ErrExists):
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusConflict, "already_exists", "%s", trimPrefix(err)))
+	case errors.Is(err, ErrInvalid):
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "invalid_request_error", "%s", trimPrefix(err)))
+	case errors.Is(err, ErrNoEmbedder), errors.Is(err, ErrNoChatModel):
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusServiceUnavailable, "model_unavailable", "%s", trimPrefix(err)))
+	default:
+		httpapi.WriteError(w, err)
+	}
+}
+
+func trimPrefix(err error) string { return strings.ReplaceAll(err.Error(), "rag: ", "") }
+
+func principal(r *http.Request) (auth.Principal, error) {
+	p, ok := auth.FromContext(r.Context())
+	if !ok {
+		return auth.Principal{}, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "missing credentials")
+	}
+	return p, nil
+}
+
+// tenantFor resolves the tenant of a /v1 call: the principal's own. An admin principal
+// without a tenant may name one with ?tenant=.
+func tenantFor(r *http.Request) (string, error) {
+	p, err := principal(r)
+	if err != nil {
+		return "", err
+	}
+	if !p.Has(auth.ScopeRetrieval) {
+		return "", httpapi.Errorf(http.StatusForbidden, "permission_denied", "this key may not use knowledge bases")
+	}
+	if p.TenantID != "" {
+		return p.TenantID, nil
+	}
+	if p.Admin && r.URL.Query().Get("tenant") != "" {
+		return r.URL.Query().Get("tenant"), nil
+	}
+	return "", httpapi.BadRequest("tenant", "the caller has no tenant")
+}
+
+// adminTenant checks admin rights for a tenant's knowledge-base administration.
+func adminTenant(r *http.Request, tenant string, write bool) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	if p.Admin || (!write && p.TenantID == tenant && p.Has(auth.ScopeAdminRead)) {
+		return nil
+	}
+	return httpapi.Errorf(http.StatusForbidden, "permission_denied", "admin credentials required")
+}
+
+func (h *handlers) createKB(w http.ResponseWriter, r *http.Request) {
+	var kb KnowledgeBase
+	if err := httpapi.DecodeJSON(w, r, &kb, 0); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := adminTenant(r, kb.Tenant, true); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if kb.Tenant == "" {
+		writeErr(w, httpapi.BadRequest("tenant", "tenant is required"))
+		return
+	}
+	out, err := h.svc.CreateKnowledgeBase(r.Context(), kb)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, out)
+}
+
+func (h *handlers) listKBs(w http.ResponseWriter, r *http.Request) {
+	tenant := r.URL.Query().Get("tenant")
+	if tenant == "" {
+		if p, err := principal(r); err == nil {
+			tenant = p.TenantID
+		}
+	}
+	if err := adminTenant(r, tenant, false); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if tenant == "" {
+		writeErr(w, httpapi.BadRequest("tenant", "tenant query parameter is required"))
+		return
+	}
+	kbs, err := h.svc.ListKnowledgeBases(r.Context(), tenant)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": kbs})
+}
+
+func (h *handlers) getKB(w http.ResponseWriter, r *http.Request) {
+	tenant := r.URL.Query().Get("tenant")
+	if err := adminTenant(r, tenant, false); err != nil {
+		writeErr(w, err)
+		return
+	}
+	kb, err := h.svc.GetKnowledgeBase(r.Context(), tenant, r.PathValue("kb"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, kb)
+}
+
+func (h *handlers) deleteKB(w http.ResponseWriter, r *http.Request) {
+	tenant := r.URL.Query().Get("tenant")
+	if err := adminTenant(r, tenant, true); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := h.svc.DeleteKnowledgeBase(r.Context(), tenant, r.PathValue("kb")); err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("kb"), "deleted": true})
+}
+
+func (h *handlers) upload(w http.ResponseWriter, r *http.Request) {
+	tenant, err := tenantFor(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.svc.maxDoc+1<<20)
+	if err := r.ParseMultipartForm(32 << 20); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeErr(w, httpapi.Errorf(http.StatusRequestEntityTooLarge, "request_too_large", "document exceeds %d bytes", h.svc.maxDoc))
+			return
+		}
+		writeErr(w, httpapi.BadRequest("file", "expected multipart/form-data with a file field: %v", err))
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	f, hdr, err := r.FormFile("file")
+	if err != nil {
+		writeErr(w, httpapi.BadRequest("file", "multipart field \"file\" is required"))
+		return
+	}
+	defer f.Close()
+	name := r.FormValue("name")
+	if name == "" {
+		name = hdr.Filename
+	}
+	var md map[string]any
+	if raw := r.FormValue("metadata"); raw != "" {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(raw), &obj); err != nil {
+			writeErr(w, httpapi.BadRequest("metadata", "metadata must be a JSON object: %v", err))
+			return
+		}
+		if inner, ok := obj["metadataAttributes"].(map[string]any); ok && len(obj) == 1 {
+			obj = inner
+		}
+		md = obj
+	}
+	doc, err := h.svc.UploadDocument(r.Context(), tenant, r.PathValue("kb"), Upload{Name: name, ContentType: hdr.Header.Get("Content-Type"), Body: f, Metadata: md})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusAccepted, doc)
+}
+
+func (h *handlers) listDocs(w http.ResponseWriter, r *http.Request) {
+	tenant, err := tenantFor(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	docs, err := h.svc.ListDocuments(r.Context(), tenant, r.PathValue("kb"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": docs})
+}
+
+func (h *handlers) getDoc(w http.ResponseWriter, r *http.Request) {
+	tenant, err := tenantFor(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if _, err := h.svc.GetKnowledgeBase(r.Context(), tenant, r.PathValue("kb")); err != nil {
+		writeErr(w, err)
+		return
+	}
+	doc, err := h.svc.GetDocument(r.Context(), tenant, r.PathValue("kb"), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, doc)
+}
+
+func (h *handlers) deleteDoc(w http.ResponseWriter, r *http.Request) {
+	tenant, err := tenantFor(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := h.svc.DeleteDocument(r.Context(), tenant, r.PathValue("kb"), r.PathValue("id")); err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "deleted": true})
+}
+
+func (h *handlers) retrieve(w http.ResponseWriter, r *http.Request) {
+	tenant, err := tenantFor(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req RetrieveRequest
+	if err := httpapi.DecodeJSON(w, r, &req, 0); err != nil {
+		writeErr(w, err)
+		return
+	}
+	resp, err := h.svc.Retrieve(r.Context(), tenant, r.PathValue("kb"), req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, resp)
+}
+
+func (h *handlers) answer(w http.ResponseWriter, r *http.Request) {
+	tenant, err := tenantFor(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var req AnswerRequest
+	if err := httpapi.DecodeJSON(w, r, &req, 0); err != nil {
+		writeErr(w, err)
+		return
+	}
+	resp, err := h.svc.Answer(r.Context(), tenant, r.PathValue("kb"), req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,262 @@
+package rag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/rag/chunk"
+	"github.com/plinth-ai/plinth/shared/rag/index"
+)
+
+// RetrieveRequest is a search over one knowledge base.
+type RetrieveRequest struct {
+	Query string `json:"query"`
+	// TopK is 1–100 (default 5).
+	TopK int `json:"top_k,omitempty"`
+	// SearchType is HYBRID (default), SEMANTIC or LEXICAL.
+	SearchType string        `json:"search_type,omitempty"`
+	Filter     *index.Filter `json:"filter,omitempty"`
+}
+
+// DocumentRef names the document a result came from.
+type DocumentRef struct {
+	ID       string         `json:"id"`
+	Name     string         `json:"name"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+// Result is one retrieved passage.
+type Result struct {
+	Score    float64     `json:"score"`
+	Text     string      `json:"text"`
+	Document DocumentRef `json:"document"`
+	Source   string      `json:"source"`
+	Page     int         `json:"page,omitempty"`
+	ChunkID  string      `json:"chunk_id"`
+	// Citation numbers the result from 1, as [n] markers in answers refer to it.
+	Citation int `json:"citation"`
+}
+
+// RetrieveResponse lists results best first.
+type RetrieveResponse struct {
+	Results []Result `json:"results"`
+}
+
+// DefaultRetrieveTopK is the number of results when the request does not say.
+const DefaultRetrieveTopK = 5
+
+// Retrieve searches the tenant's knowledge base. The tenant comes from the caller's
+// credentials, never from the request body.
+func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req RetrieveRequest) (RetrieveResponse, error) {
+	kb, err := s.GetKnowledgeBase(ctx, tenant, kbID)
+	if err != nil {
+		return RetrieveResponse{}, err
+	}
+	req.Query = strings.TrimSpace(req.Query)
+	if req.Query == "" {
+		return RetrieveResponse{}, fmt.Errorf("%w: query is required", ErrInvalid)
+	}
+	if req.TopK == 0 {
+		req.TopK = DefaultRetrieveTopK
+	}
+	if req.TopK < 1 || req.TopK > index.MaxTopK {
+		return RetrieveResponse{}, fmt.Errorf("%w: top_k must be between 1 and %d", ErrInvalid, index.MaxTopK)
+	}
+	st := index.SearchType(strings.ToUpper(req.SearchType))
+	switch st {
+	case "":
+		st = index.Hybrid
+	case index.Hybrid, index.Semantic, index.Lexical:
+	default:
+		return RetrieveResponse{}, fmt.Errorf("%w: search_type %q (HYBRID, SEMANTIC or LEXICAL)", ErrInvalid, req.SearchType)
+	}
+	if err := req.Filter.Validate(); err != nil {
+		return RetrieveResponse{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	q := index.Query{Text: req.Query, TopK: req.TopK, Type: st, Filter: req.Filter}
+	if st != index.Lexical {
+		emb, err := s.embedder(ctx, kb)
+		if err != nil {
+			return RetrieveResponse{}, err
+		}
+		if emb == nil {
+			if st == index.Semantic {
+				return RetrieveResponse{}, fmt.Errorf("%w: knowledge base %s has no embedding model; use LEXICAL", ErrInvalid, kb.ID)
+			}
+			q.Type = index.Lexical
+		} else {
+			vecs, err := s.embedWithRetry(ctx, emb, []string{req.Query}, "search_query")
+			if err != nil {
+				return RetrieveResponse{}, fmt.Errorf("embed query: %w", err)
+			}
+			if s.usage != nil {
+				s.usage(ctx, kb.Tenant, kb.ID, kb.EmbeddingModel, chunk.CountTokens(req.Query))
+			}
+			q.Vector = vecs[0]
+		}
+	}
+	ix, err := s.openIndex(ctx, kb)
+	if err != nil {
+		return RetrieveResponse{}, err
+	}
+	// Hierarchical chunks return their parent: fetch extra children so that collapsing
+	// siblings still fills top_k.
+	hier := kb.Chunking.Strategy == chunk.Hierarchical
+	if hier {
+		q.TopK = min(index.MaxTopK, q.TopK*3)
+	}
+	hits, err := ix.Search(ctx, q)
+	if err != nil {
+		if errors.Is(err, index.ErrInvalidQuery) || errors.Is(err, index.ErrInvalidFilter) || errors.Is(err, index.ErrDimension) {
+			return RetrieveResponse{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		return RetrieveResponse{}, err
+	}
+	resp := RetrieveResponse{Results: []Result{}}
+	seenParent := map[string]bool{}
+	for _, h := range hits {
+		text := h.Text
+		if h.Parent != "" {
+			text = h.Parent
+			pk := h.DocID + "\x00" + h.Parent
+			if seenParent[pk] {
+				continue
+			}
+			seenParent[pk] = true
+		}
+		md := h.Metadata
+		if md == nil {
+			md = map[string]any{}
+		}
+		resp.Results = append(resp.Results, Result{
+			Score: h.Score, Text: text, Source: h.Source, Page: h.Page, ChunkID: h.ChunkID,
+			Document: DocumentRef{ID: h.DocID, Name: h.DocName, Metadata: md},
+			Citation: len(resp.Results) + 1,
+		})
+		if len(resp.Results) == req.TopK {
+			break
+		}
+	}
+	return resp, nil
+}
+
+// AnswerRequest asks for a grounded answer.
+type AnswerRequest struct {
+	RetrieveRequest
+	// Model is the chat model (default: the service's).
+	Model       string   `json:"model,omitempty"`
+	MaxTokens   *int     `json:"max_tokens,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+}
+
+// Grounding is the grounding check's verdict.
+type Grounding struct {
+	Grounding float64 `json:"grounding"`
+	Relevance float64 `json:"relevance"`
+}
+
+// AnswerResponse is a generated answer with the sources it cites.
+type AnswerResponse struct {
+	Answer string `json:"answer"`
+	Model  string `json:"model"`
+	// Citations are the retrieved sources the answer cites with [n] markers.
+	Citations []Result `json:"citations"`
+	// Sources are every retrieved passage given to the model.
+	Sources   []Result        `json:"sources"`
+	Usage     *provider.Usage `json:"usage,omitempty"`
+	Grounding *Grounding      `json:"grounding,omitempty"`
+}
+
+const answerSystemPrompt = "You answer questions using only the numbered sources provided. " +
+	"Cite every claim with the source number in square brackets, like [1] or [2][3]. " +
+	"If the sources do not contain the answer, say that you do not know. Do not use outside knowledge."
+
+var citationRE = regexp.MustCompile(`\[(\d{1,3})\]`)
+
+// Answer retrieves passages, asks the chat model to answer from them with numbered
+// citations, runs the grounding check when one is bound, and returns the answer with the
+// sources it cites.
+func (s *Service) Answer(ctx context.Context, tenant, kbID string, req AnswerRequest) (AnswerResponse, error) {
+	if s.chat == nil {
+		return AnswerResponse{}, ErrNoChatModel
+	}
+	ret, err := s.Retrieve(ctx, tenant, kbID, req.RetrieveRequest)
+	if err != nil {
+		return AnswerResponse{}, err
+	}
+	model := req.Model
+	if model == "" {
+		model = s.chatModel
+	}
+	prompt := BuildPrompt(req.Query, ret.Results)
+	creq := &provider.ChatRequest{
+		Model:       model,
+		Messages:    []provider.Message{{Role: "system", Content: provider.TextContent(answerSystemPrompt)}, {Role: "user", Content: provider.TextContent(prompt)}},
+		MaxTokens:   req.MaxTokens,
+		Temperature: req.Temperature,
+	}
+	cresp, err := s.chat(ctx, creq)
+	if err != nil {
+		return AnswerResponse{}, fmt.Errorf("generate answer: %w", err)
+	}
+	if len(cresp.Choices) == 0 {
+		return AnswerResponse{}, errors.New("generate answer: the model returned no choices")
+	}
+	answer := cresp.Choices[0].Message.Content.String()
+	out := AnswerResponse{Answer: answer, Model: cresp.Model, Sources: ret.Results, Citations: []Result{}, Usage: cresp.Usage}
+	if out.Model == "" {
+		out.Model = model
+	}
+	cited := map[int]bool{}
+	for _, m := range citationRE.FindAllStringSubmatch(answer, -1) {
+		n, _ := strconv.Atoi(m[1])
+		if n >= 1 && n <= len(ret.Results) {
+			cited[n] = true
+		}
+	}
+	nums := make([]int, 0, len(cited))
+	for n := range cited {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	for _, n := range nums {
+		out.Citations = append(out.Citations, ret.Results[n-1])
+	}
+	if s.grounding != nil {
+		texts := make([]string, len(ret.Results))
+		for i, r := range ret.Results {
+			texts[i] = r.Text
+		}
+		g, r := s.grounding(answer, texts, req.Query)
+		out.Grounding = &Grounding{Grounding: g, Relevance: r}
+	}
+	return out, nil
+}
+
+// BuildPrompt lays out numbered sources and the question.
+func BuildPrompt(query string, results []Result) string {
+	var b strings.Builder
+	b.WriteString("Sources:\n")
+	if len(results) == 0 {
+		b.WriteString("(no sources found)\n")
+	}
+	for _, r := range results {
+		fmt.Fprintf(&b, "[%d] (%s", r.Citation, r.Document.Name)
+		if r.Page > 0 {
+			fmt.Fprintf(&b, ", page %d", r.Page)
+		}
+		b.WriteString(")\n")
+		b.WriteString(strings.TrimSpace(r.Text))
+		b.WriteString("\n\n")
+	}
+	b.WriteString("Question: ")
+	b.WriteString(query)
+	b.WriteString("\nAnswer with citations:")
+	return b.String()
+}

@@ -1,0 +1,372 @@
+// Package rag holds Plinth's knowledge bases: per-tenant document collections that are
+// ingested by the ingestion state machine (extract → chunk → embed → index), searched by
+// the embedded hybrid index (or S3 Vectors for the dense half), and used to ground answers
+// with numbered citations.
+//
+// Storage layout in the blob store:
+//
+//	tenants/{tenant}/kb/{kb}/{name}                  uploaded documents (S3 events start ingestion)
+//	tenants/{tenant}/kb/{kb}/{name}.metadata.json    optional sidecar {"metadataAttributes":{…}}
+//	indexes/{tenant}/{kb}/…                          index segments and manifests (see package index)
+//	work/{tenant}/{kb}/{document}/{hash}/…           ingestion intermediates between flow states
+//
+// Knowledge bases and documents are items in the store port: partition "RAGKB#{tenant}"
+// (sort key: KB ID) and "RAGDOC#{tenant}#{kb}" (sort key: document ID).
+package rag
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/rag/chunk"
+	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/store"
+)
+
+// Sentinel errors; HTTP handlers map them with errors.Is.
+var (
+	// ErrNotFound means the knowledge base or document does not exist for the tenant.
+	ErrNotFound = errors.New("rag: not found")
+	// ErrExists means a knowledge base with the ID already exists.
+	ErrExists = errors.New("rag: already exists")
+	// ErrInvalid means a request is malformed.
+	ErrInvalid = errors.New("rag: invalid request")
+	// ErrNoEmbedder means no embedding model is bound for the knowledge base.
+	ErrNoEmbedder = errors.New("rag: no embedding model available")
+	// ErrNoChatModel means Answer has no chat model bound.
+	ErrNoChatModel = errors.New("rag: no chat model available")
+)
+
+// Document statuses.
+const (
+	StatusPending = "pending"
+	StatusIndexed = "indexed"
+	StatusFailed  = "failed"
+)
+
+// Index backends.
+const (
+	BackendEmbedded  = "embedded"
+	BackendS3Vectors = "s3vectors"
+)
+
+// DefaultEmbeddingModel is the built-in local embedder's registry ID.
+const DefaultEmbeddingModel = "local-embed"
+
+// NoEmbedding as a knowledge base's embedding model makes it lexical-only.
+const NoEmbedding = "none"
+
+// Embedder turns texts into vectors. inputType is "search_document" or "search_query".
+type Embedder interface {
+	Embed(ctx context.Context, texts []string, inputType string) ([][]float32, error)
+}
+
+// EmbedderFunc adapts a function to Embedder.
+type EmbedderFunc func(ctx context.Context, texts []string, inputType string) ([][]float32, error)
+
+// Embed implements Embedder.
+func (f EmbedderFunc) Embed(ctx context.Context, texts []string, inputType string) ([][]float32, error) {
+	return f(ctx, texts, inputType)
+}
+
+// EmbedderResolver returns the embedder of a tenant's embedding model (from the registry,
+// charged to the tenant).
+type EmbedderResolver func(ctx context.Context, tenant, model string) (Embedder, error)
+
+// ChatFunc generates a grounded answer (bound to the gateway's chat path).
+type ChatFunc func(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error)
+
+// GroundingFunc scores how well an answer is supported by the sources (grounding) and
+// answers the query (relevance), both in [0,1] (the guardrails' contextual grounding check).
+type GroundingFunc func(answer string, sources []string, query string) (grounding, relevance float64)
+
+// Starter starts the ingestion flow with an S3-shaped "Object Created"/"Object Deleted"
+// event. In AWS the S3 → EventBridge rule starts it instead, so Starter may be nil there.
+type Starter func(ctx context.Context, event json.RawMessage) error
+
+// UsageFunc is told the tokens embedded for a tenant's knowledge base, to charge them.
+type UsageFunc func(ctx context.Context, tenant, kb, model string, tokens int)
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithEmbedders resolves each knowledge base's embedding model.
+func WithEmbedders(r EmbedderResolver) Option { return func(s *Service) { s.embedders = r } }
+
+// WithEmbedder uses one embedder for every knowledge base (tests, local mode).
+func WithEmbedder(e Embedder) Option {
+	return func(s *Service) {
+		s.embedders = func(context.Context, string, string) (Embedder, error) { return e, nil }
+	}
+}
+
+// WithChat binds the chat model Answer uses, and the model ID it asks for by default.
+func WithChat(fn ChatFunc, defaultModel string) Option {
+	return func(s *Service) { s.chat, s.chatModel = fn, defaultModel }
+}
+
+// WithGrounding adds a grounding check to Answer.
+func WithGrounding(fn GroundingFunc) Option { return func(s *Service) { s.grounding = fn } }
+
+// WithStarter binds how uploads start ingestion.
+func WithStarter(fn Starter) Option { return func(s *Service) { s.starter = fn } }
+
+// WithUsage charges embedding tokens.
+func WithUsage(fn UsageFunc) Option { return func(s *Service) { s.usage = fn } }
+
+// WithBucket names the bucket in events and source URIs (s3://bucket/key); default "local".
+func WithBucket(name string) Option { return func(s *Service) { s.bucket = name } }
+
+// WithEmbedRetry sets the in-task retry policy for embedding calls: attempts and the first
+// backoff (doubling each time). The state machine retries the whole task on top.
+func WithEmbedRetry(attempts int, backoff time.Duration) Option {
+	return func(s *Service) { s.embedAttempts, s.embedBackoff = max(attempts, 1), backoff }
+}
+
+// WithEmbedBatch sets how many chunks go to the embedder per call (default 64).
+func WithEmbedBatch(n int) Option { return func(s *Service) { s.embedBatch = max(n, 1) } }
+
+// WithMaxDocumentBytes caps uploaded documents (default 50 MiB).
+func WithMaxDocumentBytes(n int64) Option { return func(s *Service) { s.maxDoc = n } }
+
+// WithClock sets the clock.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithVectorIndexes sets the index manager of knowledge bases whose backend is s3vectors
+// (a Manager built with index.WithVectorStore).
+func WithVectorIndexes(m *index.Manager) Option { return func(s *Service) { s.vectorIndexes = m } }
+
+// Service is the knowledge-base domain: admin, documents, ingestion tasks and retrieval.
+type Service struct {
+	store         store.Store
+	blob          blob.Store
+	indexes       *index.Manager
+	vectorIndexes *index.Manager
+	embedders     EmbedderResolver
+	chat          ChatFunc
+	chatModel     string
+	grounding     GroundingFunc
+	starter       Starter
+	usage         UsageFunc
+	bucket        string
+	embedAttempts int
+	embedBackoff  time.Duration
+	embedBatch    int
+	maxDoc        int64
+	now           func() time.Time
+}
+
+// NewService builds the service over the store, blob store and index manager.
+func NewService(st store.Store, bs blob.Store, indexes *index.Manager, opts ...Option) *Service {
+	if st == nil || bs == nil || indexes == nil {
+		panic("rag: NewService needs a store, a blob store and an index manager")
+	}
+	s := &Service{store: st, blob: bs, indexes: indexes, bucket: "local", embedAttempts: 4, embedBackoff: 200 * time.Millisecond,
+		embedBatch: 64, maxDoc: 50 << 20, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// KnowledgeBase is a tenant's document collection and how it is processed.
+type KnowledgeBase struct {
+	Tenant      string       `json:"tenant"`
+	ID          string       `json:"id"`
+	Name        string       `json:"name,omitempty"`
+	Description string       `json:"description,omitempty"`
+	Chunking    chunk.Config `json:"chunking"`
+	// EmbeddingModel is a registry model ID of kind embedding, or "none" for lexical only.
+	EmbeddingModel string `json:"embedding_model"`
+	// IndexBackend is "embedded" (default) or "s3vectors" (dense vectors in S3 Vectors).
+	IndexBackend string `json:"index_backend"`
+	// MetadataSchema declares attribute types ("string", "number", "boolean",
+	// "string_list"); uploads whose metadata contradicts it are refused.
+	MetadataSchema map[string]string `json:"metadata_schema,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+}
+
+var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+func kbKey(tenant, kb string) store.Key { return store.Key{PK: "RAGKB#" + tenant, SK: kb} }
+
+func docPK(tenant, kb string) string { return "RAGDOC#" + tenant + "#" + kb }
+
+// CreateKnowledgeBase validates kb, fills defaults and stores it.
+func (s *Service) CreateKnowledgeBase(ctx context.Context, kb KnowledgeBase) (KnowledgeBase, error) {
+	if !validID.MatchString(kb.Tenant) {
+		return KnowledgeBase{}, fmt.Errorf("%w: tenant %q", ErrInvalid, kb.Tenant)
+	}
+	if !validID.MatchString(kb.ID) {
+		return KnowledgeBase{}, fmt.Errorf("%w: knowledge base id %q must be 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, kb.ID)
+	}
+	if kb.Name == "" {
+		kb.Name = kb.ID
+	}
+	kb.Chunking = kb.Chunking.WithDefaults()
+	if err := kb.Chunking.Validate(); err != nil {
+		return KnowledgeBase{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if kb.EmbeddingModel == "" {
+		kb.EmbeddingModel = DefaultEmbeddingModel
+	}
+	switch kb.IndexBackend {
+	case "":
+		kb.IndexBackend = BackendEmbedded
+	case BackendEmbedded:
+	case BackendS3Vectors:
+		if s.vectorIndexes == nil {
+			return KnowledgeBase{}, fmt.Errorf("%w: index backend s3vectors is not configured on this platform", ErrInvalid)
+		}
+	default:
+		return KnowledgeBase{}, fmt.Errorf("%w: index_backend %q (embedded or s3vectors)", ErrInvalid, kb.IndexBackend)
+	}
+	for k, t := range kb.MetadataSchema {
+		switch t {
+		case "string", "number", "boolean", "string_list":
+		default:
+			return KnowledgeBase{}, fmt.Errorf("%w: metadata_schema[%q] type %q (string, number, boolean, string_list)", ErrInvalid, k, t)
+		}
+	}
+	kb.CreatedAt = s.now().UTC()
+	data, err := json.Marshal(kb)
+	if err != nil {
+		return KnowledgeBase{}, err
+	}
+	_, err = s.store.Put(ctx, store.Item{Key: kbKey(kb.Tenant, kb.ID), Data: data}, store.WriteOptions{Cond: store.IfNotExists})
+	if errors.Is(err, store.ErrConditionFailed) {
+		return KnowledgeBase{}, fmt.Errorf("knowledge base %s/%s: %w", kb.Tenant, kb.ID, ErrExists)
+	}
+	if err != nil {
+		return KnowledgeBase{}, fmt.Errorf("create knowledge base %s/%s: %w", kb.Tenant, kb.ID, err)
+	}
+	return kb, nil
+}
+
+// GetKnowledgeBase returns one of the tenant's knowledge bases.
+func (s *Service) GetKnowledgeBase(ctx context.Context, tenant, id string) (KnowledgeBase, error) {
+	if !validID.MatchString(tenant) || !validID.MatchString(id) {
+		return KnowledgeBase{}, fmt.Errorf("knowledge base %s/%s: %w", tenant, id, ErrNotFound)
+	}
+	it, err := s.store.Get(ctx, kbKey(tenant, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return KnowledgeBase{}, fmt.Errorf("knowledge base %s/%s: %w", tenant, id, ErrNotFound)
+	}
+	if err != nil {
+		return KnowledgeBase{}, fmt.Errorf("get knowledge base %s/%s: %w", tenant, id, err)
+	}
+	var kb KnowledgeBase
+	if err := json.Unmarshal(it.Data, &kb); err != nil {
+		return KnowledgeBase{}, fmt.Errorf("decode knowledge base %s/%s: %w", tenant, id, err)
+	}
+	return kb, nil
+}
+
+// ListKnowledgeBases returns the tenant's knowledge bases in ID order.
+func (s *Service) ListKnowledgeBases(ctx context.Context, tenant string) ([]KnowledgeBase, error) {
+	if !validID.MatchString(tenant) {
+		return nil, fmt.Errorf("%w: tenant %q", ErrInvalid, tenant)
+	}
+	items, err := s.store.Query(ctx, "RAGKB#"+tenant, store.QueryOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list knowledge bases of %s: %w", tenant, err)
+	}
+	out := make([]KnowledgeBase, 0, len(items))
+	for _, it := range items {
+		var kb KnowledgeBase
+		if err := json.Unmarshal(it.Data, &kb); err != nil {
+			return nil, fmt.Errorf("decode knowledge base %s: %w", it.SK, err)
+		}
+		out = append(out, kb)
+	}
+	return out, nil
+}
+
+// DeleteKnowledgeBase removes a knowledge base, its documents, records and index.
+func (s *Service) DeleteKnowledgeBase(ctx context.Context, tenant, id string) error {
+	kb, err := s.GetKnowledgeBase(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	docs, err := s.ListDocuments(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		if err := s.DeleteDocument(ctx, tenant, id, d.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	if err := s.indexManager(kb).Drop(ctx, tenant, id); err != nil {
+		return err
+	}
+	return s.store.Delete(ctx, kbKey(tenant, id), store.WriteOptions{})
+}
+
+func (s *Service) indexManager(kb KnowledgeBase) *index.Manager {
+	if kb.IndexBackend == BackendS3Vectors && s.vectorIndexes != nil {
+		return s.vectorIndexes
+	}
+	return s.indexes
+}
+
+func (s *Service) openIndex(ctx context.Context, kb KnowledgeBase) (*index.Index, error) {
+	return s.indexManager(kb).Open(ctx, kb.Tenant, kb.ID)
+}
+
+func (s *Service) embedder(ctx context.Context, kb KnowledgeBase) (Embedder, error) {
+	if kb.EmbeddingModel == NoEmbedding {
+		return nil, nil
+	}
+	if s.embedders == nil {
+		return nil, fmt.Errorf("knowledge base %s/%s model %s: %w", kb.Tenant, kb.ID, kb.EmbeddingModel, ErrNoEmbedder)
+	}
+	e, err := s.embedders(ctx, kb.Tenant, kb.EmbeddingModel)
+	if err != nil {
+		return nil, fmt.Errorf("embedding model %s: %w", kb.EmbeddingModel, err)
+	}
+	if e == nil {
+		return nil, fmt.Errorf("knowledge base %s/%s model %s: %w", kb.Tenant, kb.ID, kb.EmbeddingModel, ErrNoEmbedder)
+	}
+	return e, nil
+}
+
+// DocumentID is the stable ID of a document name in a knowledge base: re-uploading the
+// same name replaces the document.
+func DocumentID(tenant, kb, name string) string {
+	h := sha256.Sum256([]byte(tenant + "\x00" + kb + "\x00" + name))
+	return "doc_" + hex.EncodeToString(h[:10])
+}
+
+// ObjectKey is where a document's bytes live.
+func ObjectKey(tenant, kb, name string) string { return "tenants/" + tenant + "/kb/" + kb + "/" + name }
+
+// SidecarSuffix names a document's metadata sidecar: "<file>.metadata.json".
+const SidecarSuffix = ".metadata.json"
+
+// validName checks a document name (a relative path inside the knowledge base).
+func validName(name string) error {
+	if name == "" || len(name) > 512 || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") || strings.HasSuffix(name, SidecarSuffix) {
+		return fmt.Errorf("%w: document name %q", ErrInvalid, name)
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == "" || part == "." || part == ".." {
+			return fmt.Errorf("%w: document name %q", ErrInvalid, name)
+		}
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return fmt.Errorf("%w: document name %q has control characters or backslashes", ErrInvalid, name)
+		}
+	}
+	return nil
+}
