@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"log/slog"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -325,7 +325,9 @@ func TestExecutorResume(t *testing.T) {
 
 	e2 := newTestExecutor(t, WithStore(st), WithTasks(map[string]TaskFunc{
 		fnCount: count,
-		fnBlock: func(_ context.Context, in json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`"done"`), nil },
+		fnBlock: func(_ context.Context, in json.RawMessage) (json.RawMessage, error) {
+			return json.RawMessage(`"done"`), nil
+		},
 	}))
 	if err := e2.Register("ingest", mustLoad(t, def)); err != nil {
 		t.Fatal(err)
