@@ -35,6 +35,10 @@ type ApplyRequest struct {
 	// Policy is an inline policy document; when the caller also has an assigned policy the
 	// inline one may only tighten it (see Stricter).
 	Policy *Policy `json:"policy,omitempty"`
+	// GuardrailIdentifier and GuardrailVersion name a stored policy to apply (as Bedrock's
+	// path parameters do); it is combined with the tenant's policy by Stricter.
+	GuardrailIdentifier string `json:"guardrailIdentifier,omitempty"`
+	GuardrailVersion    string `json:"guardrailVersion,omitempty"`
 	// OutputScope is accepted for Bedrock compatibility (INTERVENTIONS or FULL); Plinth always
 	// returns every finding.
 	OutputScope string `json:"outputScope,omitempty"`

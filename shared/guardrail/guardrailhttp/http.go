@@ -1,0 +1,177 @@
+// Package guardrailhttp serves the guardrail API: POST /v1/guardrails/apply for tenants'
+// API keys and the admin API for named, versioned policies.
+package guardrailhttp
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/guardrail"
+	"github.com/plinth-ai/plinth/shared/httpapi"
+)
+
+// Routes registers the guardrail routes on mux:
+//
+//	POST /v1/guardrails/apply                                 (scope inference)
+//	POST /admin/guardrail-policies                            create (201)
+//	GET  /admin/guardrail-policies                            list
+//	GET  /admin/guardrail-policies/{id}                       latest version and version list
+//	PUT  /admin/guardrail-policies/{id}                       new version (200)
+//	POST /admin/guardrail-policies/{id}/versions              new version (201)
+//	GET  /admin/guardrail-policies/{id}/versions/{version}    one version
+//
+// The caller's principal must already be in the request context (auth middleware).
+func Routes(mux *http.ServeMux, svc *guardrail.Service) {
+	h := &handler{svc: svc}
+	mux.HandleFunc("POST /v1/guardrails/apply", h.apply)
+	mux.HandleFunc("POST /admin/guardrail-policies", h.admin(h.create))
+	mux.HandleFunc("GET /admin/guardrail-policies", h.admin(h.list))
+	mux.HandleFunc("GET /admin/guardrail-policies/{id}", h.admin(h.get))
+	mux.HandleFunc("PUT /admin/guardrail-policies/{id}", h.admin(h.update(http.StatusOK)))
+	mux.HandleFunc("POST /admin/guardrail-policies/{id}/versions", h.admin(h.update(http.StatusCreated)))
+	mux.HandleFunc("GET /admin/guardrail-policies/{id}/versions/{version}", h.admin(h.getVersion))
+}
+
+type handler struct{ svc *guardrail.Service }
+
+// writeErr maps domain errors to API errors.
+func writeErr(w http.ResponseWriter, err error) {
+	var apiErr *httpapi.Error
+	switch {
+	case errors.As(err, &apiErr):
+	case errors.Is(err, guardrail.ErrInvalidPolicy), errors.Is(err, guardrail.ErrInvalidRequest):
+		err = &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: err.Error()}
+	case errors.Is(err, guardrail.ErrPolicyNotFound):
+		err = &httpapi.Error{Status: http.StatusNotFound, Code: "guardrail_policy_not_found", Message: err.Error()}
+	case errors.Is(err, guardrail.ErrPolicyExists):
+		err = &httpapi.Error{Status: http.StatusConflict, Code: "guardrail_policy_exists", Message: err.Error()}
+	case errors.Is(err, guardrail.ErrConcurrentUpdate):
+		err = &httpapi.Error{Status: http.StatusConflict, Code: "concurrent_update", Message: err.Error()}
+	}
+	httpapi.WriteError(w, err)
+}
+
+func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
+	p, ok := auth.FromContext(r.Context())
+	if !ok {
+		writeErr(w, &httpapi.Error{Status: http.StatusUnauthorized, Code: "invalid_api_key", Message: "missing or invalid API key"})
+		return
+	}
+	if !p.Has(auth.ScopeInference) {
+		writeErr(w, &httpapi.Error{Status: http.StatusForbidden, Code: "insufficient_scope", Message: "the API key lacks the inference scope"})
+		return
+	}
+	var req guardrail.ApplyRequest
+	if err := httpapi.DecodeJSON(w, r, &req, 0); err != nil {
+		writeErr(w, err)
+		return
+	}
+	resp, err := h.svc.Apply(r.Context(), p.TenantID, req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, resp)
+}
+
+func (h *handler) admin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, ok := auth.FromContext(r.Context())
+		if !ok {
+			writeErr(w, &httpapi.Error{Status: http.StatusUnauthorized, Code: "invalid_api_key", Message: "admin credentials required"})
+			return
+		}
+		if !p.Admin {
+			writeErr(w, &httpapi.Error{Status: http.StatusForbidden, Code: "admin_required", Message: "guardrail policies are managed by platform admins"})
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (h *handler) create(w http.ResponseWriter, r *http.Request) {
+	var p guardrail.Policy
+	if err := httpapi.DecodeJSON(w, r, &p, 0); err != nil {
+		writeErr(w, err)
+		return
+	}
+	out, err := h.svc.Repo.Create(r.Context(), p)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Location", "/admin/guardrail-policies/"+out.ID)
+	httpapi.WriteJSON(w, http.StatusCreated, out)
+}
+
+func (h *handler) update(status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var p guardrail.Policy
+		if err := httpapi.DecodeJSON(w, r, &p, 0); err != nil {
+			writeErr(w, err)
+			return
+		}
+		out, err := h.svc.Repo.Update(r.Context(), r.PathValue("id"), p)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		httpapi.WriteJSON(w, status, out)
+	}
+}
+
+type listResponse struct {
+	Object string                 `json:"object"`
+	Data   []guardrail.PolicyInfo `json:"data"`
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	infos, err := h.svc.Repo.List(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, listResponse{Object: "list", Data: infos})
+}
+
+type policyResponse struct {
+	guardrail.PolicyInfo
+	Policy   *guardrail.Policy       `json:"policy"`
+	Versions []guardrail.VersionInfo `json:"versions"`
+}
+
+func (h *handler) get(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	info, err := h.svc.Repo.Info(r.Context(), id)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	p, err := h.svc.Repo.Get(r.Context(), id, info.LatestVersion)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	vs, err := h.svc.Repo.Versions(r.Context(), id)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, policyResponse{PolicyInfo: info, Policy: p, Versions: vs})
+}
+
+func (h *handler) getVersion(w http.ResponseWriter, r *http.Request) {
+	v, err := strconv.Atoi(r.PathValue("version"))
+	if err != nil || v < 1 {
+		writeErr(w, httpapi.BadRequest("version", "version must be a positive integer"))
+		return
+	}
+	p, err := h.svc.Repo.Get(r.Context(), r.PathValue("id"), v)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, p)
+}

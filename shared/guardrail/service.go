@@ -1,0 +1,104 @@
+package guardrail
+
+import (
+	"context"
+	"fmt"
+)
+
+// TenantPolicyFunc returns the policy ID (and version, 0 = latest) assigned to a tenant,
+// or an empty ID when the tenant has none.
+type TenantPolicyFunc func(ctx context.Context, tenantID string) (policyID string, version int, err error)
+
+// Service ties the engine to stored policies and tenants' assignments; HTTP handlers and
+// the gateway call it.
+type Service struct {
+	Engine *Engine
+	Repo   *Repository
+	tenant TenantPolicyFunc
+}
+
+// ServiceOption configures a Service.
+type ServiceOption func(*Service)
+
+// WithTenantPolicy sets how a tenant's assigned policy is found (an empty ID means none).
+func WithTenantPolicy(f TenantPolicyFunc) ServiceOption { return func(s *Service) { s.tenant = f } }
+
+// NewService builds a service; engine and repo are required.
+func NewService(engine *Engine, repo *Repository, opts ...ServiceOption) *Service {
+	if engine == nil || repo == nil {
+		panic("guardrail.NewService: nil engine or repository")
+	}
+	s := &Service{Engine: engine, Repo: repo}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// TenantPolicy returns the policy assigned to the tenant, or nil when it has none.
+func (s *Service) TenantPolicy(ctx context.Context, tenantID string) (*Policy, error) {
+	if s.tenant == nil || tenantID == "" {
+		return nil, nil
+	}
+	id, v, err := s.tenant(ctx, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("look up guardrail policy of tenant %s: %w", tenantID, err)
+	}
+	if id == "" {
+		return nil, nil
+	}
+	return s.Repo.Get(ctx, id, v)
+}
+
+// EffectivePolicy is the policy that applies to a tenant's request: the tenant's assigned
+// policy tightened by the request's own (inline, or a stored one named by ID), which may
+// only make it stricter. It returns nil when there is none.
+func (s *Service) EffectivePolicy(ctx context.Context, tenantID string, inline *Policy) (*Policy, error) {
+	base, err := s.TenantPolicy(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if inline != nil {
+		if err := inline.Validate(); err != nil {
+			return nil, err
+		}
+		in := *inline
+		in.Version = 0 // an inline document is never a stored version
+		inline = &in
+	}
+	return Stricter(base, inline), nil
+}
+
+// Apply evaluates req for a tenant under its effective policy. With no policy at all the
+// content passes unchanged (action NONE).
+func (s *Service) Apply(ctx context.Context, tenantID string, req ApplyRequest) (ApplyResponse, error) {
+	var ref *Policy
+	if req.GuardrailIdentifier != "" {
+		v := 0
+		if req.GuardrailVersion != "" && req.GuardrailVersion != "DRAFT" {
+			if _, err := fmt.Sscanf(req.GuardrailVersion, "%d", &v); err != nil {
+				return ApplyResponse{}, fmt.Errorf("%w: guardrailVersion must be a number", ErrInvalidRequest)
+			}
+		}
+		p, err := s.Repo.Get(ctx, req.GuardrailIdentifier, v)
+		if err != nil {
+			return ApplyResponse{}, err
+		}
+		ref = p
+	}
+	p, err := s.EffectivePolicy(ctx, tenantID, req.Policy)
+	if err != nil {
+		return ApplyResponse{}, err
+	}
+	if ref != nil {
+		if p == nil {
+			p = ref
+		} else {
+			p = Stricter(p, ref)
+		}
+	}
+	if p == nil {
+		p = &Policy{Name: "none"}
+	}
+	return s.Engine.Apply(ctx, p, req)
+}
