@@ -1,8 +1,10 @@
 package eval
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -135,5 +137,36 @@ func TestBuildRequest(t *testing.T) {
 	}
 	if got := BuildRequest(TargetSpec{Model: "m"}, it, nil).Messages[0].Content.String(); got != "Who?" {
 		t.Fatalf("bare prompt %q", got)
+	}
+}
+
+func TestItemJSONShapes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, in string
+		want     Item
+	}{
+		{"plinth", `{"id":"1","input":"q","references":["a","b"],"contexts":["c"],"output":"o"}`,
+			Item{ID: "1", Input: "q", References: []string{"a", "b"}, Contexts: []string{"c"}, Output: ptr("o")}},
+		{"single reference string", `{"id":"2","input":"q","references":"a"}`, Item{ID: "2", Input: "q", References: []string{"a"}}},
+		{"context objects", `{"id":"3","input":"q","contexts":[{"text":"x","score":0.9},{"content":"y"}]}`,
+			Item{ID: "3", Input: "q", Contexts: []string{"x", "y"}}},
+		{"bedrock byo", `{"prompt":"q","referenceResponse":"a","category":"geo","modelResponses":[{"response":"o","modelIdentifier":"m"}]}`,
+			Item{Input: "q", References: []string{"a"}, Output: ptr("o")}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got Item
+			if err := json.Unmarshal([]byte(c.in), &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+	var it Item
+	if err := json.Unmarshal([]byte(`{"id":"x","contexts":[1]}`), &it); err == nil {
+		t.Fatal("numeric context accepted")
 	}
 }
