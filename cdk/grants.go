@@ -52,16 +52,10 @@ func objectsUnder(bucket awss3.IBucket, prefix string) *string {
 // grantObjectsRead allows reading and listing objects under a prefix.
 func grantObjectsRead(role awsiam.IRole, bucket awss3.IBucket, key awskms.IKey, prefix string) {
 	allow(role, []string{"s3:GetObject", "s3:GetObjectVersion"}, objectsUnder(bucket, prefix))
-	list := &awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("s3:ListBucket"),
-		Resources: &[]*string{bucket.BucketArn()},
-	}
-	if prefix != "" {
-		list.Conditions = &map[string]interface{}{
-			"StringLike": map[string]interface{}{"s3:prefix": []string{prefix + "*"}},
-		}
-	}
-	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(list))
+	// ListBucket is what lets HeadObject/GetObject answer 404 rather than 403
+	// for a missing key; S3 evaluates it without a prefix context there, so it
+	// cannot carry an s3:prefix condition.
+	allow(role, []string{"s3:ListBucket"}, bucket.BucketArn())
 	allow(role, kmsDecrypt, key.KeyArn())
 }
 

@@ -33,6 +33,10 @@ func tempDir(prefix string) (string, error) {
 }
 
 func TestMain(m *testing.M) {
+	// The jsii runtime warns on every run under the machine's Node 20.
+	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
+		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	}
 	code := m.Run()
 	for _, d := range tempDirs {
 		os.RemoveAll(d)

@@ -25,6 +25,10 @@ const (
 	ScheduleGroupName = "plinth-evaluations"
 	// DocumentsPrefix is the key prefix of tenant documents; objects elsewhere never start ingestion.
 	DocumentsPrefix = "tenants/"
+	// WorkPrefix holds ingestion intermediates in the documents bucket.
+	WorkPrefix = "work/"
+	// EvaluationEventSource is the source of the events evaluation tasks publish.
+	EvaluationEventSource = "plinth.evaluation"
 	// TaskEnv names the environment variable telling a multi-task binary which task it runs.
 	TaskEnv = "PLINTH_TASK"
 )
@@ -82,65 +86,82 @@ type taskSpec struct {
 func taskCatalog() map[string]taskSpec {
 	d := func(w *WorkflowsStack) *DataStack { return w.data }
 	return map[string]taskSpec{
-		// Ingestion.
+		// Ingestion: documents under tenants/, intermediates under work/ of the
+		// documents bucket, index segments in the index bucket.
+		"PrepareFunctionArn": {"ingest", "Resolves an object event to a document and decides upsert, delete or skip", 60, 256, func(w *WorkflowsStack, f *Function) {
+			grantObjectsRead(f.Role, d(w).Documents, d(w).Key, DocumentsPrefix)
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+		}},
 		"ExtractFunctionArn": {"ingest", "Extracts text and pages from a document", 300, 1536, func(w *WorkflowsStack, f *Function) {
 			grantObjectsRead(f.Role, d(w).Documents, d(w).Key, DocumentsPrefix)
-			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
 		"ChunkFunctionArn": {"ingest", "Splits extracted text into chunks", 300, 1024, func(w *WorkflowsStack, f *Function) {
-			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
 			grantTableRead(f.Role, d(w).Table, d(w).Key)
 		}},
-		"EmbedFunctionArn": {"ingest", "Embeds chunks with the knowledge base's embedding model", 600, 1024, func(w *WorkflowsStack, f *Function) {
-			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+		"EmbedFunctionArn": {"ingest", "Embeds chunks with the knowledge base's embedding model", 900, 1024, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
 			grantBedrockInvoke(f.Role)
 		}},
 		"IndexFunctionArn": {"ingest", "Writes chunks and vectors into the knowledge-base index", 600, 2048, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
 			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
-		"MarkDocumentFunctionArn": {"ingest", "Records a document's ingestion state", 30, 256, func(w *WorkflowsStack, f *Function) {
+		"MarkDocumentFunctionArn": {"ingest", "Records a document as indexed", 60, 256, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
-		"FailDocumentFunctionArn": {"ingest", "Records a document that could not be ingested, with its reason", 30, 256, func(w *WorkflowsStack, f *Function) {
+		"FailDocumentFunctionArn": {"ingest", "Records a document that could not be ingested, with its reason", 60, 256, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
-		"DeleteDocumentFunctionArn": {"ingest", "Removes a deleted document from the index", 300, 1024, func(w *WorkflowsStack, f *Function) {
+		"DeleteDocumentFunctionArn": {"ingest", "Removes a deleted document from the index and the records", 300, 1024, func(w *WorkflowsStack, f *Function) {
+			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
 			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
-		// Evaluation.
-		"LoadDatasetFunctionArn": {"evaluation", "Loads and validates an evaluation dataset", 300, 1024, func(w *WorkflowsStack, f *Function) {
+		// Evaluation: runs and item results in the table, datasets and reports
+		// in the evaluation-artifacts bucket.
+		"LoadDatasetFunctionArn": {"evaluation", "Loads and validates an evaluation dataset and opens the run", 300, 1024, func(w *WorkflowsStack, f *Function) {
 			grantObjectsRead(f.Role, d(w).EvalArtifacts, d(w).Key, "")
-			grantTableRead(f.Role, d(w).Table, d(w).Key)
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
-		"InvokeTargetFunctionArn": {"evaluation", "Runs one dataset item through the target model or RAG configuration", 300, 1024, func(w *WorkflowsStack, f *Function) {
+		"InvokeTargetFunctionArn": {"evaluation", "Runs dataset items through the target model or RAG configuration", 900, 1024, func(w *WorkflowsStack, f *Function) {
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 			grantObjectsRead(f.Role, d(w).Index, d(w).Key, "")
 			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
 			grantBedrockInvoke(f.Role)
 			grantBedrockGuardrail(f.Role)
 		}},
-		"ScoreItemFunctionArn": {"evaluation", "Scores one item (reference metrics, embeddings, judge)", 300, 1024, func(w *WorkflowsStack, f *Function) {
+		"ScoreItemFunctionArn": {"evaluation", "Scores items (reference metrics, embeddings, judge)", 900, 1024, func(w *WorkflowsStack, f *Function) {
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
 			grantBedrockInvoke(f.Role)
 		}},
 		"AggregateFunctionArn": {"evaluation", "Aggregates item scores into run metrics", 300, 1024, func(w *WorkflowsStack, f *Function) {
-			grantObjectsReadWrite(f.Role, d(w).EvalArtifacts, d(w).Key, "")
+			grantTableRead(f.Role, d(w).Table, d(w).Key)
 		}},
-		"StoreRunFunctionArn": {"evaluation", "Stores a run's items, summary and report", 300, 1024, func(w *WorkflowsStack, f *Function) {
-			grantObjectsReadWrite(f.Role, d(w).EvalArtifacts, d(w).Key, "")
+		"StoreRunFunctionArn": {"evaluation", "Stores a run's outcome", 60, 512, func(w *WorkflowsStack, f *Function) {
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
 		"CompareBaselineFunctionArn": {"evaluation", "Compares a run with its suite's baseline", 60, 512, func(w *WorkflowsStack, f *Function) {
-			grantTableRead(f.Role, d(w).Table, d(w).Key)
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
-		"PublishEventFunctionArn": {"evaluation", "Publishes Evaluation Completed/Regressed events", 30, 256, func(w *WorkflowsStack, f *Function) {
-			allow(f.Role, []string{"events:PutEvents"}, w.Bus.EventBusArn())
+		"PublishEventFunctionArn": {"evaluation", "Writes the run report and publishes Evaluation Completed/Regressed", 60, 512, func(w *WorkflowsStack, f *Function) {
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			grantObjectsReadWrite(f.Role, d(w).EvalArtifacts, d(w).Key, "")
+			f.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("events:PutEvents"),
+				Resources: &[]*string{w.Bus.EventBusArn()},
+				Conditions: &map[string]interface{}{
+					"StringEquals": map[string]interface{}{"events:source": EvaluationEventSource},
+				},
+			}))
 		}},
 	}
 }
@@ -266,13 +287,25 @@ func (w *WorkflowsStack) documentsTrigger() {
 		},
 	})
 	w.DocumentsRule.AddTarget(awseventstargets.NewSfnStateMachine(w.Ingestion.StateMachine, &awseventstargets.SfnStateMachineProps{
+		// The input keeps the EventBridge S3 event's structure, reduced to the
+		// fields present in both event types, so the flow reads the same shape
+		// as the platform's own upload events.
 		Input: awsevents.RuleTargetInput_FromObject(map[string]interface{}{
-			"bucket":    awsevents.EventField_FromPath(jsii.String("$.detail.bucket.name")),
-			"key":       awsevents.EventField_FromPath(jsii.String("$.detail.object.key")),
-			"sequencer": awsevents.EventField_FromPath(jsii.String("$.detail.object.sequencer")),
-			"eventType": awsevents.EventField_DetailType(),
-			"eventId":   awsevents.EventField_EventId(),
-			"time":      awsevents.EventField_Time(),
+			"version":     "0",
+			"id":          awsevents.EventField_EventId(),
+			"source":      "aws.s3",
+			"detail-type": awsevents.EventField_DetailType(),
+			"time":        awsevents.EventField_Time(),
+			"account":     awsevents.EventField_Account(),
+			"region":      awsevents.EventField_Region(),
+			"detail": map[string]interface{}{
+				"bucket": map[string]interface{}{"name": awsevents.EventField_FromPath(jsii.String("$.detail.bucket.name"))},
+				"object": map[string]interface{}{
+					"key":       awsevents.EventField_FromPath(jsii.String("$.detail.object.key")),
+					"sequencer": awsevents.EventField_FromPath(jsii.String("$.detail.object.sequencer")),
+				},
+				"reason": awsevents.EventField_FromPath(jsii.String("$.detail.reason")),
+			},
 		}),
 		DeadLetterQueue: w.IngestionDLQ,
 		RetryAttempts:   jsii.Number(185),

@@ -167,7 +167,7 @@ func TestWorkflowsStack(t *testing.T) {
 							"detail-bucket-name": "$.detail.bucket.name",
 							"detail-object-key":  "$.detail.object.key",
 						}),
-						"InputTemplate": assertions.Match_StringLikeRegexp(jsii.String(`"eventType":<detail-type>`)),
+						"InputTemplate": assertions.Match_StringLikeRegexp(jsii.String(`"detail-type":<detail-type>`)),
 					}),
 				})},
 			})
