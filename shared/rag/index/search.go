@@ -205,6 +205,10 @@ func (v *view) semantic(vec []float32, k int, allowed [][]bool) []candidate {
 	for si, ls := range v.segs {
 		s := ls.seg
 		n := len(s.recs)
+		if s.sparse() {
+			scanColumns(v, si, s, q, qs, top, allowed)
+			continue
+		}
 		workers := 1
 		if n >= 32768 {
 			workers = runtime.GOMAXPROCS(0)
@@ -248,6 +252,50 @@ func scanRows(v *view, si int, s *segment, q []int8, qs float32, lo, hi int, top
 			top.add(candidate{si, i, score})
 		}
 	}
+}
+
+var accPool = sync.Pool{New: func() any { s := make([]int32, 0, 1024); return &s }}
+
+// scanColumns scores a sparse segment by walking the postings of the query's non-zero
+// dimensions; rows sharing no dimension with the query score 0 and are not returned.
+func scanColumns(v *view, si int, s *segment, q []int8, qs float32, top *topK, allowed [][]bool) {
+	ap := accPool.Get().(*[]int32)
+	acc := (*ap)[:0]
+	if cap(acc) < len(s.recs) {
+		acc = make([]int32, len(s.recs))
+	} else {
+		acc = acc[:len(s.recs)]
+		clear(acc)
+	}
+	touched := make([]uint32, 0, 1024)
+	seen := newBitset(len(s.recs))
+	for d, qv := range q {
+		if qv == 0 {
+			continue
+		}
+		w := int32(qv)
+		lo, hi := s.colOff[d], s.colOff[d+1]
+		rows, vals := s.colRow[lo:hi], s.colVal[lo:hi]
+		for k, r := range rows {
+			acc[r] += w * int32(vals[k])
+			if !seen.has(r) {
+				seen.set(r)
+				touched = append(touched, r)
+			}
+		}
+	}
+	dead := v.segs[si].dead
+	for _, r := range touched {
+		if dead.has(r) || (allowed != nil && !allowed[si][r]) {
+			continue
+		}
+		score := float64(float32(acc[r]) * qs * s.scales[r])
+		if len(top.h) < top.k || score > top.h[0].score {
+			top.add(candidate{si, int(r), score})
+		}
+	}
+	*ap = acc
+	accPool.Put(ap)
 }
 
 func dotInt8(a, b []int8) int32 {

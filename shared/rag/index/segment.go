@@ -71,8 +71,15 @@ type segment struct {
 	lens    []uint16
 	sumLen  int64
 	dim     int
-	vecs    []int8    // row-major, dim per record; nil when dim is 0
+	vecs    []int8    // row-major, dim per record; nil when dim is 0 or the segment is sparse
 	scales  []float32 // per-record dequantisation factor
+	// Sparse segments (most vector components zero, as hashing embedders produce) keep
+	// their vectors by dimension instead: the rows and values of dimension d are
+	// colRow/colVal[colOff[d]:colOff[d+1]]. A query then touches only the postings of its
+	// own non-zero dimensions.
+	colOff []uint32
+	colRow []uint32
+	colVal []int8
 	docRows map[string][]uint32
 }
 
@@ -144,7 +151,64 @@ func buildSegment(recs []Record, dim int) (*segment, error) {
 	}
 	s.postOff = append(s.postOff, uint32(len(s.postDoc)))
 	s.indexDocs()
+	s.sparsify()
 	return s, nil
+}
+
+// sparseDensity is the share of non-zero components below which a segment stores its
+// vectors by dimension.
+const sparseDensity = 0.3
+
+// sparsify switches the segment to the by-dimension layout when its vectors are sparse.
+func (s *segment) sparsify() {
+	if s.dim == 0 || len(s.vecs) == 0 {
+		return
+	}
+	nnz := 0
+	counts := make([]uint32, s.dim+1)
+	for i, v := range s.vecs {
+		if v != 0 {
+			nnz++
+			counts[i%s.dim]++
+		}
+	}
+	if float64(nnz) >= sparseDensity*float64(len(s.vecs)) {
+		return
+	}
+	s.colOff = make([]uint32, s.dim+1)
+	for d := 0; d < s.dim; d++ {
+		s.colOff[d+1] = s.colOff[d] + counts[d]
+	}
+	s.colRow = make([]uint32, nnz)
+	s.colVal = make([]int8, nnz)
+	next := append([]uint32(nil), s.colOff[:s.dim]...)
+	for i, v := range s.vecs {
+		if v == 0 {
+			continue
+		}
+		d := i % s.dim
+		s.colRow[next[d]] = uint32(i / s.dim)
+		s.colVal[next[d]] = v
+		next[d]++
+	}
+	s.vecs = nil
+}
+
+// sparse reports whether vectors are kept by dimension.
+func (s *segment) sparse() bool { return s.colOff != nil }
+
+// denseVecs returns the row-major int8 vectors, rebuilding them for sparse segments.
+func (s *segment) denseVecs() []int8 {
+	if !s.sparse() {
+		return s.vecs
+	}
+	out := make([]int8, len(s.recs)*s.dim)
+	for d := 0; d < s.dim; d++ {
+		for k := s.colOff[d]; k < s.colOff[d+1]; k++ {
+			out[int(s.colRow[k])*s.dim+d] = s.colVal[k]
+		}
+	}
+	return out
 }
 
 func (s *segment) indexDocs() {
@@ -192,6 +256,7 @@ func merge(segs []*segment, dead []bitset, dim int) *segment {
 	out := &segment{dim: dim}
 	remap := make([][]int32, len(segs))
 	for si, s := range segs {
+		vecs := s.denseVecs()
 		remap[si] = make([]int32, len(s.recs))
 		for i := range s.recs {
 			if dead[si].has(uint32(i)) {
@@ -203,7 +268,7 @@ func merge(segs []*segment, dead []bitset, dim int) *segment {
 			out.lens = append(out.lens, s.lens[i])
 			out.sumLen += int64(s.lens[i])
 			if dim > 0 {
-				out.vecs = append(out.vecs, s.vecs[i*dim:(i+1)*dim]...)
+				out.vecs = append(out.vecs, vecs[i*dim:(i+1)*dim]...)
 				out.scales = append(out.scales, s.scales[i])
 			}
 		}
@@ -239,6 +304,7 @@ func merge(segs []*segment, dead []bitset, dim int) *segment {
 	}
 	out.postOff = append(out.postOff, uint32(len(out.postDoc)))
 	out.indexDocs()
+	out.sparsify()
 	return out
 }
 
@@ -261,8 +327,9 @@ func (s *segment) encode(w io.Writer) error {
 		f.Records[i] = fileRecord{ChunkID: r.ChunkID, DocID: r.DocID, DocName: r.DocName, Source: r.Source, Heading: r.Heading, Text: r.Text, Parent: r.Parent, Page: r.Page, Metadata: md}
 	}
 	if s.dim > 0 {
-		f.Vecs = make([]byte, len(s.vecs))
-		for i, v := range s.vecs {
+		vecs := s.denseVecs()
+		f.Vecs = make([]byte, len(vecs))
+		for i, v := range vecs {
 			f.Vecs[i] = byte(v)
 		}
 	}
@@ -323,6 +390,7 @@ func decodeSegment(data []byte) (*segment, error) {
 		}
 	}
 	s.indexDocs()
+	s.sparsify()
 	return s, nil
 }
 
