@@ -77,9 +77,9 @@ type segment struct {
 	// their vectors by dimension instead: the rows and values of dimension d are
 	// colRow/colVal[colOff[d]:colOff[d+1]]. A query then touches only the postings of its
 	// own non-zero dimensions.
-	colOff []uint32
-	colRow []uint32
-	colVal []int8
+	colOff  []uint32
+	colRow  []uint32
+	colVal  []int8
 	docRows map[string][]uint32
 }
 
