@@ -45,6 +45,7 @@ func run() error {
 	dataPath := flag.String("data", filepath.Join(root, "..", "shared", "data", "squad", "dev-v2.0-first5articles.json"), "SQuAD v2.0 JSON file")
 	concurrency := flag.Int("concurrency", 4, "Map state MaxConcurrency")
 	limit := flag.Int("limit", 0, "use only the first N questions (0 = all)")
+	outDir := flag.String("out", "", "write each run's report.html and the suite's trend.html to this directory")
 	flag.Parse()
 
 	items, err := loadSQuAD(*dataPath, *limit)
@@ -133,6 +134,12 @@ func run() error {
 	}
 	printRun(r2)
 
+	if *outDir != "" {
+		if err := writePages(ctx, svc, *outDir, suite.ID, r1, r2); err != nil {
+			return err
+		}
+	}
+
 	fmt.Println("\nEvents published (EventBridge PutEvents entries):")
 	for _, e := range events.Events() {
 		var d eval.EventDetail
@@ -147,6 +154,35 @@ func run() error {
 		}
 		fmt.Println()
 	}
+	return nil
+}
+
+// writePages saves the HTML reports and the trend page.
+func writePages(ctx context.Context, svc *eval.Service, dir, suiteID string, runs ...*eval.Run) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		var b strings.Builder
+		if err := svc.WriteReport(ctx, &b, r); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, r.ID+".html"), []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	su, err := svc.GetSuite(ctx, suiteID)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	if err := svc.WriteTrend(ctx, &b, su); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "trend.html"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nReports written to %s\n", dir)
 	return nil
 }
 
