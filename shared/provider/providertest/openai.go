@@ -206,7 +206,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mu.Lock()
-	h.lastBody, h.lastHdr = body, r.Header.Clone()
+	h.lastBody, h.lastHdr = body, r.Header // net/http does not reuse a request's header map
 	h.mu.Unlock()
 	if h.cfg.apiKey != "" && r.Header.Get("Authorization") != "Bearer "+h.cfg.apiKey && r.Header.Get("Api-Key") != h.cfg.apiKey {
 		h.fail(w, InvalidKey)
@@ -327,6 +327,10 @@ func newUsage(p, c int) *usage {
 }
 
 func (h *Handler) complete(w http.ResponseWriter, req *ChatBody, n int64) {
+	if toolCall(req) == "" {
+		h.completeText(w, req, n)
+		return
+	}
 	msg := map[string]any{"role": "assistant", "refusal": nil, "annotations": []any{}}
 	finish := "stop"
 	completion := 0
@@ -372,6 +376,10 @@ type chunkChoice struct {
 }
 
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, req *ChatBody, n int64) {
+	if toolCall(req) == "" && h.cfg.cutAfter == 0 {
+		h.streamText(w, r, req, n)
+		return
+	}
 	fl, _ := w.(http.Flusher)
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
