@@ -2,6 +2,8 @@ package usage
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,11 +132,17 @@ func NewRecorder(st store.Store, opts ...Option) *Recorder {
 	return r
 }
 
-// Record queues rec for writing. It fills Time when zero. When the queue stays full for
+// Record queues rec for writing. It fills Time and RequestID when empty. When the queue stays full for
 // the enqueue wait, it writes rec synchronously instead of dropping it.
 func (r *Recorder) Record(ctx context.Context, rec Record) error {
-	if rec.Tenant == "" || rec.RequestID == "" {
-		return errors.New("usage: record needs tenant and request ID")
+	if rec.Tenant == "" {
+		return errors.New("usage: record needs a tenant")
+	}
+	if rec.RequestID == "" {
+		// Never lose a record for want of an ID: give it one.
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		rec.RequestID = "req_" + hex.EncodeToString(b[:])
 	}
 	if rec.Time.IsZero() {
 		rec.Time = r.opt.now()
