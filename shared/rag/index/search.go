@@ -242,11 +242,30 @@ func (v *view) semantic(vec []float32, k int, allowed [][]bool) []candidate {
 func scanRows(v *view, si int, s *segment, q []int8, qs float32, lo, hi int, top *topK, allowed [][]bool) {
 	dim := s.dim
 	dead := v.segs[si].dead
+	// Short queries embed to few non-zero components: multiplying only those is exact and
+	// several times cheaper than the full dot product.
+	var nzDim []int
+	var nzVal []int32
+	for d, x := range q {
+		if x != 0 {
+			nzDim = append(nzDim, d)
+			nzVal = append(nzVal, int32(x))
+		}
+	}
+	gather := len(nzDim) < dim/2
 	for i := lo; i < hi; i++ {
 		if dead.has(uint32(i)) || (allowed != nil && !allowed[si][i]) {
 			continue
 		}
-		dot := dotInt8(q, s.vecs[i*dim:(i+1)*dim])
+		row := s.vecs[i*dim : (i+1)*dim : (i+1)*dim]
+		var dot int32
+		if gather {
+			for k, d := range nzDim {
+				dot += nzVal[k] * int32(row[d])
+			}
+		} else {
+			dot = dotInt8(q, row)
+		}
 		score := float64(float32(dot) * qs * s.scales[i])
 		if len(top.h) < top.k || score > top.h[0].score {
 			top.add(candidate{si, i, score})
