@@ -229,6 +229,27 @@ func TestAPIStack(t *testing.T) {
 		}
 	})
 
+	t.Run("environment names the resources", func(t *testing.T) {
+		for binary := range a.Functions {
+			env := props(resources(raw, "AWS::Lambda::Function")[fnID(binary)])["Environment"].(map[string]any)["Variables"].(map[string]any)
+			for _, k := range []string{"PLINTH_TABLE", "PLINTH_DOCUMENTS_BUCKET", "PLINTH_INDEX_BUCKET", "PLINTH_EVAL_BUCKET", "PLINTH_PROVIDER_SECRET_ARN"} {
+				if env[k] == nil {
+					t.Errorf("%s: no %s", binary, k)
+				}
+			}
+		}
+		admin := props(resources(raw, "AWS::Lambda::Function")[fnID("admin")])["Environment"].(map[string]any)["Variables"].(map[string]any)
+		for _, k := range []string{"PLINTH_EVALUATION_STATE_MACHINE_ARN", "PLINTH_INGESTION_STATE_MACHINE_ARN",
+			"PLINTH_SCHEDULE_GROUP", "PLINTH_SCHEDULER_ROLE_ARN", "PLINTH_SCHEDULER_DLQ_ARN"} {
+			if admin[k] == nil {
+				t.Errorf("admin: no %s", k)
+			}
+		}
+		if gw := props(resources(raw, "AWS::Lambda::Function")[fnID("gateway")]); gw["ReservedConcurrentExecutions"] != nil {
+			t.Errorf("gateway concurrency reserved by default: %v", gw["ReservedConcurrentExecutions"])
+		}
+	})
+
 	t.Run("chat completions may stream for five minutes", func(t *testing.T) {
 		integ := routes["POST /v1/chat/completions"]["Integration"].(map[string]any)
 		if integ["TimeoutInMillis"] != float64(streamTimeoutSeconds*1000) {
@@ -251,6 +272,7 @@ func TestAPIStackCustomDomain(t *testing.T) {
 	cfg.DomainName = "api.plinth.example.com"
 	cfg.CertificateARN = "arn:aws:acm:eu-west-1:111122223333:certificate/abc"
 	cfg.UsagePlan = true
+	cfg.GatewayReservedConcurrency = 50
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(assets + "/cdk.out")})
 	p, err := NewPlatform(app, cfg, nil)
 	if err != nil {
@@ -266,6 +288,12 @@ func TestAPIStackCustomDomain(t *testing.T) {
 		})
 	})
 	tpl.ResourceCountIs(jsii.String("AWS::ApiGateway::BasePathMapping"), jsii.Number(1))
+	has(t, "reserved concurrency", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Description":                  assertions.Match_StringLikeRegexp(jsii.String("^Plinth model gateway")),
+			"ReservedConcurrentExecutions": 50,
+		})
+	})
 	has(t, "usage plan", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::UsagePlan"), map[string]any{
 			"Throttle": map[string]any{"RateLimit": 200, "BurstLimit": 400},
