@@ -81,7 +81,7 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	// Input guardrails.
-	if g.guard != nil && c.GuardrailPolicy != "" {
+	if g.guard != nil && c.guardrailPolicy() != "" {
 		texts := inputTexts(req.Messages)
 		v, err := g.guard.Input(ctx, c, texts)
 		if err != nil {
@@ -106,7 +106,7 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 
 	// Cache.
 	bypass := r.Header.Get(HeaderCache) == "bypass" || r.Header.Get("Cache-Control") == "no-cache"
-	if g.cache != nil && c.Cache.Enabled && !bypass {
+	if g.cache != nil && c.cacheEnabled() && !bypass {
 		if hit, ok := g.cache.Lookup(ctx, c, &req); ok {
 			settle(0, 0)
 			rec.CacheHit = true
@@ -154,7 +154,7 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Output guardrails.
-	if g.guard != nil && c.GuardrailPolicy != "" {
+	if g.guard != nil && c.guardrailPolicy() != "" {
 		texts := make([]string, len(resp.Choices))
 		for i := range resp.Choices {
 			texts[i] = resp.Choices[i].Message.Content.String()
@@ -180,7 +180,7 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if g.cache != nil && c.Cache.Enabled && !bypass && cacheable(resp) {
+	if g.cache != nil && c.cacheEnabled() && !bypass && cacheable(resp) {
 		g.cache.Store(ctx, c, &req, resp)
 	}
 	w.Header().Set(HeaderModel, served.ModelID)
@@ -215,11 +215,9 @@ func (g *Gateway) resolve(ctx context.Context, c *Caller, name string, kind regi
 	if err != nil {
 		return nil, fmt.Errorf("resolve model %s: %w", name, err)
 	}
-	if c.Allowed != nil {
-		if err := c.Allowed(m, name); err != nil {
-			return nil, &httpapi.Error{Status: http.StatusForbidden, Code: "model_not_allowed", Param: "model",
-				Message: fmt.Sprintf("This key may not call model `%s`: %v", name, err)}
-		}
+	if err := c.allowed(m, name); err != nil {
+		return nil, &httpapi.Error{Status: http.StatusForbidden, Code: "model_not_allowed", Param: "model",
+			Message: fmt.Sprintf("This key may not call model `%s`: %v", name, err)}
 	}
 	if !m.Status.Invocable() {
 		return nil, &httpapi.Error{Status: http.StatusForbidden, Code: "model_not_approved", Param: "model",
@@ -386,7 +384,7 @@ func (g *Gateway) newRecord(ctx context.Context, c *Caller, endpoint string) *Us
 		TenantID:  c.Principal.TenantID,
 		KeyID:     c.Principal.KeyID,
 		Endpoint:  endpoint,
-		Tags:      c.Tags,
+		Tags:      tenantTags(c),
 		Time:      g.now(),
 	}
 }
@@ -414,4 +412,11 @@ func (g *Gateway) finish(ctx context.Context, rec *UsageRecord) {
 // retryAfterSeconds formats a Retry-After value.
 func retryAfterSeconds(d time.Duration) string {
 	return strconv.Itoa(int((d + time.Second - 1) / time.Second))
+}
+
+func tenantTags(c *Caller) map[string]string {
+	if c.Tenant == nil {
+		return nil
+	}
+	return c.Tenant.Tags
 }

@@ -17,32 +17,38 @@ import (
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
-// Caller is the authenticated caller of a request with its tenant's settings.
+// Caller is the authenticated caller of a request.
 type Caller struct {
 	Principal auth.Principal
-	// Allowed is the platform's one policy function bound to the caller's tenant: it
-	// decides whether the caller may invoke m when the client named it requested (an ID
-	// or alias). /v1/models and every invocation use it.
-	Allowed func(m *registry.Model, requested string) error
-	// GuardrailPolicy names the tenant's guardrail policy ("" = none).
-	GuardrailPolicy string
-	// Cache is the tenant's response-cache setting.
-	Cache CachePolicy
-	// QuotaSubject is handed to Quota.Reserve unchanged (the tenant's and key's limits).
-	QuotaSubject any
-	// Tags are the tenant's cost-allocation tags.
-	Tags map[string]string
+	// Tenant is the caller's tenant (shared with the authentication cache: read-only).
+	Tenant *tenant.Tenant
+	// KeyLimits are the API key's own limits, when it has any.
+	KeyLimits *tenant.Limits
 }
 
-// CachePolicy is a tenant's response-cache setting.
-type CachePolicy struct {
-	Enabled      bool
-	TTL          time.Duration
-	AllowSampled bool
-	Semantic     bool
+// allowed is the platform's one policy decision (tenant.CanInvoke) for a model the
+// client named requested (an ID or an alias of m). /v1/models and every invocation use it.
+func (c *Caller) allowed(m *registry.Model, requested string) error {
+	ref := tenant.ModelRef{Name: requested}
+	if requested != m.ID {
+		ref.Target = m.ID
+	}
+	return tenant.CanInvoke(c.Principal, c.Tenant, auth.ScopeInference, ref)
 }
+
+// guardrailPolicy names the tenant's guardrail policy ("" = none).
+func (c *Caller) guardrailPolicy() string {
+	if c.Tenant == nil {
+		return ""
+	}
+	return c.Tenant.GuardrailPolicy
+}
+
+// cacheEnabled reports whether the tenant uses the response cache.
+func (c *Caller) cacheEnabled() bool { return c.Tenant != nil && c.Tenant.Cache.Enabled }
 
 // Authenticator turns a request's credentials into a Caller. It returns an *httpapi.Error
 // (401/403) when the caller is not admitted.

@@ -34,7 +34,7 @@ func (g *Gateway) callable(r *http.Request, c *Caller) ([]modelObject, error) {
 		}
 		names := append([]string{m.ID}, m.Aliases...)
 		for _, name := range names {
-			if c.Allowed != nil && c.Allowed(m, name) != nil {
+			if c.allowed(m, name) != nil {
 				continue
 			}
 			out = append(out, modelObject{ID: name, Object: "model", Created: m.CreatedAt.Unix(), OwnedBy: owner(m)})

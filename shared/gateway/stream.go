@@ -89,7 +89,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, c *Caller, 
 	w.Header().Set(HeaderDeployment, served.DeploymentID)
 
 	var guard StreamGuard
-	if g.guard != nil && c.GuardrailPolicy != "" {
+	if g.guard != nil && c.guardrailPolicy() != "" {
 		guard = g.guard.OutputStream(ctx, c)
 	}
 	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
@@ -232,7 +232,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, c *Caller, 
 		out.chunk(&provider.ChatChunk{ID: last.ID, Object: "chat.completion.chunk", Created: last.Created, Model: served.ModelID, Choices: []provider.ChunkChoice{}, Usage: u})
 	}
 	out.done()
-	if !blocked && !tools && finish != "" && g.cache != nil && c.Cache.Enabled && !bypass {
+	if !blocked && !tools && finish != "" && g.cache != nil && c.cacheEnabled() && !bypass {
 		resp := &provider.ChatResponse{ID: last.ID, Object: "chat.completion", Created: last.Created, Model: served.ModelID,
 			Choices: []provider.Choice{{Message: provider.Message{Role: "assistant", Content: provider.TextContent(text.String())}, FinishReason: finish, Logprobs: nullJSON}},
 			Usage:   usage}

@@ -1,0 +1,118 @@
+// Command local runs the whole Plinth platform in one process with embedded defaults:
+// the gateway and every API on one address, data in a local directory, the built-in
+// local models, state machines on the embedded executor. No AWS account is needed.
+//
+//	go run ./functions/local                 serve (PLINTH_ADDR, PLINTH_DATA, PLINTH_ADMIN_KEY)
+//	go run ./functions/local flow run -f F   run a state machine file once (see flow run -h)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/platform"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "flow" {
+		os.Exit(runFlow(os.Args[2:]))
+	}
+	if err := serve(); err != nil {
+		fmt.Fprintln(os.Stderr, "plinth:", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func serve() error {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	addr := env("PLINTH_ADDR", "127.0.0.1:8080")
+	p, err := platform.NewLocal(ctx, platform.Config{
+		DataDir:  env("PLINTH_DATA", ".plinth"),
+		AdminKey: os.Getenv("PLINTH_ADMIN_KEY"),
+		Fsync:    os.Getenv("PLINTH_FSYNC") == "1",
+		Logger:   log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		_ = p.Close(context.Background())
+		return fmt.Errorf("listen on %s (set PLINTH_ADDR to another address): %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           p.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	banner(ln.Addr().String(), p)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		_ = p.Close(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	// Drain: stop accepting, let in-flight requests (streams included) finish, then flush
+	// usage records and close the store.
+	log.Info("shutting down: draining in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	serr := srv.Shutdown(shutdownCtx)
+	if errors.Is(serr, context.DeadlineExceeded) {
+		log.Warn("drain timed out; closing remaining connections")
+		_ = srv.Close()
+	}
+	if err := p.Close(shutdownCtx); err != nil {
+		return fmt.Errorf("close platform: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(env("PLINTH_LOG_LEVEL", "info"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+func banner(addr string, p *platform.Local) {
+	base := "http://" + addr
+	fmt.Fprintf(os.Stdout, `Plinth is running at %[1]s
+
+  admin key  %[2]s
+  demo key   %[3]s   (tenant %[4]q)
+  models     local-chat (extractive, built in), local-embed (lexical hashing, built in)
+
+Try it:
+  curl -s %[1]s/v1/models -H "Authorization: Bearer %[3]s"
+  curl -s %[1]s/v1/chat/completions -H "Authorization: Bearer %[3]s" -H "Content-Type: application/json" \
+    -d '{"model":"local-chat","messages":[{"role":"user","content":"Plinth is a platform. What is Plinth?"}]}'
+  OPENAI_BASE_URL=%[1]s/v1 OPENAI_API_KEY=%[3]s  (any OpenAI SDK)
+
+`, base, p.AdminKey, p.DemoKey, platform.DemoTenant)
+}

@@ -1,0 +1,160 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/provider/router"
+	"github.com/plinth-ai/plinth/shared/registry"
+)
+
+// SecretResolver returns a deployment's provider API key from wherever it is kept
+// (the registry entry, an environment variable, Secrets Manager).
+type SecretResolver func(ctx context.Context, d registry.Deployment) (string, error)
+
+// EnvSecrets resolves keys stored in the registry entry or named environment variables.
+func EnvSecrets(_ context.Context, d registry.Deployment) (string, error) {
+	if d.APIKey != "" {
+		return d.APIKey, nil
+	}
+	if d.APIKeyEnv != "" {
+		v, ok := os.LookupEnv(d.APIKeyEnv)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s (api key of deployment %s) is not set", d.APIKeyEnv, d.ID)
+		}
+		return v, nil
+	}
+	if d.APIKeySecret != "" {
+		return "", fmt.Errorf("deployment %s names secret %s, but no secret store is configured", d.ID, d.APIKeySecret)
+	}
+	return "", nil
+}
+
+// Invoker implements gateway.Invoker on the router: registry entries become routing
+// targets whose provider clients are built once per model version and reused.
+type Invoker struct {
+	router  *router.Router
+	models  gateway.Models
+	secrets SecretResolver
+	build   []router.BuildOption
+
+	mu      sync.Mutex
+	targets map[string]cachedTarget
+}
+
+type cachedTarget struct {
+	version int64
+	updated time.Time
+	target  router.Target
+}
+
+// NewInvoker returns an Invoker.
+func NewInvoker(r *router.Router, models gateway.Models, secrets SecretResolver, opts ...router.BuildOption) *Invoker {
+	if r == nil || models == nil {
+		panic("platform: nil router or models")
+	}
+	if secrets == nil {
+		secrets = EnvSecrets
+	}
+	return &Invoker{router: r, models: models, secrets: secrets, build: opts, targets: map[string]cachedTarget{}}
+}
+
+var _ gateway.Invoker = (*Invoker)(nil)
+
+func (inv *Invoker) target(ctx context.Context, m *registry.Model) (router.Target, error) {
+	inv.mu.Lock()
+	c, ok := inv.targets[m.ID]
+	inv.mu.Unlock()
+	if ok && c.version == m.Version && c.updated.Equal(m.UpdatedAt) {
+		return c.target, nil
+	}
+	t := router.Target{
+		ModelID:   m.ID,
+		Fallbacks: m.Fallbacks,
+		Timeouts: router.Timeouts{
+			FirstToken: time.Duration(m.Timeouts.FirstTokenMS) * time.Millisecond,
+			Idle:       time.Duration(m.Timeouts.IdleMS) * time.Millisecond,
+			Total:      time.Duration(m.Timeouts.TotalMS) * time.Millisecond,
+		},
+	}
+	for _, d := range m.Deployments {
+		key, err := inv.secrets(ctx, d)
+		if err != nil {
+			return router.Target{}, &provider.Error{Kind: provider.KindAuth, Provider: d.Provider, Message: err.Error()}
+		}
+		opts := inv.build
+		if d.Provider == registry.ProviderLocal && m.Dimensions > 0 {
+			opts = append(opts[:len(opts):len(opts)], router.WithLocalEmbedDimensions(m.Dimensions))
+		}
+		dep, err := router.Build(router.DeploymentSpec{
+			ID: d.ID, Provider: d.Provider, BaseURL: d.BaseURL, Model: d.Model, APIKey: key,
+			Region: d.Region, Weight: d.Weight, APIVersion: d.APIVersion,
+		}, opts...)
+		if err != nil {
+			return router.Target{}, &provider.Error{Kind: provider.KindBadRequest, Provider: d.Provider, Message: err.Error()}
+		}
+		t.Deployments = append(t.Deployments, dep)
+	}
+	inv.mu.Lock()
+	inv.targets[m.ID] = cachedTarget{version: m.Version, updated: m.UpdatedAt, target: t}
+	inv.mu.Unlock()
+	return t, nil
+}
+
+// resolve is the router's way to reach fallback models: only invocable models of the
+// same kind are eligible.
+func (inv *Invoker) resolve(kind registry.Kind) router.Resolver {
+	return func(ctx context.Context, id string) (router.Target, error) {
+		m, err := inv.models.Resolve(ctx, id)
+		if err != nil {
+			return router.Target{}, err
+		}
+		if !m.Status.Invocable() || m.Kind != kind {
+			return router.Target{}, fmt.Errorf("fallback %s: %w", id, registry.ErrNotInvocable)
+		}
+		return inv.target(ctx, m)
+	}
+}
+
+func (inv *Invoker) served(ctx context.Context, s router.Served) gateway.Served {
+	out := gateway.Served{ModelID: s.ModelID, DeploymentID: s.DeploymentID, Attempts: s.Attempts}
+	if m, err := inv.models.Resolve(ctx, s.ModelID); err == nil {
+		out.Prices = m.Prices
+	}
+	return out
+}
+
+// Chat implements gateway.Invoker.
+func (inv *Invoker) Chat(ctx context.Context, m *registry.Model, req *provider.ChatRequest) (*provider.ChatResponse, gateway.Served, error) {
+	t, err := inv.target(ctx, m)
+	if err != nil {
+		return nil, gateway.Served{ModelID: m.ID}, err
+	}
+	resp, s, err := inv.router.Chat(ctx, t, inv.resolve(registry.KindChat), req)
+	return resp, inv.served(ctx, s), err
+}
+
+// ChatStream implements gateway.Invoker.
+func (inv *Invoker) ChatStream(ctx context.Context, m *registry.Model, req *provider.ChatRequest) (provider.Stream, gateway.Served, error) {
+	t, err := inv.target(ctx, m)
+	if err != nil {
+		return nil, gateway.Served{ModelID: m.ID}, err
+	}
+	st, s, err := inv.router.ChatStream(ctx, t, inv.resolve(registry.KindChat), req)
+	return st, inv.served(ctx, s), err
+}
+
+// Embed implements gateway.Invoker.
+func (inv *Invoker) Embed(ctx context.Context, m *registry.Model, req *provider.EmbeddingRequest) (*provider.EmbeddingResponse, gateway.Served, error) {
+	t, err := inv.target(ctx, m)
+	if err != nil {
+		return nil, gateway.Served{ModelID: m.ID}, err
+	}
+	resp, s, err := inv.router.Embed(ctx, t, inv.resolve(registry.KindEmbedding), req)
+	return resp, inv.served(ctx, s), err
+}

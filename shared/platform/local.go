@@ -1,0 +1,220 @@
+// Package platform assembles Plinth's capabilities into running services: the whole
+// platform in one process for local mode (embedded store, files, local models), and the
+// per-function pieces the Lambda entry points share.
+package platform
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/blob/fsblob"
+	"github.com/plinth-ai/plinth/shared/cache"
+	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/provider/router"
+	"github.com/plinth-ai/plinth/shared/quota"
+	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/store/boltstore"
+	"github.com/plinth-ai/plinth/shared/tenant"
+	"github.com/plinth-ai/plinth/shared/usage"
+)
+
+// DemoTenant is the tenant seeded on first start.
+const DemoTenant = "demo"
+
+// Config configures the local platform.
+type Config struct {
+	// DataDir holds the embedded store, blobs and the inbox (created if missing).
+	DataDir string
+	// AdminKey authenticates the admin API; generated and kept in DataDir when empty.
+	AdminKey string
+	// Fsync makes every store commit durable against OS crashes (slower); process
+	// crashes lose nothing either way.
+	Fsync  bool
+	Logger *slog.Logger
+}
+
+// Local is the whole platform in one process.
+type Local struct {
+	Handler  http.Handler
+	AdminKey string
+	// DemoKey is the demo tenant's API key.
+	DemoKey string
+
+	Store    *boltstore.Store
+	Blobs    *fsblob.Store
+	Registry *registry.Service
+	Tenants  *tenant.Service
+	Usage    *usage.Recorder
+
+	log     *slog.Logger
+	closers []func(context.Context) error
+}
+
+// NewLocal opens (or creates) the platform's data in cfg.DataDir and wires every route.
+func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("platform: DataDir is required")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	l := &Local{log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = l.Close(context.Background())
+		}
+	}()
+
+	var storeOpts []boltstore.Option
+	if !cfg.Fsync {
+		storeOpts = append(storeOpts, boltstore.WithNoSync())
+	}
+	st, err := boltstore.Open(filepath.Join(cfg.DataDir, "plinth.db"), storeOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	l.Store = st
+	l.closers = append(l.closers, func(context.Context) error { return st.Close() })
+	if l.Blobs, err = fsblob.New(filepath.Join(cfg.DataDir, "blobs")); err != nil {
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
+
+	if l.AdminKey, err = secretFile(cfg.AdminKey, filepath.Join(cfg.DataDir, "admin-key"), "adm-"); err != nil {
+		return nil, err
+	}
+
+	l.Registry = registry.NewService(st)
+	if err := l.Registry.SeedBuiltins(ctx); err != nil {
+		return nil, err
+	}
+	l.Tenants = tenant.NewService(st, tenant.WithLogger(log))
+	if l.DemoKey, err = l.seedDemo(ctx, filepath.Join(cfg.DataDir, "demo-key")); err != nil {
+		return nil, err
+	}
+
+	l.Usage = usage.NewRecorder(st, usage.WithLogger(log))
+	l.closers = append([]func(context.Context) error{l.Usage.Close}, l.closers...)
+	usageSvc := usage.NewService(st, l.Tenants)
+
+	inv := NewInvoker(router.New(), l.Registry, EnvSecrets, router.WithSharedHTTPClient(UpstreamHTTPClient()))
+	gw := gateway.New(l.Registry, inv,
+		gateway.WithLogger(log),
+		gateway.WithQuota(quotaAdapter{quota.New(st)}),
+		gateway.WithUsage(usageAdapter{rec: l.Usage, log: log}),
+		gateway.WithCache(cacheAdapter{c: cache.New(st), log: log}),
+	)
+
+	v1 := http.NewServeMux()
+	gw.Routes(v1)
+	usage.Routes(v1, usageSvc)
+
+	admin := http.NewServeMux()
+	registry.Routes(admin, l.Registry)
+	tenant.Routes(admin, l.Tenants)
+	usage.Routes(admin, usageSvc)
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	root.HandleFunc("GET /openapi.json", serveOpenAPI)
+	root.Handle("/v1/", notFound(v1, l.Tenants.Middleware(nil)(callers(v1))))
+	root.Handle("/admin/", notFound(admin, adminOnly(l.AdminKey, admin)))
+	l.Handler = requestIDs(recoverer(log, notFound(root, root)))
+	ok = true
+	return l, nil
+}
+
+// Close flushes usage and closes the store.
+func (l *Local) Close(ctx context.Context) error {
+	var errs []error
+	for _, c := range l.closers {
+		errs = append(errs, c(ctx))
+	}
+	l.closers = nil
+	return errors.Join(errs...)
+}
+
+// seedDemo creates the demo tenant and its key on first start; the key is kept in a
+// private file in the data directory so later starts can print it again.
+func (l *Local) seedDemo(ctx context.Context, keyFile string) (string, error) {
+	if b, err := os.ReadFile(keyFile); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if _, err := l.Tenants.CreateTenant(ctx, tenant.Tenant{ID: DemoTenant, Name: "Demo", Tags: map[string]string{"cost-center": "demo"}}); err != nil && !errors.Is(err, tenant.ErrExists) {
+		return "", fmt.Errorf("seed demo tenant: %w", err)
+	}
+	_, secret, err := l.Tenants.CreateKey(ctx, DemoTenant, tenant.KeyOptions{Name: "demo"})
+	if err != nil {
+		return "", fmt.Errorf("seed demo key: %w", err)
+	}
+	if err := os.WriteFile(keyFile, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save demo key: %w", err)
+	}
+	return secret, nil
+}
+
+// secretFile returns given when set, else the secret kept in path, else a new one saved there.
+func secretFile(given, path, prefix string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	s := prefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save %s: %w", filepath.Base(path), err)
+	}
+	return s, nil
+}
+
+// adminOnly admits requests bearing the admin key (constant-time comparison).
+func adminOnly(key string, next http.Handler) http.Handler {
+	want := []byte(key)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(tenant.BearerToken(r))
+		if len(got) == 0 {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "the admin API needs Authorization: Bearer <admin key>"))
+			return
+		}
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "invalid admin key"))
+			return
+		}
+		p := auth.Principal{Admin: true, KeyID: "admin"}
+		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+	})
+}
+
+// UpstreamHTTPClient is the shared client for provider calls: a connection pool sized
+// for gateway load, no overall timeout (streams are bounded by the router's timeouts).
+func UpstreamHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	t.ForceAttemptHTTP2 = true
+	return &http.Client{Transport: t}
+}
