@@ -5,10 +5,12 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
@@ -210,5 +212,46 @@ func BenchmarkAuthenticateCacheHit(b *testing.B) {
 		if _, _, err := svc.Authenticate(ctx, secret); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// countingGets counts store reads.
+type countingGets struct {
+	store.Store
+	gets atomic.Int64
+}
+
+func (c *countingGets) Get(ctx context.Context, k store.Key) (store.Item, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, k)
+}
+
+// TestAuthenticateRoundTrips pins the hot path's store reads: two on a miss (key and
+// tenant), none on a hit.
+func TestAuthenticateRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	st := &countingGets{Store: memstore.New()}
+	svc := tenant.NewService(st)
+	if _, err := svc.CreateTenant(ctx, tenant.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := svc.CreateKey(ctx, "acme", tenant.KeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.gets.Store(0)
+	if _, _, err := svc.Authenticate(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.gets.Load(); n != 2 {
+		t.Fatalf("miss: %d reads", n)
+	}
+	for i := 0; i < 10; i++ {
+		if _, _, err := svc.Authenticate(ctx, secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := st.gets.Load(); n != 2 {
+		t.Fatalf("hits read the store: %d reads", n)
 	}
 }
