@@ -27,11 +27,19 @@ func WithAuthorizerContext(fn func(*http.Request) (map[string]any, bool)) Option
 	return func(a *Authenticator) { a.authz = fn }
 }
 
+// WithIAMIdentity trusts the IAM principal ARN API Gateway verified (IAM authorization in
+// AWS: the proxy request's requestContext.identity.userArn) when fn finds one, and maps it
+// to a tenant.
+func WithIAMIdentity(fn func(*http.Request) (arn string, ok bool)) Option {
+	return func(a *Authenticator) { a.iam = fn }
+}
+
 // Authenticator implements gateway.Authenticator.
 type Authenticator struct {
 	svc   *tenant.Service
 	sigv4 *sigv4.Verifier
 	authz func(*http.Request) (map[string]any, bool)
+	iam   func(*http.Request) (string, bool)
 }
 
 var _ gateway.Authenticator = (*Authenticator)(nil)
@@ -67,6 +75,10 @@ func (a *Authenticator) Authenticate(r *http.Request) (*gateway.Caller, error) {
 		if id.Tenant.Status != tenant.StatusActive {
 			return nil, tenant.APIError(tenant.ErrTenantSuspended)
 		}
+	} else if arn, ok := a.iamARN(r); ok {
+		if id.Principal, id.Tenant, err = a.svc.AuthenticateIAM(ctx, arn); err != nil {
+			return nil, tenant.APIError(err)
+		}
 	} else if a.sigv4 != nil && sigv4.IsSigned(r) {
 		cred, verr := a.sigv4.Verify(r)
 		if verr != nil {
@@ -86,6 +98,14 @@ func (a *Authenticator) Authenticate(r *http.Request) (*gateway.Caller, error) {
 		}
 	}
 	return CallerFor(id), nil
+}
+
+func (a *Authenticator) iamARN(r *http.Request) (string, bool) {
+	if a.iam == nil {
+		return "", false
+	}
+	arn, ok := a.iam(r)
+	return arn, ok && arn != ""
 }
 
 func (a *Authenticator) authorizerContext(r *http.Request) (map[string]any, bool) {
