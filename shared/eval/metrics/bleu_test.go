@@ -1,8 +1,12 @@
 package metrics
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -126,5 +130,33 @@ func TestBLEUStatsAddMatchesCorpus(t *testing.T) {
 	}
 	if got := ComputeBLEU(sum, false); got.Score != corpus.Score || got.Score == 0 {
 		t.Fatalf("summed stats %v vs corpus %v", got.Score, corpus.Score)
+	}
+}
+
+// testdata/tokenize13a_perl.jsonl pairs 600 random lines (ASCII punctuation, digits,
+// letters, a few non-ASCII letters) with the output of mteval-v13a.pl's tokenization
+// regexes run by Perl (after sacreBLEU's rstrip), so Go's regexp engine is checked
+// against Perl's on the exact expressions.
+func TestTokenize13aMatchesPerl(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open("testdata/tokenize13a_perl.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		var pair [2]string
+		if err := json.Unmarshal(sc.Bytes(), &pair); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if got := Tokenize13a(strings.TrimRightFunc(pair[0], pyIsSpace)); got != pair[1] {
+			t.Errorf("Tokenize13a(%q) = %q, Perl gives %q", pair[0], got, pair[1])
+		}
+	}
+	if n != 600 {
+		t.Fatalf("read %d pairs, want 600", n)
 	}
 }
