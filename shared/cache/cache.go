@@ -181,6 +181,20 @@ type Entry struct {
 // Embedder embeds text for the semantic cache (e.g. the registry's embedding model).
 type Embedder func(ctx context.Context, text string) ([]float32, error)
 
+// EmbedderFrom adapts an embedding model (e.g. the registry's local-embed) to an Embedder.
+func EmbedderFrom(m provider.EmbeddingModel, model string) Embedder {
+	return func(ctx context.Context, text string) ([]float32, error) {
+		resp, err := m.Embed(ctx, &provider.EmbeddingRequest{Model: model, Input: []string{text}, InputType: "search_query"})
+		if err != nil {
+			return nil, err
+		}
+		if len(resp.Data) != 1 {
+			return nil, fmt.Errorf("embedder returned %d vectors for 1 input", len(resp.Data))
+		}
+		return resp.Data[0].Embedding, nil
+	}
+}
+
 type options struct {
 	lru      int
 	now      func() time.Time

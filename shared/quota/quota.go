@@ -32,11 +32,18 @@ type LimitError struct {
 	Limit string
 	// Scope is "tenant" or "key".
 	Scope string
-	// RetryAfter is the time until the window or period that refused ends.
+	// RetryAfter is the time until the window or period that refused ends (0 when
+	// TooLarge: waiting will not help).
 	RetryAfter time.Duration
+	// TooLarge is true when the request's estimate alone exceeds the limit, so it can
+	// never be admitted (lower max_tokens or raise the limit).
+	TooLarge bool
 }
 
 func (e *LimitError) Error() string {
+	if e.TooLarge {
+		return fmt.Sprintf("%s: the request alone exceeds the %s %s; lower max_tokens", e.Err, e.Scope, e.Limit)
+	}
 	return fmt.Sprintf("%s: %s %s reached, retry in %s", e.Err, e.Scope, e.Limit, e.RetryAfter.Round(time.Second))
 }
 
@@ -310,6 +317,9 @@ func (q *Quotas) diagnose(ctx context.Context, p plan) (*LimitError, error) {
 	}
 	var worst *LimitError
 	for _, b := range p.bounds {
+		if b.by > b.max {
+			return &LimitError{Err: b.err, Limit: b.limit, Scope: b.scope, TooLarge: true}, nil
+		}
 		if cur[b.item][b.name]+b.by <= b.max {
 			continue
 		}

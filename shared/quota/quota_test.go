@@ -202,6 +202,15 @@ func TestRefusalsAndReconcile(t *testing.T) {
 	}
 }
 
+func TestRequestLargerThanLimit(t *testing.T) {
+	q := quota.New(memstore.New())
+	_, err := q.Reserve(context.Background(), quota.ReserveRequest{Tenant: "acme", Limits: tenant.Limits{TokensPerMinute: 1000}, EstTokens: 4000, Now: at})
+	var le *quota.LimitError
+	if !errors.As(err, &le) || !le.TooLarge || le.RetryAfter != 0 || le.Limit != "tokens_per_minute" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestNoLimitsNoWrites(t *testing.T) {
 	st := memstore.New()
 	r, err := quota.New(st).Reserve(context.Background(), quota.ReserveRequest{Tenant: "acme", EstTokens: 10, EstUSD: 1, Now: at})
