@@ -35,19 +35,6 @@ func TestPlaceholders(t *testing.T) {
 	}
 }
 
-func TestTaskName(t *testing.T) {
-	for placeholder, want := range map[string]string{
-		"ExtractFunctionArn":         "extract",
-		"MarkDocumentFunctionArn":    "mark-document",
-		"LoadDatasetFunctionArn":     "load-dataset",
-		"CompareBaselineFunctionArn": "compare-baseline",
-	} {
-		if got := taskName(placeholder); got != want {
-			t.Errorf("taskName(%s) = %s, want %s", placeholder, got, want)
-		}
-	}
-}
-
 // writeDefinition writes an ASL document into a test folder.
 func writeDefinition(t *testing.T, body string) string {
 	t.Helper()

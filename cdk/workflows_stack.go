@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -29,7 +28,9 @@ const (
 	WorkPrefix = "work/"
 	// EvaluationEventSource is the source of the events evaluation tasks publish.
 	EvaluationEventSource = "plinth.evaluation"
-	// TaskEnv names the environment variable telling a multi-task binary which task it runs.
+	// TaskEnv names the environment variable telling a multi-task binary which
+	// task it runs: the placeholder that names the function, as the ingestion and
+	// evaluation packages key their task handlers ("ExtractFunctionArn").
 	TaskEnv = "PLINTH_TASK"
 )
 
@@ -166,13 +167,6 @@ func taskCatalog() map[string]taskSpec {
 	}
 }
 
-// taskName turns a placeholder into the PLINTH_TASK value:
-// MarkDocumentFunctionArn → mark-document.
-func taskName(placeholder string) string {
-	base := strings.TrimSuffix(placeholder, "FunctionArn")
-	return strings.ToLower(regexp.MustCompile(`([a-z0-9])([A-Z])`).ReplaceAllString(base, "$1-$2"))
-}
-
 // NewWorkflowsStack creates the workflows stack. It returns an error when a
 // definition cannot be read or references a placeholder nothing binds.
 func NewWorkflowsStack(scope constructs.Construct, id string, props *WorkflowsStackProps) (*WorkflowsStack, error) {
@@ -247,7 +241,6 @@ func (w *WorkflowsStack) taskFunctions(machine, file, assetDir string) (map[stri
 			functions[name] = f.Function
 			continue
 		}
-		task := taskName(name)
 		f := NewFunction(w.Stack, strings.TrimSuffix(name, "Arn"), &FunctionProps{
 			AssetDir:    assetDir,
 			Binary:      spec.binary,
@@ -256,7 +249,7 @@ func (w *WorkflowsStack) taskFunctions(machine, file, assetDir string) (map[stri
 			Timeout:     durationSeconds(spec.timeout),
 			MemoryMB:    spec.memoryMB,
 			Environment: map[string]*string{
-				TaskEnv: jsii.String(task),
+				TaskEnv: jsii.String(name),
 			},
 		})
 		commonEnvironment(f, w.data)

@@ -92,8 +92,8 @@ func TestWorkflowsStack(t *testing.T) {
 					continue
 				}
 				fnID := getAttTarget(subs[name])
-				if got := taskOf[fnID]; got != taskName(name) {
-					t.Errorf("${%s} → %s (task %q), want the %q task function", name, fnID, got, taskName(name))
+				if got := taskOf[fnID]; got != name {
+					t.Errorf("${%s} → %s (task %q), want the %q task function", name, fnID, got, name)
 				}
 				referenced = append(referenced, fnID)
 				allInvoked[fnID] = true
