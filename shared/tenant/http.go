@@ -1,8 +1,10 @@
 package tenant
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -202,13 +204,23 @@ type CreatedKey struct {
 
 func (h handlers) createKey(w http.ResponseWriter, r *http.Request) {
 	var b createKeyBody
-	if r.ContentLength != 0 {
-		if err := httpapi.DecodeJSON(w, r, &b, 1<<16); err != nil {
-			httpapi.WriteError(w, err)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
+	if err != nil {
+		httpapi.WriteError(w, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large", Message: "request body too large"})
+		return
+	}
+	// An empty body means all defaults, like {}.
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &b); err != nil {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "invalid_json", "request body is not valid JSON: %v", err))
 			return
 		}
 	}
-	k, secret, err := h.svc.CreateKey(r.Context(), r.PathValue("id"), KeyOptions(b))
+	var (
+		k      *Key
+		secret string
+	)
+	k, secret, err = h.svc.CreateKey(r.Context(), r.PathValue("id"), KeyOptions(b))
 	if err != nil {
 		fail(w, err)
 		return

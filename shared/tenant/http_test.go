@@ -80,6 +80,12 @@ func TestAdminRoutes(t *testing.T) {
 	if code != 200 || lim["daily_tokens"] != 1000.0 || lim["requests_per_minute"] != 60.0 {
 		t.Fatalf("patch merges limits: %d %v", code, body)
 	}
+	if code, k := call(t, srv, "POST", "/admin/tenants/acme/keys", ""); code != 201 || k["key"] == nil {
+		t.Fatalf("create key without a body: %d %v", code, k)
+	}
+	if code, _ := call(t, srv, "POST", "/admin/tenants/acme/keys", `{"scopes":`); code != 400 {
+		t.Fatalf("malformed key body: %d", code)
+	}
 	code, key := call(t, srv, "POST", "/admin/tenants/acme/keys", `{}`)
 	secret, _ := key["key"].(string)
 	if code != 201 || !strings.HasPrefix(secret, "pk-") || key["id"] == "" || key["hash"] != nil {
@@ -90,7 +96,7 @@ func TestAdminRoutes(t *testing.T) {
 	}
 	code, keys := call(t, srv, "GET", "/admin/tenants/acme/keys", "")
 	raw, _ := json.Marshal(keys)
-	if code != 200 || len(keys["data"].([]any)) != 1 || strings.Contains(string(raw), secret) || strings.Contains(string(raw), tenant.HashSecret(secret)) {
+	if code != 200 || len(keys["data"].([]any)) != 2 || strings.Contains(string(raw), secret) || strings.Contains(string(raw), tenant.HashSecret(secret)) {
 		t.Fatalf("list keys leaks or misses: %d %s", code, raw)
 	}
 	if code, _ := call(t, srv, "DELETE", "/admin/keys/"+key["id"].(string), ""); code != 204 {

@@ -25,12 +25,12 @@ const MaxCacheTTL = 60 * time.Second
 const lastUsedEvery = time.Minute
 
 const (
-	pkTenants   = "TENANTS"
-	pkIAM       = "IAM"
-	skKey       = "KEY"
-	prefixKey   = "K#"
-	prefixUsed  = "U#"
-	maxUpdateCh = 8
+	pkTenants        = "TENANTS"
+	pkIAM            = "IAM"
+	skKey            = "KEY"
+	prefixKey        = "K#"
+	prefixUsed       = "U#"
+	maxUpdateRetries = 8
 )
 
 func keyHashKey(hash string) store.Key { return store.Key{PK: "APIKEY#" + hash, SK: skKey} }
@@ -210,7 +210,7 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, fn func(*Tenant) 
 			return nil, err
 		}
 		_, err = s.st.Put(ctx, store.Item{Key: store.Key{PK: pkTenants, SK: id}, Data: data}, store.WriteOptions{Cond: store.IfVersion, Version: ver})
-		if errors.Is(err, store.ErrConditionFailed) && attempt < maxUpdateCh {
+		if errors.Is(err, store.ErrConditionFailed) && attempt < maxUpdateRetries {
 			continue
 		}
 		if err != nil {
