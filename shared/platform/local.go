@@ -20,14 +20,18 @@ import (
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
 	"github.com/plinth-ai/plinth/shared/cache"
+	"github.com/plinth-ai/plinth/shared/cache/gatewaycache"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/quota"
+	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
+	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
 	"github.com/plinth-ai/plinth/shared/usage"
+	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
 )
 
 // DemoTenant is the tenant seeded on first start.
@@ -116,9 +120,9 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	inv := NewInvoker(router.New(), l.Registry, EnvSecrets, router.WithSharedHTTPClient(UpstreamHTTPClient()))
 	gw := gateway.New(l.Registry, inv,
 		gateway.WithLogger(log),
-		gateway.WithQuota(quotaAdapter{quota.New(st)}),
-		gateway.WithUsage(usageAdapter{rec: l.Usage, log: log}),
-		gateway.WithCache(cacheAdapter{c: cache.New(st), log: log}),
+		gateway.WithQuota(gatewayquota.New(quota.New(st))),
+		gateway.WithUsage(gatewayusage.New(l.Usage, log)),
+		gateway.WithCache(gatewaycache.New(cache.New(st), log)),
 	)
 
 	v1 := http.NewServeMux()
@@ -135,7 +139,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	root.HandleFunc("GET /openapi.json", serveOpenAPI)
-	root.Handle("/v1/", notFound(v1, l.Tenants.Middleware(nil)(callers(v1))))
+	root.Handle("/v1/", notFound(v1, gateway.Authenticate(gatewayauth.New(l.Tenants), scopes(v1))))
 	root.Handle("/admin/", notFound(admin, adminOnly(l.AdminKey, admin)))
 	l.Handler = requestIDs(recoverer(log, notFound(root, root)))
 	ok = true
