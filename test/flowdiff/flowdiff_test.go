@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -224,9 +225,129 @@ func runOracle(t *testing.T, tl tools, cases []corpusCase) []oracleResult {
 	return res
 }
 
+// scenario is one run of a statemachines/ definition: a sample event from events/ and
+// stubs for some Task states (the others echo their input).
+type scenario struct {
+	Name  string            `json:"name"`
+	Event string            `json:"event"`
+	Tasks map[string]string `json:"tasks"`
+}
+
+// productionCases runs every statemachines/*.asl.json through its scenarios in
+// testdata/production-scenarios.json (a definition without scenarios runs once, started with
+// {}, every Task echoing its input). Waits and retry intervals are 0. Whatever path the data
+// takes through the definition, both implementations must take the same one: outputs must
+// be equal, failures must have the same error name (and the same cause when a Fail state
+// names it).
+func productionCases(t *testing.T) []corpusCase {
+	t.Helper()
+	root := moduleRoot(t)
+	defs, err := filepath.Glob(filepath.Join(root, "statemachines", "*.asl.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stubs, err := filepath.Abs(filepath.Join("testdata", "stubs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join("testdata", "production-scenarios.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scenarios map[string][]scenario
+	if err := json.Unmarshal(raw, &scenarios); err != nil {
+		t.Fatalf("production-scenarios.json: %v", err)
+	}
+	var cases []corpusCase
+	for _, def := range defs {
+		text, err := os.ReadFile(def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d map[string]any
+		if err := json.Unmarshal(text, &d); err != nil {
+			t.Fatalf("%s: %v", def, err)
+		}
+		// Bind each ${Placeholder} to a well-formed Lambda ARN, as CDK would.
+		bound := placeholderRE.ReplaceAllStringFunc(string(text), func(m string) string {
+			return "arn:aws:lambda:us-east-1:123456789012:function:" + m[2:len(m)-1]
+		})
+		file := filepath.Join(t.TempDir(), filepath.Base(def))
+		if err := os.WriteFile(file, []byte(bound), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var tasks, waits, retried []string
+		var walk func(g map[string]any)
+		walk = func(g map[string]any) {
+			states, _ := g["States"].(map[string]any)
+			for _, name := range sortedKeys(states) {
+				st, _ := states[name].(map[string]any)
+				switch st["Type"] {
+				case "Task":
+					tasks = append(tasks, name)
+				case "Wait":
+					waits = append(waits, name)
+				}
+				if _, ok := st["Retry"]; ok {
+					retried = append(retried, name)
+				}
+				for _, b := range asSlice(st["Branches"]) {
+					walk(b.(map[string]any))
+				}
+				for _, key := range []string{"ItemProcessor", "Iterator"} {
+					if p, ok := st[key].(map[string]any); ok {
+						walk(p)
+					}
+				}
+			}
+		}
+		walk(d)
+		list := scenarios[filepath.Base(def)]
+		if len(list) == 0 {
+			list = []scenario{{Name: "echo"}}
+		}
+		for _, sc := range list {
+			args := []string{"-f", file}
+			for _, name := range tasks {
+				stub := "echo.sh"
+				if s, ok := sc.Tasks[name]; ok {
+					stub = s
+				}
+				args = append(args, "-t", name+":"+filepath.Join(stubs, stub))
+			}
+			for name := range sc.Tasks {
+				if !slices.Contains(tasks, name) {
+					t.Fatalf("%s scenario %q stubs %q, which is not a Task state", def, sc.Name, name)
+				}
+			}
+			for _, name := range waits {
+				args = append(args, "-w", name+":0")
+			}
+			for _, name := range retried {
+				args = append(args, "-r", name+":0")
+			}
+			input := json.RawMessage("{}")
+			if sc.Event != "" {
+				if input, err = os.ReadFile(filepath.Join(root, "events", sc.Event)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cases = append(cases, corpusCase{
+				name: "statemachines/" + filepath.Base(def) + "/" + sc.Name, args: args, input: input, tmp: t.TempDir(),
+			})
+		}
+	}
+	return cases
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
 func TestDifferential(t *testing.T) {
 	tl := nodeTools(t)
-	cases := loadCorpus(t)
+	cases := append(loadCorpus(t), productionCases(t)...)
 	oracleResults := runOracle(t, tl, cases)
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -260,6 +381,7 @@ func TestDifferential(t *testing.T) {
 			if !sameOutcome(ours, oracle, c.file.Compare == "error-name") {
 				t.Errorf("implementations disagree\n embedded executor:       %s\n aws-local-stepfunctions: %s", ours, oracle)
 			}
+			t.Logf("both: %s", ours)
 		})
 	}
 }

@@ -1,0 +1,3 @@
+#!/bin/sh
+# PublishEvent: the events emitted.
+printf '%s\n' '{"status":"succeeded","events":["Evaluation Completed"]}'
