@@ -23,7 +23,17 @@ var jsonUnmarshal = json.Unmarshal
 //
 // Dates are YYYY-MM-DD, inclusive, UTC; the default range is the current month to date.
 func Routes(mux *http.ServeMux, svc *Service) {
+	PublicRoutes(mux, svc)
+	AdminRoutes(mux, svc)
+}
+
+// PublicRoutes registers only GET /v1/usage.
+func PublicRoutes(mux *http.ServeMux, svc *Service) {
 	mux.HandleFunc("GET /v1/usage", svc.handleUsage)
+}
+
+// AdminRoutes registers only GET /admin/usage/report.
+func AdminRoutes(mux *http.ServeMux, svc *Service) {
 	mux.HandleFunc("GET /admin/usage/report", svc.handleReport)
 }
 
