@@ -324,21 +324,21 @@ func cardShape(gs []group, a, b int) bool {
 	return l(b) >= 1 && l(b) <= 4
 }
 
-// ibanPrefix reports whether the digits at st continue a sequence of four-character
-// alphanumeric groups (such as an IBAN's "GB82 WEST " head), so they are not a card.
+// ibanPrefix reports whether the digits at st continue a sequence of four-character groups
+// holding letters (such as an IBAN's "GB82 WEST " head), so they are not a card.
 func ibanPrefix(t string, st int) bool {
 	if st < 5 || (t[st-1] != ' ' && t[st-1] != '-') {
 		return false
 	}
 	h := t[st-5 : st-1]
-	digit := false
+	letter := false
 	for k := 0; k < 4; k++ {
 		if !isAlnum(h[k]) {
 			return false
 		}
-		digit = digit || isDigit(h[k])
+		letter = letter || isUpper(h[k])
 	}
-	return digit && (st < 6 || !isAlnum(t[st-6]))
+	return letter && (st < 6 || !isAlnum(t[st-6]))
 }
 
 func (s *scanner) phoneShape(gs []group, a, b int, plus, paren bool, nd, st, end int, ext bool) bool {

@@ -1,3 +1,402 @@
 package pii
 
-func (s *scanner) name(i int) {}
+import (
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"io"
+	"sync"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
+)
+
+//go:embed data/first_names.txt
+var firstNamesText string
+
+//go:embed data/surnames.txt
+var surnamesText string
+
+//go:embed data/english.txt.gz
+var englishGz []byte
+
+var (
+	englishOnce sync.Once
+	english     map[string]struct{}
+)
+
+// isEnglish reports whether w (lower-case ASCII) is a common English word. The word list
+// is decompressed on first use.
+func isEnglish(w string) bool {
+	englishOnce.Do(func() {
+		english = map[string]struct{}{}
+		zr, err := gzip.NewReader(bytes.NewReader(englishGz))
+		if err != nil {
+			return
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line != "" {
+				english[line] = struct{}{}
+			}
+		}
+	})
+	_, ok := english[w]
+	return ok
+}
+
+func wordSet(src string) map[string]bool {
+	m := map[string]bool{}
+	for _, line := range strings.Split(src, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		for _, w := range strings.Fields(line) {
+			m[w] = true
+		}
+	}
+	return m
+}
+
+var (
+	firstNames = wordSet(firstNamesText)
+	surnames   = wordSet(surnamesText)
+	// notNames are capitalised words that begin sentences, titles and proper nouns other
+	// than people: they are never part of a NAME.
+	notNames = wordSet(`the a an this that these those there here what which who whom whose when where why how
+	i we you he she it they my our your his her its their me us him them is are was were be been do does did
+	have has had can could will would should may might must shall not no yes and or but if then so because
+	please thanks thank hello hi dear sir madam mr mrs ms dr prof miss st saint mount
+	monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+	august september october november december today tomorrow yesterday
+	street st road rd avenue ave boulevard blvd lane ln drive dr court ct place pl way square apt suite unit box
+	north south east west new old great united states kingdom republic city county university college school
+	bank group company inc ltd llc gmbh corp corporation foundation institute hospital hotel restaurant airport
+	station church museum park river lake mountain island beach center centre office department ministry
+	phone email address website name card account number credit debit iban ssn id
+	english german french spanish italian american european chinese japanese russian
+	im ive id ill youre hes shes were theyre dont cant wont isnt
+	orchestra investments associates partners technologies solutions systems services holdings consulting
+	media labs industries enterprises international global agency studio studios records band
+	rue via viale calle avenida avda rua piazza piazzetta plaza ul strasse weg
+	los las san santa santo sao cite port fort al el
+	god jesus allah christmas easter internet google amazon apple microsoft facebook twitter`)
+	streetWords = wordSet(`street st road rd avenue ave boulevard blvd lane ln drive dr court ct place pl way
+	square sq terrace crescent close parkway highway hwy loop row walk alley`)
+	particles = wordSet(`van von de da di del der den la le du dos das bin ibn al el ter ten y zu`)
+)
+
+var (
+	strongBefore = ws("last name? ", "first name? ", "your name? ", "my name is ", "name is ", "name: ", "name:", "named ", "called ", "call me ", "mr. ", "mrs. ", "ms. ",
+		"dr. ", "mr ", "mrs ", "ms ", "dr ", "prof. ", "dear ", "i'm ", "i am ", "assistant to ", "calls me ",
+		"user: ", "signed ", "regards, ", "thanks, ", "sincerely, ", "contact person ", "beneficiary ", "hi ", "hello ")
+	weakBefore = ws("by ", "with ", "to ", "says ", "said ", "told ", "from ", "and ", "for ", "of ", ", ", "add ")
+	afterName  = ws(" says", " said", " is a", "'s ", " lives", " shouted", " was born", " told", " wrote", " and his", " and her", " has ",
+		" replied", " asked", " answered", " smiled", " thinks", " thought", " spent", " listed", " will be", ", can ", ", could ", ", please ")
+)
+
+type nameTok struct {
+	start, end int
+	fold       string // lower-case ASCII folding
+	kind       byte   // 'C' capitalised word, 'I' initial, 'P' particle, 'l' lower-case word
+}
+
+// readWord reads a word at i: letters with internal apostrophes or hyphens.
+func readWord(t string, i int) (end int, upperFirst, allLower bool) {
+	j := i
+	first := true
+	allLower = true
+	for j < len(t) {
+		r, sz := utf8.DecodeRuneInString(t[j:])
+		if unicode.IsLetter(r) {
+			if first {
+				upperFirst = unicode.IsUpper(r)
+			} else if unicode.IsUpper(r) {
+				allLower = false
+			}
+			if first && unicode.IsUpper(r) {
+				allLower = false
+			}
+			first = false
+			j += sz
+			continue
+		}
+		if (r == '\'' || r == '-' || r == '’') && j > i && j+sz < len(t) {
+			r2, _ := utf8.DecodeRuneInString(t[j+sz:])
+			if unicode.IsLetter(r2) {
+				j += sz
+				continue
+			}
+		}
+		break
+	}
+	return j, upperFirst, allLower
+}
+
+func foldWord(w string) string {
+	var b strings.Builder
+	b.Grow(len(w))
+	for _, r := range w {
+		r = unicode.ToLower(r)
+		if r < utf8.RuneSelf {
+			if r != '\'' && r != '-' {
+				b.WriteRune(r)
+			}
+			continue
+		}
+		if f := textnorm.FoldRune(r); f != "" {
+			b.WriteString(f)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// sentenceStart reports whether position i begins a sentence (start of text or after
+// . ! ? : or a line break, ignoring spaces and quotes).
+func sentenceStart(t string, i int) bool {
+	j := i - 1
+	for j >= 0 && (t[j] == ' ' || t[j] == '"' || t[j] == '\'' || t[j] == '>' || t[j] == '\t') {
+		j--
+	}
+	return j < 0 || t[j] == '.' || t[j] == '!' || t[j] == '?' || t[j] == '\n' || t[j] == ':'
+}
+
+// name handles a word start that may begin a person's name.
+func (s *scanner) name(i int) {
+	t := s.text
+	if i < s.nameEnd || (i > 0 && t[i-1] == '-') {
+		return
+	}
+	var toks [5]nameTok
+	n := 0
+	j := i
+	for n < 5 && j < len(t) {
+		e, up, low := readWord(t, j)
+		if e == j {
+			break
+		}
+		// A possessive "'s" is not part of the name.
+		if e-j > 3 && (strings.HasSuffix(t[j:e], "'s") || strings.HasSuffix(t[j:e], "’s")) {
+			if t[e-2] == '\'' {
+				e -= 2
+			} else {
+				e -= len("’s")
+			}
+		}
+		w := t[j:e]
+		tok := nameTok{start: j, end: e, fold: foldWord(w)}
+		switch {
+		case up && utf8.RuneCountInString(w) == 1:
+			tok.kind = 'I'
+			if e < len(t) && t[e] == '.' {
+				tok.end = e + 1
+				e++
+			}
+		case up && !isAllUpper(w) && !camel(w):
+			tok.kind = 'C'
+		case low && particles[tok.fold] && n > 0:
+			tok.kind = 'P'
+		case low:
+			tok.kind = 'l'
+		default:
+			tok.kind = 'X'
+		}
+		if tok.kind == 'X' || (n > 0 && tok.kind == 'l') {
+			break
+		}
+		if tok.kind == 'l' && n == 0 {
+			toks[0] = tok
+			n = 1
+			break
+		}
+		toks[n] = tok
+		n++
+		if e >= len(t) || t[e] != ' ' {
+			break
+		}
+		j = e + 1
+	}
+	if n == 0 {
+		return
+	}
+	if toks[0].kind == 'l' {
+		s.lowerName(toks[0])
+		return
+	}
+	if toks[0].kind != 'C' {
+		return
+	}
+	// Trim trailing particles and common words.
+	for n > 1 && (toks[n-1].kind == 'P' || notNames[toks[n-1].fold]) {
+		n--
+	}
+	for k := 0; k < n; k++ {
+		if toks[k].kind == 'C' && notNames[toks[k].fold] {
+			if k == 0 {
+				return
+			}
+			n = k
+			break
+		}
+	}
+	for n > 1 && toks[n-1].kind == 'P' {
+		n--
+	}
+	first := toks[0]
+	last := toks[n-1]
+	// A street or organisation word right after, or a house number before or after,
+	// means this is not a person.
+	if e := last.end; e+1 < len(t) && t[e] == ' ' {
+		ne, _, _ := readWord(t, e+1)
+		if notNames[foldWord(t[e+1:ne])] && ne > e+1 && isUpper(t[e+1]) {
+			return
+		}
+		if isDigit(t[e+1]) {
+			return
+		}
+	}
+	if b := first.start; b >= 2 && t[b-1] == ' ' && isDigit(t[b-2]) {
+		return
+	}
+	// The word before: a street word ("Kimberly Way Laidlaw Green") means a place.
+	if b := first.start; b >= 2 && t[b-1] == ' ' {
+		k := b - 1
+		for k > 0 && t[k-1] != ' ' && t[k-1] != '\n' {
+			k--
+		}
+		if prev := strings.TrimRight(foldWord(t[k:b-1]), "."); streetWords[prev] {
+			return
+		}
+	}
+	fn := firstNames[first.fold]
+	for k := 1; k < n-1; k++ {
+		if toks[k].kind == 'P' && !fn {
+			return // "Villafranca del Cid", "Soto del Barco": a place
+		}
+	}
+	// Generational suffixes belong to the name.
+	if e := last.end; e+1 < len(t) && t[e] == ' ' {
+		for _, suf := range []string{"II", "III", "IV", "Jr.", "Sr.", "Jr", "Sr"} {
+			if strings.HasPrefix(t[e+1:], suf) && (e+1+len(suf) == len(t) || !isAlnum(t[e+1+len(suf)])) {
+				last.end = e + 1 + len(suf)
+				break
+			}
+		}
+	}
+	sn := false
+	caps := 0
+	for k := 0; k < n; k++ {
+		if k > 0 && surnames[toks[k].fold] {
+			sn = true
+		}
+		if toks[k].kind == 'C' {
+			caps++
+		}
+	}
+	strong := s.endsWith(first.start, strongBefore)
+	weak := s.endsWith(first.start, weakBefore)
+	after := s.context(last.end, last.end, 0, 12, afterName)
+	start := sentenceStart(t, first.start)
+	// Proper words: capitalised tokens that are not common English words.
+	proper := 0
+	for k := 0; k < n; k++ {
+		if toks[k].kind == 'C' && !isEnglish(toks[k].fold) {
+			proper++
+		}
+	}
+	ok := false
+	switch {
+	case caps >= 2:
+		ok = fn || sn || strong || after || proper == caps
+	case caps == 1 && n == 1:
+		common := isEnglish(first.fold)
+		label := !common && s.lineLabel(first)
+		ok = strong || label || (fn && (!start || after || !common)) || (fn && weak) || (surnames[first.fold] && (strong || after)) ||
+			(!common && after)
+	default: // one capitalised word plus initials
+		ok = fn || strong || proper == caps
+	}
+	if !ok {
+		return
+	}
+	s.add(Name, first.start, last.end, 0.6)
+	s.nameEnd = last.end
+}
+
+func (s *scanner) lowerName(tok nameTok) {
+	if !firstNames[tok.fold] || !s.context(tok.start, tok.start, 16, 0, ws("my name is ", "name is ", "name: ", "called ", "call me ", "i'm ")) {
+		return
+	}
+	t := s.text
+	end := tok.end
+	// Up to two more lower-case words (middle initial, surname).
+	for k := 0; k < 2 && end+1 < len(t) && t[end] == ' '; k++ {
+		e, _, low := readWord(t, end+1)
+		if e == end+1 || !low || notNames[foldWord(t[end+1:e])] || textnorm.IsStop(foldWord(t[end+1:e])) {
+			break
+		}
+		end = e
+	}
+	s.add(Name, tok.start, end, 0.5)
+	s.nameEnd = end
+}
+
+func isAllUpper(w string) bool {
+	letters := 0
+	for _, r := range w {
+		if unicode.IsLetter(r) {
+			letters++
+			if !unicode.IsUpper(r) {
+				return false
+			}
+		}
+	}
+	return letters > 1
+}
+
+// endsWith reports whether the text just before i (ignoring spaces) ends with one of the
+// cues, ASCII case-insensitively.
+func (s *scanner) endsWith(i int, list words) bool {
+	var buf [32]byte
+	lo := max(0, i-len(buf))
+	n := copy(buf[:], s.text[lo:i])
+	lowerASCII(buf[:n])
+	b := buf[:n]
+	for _, w := range list {
+		if bytes.HasSuffix(b, w) {
+			return true
+		}
+		// Cues are written with one trailing space; tolerate a line break instead.
+		if len(w) > 0 && w[len(w)-1] == ' ' && len(b) > 0 && b[len(b)-1] == '\n' && bytes.HasSuffix(b[:len(b)-1], w[:len(w)-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// lineLabel reports a speaker label: a word alone at the start of a line followed by ':'.
+func (s *scanner) lineLabel(tok nameTok) bool {
+	t := s.text
+	return tok.end < len(t) && t[tok.end] == ':' && (tok.start == 0 || t[tok.start-1] == '\n')
+}
+
+// camel reports an upper-case letter after the first that does not follow Mc, Mac, O' or
+// a hyphen ("MyClass", "iPhone" are identifiers, "McDonald", "Jean-Luc" are names).
+func camel(w string) bool {
+	prev := rune(0)
+	for k, r := range w {
+		if k > 0 && unicode.IsUpper(r) && prev != '-' && prev != '\'' && prev != '’' &&
+			!strings.HasPrefix(w, "Mc") && !strings.HasPrefix(w, "Mac") {
+			return true
+		}
+		prev = r
+	}
+	return false
+}

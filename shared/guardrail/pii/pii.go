@@ -158,9 +158,10 @@ func resolve(out []Entity, base int) []Entity {
 }
 
 type scanner struct {
-	text string
-	set  Set
-	out  []Entity
+	text    string
+	set     Set
+	out     []Entity
+	nameEnd int
 }
 
 func (s *scanner) add(t Type, start, end int, score float64) {
