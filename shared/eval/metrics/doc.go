@@ -21,4 +21,11 @@
 // Python's string semantics are reproduced where they matter: str.lower() (including the
 // dotted capital I and the final sigma), str.split() whitespace, and the Unicode \b word
 // boundary of the re module.
+//
+// Verification (testdata/): scores computed by CPython running the reference logic on
+// 300 perturbed SQuAD answers and 40 corpora (EM, F1, ROUGE-1/2/L with score_multi,
+// sentence and corpus BLEU, agreeing to 1e-9); CPython's outputs of normalize_answer and
+// both tokenizers on Unicode-heavy strings; Perl running mteval-v13a's expressions on
+// 600 random lines; NLTK 3.8's Porter stems of 3,988 words; and sacreBLEU's README
+// example (48.53).
 package metrics
