@@ -184,6 +184,15 @@ func (e *Executor) Start(ctx context.Context, machine, name string, input json.R
 	return a.rec, nil
 }
 
+// Starter returns a function that starts an execution of machine with a generated name and
+// returns its ID, for packages that only need to start a flow (a workflow starter port).
+func (e *Executor) Starter(machine string) func(ctx context.Context, input json.RawMessage) (string, error) {
+	return func(ctx context.Context, input json.RawMessage) (string, error) {
+		ex, err := e.Start(ctx, machine, "", input)
+		return ex.ID, err
+	}
+}
+
 // launch runs rec in the background, from its checkpoint when resuming.
 func (e *Executor) launch(m *Machine, rec Execution, cp *Checkpoint, seq int64) *activeExec {
 	ctx, cancel := context.WithCancelCause(e.base)

@@ -222,7 +222,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if !errors.As(err, &ee) {
 			ee = &flow.ExecutionError{Name: "States.Runtime", Cause: err.Error()}
 		}
-		b, _ := json.Marshal(map[string]string{"error": ee.Name, "cause": ee.Cause})
+		b, _ := json.Marshal(struct {
+			Error string `json:"error"`
+			Cause string `json:"cause"`
+		}{ee.Name, ee.Cause})
 		fmt.Fprintln(stdout, string(b))
 		return ExitExecution
 	}
