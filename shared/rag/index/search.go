@@ -209,6 +209,10 @@ func (v *view) semantic(vec []float32, k int, allowed [][]bool) []candidate {
 			scanColumns(v, si, s, q, qs, top, allowed)
 			continue
 		}
+		if s.cols != nil {
+			scanDenseColumns(v, si, s, q, qs, top, allowed)
+			continue
+		}
 		workers := 1
 		if n >= 32768 {
 			workers = runtime.GOMAXPROCS(0)
@@ -315,6 +319,105 @@ func scanColumns(v *view, si int, s *segment, q []int8, qs float32, top *topK, a
 	}
 	*ap = acc
 	accPool.Put(ap)
+}
+
+// Column scans of large dense segments: the first pass streams the columns of the query's
+// firstPassDims heaviest components; when the query has more non-zero components, the best
+// rescoreFactor·k (at least minRescore) rows of that pass are rescored exactly over all of
+// them. Short queries (hashing embedders, keyword questions) are scored exactly.
+const (
+	firstPassDims = 96
+	rescoreFactor = 10
+	minRescore    = 1000
+)
+
+func scanDenseColumns(v *view, si int, s *segment, q []int8, qs float32, top *topK, allowed [][]bool) {
+	n := len(s.recs)
+	type qdim struct {
+		d int
+		w int32
+	}
+	var dims []qdim
+	for d, x := range q {
+		if x != 0 {
+			dims = append(dims, qdim{d, int32(x)})
+		}
+	}
+	sort.Slice(dims, func(i, j int) bool {
+		a, b := dims[i].w, dims[j].w
+		if a < 0 {
+			a = -a
+		}
+		if b < 0 {
+			b = -b
+		}
+		return a > b
+	})
+	first := dims
+	if len(first) > firstPassDims {
+		first = first[:firstPassDims]
+	}
+	ap := accPool.Get().(*[]int32)
+	acc := (*ap)[:0]
+	if cap(acc) < n {
+		acc = make([]int32, n)
+	} else {
+		acc = acc[:n]
+		clear(acc)
+	}
+	workers := runtime.GOMAXPROCS(0)
+	per := (n + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*per, min((w+1)*per, n)
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			part := acc[lo:hi]
+			for _, qd := range first {
+				col := s.cols[qd.d*n+lo : qd.d*n+hi]
+				wq := qd.w
+				for r, x := range col {
+					part[r] += wq * int32(x)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	dead := v.segs[si].dead
+	exact := len(first) == len(dims)
+	k := top.k
+	if !exact {
+		k = max(top.k*rescoreFactor, minRescore)
+	}
+	pass := &topK{k: k}
+	for r := 0; r < n; r++ {
+		if dead.has(uint32(r)) || (allowed != nil && !allowed[si][r]) {
+			continue
+		}
+		sc := float64(float32(acc[r]) * qs * s.scales[r])
+		if len(pass.h) < pass.k || sc > pass.h[0].score {
+			pass.add(candidate{si, r, sc})
+		}
+	}
+	*ap = acc
+	accPool.Put(ap)
+	for _, c := range pass.h {
+		score := c.score
+		if !exact {
+			var dot int32
+			for _, qd := range dims {
+				dot += qd.w * int32(s.cols[qd.d*n+c.row])
+			}
+			score = float64(float32(dot) * qs * s.scales[c.row])
+		}
+		if len(top.h) < top.k || score > top.h[0].score {
+			top.add(candidate{si, c.row, score})
+		}
+	}
 }
 
 func dotInt8(a, b []int8) int32 {

@@ -77,9 +77,12 @@ type segment struct {
 	// their vectors by dimension instead: the rows and values of dimension d are
 	// colRow/colVal[colOff[d]:colOff[d+1]]. A query then touches only the postings of its
 	// own non-zero dimensions.
-	colOff  []uint32
-	colRow  []uint32
-	colVal  []int8
+	colOff []uint32
+	colRow []uint32
+	colVal []int8
+	// Large dense segments keep vectors column-major instead (cols[d*n+r]), so a query
+	// streams only the columns of its heaviest dimensions (see scanDenseColumns).
+	cols []int8
 	docRows map[string][]uint32
 }
 
@@ -173,6 +176,17 @@ func (s *segment) sparsify() {
 		}
 	}
 	if float64(nnz) >= sparseDensity*float64(len(s.vecs)) {
+		if len(s.recs) >= columnRows {
+			n := len(s.recs)
+			s.cols = make([]int8, len(s.vecs))
+			for r := 0; r < n; r++ {
+				row := s.vecs[r*s.dim : (r+1)*s.dim]
+				for d, v := range row {
+					s.cols[d*n+r] = v
+				}
+			}
+			s.vecs = nil
+		}
 		return
 	}
 	s.colOff = make([]uint32, s.dim+1)
@@ -194,11 +208,25 @@ func (s *segment) sparsify() {
 	s.vecs = nil
 }
 
+// columnRows is the segment size from which dense vectors are stored column-major.
+var columnRows = 32768
+
 // sparse reports whether vectors are kept by dimension.
 func (s *segment) sparse() bool { return s.colOff != nil }
 
 // denseVecs returns the row-major int8 vectors, rebuilding them for sparse segments.
 func (s *segment) denseVecs() []int8 {
+	if s.cols != nil {
+		n := len(s.recs)
+		out := make([]int8, len(s.cols))
+		for d := 0; d < s.dim; d++ {
+			col := s.cols[d*n : (d+1)*n]
+			for r, v := range col {
+				out[r*s.dim+d] = v
+			}
+		}
+		return out
+	}
 	if !s.sparse() {
 		return s.vecs
 	}

@@ -31,14 +31,23 @@ func randomVector(r *rand.Rand, dim int, density float64) []float32 {
 // cosine search on nearly every top-10 neighbour.
 func TestSemanticMatchesExactSearch(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		density    float64
-		wantSparse bool
+		name         string
+		density      float64
+		queryDensity float64
+		wantSparse   bool
+		columns      bool
 	}{
-		{"dense vectors", 1, false},
-		{"sparse vectors", 0.05, true},
+		{"dense vectors", 1, 0.3, false, false},
+		{"sparse vectors", 0.05, 0.3, true, false},
+		{"column-major, short queries (exact)", 1, 0.3, false, true},
+		{"column-major, dense queries (two passes)", 1, 1, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.columns {
+				old := columnRows
+				columnRows = 500
+				t.Cleanup(func() { columnRows = old })
+			}
 			r := rand.New(rand.NewPCG(1, 2))
 			const n, dim = 600, 128
 			ctx := context.Background()
@@ -58,10 +67,13 @@ func TestSemanticMatchesExactSearch(t *testing.T) {
 			if got := ix.cur.Load().segs[0].seg.sparse(); got != tc.wantSparse {
 				t.Fatalf("sparse layout = %v, want %v", got, tc.wantSparse)
 			}
+			if got := ix.cur.Load().segs[0].seg.cols != nil; got != tc.columns {
+				t.Fatalf("column layout = %v, want %v", got, tc.columns)
+			}
 			overlap := 0
 			const queries = 20
 			for qi := 0; qi < queries; qi++ {
-				q := randomVector(r, dim, max(tc.density, 0.3))
+				q := randomVector(r, dim, tc.queryDensity)
 				type scored struct {
 					id string
 					s  float64
