@@ -82,7 +82,7 @@ type segment struct {
 	colVal []int8
 	// Large dense segments keep vectors column-major instead (cols[d*n+r]), so a query
 	// streams only the columns of its heaviest dimensions (see scanDenseColumns).
-	cols []int8
+	cols    []int8
 	docRows map[string][]uint32
 }
 
