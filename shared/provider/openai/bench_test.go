@@ -2,7 +2,6 @@ package openai
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"testing"
@@ -68,10 +67,34 @@ func BenchmarkChatEncodeDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 		putBuf(buf)
-		out := new(provider.ChatResponse)
-		if err := json.Unmarshal(resp, out); err != nil {
+		out, err := decodeResponse(resp)
+		if err != nil {
 			b.Fatal(err)
 		}
 		sink = out
+	}
+}
+
+var chunkSink *provider.ChatChunk
+
+func BenchmarkDecodeChunk(b *testing.B) {
+	for _, tt := range []struct {
+		name   string
+		decode func([]byte) (*provider.ChatChunk, error)
+	}{
+		{"fast", func(p []byte) (*provider.ChatChunk, error) { c, _, err := decodeChunk(p); return c, err }},
+		{"encoding-json", func(p []byte) (*provider.ChatChunk, error) { c, _, err := slowChunk(p); return c, err }},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			p := []byte(`{"id":"chatcmpl-mock1","object":"chat.completion.chunk","created":1795595445,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_mock0001","choices":[{"index":0,"delta":{"content":" upstream."},"logprobs":null,"finish_reason":null}],"usage":null}`)
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := tt.decode(p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				chunkSink = c
+			}
+		})
 	}
 }

@@ -58,8 +58,8 @@ func (c *Client) Chat(ctx context.Context, req *provider.ChatRequest) (*provider
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return nil, c.transportError(ctx, err)
 	}
-	out := new(provider.ChatResponse)
-	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
+	out, err := decodeResponse(buf.Bytes())
+	if err != nil {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Provider: c.name, Status: resp.StatusCode, Message: "malformed chat completion", Err: err}
 	}
 	return out, nil
@@ -124,14 +124,14 @@ func (s *stream) Recv() (*provider.ChatChunk, error) {
 			s.resp.Body.Close()
 			return nil, io.EOF
 		}
-		var ce chunkOrError
-		if err := json.Unmarshal(payload, &ce); err != nil {
+		chunk, apiErr, err := decodeChunk(payload)
+		if err != nil {
 			s.err = &provider.Error{Kind: provider.KindUnavailable, Provider: s.c.name, Message: "malformed stream chunk", Err: err}
 			s.resp.Body.Close()
 			return nil, s.err
 		}
-		if ce.Error != nil {
-			e := classify(0, ce.Error)
+		if apiErr != nil {
+			e := classify(0, apiErr)
 			if e.Kind == provider.KindBadRequest {
 				// An error after the stream began is the upstream failing, not the request.
 				e.Kind = provider.KindUnavailable
@@ -142,8 +142,7 @@ func (s *stream) Recv() (*provider.ChatChunk, error) {
 			return nil, e
 		}
 		s.raw = payload
-		chunk := ce.ChatChunk
-		return &chunk, nil
+		return chunk, nil
 	}
 }
 

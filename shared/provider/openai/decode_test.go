@@ -1,0 +1,143 @@
+package openai
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/plinth-ai/plinth/shared/provider"
+)
+
+var chunkPayloads = []string{
+	`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"caf\u00e9 \"quoted\"\n\ttab \ud83d\ude00 <b>&amp;"},"finish_reason":null}]}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":0}}}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":1,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"a\":1}"}}]},"logprobs":{"content":[{"token":"x","logprob":-0.1}]},"finish_reason":null}]}`,
+	`{"choices":[{"delta":{"content":"no id"}}]}`,
+	`{"id":"c","created":1.5,"choices":[]}`,
+	`{"id":7,"choices":[]}`,
+	`{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`,
+}
+
+func normalizeChunk(c *provider.ChatChunk) {
+	for i := range c.Choices {
+		if string(c.Choices[i].Logprobs) == "null" {
+			c.Choices[i].Logprobs = nil
+		}
+	}
+}
+
+// TestDecodeChunkMatchesEncodingJSON holds the fast decoder to encoding/json's results.
+func TestDecodeChunkMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for i, p := range chunkPayloads {
+		var want chunkOrError
+		wantErr := json.Unmarshal([]byte(p), &want)
+		got, ae, err := decodeChunk([]byte(p))
+		if (err != nil) != (wantErr != nil) {
+			t.Errorf("payload %d: err %v, encoding/json err %v", i, err, wantErr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		normalizeChunk(&want.ChatChunk)
+		normalizeChunk(got)
+		if !reflect.DeepEqual(*got, want.ChatChunk) {
+			t.Errorf("payload %d:\n got %+v\nwant %+v", i, *got, want.ChatChunk)
+		}
+		if !reflect.DeepEqual(ae, want.Error) {
+			t.Errorf("payload %d: error %+v, want %+v", i, ae, want.Error)
+		}
+	}
+}
+
+var responsePayloads = []string{
+	`{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello \u2014 \"world\"","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"completion_tokens_details":{"reasoning_tokens":0}},"service_tier":"default","system_fingerprint":"fp_1"}`,
+	`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"x\":\"y\"}"}}]},"finish_reason":"tool_calls"}]}`,
+	`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"parts"}]},"finish_reason":"stop"}]}`,
+	`{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"x","refusal":"no"},"finish_reason":"content_filter","logprobs":{"content":[]}}]}`,
+	`{"id":"c","choices":"nope"}`,
+	`[1,2]`,
+	`{"id":"c",`,
+}
+
+func TestDecodeResponseMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for i, p := range responsePayloads {
+		var want provider.ChatResponse
+		wantErr := json.Unmarshal([]byte(p), &want)
+		got, err := decodeResponse([]byte(p))
+		if (err != nil) != (wantErr != nil) {
+			t.Errorf("payload %d: err %v, encoding/json err %v", i, err, wantErr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		for j := range want.Choices {
+			if string(want.Choices[j].Logprobs) == "null" {
+				want.Choices[j].Logprobs = nil
+			}
+		}
+		for j := range got.Choices {
+			if string(got.Choices[j].Logprobs) == "null" {
+				got.Choices[j].Logprobs = nil
+			}
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Errorf("payload %d:\n got %+v\nwant %+v", i, *got, want)
+		}
+	}
+}
+
+func FuzzDecodeChunk(f *testing.F) {
+	for _, p := range chunkPayloads {
+		f.Add([]byte(p))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want chunkOrError
+		if json.Unmarshal(b, &want) != nil {
+			decodeChunk(b) // must not panic
+			return
+		}
+		got, _, err := decodeChunk(b)
+		if err != nil {
+			t.Fatalf("fast decoder failed where encoding/json succeeded: %v", err)
+		}
+		normalizeChunk(&want.ChatChunk)
+		normalizeChunk(got)
+		if !reflect.DeepEqual(*got, want.ChatChunk) {
+			t.Fatalf("got %+v want %+v", *got, want.ChatChunk)
+		}
+	})
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	for _, p := range responsePayloads {
+		f.Add([]byte(p))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want provider.ChatResponse
+		if json.Unmarshal(b, &want) != nil {
+			decodeResponse(b) // must not panic
+			return
+		}
+		got, err := decodeResponse(b)
+		if err != nil {
+			t.Fatalf("fast decoder failed where encoding/json succeeded: %v", err)
+		}
+		for _, cs := range [][]provider.Choice{want.Choices, got.Choices} {
+			for j := range cs {
+				if string(cs[j].Logprobs) == "null" {
+					cs[j].Logprobs = nil
+				}
+			}
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Fatalf("got %+v want %+v", *got, want)
+		}
+	})
+}
