@@ -128,11 +128,13 @@ func EvaluateSynth(examples []SynthExample, set pii.Set) PIIReport {
 				get(rep.Overlap, p.typ).TP++
 			} else {
 				get(rep.Overlap, p.typ).FP++
+				rep.Errors = append(rep.Errors, fmt.Sprintf("OVERLAP-FP %s %q in %q", p.typ, sub(ex.Text, p.start, p.end), ex.Text))
 			}
 		}
 		for gi, g := range gold {
 			if !used[gi] {
 				get(rep.Overlap, g.typ).FN++
+				rep.Errors = append(rep.Errors, fmt.Sprintf("OVERLAP-FN %s %q in %q", g.typ, sub(ex.Text, g.start, g.end), ex.Text))
 			}
 		}
 	}

@@ -5,10 +5,11 @@ import (
 	"compress/gzip"
 	_ "embed"
 	"io"
-	"sync"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
 )
@@ -138,6 +139,41 @@ func readWord(t string, i int) (end int, upperFirst, allLower bool) {
 	return j, upperFirst, allLower
 }
 
+// fold is foldWord into the scanner's append-only buffer: no allocation for lower-case
+// ASCII words, and one growing buffer per Detect call otherwise.
+func (s *scanner) fold(w string) string {
+	plain := true
+	for k := 0; k < len(w); k++ {
+		c := w[k]
+		if c >= utf8.RuneSelf || isUpper(c) || c == '\'' || c == '-' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return w
+	}
+	start := len(s.fb)
+	for _, r := range w {
+		r = unicode.ToLower(r)
+		if r < utf8.RuneSelf {
+			if r != '\'' && r != '-' {
+				s.fb = append(s.fb, byte(r))
+			}
+			continue
+		}
+		if f := textnorm.FoldRune(r); f != "" {
+			s.fb = append(s.fb, f...)
+		} else {
+			s.fb = utf8.AppendRune(s.fb, r)
+		}
+	}
+	if len(s.fb) == start {
+		return ""
+	}
+	return unsafe.String(&s.fb[start], len(s.fb)-start)
+}
+
 func foldWord(w string) string {
 	var b strings.Builder
 	b.Grow(len(w))
@@ -191,7 +227,7 @@ func (s *scanner) name(i int) {
 			}
 		}
 		w := t[j:e]
-		tok := nameTok{start: j, end: e, fold: foldWord(w)}
+		tok := nameTok{start: j, end: e, fold: s.fold(w)}
 		switch {
 		case up && utf8.RuneCountInString(w) == 1:
 			tok.kind = 'I'
@@ -255,7 +291,7 @@ func (s *scanner) name(i int) {
 	// means this is not a person.
 	if e := last.end; e+1 < len(t) && t[e] == ' ' {
 		ne, _, _ := readWord(t, e+1)
-		if notNames[foldWord(t[e+1:ne])] && ne > e+1 && isUpper(t[e+1]) {
+		if notNames[s.fold(t[e+1:ne])] && ne > e+1 && isUpper(t[e+1]) {
 			return
 		}
 		if isDigit(t[e+1]) {
@@ -271,7 +307,7 @@ func (s *scanner) name(i int) {
 		for k > 0 && t[k-1] != ' ' && t[k-1] != '\n' {
 			k--
 		}
-		if prev := strings.TrimRight(foldWord(t[k:b-1]), "."); streetWords[prev] {
+		if prev := strings.TrimRight(s.fold(t[k:b-1]), "."); streetWords[prev] {
 			return
 		}
 	}
@@ -339,7 +375,7 @@ func (s *scanner) lowerName(tok nameTok) {
 	// Up to two more lower-case words (middle initial, surname).
 	for k := 0; k < 2 && end+1 < len(t) && t[end] == ' '; k++ {
 		e, _, low := readWord(t, end+1)
-		if e == end+1 || !low || notNames[foldWord(t[end+1:e])] || textnorm.IsStop(foldWord(t[end+1:e])) {
+		if e == end+1 || !low || notNames[s.fold(t[end+1:e])] || textnorm.IsStop(s.fold(t[end+1:e])) {
 			break
 		}
 		end = e

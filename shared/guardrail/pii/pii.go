@@ -162,6 +162,9 @@ type scanner struct {
 	set     Set
 	out     []Entity
 	nameEnd int
+	addrEnd int
+	lower   int8 // 0 unknown, 1 text has no upper-case letters, 2 it has
+	fb      []byte
 }
 
 func (s *scanner) add(t Type, start, end int, score float64) {
