@@ -32,6 +32,12 @@
 // say which limit refused and when to retry). Reconcile makes one round trip when the
 // actual usage differs from the reservation and none otherwise.
 //
+// On DynamoDB, concurrent TransactWriteItems touching the same items may be cancelled with
+// TransactionConflict (nothing is written); the store adapter and Reserve retry those with
+// jittered backoff, so a hot tenant whose limits span two items pays retries under heavy
+// contention, while limits on one item (minute and daily limits, or monthly limits alone)
+// use a plain conditional UpdateItem, which DynamoDB serialises per item without conflicts.
+//
 // # Guarantee
 //
 // Every counter with a limit is changed only by an Add whose bound (Max) is the limit: the
