@@ -159,9 +159,21 @@ func TestAuthenticate(t *testing.T) {
 	})
 }
 
+// notifyingPuts reports every Put's key on a channel.
+type notifyingPuts struct {
+	store.Store
+	puts chan store.Key
+}
+
+func (n *notifyingPuts) Put(ctx context.Context, it store.Item, o store.WriteOptions) (int64, error) {
+	v, err := n.Store.Put(ctx, it, o)
+	n.puts <- it.Key
+	return v, err
+}
+
 func TestListKeysHidesSecretsAndRecordsLastUse(t *testing.T) {
 	ctx := context.Background()
-	st := memstore.New()
+	st := &notifyingPuts{Store: memstore.New(), puts: make(chan store.Key, 16)}
 	svc := tenant.NewService(st)
 	if _, err := svc.CreateTenant(ctx, tenant.Tenant{ID: "acme"}); err != nil {
 		t.Fatal(err)
@@ -173,17 +185,19 @@ func TestListKeysHidesSecretsAndRecordsLastUse(t *testing.T) {
 	if _, _, err := svc.Authenticate(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	// Last use is written off the request path; wait for it by polling the listing.
-	var keys []*tenant.Key
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if keys, err = svc.ListKeys(ctx, "acme"); err != nil {
-			t.Fatal(err)
+	// Last use is written off the request path: wait for that write.
+	timeout := time.After(5 * time.Second)
+	for done := false; !done; {
+		select {
+		case key := <-st.puts:
+			done = strings.HasPrefix(key.SK, "U#")
+		case <-timeout:
+			t.Fatal("last use never written")
 		}
-		if len(keys) == 1 && keys[0].LastUsedAt != nil {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
+	}
+	keys, err := svc.ListKeys(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(keys) != 1 || keys[0].ID != k.ID || keys[0].LastUsedAt == nil {
 		t.Fatalf("keys = %+v", keys)
