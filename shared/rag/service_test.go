@@ -386,3 +386,35 @@ func TestAnswerCitesSources(t *testing.T) {
 		t.Fatalf("response %+v", resp)
 	}
 }
+
+// Large intermediates go to the blob store instead of the state, and are cleaned up.
+func TestLargeDocumentSpillsIntermediatesToBlob(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	e.createKB(t, KnowledgeBase{Tenant: "acme", ID: "kb"})
+	var b strings.Builder
+	for i := 0; b.Len() < 150<<10; i++ {
+		b.WriteString("Paragraph about topic number " + strings.Repeat("x", i%7) + " and the quarterly revenue figures.\n\n")
+	}
+	b.WriteString("The needle sentence mentions zanzibar.")
+	d := e.upload(t, "acme", "kb", "big.txt", b.String(), nil)
+	if d.Status != StatusIndexed || d.Chunks < 50 {
+		t.Fatalf("status %s chunks %d", d.Status, d.Chunks)
+	}
+	spilled := false
+	maxState := 0
+	for _, h := range e.history {
+		if strings.Contains(string(h.Output), `"chunks_key"`) {
+			spilled = true
+		}
+		maxState = max(maxState, len(h.Output), len(h.Input))
+	}
+	if !spilled || maxState > 256<<10 {
+		t.Fatalf("spilled=%v, largest state %d bytes", spilled, maxState)
+	}
+	if res := e.retrieve(t, "acme", "kb", RetrieveRequest{Query: "zanzibar", SearchType: "LEXICAL"}); len(res) != 1 {
+		t.Fatalf("results %+v", res)
+	}
+	if objs, _ := e.blob.List(context.Background(), "work/"); len(objs) != 0 {
+		t.Fatalf("%d work files left", len(objs))
+	}
+}

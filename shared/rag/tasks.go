@@ -76,9 +76,10 @@ const (
 	TaskDeleteDocument = "DeleteDocumentFunctionArn"
 )
 
-// Job is the state passed between ingestion states. Bulky data (sections, chunks,
-// vectors) stays in the blob store under WorkPrefix; the job carries the keys, far below
-// Step Functions' 256 KB payload limit.
+// Job is the state passed between ingestion states. Intermediate data (sections, chunks,
+// vectors) travels inline while each part stays under InlineLimit; larger parts spill to
+// the blob store under work/{tenant}/{kb}/{document}/ and the job carries their keys, so the
+// state stays far below Step Functions' 256 KB payload limit.
 type Job struct {
 	Tenant      string `json:"tenant"`
 	KB          string `json:"knowledge_base"`
@@ -89,9 +90,15 @@ type Job struct {
 	ContentHash string `json:"content_hash,omitempty"`
 	// Unchanged is set when the content and metadata hash equal the indexed version's.
 	Unchanged   bool         `json:"unchanged"`
-	SectionsKey string       `json:"sections_key,omitempty"`
-	ChunksKey   string       `json:"chunks_key,omitempty"`
-	VectorsKey  string       `json:"vectors_key,omitempty"`
+	SectionsKey string          `json:"sections_key,omitempty"`
+	ChunksKey   string          `json:"chunks_key,omitempty"`
+	VectorsKey  string          `json:"vectors_key,omitempty"`
+	SectionsRaw json.RawMessage `json:"sections_inline,omitempty"`
+	ChunksRaw   json.RawMessage `json:"chunks_inline,omitempty"`
+	// VectorsRaw is the little-endian float32 encoding (base64 in JSON).
+	VectorsRaw []byte `json:"vectors_inline,omitempty"`
+	// Spilled is set once any part went to the blob store (MarkDocument then cleans up).
+	Spilled bool `json:"spilled,omitempty"`
 	Sections    int          `json:"sections,omitempty"`
 	Chunks      int          `json:"chunks,omitempty"`
 	Error       *FlowFailure `json:"error,omitempty"`
@@ -260,24 +267,39 @@ func (s *Service) readBlob(ctx context.Context, key string) ([]byte, string, err
 	return data, obj.ContentType, nil
 }
 
-func (s *Service) writeJSON(ctx context.Context, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
+// InlineLimit caps each intermediate part carried inside the job; three parts at most
+// keep a job under 200 KB, within Step Functions' 256 KB payload limit.
+const InlineLimit = 60 << 10
+
+// stash keeps data inline when small, else writes it to the work area and returns its key.
+func (s *Service) stash(ctx context.Context, job *Job, file string, data []byte) (key string, inline []byte, err error) {
+	if len(data) <= InlineLimit {
+		return "", data, nil
 	}
-	if _, err := s.blob.Put(ctx, key, bytes.NewReader(b), blob.PutOptions{ContentType: "application/json"}); err != nil {
-		return transient(fmt.Errorf("write %s: %w", key, err))
+	key = s.workKey(*job, file)
+	if _, err := s.blob.Put(ctx, key, bytes.NewReader(data), blob.PutOptions{}); err != nil {
+		return "", nil, transient(fmt.Errorf("write %s: %w", key, err))
 	}
-	return nil
+	job.Spilled = true
+	return key, nil, nil
 }
 
-func (s *Service) readJSON(ctx context.Context, key string, v any) error {
+// unstash returns the inline data or reads it from the work area.
+func (s *Service) unstash(ctx context.Context, key string, inline []byte) ([]byte, error) {
+	if key == "" {
+		return inline, nil
+	}
 	b, _, err := s.readBlob(ctx, key)
+	return b, err
+}
+
+func (s *Service) readJSON(ctx context.Context, key string, inline []byte, v any) error {
+	b, err := s.unstash(ctx, key, inline)
 	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return permanent(fmt.Errorf("decode %s: %w", key, err))
+		return permanent(fmt.Errorf("decode intermediate %s: %w", key, err))
 	}
 	return nil
 }
@@ -336,9 +358,13 @@ func (s *Service) Extract(ctx context.Context, job Job) (Job, error) {
 	if err != nil {
 		return Job{}, permanent(fmt.Errorf("extract %s: %w", job.Name, err))
 	}
-	job.SectionsKey = s.workKey(job, "sections.json")
 	job.Sections = len(secs)
-	return job, s.writeJSON(ctx, job.SectionsKey, secs)
+	b, err := json.Marshal(secs)
+	if err != nil {
+		return Job{}, err
+	}
+	job.SectionsKey, job.SectionsRaw, err = s.stash(ctx, &job, "sections.json", b)
+	return job, err
 }
 
 func (s *Service) workKey(job Job, file string) string {
@@ -356,7 +382,7 @@ func (s *Service) Chunk(ctx context.Context, job Job) (Job, error) {
 		return Job{}, err
 	}
 	var secs []extract.Section
-	if err := s.readJSON(ctx, job.SectionsKey, &secs); err != nil {
+	if err := s.readJSON(ctx, job.SectionsKey, job.SectionsRaw, &secs); err != nil {
 		return Job{}, err
 	}
 	chunks, err := chunk.Split(secs, kb.Chunking)
@@ -366,9 +392,15 @@ func (s *Service) Chunk(ctx context.Context, job Job) (Job, error) {
 	if len(chunks) == 0 {
 		return Job{}, permanent(fmt.Errorf("%s: %w", job.Name, extract.ErrEmpty))
 	}
-	job.ChunksKey = s.workKey(job, "chunks.json")
 	job.Chunks = len(chunks)
-	return job, s.writeJSON(ctx, job.ChunksKey, chunks)
+	b, err := json.Marshal(chunks)
+	if err != nil {
+		return Job{}, err
+	}
+	// Sections are no longer needed once chunked.
+	job.SectionsRaw = nil
+	job.ChunksKey, job.ChunksRaw, err = s.stash(ctx, &job, "chunks.json", b)
+	return job, err
 }
 
 // searchText is what gets embedded and searched for a chunk.
@@ -389,11 +421,11 @@ func (s *Service) Embed(ctx context.Context, job Job) (Job, error) {
 		return Job{}, err
 	}
 	if emb == nil {
-		job.VectorsKey = ""
+		job.VectorsKey, job.VectorsRaw = "", nil
 		return job, nil // lexical-only knowledge base
 	}
 	var chunks []chunk.Chunk
-	if err := s.readJSON(ctx, job.ChunksKey, &chunks); err != nil {
+	if err := s.readJSON(ctx, job.ChunksKey, job.ChunksRaw, &chunks); err != nil {
 		return Job{}, err
 	}
 	texts := make([]string, len(chunks))
@@ -418,11 +450,8 @@ func (s *Service) Embed(ctx context.Context, job Job) (Job, error) {
 	if err != nil {
 		return Job{}, permanent(err)
 	}
-	job.VectorsKey = s.workKey(job, "vectors.bin")
-	if _, err := s.blob.Put(ctx, job.VectorsKey, bytes.NewReader(buf), blob.PutOptions{ContentType: "application/octet-stream"}); err != nil {
-		return Job{}, transient(fmt.Errorf("write %s: %w", job.VectorsKey, err))
-	}
-	return job, nil
+	job.VectorsKey, job.VectorsRaw, err = s.stash(ctx, &job, "vectors.bin", buf)
+	return job, err
 }
 
 func (s *Service) embedWithRetry(ctx context.Context, emb Embedder, texts []string, inputType string) ([][]float32, error) {
@@ -509,12 +538,12 @@ func (s *Service) Index(ctx context.Context, job Job) (Job, error) {
 		return Job{}, err
 	}
 	var chunks []chunk.Chunk
-	if err := s.readJSON(ctx, job.ChunksKey, &chunks); err != nil {
+	if err := s.readJSON(ctx, job.ChunksKey, job.ChunksRaw, &chunks); err != nil {
 		return Job{}, err
 	}
 	var vecs [][]float32
-	if job.VectorsKey != "" {
-		b, _, err := s.readBlob(ctx, job.VectorsKey)
+	if job.VectorsKey != "" || job.VectorsRaw != nil {
+		b, err := s.unstash(ctx, job.VectorsKey, job.VectorsRaw)
 		if err != nil {
 			return Job{}, err
 		}
@@ -554,8 +583,17 @@ func (s *Service) MarkDocument(ctx context.Context, job Job) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
-	s.cleanWork(ctx, job.Tenant, job.KB, job.DocumentID)
-	return job, nil
+	if job.Spilled {
+		s.cleanWork(ctx, job.Tenant, job.KB, job.DocumentID)
+	}
+	return job.summary(), nil
+}
+
+// summary drops the intermediate data from a finished job.
+func (j Job) summary() Job {
+	j.SectionsRaw, j.ChunksRaw, j.VectorsRaw = nil, nil, nil
+	j.SectionsKey, j.ChunksKey, j.VectorsKey = "", "", ""
+	return j
 }
 
 // FailDocument records the document as failed with the reason from the caught error: the
@@ -582,7 +620,7 @@ func (s *Service) FailDocument(ctx context.Context, job Job) (Job, error) {
 		return Job{}, err
 	}
 	s.cleanWork(ctx, job.Tenant, job.KB, job.DocumentID)
-	return job, nil
+	return job.summary(), nil
 }
 
 // failureReason extracts a readable reason from a Catch result; Lambda causes are JSON

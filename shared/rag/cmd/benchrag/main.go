@@ -5,21 +5,26 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
+	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/provider/local"
-	"github.com/plinth-ai/plinth/shared/rag/chunk"
-	"github.com/plinth-ai/plinth/shared/rag/extract"
+	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/store/memstore"
 )
 
 func main() {
@@ -29,13 +34,31 @@ func main() {
 		sweep  = flag.Bool("sweep", false, "also print BM25 and fusion variants")
 		synth  = flag.Int("synthetic", 100000, "rows of the synthetic latency index (0 skips it)")
 		limitQ = flag.Int("queries", 0, "score only the first N queries (0 = all)")
+		limitD = flag.Int("docs", 0, "ingest only the first N documents (0 = all; scores are then meaningless)")
+		prof   = flag.String("cpuprofile", "", "write a CPU profile to this file")
 	)
 	flag.Parse()
+	maxDocs = *limitD
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchrag:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "benchrag:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*split, *dim, *sweep, *synth, *limitQ); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrag:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
+
+var maxDocs int
 
 type embedFunc func(ctx context.Context, texts []string) ([][]float32, error)
 
@@ -64,6 +87,9 @@ func run(split string, dim int, sweep bool, synth, limitQ int) error {
 	if err != nil {
 		return err
 	}
+	if maxDocs > 0 && maxDocs < len(ds.ids) {
+		ds.ids, ds.titles, ds.texts = ds.ids[:maxDocs], ds.titles[:maxDocs], ds.texts[:maxDocs]
+	}
 	if limitQ > 0 && limitQ < len(ds.qids) {
 		ds.qids = ds.qids[:limitQ]
 	}
@@ -77,15 +103,31 @@ func run(split string, dim int, sweep bool, synth, limitQ int) error {
 		return err
 	}
 	emb := localEmbedder(dim)
+	embModel := local.NewEmbed(dim)
+	svc := rag.NewService(memstore.New(), bs, index.NewManager(bs, index.WithRefreshInterval(-1)),
+		rag.WithEmbedder(rag.EmbedderFunc(func(ctx context.Context, texts []string, inputType string) ([][]float32, error) {
+			resp, err := embModel.Embed(ctx, &provider.EmbeddingRequest{Input: texts, InputType: inputType})
+			if err != nil {
+				return nil, err
+			}
+			out := make([][]float32, len(resp.Data))
+			for i, d := range resp.Data {
+				out[i] = d.Embedding
+			}
+			return out, nil
+		})))
+	if _, err := svc.CreateKnowledgeBase(ctx, rag.KnowledgeBase{Tenant: "bench", ID: "scifact"}); err != nil {
+		return err
+	}
 
 	fmt.Printf("SciFact: %d documents, %d %s queries with judgements; local-embed %d dims\n", len(ds.ids), len(ds.qids), split, dim)
 	start := time.Now()
-	chunks, err := ingestDirect(ctx, bs, ds, emb)
+	chunks, err := ingestFlow(ctx, bs, svc, ds, 2)
 	if err != nil {
 		return err
 	}
 	ingest := time.Since(start)
-	fmt.Printf("ingested %d documents (%d chunks) in %v: %.0f docs/s\n", len(ds.ids), chunks, ingest.Round(time.Millisecond), float64(len(ds.ids))/ingest.Seconds())
+	fmt.Printf("ingested %d documents (%d chunks) through the ingestion state machine in %v: %.0f docs/s\n", len(ds.ids), chunks, ingest.Round(time.Millisecond), float64(len(ds.ids))/ingest.Seconds())
 
 	qvecs, err := emb(ctx, queryTexts(ds))
 	if err != nil {
@@ -98,11 +140,12 @@ func run(split string, dim int, sweep bool, synth, limitQ int) error {
 		p50, p99    time.Duration
 		searchType  index.SearchType
 		managerOpts []index.Option
+		api         bool
 	}
 	rows := []row{
-		{name: "LEXICAL (BM25 k1=1.2 b=0.75)", searchType: index.Lexical, ref: "BM25 0.665 (BEIR), 0.679 (Anserini multifield)"},
-		{name: "SEMANTIC (local-embed)", searchType: index.Semantic, ref: "local-embed exact cosine 0.53 (1024 d)"},
-		{name: "HYBRID (convex, lexical 0.8)", searchType: index.Hybrid, ref: "target >= 0.68"},
+		{name: "LEXICAL (BM25 k1=1.2 b=0.75)", searchType: index.Lexical, api: true, ref: "BM25 0.665 (BEIR), 0.679 (Anserini multifield)"},
+		{name: "SEMANTIC (local-embed)", searchType: index.Semantic, api: true, ref: "local-embed exact cosine 0.53 (1024 d)"},
+		{name: "HYBRID (convex, lexical 0.8)", searchType: index.Hybrid, api: true, ref: "target >= 0.68"},
 	}
 	if sweep {
 		rows = append(rows,
@@ -116,7 +159,7 @@ func run(split string, dim int, sweep bool, synth, limitQ int) error {
 	var coldLoad time.Duration
 	for i := range rows {
 		r := &rows[i]
-		m := index.NewManager(bs, append([]index.Option{index.WithRefreshInterval(-1)}, r.managerOpts...)...)
+		m := index.NewManager(bs, append([]index.Option{index.WithRefreshInterval(-1), index.WithCacheDir(filepath.Join(tmp, "cache"))}, r.managerOpts...)...)
 		t0 := time.Now()
 		ix, err := m.Open(ctx, "bench", "scifact")
 		if err != nil {
@@ -127,19 +170,31 @@ func run(split string, dim int, sweep bool, synth, limitQ int) error {
 		}
 		var lat []time.Duration
 		for qi, qid := range ds.qids {
-			q := index.Query{Text: ds.queries[qid], TopK: 100, Type: r.searchType}
-			if r.searchType != index.Lexical {
-				q.Vector = qvecs[qi]
-			}
+			var docs []string
 			t1 := time.Now()
-			hits, err := ix.Search(ctx, q)
-			lat = append(lat, time.Since(t1))
-			if err != nil {
-				return err
-			}
-			docs := make([]string, len(hits))
-			for j, h := range hits {
-				docs[j] = h.DocID
+			if r.api {
+				// The product path: Retrieve embeds the query and searches the KB.
+				resp, err := svc.Retrieve(ctx, "bench", "scifact", rag.RetrieveRequest{Query: ds.queries[qid], TopK: 100, SearchType: string(r.searchType)})
+				lat = append(lat, time.Since(t1))
+				if err != nil {
+					return err
+				}
+				for _, res := range resp.Results {
+					docs = append(docs, strings.TrimSuffix(res.Document.Name, ".md"))
+				}
+			} else {
+				q := index.Query{Text: ds.queries[qid], TopK: 100, Type: r.searchType}
+				if r.searchType != index.Lexical {
+					q.Vector = qvecs[qi]
+				}
+				hits, err := ix.Search(ctx, q)
+				lat = append(lat, time.Since(t1))
+				if err != nil {
+					return err
+				}
+				for _, h := range hits {
+					docs = append(docs, strings.TrimSuffix(h.DocName, ".md"))
+				}
 			}
 			docs = dedupe(docs)
 			r.ndcg += ndcg(docs, ds.qrels[qid], 10)
@@ -170,42 +225,90 @@ func queryTexts(ds *dataset) []string {
 	return out
 }
 
-// ingestDirect runs extract → chunk → embed → index per document without the flow.
-func ingestDirect(ctx context.Context, bs blob.Store, ds *dataset, emb embedFunc) (int, error) {
-	ix, err := index.NewManager(bs, index.WithRefreshInterval(-1)).Open(ctx, "bench", "scifact")
+// ingestFlow stores every document in the knowledge base's prefix and runs the real
+// ingestion state machine on its S3 "Object Created" event, with workers executions at once.
+func ingestFlow(ctx context.Context, bs blob.Store, svc *rag.Service, ds *dataset, workers int) (int, error) {
+	def, err := os.ReadFile(filepath.Join(projectRoot(), "statemachines", "ingestion.asl.json"))
 	if err != nil {
 		return 0, err
 	}
-	total := 0
-	for i, id := range ds.ids {
-		md := "# " + ds.titles[i] + "\n\n" + ds.texts[i]
-		secs, err := extract.Extract(id+".md", "", []byte(md))
-		if err != nil {
-			return 0, fmt.Errorf("extract %s: %w", id, err)
-		}
-		chs, err := chunk.Split(secs, chunk.Config{})
-		if err != nil {
-			return 0, err
-		}
-		texts := make([]string, len(chs))
-		for j, c := range chs {
-			r := index.Record{Heading: c.Heading, Text: c.Text}
-			texts[j] = r.SearchText()
-		}
-		vecs, err := emb(ctx, texts)
-		if err != nil {
-			return 0, err
-		}
-		recs := make([]index.Record, len(chs))
-		for j, c := range chs {
-			recs[j] = index.Record{ChunkID: fmt.Sprintf("%s:%d", id, j), DocName: id + ".md", Heading: c.Heading, Text: c.Text, Page: c.Page, Vector: vecs[j]}
-		}
-		if err := ix.Upsert(ctx, id, recs); err != nil {
-			return 0, err
-		}
-		total += len(recs)
+	subs := map[string]string{}
+	for _, p := range flow.Placeholders(def) {
+		subs[p] = p
 	}
-	return total, nil
+	machine, err := flow.Load(def, subs)
+	if err != nil {
+		return 0, err
+	}
+	tasks := map[string]flow.TaskFunc{}
+	for k, fn := range svc.Tasks() {
+		tasks[k] = fn
+	}
+	jobs := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				id := ds.ids[i]
+				key := rag.ObjectKey("bench", "scifact", id+".md")
+				body := "# " + ds.titles[i] + "\n\n" + ds.texts[i]
+				if _, err := bs.Put(ctx, key, strings.NewReader(body), blob.PutOptions{ContentType: "text/markdown"}); err != nil {
+					errs <- err
+					return
+				}
+				ev, _ := json.Marshal(map[string]any{"detail-type": "Object Created", "source": "aws.s3",
+					"detail": map[string]any{"bucket": map[string]any{"name": "bench"}, "object": map[string]any{"key": key, "size": len(body)}}})
+				if _, err := machine.Run(ctx, ev, flow.WithRunTasks(tasks)); err != nil {
+					errs <- fmt.Errorf("ingest %s: %w", id, err)
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for i := range ds.ids {
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	docs, err := svc.ListDocuments(ctx, "bench", "scifact")
+	if err != nil {
+		return 0, err
+	}
+	chunks := 0
+	for _, d := range docs {
+		if d.Status != rag.StatusIndexed {
+			return 0, fmt.Errorf("document %s ended %s: %s", d.Name, d.Status, d.Reason)
+		}
+		chunks += d.Chunks
+	}
+	return chunks, nil
+}
+
+func projectRoot() string {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "."
+		}
+		dir = parent
+	}
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {
