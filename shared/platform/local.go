@@ -21,11 +21,14 @@ import (
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
 	"github.com/plinth-ai/plinth/shared/cache"
 	"github.com/plinth-ai/plinth/shared/cache/gatewaycache"
+	"github.com/plinth-ai/plinth/shared/eval"
+	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/quota"
 	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
+	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
@@ -61,6 +64,9 @@ type Local struct {
 	Registry *registry.Service
 	Tenants  *tenant.Service
 	Usage    *usage.Recorder
+	Executor *flow.Executor
+	RAG      *rag.Service
+	Eval     *eval.Service
 
 	log     *slog.Logger
 	closers []func(context.Context) error
@@ -133,6 +139,12 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	registry.Routes(admin, l.Registry)
 	tenant.Routes(admin, l.Tenants)
 	usage.Routes(admin, usageSvc)
+
+	gwOnly := http.NewServeMux()
+	gw.Routes(gwOnly)
+	if err := l.wireCapabilities(ctx, cfg, gwOnly, inv, v1, admin); err != nil {
+		return nil, err
+	}
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
