@@ -89,7 +89,7 @@ type Job struct {
 	Action      string `json:"action"`
 	ContentHash string `json:"content_hash,omitempty"`
 	// Unchanged is set when the content and metadata hash equal the indexed version's.
-	Unchanged   bool         `json:"unchanged"`
+	Unchanged   bool            `json:"unchanged"`
 	SectionsKey string          `json:"sections_key,omitempty"`
 	ChunksKey   string          `json:"chunks_key,omitempty"`
 	VectorsKey  string          `json:"vectors_key,omitempty"`
@@ -98,10 +98,10 @@ type Job struct {
 	// VectorsRaw is the little-endian float32 encoding (base64 in JSON).
 	VectorsRaw []byte `json:"vectors_inline,omitempty"`
 	// Spilled is set once any part went to the blob store (MarkDocument then cleans up).
-	Spilled bool `json:"spilled,omitempty"`
-	Sections    int          `json:"sections,omitempty"`
-	Chunks      int          `json:"chunks,omitempty"`
-	Error       *FlowFailure `json:"error,omitempty"`
+	Spilled  bool         `json:"spilled,omitempty"`
+	Sections int          `json:"sections,omitempty"`
+	Chunks   int          `json:"chunks,omitempty"`
+	Error    *FlowFailure `json:"error,omitempty"`
 }
 
 // FlowFailure is what a Catch with ResultPath "$.error" records.
