@@ -61,8 +61,7 @@ func BenchmarkChatEncodeDecode(b *testing.B) {
 	resp := []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the mock upstream.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}},"service_tier":"default","system_fingerprint":"fp_1"}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		r := c.wireRequest(req, false)
-		buf, err := encode(&r)
+		buf, err := c.encodeChat(req, false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -96,5 +95,18 @@ func BenchmarkDecodeChunk(b *testing.B) {
 				chunkSink = c
 			}
 		})
+	}
+}
+
+func BenchmarkEncodeRequest(b *testing.B) {
+	c := New("http://127.0.0.1:1/v1", "gpt-4o-mini", "k")
+	req := chatReq("Say hello, and mention \"quotes\" and <tags>.")
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, err := c.encodeChat(req, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		putBuf(buf)
 	}
 }

@@ -24,28 +24,27 @@ func encode(v any) (*bytes.Buffer, error) {
 	return buf, nil
 }
 
-func (c *Client) wireRequest(req *provider.ChatRequest, stream bool) provider.ChatRequest {
-	r := *req
-	if c.model != "" {
-		r.Model = c.model
+// encodeChat writes the upstream request body into a pooled buffer.
+func (c *Client) encodeChat(req *provider.ChatRequest, stream bool) (*bytes.Buffer, error) {
+	model := c.model
+	if model == "" {
+		model = req.Model
 	}
-	r.Stream = stream
-	r.StreamOptions = nil
-	if stream {
-		r.StreamOptions = &includeUsage
+	buf := getBuf()
+	b, err := appendChatRequest(buf.AvailableBuffer(), req, model, stream)
+	if err != nil {
+		putBuf(buf)
+		return nil, &provider.Error{Kind: provider.KindBadRequest, Provider: c.name, Message: "encode request: " + err.Error(), Err: err}
 	}
-	return r
+	buf.Write(b)
+	return buf, nil
 }
-
-// includeUsage is shared and never written: streams always ask for the usage chunk.
-var includeUsage = provider.StreamOptions{IncludeUsage: true}
 
 // Chat implements provider.ChatModel.
 func (c *Client) Chat(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
-	r := c.wireRequest(req, false)
-	body, err := encode(&r)
+	body, err := c.encodeChat(req, false)
 	if err != nil {
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Provider: c.name, Message: "encode request", Err: err}
+		return nil, err
 	}
 	defer putBuf(body)
 	resp, err := c.post(ctx, c.chatURL, body.Bytes(), false)
@@ -69,10 +68,9 @@ func (c *Client) Chat(ctx context.Context, req *provider.ChatRequest) (*provider
 // stream ends with io.EOF after "data: [DONE]"; a body that ends without it is an
 // *provider.Error of kind unavailable.
 func (c *Client) ChatStream(ctx context.Context, req *provider.ChatRequest) (provider.Stream, error) {
-	r := c.wireRequest(req, true)
-	body, err := encode(&r)
+	body, err := c.encodeChat(req, true)
 	if err != nil {
-		return nil, &provider.Error{Kind: provider.KindBadRequest, Provider: c.name, Message: "encode request", Err: err}
+		return nil, err
 	}
 	defer putBuf(body)
 	resp, err := c.post(ctx, c.chatURL, body.Bytes(), true)
