@@ -359,6 +359,16 @@ func (s *scanner) addAddress(start, end int) {
 	for end > start && (t[end-1] == ',' || t[end-1] == ' ' || t[end-1] == '\n') {
 		end--
 	}
+	// A sentence's full stop is not part of the address; an abbreviation's is ("St.", "12.").
+	if end > start && t[end-1] == '.' {
+		k := end - 1
+		for k > start && isAlpha(t[k-1]) {
+			k--
+		}
+		if end-1-k > 3 {
+			end--
+		}
+	}
 	s.add(Address, start, end, 0.6)
 	s.addrEnd = end
 }

@@ -16,13 +16,14 @@ var (
 	phoneWords = ws("phone", "tel", "mobile", "cell", "fax", "call", "desk", "office", "contact", "reach",
 		"dial", "text me", "sms", "whatsapp", "message", "registered", "answering", "ring", "landline",
 		"telefon", "handy", "mob", "home", "work", "number is", "my number", "hotline", "extension")
-	cardWords     = ws("card", "credit", "debit", "visa", "mastercard", "amex", "cc ", "cc#", "cc:", "payment")
-	ssnWords      = ws("ssn", "social security", "social sec", "ss#", "ss #")
-	itinWords     = ws("itin", "taxpayer", "tax id", "tax identification")
-	bankWords     = ws("account", "acct", "a/c", "bank", "checking", "savings", "routing")
-	passportWords = ws("passport", "travel document")
-	driverWords   = ws("driver", "licence", "license", "dl#", "dl #", "dl:", "dl no")
-	secretWords   = ws("secret", "aws_secret", "secret_access_key", "secretaccesskey", "aws")
+	phoneOnlyWords = ws("phone", "tel:", "tel.", "mobile", "cell", "fax", "call", "dial", "whatsapp", "sms", "landline")
+	cardWords      = ws("card", "credit", "debit", "visa", "mastercard", "amex", "cc ", "cc#", "cc:", "payment")
+	ssnWords       = ws("ssn", "social security", "social sec", "ss#", "ss #")
+	itinWords      = ws("itin", "taxpayer", "tax id", "tax identification")
+	bankWords      = ws("account", "acct", "a/c", "bank", "checking", "savings", "routing")
+	passportWords  = ws("passport", "travel document")
+	driverWords    = ws("driver", "licence", "license", "dl#", "dl #", "dl:", "dl no")
+	secretWords    = ws("secret", "aws_secret", "secret_access_key", "secretaccesskey", "aws")
 )
 
 // context reports whether any of list occurs (ASCII case-insensitively) within back bytes

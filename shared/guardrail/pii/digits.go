@@ -270,7 +270,7 @@ func (s *scanner) classify(gs []group, a int, plus, paren bool, extEnd int) (int
 			return a, true
 		}
 		if s.set.Has(USBankAccount) && nd >= 8 && nd <= 17 && s.context(g.start, g.end, 48, 0, bankWords) &&
-			!s.context(g.start, g.end, 48, 0, phoneWords) {
+			!s.context(g.start, g.end, 48, 0, phoneOnlyWords) {
 			s.add(USBankAccount, g.start, g.end, 0.7)
 			return a, true
 		}

@@ -354,7 +354,7 @@ func (s *scanner) awsSecret(i int) {
 	if i+40 < len(t) && (b64Byte(t[i+40]) || t[i+40] == '=') {
 		return
 	}
-	if up < 3 || lo < 3 || dg < 2 {
+	if up < 3 || lo < 3 || dg+sym < 2 {
 		return
 	}
 	if sym == 0 && !s.context(i, i+40, 60, 0, secretWords) {

@@ -26,6 +26,13 @@ func Stem(w string) string {
 		return w
 	}
 	for _, suf := range []string{"ational", "ization", "ations", "ation", "ments", "ment", "ness", "ingly", "ings", "ing", "edly", "ies", "ied", "ers", "er", "ed", "ly", "es", "s"} {
+		if suf == "es" && !(strings.HasSuffix(w, "ses") || strings.HasSuffix(w, "xes") || strings.HasSuffix(w, "zes") ||
+			strings.HasSuffix(w, "ches") || strings.HasSuffix(w, "shes")) {
+			continue // "doses" → "dose" by the "s" rule, "boxes" → "box"
+		}
+		if suf == "es" && strings.HasSuffix(w, "ses") && !strings.HasSuffix(w, "sses") {
+			continue // "doses", "cases": only the "s" goes
+		}
 		if strings.HasSuffix(w, suf) && len(w)-len(suf) >= 3 {
 			w = w[:len(w)-len(suf)]
 			if suf == "ies" || suf == "ied" {

@@ -146,7 +146,7 @@ func (z *Tokenizer) Reset(text string) []Token {
 	end:
 		be := len(z.buf)
 		isLeet := false
-		if swaps > 0 && letters > 0 {
+		if swaps > 0 && letters > 0 && leetShape(z.buf[bs:be]) {
 			for k := bs; k < be; k++ {
 				if l := leet(z.buf[k]); l != 0 {
 					z.buf[k] = l
@@ -182,4 +182,23 @@ func Normalize(text string) string {
 		out = append(out, t.Norm...)
 	}
 	return string(out)
+}
+
+// leetShape reports whether a mixed token looks like letters with swapped characters
+// ("sh1t", "b4dw0rd", "$hit", "@ss") rather than a word with a number ("3d", "mp3",
+// "covid19"): a swap character between two letters, or a leading '@' or '$'.
+func leetShape(b []byte) bool {
+	if b[0] == '@' || b[0] == '$' {
+		return true
+	}
+	for k := 1; k+1 < len(b); k++ {
+		if leet(b[k]) != 0 && !isLetter(b[k]) && isLetter(b[k-1]) {
+			for m := k + 1; m < len(b); m++ {
+				if isLetter(b[m]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -1,0 +1,86 @@
+package topics
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+var medical = Topic{Name: "Medical advice", Definition: "Diagnosing illnesses or recommending medication, doses or treatments for a person's symptoms.",
+	Examples: []string{"What medicine should I take for my headache?", "How many ibuprofen can I take a day?", "Do I have the flu?"}}
+
+func TestLexicalMatch(t *testing.T) {
+	m, err := New(context.Background(), []Topic{medical})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"What medicine should I take for a headache?", true},
+		{"I had a long week. How many ibuprofen can I take in a day? Thanks.", true},
+		{"Recommend a medication dose for my symptoms please.", true},
+		{"What is the best hiking trail near Zurich?", false},
+		{"Explain how a transistor works.", false},
+	}
+	for _, tc := range tests {
+		s, err := m.Match(context.Background(), tc.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s[0].Matched != tc.want {
+			t.Errorf("%q: score %.3f matched=%v, want %v", tc.text, s[0].Score, s[0].Matched, tc.want)
+		}
+	}
+}
+
+// fixedEmbedder maps texts to vectors by a keyword, standing in for a semantic model.
+type fixedEmbedder struct{ err error }
+
+func (f fixedEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = []float32{0, 1}
+		for _, w := range []string{"medic", "ibuprofen", "flu", "pill", "doctor"} {
+			if contains(t, w) {
+				out[i] = []float32{1, 0}
+			}
+		}
+	}
+	return out, nil
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func TestEmbedderAddsSemanticMatch(t *testing.T) {
+	ctx := context.Background()
+	text := "Should I ask my doctor about those pills?"
+	lex, _ := New(ctx, []Topic{medical})
+	s, _ := lex.Match(ctx, text)
+	if s[0].Matched {
+		t.Fatalf("lexical alone matched (score %.3f); the test needs a paraphrase", s[0].Score)
+	}
+	sem, err := New(ctx, []Topic{medical}, WithEmbedder(fixedEmbedder{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = sem.Match(ctx, text)
+	if err != nil || !s[0].Matched {
+		t.Fatalf("with embedder: %v %+v", err, s)
+	}
+	boom := errors.New("boom")
+	if _, err := New(ctx, []Topic{medical}, WithEmbedder(fixedEmbedder{err: boom})); !errors.Is(err, boom) {
+		t.Fatalf("embedder error not returned: %v", err)
+	}
+}
