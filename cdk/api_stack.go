@@ -102,7 +102,9 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 	s.Authorizer = awsapigateway.NewRequestAuthorizer(stack, jsii.String("KeyAuthorizer"), &awsapigateway.RequestAuthorizerProps{
 		Handler:         s.Functions["authorizer"].Function,
 		IdentitySources: &[]*string{awsapigateway.IdentitySource_Header(jsii.String("Authorization"))},
-		ResultsCacheTtl: durationSeconds(60),
+		// API Gateway's cache plus the authorizer's own key cache (PLINTH_KEY_CACHE_TTL,
+		// 30 s) bound how long a revoked key keeps working: 30 s + 30 s = 60 s.
+		ResultsCacheTtl: durationSeconds(30),
 	})
 	s.routes()
 

@@ -123,7 +123,7 @@ func TestAPIStack(t *testing.T) {
 			tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Authorizer"), map[string]any{
 				"Type":                         "REQUEST",
 				"IdentitySource":               "method.request.header.Authorization",
-				"AuthorizerResultTtlInSeconds": 60,
+				"AuthorizerResultTtlInSeconds": 30,
 				"AuthorizerUri":                assertions.Match_ObjectLike(&map[string]any{"Fn::Join": assertions.Match_ArrayWith(&[]any{assertions.Match_ArrayWith(&[]any{map[string]any{"Fn::GetAtt": []any{fnID("authorizer"), "Arn"}}})})}),
 			})
 		})
