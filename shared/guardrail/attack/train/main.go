@@ -18,7 +18,7 @@ import (
 func main() {
 	data := flag.String("data", "../shared/data/injection/deepset_prompt_injections_train.jsonl", "training JSONL")
 	out := flag.String("out", "shared/guardrail/attack/model.json", "model file to write")
-	hw := flag.Float64("heuristic-weight", 0.5, "blend weight of the cue heuristics")
+	hw := flag.Float64("heuristic-weight", 0.7, "blend weight of the cue heuristics")
 	folds := flag.Int("folds", 5, "cross-validation folds")
 	epochs := flag.Int("epochs", 10, "training epochs")
 	l2 := flag.Float64("l2", 1e-4, "L2 regularisation")
