@@ -63,3 +63,24 @@ func TestBuildBedrockNeedsConfig(t *testing.T) {
 		t.Error("bedrock deployment built without AWS configuration")
 	}
 }
+
+func TestCacheBuildsOnce(t *testing.T) {
+	t.Parallel()
+	c := NewCache()
+	spec := DeploymentSpec{Provider: "openai", BaseURL: "http://127.0.0.1:1/v1", Model: "m"}
+	a, err := c.Deployment(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := c.Deployment(spec)
+	if a.Chat != b.Chat {
+		t.Error("the same spec built twice")
+	}
+	c.Forget(spec)
+	if d, _ := c.Deployment(spec); d.Chat == a.Chat {
+		t.Error("Forget kept the old deployment")
+	}
+	if _, err := c.Deployment(DeploymentSpec{Provider: "nope"}); err == nil {
+		t.Error("unknown provider built")
+	}
+}
