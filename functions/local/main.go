@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
 )
 
 func main() {
@@ -45,10 +47,16 @@ func serve() error {
 	defer stop()
 
 	addr := env("PLINTH_ADDR", "127.0.0.1:8080")
+	creds, err := sigV4Credentials(os.Getenv("PLINTH_SIGV4_CREDENTIALS"))
+	if err != nil {
+		return err
+	}
 	p, err := platform.NewLocal(ctx, platform.Config{
 		DataDir:  env("PLINTH_DATA", ".plinth"),
 		AdminKey: os.Getenv("PLINTH_ADMIN_KEY"),
 		Fsync:    os.Getenv("PLINTH_FSYNC") == "1",
+		SigV4:    creds,
+		Region:   env("AWS_REGION", "us-east-1"),
 		Logger:   log,
 	})
 	if err != nil {
@@ -90,6 +98,34 @@ func serve() error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// sigV4Credentials reads a JSON file of credentials clients may sign requests with:
+// [{"access_key_id":"…","secret_access_key":"…","principal_arn":"arn:aws:iam::…:role/…"}].
+func sigV4Credentials(path string) ([]sigv4.Credential, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("PLINTH_SIGV4_CREDENTIALS: %w", err)
+	}
+	var raw []struct {
+		AccessKeyID     string `json:"access_key_id"`
+		SecretAccessKey string `json:"secret_access_key"`
+		PrincipalARN    string `json:"principal_arn"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("PLINTH_SIGV4_CREDENTIALS %s: %w", path, err)
+	}
+	out := make([]sigv4.Credential, 0, len(raw))
+	for i, c := range raw {
+		if c.AccessKeyID == "" || c.SecretAccessKey == "" || c.PrincipalARN == "" {
+			return nil, fmt.Errorf("PLINTH_SIGV4_CREDENTIALS %s: entry %d needs access_key_id, secret_access_key and principal_arn", path, i)
+		}
+		out = append(out, sigv4.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, PrincipalARN: c.PrincipalARN})
+	}
+	return out, nil
 }
 
 func logLevel() slog.Level {

@@ -145,3 +145,16 @@ func (e localEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, 
 	}
 	return out, nil
 }
+
+// semanticEmbedder embeds prompts for the semantic cache with the built-in embedding
+// model: lookups stay local and free, whatever model answered the request.
+func semanticEmbedder(inv *Invoker, models *registry.Service) func(ctx context.Context, text string) ([]float32, error) {
+	e := localEmbedder{inv: inv, models: models}
+	return func(ctx context.Context, text string) ([]float32, error) {
+		v, err := e.Embed(ctx, []string{text})
+		if err != nil {
+			return nil, err
+		}
+		return v[0], nil
+	}
+}

@@ -33,6 +33,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
+	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
 	"github.com/plinth-ai/plinth/shared/usage"
 	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
 )
@@ -48,7 +49,12 @@ type Config struct {
 	AdminKey string
 	// Fsync makes every store commit durable against OS crashes (slower); process
 	// crashes lose nothing either way.
-	Fsync  bool
+	Fsync bool
+	// SigV4 credentials let clients sign requests with AWS Signature Version 4 instead of
+	// an API key; each credential's principal ARN is mapped to a tenant through the admin
+	// API, as IAM principals are in AWS.
+	SigV4  []sigv4.Credential
+	Region string
 	Logger *slog.Logger
 }
 
@@ -128,7 +134,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		gateway.WithLogger(log),
 		gateway.WithQuota(gatewayquota.New(quota.New(st))),
 		gateway.WithUsage(gatewayusage.New(l.Usage, log)),
-		gateway.WithCache(gatewaycache.New(cache.New(st), log)),
+		gateway.WithCache(gatewaycache.New(cache.New(st, cache.WithEmbedder(semanticEmbedder(inv, l.Registry))), log)),
 	)
 
 	v1 := http.NewServeMux()
@@ -151,7 +157,15 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	root.HandleFunc("GET /openapi.json", serveOpenAPI)
-	root.Handle("/v1/", notFound(v1, gateway.Authenticate(gatewayauth.New(l.Tenants), scopes(v1))))
+	var authOpts []gatewayauth.Option
+	if len(cfg.SigV4) > 0 {
+		region := cfg.Region
+		if region == "" {
+			region = "us-east-1"
+		}
+		authOpts = append(authOpts, gatewayauth.WithSigV4(sigv4.NewVerifier(region, "execute-api", cfg.SigV4)))
+	}
+	root.Handle("/v1/", notFound(v1, gateway.Authenticate(gatewayauth.New(l.Tenants, authOpts...), scopes(v1))))
 	root.Handle("/admin/", notFound(admin, adminOnly(l.AdminKey, admin)))
 	l.Handler = requestIDs(recoverer(log, notFound(root, root)))
 	ok = true
