@@ -336,3 +336,47 @@ func TestCohereEmbed(t *testing.T) {
 		t.Error("no usage estimate")
 	}
 }
+
+func TestStreamCut(t *testing.T) {
+	t.Parallel()
+	srv := providertest.NewBedrockServer(providertest.WithBedrockStreamCut(2))
+	defer srv.Close()
+	s, err := NewChat(client(srv), claude).ChatStream(context.Background(), &provider.ChatRequest{Messages: []provider.Message{{Role: "user", Content: provider.TextContent("go")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, _, _, err := drain(t, s)
+	if pe, ok := provider.AsError(err); !ok || pe.Kind != provider.KindUnavailable || text != "Hello" {
+		t.Errorf("text %q err %v", text, err)
+	}
+}
+
+func TestConverseRejects(t *testing.T) {
+	t.Parallel()
+	srv := providertest.NewBedrockServer()
+	defer srv.Close()
+	c := NewChat(client(srv), claude)
+	user := provider.Message{Role: "user", Content: provider.TextContent("hi")}
+	two := 2
+	tests := []struct {
+		name string
+		req  *provider.ChatRequest
+	}{
+		{"n greater than one", &provider.ChatRequest{Messages: []provider.Message{user}, N: &two}},
+		{"only a system prompt", &provider.ChatRequest{Messages: []provider.Message{{Role: "system", Content: provider.TextContent("x")}}}},
+		{"bad tool arguments", &provider.ChatRequest{Messages: []provider.Message{user, {Role: "assistant", ToolCalls: []provider.ToolCall{{ID: "c", Function: provider.FunctionCall{Name: "f", Arguments: "not json"}}}}}}},
+		{"tool message without id", &provider.ChatRequest{Messages: []provider.Message{user, {Role: "tool", Content: provider.TextContent("x")}}}},
+		{"image part", &provider.ChatRequest{Messages: []provider.Message{{Role: "user", Content: provider.Content{Parts: []provider.ContentPart{{Type: "image_url"}}}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.Chat(context.Background(), tt.req)
+			if pe, ok := provider.AsError(err); !ok || pe.Kind != provider.KindBadRequest {
+				t.Errorf("err = %v, want bad request", err)
+			}
+		})
+	}
+	if srv.Requests() != 0 {
+		t.Errorf("%d invalid requests reached Bedrock", srv.Requests())
+	}
+}

@@ -39,6 +39,7 @@ type BedrockServer struct {
 	reply      string
 	failures   []BedrockFailure
 	streamFail *streamFailure
+	streamCut  int
 	requests   atomic.Int64
 	mu         sync.Mutex
 	last       BedrockRequest
@@ -74,6 +75,10 @@ func BedrockFailFirst(f ...BedrockFailure) BedrockOption {
 func WithStreamException(n int, exceptionType, message string) BedrockOption {
 	return func(s *BedrockServer) { s.streamFail = &streamFailure{n, exceptionType, message} }
 }
+
+// WithBedrockStreamCut ends ConverseStream responses after n events, before
+// messageStop, as a dropped connection would.
+func WithBedrockStreamCut(n int) BedrockOption { return func(s *BedrockServer) { s.streamCut = n } }
 
 // NewBedrockServer starts the fake on a free loopback port.
 func NewBedrockServer(opts ...BedrockOption) *BedrockServer {
@@ -260,6 +265,9 @@ func (s *BedrockServer) converseStream(w http.ResponseWriter, raw []byte) {
 	w.WriteHeader(200)
 	fl, _ := w.(http.Flusher)
 	for i, e := range events {
+		if s.streamCut > 0 && i == s.streamCut {
+			return
+		}
 		if s.streamFail != nil && i == s.streamFail.after {
 			w.Write(ExceptionMessage(s.streamFail.exceptionType, s.streamFail.message))
 			return
