@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/store/internal/itemrules"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -279,7 +280,7 @@ func (s *Store) Put(ctx context.Context, item store.Item, opts store.WriteOption
 		if err != nil {
 			return err
 		}
-		next, err := applyPut(cur, item, opts)
+		next, err := itemrules.ApplyPut(cur, item, opts)
 		if err != nil {
 			return logical(err)
 		}
@@ -300,7 +301,7 @@ func (s *Store) Delete(ctx context.Context, key store.Key, opts store.WriteOptio
 			if err != nil {
 				return err
 			}
-			if err := checkCond(cur, opts); err != nil {
+			if err := itemrules.CheckCond(cur, opts); err != nil {
 				return logical(err)
 			}
 		}
@@ -320,7 +321,7 @@ func (s *Store) Add(ctx context.Context, key store.Key, deltas []store.Delta, op
 		if err != nil {
 			return err
 		}
-		next, err := applyAdd(key, cur, deltas, opts)
+		next, err := itemrules.ApplyAdd(key, cur, deltas, opts)
 		if err != nil {
 			return logical(err)
 		}
@@ -342,15 +343,15 @@ func (s *Store) Query(ctx context.Context, pk string, opts store.QueryOptions) (
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketName).Cursor()
 		pp := partitionPrefix(pk)
-		r := skRange{o: opts}
+		r := itemrules.SKRange{O: opts}
 		now := s.now().UnixNano()
 		var k, v []byte
 		next := c.Next
 		if opts.Desc {
 			next = c.Prev
-			seek := append(append([]byte(nil), pp...), r.end()...)
-			if r.end() == "" {
-				seek = []byte(prefixEnd(string(pp)))
+			seek := append(append([]byte(nil), pp...), r.End()...)
+			if r.End() == "" {
+				seek = []byte(itemrules.PrefixEnd(string(pp)))
 			}
 			if len(seek) == 0 {
 				k, v = c.Last()
@@ -360,14 +361,14 @@ func (s *Store) Query(ctx context.Context, pk string, opts store.QueryOptions) (
 				k, v = c.Prev()
 			}
 		} else {
-			k, v = c.Seek(append(pp, r.start()...))
+			k, v = c.Seek(append(pp, r.Start()...))
 		}
 		for ; k != nil && bytes.HasPrefix(k, pp); k, v = next() {
 			sk := string(k[len(pp):])
-			if r.past(sk) {
+			if r.Past(sk) {
 				break
 			}
-			if !r.match(sk) || recordExpired(v, now) {
+			if !r.Match(sk) || recordExpired(v, now) {
 				continue
 			}
 			it, err := decodeRecord(store.Key{PK: pk, SK: sk}, v)
@@ -391,7 +392,7 @@ func (s *Store) Query(ctx context.Context, pk string, opts store.QueryOptions) (
 func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 	err := s.update(ctx, func(b *bolt.Bucket, now time.Time) error {
 		var readErr error
-		writes, err := planTransact(ops, func(k store.Key) *store.Item {
+		writes, err := itemrules.PlanTransact(ops, func(k store.Key) *store.Item {
 			it, err := live(b, k, now)
 			if err != nil && readErr == nil {
 				readErr = err
@@ -405,10 +406,10 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 			return logical(err)
 		}
 		for _, w := range writes {
-			if w.item == nil {
-				err = b.Delete(encodeKey(w.key))
+			if w.Item == nil {
+				err = b.Delete(encodeKey(w.Key))
 			} else {
-				err = putRecord(b, *w.item)
+				err = putRecord(b, *w.Item)
 			}
 			if err != nil {
 				return err

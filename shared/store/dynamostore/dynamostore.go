@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/store/internal/itemrules"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -199,13 +200,13 @@ func (s *Store) put(ctx context.Context, item store.Item, opts store.WriteOption
 		}
 		now := s.now()
 		live := liveOnly(cur, now)
-		if err := checkCond(live, opts); err != nil {
+		if err := itemrules.CheckCond(live, opts); err != nil {
 			return 0, err
 		}
 		e := newExpr()
-		err = s.putOnce(ctx, item, version(live)+1, e, e.unchanged(cur))
+		err = s.putOnce(ctx, item, itemrules.Version(live)+1, e, e.unchanged(cur))
 		if !errors.Is(err, store.ErrConditionFailed) {
-			return version(live) + 1, err
+			return itemrules.Version(live) + 1, err
 		}
 		if i+1 >= s.attempts {
 			return 0, fmt.Errorf("item kept changing after %d attempts: %w", s.attempts, err)
@@ -297,13 +298,13 @@ func (s *Store) add(ctx context.Context, key store.Key, deltas []store.Delta, op
 		}
 		now := s.now()
 		if live := liveOnly(cur, now); live != nil {
-			if _, aerr := applyAdd(key, live, deltas, opts); aerr != nil {
+			if _, aerr := itemrules.ApplyAdd(key, live, deltas, opts); aerr != nil {
 				return store.Item{}, aerr
 			}
 			// The bounds hold on what is stored now: the item changed in between; retry.
 		} else if cur != nil {
 			// Replace the expired item by a fresh one, pinned to the expired state.
-			next, aerr := applyAdd(key, nil, deltas, opts)
+			next, aerr := itemrules.ApplyAdd(key, nil, deltas, opts)
 			if aerr != nil {
 				return store.Item{}, aerr
 			}
@@ -316,7 +317,7 @@ func (s *Store) add(ctx context.Context, key store.Key, deltas []store.Delta, op
 			if !errors.Is(perr, store.ErrConditionFailed) {
 				return store.Item{}, perr
 			}
-		} else if _, aerr := applyAdd(key, nil, deltas, opts); aerr != nil {
+		} else if _, aerr := itemrules.ApplyAdd(key, nil, deltas, opts); aerr != nil {
 			return store.Item{}, aerr
 		}
 		if i+1 >= s.attempts {
@@ -402,16 +403,16 @@ func (s *Store) Query(ctx context.Context, pk string, opts store.QueryOptions) (
 
 func (s *Store) query(ctx context.Context, pk string, opts store.QueryOptions) ([]store.Item, error) {
 	out := []store.Item{}
-	r := skRange{o: opts}
+	r := itemrules.SKRange{O: opts}
 	// The key condition selects the tightest range DynamoDB can express; the exact
 	// selection (prefix with bounds, exclusive After) is finished here.
-	lo := r.start()
+	lo := r.Start()
 	hi := opts.To
 	if opts.Desc && opts.After != "" && (hi == "" || opts.After < hi) {
 		hi = opts.After
 	}
 	if opts.Prefix != "" {
-		if pe := prefixEnd(opts.Prefix); pe != "" && (hi == "" || pe < hi) {
+		if pe := itemrules.PrefixEnd(opts.Prefix); pe != "" && (hi == "" || pe < hi) {
 			hi = pe
 		}
 	}
@@ -419,7 +420,7 @@ func (s *Store) query(ctx context.Context, pk string, opts store.QueryOptions) (
 	sk := AttrSK // a name DynamoDB does not reserve
 	kc := fmt.Sprintf("%s = %s", e.name(AttrPK), e.value(attrS(pk)))
 	switch {
-	case lo == opts.Prefix && lo != "" && hi == prefixEnd(opts.Prefix):
+	case lo == opts.Prefix && lo != "" && hi == itemrules.PrefixEnd(opts.Prefix):
 		kc += fmt.Sprintf(" AND begins_with(%s, %s)", sk, e.value(attrS(opts.Prefix)))
 	case lo != "" && hi != "":
 		if lo > hi {
@@ -454,10 +455,10 @@ func (s *Store) query(ctx context.Context, pk string, opts store.QueryOptions) (
 			if err != nil {
 				return nil, err
 			}
-			if r.past(it.SK) {
+			if r.Past(it.SK) {
 				return out, nil
 			}
-			if !r.match(it.SK) || it.Expired(now) {
+			if !r.Match(it.SK) || it.Expired(now) {
 				continue
 			}
 			out = append(out, it)
@@ -491,7 +492,7 @@ func (s *Store) transact(ctx context.Context, ops []store.Op) error {
 		raw := make(map[store.Key]*store.Item, len(ops))
 		var readErr error
 		now := s.now()
-		writes, err := planTransact(ops, func(k store.Key) *store.Item {
+		writes, err := itemrules.PlanTransact(ops, func(k store.Key) *store.Item {
 			cur, err := s.read(ctx, k)
 			if err != nil && readErr == nil {
 				readErr = err
@@ -508,17 +509,17 @@ func (s *Store) transact(ctx context.Context, ops []store.Op) error {
 		items := make([]types.TransactWriteItem, 0, len(ops))
 		written := make(map[store.Key]bool, len(writes))
 		for _, w := range writes {
-			written[w.key] = true
+			written[w.Key] = true
 			e := newExpr()
-			cond := e.unchanged(raw[w.key])
-			if w.item == nil {
+			cond := e.unchanged(raw[w.Key])
+			if w.Item == nil {
 				items = append(items, types.TransactWriteItem{Delete: &types.Delete{
-					TableName: aws.String(s.table), Key: keyAttrs(w.key), ConditionExpression: aws.String(cond),
+					TableName: aws.String(s.table), Key: keyAttrs(w.Key), ConditionExpression: aws.String(cond),
 					ExpressionAttributeNames: e.attrNames(), ExpressionAttributeValues: e.attrValues(),
 				}})
 				continue
 			}
-			av, err := encodeItem(*w.item)
+			av, err := encodeItem(*w.Item)
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/store/internal/itemrules"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -102,7 +103,7 @@ func (s *Store) Get(ctx context.Context, key store.Key) (store.Item, error) {
 	if it == nil {
 		return store.Item{}, notFound(key)
 	}
-	return clone(*it), nil
+	return itemrules.Clone(*it), nil
 }
 
 // Put writes the item if opts' condition holds and returns its new version.
@@ -112,7 +113,7 @@ func (s *Store) Put(ctx context.Context, item store.Item, opts store.WriteOption
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next, err := applyPut(s.live(item.Key, s.now()), item, opts)
+	next, err := itemrules.ApplyPut(s.live(item.Key, s.now()), item, opts)
 	if err != nil {
 		return 0, wrapKey("put", item.Key, err)
 	}
@@ -127,7 +128,7 @@ func (s *Store) Delete(ctx context.Context, key store.Key, opts store.WriteOptio
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := checkCond(s.live(key, s.now()), opts); err != nil {
+	if err := itemrules.CheckCond(s.live(key, s.now()), opts); err != nil {
 		return wrapKey("delete", key, err)
 	}
 	s.set(key, nil)
@@ -141,12 +142,12 @@ func (s *Store) Add(ctx context.Context, key store.Key, deltas []store.Delta, op
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next, err := applyAdd(key, s.live(key, s.now()), deltas, opts)
+	next, err := itemrules.ApplyAdd(key, s.live(key, s.now()), deltas, opts)
 	if err != nil {
 		return store.Item{}, wrapKey("add", key, err)
 	}
 	s.set(key, &next)
-	return clone(next), nil
+	return itemrules.Clone(next), nil
 }
 
 // Query returns live items of partition pk selected by opts, in SK order.
@@ -162,26 +163,26 @@ func (s *Store) Query(ctx context.Context, pk string, opts store.QueryOptions) (
 		return out, nil
 	}
 	now := s.now()
-	r := skRange{o: opts}
+	r := itemrules.SKRange{O: opts}
 	emit := func(sk string) bool {
-		if r.past(sk) {
+		if r.Past(sk) {
 			return false
 		}
-		if it := p.items[sk]; r.match(sk) && !it.Expired(now) {
-			out = append(out, clone(it))
+		if it := p.items[sk]; r.Match(sk) && !it.Expired(now) {
+			out = append(out, itemrules.Clone(it))
 		}
 		return opts.Limit <= 0 || len(out) < opts.Limit
 	}
 	if opts.Desc {
 		i := len(p.sks) - 1
-		if end := r.end(); end != "" {
+		if end := r.End(); end != "" {
 			i = sort.SearchStrings(p.sks, end) - 1
 		}
 		for ; i >= 0 && emit(p.sks[i]); i-- {
 		}
 		return out, nil
 	}
-	for i := sort.SearchStrings(p.sks, r.start()); i < len(p.sks) && emit(p.sks[i]); i++ {
+	for i := sort.SearchStrings(p.sks, r.Start()); i < len(p.sks) && emit(p.sks[i]); i++ {
 	}
 	return out, nil
 }
@@ -194,12 +195,12 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	writes, err := planTransact(ops, func(k store.Key) *store.Item { return s.live(k, now) })
+	writes, err := itemrules.PlanTransact(ops, func(k store.Key) *store.Item { return s.live(k, now) })
 	if err != nil {
 		return err
 	}
 	for _, w := range writes {
-		s.set(w.key, w.item)
+		s.set(w.Key, w.Item)
 	}
 	return nil
 }

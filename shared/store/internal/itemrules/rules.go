@@ -1,0 +1,237 @@
+// Package itemrules holds the store port's item semantics (conditions, versions, bounded
+// counters, expiry, transactions, sort-key ranges) that every adapter applies, so the
+// embedded, in-memory and DynamoDB stores cannot drift apart.
+package itemrules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/plinth-ai/plinth/shared/store"
+)
+
+// (each keeps its own copy so neither adapter depends on the other); the storetest
+// contract suite holds both to the same behaviour.
+
+// MaxTransactOps is the port's (and DynamoDB's) limit on one transaction.
+const MaxTransactOps = 100
+
+// CheckCond reports whether a write's condition holds against cur, the live item (nil when
+// absent or expired).
+func CheckCond(cur *store.Item, o store.WriteOptions) error {
+	ok := false
+	switch o.Cond {
+	case store.Always:
+		ok = true
+	case store.IfNotExists:
+		ok = cur == nil
+	case store.IfExists:
+		ok = cur != nil
+	case store.IfVersion:
+		if o.Version == 0 {
+			ok = cur == nil
+		} else {
+			ok = cur != nil && cur.Version == o.Version
+		}
+	default:
+		return fmt.Errorf("store: unknown condition %d", o.Cond)
+	}
+	if !ok {
+		return CondFailed(cur, o)
+	}
+	return nil
+}
+
+func CondFailed(cur *store.Item, o store.WriteOptions) error {
+	var have int64
+	if cur != nil {
+		have = cur.Version
+	}
+	return fmt.Errorf("condition %d (version %d) on version %d: %w", o.Cond, o.Version, have, store.ErrConditionFailed)
+}
+
+func Version(cur *store.Item) int64 {
+	if cur == nil {
+		return 0
+	}
+	return cur.Version
+}
+
+// ApplyPut returns the item a Put writes over cur.
+func ApplyPut(cur *store.Item, it store.Item, o store.WriteOptions) (store.Item, error) {
+	if err := CheckCond(cur, o); err != nil {
+		return store.Item{}, err
+	}
+	next := Clone(it)
+	next.Version = Version(cur) + 1
+	return next, nil
+}
+
+// ApplyAdd returns the item an Add leaves over cur.
+func ApplyAdd(key store.Key, cur *store.Item, deltas []store.Delta, o store.AddOptions) (store.Item, error) {
+	next := store.Item{Key: key}
+	if cur != nil {
+		next = Clone(*cur)
+	}
+	if next.Nums == nil {
+		next.Nums = make(map[string]float64, len(deltas))
+	}
+	for _, d := range deltas {
+		v := next.Nums[d.Name] + d.By
+		if d.HasMax && v > d.Max {
+			return store.Item{}, fmt.Errorf("counter %q would reach %v over max %v: %w", d.Name, v, d.Max, store.ErrConditionFailed)
+		}
+		next.Nums[d.Name] = v
+	}
+	if o.Set != nil {
+		next.Data = append([]byte(nil), o.Set...)
+	}
+	if !o.ExpiresAt.IsZero() {
+		next.ExpiresAt = o.ExpiresAt
+	}
+	next.Version = Version(cur) + 1
+	return next, nil
+}
+
+func Clone(it store.Item) store.Item {
+	out := it
+	if it.Data != nil {
+		out.Data = append([]byte(nil), it.Data...)
+	}
+	if it.Nums != nil {
+		out.Nums = make(map[string]float64, len(it.Nums))
+		for k, v := range it.Nums {
+			out.Nums[k] = v
+		}
+	}
+	return out
+}
+
+// Write is one change a transaction makes: item nil deletes key.
+type Write struct {
+	Key  store.Key
+	Item *store.Item
+}
+
+// PlanTransact evaluates ops against live items read through get and returns the writes
+// to apply, or an error wrapping ErrTransactionConflict and ErrConditionFailed.
+func PlanTransact(ops []store.Op, get func(store.Key) *store.Item) ([]Write, error) {
+	if len(ops) > MaxTransactOps {
+		return nil, fmt.Errorf("store: transaction of %d ops exceeds %d", len(ops), MaxTransactOps)
+	}
+	seen := make(map[store.Key]bool, len(ops))
+	writes := make([]Write, 0, len(ops))
+	for i, op := range ops {
+		key := op.Key
+		if op.Kind == store.OpPut {
+			key = op.Item.Key
+		}
+		if seen[key] {
+			return nil, fmt.Errorf("store: transaction touches %v twice", key)
+		}
+		seen[key] = true
+		cur := get(key)
+		var err error
+		switch op.Kind {
+		case store.OpPut:
+			var next store.Item
+			if next, err = ApplyPut(cur, op.Item, op.Options); err == nil {
+				writes = append(writes, Write{Key: key, Item: &next})
+			}
+		case store.OpDelete:
+			if err = CheckCond(cur, op.Options); err == nil {
+				writes = append(writes, Write{Key: key})
+			}
+		case store.OpAdd:
+			var next store.Item
+			if next, err = ApplyAdd(key, cur, op.Deltas, op.Add); err == nil {
+				writes = append(writes, Write{Key: key, Item: &next})
+			}
+		case store.OpCheck:
+			err = CheckCond(cur, op.Options)
+		default:
+			return nil, fmt.Errorf("store: unknown op kind %d", op.Kind)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: op %d on %s/%s: %w", store.ErrTransactionConflict, i, key.PK, key.SK, err)
+		}
+	}
+	return writes, nil
+}
+
+// SKRange is a QueryOptions turned into scan bounds over sort keys.
+type SKRange struct {
+	O store.QueryOptions
+}
+
+// Start is the smallest sort key an ascending scan must seek to.
+func (r SKRange) Start() string {
+	lo := r.O.Prefix
+	if r.O.From > lo {
+		lo = r.O.From
+	}
+	if r.O.After != "" && !r.O.Desc && r.O.After > lo {
+		lo = r.O.After
+	}
+	return lo
+}
+
+// End is the exclusive upper sort key a descending scan seeks below; "" means unbounded.
+func (r SKRange) End() string {
+	end, bounded := "", false
+	lower := func(s string) {
+		if !bounded || s < end {
+			end, bounded = s, true
+		}
+	}
+	if r.O.To != "" {
+		lower(r.O.To + "\x00")
+	}
+	if r.O.Prefix != "" {
+		if pe := PrefixEnd(r.O.Prefix); pe != "" {
+			lower(pe)
+		}
+	}
+	if r.O.After != "" && r.O.Desc {
+		lower(r.O.After)
+	}
+	return end
+}
+
+// Past reports whether sk, met in scan order, lies beyond every key that can match.
+func (r SKRange) Past(sk string) bool {
+	if r.O.Desc {
+		return (r.O.From != "" && sk < r.O.From) || (r.O.Prefix != "" && sk < r.O.Prefix)
+	}
+	return (r.O.To != "" && sk > r.O.To) || (r.O.Prefix != "" && sk > r.O.Prefix && !strings.HasPrefix(sk, r.O.Prefix))
+}
+
+// Match reports whether sk is selected.
+func (r SKRange) Match(sk string) bool {
+	o := r.O
+	if o.Prefix != "" && !strings.HasPrefix(sk, o.Prefix) {
+		return false
+	}
+	if (o.From != "" && sk < o.From) || (o.To != "" && sk > o.To) {
+		return false
+	}
+	if o.After != "" {
+		if o.Desc {
+			return sk < o.After
+		}
+		return sk > o.After
+	}
+	return true
+}
+
+// PrefixEnd is the smallest string greater than every string with prefix p, or "" if none.
+func PrefixEnd(p string) string {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
+}
