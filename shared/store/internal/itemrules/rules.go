@@ -10,9 +10,6 @@ import (
 	"github.com/plinth-ai/plinth/shared/store"
 )
 
-// (each keeps its own copy so neither adapter depends on the other); the storetest
-// contract suite holds both to the same behaviour.
-
 // MaxTransactOps is the port's (and DynamoDB's) limit on one transaction.
 const MaxTransactOps = 100
 
