@@ -73,6 +73,7 @@ type Router struct {
 	sleep         func(ctx context.Context, d time.Duration) error
 	now           func() time.Time
 	rand          func() float64
+	defaults      Timeouts
 
 	mu       sync.RWMutex
 	breakers map[breakerKey]*breaker
@@ -119,6 +120,20 @@ func WithClock(now func() time.Time) Option { return func(r *Router) { r.now = n
 // WithRand replaces the source of uniform numbers in [0,1) used for balancing and jitter.
 func WithRand(f func() float64) Option { return func(r *Router) { r.rand = f } }
 
+// WithDefaultTimeouts sets the bounds used where a Target leaves a timeout at zero
+// (defaults: 120s to the first chunk, 60s between chunks, 10 minutes in total). A
+// negative default disables that bound.
+func WithDefaultTimeouts(t Timeouts) Option { return func(r *Router) { r.defaults = t } }
+
+// TimeoutsFromMillis builds Timeouts from a registry entry's millisecond fields.
+func TimeoutsFromMillis(firstTokenMS, idleMS, totalMS int) Timeouts {
+	return Timeouts{
+		FirstToken: time.Duration(firstTokenMS) * time.Millisecond,
+		Idle:       time.Duration(idleMS) * time.Millisecond,
+		Total:      time.Duration(totalMS) * time.Millisecond,
+	}
+}
+
 // New returns a Router.
 func New(opts ...Option) *Router {
 	r := &Router{
@@ -131,6 +146,7 @@ func New(opts ...Option) *Router {
 		sleep:         sleepCtx,
 		now:           time.Now,
 		rand:          rand.Float64,
+		defaults:      Timeouts{FirstToken: 120 * time.Second, Idle: 60 * time.Second, Total: 10 * time.Minute},
 		breakers:      map[breakerKey]*breaker{},
 	}
 	for _, o := range opts {
@@ -195,6 +211,7 @@ func (r *Router) run(ctx context.Context, t Target, resolve Resolver, k kind, tr
 			t = next
 		}
 		served.ModelID = t.ModelID
+		t.Timeouts = r.withDefaults(t.Timeouts)
 		err := r.tryModel(ctx, &t, k, try, &served)
 		if err == nil {
 			return served, nil
@@ -404,4 +421,17 @@ func timeoutErr(parent, actx context.Context, err error, msg string) error {
 // BreakerState reports a deployment's circuit: "closed", "open" or "half-open".
 func (r *Router) BreakerState(modelID, deploymentID string) string {
 	return r.breaker(modelID, deploymentID).state(r.now(), r.cooldown)
+}
+
+func (r *Router) withDefaults(t Timeouts) Timeouts {
+	pick := func(v, def time.Duration) time.Duration {
+		if v == 0 && def > 0 {
+			return def
+		}
+		if v < 0 {
+			return 0
+		}
+		return v
+	}
+	return Timeouts{FirstToken: pick(t.FirstToken, r.defaults.FirstToken), Idle: pick(t.Idle, r.defaults.Idle), Total: pick(t.Total, r.defaults.Total)}
 }

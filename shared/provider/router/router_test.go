@@ -434,3 +434,23 @@ func TestOverOpenAIUpstream(t *testing.T) {
 		t.Errorf("text %q served %+v sleeps %v", text, served, rec.sleeps)
 	}
 }
+
+func TestTimeoutDefaults(t *testing.T) {
+	t.Parallel()
+	r := New(WithDefaultTimeouts(Timeouts{FirstToken: time.Second, Idle: -1, Total: time.Minute}))
+	tests := []struct {
+		name string
+		in   Timeouts
+		want Timeouts
+	}{
+		{"all defaulted", Timeouts{}, Timeouts{FirstToken: time.Second, Total: time.Minute}},
+		{"target wins", TimeoutsFromMillis(50, 20, 1000), Timeouts{FirstToken: 50 * time.Millisecond, Idle: 20 * time.Millisecond, Total: time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := r.withDefaults(tt.in); got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
