@@ -112,6 +112,10 @@ func (s *scanner) addressWord(i int) {
 	t := s.text
 	e := addrWord(t, i)
 	w := strings.TrimRight(s.fold(t[i:e]), ".")
+	if isLower(t[i]) && !streetPrefixes[w] && !s.lowerText() &&
+		!strings.HasPrefix(t[i:], "the corner of ") && !strings.HasPrefix(t[i:], "p.o") && !strings.HasPrefix(t[i:], "po box") {
+		return // lower-case words start an address only as a street prefix ("ul.") or these
+	}
 	if w == "the" && strings.HasPrefix(t[i:], "the corner of ") || strings.HasPrefix(t[i:], "The corner of ") {
 		if end, ok := s.corner(i); ok {
 			s.addAddress(i, end)
@@ -124,7 +128,7 @@ func (s *scanner) addressWord(i int) {
 		}
 		return
 	}
-	if (streetPrefixes[w] && startsUpper(t[i:e])) || (hasStreetEnding(w) && startsUpper(t[i:e])) {
+	if (startsUpper(t[i:e]) || streetPrefixes[w]) && (streetPrefixes[w] || hasStreetEnding(w)) {
 		// Needs a house number within the next few words.
 		j := i
 		for k := 0; k < 5 && j < len(t); k++ {

@@ -210,6 +210,10 @@ func (s *scanner) name(i int) {
 	if i < s.nameEnd || (i > 0 && t[i-1] == '-') {
 		return
 	}
+	// A lower-case word is a name only right after "my name is", "called", "i'm", "name:".
+	if isLower(t[i]) && !(i >= 2 && (t[i-2:i] == "s " || t[i-2:i] == "d " || t[i-2:i] == "m " || t[i-2:i] == "e " || t[i-2:i] == ": ")) {
+		return
+	}
 	var toks [5]nameTok
 	n := 0
 	j := i
