@@ -59,11 +59,12 @@ var (
 //     k1=0.9, b=0.4; the difference is noise, and Lucene's values generalise across corpora.
 //   - Hybrid fusion: convex combination of min-max normalised scores (Bruch et al., "An
 //     Analysis of Fusion Functions for Hybrid Retrieval", 2023) with lexical weight 0.8:
-//     0.699, where reciprocal-rank fusion scored 0.638 and weights 0.5/0.6/0.7 scored
-//     0.664/0.684/0.695. RRF discards score gaps, so a weaker ranking (the built-in
-//     local-embed is a lexical hashing embedder, 0.531 alone) drags a strong one down;
-//     convex fusion keeps BM25's confidence. Knowledge bases that embed with a neural
-//     model should lower the weight towards 0.5 (WithFusion or the KB's setting).
+//     0.699, where reciprocal-rank fusion scored 0.643 and weights 0.5/0.6/0.7/0.9 scored
+//     0.666/0.687/0.696/0.701 (0.9 was not taken: the margin is noise and a heavier
+//     lexical weight makes the dense half nearly irrelevant). RRF discards score gaps, so
+//     a weaker ranking (the built-in local-embed is a lexical hashing embedder, 0.544
+//     alone) drags a strong one down; convex fusion keeps BM25's confidence. A platform whose knowledge bases embed with a
+//     neural model should lower the weight towards 0.5 (WithFusion).
 const (
 	DefaultK1          = 1.2
 	DefaultB           = 0.75
