@@ -117,6 +117,9 @@ func (s *stream) Recv() (*provider.ChatChunk, error) {
 			s.resp.Body.Close()
 			return nil, err
 		}
+		if len(payload) == 0 {
+			continue // an empty data line is a keep-alive
+		}
 		if bytes.Equal(payload, doneMarker) {
 			s.done = true
 			s.resp.Body.Close()

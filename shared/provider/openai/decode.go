@@ -102,8 +102,6 @@ func chunkChoice(v gjson.Result) (provider.ChunkChoice, error) {
 			if f.Type != gjson.Null {
 				cc.Logprobs = json.RawMessage(f.Raw)
 			}
-		default:
-			err = foldsTo(k.Str, chunkChoiceKeys)
 		case "delta":
 			if !f.IsObject() {
 				err = errFallback
@@ -126,6 +124,8 @@ func chunkChoice(v gjson.Result) (provider.ChunkChoice, error) {
 				}
 				return err == nil
 			})
+		default:
+			err = foldsTo(k.Str, chunkChoiceKeys)
 		}
 		return err == nil
 	})
@@ -202,8 +202,6 @@ func choice(v gjson.Result) (provider.Choice, error) {
 			}
 		case "logprobs":
 			c.Logprobs = json.RawMessage(f.Raw)
-		default:
-			err = foldsTo(k.Str, choiceKeys)
 		case "message":
 			if !f.IsObject() {
 				err = errFallback
@@ -239,6 +237,8 @@ func choice(v gjson.Result) (provider.Choice, error) {
 				}
 				return err == nil
 			})
+		default:
+			err = foldsTo(k.Str, choiceKeys)
 		}
 		return err == nil
 	})
