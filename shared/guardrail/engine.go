@@ -283,9 +283,14 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 				}
 			}
 		}
+		// One tokenisation serves words, content, prompt attacks and topics.
+		needToks := sr.words != nil || sr.profanity != "" || len(sr.content) > 0 || (c.topics != nil && len(sr.topics) > 0)
+		if needToks {
+			sc.ws.Load(b.text)
+		}
 		// Words.
 		if sr.words != nil {
-			sc.wm = sc.ws.Find(sr.words, b.text, sc.wm[:0])
+			sc.wm = sc.ws.Match(sr.words, sc.wm[:0])
 			for _, m := range dedupe(sc.wm) {
 				a := sr.wordAction[m.Entry]
 				wordA.CustomWords = append(wordA.CustomWords, WordFinding{Match: b.text[m.Start:m.End],
@@ -295,7 +300,7 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 			}
 		}
 		if sr.profanity != "" {
-			sc.wm = sc.ws.Find(words.Profanity(), b.text, sc.wm[:0])
+			sc.wm = sc.ws.Match(words.Profanity(), sc.wm[:0])
 			for _, m := range dedupe(sc.wm) {
 				wordA.ManagedWordLists = append(wordA.ManagedWordLists, ManagedWordFinding{Match: b.text[m.Start:m.End],
 					Type: ManagedProfanity, Action: findingAction(sr.profanity), Detected: true, Span: b.span(m.Start, m.End)})
@@ -305,7 +310,7 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 		}
 		// Denied topics.
 		if c.topics != nil && len(sr.topics) > 0 {
-			scores, err := c.topics.Match(ctx, b.text)
+			scores, err := c.topics.MatchTokens(ctx, b.text, sc.ws.Tokens())
 			if err != nil {
 				return ApplyResponse{}, evaluation{}, err
 			}
@@ -330,7 +335,7 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 				}
 			}
 			if needCats {
-				sc.cres = e.content.Score(&sc.ws, b.text, sc.cres)
+				sc.cres = e.content.ScoreLoaded(&sc.ws, sc.cres)
 				for _, r := range sc.cres {
 					rule, ok := sr.content[r.Category]
 					if !ok {
@@ -354,7 +359,7 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 				}
 			}
 			if rule, ok := sr.content[FilterPromptAttack]; ok && req.Source == SourceInput {
-				score, _ := sc.scorer.Score(b.text)
+				score, _ := sc.scorer.ScoreTokens(sc.ws.Tokens())
 				conf := e.attack.Thresholds.Confidence(score)
 				if conf != StrengthNone {
 					f := ContentFinding{Type: FilterPromptAttack, Confidence: conf, FilterStrength: rule.strength,

@@ -40,7 +40,11 @@ type Extractor struct {
 // Extract returns the feature vector of text (valid until the next call). Feature order
 // is unspecified.
 func (x *Extractor) Extract(text string) []Feature {
-	toks := x.z.Reset(text)
+	return x.ExtractTokens(x.z.Reset(text))
+}
+
+// ExtractTokens is Extract over an existing tokenisation of the text.
+func (x *Extractor) ExtractTokens(toks []textnorm.Token) []Feature {
 	x.norm = append(x.norm[:0], ' ')
 	var prev uint32
 	for i, t := range toks {

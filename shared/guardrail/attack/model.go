@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
 )
 
 //go:embed model.json
@@ -116,7 +118,15 @@ type Scorer struct {
 
 // Score returns the attack probability of text in [0,1] and the cue families found.
 func (s *Scorer) Score(text string) (float64, []string) {
-	fs := s.x.Extract(text)
+	return s.score(s.x.Extract(text))
+}
+
+// ScoreTokens is Score over an existing tokenisation (textnorm) of the text.
+func (s *Scorer) ScoreTokens(toks []textnorm.Token) (float64, []string) {
+	return s.score(s.x.ExtractTokens(toks))
+}
+
+func (s *Scorer) score(fs []Feature) (float64, []string) {
 	p := s.M.Raw(fs)
 	h, hits := heuristicScore(s.x.hits)
 	if s.M.HeuristicWeight > 0 {

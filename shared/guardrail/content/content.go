@@ -83,8 +83,14 @@ func Parse(src string) (*Scorer, error) {
 
 // Score scores text for every category using ws's buffers.
 func (s *Scorer) Score(ws *words.Scanner, text string, out []Result) []Result {
-	matches := make([][]words.Match, len(s.filters))
-	matches = ws.FindAll(text, s.filters, matches)
+	ws.Load(text)
+	return s.ScoreLoaded(ws, out)
+}
+
+// ScoreLoaded scores the text already loaded into ws.
+func (s *Scorer) ScoreLoaded(ws *words.Scanner, out []Result) []Result {
+	var buf [8][]words.Match
+	matches := ws.MatchAll(s.filters, buf[:len(s.filters)])
 	out = out[:0]
 	for ci, ms := range matches {
 		r := Result{Category: Categories[ci]}

@@ -168,11 +168,8 @@ func (w window) norm() float64 {
 
 var tokPool = sync.Pool{New: func() any { return new(textnorm.Tokenizer) }}
 
-// sentenceWindows tokenises text once and returns one window per sentence.
-func (m *Matcher) sentenceWindows(text string) []window {
-	z := tokPool.Get().(*textnorm.Tokenizer)
-	defer tokPool.Put(z)
-	toks := z.Reset(text)
+// sentenceWindows returns one window per sentence of the tokenised text.
+func (m *Matcher) sentenceWindows(text string, toks []textnorm.Token) []window {
 	var out []window
 	cur := window{counts: map[int32]float64{}}
 	prev := int32(-2) // previous content term's ID (-1 = outside the vocabulary)
@@ -224,10 +221,17 @@ func merge(ws ...window) window {
 
 // Match scores text against every topic.
 func (m *Matcher) Match(ctx context.Context, text string) ([]Score, error) {
+	z := tokPool.Get().(*textnorm.Tokenizer)
+	defer tokPool.Put(z)
+	return m.MatchTokens(ctx, text, z.Reset(text))
+}
+
+// MatchTokens is Match over an existing tokenisation (textnorm) of text.
+func (m *Matcher) MatchTokens(ctx context.Context, text string, toks []textnorm.Token) ([]Score, error) {
 	if len(m.topics) == 0 {
 		return nil, nil
 	}
-	sents := m.sentenceWindows(text)
+	sents := m.sentenceWindows(text, toks)
 	windows := []window{merge(sents...)}
 	if len(sents) > 1 {
 		for i := range sents {

@@ -123,28 +123,47 @@ func wildEq(pat, s string) bool {
 }
 
 // Scanner matches text against filters with reusable buffers; not safe for concurrent use.
+// Load tokenises a text once; Match then runs any number of filters over it.
 type Scanner struct {
 	z      textnorm.Tokenizer
 	toks   []textnorm.Token
+	n      int // tokens of the text itself; merged spaced-out words follow
 	merged []byte
 }
 
-// Find appends the matches of f in text to dst.
-func (s *Scanner) Find(f *Filter, text string, dst []Match) []Match {
+// Load tokenises text for the following Match calls.
+func (s *Scanner) Load(text string) {
 	toks := s.z.Reset(text)
 	s.toks = append(s.toks[:0], toks...)
+	s.n = len(s.toks)
 	s.mergeSingles(text)
+}
+
+// Tokens returns the loaded text's tokens (valid until the next Load).
+func (s *Scanner) Tokens() []textnorm.Token { return s.toks[:s.n] }
+
+// Match appends the matches of f in the loaded text to dst.
+func (s *Scanner) Match(f *Filter, dst []Match) []Match {
 	for i := range s.toks {
 		dst = f.matchAt(s.toks, i, dst)
 	}
 	return dst
 }
 
+// Find loads text and appends the matches of f to dst.
+func (s *Scanner) Find(f *Filter, text string, dst []Match) []Match {
+	s.Load(text)
+	return s.Match(f, dst)
+}
+
 // FindAll runs several filters over one tokenisation; out[k] receives filter k's matches.
 func (s *Scanner) FindAll(text string, filters []*Filter, out [][]Match) [][]Match {
-	toks := s.z.Reset(text)
-	s.toks = append(s.toks[:0], toks...)
-	s.mergeSingles(text)
+	s.Load(text)
+	return s.MatchAll(filters, out)
+}
+
+// MatchAll runs several filters over the loaded text.
+func (s *Scanner) MatchAll(filters []*Filter, out [][]Match) [][]Match {
 	for k, f := range filters {
 		for i := range s.toks {
 			out[k] = f.matchAt(s.toks, i, out[k])
