@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
 	"github.com/plinth-ai/plinth/shared/cache"
 	"github.com/plinth-ai/plinth/shared/cache/gatewaycache"
@@ -30,6 +31,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
@@ -56,6 +58,10 @@ type Config struct {
 	SigV4  []sigv4.Credential
 	Region string
 	Logger *slog.Logger
+	// Store and Blobs, when set, replace the embedded store and the data directory's blob
+	// store, e.g. to run several platform instances over one shared DynamoDB table.
+	Store store.Store
+	Blobs blob.Store
 }
 
 // Local is the whole platform in one process.
@@ -65,8 +71,8 @@ type Local struct {
 	// DemoKey is the demo tenant's API key.
 	DemoKey string
 
-	Store    *boltstore.Store
-	Blobs    *fsblob.Store
+	Store    store.Store
+	Blobs    blob.Store
 	Registry *registry.Service
 	Tenants  *tenant.Service
 	Usage    *usage.Recorder
@@ -98,19 +104,29 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		}
 	}()
 
-	var storeOpts []boltstore.Option
-	if !cfg.Fsync {
-		storeOpts = append(storeOpts, boltstore.WithNoSync())
-	}
-	st, err := boltstore.Open(filepath.Join(cfg.DataDir, "plinth.db"), storeOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	st := cfg.Store
+	if st == nil {
+		var storeOpts []boltstore.Option
+		if !cfg.Fsync {
+			storeOpts = append(storeOpts, boltstore.WithNoSync())
+		}
+		bs, err := boltstore.Open(filepath.Join(cfg.DataDir, "plinth.db"), storeOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		l.closers = append(l.closers, func(context.Context) error { return bs.Close() })
+		st = bs
 	}
 	l.Store = st
-	l.closers = append(l.closers, func(context.Context) error { return st.Close() })
-	if l.Blobs, err = fsblob.New(filepath.Join(cfg.DataDir, "blobs")); err != nil {
-		return nil, fmt.Errorf("open blob store: %w", err)
+	l.Blobs = cfg.Blobs
+	if l.Blobs == nil {
+		fs, err := fsblob.New(filepath.Join(cfg.DataDir, "blobs"))
+		if err != nil {
+			return nil, fmt.Errorf("open blob store: %w", err)
+		}
+		l.Blobs = fs
 	}
+	var err error
 
 	if l.AdminKey, err = secretFile(cfg.AdminKey, filepath.Join(cfg.DataDir, "admin-key"), "adm-"); err != nil {
 		return nil, err
