@@ -3,6 +3,8 @@ package guardrail
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // TenantPolicyFunc returns the policy ID (and version, 0 = latest) assigned to a tenant,
@@ -101,4 +103,30 @@ func (s *Service) Apply(ctx context.Context, tenantID string, req ApplyRequest) 
 		p = &Policy{Name: "none"}
 	}
 	return s.Engine.Apply(ctx, p, req)
+}
+
+// ParsePolicyRef splits a policy reference as stored on a tenant: "id" (latest version) or
+// "id:version".
+func ParsePolicyRef(ref string) (id string, version int, err error) {
+	id = ref
+	if i := strings.LastIndexByte(ref, ':'); i >= 0 {
+		id = ref[:i]
+		version, err = strconv.Atoi(ref[i+1:])
+		if err != nil || version < 1 {
+			return "", 0, fmt.Errorf("%w: policy reference %q: version must be a positive integer", ErrInvalidPolicy, ref)
+		}
+	}
+	return id, version, nil
+}
+
+// TenantPolicyFromRef adapts a lookup that returns a tenant's policy reference ("id" or
+// "id:version", empty for none) to a TenantPolicyFunc.
+func TenantPolicyFromRef(lookup func(ctx context.Context, tenantID string) (string, error)) TenantPolicyFunc {
+	return func(ctx context.Context, tenantID string) (string, int, error) {
+		ref, err := lookup(ctx, tenantID)
+		if err != nil || ref == "" {
+			return "", 0, err
+		}
+		return ParsePolicyRef(ref)
+	}
 }
