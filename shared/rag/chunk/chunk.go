@@ -3,9 +3,11 @@
 // structure-aware recursive splitting (headings, paragraphs, lines, sentences, words) and
 // hierarchical parent/child chunks (children are indexed, parents are returned).
 //
-// Token counts use Tokens: a word (a run of letters, digits and inner apostrophes) or a
-// single punctuation or symbol character is one token. On English prose this is within
-// about 10% of subword tokenizers' counts, which is the precision chunk sizing needs.
+// Token counts are the platform's (provider/local.CountTokens, which also meters the
+// built-in models): a run of letters, digits and non-spacing marks, or any single other
+// non-space character, is one token. On English prose that is within about 10% of subword
+// tokenizers' counts, the precision chunk sizing needs. Tokens gives the same tokens'
+// byte spans, so windows cut exactly where the counts say.
 package chunk
 
 import (
@@ -15,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/plinth-ai/plinth/shared/provider/local"
 	"github.com/plinth-ai/plinth/shared/rag/extract"
 )
 
@@ -115,8 +118,7 @@ type Chunk struct {
 // Span is a token's byte range in a string.
 type Span struct{ Start, End int }
 
-// Tokens returns the token spans of s: words (letters, digits, marks and apostrophes
-// between letters) and single punctuation or symbol characters. Spaces are not tokens.
+// Tokens returns the token spans of s (see the package comment). Spaces are not tokens.
 func Tokens(s string) []Span {
 	var out []Span
 	i := 0
@@ -129,18 +131,10 @@ func Tokens(s string) []Span {
 			j := i + n
 			for j < len(s) {
 				r2, n2 := utf8.DecodeRuneInString(s[j:])
-				if isWord(r2) {
-					j += n2
-					continue
+				if !isWord(r2) {
+					break
 				}
-				if (r2 == '\'' || r2 == '’') && j+n2 < len(s) {
-					r3, _ := utf8.DecodeRuneInString(s[j+n2:])
-					if isWord(r3) {
-						j += n2
-						continue
-					}
-				}
-				break
+				j += n2
 			}
 			out = append(out, Span{i, j})
 			i = j
@@ -152,28 +146,10 @@ func Tokens(s string) []Span {
 	return out
 }
 
-func isWord(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
+func isWord(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) }
 
-// CountTokens returns the number of tokens in s (see Tokens).
-func CountTokens(s string) int {
-	n := 0
-	inWord := false
-	for _, r := range s {
-		switch {
-		case unicode.IsSpace(r):
-			inWord = false
-		case isWord(r) || (inWord && (r == '\'' || r == '’')):
-			if !inWord {
-				n++
-			}
-			inWord = true
-		default:
-			inWord = false
-			n++
-		}
-	}
-	return n
-}
+// CountTokens returns the number of tokens in s.
+func CountTokens(s string) int { return local.CountTokens(s) }
 
 // Split chunks a document's sections with cfg.
 func Split(secs []extract.Section, cfg Config) ([]Chunk, error) {
@@ -364,11 +340,9 @@ func splitPieces(text string, max, level int) []string {
 		var out []string
 		for i := 0; i < len(spans); i += max {
 			j := min(i+max, len(spans))
-			end := spans[j-1].End
+			end := len(text)
 			if j < len(spans) {
 				end = spans[j].Start
-			} else {
-				end = len(text)
 			}
 			start := spans[i].Start
 			if i == 0 {

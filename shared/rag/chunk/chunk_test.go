@@ -24,7 +24,9 @@ func TestCountTokens(t *testing.T) {
 	}{
 		{"", 0},
 		{"hello world", 2},
-		{"Don't stop, now!", 5},
+		{"Don't stop, now!", 7},
+		{"tab\tand\u00a0nbsp\u2003em", 4},
+		{"e\u0301clair combining", 2},
 		{"e-mail: a@b.io", 9},
 		{"naïve café 42", 3},
 	}
