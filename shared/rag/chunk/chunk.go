@@ -146,7 +146,9 @@ func Tokens(s string) []Span {
 	return out
 }
 
-func isWord(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) }
+func isWord(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
 
 // CountTokens returns the number of tokens in s.
 func CountTokens(s string) int { return local.CountTokens(s) }
