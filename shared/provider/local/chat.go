@@ -304,7 +304,12 @@ func splitQuestion(msgs []provider.Message) (question, rest string) {
 		t := msgs[i].Content.String()
 		if locs := questionMarker.FindAllStringIndex(t, -1); len(locs) > 0 {
 			last := locs[len(locs)-1]
-			return strings.TrimSpace(t[last[1]:]), t[:last[0]]
+			q := strings.TrimSpace(t[last[1]:])
+			// Instructions may follow on later lines ("Answer with citations:").
+			if i := strings.IndexByte(q, '\n'); i > 0 {
+				q = strings.TrimSpace(q[:i])
+			}
+			return q, t[:last[0]]
 		}
 		return strings.TrimSpace(t), ""
 	}
@@ -351,10 +356,10 @@ func contextOf(msgs []provider.Message, restOfQuestion string) string {
 func answer(msgs []provider.Message) string {
 	question, rest := splitQuestion(msgs)
 	ctxText := contextOf(msgs, rest)
-	sentences := splitSentences(ctxText)
+	sentences, labels := sourcedSentences(ctxText)
 	if len(sentences) == 0 {
 		// A single user message may carry both: the question is its last sentence.
-		all := splitSentences(question)
+		all := splitSentences(contextMarker.ReplaceAllString(question, ""))
 		if len(all) < 2 {
 			return NoContextAnswer
 		}
@@ -367,6 +372,7 @@ func answer(msgs []provider.Message) string {
 		}
 		question = all[qi]
 		sentences = append(all[:qi:qi], all[qi+1:]...)
+		labels = nil
 		if len(sentences) == 0 {
 			return NoContextAnswer
 		}
@@ -375,11 +381,58 @@ func answer(msgs []provider.Message) string {
 	if len(picked) == 0 {
 		return NoMatchAnswer
 	}
+	cite := labels != nil && wantsCitations(msgs)
 	out := make([]string, len(picked))
 	for i, idx := range picked {
 		out[i] = sentences[idx]
+		if cite && labels[idx] != "" && !strings.Contains(out[i], labels[idx]) {
+			out[i] += " " + labels[idx]
+		}
 	}
 	return strings.Join(out, " ")
+}
+
+var (
+	// sourceLabel matches a numbered source at the start of a line: "[3] ...".
+	sourceLabel = regexp.MustCompile(`^\s*(\[\d+\])\s*`)
+	// sourceHeader is what may follow the label on a header line: "(handbook.pdf, page 2)".
+	sourceHeader = regexp.MustCompile(`^\([^)]*\)\s*$`)
+	citeRequest  = regexp.MustCompile(`(?i)\bcit(e|es|ing|ations?)\b`)
+)
+
+// sourcedSentences splits a context into sentences and labels each with the numbered
+// source ("[2]") it sits under, if the context numbers its sources.
+func sourcedSentences(text string) (sentences, labels []string) {
+	current := ""
+	numbered := false
+	for line := range strings.Lines(text) {
+		if m := sourceLabel.FindStringSubmatchIndex(line); m != nil {
+			current = line[m[2]:m[3]]
+			numbered = true
+			line = line[m[1]:]
+			if sourceHeader.MatchString(line) {
+				continue
+			}
+		}
+		for _, s := range splitSentences(line) {
+			sentences = append(sentences, s)
+			labels = append(labels, current)
+		}
+	}
+	if !numbered {
+		labels = nil
+	}
+	return sentences, labels
+}
+
+// wantsCitations reports whether the prompt asks for citations.
+func wantsCitations(msgs []provider.Message) bool {
+	for i := range msgs {
+		if msgs[i].Role != "assistant" && citeRequest.MatchString(msgs[i].Content.String()) {
+			return true
+		}
+	}
+	return false
 }
 
 // splitSentences splits text into trimmed sentences at line breaks and at ".", "!" or

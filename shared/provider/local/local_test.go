@@ -67,6 +67,12 @@ func TestChatAnswers(t *testing.T) {
 		}, "Paris weather: sunny, 21 degrees."},
 		{"inline context and question", msgs("user", "Rabbits live in warrens. Foxes hunt them at night. When do foxes hunt?"),
 			"Foxes hunt them at night."},
+		{"context block then a bare question", msgs("user", "Context:\n"+rabbitContext+"\n\nWhat are rabbit burrows called?"),
+			"Their burrows are called warrens."},
+		{"numbered sources with citations", msgs("user", "Sources:\n[1] (zoo.txt)\nFoxes hunt at night. Owls sleep by day.\n\n[2] (rabbits.txt, page 3)\n"+rabbitContext+"\n\nQuestion: What are rabbit burrows called?\nAnswer with citations:"),
+			"Their burrows are called warrens. [2]"},
+		{"numbered sources without a request to cite", msgs("system", "Context:\n[1] Foxes hunt at night.\n\n[2] "+rabbitContext, "user", "What are rabbit burrows called?"),
+			"Their burrows are called warrens."},
 		{"no context", msgs("user", "What is the capital of France?"), NoContextAnswer},
 		{"no match", msgs("system", rabbitContext, "user", "What is quantum chromodynamics?"), NoMatchAnswer},
 	}
