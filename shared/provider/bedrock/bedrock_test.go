@@ -366,7 +366,8 @@ func TestConverseRejects(t *testing.T) {
 		{"only a system prompt", &provider.ChatRequest{Messages: []provider.Message{{Role: "system", Content: provider.TextContent("x")}}}},
 		{"bad tool arguments", &provider.ChatRequest{Messages: []provider.Message{user, {Role: "assistant", ToolCalls: []provider.ToolCall{{ID: "c", Function: provider.FunctionCall{Name: "f", Arguments: "not json"}}}}}}},
 		{"tool message without id", &provider.ChatRequest{Messages: []provider.Message{user, {Role: "tool", Content: provider.TextContent("x")}}}},
-		{"image part", &provider.ChatRequest{Messages: []provider.Message{{Role: "user", Content: provider.Content{Parts: []provider.ContentPart{{Type: "image_url"}}}}}}},
+		{"image by web URL", &provider.ChatRequest{Messages: []provider.Message{{Role: "user", Content: provider.Content{Parts: []provider.ContentPart{{Type: "image_url", ImageURL: json.RawMessage(`{"url":"https://example.com/cat.png"}`)}}}}}}},
+		{"audio part", &provider.ChatRequest{Messages: []provider.Message{{Role: "user", Content: provider.Content{Parts: []provider.ContentPart{{Type: "input_audio"}}}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -378,5 +379,27 @@ func TestConverseRejects(t *testing.T) {
 	}
 	if srv.Requests() != 0 {
 		t.Errorf("%d invalid requests reached Bedrock", srv.Requests())
+	}
+}
+
+func TestConverseImage(t *testing.T) {
+	t.Parallel()
+	srv := providertest.NewBedrockServer()
+	defer srv.Close()
+	req := &provider.ChatRequest{Messages: []provider.Message{{Role: "user", Content: provider.Content{Parts: []provider.ContentPart{
+		{Type: "text", Text: "What is this?"},
+		{Type: "image_url", ImageURL: json.RawMessage(`{"url":"data:image/png;base64,iVBORw0KGgo=","detail":"low"}`)},
+	}}}}}
+	if _, err := NewChat(client(srv), claude).Chat(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Messages []struct {
+			Content []json.RawMessage `json:"content"`
+		} `json:"messages"`
+	}
+	json.Unmarshal(srv.LastRequest().Body, &body)
+	if len(body.Messages) != 1 || len(body.Messages[0].Content) != 2 || string(body.Messages[0].Content[1]) != `{"image":{"format":"png","source":{"bytes":"iVBORw0KGgo="}}}` {
+		t.Errorf("content %s", body.Messages)
 	}
 }

@@ -1,6 +1,7 @@
 package bedrock
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 
@@ -114,6 +115,12 @@ func userBlocks(m *provider.Message) ([]types.ContentBlock, error) {
 		switch part.Type {
 		case "text":
 			blocks = append(blocks, &types.ContentBlockMemberText{Value: part.Text})
+		case "image_url":
+			img, err := imageBlock(part.ImageURL)
+			if err != nil {
+				return nil, err
+			}
+			blocks = append(blocks, img)
 		default:
 			return nil, badRequest("content part type " + part.Type + " is not supported for Bedrock models")
 		}
@@ -223,4 +230,37 @@ func usageOf(u *types.TokenUsage) *provider.Usage {
 		total = in + out
 	}
 	return &provider.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: total}
+}
+
+// imageBlock turns an OpenAI image_url part holding a data URL into a Converse image
+// block. Converse takes image bytes inline (or from S3), never a web URL.
+func imageBlock(raw json.RawMessage) (types.ContentBlock, error) {
+	var img struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal(raw, &img); err != nil || img.URL == "" {
+		return nil, badRequest("image_url needs a url")
+	}
+	meta, data, ok := strings.Cut(strings.TrimPrefix(img.URL, "data:"), ",")
+	if !ok || !strings.HasPrefix(img.URL, "data:") || !strings.HasSuffix(meta, ";base64") {
+		return nil, badRequest("Bedrock models take images as base64 data URLs (data:image/png;base64,...)")
+	}
+	var format types.ImageFormat
+	switch strings.TrimSuffix(meta, ";base64") {
+	case "image/png":
+		format = types.ImageFormatPng
+	case "image/jpeg", "image/jpg":
+		format = types.ImageFormatJpeg
+	case "image/gif":
+		format = types.ImageFormatGif
+	case "image/webp":
+		format = types.ImageFormatWebp
+	default:
+		return nil, badRequest("image type " + meta + " is not supported; use png, jpeg, gif or webp")
+	}
+	b, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return nil, badRequest("image data is not valid base64")
+	}
+	return &types.ContentBlockMemberImage{Value: types.ImageBlock{Format: format, Source: &types.ImageSourceMemberBytes{Value: b}}}, nil
 }

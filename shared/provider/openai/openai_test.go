@@ -369,3 +369,53 @@ func TestEmbedOrdersByIndex(t *testing.T) {
 		t.Errorf("data %+v", resp.Data)
 	}
 }
+
+// TestCompatibleServerErrorShapes covers error bodies of OpenAI-compatible servers that
+// differ from OpenAI's envelope.
+func TestCompatibleServerErrorShapes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   provider.ErrorKind
+		msg    string
+	}{
+		{"vLLM context length", 400, `{"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.","type":"BadRequestError","param":null,"code":400}`, provider.KindContextLength, "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens."},
+		{"LM Studio string error", 404, `{"error":"Model not found"}`, provider.KindNotFound, `{"error":"Model not found"}`},
+		{"Ollama", 500, `{"error":{"message":"model runner has unexpectedly stopped","type":"api_error","param":null,"code":null}}`, provider.KindUnavailable, "model runner has unexpectedly stopped"},
+		{"plain text", 502, "Bad Gateway", provider.KindUnavailable, "Bad Gateway"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			_, err := New(srv.URL, "m", "").Chat(context.Background(), chatReq("hi"))
+			pe, ok := provider.AsError(err)
+			if !ok || pe.Kind != tt.want || pe.Message != tt.msg || pe.Status != tt.status {
+				t.Errorf("err = %+v", pe)
+			}
+		})
+	}
+}
+
+func TestStreamKeepAlives(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, ": ping\n\ndata:\n\nevent: message\ndata: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"},\"finish_reason\":\"stop\"}]}\r\n\r\ndata: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	s, err := New(srv.URL, "m", "").ChatStream(context.Background(), chatReq("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, finish, _, err := drain(t, s)
+	if err != nil || text != "ok" || finish != "stop" {
+		t.Errorf("text %q finish %q err %v", text, finish, err)
+	}
+}
