@@ -173,7 +173,9 @@ type AnswerResponse struct {
 	Grounding *Grounding      `json:"grounding,omitempty"`
 }
 
-const answerSystemPrompt = "You answer questions using only the numbered sources provided. " +
+// AnswerSystemPrompt instructs the model to answer only from numbered sources with [n]
+// citations.
+const AnswerSystemPrompt = "You answer questions using only the numbered sources provided. " +
 	"Cite every claim with the source number in square brackets, like [1] or [2][3]. " +
 	"If the sources do not contain the answer, say that you do not know. Do not use outside knowledge."
 
@@ -194,10 +196,9 @@ func (s *Service) Answer(ctx context.Context, tenant, kbID string, req AnswerReq
 	if model == "" {
 		model = s.chatModel
 	}
-	prompt := BuildPrompt(req.Query, ret.Results)
 	creq := &provider.ChatRequest{
 		Model:       model,
-		Messages:    []provider.Message{{Role: "system", Content: provider.TextContent(answerSystemPrompt)}, {Role: "user", Content: provider.TextContent(prompt)}},
+		Messages:    GroundedMessages(req.Query, ret.Results),
 		MaxTokens:   req.MaxTokens,
 		Temperature: req.Temperature,
 	}
@@ -213,21 +214,7 @@ func (s *Service) Answer(ctx context.Context, tenant, kbID string, req AnswerReq
 	if out.Model == "" {
 		out.Model = model
 	}
-	cited := map[int]bool{}
-	for _, m := range citationRE.FindAllStringSubmatch(answer, -1) {
-		n, _ := strconv.Atoi(m[1])
-		if n >= 1 && n <= len(ret.Results) {
-			cited[n] = true
-		}
-	}
-	nums := make([]int, 0, len(cited))
-	for n := range cited {
-		nums = append(nums, n)
-	}
-	sort.Ints(nums)
-	for _, n := range nums {
-		out.Citations = append(out.Citations, ret.Results[n-1])
-	}
+	out.Citations = Cited(answer, ret.Results)
 	if s.grounding != nil {
 		texts := make([]string, len(ret.Results))
 		for i, r := range ret.Results {
@@ -237,6 +224,36 @@ func (s *Service) Answer(ctx context.Context, tenant, kbID string, req AnswerReq
 		out.Grounding = &Grounding{Grounding: g, Relevance: r}
 	}
 	return out, nil
+}
+
+// GroundedMessages are the system and user messages of a grounded answer; the gateway can
+// use them for chat completions that name a knowledge base.
+func GroundedMessages(query string, results []Result) []provider.Message {
+	return []provider.Message{
+		{Role: "system", Content: provider.TextContent(AnswerSystemPrompt)},
+		{Role: "user", Content: provider.TextContent(BuildPrompt(query, results))},
+	}
+}
+
+// Cited returns the results an answer cites with [n] markers, in citation order.
+func Cited(answer string, results []Result) []Result {
+	cited := map[int]bool{}
+	for _, m := range citationRE.FindAllStringSubmatch(answer, -1) {
+		n, _ := strconv.Atoi(m[1])
+		if n >= 1 && n <= len(results) {
+			cited[n] = true
+		}
+	}
+	nums := make([]int, 0, len(cited))
+	for n := range cited {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	out := []Result{}
+	for _, n := range nums {
+		out = append(out, results[n-1])
+	}
+	return out
 }
 
 // BuildPrompt lays out numbered sources and the question.
