@@ -108,6 +108,9 @@ func (m *chatModel) complete(req *provider.ChatRequest) (*completion, error) {
 				c.finishReason = "length"
 			}
 		}
+		if text, ok := structured(req, c.text); ok {
+			c.text = text
+		}
 		c.usage.CompletionTokens = CountTokens(c.text)
 	}
 	c.usage.TotalTokens = c.usage.PromptTokens + c.usage.CompletionTokens
@@ -728,4 +731,54 @@ func argumentValue(name string, ps *schema, question string) any {
 		}
 	}
 	return question
+}
+
+// structured wraps the answer as JSON when response_format asks for it: a json_object
+// becomes {"answer": …}; a json_schema's string fields named like an answer get the
+// answer and its other fields are filled as tool arguments are.
+func structured(req *provider.ChatRequest, answer string) (string, bool) {
+	if len(req.ResponseFormat) == 0 {
+		return "", false
+	}
+	var rf struct {
+		Type       string `json:"type"`
+		JSONSchema struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
+	}
+	if json.Unmarshal(req.ResponseFormat, &rf) != nil {
+		return "", false
+	}
+	switch rf.Type {
+	case "json_object":
+		b, _ := json.Marshal(map[string]string{"answer": answer})
+		return string(b), true
+	case "json_schema":
+		var sc schema
+		if json.Unmarshal(rf.JSONSchema.Schema, &sc) != nil || len(sc.Properties) == 0 {
+			b, _ := json.Marshal(map[string]string{"answer": answer})
+			return string(b), true
+		}
+		question := questionOf(req.Messages)
+		out := make(map[string]any, len(sc.Properties))
+		for name, ps := range sc.Properties {
+			if ps == nil {
+				ps = &schema{}
+			}
+			switch strings.ToLower(name) {
+			case "answer", "response", "text", "content", "result", "output", "reply", "message":
+				if ps.typeName() == "string" && len(ps.Enum) == 0 {
+					out[name] = answer
+					continue
+				}
+			}
+			out[name] = argumentValue(name, ps, question)
+		}
+		b, err := json.Marshal(out)
+		if err != nil {
+			return "", false
+		}
+		return string(b), true
+	}
+	return "", false
 }

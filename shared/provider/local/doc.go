@@ -6,8 +6,10 @@
 //     one, else the system messages, earlier turns and tool results) that share the most
 //     weighted words with the question (the last user message). It never invents text:
 //     with no context it says so. It honours stop sequences, max_tokens (finish_reason
-//     "length"), streaming, and forced tool calls (tool_choice "required" or a named
-//     function), whose JSON arguments are filled from the prompt.
+//     "length"), streaming, forced tool calls (tool_choice "required" or a named
+//     function) whose JSON arguments are filled from the prompt, JSON output for
+//     response_format json_object/json_schema, and "[n]" citations when the prompt
+//     numbers its sources and asks to cite them.
 //   - local-embed, a lexical hashing embedder: word unigrams and bigrams and character
 //     trigrams, signed feature hashing into a fixed dimension, sublinear term frequency,
 //     L2-normalised. Texts that share words land close together, which is enough for

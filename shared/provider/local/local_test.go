@@ -377,3 +377,34 @@ func TestEmbedDimensions(t *testing.T) {
 		})
 	}
 }
+
+func TestChatResponseFormat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		format string
+		want   map[string]any
+	}{
+		{"json object", `{"type":"json_object"}`, map[string]any{"answer": "Rabbits were introduced to Australia in 1859 by Thomas Austin."}},
+		{"json schema", `{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object","properties":{"answer":{"type":"string"},"year":{"type":"integer"},"confident":{"type":"boolean"}}}}}`,
+			map[string]any{"answer": "Rabbits were introduced to Australia in 1859 by Thomas Austin.", "year": float64(0), "confident": false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &provider.ChatRequest{Messages: msgs("system", rabbitContext, "user", "Who introduced rabbits to Australia?"), ResponseFormat: json.RawMessage(tt.format)}
+			resp, err := NewChat().Chat(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(resp.Choices[0].Message.Content.String()), &got); err != nil {
+				t.Fatalf("not JSON: %s", resp.Choices[0].Message.Content.String())
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s = %v, want %v", k, got[k], v)
+				}
+			}
+		})
+	}
+}
