@@ -1,0 +1,79 @@
+package rag
+
+import (
+	"context"
+	"math"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/plinth-ai/plinth/shared/rag/index"
+)
+
+// memVectors is an in-memory index.VectorStore standing in for S3 Vectors.
+type memVectors struct {
+	mu   sync.Mutex
+	vecs map[index.Namespace]map[string][]float32
+}
+
+func (m *memVectors) PutVectors(_ context.Context, ns index.Namespace, vecs []index.Vector) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.vecs[ns] == nil {
+		m.vecs[ns] = map[string][]float32{}
+	}
+	for _, v := range vecs {
+		m.vecs[ns][v.Key] = v.Data
+	}
+	return nil
+}
+
+func (m *memVectors) DeleteVectors(_ context.Context, ns index.Namespace, keys []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		delete(m.vecs[ns], k)
+	}
+	return nil
+}
+
+func (m *memVectors) QueryVectors(_ context.Context, ns index.Namespace, q []float32, topK int, _ *index.Filter) ([]index.VectorMatch, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []index.VectorMatch
+	for k, v := range m.vecs[ns] {
+		var dot, nq, nv float64
+		for i := range v {
+			dot += float64(v[i]) * float64(q[i])
+			nq += float64(q[i]) * float64(q[i])
+			nv += float64(v[i]) * float64(v[i])
+		}
+		out = append(out, index.VectorMatch{Key: k, Score: dot / math.Sqrt(nq*nv)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out[:min(topK, len(out))], nil
+}
+
+func TestKnowledgeBaseOnVectorStoreBackend(t *testing.T) {
+	vs := &memVectors{vecs: map[index.Namespace]map[string][]float32{}}
+	var e *env
+	e = newEnv(t, envConfig{opts: []Option{func(s *Service) {
+		s.vectorIndexes = index.NewManager(s.blob, index.WithVectorStore(vs), index.WithRefreshInterval(-1))
+	}}})
+	e.createKB(t, KnowledgeBase{Tenant: "acme", ID: "vec", IndexBackend: BackendS3Vectors})
+	for name, body := range handbook {
+		if d := e.upload(t, "acme", "vec", name, body, nil); d.Status != StatusIndexed {
+			t.Fatalf("%s: %s %s", name, d.Status, d.Reason)
+		}
+	}
+	if n := len(vs.vecs[index.Namespace{Tenant: "acme", KB: "vec"}]); n != len(handbook) {
+		t.Fatalf("%d vectors in the vector store, want %d", n, len(handbook))
+	}
+	res := e.retrieve(t, "acme", "vec", RetrieveRequest{Query: "vegetarian lunch in the canteen", SearchType: "SEMANTIC"})
+	if len(res) == 0 || res[0].Document.Name != "canteen.txt" || res[0].Text == "" {
+		t.Fatalf("results %+v", res)
+	}
+	if _, err := e.svc.CreateKnowledgeBase(context.Background(), KnowledgeBase{Tenant: "acme", ID: "bad", IndexBackend: "faiss"}); err == nil {
+		t.Fatal("unknown backend accepted")
+	}
+}
