@@ -162,6 +162,7 @@ type Service struct {
 	embedBackoff  time.Duration
 	embedBatch    int
 	maxDoc        int64
+	limit         *limiter
 	now           func() time.Time
 }
 

@@ -472,6 +472,9 @@ func (s *Service) embedWithRetry(ctx context.Context, emb Embedder, texts []stri
 			}
 			backoff *= 2
 		}
+		if err := s.limit.wait(ctx); err != nil {
+			return nil, transient(err)
+		}
 		vecs, err := emb.Embed(ctx, texts, inputType)
 		if err == nil {
 			if len(vecs) != len(texts) {
