@@ -90,6 +90,7 @@ type options struct {
 	lexWeight   float64
 	mergeFactor int
 	grace       int64
+	maxOpen     int
 	vectors     VectorStore
 	now         func() time.Time
 }
@@ -119,6 +120,11 @@ func WithMergeFactor(n int) Option { return func(o *options) { o.mergeFactor = m
 func WithGarbageGrace(versions int) Option {
 	return func(o *options) { o.grace = int64(max(versions, 0)) }
 }
+
+// WithMaxOpen keeps at most n indexes in memory, dropping the least recently opened one
+// beyond that (0 = no limit). A dropped index is reloaded (from the cache directory when
+// set) on its next Open; holders of the dropped *Index may keep using it.
+func WithMaxOpen(n int) Option { return func(o *options) { o.maxOpen = max(n, 0) } }
 
 // WithVectorStore keeps vectors in an external store (e.g. Amazon S3 Vectors) instead of the
 // segments; text, metadata and BM25 stay in the segments.
@@ -150,10 +156,12 @@ type VectorMatch struct {
 
 // Manager opens indexes and keeps them in memory, one per tenant and knowledge base.
 type Manager struct {
-	blob blob.Store
-	opts options
-	mu   sync.Mutex
-	open map[string]*Index
+	blob  blob.Store
+	opts  options
+	mu    sync.Mutex
+	open  map[string]*Index
+	used  map[string]int64
+	clock int64
 }
 
 // NewManager returns a Manager over a blob store.
@@ -165,7 +173,7 @@ func NewManager(b blob.Store, opts ...Option) *Manager {
 	for _, f := range opts {
 		f(&o)
 	}
-	return &Manager{blob: b, opts: o, open: map[string]*Index{}}
+	return &Manager{blob: b, opts: o, open: map[string]*Index{}, used: map[string]int64{}}
 }
 
 // Prefix returns the blob prefix of a knowledge base's index.
@@ -184,6 +192,20 @@ func (m *Manager) Open(ctx context.Context, tenant, kb string) (*Index, error) {
 		ix = &Index{m: m, ns: Namespace{tenant, kb}, prefix: Prefix(tenant, kb), loaded: map[string]*segment{}}
 		m.open[id] = ix
 	}
+	m.clock++
+	m.used[id] = m.clock
+	if m.opts.maxOpen > 0 {
+		for len(m.open) > m.opts.maxOpen {
+			oldest, at := "", int64(math.MaxInt64)
+			for k, u := range m.used {
+				if u < at && k != id {
+					oldest, at = k, u
+				}
+			}
+			delete(m.open, oldest)
+			delete(m.used, oldest)
+		}
+	}
 	m.mu.Unlock()
 	if err := ix.ensureLoaded(ctx); err != nil {
 		return nil, err
@@ -198,6 +220,7 @@ func (m *Manager) Drop(ctx context.Context, tenant, kb string) error {
 	}
 	m.mu.Lock()
 	delete(m.open, tenant+"/"+kb)
+	delete(m.used, tenant+"/"+kb)
 	m.mu.Unlock()
 	objs, err := m.blob.List(ctx, Prefix(tenant, kb))
 	if err != nil {

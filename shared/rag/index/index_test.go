@@ -327,3 +327,40 @@ func TestConcurrentWritersFromTwoProcesses(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxOpenEvictsLeastRecentlyUsed(t *testing.T) {
+	ctx := context.Background()
+	m := NewManager(newBlob(t), WithMaxOpen(2))
+	a := seed(t, m, "acme", "a")
+	if _, err := m.Open(ctx, "acme", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Open(ctx, "acme", "a"); err != nil { // a is now the most recent
+		t.Fatal(err)
+	}
+	if _, err := m.Open(ctx, "acme", "c"); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	_, hasA := m.open["acme/a"]
+	_, hasB := m.open["acme/b"]
+	n := len(m.open)
+	m.mu.Unlock()
+	if n != 2 || !hasA || hasB {
+		t.Fatalf("open = %d, a=%v b=%v; want a and c kept", n, hasA, hasB)
+	}
+	// An evicted index reloads from the blob store with its documents.
+	if _, err := m.Open(ctx, "acme", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if got := search(t, a, Query{Text: "lighthouses", Type: Lexical}); len(got) != 1 {
+		t.Fatalf("held index stopped working: %v", got)
+	}
+	reopened, err := m.Open(ctx, "acme", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := search(t, reopened, Query{Text: "lighthouses", Type: Lexical}); len(got) != 1 {
+		t.Fatalf("reloaded index: %v", got)
+	}
+}
