@@ -89,15 +89,19 @@ var (
 	god jesus allah christmas easter internet google amazon apple microsoft facebook twitter`)
 	streetWords = wordSet(`street st road rd avenue ave boulevard blvd lane ln drive dr court ct place pl way
 	square sq terrace crescent close parkway highway hwy loop row walk alley`)
-	particles = wordSet(`van von de da di del der den la le du dos das bin ibn al el ter ten y zu`)
+	placeParticles = wordSet(`de del la di da du des dos das y los las le`)
+	particles      = wordSet(`van von de da di del der den la le du dos das bin ibn al el ter ten y zu`)
 )
 
 var (
-	strongBefore = ws("last name? ", "first name? ", "your name? ", "my name is ", "name is ", "name: ", "name:", "named ", "called ", "call me ", "mr. ", "mrs. ", "ms. ",
+	strongBefore = ws("last name? ", "first name? ", "your name? ", "my name is ", "says ", "said ", "starring ",
+		"directed by ", "written by ", "played by ", "featuring ", "named him ", "named her ", "my son ", "my daughter ",
+		"my kid ", "my wife ", "my husband ", "my friend ", "my boss ", "my partner ", "my mother ", "my father ",
+		"my brother ", "my sister ", "my colleague ", "miss ", "mx. ", "name is ", "name: ", "name:", "named ", "called ", "call me ", "mr. ", "mrs. ", "ms. ",
 		"dr. ", "mr ", "mrs ", "ms ", "dr ", "prof. ", "dear ", "i'm ", "i am ", "assistant to ", "calls me ",
 		"user: ", "signed ", "regards, ", "thanks, ", "sincerely, ", "contact person ", "beneficiary ", "hi ", "hello ")
 	weakBefore = ws("by ", "with ", "to ", "says ", "said ", "told ", "from ", "and ", "for ", "of ", ", ", "add ")
-	afterName  = ws(" says", " said", " is a", "'s ", " lives", " shouted", " was born", " told", " wrote", " and his", " and her", " has ",
+	afterName  = ws(" says", " said", "'s ", " lives", " shouted", " was born", " told", " wrote", " and his", " and her", " has ",
 		" replied", " asked", " answered", " smiled", " thinks", " thought", " spent", " listed", " will be", ", can ", ", could ", ", please ")
 )
 
@@ -266,6 +270,9 @@ func (s *scanner) name(i int) {
 	if n == 0 {
 		return
 	}
+	if n <= 2 && s.nameList(toks[0]) {
+		return
+	}
 	if toks[0].kind == 'l' {
 		s.lowerName(toks[0])
 		return
@@ -295,7 +302,7 @@ func (s *scanner) name(i int) {
 	// means this is not a person.
 	if e := last.end; e+1 < len(t) && t[e] == ' ' {
 		ne, _, _ := readWord(t, e+1)
-		if notNames[s.fold(t[e+1:ne])] && ne > e+1 && isUpper(t[e+1]) {
+		if f := s.fold(t[e+1 : ne]); notNames[f] && !unitWords[strings.TrimRight(f, ".")] && ne > e+1 && isUpper(t[e+1]) {
 			return
 		}
 		if isDigit(t[e+1]) {
@@ -311,13 +318,14 @@ func (s *scanner) name(i int) {
 		for k > 0 && t[k-1] != ' ' && t[k-1] != '\n' {
 			k--
 		}
-		if prev := strings.TrimRight(s.fold(t[k:b-1]), "."); streetWords[prev] {
+		// ("Dr." and "St." are also Doctor and Saint.)
+		if prev := strings.TrimRight(s.fold(t[k:b-1]), "."); streetWords[prev] && prev != "dr" && prev != "st" {
 			return
 		}
 	}
 	fn := firstNames[first.fold]
 	for k := 1; k < n-1; k++ {
-		if toks[k].kind == 'P' && !fn {
+		if toks[k].kind == 'P' && !fn && placeParticles[toks[k].fold] {
 			return // "Villafranca del Cid", "Soto del Barco": a place
 		}
 	}
@@ -439,4 +447,99 @@ func camel(w string) bool {
 		prev = r
 	}
 	return false
+}
+
+// nameList recognises enumerations of given or family names: "Hleb, Sheila, Donna and
+// Shane", "Abramovich and Wilson". At least half of the items (and one for a pair) must be
+// in the name gazetteers and the rest must not be common words; a list followed by a
+// singular verb ("Lopez, Santos and Coleman is a design agency") names a firm.
+func (s *scanner) nameList(first nameTok) bool {
+	t := s.text
+	type item struct{ start, end int }
+	var items [12]item
+	n, hits := 0, 0
+	j := first.start
+	sawAnd := false
+	for n < len(items) {
+		e, up, low := readWord(t, j)
+		if e == j || (!up && !low) {
+			break
+		}
+		f := s.fold(t[j:e])
+		if notNames[f] || particles[f] {
+			break
+		}
+		gaz := firstNames[f] || surnames[f]
+		if !gaz && (isEnglish(f) || (!up && !s.lowerText())) {
+			break
+		}
+		if up != (first.kind == 'C') {
+			break // items share their case
+		}
+		if gaz {
+			hits++
+		}
+		items[n] = item{j, e}
+		n++
+		// Separator: ", ", ", and ", " and ".
+		k := e
+		switch {
+		case strings.HasPrefix(t[k:], ", and "):
+			k += len(", and ")
+			sawAnd = true
+		case strings.HasPrefix(t[k:], ", "):
+			k += 2
+		case strings.HasPrefix(t[k:], " and "):
+			k += len(" and ")
+			sawAnd = true
+		default:
+			k = -1
+		}
+		if k < 0 || sawAnd && k != e+len(" and ") && k != e+len(", and ") {
+			if k < 0 {
+				break
+			}
+		}
+		if sawAnd && (strings.HasPrefix(t[e:], " and ") || strings.HasPrefix(t[e:], ", and ")) {
+			// the item after "and" is the last one
+			e2, up2, low2 := readWord(t, k)
+			if e2 == k || (up2 != (first.kind == 'C')) || (!up2 && !low2) {
+				break
+			}
+			f2 := s.fold(t[k:e2])
+			gaz2 := firstNames[f2] || surnames[f2]
+			if notNames[f2] || (!gaz2 && isEnglish(f2)) {
+				break
+			}
+			if gaz2 {
+				hits++
+			}
+			items[n] = item{k, e2}
+			n++
+			break
+		}
+		j = k
+	}
+	if n < 2 || !sawAnd || hits == 0 || (n >= 3 && hits*2 < n) {
+		return false
+	}
+	last := items[n-1].end
+	// Firms: "X, Y and Z" of family names only, "The X, Y and Z Orchestra", "from X, Y and Z",
+	// or a singular verb after the list.
+	given := false
+	for _, it := range items[:n] {
+		given = given || firstNames[s.fold(t[it.start:it.end])]
+	}
+	firm := (n >= 3 && !given) ||
+		s.context(last, last, 0, 5, ws(" is ", " has ", " was ")) || s.endsWith(first.start, ws("the ", "from ", "at ", "of ")) ||
+		(last+1 < len(t) && t[last] == ' ' && isUpper(t[last+1]))
+	if firm {
+		s.nameEnd = last // its items are not people either
+		return true
+	}
+	for _, it := range items[:n] {
+		s.add(Name, it.start, it.end, 0.55)
+	}
+	s.nameEnd = last
+	return true
 }
