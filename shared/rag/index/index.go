@@ -807,9 +807,22 @@ func (ix *Index) compactLocked(ctx context.Context, full bool) error {
 			sort.SliceStable(segsOut, func(i, j int) bool { return segsOut[i].Seq < segsOut[j].Seq })
 		}
 		m.Segments = segsOut
-		if len(pick) == len(v.segs) {
-			// Every row left is live: no tombstone can matter any more.
-			m.Tombstones = map[string]int64{}
+		// A tombstone matters only while an older segment still holds rows of its document.
+		for doc, t := range m.Tombstones {
+			needed := false
+			for _, r := range m.Segments {
+				seg := ix.loaded[r.Key]
+				if r.Key == k {
+					seg = ms
+				}
+				if r.Seq < t && (seg == nil || len(seg.docRows[doc]) > 0) {
+					needed = true
+					break
+				}
+			}
+			if !needed {
+				delete(m.Tombstones, doc)
+			}
 		}
 		return nil
 	})

@@ -364,3 +364,30 @@ func TestMaxOpenEvictsLeastRecentlyUsed(t *testing.T) {
 		t.Fatalf("reloaded index: %v", got)
 	}
 }
+
+func TestTombstonesArePrunedByMerges(t *testing.T) {
+	ctx := context.Background()
+	ix, err := NewManager(newBlob(t), WithMergeFactor(3)).Open(ctx, "acme", "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Upsert(ctx, "keep", []Record{{ChunkID: "keep:0", Text: "a document that stays"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 60; i++ {
+		id := fmt.Sprint(i)
+		if err := ix.Upsert(ctx, id, []Record{{ChunkID: id + ":0", Text: "short lived document " + id}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ix.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := ix.cur.Load()
+	if n := len(v.man.Tombstones); n > 20 {
+		t.Fatalf("%d tombstones kept after 60 deletions and merges", n)
+	}
+	if got := search(t, ix, Query{Text: "document", Type: Lexical, TopK: 100}); len(got) != 1 || got[0] != "keep" {
+		t.Fatalf("live documents %v, want only keep", got)
+	}
+}
