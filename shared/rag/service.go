@@ -360,7 +360,7 @@ func validName(name string) error {
 		return fmt.Errorf("%w: document name %q", ErrInvalid, name)
 	}
 	for _, part := range strings.Split(name, "/") {
-		if part == "" || part == "." || part == ".." {
+		if part == "" || part == "." || part == ".." || len(part) > 255 {
 			return fmt.Errorf("%w: document name %q", ErrInvalid, name)
 		}
 	}

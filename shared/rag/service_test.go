@@ -215,7 +215,7 @@ func TestDocumentThatCannotBeProcessedEndsFailedWithReason(t *testing.T) {
 func TestUnsupportedUploadIsRefused(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	e.createKB(t, KnowledgeBase{Tenant: "acme", ID: "kb"})
-	for _, name := range []string{"deck.pptx", "../escape.txt", "a.txt.metadata.json"} {
+	for _, name := range []string{"deck.pptx", "../escape.txt", "a.txt.metadata.json", strings.Repeat("x", 300) + ".txt", "back\\slash.txt"} {
 		_, err := e.svc.UploadDocument(context.Background(), "acme", "kb", Upload{Name: name, Body: strings.NewReader("x")})
 		if !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: err %v, want ErrInvalid", name, err)
