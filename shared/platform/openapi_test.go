@@ -1,0 +1,1058 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/importer"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The OpenAPI document is the API's published contract: these tests keep it valid and
+// keep its route set equal to what the local platform serves, in both directions.
+
+var httpMethods = []string{"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+// unauthenticatedPaths are the only operations without a security requirement.
+var unauthenticatedPaths = map[string]bool{"/healthz": true, "/openapi.json": true}
+
+type openAPIOperation struct {
+	Method string // upper case
+	Path   string // the document's path template
+	Op     map[string]any
+}
+
+// Pattern is the net/http ServeMux pattern the operation is served by: the operation's
+// x-plinth-route when the path template cannot say it (catch-all wildcards, suffixes),
+// else METHOD + " " + path.
+func (o openAPIOperation) Pattern() string {
+	if r, ok := o.Op["x-plinth-route"].(string); ok {
+		return normalizePattern(r)
+	}
+	return o.Method + " " + o.Path
+}
+
+func loadOpenAPI(t *testing.T) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(OpenAPI(), &doc); err != nil {
+		t.Fatalf("openapi.json is not valid JSON: %v", err)
+	}
+	return doc
+}
+
+func openAPIOperations(t *testing.T, doc map[string]any) []openAPIOperation {
+	t.Helper()
+	paths, ok := doc["paths"].(map[string]any)
+	if !ok || len(paths) == 0 {
+		t.Fatal("openapi.json has no paths")
+	}
+	var ops []openAPIOperation
+	for p, item := range paths {
+		m, ok := item.(map[string]any)
+		if !ok {
+			t.Fatalf("path item %s is not an object", p)
+		}
+		for _, meth := range httpMethods {
+			if op, ok := m[meth].(map[string]any); ok {
+				ops = append(ops, openAPIOperation{Method: strings.ToUpper(meth), Path: p, Op: op})
+			}
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if ops[i].Path != ops[j].Path {
+			return ops[i].Path < ops[j].Path
+		}
+		return ops[i].Method < ops[j].Method
+	})
+	return ops
+}
+
+// resolvePointer follows a local JSON reference ("#/components/schemas/X").
+func resolvePointer(doc map[string]any, ref string) (any, error) {
+	if !strings.HasPrefix(ref, "#/") {
+		return nil, fmt.Errorf("only local references are allowed, got %q", ref)
+	}
+	var cur any = doc
+	for _, tok := range strings.Split(ref[2:], "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%q: %q is not inside an object", ref, tok)
+		}
+		if cur, ok = m[tok]; !ok {
+			return nil, fmt.Errorf("%q: no %q", ref, tok)
+		}
+	}
+	return cur, nil
+}
+
+// deref returns v with its $ref chain followed.
+func deref(t *testing.T, doc map[string]any, v any) map[string]any {
+	t.Helper()
+	for range 10 {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("expected an object, got %T", v)
+		}
+		ref, ok := m["$ref"].(string)
+		if !ok {
+			return m
+		}
+		if v, _ = resolvePointer(doc, ref); v == nil {
+			t.Fatalf("unresolvable $ref %q", ref)
+		}
+	}
+	t.Fatal("$ref chain too long")
+	return nil
+}
+
+func TestOpenAPIDocument(t *testing.T) {
+	doc := loadOpenAPI(t)
+
+	t.Run("version", func(t *testing.T) {
+		v, _ := doc["openapi"].(string)
+		if !regexp.MustCompile(`^3\.1\.\d+$`).MatchString(v) {
+			t.Errorf("openapi = %q, want 3.1.x", v)
+		}
+		info, _ := doc["info"].(map[string]any)
+		if info["title"] == nil || info["version"] == nil {
+			t.Errorf("info needs title and version, got %v", info)
+		}
+	})
+
+	t.Run("every $ref resolves", func(t *testing.T) {
+		var bad []string
+		count := 0
+		var walk func(path string, v any)
+		walk = func(path string, v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				if ref, ok := x["$ref"]; ok {
+					count++
+					s, _ := ref.(string)
+					if _, err := resolvePointer(doc, s); err != nil {
+						bad = append(bad, path+": "+err.Error())
+					}
+				}
+				for k, e := range x {
+					walk(path+"/"+k, e)
+				}
+			case []any:
+				for i, e := range x {
+					walk(path+"/"+strconv.Itoa(i), e)
+				}
+			}
+		}
+		walk("#", doc)
+		if count == 0 {
+			t.Error("the document uses no $ref at all")
+		}
+		sort.Strings(bad)
+		for _, b := range bad {
+			t.Error(b)
+		}
+	})
+
+	components, _ := doc["components"].(map[string]any)
+	schemes, _ := components["securitySchemes"].(map[string]any)
+
+	t.Run("security schemes", func(t *testing.T) {
+		for name, want := range map[string]string{"apiKey": "bearer", "adminKey": "bearer"} {
+			s, _ := schemes[name].(map[string]any)
+			if s["type"] != "http" || s["scheme"] != want {
+				t.Errorf("securitySchemes.%s = %v, want http %s", name, s, want)
+			}
+		}
+		if s, _ := schemes["awsSigV4"].(map[string]any); s["x-amazon-apigateway-authtype"] != "awsSigv4" {
+			t.Errorf("securitySchemes.awsSigV4 = %v, want the API Gateway SigV4 scheme", s)
+		}
+	})
+
+	ops := openAPIOperations(t, doc)
+	ids := map[string]string{}
+	for _, o := range ops {
+		t.Run(o.Method+" "+o.Path, func(t *testing.T) {
+			id, _ := o.Op["operationId"].(string)
+			if id == "" {
+				t.Error("no operationId")
+			} else if prev, dup := ids[id]; dup {
+				t.Errorf("operationId %q also used by %s", id, prev)
+			}
+			ids[id] = o.Method + " " + o.Path
+
+			sec, hasSec := o.Op["security"].([]any)
+			if unauthenticatedPaths[o.Path] {
+				if !hasSec || len(sec) != 0 {
+					t.Errorf("an unauthenticated operation must declare security: [], got %v", o.Op["security"])
+				}
+			} else {
+				if len(sec) == 0 {
+					t.Error("no security requirement")
+				}
+				for _, req := range sec {
+					for name := range req.(map[string]any) {
+						if schemes[name] == nil {
+							t.Errorf("security names undeclared scheme %q", name)
+						}
+					}
+				}
+			}
+
+			resps, _ := o.Op["responses"].(map[string]any)
+			if len(resps) == 0 {
+				t.Fatal("no responses")
+			}
+			success := false
+			for code, r := range resps {
+				resp := deref(t, doc, r)
+				if resp["description"] == nil {
+					t.Errorf("response %s has no description", code)
+				}
+				hdrs, _ := resp["headers"].(map[string]any)
+				if hdrs["X-Request-Id"] == nil {
+					t.Errorf("response %s does not declare X-Request-Id", code)
+				}
+				n, err := strconv.Atoi(code)
+				if err != nil {
+					t.Errorf("response code %q is not a status", code)
+					continue
+				}
+				if n < 400 {
+					success = true
+					continue
+				}
+				content, _ := resp["content"].(map[string]any)
+				js, _ := content["application/json"].(map[string]any)
+				schema, _ := js["schema"].(map[string]any)
+				if ref, _ := schema["$ref"].(string); ref != "#/components/schemas/ErrorResponse" || len(content) != 1 {
+					t.Errorf("error response %s must be application/json ErrorResponse only, got %v", code, content)
+				}
+				if n == http.StatusTooManyRequests && hdrs["Retry-After"] == nil {
+					t.Error("429 does not declare Retry-After")
+				}
+			}
+			if !success {
+				t.Error("no success response")
+			}
+
+			// Every {param} of the path is declared, and every declared path parameter is in the path.
+			inPath := map[string]bool{}
+			for _, m := range regexp.MustCompile(`\{([^}]+)\}`).FindAllStringSubmatch(o.Path, -1) {
+				inPath[m[1]] = true
+			}
+			declared := map[string]bool{}
+			params, _ := o.Op["parameters"].([]any)
+			for _, p := range params {
+				pm := deref(t, doc, p)
+				if pm["in"] == "path" {
+					name, _ := pm["name"].(string)
+					declared[name] = true
+					if pm["required"] != true {
+						t.Errorf("path parameter %s must be required", name)
+					}
+				}
+			}
+			for name := range inPath {
+				if !declared[name] {
+					t.Errorf("path parameter {%s} is not declared", name)
+				}
+			}
+			for name := range declared {
+				if !inPath[name] {
+					t.Errorf("declared path parameter %s is not in the path", name)
+				}
+			}
+		})
+	}
+
+	// Facts of the public contract that clients rely on.
+	schemas, _ := components["schemas"].(map[string]any)
+	get := func(v any, keys ...string) any {
+		for _, k := range keys {
+			if _, ok := v.(map[string]any); !ok {
+				return nil
+			}
+			v = deref(t, doc, v)[k]
+		}
+		return v
+	}
+	t.Run("contract", func(t *testing.T) {
+		checks := []struct {
+			name string
+			got  any
+			want any
+		}{
+			{"chat n is at most 1", get(schemas, "CreateChatCompletionRequest", "properties", "n", "maximum"), 1.0},
+			{"embedding inputs at most 2048", get(schemas, "CreateEmbeddingRequest", "properties", "input", "oneOf").([]any)[1].(map[string]any)["maxItems"], 2048.0},
+			{"encoding formats", fmt.Sprint(get(schemas, "CreateEmbeddingRequest", "properties", "encoding_format", "enum")), "[float base64]"},
+			{"error fields", fmt.Sprint(get(schemas, "Error", "required")), "[message type code param]"},
+			{"stream events", fmt.Sprint(get(schemas, "ChatCompletionStreamEvent", "oneOf") != nil), "true"},
+			{"chat streams", fmt.Sprint(get(doc["paths"], "/v1/chat/completions", "post", "responses", "200", "content", "text/event-stream") != nil), "true"},
+		}
+		for _, c := range checks {
+			if c.got != c.want {
+				t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+			}
+		}
+		for _, h := range []string{"X-Plinth-Cache", "X-Plinth-Guardrail", "X-Plinth-Model", "X-Plinth-Deployment", "Warning"} {
+			if get(doc["paths"], "/v1/chat/completions", "post", "responses", "200", "headers", h) == nil {
+				t.Errorf("chat completions do not declare the %s response header", h)
+			}
+		}
+	})
+}
+
+// newProbePlatform starts the local platform in a temporary directory.
+func newProbePlatform(t *testing.T) *Local {
+	t.Helper()
+	l, err := NewLocal(context.Background(), Config{DataDir: t.TempDir(), AdminKey: "x",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("NewLocal: %v", err)
+	}
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	return l
+}
+
+type probeResult struct {
+	status int
+	header http.Header
+	body   []byte
+	err    struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+		Code    string `json:"code"`
+	}
+}
+
+// fallback reports whether the platform answered that it has no such route (or not for
+// this method), rather than a handler answering.
+func (r probeResult) fallback() bool {
+	return r.status == http.StatusNotFound && r.err.Code == "not_found" && strings.HasPrefix(r.err.Message, "no such route") ||
+		r.status == http.StatusMethodNotAllowed && r.err.Code == "method_not_allowed"
+}
+
+var wildcardRE = regexp.MustCompile(`\{[^}]*\}`)
+
+// probe sends one request with every path parameter set to "probe" (never a real
+// resource, so nothing is changed) and a "{}" body where one is taken.
+func probe(t *testing.T, l *Local, method, pathTemplate, credential string, withBody bool) probeResult {
+	t.Helper()
+	target := wildcardRE.ReplaceAllStringFunc(pathTemplate, func(w string) string {
+		if w == "{$}" {
+			return ""
+		}
+		return "probe"
+	})
+	var body io.Reader
+	if withBody {
+		body = strings.NewReader("{}")
+	}
+	req := httptest.NewRequest(method, target, body)
+	if withBody {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if credential != "" {
+		req.Header.Set("Authorization", "Bearer "+credential)
+	}
+	rec := httptest.NewRecorder()
+	l.Handler.ServeHTTP(rec, req)
+	res := probeResult{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+	if rec.Code >= 400 {
+		var env struct {
+			Error *json.RawMessage `json:"error"`
+		}
+		if err := json.Unmarshal(res.body, &env); err != nil || env.Error == nil {
+			t.Errorf("%s %s: status %d body is not an OpenAI error: %s", method, target, rec.Code, res.body)
+		} else {
+			_ = json.Unmarshal(*env.Error, &res.err)
+		}
+	}
+	return res
+}
+
+func credentialFor(l *Local, path string) string {
+	if strings.HasPrefix(path, "/admin/") {
+		return l.AdminKey
+	}
+	return l.DemoKey
+}
+
+// TestOpenAPIRoutesAreServed sends a request for every documented operation to the
+// running local platform: none may fall through to the no-such-route answer, every
+// answer carries X-Request-Id, and operations with a security requirement refuse a
+// request without credentials.
+func TestOpenAPIRoutesAreServed(t *testing.T) {
+	doc := loadOpenAPI(t)
+	l := newProbePlatform(t)
+	var unserved []string
+	for _, o := range openAPIOperations(t, doc) {
+		t.Run(o.Method+" "+o.Path, func(t *testing.T) {
+			withBody := o.Op["requestBody"] != nil
+			res := probe(t, l, o.Method, o.Path, credentialFor(l, o.Path), withBody)
+			if res.fallback() {
+				unserved = append(unserved, o.Method+" "+o.Path)
+				t.Errorf("documented but not served: %d %s", res.status, res.body)
+				return
+			}
+			if res.header.Get("X-Request-Id") == "" {
+				t.Error("no X-Request-Id header")
+			}
+			if unauthenticatedPaths[o.Path] {
+				if res.status != http.StatusOK {
+					t.Errorf("status %d, want 200: %s", res.status, res.body)
+				}
+				return
+			}
+			anon := probe(t, l, o.Method, o.Path, "", withBody)
+			if anon.status != http.StatusUnauthorized || anon.err.Code != "invalid_api_key" {
+				t.Errorf("without credentials: %d %s, want 401 invalid_api_key", anon.status, anon.body)
+			}
+		})
+	}
+	if len(unserved) > 0 {
+		t.Errorf("documented operations the local platform does not serve (remove them from openapi.json or mount their routes):\n\t%s",
+			strings.Join(unserved, "\n\t"))
+	}
+
+	t.Run("serves this document", func(t *testing.T) {
+		res := probe(t, l, http.MethodGet, "/openapi.json", "", false)
+		if res.status != http.StatusOK || !bytes.Equal(res.body, OpenAPI()) {
+			t.Errorf("GET /openapi.json = %d, %d bytes; want 200 and the embedded document", res.status, len(res.body))
+		}
+		if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("Content-Type %q", ct)
+		}
+	})
+}
+
+// TestOpenAPIDocumentsEveryMountedRoute reads the source: every route pattern the local
+// platform mounts (NewLocal and what it calls, resolved with the type checker) must be
+// documented, and every documented pattern must be mounted.
+func TestOpenAPIDocumentsEveryMountedRoute(t *testing.T) {
+	doc := loadOpenAPI(t)
+	documented := map[string][]string{}
+	for _, o := range openAPIOperations(t, doc) {
+		documented[o.Pattern()] = append(documented[o.Pattern()], o.Method+" "+o.Path)
+	}
+
+	root := moduleRoot(t)
+	routes := mountedRoutes(t, root)
+	if len(routes.mounted) < 10 {
+		t.Fatalf("found only %d mounted routes; the source scan is broken: %v", len(routes.mounted), routes.mounted)
+	}
+
+	// Cross-check the analysis against a plain text scan of the source.
+	scanned := scanSourcePatterns(t, filepath.Join(root, "shared"))
+	for p := range routes.mounted {
+		if _, ok := scanned[p]; !ok {
+			t.Errorf("analysis found %q, which no HandleFunc/Handle literal in shared/ registers", p)
+		}
+	}
+
+	var missing, extra []string
+	for p, where := range routes.mounted {
+		if _, ok := documented[p]; !ok {
+			missing = append(missing, p+"  ("+strings.TrimPrefix(where, root+string(filepath.Separator))+")")
+		}
+	}
+	for p, ops := range documented {
+		if _, ok := routes.mounted[p]; !ok {
+			extra = append(extra, p+"  (documented as "+strings.Join(ops, ", ")+")")
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 {
+		t.Errorf("routes the local platform mounts that openapi.json does not document:\n\t%s", strings.Join(missing, "\n\t"))
+	}
+	if len(extra) > 0 {
+		t.Errorf("operations openapi.json documents that the local platform does not mount:\n\t%s", strings.Join(extra, "\n\t"))
+	}
+
+	var unmounted []string
+	for p, files := range scanned {
+		if _, ok := routes.mounted[p]; !ok {
+			unmounted = append(unmounted, p+"  ("+strings.Join(files, ", ")+")")
+		}
+	}
+	sort.Strings(unmounted)
+	if len(unmounted) > 0 {
+		t.Logf("registered in shared/ but not mounted by the local platform (not documented):\n\t%s", strings.Join(unmounted, "\n\t"))
+	}
+
+	// The analysis must agree with the running platform: what it finds mounted is served
+	// (probed at the documented path when there is one, since a catch-all route may
+	// answer "no such route" itself for paths it does not serve), and what it finds
+	// unmounted is not.
+	l := newProbePlatform(t)
+	for p := range routes.mounted {
+		method, path, _ := strings.Cut(p, " ")
+		if ops := documented[p]; len(ops) > 0 {
+			_, path, _ = strings.Cut(ops[0], " ")
+		}
+		if res := probe(t, l, method, path, credentialFor(l, path), method != http.MethodGet && method != http.MethodDelete); res.fallback() {
+			t.Errorf("the source analysis says %q is mounted, but the platform answers %d %s", p, res.status, res.body)
+		}
+	}
+	for p := range scanned {
+		if _, ok := routes.mounted[p]; ok {
+			continue
+		}
+		method, path, _ := strings.Cut(p, " ")
+		if res := probe(t, l, method, path, credentialFor(l, path), method != http.MethodGet && method != http.MethodDelete); !res.fallback() {
+			t.Errorf("the source analysis says %q is not mounted, but the platform serves it (%d %s)", p, res.status, res.body)
+		}
+	}
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+func normalizePattern(p string) string {
+	return strings.Join(strings.Fields(p), " ")
+}
+
+var handleLiteralRE = regexp.MustCompile(`\.Handle(?:Func)?\(\s*"([^"]+)"`)
+
+// scanSourcePatterns is the grep-like view: every HandleFunc/Handle string literal with a
+// method in shared/**.go, test files excluded.
+func scanSourcePatterns(t *testing.T, dir string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); name == "testdata" || name == "node_modules" || strings.HasPrefix(name, ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		for _, m := range handleLiteralRE.FindAllStringSubmatch(string(src), -1) {
+			p := normalizePattern(m[1])
+			if strings.Contains(p, " ") { // METHOD /path; bare prefixes are mounts
+				out[p] = append(out[p], "shared/"+filepath.ToSlash(rel))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+type listedPackage struct {
+	ImportPath string
+	Dir        string
+	Export     string
+	GoFiles    []string
+}
+
+type routeAnalysis struct {
+	// mounted maps each mounted pattern to where it is registered.
+	mounted map[string]string
+}
+
+// mountedRoutes type-checks package platform and follows every *http.ServeMux from
+// http.NewServeMux through assignments, range loops and calls (into the platform's own
+// functions and into other packages' route registrars) to the HandleFunc/Handle calls
+// that register patterns on it; a pattern is mounted when its mux is the served root or
+// is mounted on it under a prefix the pattern's path has.
+func mountedRoutes(t *testing.T, root string) routeAnalysis {
+	t.Helper()
+	const self = "github.com/plinth-ai/plinth/shared/platform"
+	cmd := exec.Command("go", "list", "-e", "-export", "-deps", "-json=ImportPath,Dir,Export,GoFiles", self)
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	pkgs := map[string]*listedPackage{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p listedPackage
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs[p.ImportPath] = &p
+	}
+
+	fset := token.NewFileSet()
+	parse := func(p *listedPackage) []*ast.File {
+		var files []*ast.File
+		for _, name := range p.GoFiles {
+			f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, f)
+		}
+		return files
+	}
+	selfPkg := pkgs[self]
+	if selfPkg == nil {
+		t.Fatal("go list did not list package platform")
+	}
+	files := parse(selfPkg)
+	info := &types.Info{Uses: map[*ast.Ident]types.Object{}, Defs: map[*ast.Ident]types.Object{}, Types: map[ast.Expr]types.TypeAndValue{}}
+	conf := types.Config{Importer: importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+		p := pkgs[path]
+		if p == nil || p.Export == "" {
+			return nil, fmt.Errorf("no export data for %s", path)
+		}
+		return os.Open(p.Export)
+	})}
+	if _, err := conf.Check(self, fset, files, info); err != nil {
+		t.Fatalf("type-check platform: %v", err)
+	}
+
+	isMux := func(tp types.Type) bool {
+		ptr, ok := tp.(*types.Pointer)
+		if !ok {
+			return false
+		}
+		named, ok := ptr.Elem().(*types.Named)
+		return ok && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == "net/http" && named.Obj().Name() == "ServeMux"
+	}
+	objOf := func(e ast.Expr) types.Object {
+		id, ok := ast.Unparen(e).(*ast.Ident)
+		if !ok {
+			return nil
+		}
+		if o := info.Defs[id]; o != nil {
+			return o
+		}
+		return info.Uses[id]
+	}
+	funcOf := func(call *ast.CallExpr) *types.Func {
+		switch f := ast.Unparen(call.Fun).(type) {
+		case *ast.Ident:
+			fn, _ := info.Uses[f].(*types.Func)
+			return fn
+		case *ast.SelectorExpr:
+			fn, _ := info.Uses[f.Sel].(*types.Func)
+			return fn
+		}
+		return nil
+	}
+
+	// binding maps a variable to the muxes (named by the variable NewServeMux was
+	// assigned to) it may hold.
+	binding := map[types.Object]map[string]bool{}
+	bind := func(o types.Object, muxes map[string]bool) bool {
+		if o == nil || len(muxes) == 0 {
+			return false
+		}
+		if binding[o] == nil {
+			binding[o] = map[string]bool{}
+		}
+		changed := false
+		for m := range muxes {
+			if !binding[o][m] {
+				binding[o][m] = true
+				changed = true
+			}
+		}
+		return changed
+	}
+	muxesOf := func(e ast.Expr) map[string]bool { return binding[objOf(e)] }
+
+	ast.Inspect(&ast.File{Decls: declsOf(files)}, func(n ast.Node) bool {
+		as, ok := n.(*ast.AssignStmt)
+		if !ok || len(as.Lhs) != len(as.Rhs) {
+			return true
+		}
+		for i, rhs := range as.Rhs {
+			call, ok := ast.Unparen(rhs).(*ast.CallExpr)
+			if !ok {
+				continue
+			}
+			if fn := funcOf(call); fn != nil && fn.Pkg() != nil && fn.Pkg().Path() == "net/http" && fn.Name() == "NewServeMux" {
+				if o := objOf(as.Lhs[i]); o != nil {
+					bind(o, map[string]bool{o.Name(): true})
+				}
+			}
+		}
+		return true
+	})
+	if len(binding) == 0 {
+		t.Fatal("package platform creates no http.ServeMux")
+	}
+
+	for changed := true; changed; {
+		changed = false
+		ast.Inspect(&ast.File{Decls: declsOf(files)}, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.AssignStmt:
+				if len(x.Lhs) == len(x.Rhs) {
+					for i := range x.Rhs {
+						changed = bind(objOf(x.Lhs[i]), muxesOf(x.Rhs[i])) || changed
+					}
+				}
+			case *ast.RangeStmt:
+				if lit, ok := ast.Unparen(x.X).(*ast.CompositeLit); ok && x.Value != nil {
+					for _, el := range lit.Elts {
+						changed = bind(objOf(x.Value), muxesOf(el)) || changed
+					}
+				}
+			case *ast.CallExpr:
+				fn := funcOf(x)
+				if fn == nil || fn.Pkg() == nil || fn.Pkg().Path() != self {
+					return true
+				}
+				sig := fn.Type().(*types.Signature)
+				for i, arg := range x.Args {
+					if i < sig.Params().Len() && isMux(sig.Params().At(i).Type()) {
+						changed = bind(sig.Params().At(i), muxesOf(arg)) || changed
+					}
+				}
+			}
+			return true
+		})
+	}
+
+	type registration struct {
+		pattern string
+		muxes   map[string]bool
+		where   string
+	}
+	var regs []registration
+	type mount struct{ prefix, parent string }
+	mounts := map[string]mount{}
+	parents := map[string]bool{}
+	external := newRouteSourceReader(t, fset, pkgs, parse)
+
+	ast.Inspect(&ast.File{Decls: declsOf(files)}, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		fn := funcOf(call)
+		if fn == nil || fn.Pkg() == nil {
+			return true
+		}
+		sig := fn.Type().(*types.Signature)
+		if recv := sig.Recv(); recv != nil && isMux(recv.Type()) && (fn.Name() == "Handle" || fn.Name() == "HandleFunc") {
+			sel := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+			on := muxesOf(sel.X)
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				t.Errorf("%s: route pattern is not a string literal", fset.Position(call.Pos()))
+				return true
+			}
+			pattern, _ := strconv.Unquote(lit.Value)
+			inner := map[string]bool{}
+			if len(call.Args) > 1 {
+				ast.Inspect(call.Args[1], func(n ast.Node) bool {
+					if e, ok := n.(ast.Expr); ok {
+						for m := range muxesOf(e) {
+							if !on[m] {
+								inner[m] = true
+							}
+						}
+					}
+					return true
+				})
+			}
+			if len(inner) == 0 {
+				regs = append(regs, registration{normalizePattern(pattern), on, fset.Position(call.Pos()).String()})
+				return true
+			}
+			for m := range inner {
+				for p := range on {
+					mounts[m] = mount{prefix: pattern, parent: p}
+					parents[p] = true
+				}
+			}
+			return true
+		}
+		if fn.Pkg().Path() == self || fn.Pkg().Path() == "net/http" {
+			return true
+		}
+		args := map[int]map[string]bool{}
+		for i, arg := range call.Args {
+			if m := muxesOf(arg); len(m) > 0 {
+				args[i] = m
+			}
+		}
+		if len(args) == 0 {
+			return true
+		}
+		for _, r := range external.registrations(fn, args) {
+			regs = append(regs, registration{r.pattern, r.muxes, r.where})
+		}
+		return true
+	})
+
+	var roots []string
+	for p := range parents {
+		if _, mounted := mounts[p]; !mounted {
+			roots = append(roots, p)
+		}
+	}
+	if len(roots) != 1 {
+		t.Fatalf("want exactly one root mux (mounting the others), found %v", roots)
+	}
+	var reachable func(pattern, mux string, depth int) bool
+	reachable = func(pattern, mux string, depth int) bool {
+		if mux == roots[0] {
+			return true
+		}
+		m, ok := mounts[mux]
+		if !ok || depth > 8 {
+			return false
+		}
+		_, path, _ := strings.Cut(pattern, " ")
+		if strings.HasSuffix(m.prefix, "/") && !strings.HasPrefix(path, m.prefix) || !strings.HasSuffix(m.prefix, "/") && path != m.prefix {
+			return false
+		}
+		return reachable(pattern, m.parent, depth+1)
+	}
+	res := routeAnalysis{mounted: map[string]string{}}
+	for _, r := range regs {
+		if !strings.Contains(r.pattern, " ") {
+			t.Errorf("%s: pattern %q has no method, so it cannot be documented per operation", r.where, r.pattern)
+			continue
+		}
+		for mux := range r.muxes {
+			if reachable(r.pattern, mux, 0) {
+				res.mounted[r.pattern] = r.where
+			}
+		}
+	}
+	return res
+}
+
+func declsOf(files []*ast.File) []ast.Decl {
+	var d []ast.Decl
+	for _, f := range files {
+		d = append(d, f.Decls...)
+	}
+	return d
+}
+
+// routeSourceReader finds the patterns another package's route registrar puts on the
+// muxes it is given, following calls into the same package's functions and methods.
+type routeSourceReader struct {
+	t     *testing.T
+	fset  *token.FileSet
+	pkgs  map[string]*listedPackage
+	parse func(*listedPackage) []*ast.File
+	files map[string][]*ast.File
+}
+
+type externalRegistration struct {
+	pattern string
+	muxes   map[string]bool
+	where   string
+}
+
+func newRouteSourceReader(t *testing.T, fset *token.FileSet, pkgs map[string]*listedPackage, parse func(*listedPackage) []*ast.File) *routeSourceReader {
+	return &routeSourceReader{t: t, fset: fset, pkgs: pkgs, parse: parse, files: map[string][]*ast.File{}}
+}
+
+func (r *routeSourceReader) decls(path string) []*ast.FuncDecl {
+	files, ok := r.files[path]
+	if !ok {
+		p := r.pkgs[path]
+		if p == nil {
+			r.t.Fatalf("no source for package %s", path)
+		}
+		files = r.parse(p)
+		r.files[path] = files
+	}
+	var out []*ast.FuncDecl
+	for _, f := range files {
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
+				out = append(out, fd)
+			}
+		}
+	}
+	return out
+}
+
+func recvTypeName(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 {
+		return ""
+	}
+	e := fd.Recv.List[0].Type
+	for {
+		switch x := e.(type) {
+		case *ast.StarExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.IndexListExpr:
+			e = x.X
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.Ident:
+			return x.Name
+		default:
+			return ""
+		}
+	}
+}
+
+func paramNames(fd *ast.FuncDecl) []string {
+	var names []string
+	for _, f := range fd.Type.Params.List {
+		if len(f.Names) == 0 {
+			names = append(names, "_")
+		}
+		for _, n := range f.Names {
+			names = append(names, n.Name)
+		}
+	}
+	return names
+}
+
+// registrations returns the patterns fn registers when called with the given muxes at
+// the given argument positions.
+func (r *routeSourceReader) registrations(fn *types.Func, args map[int]map[string]bool) []externalRegistration {
+	recv := ""
+	if sig := fn.Type().(*types.Signature); sig.Recv() != nil {
+		tp := sig.Recv().Type()
+		if p, ok := tp.(*types.Pointer); ok {
+			tp = p.Elem()
+		}
+		if n, ok := tp.(*types.Named); ok {
+			recv = n.Obj().Name()
+		}
+	}
+	path := fn.Pkg().Path()
+	for _, fd := range r.decls(path) {
+		if fd.Name.Name == fn.Name() && recvTypeName(fd) == recv {
+			names := paramNames(fd)
+			muxParams := map[string]map[string]bool{}
+			for i, m := range args {
+				if i < len(names) {
+					muxParams[names[i]] = m
+				}
+			}
+			return r.walk(path, fd, muxParams, map[string]bool{})
+		}
+	}
+	r.t.Errorf("cannot find the source of %s", fn.FullName())
+	return nil
+}
+
+func (r *routeSourceReader) walk(path string, fd *ast.FuncDecl, muxParams map[string]map[string]bool, seen map[string]bool) []externalRegistration {
+	key := fmt.Sprintf("%s.%s.%s:%v", path, recvTypeName(fd), fd.Name.Name, muxParams)
+	if seen[key] {
+		return nil
+	}
+	seen[key] = true
+	all := map[string]bool{}
+	for _, m := range muxParams {
+		for x := range m {
+			all[x] = true
+		}
+	}
+	var out []externalRegistration
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		var name string
+		var recvExpr ast.Expr
+		switch f := ast.Unparen(call.Fun).(type) {
+		case *ast.Ident:
+			name = f.Name
+		case *ast.SelectorExpr:
+			name, recvExpr = f.Sel.Name, f.X
+		default:
+			return true
+		}
+		if (name == "HandleFunc" || name == "Handle") && recvExpr != nil && len(call.Args) > 0 {
+			id, _ := recvExpr.(*ast.Ident)
+			muxes := all
+			if id != nil && muxParams[id.Name] != nil {
+				muxes = muxParams[id.Name]
+			}
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				if id != nil && muxParams[id.Name] != nil {
+					r.t.Errorf("%s: route pattern is not a string literal", r.fset.Position(call.Pos()))
+				}
+				return true
+			}
+			p, _ := strconv.Unquote(lit.Value)
+			out = append(out, externalRegistration{normalizePattern(p), muxes, r.fset.Position(call.Pos()).String()})
+			return true
+		}
+		// A call passing one of our muxes on to a function or method of the same package.
+		childArgs := map[int]map[string]bool{}
+		for i, a := range call.Args {
+			if id, ok := ast.Unparen(a).(*ast.Ident); ok && muxParams[id.Name] != nil {
+				childArgs[i] = muxParams[id.Name]
+			}
+		}
+		if len(childArgs) == 0 {
+			return true
+		}
+		for _, cand := range r.decls(path) {
+			if cand.Name.Name != name || (recvExpr == nil) != (cand.Recv == nil) {
+				continue
+			}
+			names := paramNames(cand)
+			child := map[string]map[string]bool{}
+			for i, m := range childArgs {
+				if i < len(names) {
+					child[names[i]] = m
+				}
+			}
+			out = append(out, r.walk(path, cand, child, seen)...)
+		}
+		return true
+	})
+	return slices.Clip(out)
+}
