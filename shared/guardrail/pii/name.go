@@ -20,6 +20,9 @@ var firstNamesText string
 //go:embed data/surnames.txt
 var surnamesText string
 
+//go:embed data/places.txt
+var placesText string
+
 //go:embed data/english.txt.gz
 var englishGz []byte
 
@@ -65,6 +68,7 @@ func wordSet(src string) map[string]bool {
 }
 
 var (
+	places     = wordSet(placesText)
 	firstNames = wordSet(firstNamesText)
 	surnames   = wordSet(surnamesText)
 	// notNames are capitalised words that begin sentences, titles and proper nouns other
@@ -89,6 +93,7 @@ var (
 	god jesus allah christmas easter internet google amazon apple microsoft facebook twitter`)
 	streetWords = wordSet(`street st road rd avenue ave boulevard blvd lane ln drive dr court ct place pl way
 	square sq terrace crescent close parkway highway hwy loop row walk alley`)
+	placeHeads     = wordSet(`san santa santo sao saint st los las el port fort mount mt lake new north south east west upper lower greater`)
 	placeParticles = wordSet(`de del la di da du des dos das y los las le`)
 	particles      = wordSet(`van von de da di del der den la le du dos das bin ibn al el ter ten y zu`)
 )
@@ -324,6 +329,24 @@ func (s *scanner) name(i int) {
 		}
 	}
 	fn := firstNames[first.fold]
+	strongCue := s.endsWith(first.start, strongBefore)
+	// Places, nationalities and "San Diego"-style place names are not people.
+	if !strongCue {
+		for k := 0; k < n; k++ {
+			if places[toks[k].fold] {
+				return
+			}
+		}
+		if b := first.start; b >= 2 && t[b-1] == ' ' {
+			k := b - 1
+			for k > 0 && t[k-1] != ' ' && t[k-1] != '\n' {
+				k--
+			}
+			if w := t[k : b-1]; startsUpper(w) && placeHeads[strings.TrimRight(s.fold(w), ".")] {
+				return
+			}
+		}
+	}
 	for k := 1; k < n-1; k++ {
 		if toks[k].kind == 'P' && !fn && placeParticles[toks[k].fold] {
 			return // "Villafranca del Cid", "Soto del Barco": a place
@@ -348,7 +371,7 @@ func (s *scanner) name(i int) {
 			caps++
 		}
 	}
-	strong := s.endsWith(first.start, strongBefore)
+	strong := strongCue
 	weak := s.endsWith(first.start, weakBefore)
 	after := s.context(last.end, last.end, 0, 12, afterName)
 	start := sentenceStart(t, first.start)
@@ -379,7 +402,11 @@ func (s *scanner) name(i int) {
 }
 
 func (s *scanner) lowerName(tok nameTok) {
-	if !firstNames[tok.fold] || !s.context(tok.start, tok.start, 16, 0, ws("my name is ", "name is ", "name: ", "called ", "call me ", "i'm ")) {
+	if !s.context(tok.start, tok.start, 16, 0, ws("my name is ", "name is ", "name: ", "called ", "call me ", "i'm ")) {
+		return
+	}
+	// Any given name, or any word that is not common English right after "my name is".
+	if !firstNames[tok.fold] && (isEnglish(tok.fold) || !s.endsWith(tok.start, ws("my name is ", "name is ", "name: "))) {
 		return
 	}
 	t := s.text
@@ -418,7 +445,8 @@ func (s *scanner) endsWith(i int, list words) bool {
 	lowerASCII(buf[:n])
 	b := buf[:n]
 	for _, w := range list {
-		if bytes.HasSuffix(b, w) {
+		// The cue must start at a word boundary ("problems. " does not end with "ms. ").
+		if bytes.HasSuffix(b, w) && (len(b) == len(w) || !isAlpha(w[0]) || !isAlpha(b[len(b)-len(w)-1])) {
 			return true
 		}
 		// Cues are written with one trailing space; tolerate a line break instead.
@@ -466,7 +494,7 @@ func (s *scanner) nameList(first nameTok) bool {
 			break
 		}
 		f := s.fold(t[j:e])
-		if notNames[f] || particles[f] {
+		if notNames[f] || particles[f] || places[f] {
 			break
 		}
 		gaz := firstNames[f] || surnames[f]
@@ -508,7 +536,7 @@ func (s *scanner) nameList(first nameTok) bool {
 			}
 			f2 := s.fold(t[k:e2])
 			gaz2 := firstNames[f2] || surnames[f2]
-			if notNames[f2] || (!gaz2 && isEnglish(f2)) {
+			if notNames[f2] || places[f2] || (!gaz2 && isEnglish(f2)) {
 				break
 			}
 			if gaz2 {
