@@ -13,7 +13,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider/local"
 )
 
-func newBlob(t *testing.T) blob.Store {
+func newBlob(t testing.TB) blob.Store {
 	t.Helper()
 	b, err := fsblob.New(t.TempDir())
 	if err != nil {

@@ -405,15 +405,24 @@ func scanDenseColumns(v *view, si int, s *segment, q []int8, qs float32, top *to
 	}
 	*ap = acc
 	accPool.Put(ap)
-	for _, c := range pass.h {
-		score := c.score
-		if !exact {
-			var dot int32
-			for _, qd := range dims {
-				dot += qd.w * int32(s.cols[qd.d*n+c.row])
+	cands := pass.h
+	if !exact {
+		// Rescore dimension by dimension over row-sorted candidates, so each column is read
+		// front to back.
+		sort.Slice(cands, func(i, j int) bool { return cands[i].row < cands[j].row })
+		dots := make([]int32, len(cands))
+		for _, qd := range dims {
+			col := s.cols[qd.d*n : (qd.d+1)*n]
+			for i, c := range cands {
+				dots[i] += qd.w * int32(col[c.row])
 			}
-			score = float64(float32(dot) * qs * s.scales[c.row])
 		}
+		for i := range cands {
+			cands[i].score = float64(float32(dots[i]) * qs * s.scales[cands[i].row])
+		}
+	}
+	for _, c := range cands {
+		score := c.score
 		if len(top.h) < top.k || score > top.h[0].score {
 			top.add(candidate{si, c.row, score})
 		}
