@@ -139,6 +139,10 @@ func TestHTTPKnowledgeBaseLifecycle(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body["answer"].(string), "eight") || len(body["sources"].([]any)) == 0 {
 		t.Fatalf("answer: %d %v", status, body)
 	}
+	cites, _ := body["citations"].([]any)
+	if len(cites) == 0 || cites[0].(map[string]any)["document"].(map[string]any)["name"] != "faq.md" {
+		t.Fatalf("answer cites %v, want faq.md", body["citations"])
+	}
 
 	if status, _ := call(t, srv, "DELETE", "/v1/knowledge-bases/docs/documents/"+id, "acme", nil); status != http.StatusOK {
 		t.Fatalf("delete: %d", status)
