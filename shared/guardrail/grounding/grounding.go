@@ -103,6 +103,13 @@ func Grounding(answer string, sources []string) float64 {
 			}
 			best = math.Max(best, s)
 		}
+		// A proper name the sources never mention is a likely fabricated fact: each one
+		// halves the sentence's support.
+		for _, pn := range properNames(a) {
+			if !windows[0].uni[pn] {
+				best *= 0.5
+			}
+		}
 		sum += best * float64(len(terms))
 		weight += float64(len(terms))
 		minS = math.Min(minS, best)
@@ -145,4 +152,21 @@ func Relevance(answer, query string) float64 {
 		return 0.1 * math.Min(1, float64(len(a))/20)
 	}
 	return math.Min(1, 0.35+0.65*math.Sqrt(cov))
+}
+
+// properNames returns the stemmed terms of capitalised words that do not start the sentence.
+func properNames(sentence string) []string {
+	var z textnorm.Tokenizer
+	toks := z.Reset(sentence)
+	var out []string
+	for i, t := range toks {
+		if i == 0 || textnorm.IsStop(t.Norm) {
+			continue
+		}
+		c := sentence[t.Start]
+		if c >= 'A' && c <= 'Z' {
+			out = append(out, textnorm.Stem(t.Norm))
+		}
+	}
+	return out
 }

@@ -27,3 +27,23 @@ func attackReport(dir string) error {
 		r.SquadQuestions, r.SquadFPR["LOW"], r.SquadFPR["MEDIUM"], r.SquadFPR["HIGH"])
 	return nil
 }
+
+func benignReport(dir string) error {
+	sq, err := eval.LoadSquad(dir)
+	if err != nil {
+		return err
+	}
+	texts := append(sq.Contexts(), sq.Questions()...)
+	c := eval.MeasureContentOnBenign(texts)
+	fmt.Printf("\nHarmful-content filters on benign text (%d SQuAD paragraphs and questions): any category at LOW+ %.4f, MEDIUM+ %.4f, HIGH %.4f; MEDIUM+ by category %v\n",
+		c.Texts, c.AtLeastLow, c.AtLeastMedium, c.High, c.ByCategory)
+	g := eval.MeasureGrounding(sq, 1)
+	fmt.Printf("\nContextual grounding on SQuAD-built pairs (%d; answer = the context sentence holding the gold answer)\n", g.Pairs)
+	fmt.Printf("  grounding AUC own paragraph vs other article: %.3f; pass rate at 0.5 %.3f vs %.3f, at 0.7 %.3f vs %.3f\n",
+		g.GroundingAUC, g.GroundingAt[0.5][0], g.GroundingAt[0.5][1], g.GroundingAt[0.7][0], g.GroundingAt[0.7][1])
+	fmt.Printf("  grounding AUC true statement vs answer swapped for another article's answer: %.3f; swapped pass rate at 0.5 %.3f, at 0.7 %.3f\n",
+		g.SubstitutedAUC, g.SubstitutedAt[0.5], g.SubstitutedAt[0.7])
+	fmt.Printf("  relevance AUC own question vs other article's: %.3f; pass rate at 0.5 %.3f vs %.3f, at 0.7 %.3f vs %.3f\n",
+		g.RelevanceAUC, g.RelevanceAt[0.5][0], g.RelevanceAt[0.5][1], g.RelevanceAt[0.7][0], g.RelevanceAt[0.7][1])
+	return nil
+}

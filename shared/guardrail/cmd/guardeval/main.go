@@ -86,5 +86,8 @@ func run(dir string, verbose bool) error {
 			}
 		}
 	}
-	return attackReport(dir)
+	if err := attackReport(dir); err != nil {
+		return err
+	}
+	return benignReport(dir)
 }
