@@ -57,14 +57,14 @@ type TextBlock struct {
 
 // ApplyResponse is ApplyGuardrail's response shape.
 type ApplyResponse struct {
-	Action       string        `json:"action"`
-	ActionReason string        `json:"actionReason,omitempty"`
-	Outputs      []OutputText  `json:"outputs"`
-	Assessments  []Assessment  `json:"assessments"`
-	Usage        Usage         `json:"usage"`
-	Coverage     *Coverage     `json:"guardrailCoverage,omitempty"`
-	PolicyRef    *PolicyRef    `json:"policy,omitempty"`
-	Metrics      *InvocationMs `json:"invocationMetrics,omitempty"`
+	Action       string       `json:"action"`
+	ActionReason string       `json:"actionReason,omitempty"`
+	Outputs      []OutputText `json:"outputs"`
+	Assessments  []Assessment `json:"assessments"`
+	Usage        Usage        `json:"usage"`
+	Coverage     *Coverage    `json:"guardrailCoverage,omitempty"`
+	// PolicyRef names the stored policy applied (Plinth extension).
+	PolicyRef *PolicyRef `json:"appliedPolicy,omitempty"`
 }
 
 // PolicyRef names the stored policy that was applied (Plinth extension).
@@ -107,6 +107,7 @@ type Usage struct {
 
 // Assessment holds the findings of every policy.
 type Assessment struct {
+	InvocationMetrics          *InvocationMs        `json:"invocationMetrics,omitempty"`
 	TopicPolicy                *TopicAssessment     `json:"topicPolicy,omitempty"`
 	ContentPolicy              *ContentAssessment   `json:"contentPolicy,omitempty"`
 	WordPolicy                 *WordAssessment      `json:"wordPolicy,omitempty"`

@@ -495,7 +495,7 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 		}
 		resp = mergeDelegated(resp, d, blocked)
 	}
-	resp.Metrics = &InvocationMs{GuardrailProcessingLatency: e.now().Sub(started).Milliseconds()}
+	resp.Assessments[0].InvocationMetrics = &InvocationMs{GuardrailProcessingLatency: e.now().Sub(started).Milliseconds()}
 	return resp, evaluation{blocks: guarded, blocked: blocked}, nil
 }
 

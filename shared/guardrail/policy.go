@@ -237,6 +237,9 @@ func (p *Policy) Validate() error {
 				}
 			}
 		}
+		if len(s.RegexesConfig) > 10 {
+			add("sensitiveInformationPolicyConfig.regexesConfig: at most 10 regexes")
+		}
 		for i, r := range s.RegexesConfig {
 			f := fmt.Sprintf("sensitiveInformationPolicyConfig.regexesConfig[%d]", i)
 			if r.Name == "" {
@@ -280,6 +283,9 @@ func (p *Policy) Validate() error {
 		}
 	}
 	if w := p.WordPolicyConfig; w != nil {
+		if len(w.WordsConfig) > 10000 {
+			add("wordPolicyConfig.wordsConfig: at most 10000 words")
+		}
 		for i, wc := range w.WordsConfig {
 			if strings.TrimSpace(wc.Text) == "" {
 				add("wordPolicyConfig.wordsConfig[%d].text: required", i)
@@ -295,6 +301,9 @@ func (p *Policy) Validate() error {
 		}
 	}
 	if t := p.TopicPolicyConfig; t != nil {
+		if len(t.TopicsConfig) > 30 {
+			add("topicPolicyConfig.topicsConfig: at most 30 topics")
+		}
 		seen := map[string]bool{}
 		for i, tc := range t.TopicsConfig {
 			f := fmt.Sprintf("topicPolicyConfig.topicsConfig[%d]", i)
