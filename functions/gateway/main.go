@@ -1,0 +1,43 @@
+// Command gateway is the model gateway's Lambda function: every /v1 model route
+// (chat completions, embeddings, models, usage, feedback) plus /healthz and
+// /openapi.json, behind API Gateway REST integrations with response streaming, so
+// server-sent events reach clients as the model produces them.
+//
+// Environment: PLINTH_TABLE (required), PLINTH_PROVIDER_SECRET_ARN (provider keys),
+// PLINTH_EVAL_BUCKET (enables /v1/feedback).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/plinth-ai/plinth/shared/observe"
+	"github.com/plinth-ai/plinth/shared/platform"
+)
+
+func main() {
+	log := observe.NewLogger(os.Stdout)
+	handler, err := newHandler(context.Background(), platform.AWSConfigFromEnv(), log)
+	if err != nil {
+		log.Error("gateway init failed", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler)
+}
+
+// newHandler builds the platform once per cold start and returns the streaming handler.
+func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (any, error) {
+	cfg.Logger = log
+	a, err := platform.NewAWS(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	h, err := platform.GatewayHandler(a)
+	if err != nil {
+		return nil, err
+	}
+	return platform.StreamingHandler(h, func(ctx context.Context) { _ = a.Flush(ctx) }), nil
+}

@@ -1,0 +1,45 @@
+// Command ingest is the binary of every ingestion state-machine task (Prepare, Extract,
+// Chunk, Embed, Index, MarkDocument, FailDocument, DeleteDocument): PLINTH_TASK names the
+// task by its definition placeholder (e.g. ExtractFunctionArn). Failures report the
+// task's error name (TransientError, DocumentError) as the Lambda errorType, which the
+// definition's Retry and Catch match.
+//
+// Environment: PLINTH_TASK, PLINTH_TABLE, PLINTH_DOCUMENTS_BUCKET, PLINTH_INDEX_BUCKET
+// (required), PLINTH_PROVIDER_SECRET_ARN.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/plinth-ai/plinth/shared/observe"
+	"github.com/plinth-ai/plinth/shared/platform"
+)
+
+func main() {
+	log := observe.NewLogger(os.Stdout).With("task", os.Getenv(platform.EnvTask))
+	handler, err := newHandler(context.Background(), platform.AWSConfigFromEnv(), os.Getenv(platform.EnvTask), log)
+	if err != nil {
+		log.Error("ingest init failed", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler)
+}
+
+// newHandler builds the platform once per cold start and returns the task's handler.
+func newHandler(ctx context.Context, cfg platform.AWSConfig, task string, log *slog.Logger) (func(context.Context, json.RawMessage) (json.RawMessage, error), error) {
+	cfg.Logger = log
+	a, err := platform.NewAWS(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := platform.IngestTasks(a)
+	if err != nil {
+		return nil, err
+	}
+	return platform.TaskHandler(tasks, task, func(ctx context.Context) { _ = a.Flush(ctx) })
+}

@@ -1,0 +1,312 @@
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/eval"
+	"github.com/plinth-ai/plinth/shared/eval/eventbus"
+	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/guardrail"
+	"github.com/plinth-ai/plinth/shared/guardrail/guardrailhttp"
+	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/rag"
+	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/tenant"
+	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
+	"github.com/plinth-ai/plinth/shared/usage"
+)
+
+// The per-function assemblies below are functions, not methods of AWS: a binary links
+// only the ones it calls (exported methods survive dead-code elimination whenever
+// reflection-based method lookup is linked, which would put every capability in every
+// function).
+
+// DefaultAnswerModel is the chat model grounded answers use when a request names none.
+const DefaultAnswerModel = "local-chat"
+
+// authenticator admits tenant callers in AWS: the key authorizer's context first, then
+// an IAM identity API Gateway verified, then (defence in depth) a bearer key read
+// directly.
+func (a *AWS) authenticator() *gatewayauth.Authenticator {
+	return gatewayauth.New(a.Tenants, gatewayauth.WithAuthorizerContext(authorizerContext), gatewayauth.WithIAMIdentity(iamIdentity))
+}
+
+// tenantAPI serves v1 behind tenant authentication and key scopes, with the platform's
+// request IDs, panic recovery and error-shaped 404/405s.
+func (a *AWS) tenantAPI(v1 *http.ServeMux, extra func(root *http.ServeMux)) http.Handler {
+	root := http.NewServeMux()
+	if extra != nil {
+		extra(root)
+	}
+	root.Handle("/v1/", notFound(v1, gateway.Authenticate(a.authenticator(), scopes(v1))))
+	return apiGatewayRequestIDs(requestIDs(recoverer(a.Log, notFound(root, root))))
+}
+
+// GatewayHandler is the gateway function's HTTP API: /v1/chat/completions,
+// /v1/embeddings, /v1/models, /v1/usage, /v1/feedback (when PLINTH_EVAL_BUCKET is set),
+// plus unauthenticated /healthz and /openapi.json.
+func GatewayHandler(a *AWS) (http.Handler, error) {
+	p := a.gateway()
+	v1 := http.NewServeMux()
+	p.gw.Routes(v1)
+	usage.PublicRoutes(v1, p.usage)
+	if a.cfg.EvalBucket != "" {
+		// Feedback only writes records: a bare evaluation service (no runs, events or
+		// scoring) keeps the gateway binary small.
+		blobs, err := a.bucket(EnvEvalBucket, a.cfg.EvalBucket)
+		if err != nil {
+			return nil, err
+		}
+		svc, err := eval.NewService(a.Store, blobs, eval.TargetFunc(p.internal.Chat))
+		if err != nil {
+			return nil, err
+		}
+		v1.HandleFunc("POST /v1/feedback", feedbackHandler(svc))
+	}
+	return a.tenantAPI(v1, func(root *http.ServeMux) {
+		root.HandleFunc("GET /healthz", healthz)
+		root.HandleFunc("GET /openapi.json", serveOpenAPI)
+	}), nil
+}
+
+// feedbackRequest is the body of POST /v1/feedback (as eval.Routes serves it locally).
+type feedbackRequest struct {
+	RequestID       string `json:"request_id"`
+	Rating          *int   `json:"rating"`
+	Comment         string `json:"comment"`
+	CorrectedAnswer string `json:"corrected_answer"`
+	Input           string `json:"input"`
+	Output          string `json:"output"`
+}
+
+// feedbackHandler records a tenant's rating of a served request. It serves the same
+// contract as eval.Routes' /v1/feedback without linking the evaluation API's HTML
+// reports, whose templates would double the gateway binary.
+func feedbackHandler(svc *eval.Service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, ok := auth.FromContext(r.Context())
+		if !ok || p.TenantID == "" {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "feedback needs a tenant API key"))
+			return
+		}
+		if !p.Has(auth.ScopeInference) {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, "insufficient_scope", "the key lacks the inference scope"))
+			return
+		}
+		var req feedbackRequest
+		if err := httpapi.DecodeJSON(w, r, &req, 256<<10); err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
+		if req.Rating == nil {
+			httpapi.WriteError(w, httpapi.BadRequest("rating", "rating is required (an integer from 1 to 5)"))
+			return
+		}
+		fb, err := svc.RecordFeedback(r.Context(), eval.Feedback{
+			Tenant: p.TenantID, RequestID: req.RequestID, Rating: *req.Rating, Comment: req.Comment,
+			CorrectedAnswer: req.CorrectedAnswer, Input: req.Input, Output: req.Output, KeyID: p.KeyID,
+		})
+		if errors.Is(err, eval.ErrInvalid) {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "invalid_request_error", "%v", err))
+			return
+		}
+		if err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusCreated, fb)
+	}
+}
+
+// GuardrailsHandler is the guardrails function's API: POST /v1/guardrails/apply.
+func GuardrailsHandler(a *AWS) (http.Handler, error) {
+	svc, err := a.guardrailService()
+	if err != nil {
+		return nil, err
+	}
+	v1 := http.NewServeMux()
+	guardrailhttp.Routes(v1, svc)
+	return a.tenantAPI(v1, nil), nil
+}
+
+// RetrievalHandler is the retrieval function's API: /v1/knowledge-bases/{kb}/documents
+// (upload, list, get, delete), /retrieve and /answer.
+func RetrievalHandler(a *AWS) (http.Handler, error) {
+	svc, err := a.ragService()
+	if err != nil {
+		return nil, err
+	}
+	v1 := http.NewServeMux()
+	rag.Routes(v1, svc)
+	return a.tenantAPI(v1, nil), nil
+}
+
+// AdminHandler is the admin function's API under /admin/ (IAM-authorized by API Gateway;
+// every verified IAM caller is a platform admin): registry, tenants and keys, usage
+// reports, guardrail policies, and, when their buckets are configured, knowledge bases
+// and evaluation suites. It seeds the built-in models on first use of a table.
+func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
+	if err := a.Registry.SeedBuiltins(ctx); err != nil {
+		return nil, err
+	}
+	p := a.gateway()
+	admin := http.NewServeMux()
+	registry.Routes(admin, a.Registry)
+	tenant.Routes(admin, a.Tenants)
+	usage.AdminRoutes(admin, p.usage)
+	gsvc, err := a.guardrailService()
+	if err != nil {
+		return nil, err
+	}
+	guardrailhttp.Routes(admin, gsvc)
+	var ragSvc *rag.Service
+	if a.cfg.DocumentsBucket != "" && a.cfg.IndexBucket != "" {
+		if ragSvc, err = a.ragService(); err != nil {
+			return nil, err
+		}
+		rag.Routes(admin, ragSvc)
+	}
+	if a.cfg.EvalBucket != "" {
+		esvc, err := a.evalService(ragSvc)
+		if err != nil {
+			return nil, err
+		}
+		eval.Routes(admin, esvc)
+	}
+	root := http.NewServeMux()
+	root.Handle("/admin/", notFound(admin, iamAdmin(admin)))
+	return apiGatewayRequestIDs(requestIDs(recoverer(a.Log, notFound(root, root)))), nil
+}
+
+// iamAdmin admits the IAM principal API Gateway verified as a platform admin; a request
+// without one (the route is not IAM-authorized) is refused.
+func iamAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arn, ok := iamIdentity(r)
+		if !ok {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, "iam_required", "the admin API needs AWS IAM (SigV4) authorization"))
+			return
+		}
+		p := auth.Principal{Admin: true, KeyID: arn}
+		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+	})
+}
+
+// IngestTasks returns the ingestion flow's tasks keyed by placeholder name.
+func IngestTasks(a *AWS) (map[string]TaskFunc, error) {
+	svc, err := a.ragService()
+	if err != nil {
+		return nil, err
+	}
+	return svc.Tasks(), nil
+}
+
+// EvalTasks returns the evaluation flow's tasks keyed by placeholder name. Knowledge-base
+// targets are available when the documents and index buckets are configured.
+func EvalTasks(a *AWS) (map[string]TaskFunc, error) {
+	var ragSvc *rag.Service
+	if a.cfg.DocumentsBucket != "" && a.cfg.IndexBucket != "" {
+		var err error
+		if ragSvc, err = a.ragService(); err != nil {
+			return nil, err
+		}
+	}
+	svc, err := a.evalService(ragSvc)
+	if err != nil {
+		return nil, err
+	}
+	return svc.Tasks(), nil
+}
+
+func (a *AWS) guardrailService() (*guardrail.Service, error) {
+	engine, err := guardrail.New()
+	if err != nil {
+		return nil, fmt.Errorf("guardrail engine: %w", err)
+	}
+	return guardrail.NewService(engine, guardrail.NewRepository(a.Store),
+		guardrail.WithTenantPolicy(func(ctx context.Context, tenantID string) (string, int, error) {
+			t, err := a.Tenants.CachedTenant(ctx, tenantID)
+			if err != nil {
+				return "", 0, err
+			}
+			return t.GuardrailPolicy, 0, nil
+		})), nil
+}
+
+// ragService builds knowledge bases on S3: documents and ingestion intermediates in the
+// documents bucket, index segments in the index bucket. Embeddings and answers go
+// through the gateway as the owning tenant. Ingestion starts from the bucket's
+// EventBridge notifications, so uploads need no starter.
+func (a *AWS) ragService() (*rag.Service, error) {
+	docs, err := a.bucket(EnvDocumentsBucket, a.cfg.DocumentsBucket)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := a.bucket(EnvIndexBucket, a.cfg.IndexBucket)
+	if err != nil {
+		return nil, err
+	}
+	internal := a.gateway().internal
+	return rag.NewService(a.Store, docs, index.NewManager(idx),
+		rag.WithBucket(a.cfg.DocumentsBucket),
+		rag.WithEmbedders(func(_ context.Context, tenantID, model string) (rag.Embedder, error) {
+			return rag.EmbedderFunc(func(ctx context.Context, texts []string, inputType string) ([][]float32, error) {
+				return internal.Embed(ctx, tenantID, model, texts, inputType)
+			}), nil
+		}),
+		rag.WithChat(func(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
+			p, ok := auth.FromContext(ctx)
+			if !ok || p.TenantID == "" {
+				return nil, fmt.Errorf("grounded answer without a tenant")
+			}
+			return internal.Chat(ctx, p.TenantID, req)
+		}, DefaultAnswerModel),
+	), nil
+}
+
+// evalService builds evaluation on the eval bucket: targets and judges through the
+// gateway as the suite's tenant, runs started on the evaluation state machine, events
+// published to the platform bus; ragSvc (optional) serves knowledge-base targets.
+func (a *AWS) evalService(ragSvc *rag.Service) (*eval.Service, error) {
+	blobs, err := a.bucket(EnvEvalBucket, a.cfg.EvalBucket)
+	if err != nil {
+		return nil, err
+	}
+	p := a.gateway()
+	opts := []eval.Option{eval.WithLogger(a.Log), eval.WithEmbedder(localEmbedder{inv: p.inv, models: a.Registry})}
+	if ragSvc != nil {
+		opts = append(opts, eval.WithRetriever(ragRetriever{ragSvc}))
+	}
+	if arn := a.cfg.EvaluationStateMachineARN; arn != "" {
+		opts = append(opts, eval.WithRunStarter(a.startExecution(arn)))
+	}
+	if a.cfg.EventBus != "" {
+		pub, err := eventbus.New(a.eventBridgeClient(), a.cfg.EventBus)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, eval.WithEventPublisher(pub))
+	}
+	return eval.NewService(a.Store, blobs, eval.TargetFunc(p.internal.Chat), opts...)
+}
+
+// startExecution starts the state machine with input and returns the execution ARN.
+func (a *AWS) startExecution(arn string) func(ctx context.Context, input json.RawMessage) (string, error) {
+	return func(ctx context.Context, input json.RawMessage) (string, error) {
+		out, err := a.sfnClient().StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(string(input))})
+		if err != nil {
+			return "", fmt.Errorf("start execution of %s: %w", arn, err)
+		}
+		return aws.ToString(out.ExecutionArn), nil
+	}
+}
