@@ -216,3 +216,22 @@ type GroundingFinding struct {
 	Action    string  `json:"action"`
 	Detected  bool    `json:"detected"`
 }
+
+// NewTextRequest builds a request guarding the given texts (one content block each).
+func NewTextRequest(source Source, texts ...string) ApplyRequest {
+	req := ApplyRequest{Source: source, Content: make([]ContentBlock, len(texts))}
+	for i, t := range texts {
+		req.Content[i] = ContentBlock{Text: &TextBlock{Text: t}}
+	}
+	return req
+}
+
+// Blocked reports whether any finding blocked the content (as opposed to only masking it):
+// a gateway answers a blocked request with Outputs[0].Text (the policy's message) and
+// finish_reason "content_filter", and forwards a masked one with the masked Outputs.
+func (r ApplyResponse) Blocked() bool {
+	return r.Action == ActionIntervened && len(Summarize(r).Blocked) > 0
+}
+
+// Masked reports whether the content was changed (anonymised) without being blocked.
+func (r ApplyResponse) Masked() bool { return r.Action == ActionIntervened && !r.Blocked() }

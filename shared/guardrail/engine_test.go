@@ -310,3 +310,26 @@ func TestSummaryHasNoMatchedText(t *testing.T) {
 		t.Fatalf("blocked = %v", s.Blocked)
 	}
 }
+
+func TestBlockedAndMasked(t *testing.T) {
+	e := newEngine(t)
+	p := loadPolicy(t, "policy_full.json")
+	masked, err := e.Apply(context.Background(), p, NewTextRequest(SourceInput, "mail a@b.io please"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !masked.Masked() || masked.Blocked() {
+		t.Fatalf("masked = %+v", masked)
+	}
+	blocked, err := e.Apply(context.Background(), p, NewTextRequest(SourceInput, "card 4111111111111111"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !blocked.Blocked() || blocked.Masked() {
+		t.Fatalf("blocked = %+v", blocked)
+	}
+	clean, _ := e.Apply(context.Background(), p, NewTextRequest(SourceInput, "hello there"))
+	if clean.Blocked() || clean.Masked() {
+		t.Fatalf("clean = %+v", clean)
+	}
+}
