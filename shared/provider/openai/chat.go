@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/plinth-ai/plinth/shared/provider"
 )
@@ -77,8 +78,13 @@ func (c *Client) ChatStream(ctx context.Context, req *provider.ChatRequest) (pro
 	if err != nil {
 		return nil, err
 	}
-	return &stream{c: c, ctx: ctx, resp: resp, rd: bufio.NewReaderSize(resp.Body, 16<<10)}, nil
+	rd := readerPool.Get().(*bufio.Reader)
+	rd.Reset(resp.Body)
+	return &stream{c: c, ctx: ctx, resp: resp, rd: rd}, nil
 }
+
+// readerPool recycles the line readers of finished streams.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
 
 type stream struct {
 	c    *Client
@@ -209,5 +215,16 @@ func (s *stream) nextEvent() ([]byte, error) {
 // request if it is still running.
 func (s *stream) Close() error {
 	s.done = true
-	return s.resp.Body.Close()
+	err := s.resp.Body.Close()
+	s.release()
+	return err
+}
+
+// release returns the line reader to the pool once the stream is over.
+func (s *stream) release() {
+	if s.rd != nil {
+		s.rd.Reset(nil)
+		readerPool.Put(s.rd)
+		s.rd = nil
+	}
 }
