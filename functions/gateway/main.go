@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/plinth-ai/plinth/shared/observe"
@@ -29,7 +30,7 @@ func main() {
 }
 
 // newHandler builds the platform once per cold start and returns the streaming handler.
-func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (any, error) {
+func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (func(context.Context, events.APIGatewayProxyRequest) (*events.APIGatewayProxyStreamingResponse, error), error) {
 	cfg.Logger = log
 	a, err := platform.NewAWS(ctx, cfg)
 	if err != nil {
