@@ -49,8 +49,10 @@ var (
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient sets the HTTP client (share one across deployments to share a
-// connection pool). The default is a client built by NewHTTPClient.
+// WithHTTPClient sets the net/http client used for https and proxied upstreams (share
+// one across deployments to share its connection pool; the default is built by
+// NewHTTPClient). Plain-http upstreams use the client's own lean HTTP/1.1 pool unless
+// WithStdlibHTTP is also given.
 func WithHTTPClient(c *http.Client) Option { return func(cl *Client) { cl.httpClient = c } }
 
 // WithAzure speaks Azure OpenAI: the key goes in the api-key header and, when apiVersion
