@@ -1147,6 +1147,16 @@ func (x *exchanger) json(method, path string, body any) exchange {
 	return x.do(method, path, credentialFor(x.l, strings.SplitN(path, "?", 2)[0]), ct, raw)
 }
 
+// as sends a JSON body with the given API key.
+func (x *exchanger) as(key, method, path string, body any) exchange {
+	x.t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	return x.do(method, path, key, "application/json", raw)
+}
+
 func (x *exchanger) expect(ex exchange, status int) exchange {
 	x.t.Helper()
 	if ex.status != status {
@@ -1312,6 +1322,9 @@ func TestOpenAPIBodiesMatchDocument(t *testing.T) {
 	x.expect(x.json("GET", "/admin/tenants/acme/iam-principals", nil), 200)
 	x.expect(x.json("DELETE", "/admin/tenants/acme/iam-principals/arn:aws:iam::123456789012:role/app", nil), 204)
 	x.expect(x.json("DELETE", "/admin/keys/"+key, nil), 204)
+	acmeKey := decodeField(t, x.expect(x.json("POST", "/admin/tenants/acme/keys", nil), 201).body, "key")
+	x.expect(x.json("POST", "/admin/tenants", map[string]any{"id": "tiny", "limits": map[string]any{"requests_per_minute": 1}}), 201)
+	tinyKey := decodeField(t, x.expect(x.json("POST", "/admin/tenants/tiny/keys", map[string]any{}), 201).body, "key")
 
 	// Registry.
 	x.expect(x.json("GET", "/admin/models", nil), 200)
@@ -1321,6 +1334,7 @@ func TestOpenAPIBodiesMatchDocument(t *testing.T) {
 	x.expect(x.json("PATCH", "/admin/models/team/chat-x", map[string]any{"description": "team model"}), 200)
 	x.expect(x.json("POST", "/admin/models/team/chat-x/review", map[string]any{"decision": "approve", "reviewer": "jane"}), 200)
 	x.expect(x.json("POST", "/admin/models/team/chat-x/review", map[string]any{"decision": "maybe", "reviewer": "jane"}), 400)
+	x.expect(x.json("POST", "/admin/models/team/chat-x/review", map[string]any{"decision": "deprecate", "reviewer": "jane"}), 200)
 
 	// OpenAI-compatible API with the demo tenant's key.
 	x.expect(x.json("GET", "/v1/models", nil), 200)
@@ -1333,6 +1347,20 @@ func TestOpenAPIBodiesMatchDocument(t *testing.T) {
 	x.expect(x.json("POST", "/v1/chat/completions", map[string]any{"model": "local-chat", "messages": []any{}}), 400)
 	x.expect(x.json("POST", "/v1/chat/completions", map[string]any{"model": "nope", "messages": []map[string]any{{"role": "user", "content": "hi"}}}), 404)
 	x.expect(x.do("POST", "/v1/chat/completions", "wrong", "application/json", []byte(`{}`)), 401)
+	deprecated := x.expect(x.json("POST", "/v1/chat/completions", map[string]any{"model": "team/chat-x", "messages": []map[string]any{{"role": "user", "content": "hi"}}}), 200)
+	if deprecated.header.Get("Warning") == "" {
+		t.Error("a deprecated model's answer carries no Warning header")
+	}
+	cached := map[string]any{"model": "local-chat", "temperature": 0, "messages": []map[string]any{{"role": "user", "content": "Cache me"}}}
+	x.expect(x.as(acmeKey, "POST", "/v1/chat/completions", cached), 200)
+	if hit := x.expect(x.as(acmeKey, "POST", "/v1/chat/completions", cached), 200); hit.header.Get("X-Plinth-Cache") != "hit" {
+		t.Errorf("second identical request: X-Plinth-Cache %q, want hit", hit.header.Get("X-Plinth-Cache"))
+	}
+	x.expect(x.as(acmeKey, "POST", "/v1/chat/completions", map[string]any{"model": "team/chat-x", "messages": []map[string]any{{"role": "user", "content": "hi"}}}), 403)
+	x.expect(x.as(tinyKey, "POST", "/v1/chat/completions", cached), 200)
+	if limited := x.expect(x.as(tinyKey, "POST", "/v1/chat/completions", cached), 429); limited.header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
 	x.expect(x.json("POST", "/v1/embeddings", map[string]any{"model": "local-embed", "input": []string{"a", "b"}}), 200)
 	x.expect(x.json("POST", "/v1/embeddings", map[string]any{"model": "local-embed", "input": "a", "encoding_format": "base64"}), 200)
 	x.expect(x.json("POST", "/v1/embeddings", map[string]any{"model": "local-embed", "input": []int{1, 2}}), 400)
@@ -1394,6 +1422,13 @@ func TestOpenAPIBodiesMatchDocument(t *testing.T) {
 			continue
 		}
 		r := deref(t, doc, resp)
+		declared, _ := r["headers"].(map[string]any)
+		for h := range ex.header {
+			notable := strings.HasPrefix(h, "X-Plinth-") || slices.Contains([]string{"X-Request-Id", "Warning", "Retry-After", "Location", "Content-Disposition"}, h)
+			if notable && declared[h] == nil {
+				t.Errorf("%s: response header %s is not documented", name, h)
+			}
+		}
 		content, _ := r["content"].(map[string]any)
 		if len(content) == 0 {
 			if len(ex.body) > 0 {
