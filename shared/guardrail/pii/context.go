@@ -20,7 +20,7 @@ var (
 	cardWords      = ws("card", "credit", "debit", "visa", "mastercard", "amex", "cc ", "cc#", "cc:", "payment")
 	ssnWords       = ws("ssn", "social security", "social sec", "ss#", "ss #")
 	itinWords      = ws("itin", "taxpayer", "tax id", "tax identification")
-	bankWords      = ws("account", "acct", "a/c", "bank", "checking", "savings", "routing")
+	bankWords      = ws("account", "acct", "a/c", "bank", "checking", "savings")
 	passportWords  = ws("passport", "travel document")
 	driverWords    = ws("driver", "licence", "license", "dl#", "dl #", "dl:", "dl no")
 	secretWords    = ws("secret", "aws_secret", "secret_access_key", "secretaccesskey", "aws")

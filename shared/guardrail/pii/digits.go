@@ -174,6 +174,9 @@ func (s *scanner) classify(gs []group, a int, plus, paren bool, extEnd int) (int
 	t := s.text
 	ng := len(gs)
 	var dbuf [40]byte
+	if b, ok := s.classifyMore(gs, a, plus, paren); ok {
+		return b, true
+	}
 	// Cards: 12-19 digits, Luhn-valid, one separator style.
 	if s.set.Has(CreditCard) && !plus && !paren {
 		for b := min(ng-1, a+5); b >= a; b-- {

@@ -31,6 +31,19 @@ const (
 	DriverID
 	Name
 	Address
+	Age
+	Password
+	Username
+	SwiftCode
+	VIN
+	CardCVV
+	CardExpiry
+	PIN
+	RoutingNumber
+	CASIN
+	UKNHS
+	UKNINO
+	UKUTR
 	numTypes
 )
 
@@ -51,6 +64,19 @@ var typeNames = [numTypes]string{
 	DriverID:      "DRIVER_ID",
 	Name:          "NAME",
 	Address:       "ADDRESS",
+	Age:           "AGE",
+	Password:      "PASSWORD",
+	Username:      "USERNAME",
+	SwiftCode:     "SWIFT_CODE",
+	VIN:           "VEHICLE_IDENTIFICATION_NUMBER",
+	CardCVV:       "CREDIT_DEBIT_CARD_CVV",
+	CardExpiry:    "CREDIT_DEBIT_CARD_EXPIRY",
+	PIN:           "PIN",
+	RoutingNumber: "US_BANK_ROUTING_NUMBER",
+	CASIN:         "CA_SOCIAL_INSURANCE_NUMBER",
+	UKNHS:         "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
+	UKNINO:        "UK_NATIONAL_INSURANCE_NUMBER",
+	UKUTR:         "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER",
 }
 
 // String returns the Bedrock type name.
@@ -106,6 +132,8 @@ var priority = [numTypes]int{
 	Email: 90, URL: 60, IPAddress: 85, MACAddress: 84, AWSAccessKey: 95, AWSSecretKey: 70,
 	IBAN: 88, CreditCard: 80, SSN: 78, ITIN: 77, USBankAccount: 50, USPassport: 52, DriverID: 51,
 	Phone: 40, Name: 20, Address: 30,
+	Age: 35, Password: 92, Username: 91, SwiftCode: 55, VIN: 58, CardCVV: 45, CardExpiry: 46, PIN: 44,
+	RoutingNumber: 56, CASIN: 57, UKNHS: 54, UKNINO: 59, UKUTR: 53,
 }
 
 // Detect appends to dst the entities of the types in set found in text, sorted by start,
@@ -189,7 +217,8 @@ func wordByte(c byte) bool { return isAlnum(c) || c == '_' || c >= 0x80 }
 func (s *scanner) scan() {
 	t := s.text
 	n := len(t)
-	const digitTypes = Set(1<<CreditCard | 1<<SSN | 1<<ITIN | 1<<Phone | 1<<USBankAccount | 1<<USPassport | 1<<DriverID)
+	const digitTypes = Set(1<<CreditCard | 1<<SSN | 1<<ITIN | 1<<Phone | 1<<USBankAccount | 1<<USPassport | 1<<DriverID |
+		1<<Age | 1<<CardCVV | 1<<CardExpiry | 1<<PIN | 1<<RoutingNumber | 1<<CASIN | 1<<UKNHS | 1<<UKUTR | 1<<VIN)
 	const netTypes = Set(1<<IPAddress | 1<<MACAddress)
 	digitEnd := 0
 	for i := 0; i < n; i++ {
@@ -219,6 +248,9 @@ func (s *scanner) scan() {
 			if isDigit(c) && s.set.Has(Address) {
 				s.address(i)
 			}
+			if isDigit(c) && s.set.Has(VIN) {
+				s.upperCode(i)
+			}
 		case isAlpha(c):
 			if s.set&netTypes != 0 && isHex(c) {
 				s.ipOrMAC(i)
@@ -236,6 +268,12 @@ func (s *scanner) scan() {
 				if s.set&(1<<USPassport|1<<DriverID) != 0 {
 					s.alnumID(i)
 				}
+				if s.set&(1<<SwiftCode|1<<VIN|1<<UKNINO) != 0 {
+					s.upperCode(i)
+				}
+			}
+			if s.set&(1<<Password|1<<Username) != 0 {
+				s.credential(i)
 			}
 			if s.set.Has(AWSSecretKey) {
 				s.awsSecret(i)

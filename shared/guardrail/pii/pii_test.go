@@ -129,3 +129,40 @@ func BenchmarkDetect4KB(b *testing.B) {
 		buf = pii.Detect(text, pii.All, buf[:0])
 	}
 }
+
+func TestDetectMoreTypes(t *testing.T) {
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{"He just turned 47 years old", []string{"AGE:47"}},
+		{"Patient is a 65-year-old male", []string{"AGE:65"}},
+		{"I have 47 apples", nil},
+		{"card CVV 123, exp 09/27", []string{"CREDIT_DEBIT_CARD_CVV:123", "CREDIT_DEBIT_CARD_EXPIRY:09/27"}},
+		{"my PIN is 4821", []string{"PIN:4821"}},
+		{"routing number 011000015 for the transfer", []string{"US_BANK_ROUTING_NUMBER:011000015"}},
+		{"routing number 011000016 for the transfer", nil},
+		{"SIN: 046 454 286", []string{"CA_SOCIAL_INSURANCE_NUMBER:046 454 286"}},
+		{"NHS number 943 476 5919", []string{"UK_NATIONAL_HEALTH_SERVICE_NUMBER:943 476 5919"}},
+		{"NHS number 943 476 5918", nil},
+		{"NI number AB 12 34 56 C on file", []string{"UK_NATIONAL_INSURANCE_NUMBER:AB 12 34 56 C"}},
+		{"NI number DQ 12 34 56 C on file", nil},
+		{"UTR 12345 67890", []string{"UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER:12345 67890"}},
+		{"SWIFT code DEUTDEFF500", []string{"SWIFT_CODE:DEUTDEFF500"}},
+		{"VIN 1M8GDM9AXKP042788 on the title", []string{"VEHICLE_IDENTIFICATION_NUMBER:1M8GDM9AXKP042788"}},
+		{"password: hunter2!", []string{"PASSWORD:hunter2!"}},
+		{"the password is required", nil},
+		{"Username: jdoe_42", []string{"USERNAME:jdoe_42"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.text, func(t *testing.T) {
+			var got []string
+			for _, e := range pii.Detect(tc.text, pii.All, nil) {
+				got = append(got, e.Type.String()+":"+tc.text[e.Start:e.End])
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
