@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/store/dynamostore"
+	"github.com/plinth-ai/plinth/test/dynalite"
+)
+
+func loadEvent(t *testing.T, name string) events.APIGatewayProxyRequest {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.APIGatewayProxyRequest
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// fakeSFN records StartExecution calls.
+type fakeSFN struct {
+	mu    sync.Mutex
+	calls []*sfn.StartExecutionInput
+}
+
+func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, in)
+	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(fmt.Sprintf("%s:exec-%d", strings.Replace(aws.ToString(in.StateMachineArn), ":stateMachine:", ":execution:", 1), len(f.calls)))}, nil
+}
+
+const evalMachine = "arn:aws:states:eu-west-1:123456789012:stateMachine:plinth-evaluation"
+
+// newAdmin runs newHandler on DynamoDB (minidyn's server), S3 (gofakes3) and a recording
+// Step Functions client.
+func newAdmin(t *testing.T) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), *fakeSFN) {
+	t.Helper()
+	ctx := context.Background()
+	db := httptest.NewServer(miniserver.NewServer())
+	t.Cleanup(db.Close)
+	ddb := dynalite.Client(db.URL)
+	if err := dynamostore.CreateTable(ctx, ddb, "plinth"); err != nil {
+		t.Fatal(err)
+	}
+	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(s3srv.Close)
+	s3c := s3.New(s3.Options{Region: "eu-west-1", BaseEndpoint: aws.String(s3srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
+	for _, b := range []string{"docs", "index", "evals"} {
+		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := &fakeSFN{}
+	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	cfg := platform.AWSConfig{Table: "plinth", DocumentsBucket: "docs", IndexBucket: "index", EvalBucket: "evals",
+		EvaluationStateMachineARN: evalMachine, AWS: &sdk, DynamoDB: ddb, S3: s3c, StepFunctions: steps}
+	h, err := newHandler(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, steps
+}
+
+// adminEvent turns the sample proxy event into an /admin call signed by an IAM user, as
+// API Gateway passes it after AWS_IAM authorization (no authorizer context).
+func adminEvent(t *testing.T, method, path, body, userARN string) events.APIGatewayProxyRequest {
+	ev := loadEvent(t, "apigw-models.json")
+	ev.HTTPMethod, ev.Path, ev.Resource, ev.Body = method, path, "/admin/{proxy+}", body
+	ev.RequestContext.HTTPMethod, ev.RequestContext.ResourcePath = method, "/admin/{proxy+}"
+	ev.RequestContext.Authorizer = nil
+	ev.RequestContext.Identity.UserArn = userARN
+	ev.RequestContext.Identity.Caller = "AIDAJQABLZS4A3QDU576Q"
+	delete(ev.Headers, "Authorization")
+	delete(ev.MultiValueHeaders, "Authorization")
+	if body != "" {
+		ev.MultiValueHeaders["Content-Type"] = []string{"application/json"}
+	}
+	return ev
+}
+
+func TestAdminAPIOverIAM(t *testing.T) {
+	h, steps := newAdmin(t)
+	const admin = "arn:aws:iam::123456789012:user/platform-admin"
+	cases := []struct {
+		name, method, path, body, user string
+		status                         int
+		want                           string
+	}{
+		{"unsigned caller refused", "POST", "/admin/tenants", `{"id":"acme","name":"Acme"}`, "", 403, `"iam_required"`},
+		{"create tenant", "POST", "/admin/tenants", `{"id":"acme","name":"Acme"}`, admin, 201, `"id":"acme"`},
+		{"issue key", "POST", "/admin/tenants/acme/keys", `{}`, admin, 201, `"key":"`},
+		{"built-in models seeded", "GET", "/admin/models", "", admin, 200, `"local-chat"`},
+		{"guardrail policies", "GET", "/admin/guardrail-policies", "", admin, 200, `[`},
+		{"knowledge base", "POST", "/admin/knowledge-bases", `{"tenant":"acme","id":"docs"}`, admin, 201, `"id":"docs"`},
+		{"evaluation suite", "POST", "/admin/eval-suites", `{"tenant":"acme","id":"qa","dataset":{"items":[{"id":"1","input":"What is 2+2?","references":["4"]}]},"target":{"model":"local-chat"},"metrics":["exact_match"]}`, admin, 201, `"id":"qa"`},
+		{"evaluation run on Step Functions", "POST", "/admin/eval-suites/qa/runs", `{}`, admin, 202, `"status"`},
+		{"usage report", "GET", "/admin/usage/report", "", admin, 200, `{`},
+		{"unknown route", "GET", "/admin/nope", "", admin, 404, `"not_found"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := h(context.Background(), adminEvent(t, tc.method, tc.path, tc.body, tc.user))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status || !strings.Contains(resp.Body, tc.want) {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+			}
+			if got := resp.MultiValueHeaders["X-Request-Id"]; len(got) != 1 || got[0] != "d7b0ab17-8c72-11e6-8b52-a4f9deadbeef" {
+				t.Errorf("X-Request-Id %q", got)
+			}
+		})
+	}
+	if len(steps.calls) != 1 || aws.ToString(steps.calls[0].StateMachineArn) != evalMachine || !json.Valid([]byte(aws.ToString(steps.calls[0].Input))) {
+		t.Fatalf("StartExecution calls %+v", steps.calls)
+	}
+	if !strings.Contains(aws.ToString(steps.calls[0].Input), `qa`) {
+		t.Errorf("execution input %s", aws.ToString(steps.calls[0].Input))
+	}
+}
