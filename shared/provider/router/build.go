@@ -35,6 +35,7 @@ type BuildOption func(*buildOptions)
 
 type buildOptions struct {
 	httpClient *http.Client
+	stdlibHTTP bool
 	bedrock    func(spec DeploymentSpec) (Deployment, error)
 	embedDim   int
 }
@@ -44,6 +45,11 @@ type buildOptions struct {
 func WithSharedHTTPClient(c *http.Client) BuildOption {
 	return func(o *buildOptions) { o.httpClient = c }
 }
+
+// WithStdlibUpstreamHTTP sends plain-http upstream requests through net/http (and so
+// through the shared client's transport, e.g. a tracing one) instead of the OpenAI
+// adapter's leaner HTTP/1.1 client. https upstreams always use net/http.
+func WithStdlibUpstreamHTTP() BuildOption { return func(o *buildOptions) { o.stdlibHTTP = true } }
 
 // WithLocalEmbedDimensions sets local-embed's vector size (default local.DefaultDimensions).
 func WithLocalEmbedDimensions(n int) BuildOption { return func(o *buildOptions) { o.embedDim = n } }
@@ -66,6 +72,9 @@ func Build(spec DeploymentSpec, opts ...BuildOption) (Deployment, error) {
 		var copts []openai.Option
 		if o.httpClient != nil {
 			copts = append(copts, openai.WithHTTPClient(o.httpClient))
+		}
+		if o.stdlibHTTP {
+			copts = append(copts, openai.WithStdlibHTTP())
 		}
 		if strings.EqualFold(spec.Provider, "azure") || spec.APIVersion != "" {
 			copts = append(copts, openai.WithAzure(spec.APIVersion), openai.WithName("azure"))

@@ -33,7 +33,7 @@ func TestBuild(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := Build(tt.spec, WithAWSConfig(awsCfg))
+			d, err := Build(tt.spec, WithAWSConfig(awsCfg), WithStdlibUpstreamHTTP())
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
