@@ -56,8 +56,7 @@ func (m *memVectors) QueryVectors(_ context.Context, ns index.Namespace, q []flo
 
 func TestKnowledgeBaseOnVectorStoreBackend(t *testing.T) {
 	vs := &memVectors{vecs: map[index.Namespace]map[string][]float32{}}
-	var e *env
-	e = newEnv(t, envConfig{opts: []Option{func(s *Service) {
+	e := newEnv(t, envConfig{opts: []Option{func(s *Service) {
 		s.vectorIndexes = index.NewManager(s.blob, index.WithVectorStore(vs), index.WithRefreshInterval(-1))
 	}}})
 	e.createKB(t, KnowledgeBase{Tenant: "acme", ID: "vec", IndexBackend: BackendS3Vectors})
