@@ -137,7 +137,7 @@ func (s *scanner) addressWord(i int) {
 				break
 			}
 			if k > 0 && isNumberWord(t[j:we]) {
-				if s.context(i, i, 3, 0, ws("the ", "of ", "on ")) && k < 1 {
+				if s.context(i, i, 3, 0, cueTheOfOn) && k < 1 {
 					break
 				}
 				s.addAddress(i, s.extendAddress(we))

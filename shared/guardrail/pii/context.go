@@ -59,3 +59,14 @@ func lowerASCII(b []byte) {
 		}
 	}
 }
+
+// Cue lists used inside scanners, built once.
+var (
+	cueTheOfOn      = ws("the ", "of ", "on ")
+	cueNotAge       = ws(":", "%", ".5")
+	cueWasAge       = ws("he was ", "she was ", "i am ", "i'm ")
+	cueLowerName    = ws("my name is ", "name is ", "name: ", "called ", "call me ", "i'm ")
+	cueMyNameIs     = ws("my name is ", "name is ", "name: ")
+	cueSingularVerb = ws(" is ", " has ", " was ")
+	cueFirmBefore   = ws("the ", "from ", "at ", "of ")
+)

@@ -14,8 +14,8 @@ var (
 	utrWords       = ws("utr", "taxpayer reference", "unique taxpayer")
 	swiftWords     = ws("swift", "bic", "bank identifier")
 	vinWords       = ws("vin", "vehicle identification", "chassis")
-	passwordWords  = ws("password", "passwort", "passwd", "pwd", "passcode", "pass phrase", "passphrase", "mot de passe", "contraseña")
-	usernameWords  = ws("username", "user name", "user id", "userid", "login", "log-in", "handle", "benutzername", "screen name")
+	passwordWords  = []string{"password", "passwort", "passwd", "pwd", "passcode", "pass phrase", "passphrase", "mot de passe", "contraseña"}
+	usernameWords  = []string{"username", "user name", "user id", "userid", "login", "log-in", "handle", "benutzername", "screen name"}
 	credentialSeps = []string{" is: ", " is ", ": ", ":", " = ", "=", " - "}
 )
 
@@ -30,9 +30,9 @@ func (s *scanner) classifyMore(gs []group, a int, plus, paren bool) (int, bool) 
 	nd := g.end - g.start
 	// AGE: a 1-3 digit number with an age cue.
 	if s.set.Has(Age) && nd <= 3 && (a == len(gs)-1 || gs[a+1].sep == ' ') {
-		v := atoi([]byte(t[g.start:g.end]))
-		if v > 0 && v <= 130 && (s.endsWith(g.start, ageBefore) && !s.context(g.end, g.end, 0, 3, ws(":", "%", ".5")) || s.context(g.end, g.end, 0, 14, ageAfter)) {
-			if s.endsWith(g.start, ws("he was ", "she was ", "i am ", "i'm ")) && !s.context(g.end, g.end, 0, 14, ageAfter) {
+		v := atoiStr(t[g.start:g.end])
+		if v > 0 && v <= 130 && (s.endsWith(g.start, ageBefore) && !s.context(g.end, g.end, 0, 3, cueNotAge) || s.context(g.end, g.end, 0, 14, ageAfter)) {
+			if s.endsWith(g.start, cueWasAge) && !s.context(g.end, g.end, 0, 14, ageAfter) {
 				// "he was 78." counts only at the end of a clause.
 				if g.end < len(t) && t[g.end] != '.' && t[g.end] != ',' {
 					goto notAge
@@ -52,7 +52,7 @@ notAge:
 	if s.set.Has(CardExpiry) && a+1 < len(gs) && (gs[a+1].sep == '/' || gs[a+1].sep == '-') && nd <= 2 {
 		g2 := gs[a+1]
 		n2 := g2.end - g2.start
-		m := atoi([]byte(t[g.start:g.end]))
+		m := atoiStr(t[g.start:g.end])
 		if m >= 1 && m <= 12 && (n2 == 2 || n2 == 4) && (a+2 >= len(gs) || gs[a+2].sep == ' ') && s.context(g.start, g2.end, 24, 0, expiryWords) {
 			s.add(CardExpiry, g.start, g2.end, 0.7)
 			return a + 1, true
@@ -77,7 +77,8 @@ notAge:
 			if sep, ok := sameSep(gs, a, b); !ok || (sep != 0 && sep != ' ' && sep != '-') {
 				continue
 			}
-			d := s.appendDigits(make([]byte, 0, 9), gs, a, b)
+			var dbuf [24]byte
+			d := s.appendDigits(dbuf[:0], gs, a, b)
 			st, en := gs[a].start, gs[b].end
 			if d[0] != '8' && luhn(d) && s.context(st, en, 40, 0, sinWords) {
 				s.add(CASIN, st, en, 0.8)
@@ -94,7 +95,8 @@ notAge:
 			if sep, ok := sameSep(gs, a, b); !ok || (sep != 0 && sep != ' ' && sep != '-') {
 				continue
 			}
-			d := s.appendDigits(make([]byte, 0, 10), gs, a, b)
+			var dbuf [24]byte
+			d := s.appendDigits(dbuf[:0], gs, a, b)
 			st, en := gs[a].start, gs[b].end
 			if nhsValid(d) && s.context(st, en, 40, 0, nhsWords) {
 				s.add(UKNHS, st, en, 0.85)
@@ -277,21 +279,25 @@ func (s *scanner) credential(i int) {
 		}
 		return c
 	}
-	first := low(i)
-	if first != 'p' && first != 'u' && first != 'l' && first != 'h' && first != 'b' && first != 's' && first != 'm' && first != 'c' {
+	if i+2 > len(t) {
+		return
+	}
+	switch string([]byte{low(i), low(i + 1)}) {
+	case "pa", "pw", "us", "lo", "ha", "be", "sc", "mo", "co":
+	default:
 		return
 	}
 	var typ Type
 	var label int
-	for _, set := range []struct {
+	for _, set := range [2]struct {
 		t Type
-		w words
+		w []string
 	}{{Password, passwordWords}, {Username, usernameWords}} {
 		if !s.set.Has(set.t) {
 			continue
 		}
 		for _, w := range set.w {
-			if i+len(w) <= len(t) && strings.EqualFold(t[i:i+len(w)], string(w)) {
+			if i+len(w) <= len(t) && strings.EqualFold(t[i:i+len(w)], w) {
 				typ, label = set.t, len(w)
 				break
 			}
@@ -327,8 +333,16 @@ value:
 		return
 	}
 	// Common words are not credentials ("password is required").
-	if v := strings.ToLower(t[st:j]); isEnglish(v) && typ == Password || v == "required" || v == "incorrect" || v == "wrong" || v == "invalid" {
+	if v := s.fold(t[st:j]); isEnglish(v) && typ == Password || v == "required" || v == "incorrect" || v == "wrong" || v == "invalid" {
 		return
 	}
 	s.add(typ, st, j, 0.8)
+}
+
+func atoiStr(d string) int {
+	v := 0
+	for k := 0; k < len(d); k++ {
+		v = v*10 + int(d[k]-'0')
+	}
+	return v
 }

@@ -402,11 +402,11 @@ func (s *scanner) name(i int) {
 }
 
 func (s *scanner) lowerName(tok nameTok) {
-	if !s.context(tok.start, tok.start, 16, 0, ws("my name is ", "name is ", "name: ", "called ", "call me ", "i'm ")) {
+	if !s.context(tok.start, tok.start, 16, 0, cueLowerName) {
 		return
 	}
 	// Any given name, or any word that is not common English right after "my name is".
-	if !firstNames[tok.fold] && (isEnglish(tok.fold) || !s.endsWith(tok.start, ws("my name is ", "name is ", "name: "))) {
+	if !firstNames[tok.fold] && (isEnglish(tok.fold) || !s.endsWith(tok.start, cueMyNameIs)) {
 		return
 	}
 	t := s.text
@@ -559,7 +559,7 @@ func (s *scanner) nameList(first nameTok) bool {
 		given = given || firstNames[s.fold(t[it.start:it.end])]
 	}
 	firm := (n >= 3 && !given) ||
-		s.context(last, last, 0, 5, ws(" is ", " has ", " was ")) || s.endsWith(first.start, ws("the ", "from ", "at ", "of ")) ||
+		s.context(last, last, 0, 5, cueSingularVerb) || s.endsWith(first.start, cueFirmBefore) ||
 		(last+1 < len(t) && t[last] == ' ' && isUpper(t[last+1]))
 	if firm {
 		s.nameEnd = last // its items are not people either
