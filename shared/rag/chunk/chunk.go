@@ -54,7 +54,8 @@ type Config struct {
 	MaxTokens int `json:"max_tokens,omitempty"`
 	// OverlapPercent of MaxTokens is repeated between consecutive chunks (Fixed and
 	// Hierarchical children; Recursive uses it between packed pieces of one section).
-	OverlapPercent int `json:"overlap_percent,omitempty"`
+	// Nil means the default; use Percent(0) for no overlap.
+	OverlapPercent *int `json:"overlap_percent,omitempty"`
 	// ParentMaxTokens is the parent size for Hierarchical.
 	ParentMaxTokens int `json:"parent_max_tokens,omitempty"`
 }
@@ -67,8 +68,8 @@ func (c Config) WithDefaults() Config {
 	if c.MaxTokens == 0 {
 		c.MaxTokens = DefaultMaxTokens
 	}
-	if c.OverlapPercent == 0 {
-		c.OverlapPercent = DefaultOverlapPercent
+	if c.OverlapPercent == nil {
+		c.OverlapPercent = Percent(DefaultOverlapPercent)
 	}
 	if c.ParentMaxTokens == 0 {
 		c.ParentMaxTokens = DefaultParentMaxTokens
@@ -87,8 +88,8 @@ func (c Config) Validate() error {
 	if c.MaxTokens < 1 || c.MaxTokens > 8192 {
 		return fmt.Errorf("%w: max_tokens %d not in 1..8192", ErrInvalidConfig, c.MaxTokens)
 	}
-	if c.OverlapPercent < 0 || c.OverlapPercent > 50 {
-		return fmt.Errorf("%w: overlap_percent %d not in 0..50", ErrInvalidConfig, c.OverlapPercent)
+	if *c.OverlapPercent < 0 || *c.OverlapPercent > 50 {
+		return fmt.Errorf("%w: overlap_percent %d not in 0..50", ErrInvalidConfig, *c.OverlapPercent)
 	}
 	if c.Strategy == Hierarchical && (c.ParentMaxTokens <= c.MaxTokens || c.ParentMaxTokens > 8192) {
 		return fmt.Errorf("%w: parent_max_tokens %d must exceed max_tokens %d and be at most 8192", ErrInvalidConfig, c.ParentMaxTokens, c.MaxTokens)
@@ -200,7 +201,10 @@ func Split(secs []extract.Section, cfg Config) ([]Chunk, error) {
 	return res, nil
 }
 
-func overlapTokens(c Config) int { return c.MaxTokens * c.OverlapPercent / 100 }
+func overlapTokens(c Config) int { return c.MaxTokens * *c.OverlapPercent / 100 }
+
+// Percent returns a pointer to p, for Config.OverlapPercent.
+func Percent(p int) *int { return &p }
 
 // document is the sections joined into one text, remembering where each section starts.
 type document struct {

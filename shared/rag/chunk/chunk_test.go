@@ -78,7 +78,7 @@ func TestRecursiveKeepsStructure(t *testing.T) {
 		{Text: para1 + "\n\n" + para2, Heading: "Intro"},
 		{Text: long, Heading: "Body", Page: 3},
 	}
-	got, err := Split(secs, Config{Strategy: Recursive, MaxTokens: 50, OverlapPercent: 0})
+	got, err := Split(secs, Config{Strategy: Recursive, MaxTokens: 50, OverlapPercent: Percent(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,9 +123,19 @@ func TestHierarchical(t *testing.T) {
 }
 
 func TestInvalidConfig(t *testing.T) {
-	for _, c := range []Config{{Strategy: "magic"}, {MaxTokens: -1}, {OverlapPercent: 90}, {Strategy: Hierarchical, MaxTokens: 500, ParentMaxTokens: 400}} {
+	for _, c := range []Config{{Strategy: "magic"}, {MaxTokens: -1}, {OverlapPercent: Percent(90)}, {OverlapPercent: Percent(-1)}, {Strategy: Hierarchical, MaxTokens: 500, ParentMaxTokens: 400}} {
 		if _, err := Split([]extract.Section{{Text: "x"}}, c); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("Split(%+v) err = %v, want ErrInvalidConfig", c, err)
 		}
+	}
+}
+
+func TestZeroOverlap(t *testing.T) {
+	got, err := Split([]extract.Section{{Text: words("w", 600)}}, Config{MaxTokens: 300, OverlapPercent: Percent(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Tokens != 300 || got[1].Tokens != 300 {
+		t.Fatalf("got %d chunks, want two disjoint windows of 300", len(got))
 	}
 }
