@@ -161,6 +161,9 @@ func (e *Executor) Start(ctx context.Context, machine, name string, input json.R
 	if name == "" {
 		name = newUUID()
 	}
+	if err := validateExecutionName(name); err != nil {
+		return Execution{}, fmt.Errorf("start %s: %w", machine, err)
+	}
 	id := executionARN(machine, name)
 	if prev, err := e.store.GetExecution(ctx, id); err == nil {
 		if prev.Status == StatusRunning && JSONEqual(prev.Input, input) {
@@ -178,10 +181,26 @@ func (e *Executor) Start(ctx context.Context, machine, name string, input json.R
 	if err := e.store.SaveExecution(ctx, rec); err != nil {
 		return Execution{}, fmt.Errorf("start %s: %w", id, err)
 	}
-	a := e.launch(m, rec, nil, 0)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.rec, nil
+	e.launch(m, rec, nil, 0)
+	return rec, nil
+}
+
+// ErrInvalidName means an execution name breaks StartExecution's naming rules.
+var ErrInvalidName = errors.New("flow: invalid execution name")
+
+// validateExecutionName applies StartExecution's rules: 1 to 80 characters, none of them
+// white space, brackets, wildcards, the specials " # % \ ^ | ~ ` $ & , ; : / or control
+// characters.
+func validateExecutionName(name string) error {
+	if len(name) > 80 {
+		return fmt.Errorf("%w: %q is longer than 80 characters", ErrInvalidName, name)
+	}
+	for _, r := range name {
+		if r <= 0x20 || (r >= 0x7f && r <= 0x9f) || strings.ContainsRune("<>{}[]?*\"#%\\^|~`$&,;:/", r) {
+			return fmt.Errorf("%w: %q contains %q", ErrInvalidName, name, r)
+		}
+	}
+	return nil
 }
 
 // Starter returns a function that starts an execution of machine with a generated name and

@@ -110,6 +110,13 @@ func TestExecutorLifecycle(t *testing.T) {
 			t.Fatalf("want ErrExecutionExists, got %v", err)
 		}
 	})
+	t.Run("invalid names", func(t *testing.T) {
+		for _, name := range []string{"has space", "a/b", "x:y", "star*", strings.Repeat("n", 81), "tab\t"} {
+			if _, err := e.Start(ctx, "demo", name, nil); !errors.Is(err, ErrInvalidName) {
+				t.Fatalf("%q: want ErrInvalidName, got %v", name, err)
+			}
+		}
+	})
 	t.Run("unknown machine", func(t *testing.T) {
 		if _, err := e.Start(ctx, "nope", "", nil); !errors.Is(err, ErrMachineNotFound) {
 			t.Fatalf("want ErrMachineNotFound, got %v", err)
@@ -207,7 +214,7 @@ func TestExecutorTaskToken(t *testing.T) {
 			if err := e.Register("approve", mustLoad(t, def)); err != nil {
 				t.Fatal(err)
 			}
-			ex, err := e.Start(ctx, "approve", tc.name, json.RawMessage(`{"k":1}`))
+			ex, err := e.Start(ctx, "approve", strings.ReplaceAll(tc.name, " ", "-"), json.RawMessage(`{"k":1}`))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -36,6 +36,8 @@ func writeFlowError(w http.ResponseWriter, err error) {
 		httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "state_machine_not_found", "%v", err))
 	case errors.Is(err, ErrExecutionExists):
 		httpapi.WriteError(w, httpapi.Errorf(http.StatusConflict, "execution_already_exists", "%v", err))
+	case errors.Is(err, ErrInvalidName):
+		httpapi.WriteError(w, httpapi.BadRequest("name", "%v", err))
 	case errors.Is(err, ErrNotRunning):
 		httpapi.WriteError(w, httpapi.Errorf(http.StatusConflict, "execution_not_running", "%v", err))
 	default:
@@ -118,7 +120,7 @@ func (e *Executor) handleStart(w http.ResponseWriter, r *http.Request) {
 	}
 	ex, err := e.Start(r.Context(), r.PathValue("name"), body.Name, body.Input)
 	if err != nil {
-		if !errors.Is(err, ErrMachineNotFound) && !errors.Is(err, ErrExecutionExists) {
+		if !errors.Is(err, ErrMachineNotFound) && !errors.Is(err, ErrExecutionExists) && !errors.Is(err, ErrInvalidName) {
 			httpapi.WriteError(w, httpapi.BadRequest("input", "%v", err))
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -346,4 +347,82 @@ func TestLoadValidation(t *testing.T) {
 			t.Fatalf("Resources = %v", r)
 		}
 	})
+}
+
+func TestMapMaxConcurrencyBound(t *testing.T) {
+	for _, limit := range []int{1, 3, 0} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			var inFlight, peak atomic.Int32
+			release := make(chan struct{})
+			task := func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+				n := inFlight.Add(1)
+				for {
+					p := peak.Load()
+					if n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
+				}
+				<-release
+				inFlight.Add(-1)
+				return in, nil
+			}
+			m, err := Load([]byte(fmt.Sprintf(`{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":%d,
+				"ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"%s","End":true}}},"End":true}}}`, limit, fnA)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const items = 8
+			done := make(chan error, 1)
+			go func() {
+				_, err := m.Run(context.Background(), json.RawMessage(`[1,2,3,4,5,6,7,8]`), WithRunTasks(map[string]TaskFunc{fnA: task}))
+				done <- err
+			}()
+			want := int32(limit)
+			if limit == 0 {
+				want = items // unbounded: every item runs at once
+			}
+			// Release items one at a time once the expected number are in flight.
+			for released := 0; released < items; released++ {
+				if released == 0 {
+					for inFlight.Load() < want {
+						runtime.Gosched()
+					}
+				}
+				release <- struct{}{}
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if peak.Load() != want {
+				t.Fatalf("peak concurrency %d, want %d", peak.Load(), want)
+			}
+		})
+	}
+}
+
+func TestParallelFailureCancelsSiblings(t *testing.T) {
+	started, cancelled := make(chan struct{}), make(chan struct{})
+	slow := func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		close(started)
+		<-ctx.Done()
+		close(cancelled)
+		return nil, ctx.Err()
+	}
+	boom := func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		<-started
+		return nil, &TaskError{Type: "Boom", Cause: "first"}
+	}
+	const fnB = "arn:aws:lambda:local:000000000000:function:b"
+	m, err := Load([]byte(`{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[
+		{"StartAt":"Slow","States":{"Slow":{"Type":"Task","Resource":"`+fnA+`","End":true}}},
+		{"StartAt":"Boom","States":{"Boom":{"Type":"Task","Resource":"`+fnB+`","End":true}}}],"End":true}}}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Run(context.Background(), json.RawMessage(`{}`), WithRunTasks(map[string]TaskFunc{fnA: slow, fnB: boom}))
+	var ee *ExecutionError
+	if !errors.As(err, &ee) || ee.Name != "Boom" {
+		t.Fatalf("want Boom, got %v", err)
+	}
+	<-cancelled // the sibling branch's task saw its context cancelled
 }
