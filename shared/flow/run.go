@@ -654,6 +654,10 @@ func (env *runEnv) runParallel(ctx context.Context, s *state, eff any) (any, err
 
 var errBranchFailed = errors.New("a sibling branch failed")
 
+// inlineMapConcurrency is how many iterations an inline Map runs at once when
+// MaxConcurrency is 0 (unbounded), as Step Functions caps inline Maps at 40.
+const inlineMapConcurrency = 40
+
 func (env *runEnv) runMap(ctx context.Context, s *state, eff any, ctxObj map[string]any) (any, error) {
 	itemsV := eff
 	if s.itemsPath != nil {
@@ -733,10 +737,10 @@ func (env *runEnv) runMap(ctx context.Context, s *state, eff any, ctxObj map[str
 	}
 	env.event(HistoryEvent{Timestamp: env.clock.Now(), Type: "MapStateStarted", StateName: s.name})
 	n := len(inputs)
-	workers := n
-	if maxc > 0 && maxc < workers {
-		workers = maxc
+	if maxc <= 0 {
+		maxc = inlineMapConcurrency
 	}
+	workers := min(n, maxc)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	results := make([]any, n)
