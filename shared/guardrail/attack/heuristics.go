@@ -36,9 +36,12 @@ var cueFamilies = []cueFamily{
 		" ignorieren", " vorherigen anweisungen", " neue aufgabe", " oubliez toutes",
 		" oubliez tout", " ignorez toutes", " ignorez les", " olvida todo", " olvida todas", " ignora todas",
 		" ignora las instrucciones", " dimentica tutto", " ignora tutte",
+		" забудь", " забудьте", " игнорируй", " игнорируйте", " zaboravi sve", " ignoriraj", " zapomnij", " zignoruj",
+		" vergeet alle", " negeer alle", " esqueca tudo", " ignore todas", " unut", " tum talimatlari",
+		" vorherigen instruktionen", " abweichend zu vorherigen", " disregard any",
 	)},
 	{"roleplay", 0.6, pats(
-		" pretend you are", " pretend to be", " pretend that you", " act as ", " acting as ", " you are now ",
+		" pretend you are", " pretend to be", " pretend that you", " pretend you ", " you are the ", " act as ", " acting as ", " you are now ",
 		" now you are ", " from now on you", " imagine you are", " you will act", " roleplay", " role play",
 		" play the role", " stay in character", " you are a ", " you are an ", " tu so als", " du bist jetzt",
 		" stell dir vor du", " stell dir vor, du", " nun bist du", " jetzt bist du", " agiere als", " spiele die rolle",
