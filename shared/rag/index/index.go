@@ -100,7 +100,8 @@ type options struct {
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
 
 // WithRefreshInterval sets how often a search checks the blob store for a newer manifest
-// written by another process (default 2s; 0 checks on every search; negative never).
+// written by another process (default 2s, checked in the background while the search is
+// served from the current snapshot; 0 checks synchronously on every search; negative never).
 func WithRefreshInterval(d time.Duration) Option { return func(o *options) { o.refresh = d } }
 
 // WithBM25 sets BM25's k1 and b.
@@ -340,10 +341,22 @@ func (ix *Index) maybeRefresh(ctx context.Context) error {
 		return nil
 	}
 	if !ix.wmu.TryLock() {
-		return nil // a writer is committing; it installs the newest snapshot itself
+		return nil // a writer or another refresh is at work; it installs the newest snapshot
 	}
-	defer ix.wmu.Unlock()
-	return ix.refreshLocked(ctx)
+	if every == 0 {
+		defer ix.wmu.Unlock()
+		return ix.refreshLocked(ctx)
+	}
+	// Periodic checks run in the background: the search that notices serves the current
+	// snapshot instead of waiting for the blob store.
+	ix.lastCheck.Store(now)
+	go func() {
+		defer ix.wmu.Unlock()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		_ = ix.refreshLocked(rctx) // a failed check is retried after the next interval
+	}()
+	return nil
 }
 
 func (ix *Index) manifestKey(v int64) string {

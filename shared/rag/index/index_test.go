@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
@@ -389,5 +390,37 @@ func TestTombstonesArePrunedByMerges(t *testing.T) {
 	}
 	if got := search(t, ix, Query{Text: "document", Type: Lexical, TopK: 100}); len(got) != 1 || got[0] != "keep" {
 		t.Fatalf("live documents %v, want only keep", got)
+	}
+}
+
+// A reader with a refresh interval picks up another process's writes in the background.
+func TestBackgroundRefreshSeesOtherWriters(t *testing.T) {
+	ctx := context.Background()
+	b := newBlob(t)
+	now := time.Unix(0, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	reader, err := NewManager(b, WithRefreshInterval(time.Second), func(o *options) { o.now = clock }).Open(ctx, "acme", "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, err := NewManager(b).Open(ctx, "acme", "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Upsert(ctx, "d", []Record{{ChunkID: "d:0", Text: "fresh words"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := search(t, reader, Query{Text: "fresh", Type: Lexical}); len(got) != 0 {
+		t.Fatalf("reader saw the write before its interval: %v", got)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Second)
+	mu.Unlock()
+	search(t, reader, Query{Text: "fresh", Type: Lexical}) // starts the background check
+	reader.wmu.Lock()                                      // waits for it to finish
+	reader.wmu.Unlock()
+	if got := search(t, reader, Query{Text: "fresh", Type: Lexical}); len(got) != 1 {
+		t.Fatalf("reader did not pick up the write: %v", got)
 	}
 }
