@@ -20,6 +20,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/provider/local"
 	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/rag/index/vectortest"
 )
 
 // fakeS3Vectors speaks S3 Vectors' REST-JSON wire protocol (POST /CreateIndex,
@@ -380,4 +381,11 @@ func TestIndexName(t *testing.T) {
 	if IndexName(index.Namespace{Tenant: "a-b", KB: "c"}) == IndexName(index.Namespace{Tenant: "a", KB: "b-c"}) {
 		t.Fatal("distinct namespaces share an index name")
 	}
+}
+
+func TestVectorStoreContract(t *testing.T) {
+	vectortest.Run(t, func(t *testing.T) index.VectorStore {
+		s, _ := newStore(t)
+		return s
+	})
 }
