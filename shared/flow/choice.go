@@ -2,6 +2,7 @@ package flow
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ func compileRule(raw json.RawMessage, top bool) (*rule, error) {
 			return nil, err
 		}
 	} else if top {
-		return nil, fmt.Errorf("Next is required")
+		return nil, errors.New("a top-level rule needs Next")
 	}
 	ops := 0
 	for k, v := range m {
@@ -119,14 +120,14 @@ func compileRule(raw json.RawMessage, top bool) (*rule, error) {
 	if r.op != "And" && r.op != "Or" && r.op != "Not" {
 		v, ok := m["Variable"]
 		if !ok {
-			return nil, fmt.Errorf("Variable is required with %s", r.op)
+			return nil, fmt.Errorf("%s needs a Variable", r.op)
 		}
 		if err := json.Unmarshal(v, &r.varSrc); err != nil {
-			return nil, fmt.Errorf("Variable must be a path string")
+			return nil, fmt.Errorf("the Variable must be a path string")
 		}
 		p, err := compilePath(r.varSrc)
 		if err != nil {
-			return nil, fmt.Errorf("Variable: %w", err)
+			return nil, fmt.Errorf("the Variable: %w", err)
 		}
 		r.variable = p
 	}

@@ -534,7 +534,7 @@ func markNullCatchResultPaths(raw json.RawMessage, cs []catcher) error {
 	}
 	var arr []map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &arr); err != nil {
-		return fmt.Errorf("Catch: %v", err)
+		return fmt.Errorf("catchers: %v", err)
 	}
 	for i := range arr {
 		if v, ok := arr[i]["ResultPath"]; ok && string(v) == "null" && i < len(cs) {
