@@ -48,20 +48,21 @@ type PIIReport struct {
 	Errors []string
 }
 
-type span struct {
-	typ        string
-	start, end int
+// Span is a typed span in code points.
+type Span struct {
+	Type       string
+	Start, End int
 }
 
 // runeOffsets converts byte offsets in text to code-point offsets.
 func runeOffset(text string, b int) int { return utf8.RuneCountInString(text[:b]) }
 
 // DetectSpans runs the PII detector on text and returns spans in code points.
-func DetectSpans(text string, set pii.Set) []span {
+func DetectSpans(text string, set pii.Set) []Span {
 	ents := pii.Detect(text, set, nil)
-	out := make([]span, 0, len(ents))
+	out := make([]Span, 0, len(ents))
 	for _, e := range ents {
-		out = append(out, span{typ: e.Type.String(), start: runeOffset(text, e.Start), end: runeOffset(text, e.End)})
+		out = append(out, Span{Type: e.Type.String(), Start: runeOffset(text, e.Start), End: runeOffset(text, e.End)})
 	}
 	return out
 }
@@ -76,7 +77,7 @@ func EvaluateSynth(examples []SynthExample, set pii.Set) PIIReport {
 		return m[t]
 	}
 	for _, ex := range examples {
-		var gold []span
+		var gold []Span
 		for _, s := range ex.Spans {
 			bt, ok := PresidioToBedrock[s.EntityType]
 			if !ok {
@@ -85,31 +86,31 @@ func EvaluateSynth(examples []SynthExample, set pii.Set) PIIReport {
 			if pt, ok := pii.ParseType(bt); !ok || !set.Has(pt) {
 				continue
 			}
-			gold = append(gold, span{typ: bt, start: s.Start, end: s.End})
+			gold = append(gold, Span{Type: bt, Start: s.Start, End: s.End})
 		}
 		pred := DetectSpans(ex.Text, set)
-		sort.Slice(gold, func(i, j int) bool { return gold[i].start < gold[j].start })
+		sort.Slice(gold, func(i, j int) bool { return gold[i].Start < gold[j].Start })
 		// Exact.
 		used := make([]bool, len(gold))
 		for _, p := range pred {
 			hit := false
 			for gi, g := range gold {
-				if !used[gi] && g.typ == p.typ && g.start == p.start && g.end == p.end {
+				if !used[gi] && g.Type == p.Type && g.Start == p.Start && g.End == p.End {
 					used[gi], hit = true, true
 					break
 				}
 			}
 			if hit {
-				get(rep.Exact, p.typ).TP++
+				get(rep.Exact, p.Type).TP++
 			} else {
-				get(rep.Exact, p.typ).FP++
-				rep.Errors = append(rep.Errors, fmt.Sprintf("FP %s %q in %q", p.typ, sub(ex.Text, p.start, p.end), ex.Text))
+				get(rep.Exact, p.Type).FP++
+				rep.Errors = append(rep.Errors, fmt.Sprintf("FP %s %q in %q", p.Type, sub(ex.Text, p.Start, p.End), ex.Text))
 			}
 		}
 		for gi, g := range gold {
 			if !used[gi] {
-				get(rep.Exact, g.typ).FN++
-				rep.Errors = append(rep.Errors, fmt.Sprintf("FN %s %q in %q", g.typ, sub(ex.Text, g.start, g.end), ex.Text))
+				get(rep.Exact, g.Type).FN++
+				rep.Errors = append(rep.Errors, fmt.Sprintf("FN %s %q in %q", g.Type, sub(ex.Text, g.Start, g.End), ex.Text))
 			}
 		}
 		// Overlap.
@@ -117,7 +118,7 @@ func EvaluateSynth(examples []SynthExample, set pii.Set) PIIReport {
 		for _, p := range pred {
 			hit := false
 			for gi, g := range gold {
-				if g.typ == p.typ && p.start < g.end && g.start < p.end {
+				if g.Type == p.Type && p.Start < g.End && g.Start < p.End {
 					if !used[gi] {
 						used[gi] = true
 					}
@@ -125,16 +126,16 @@ func EvaluateSynth(examples []SynthExample, set pii.Set) PIIReport {
 				}
 			}
 			if hit {
-				get(rep.Overlap, p.typ).TP++
+				get(rep.Overlap, p.Type).TP++
 			} else {
-				get(rep.Overlap, p.typ).FP++
-				rep.Errors = append(rep.Errors, fmt.Sprintf("OVERLAP-FP %s %q in %q", p.typ, sub(ex.Text, p.start, p.end), ex.Text))
+				get(rep.Overlap, p.Type).FP++
+				rep.Errors = append(rep.Errors, fmt.Sprintf("OVERLAP-FP %s %q in %q", p.Type, sub(ex.Text, p.Start, p.End), ex.Text))
 			}
 		}
 		for gi, g := range gold {
 			if !used[gi] {
-				get(rep.Overlap, g.typ).FN++
-				rep.Errors = append(rep.Errors, fmt.Sprintf("OVERLAP-FN %s %q in %q", g.typ, sub(ex.Text, g.start, g.end), ex.Text))
+				get(rep.Overlap, g.Type).FN++
+				rep.Errors = append(rep.Errors, fmt.Sprintf("OVERLAP-FN %s %q in %q", g.Type, sub(ex.Text, g.Start, g.End), ex.Text))
 			}
 		}
 	}
@@ -176,7 +177,7 @@ func EvaluateCases(cases []RecognizerCase, set pii.Set) map[string]*CaseResult {
 		if c.ExpectedLen == 0 {
 			r.Negatives++
 			for _, p := range pred {
-				if p.typ == bt {
+				if p.Type == bt {
 					r.NegativeFired = append(r.NegativeFired, fmt.Sprintf("%q got %v", c.Text, pred))
 					break
 				}
@@ -191,7 +192,7 @@ func EvaluateCases(cases []RecognizerCase, set pii.Set) map[string]*CaseResult {
 		for _, es := range c.ExpectedSpans {
 			found := false
 			for _, p := range pred {
-				if p.typ == bt && p.start == es[0] && p.end == es[1] {
+				if p.Type == bt && p.Start == es[0] && p.End == es[1] {
 					found = true
 				}
 			}
