@@ -2,10 +2,12 @@ package index
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"sort"
@@ -98,8 +100,13 @@ type segmentFile struct {
 	Dim      int
 	Vecs     []byte
 	Scales   []float32
-	Checksum uint64
 }
+
+// A segment file is segmentMagic, a CRC-32C of the rest, and the gob-encoded segmentFile.
+var (
+	segmentMagic = []byte("PLSEG1\n")
+	crcTable     = crc32.MakeTable(crc32.Castagnoli)
+)
 
 type fileRecord struct {
 	ChunkID, DocID, DocName, Source, Heading, Text, Parent string
@@ -361,23 +368,31 @@ func (s *segment) encode(w io.Writer) error {
 			f.Vecs[i] = byte(v)
 		}
 	}
-	f.Checksum = f.sum()
-	return gob.NewEncoder(w).Encode(&f)
-}
-
-// sum is a cheap structural checksum that catches truncated or mixed-up files.
-func (f *segmentFile) sum() uint64 {
-	h := uint64(len(f.Records))<<40 ^ uint64(len(f.PostDoc))<<20 ^ uint64(len(f.Terms)) ^ uint64(f.Dim)<<56
-	for _, v := range f.Vecs {
-		h = h*31 + uint64(v)
+	var body bytes.Buffer
+	if err := gob.NewEncoder(&body).Encode(&f); err != nil {
+		return err
 	}
-	return h
+	var head [4]byte
+	binary.BigEndian.PutUint32(head[:], crc32.Checksum(body.Bytes(), crcTable))
+	for _, part := range [][]byte{segmentMagic, head[:], body.Bytes()} {
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // decodeSegment reads a persisted segment.
 func decodeSegment(data []byte) (*segment, error) {
+	if !bytes.HasPrefix(data, segmentMagic) || len(data) < len(segmentMagic)+4 {
+		return nil, fmt.Errorf("%w: not a segment file", ErrCorruptSegment)
+	}
+	data = data[len(segmentMagic):]
+	if binary.BigEndian.Uint32(data) != crc32.Checksum(data[4:], crcTable) {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorruptSegment)
+	}
 	var f segmentFile
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
+	if err := gob.NewDecoder(bytes.NewReader(data[4:])).Decode(&f); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorruptSegment, err)
 	}
 	if f.Format != segmentFormat {
@@ -385,7 +400,7 @@ func decodeSegment(data []byte) (*segment, error) {
 	}
 	n := len(f.Records)
 	if len(f.Lens) != n || len(f.PostOff) != len(f.Terms)+1 || len(f.PostDoc) != len(f.PostTF) ||
-		(f.Dim > 0 && (len(f.Vecs) != n*f.Dim || len(f.Scales) != n)) || f.Checksum != f.sum() {
+		(f.Dim > 0 && (len(f.Vecs) != n*f.Dim || len(f.Scales) != n)) {
 		return nil, fmt.Errorf("%w: inconsistent lengths", ErrCorruptSegment)
 	}
 	s := &segment{postOff: f.PostOff, postDoc: f.PostDoc, postTF: f.PostTF, lens: f.Lens, dim: f.Dim, scales: f.Scales}
