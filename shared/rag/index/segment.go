@@ -90,16 +90,16 @@ type segment struct {
 
 // segmentFile is the persisted form (gob).
 type segmentFile struct {
-	Format   int
-	Records  []fileRecord
-	Terms    []string
-	PostOff  []uint32
-	PostDoc  []uint32
-	PostTF   []uint16
-	Lens     []uint16
-	Dim      int
-	Vecs     []byte
-	Scales   []float32
+	Format  int
+	Records []fileRecord
+	Terms   []string
+	PostOff []uint32
+	PostDoc []uint32
+	PostTF  []uint16
+	Lens    []uint16
+	Dim     int
+	Vecs    []byte
+	Scales  []float32
 }
 
 // A segment file is segmentMagic, a CRC-32C of the rest, and the gob-encoded segmentFile.
