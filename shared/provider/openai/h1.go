@@ -120,6 +120,11 @@ func (p *conns) reap() {
 	time.AfterFunc(p.idleTimeout-now.Sub(p.idle[0].lastUsed), p.reap)
 }
 
+// inlineBody is the largest body copied behind the headers into the connection's
+// write buffer; larger ones are written from where they are, so pooled connections
+// never hold on to big buffers.
+const inlineBody = 16 << 10
+
 // aLongTimeAgo is a deadline in the past: setting it fails blocked reads and writes at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -137,11 +142,17 @@ func (p *conns) do(ctx context.Context, head, body []byte) (*http.Response, erro
 		c.wbuf = append(c.wbuf, "Content-Length: "...)
 		c.wbuf = strconv.AppendInt(c.wbuf, int64(len(body)), 10)
 		c.wbuf = append(c.wbuf, "\r\n\r\n"...)
-		c.wbuf = append(c.wbuf, body...)
 		stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
 		var resp *http.Response
 		answered := false
-		_, err = c.nc.Write(c.wbuf)
+		if len(body) <= inlineBody {
+			c.wbuf = append(c.wbuf, body...)
+			_, err = c.nc.Write(c.wbuf)
+		} else {
+			// A large body is not copied: head and body go out in one writev.
+			bufs := net.Buffers{c.wbuf, body}
+			_, err = bufs.WriteTo(c.nc)
+		}
 		if err == nil {
 			// Peek first: an error before the first response byte tells a connection the
 			// server had closed apart from a broken response, which ReadResponse would

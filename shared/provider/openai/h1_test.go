@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -272,5 +273,28 @@ func TestIdleConnectionsAreReaped(t *testing.T) {
 	}
 	if conns.Load() != 2 {
 		t.Errorf("%d connections, want a fresh one after reaping", conns.Load())
+	}
+}
+
+func TestLargeRequestBody(t *testing.T) {
+	t.Parallel()
+	srv, _ := countingServer(t, providertest.WithReply("ok"))
+	c := New(srv.URL+"/v1", "m", "")
+	big := strings.Repeat("lorem ipsum ", 10000) // 120 KB
+	for i := 0; i < 2; i++ {
+		if _, err := c.Chat(context.Background(), chatReq(big)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, _ := srv.Config.Handler.(*providertest.Handler).LastRequest()
+	if !strings.Contains(string(body), big) {
+		t.Error("the upstream did not receive the whole prompt")
+	}
+	c.conns.mu.Lock()
+	defer c.conns.mu.Unlock()
+	for _, conn := range c.conns.idle {
+		if cap(conn.wbuf) > inlineBody+4096 {
+			t.Errorf("pooled connection holds a %d-byte buffer", cap(conn.wbuf))
+		}
 	}
 }
