@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/plinth-ai/plinth/shared/provider"
 )
 
 var medical = Topic{Name: "Medical advice", Definition: "Diagnosing illnesses or recommending medication, doses or treatments for a person's symptoms.",
@@ -82,5 +84,28 @@ func TestEmbedderAddsSemanticMatch(t *testing.T) {
 	boom := errors.New("boom")
 	if _, err := New(ctx, []Topic{medical}, WithEmbedder(fixedEmbedder{err: boom})); !errors.Is(err, boom) {
 		t.Fatalf("embedder error not returned: %v", err)
+	}
+}
+
+type fakeModel struct{ dims int }
+
+func (f fakeModel) Embed(_ context.Context, req *provider.EmbeddingRequest) (*provider.EmbeddingResponse, error) {
+	resp := &provider.EmbeddingResponse{Model: req.Model}
+	for i := len(req.Input) - 1; i >= 0; i-- { // out of order on purpose
+		v := make([]float32, f.dims)
+		v[len(req.Input[i])%f.dims] = 1
+		resp.Data = append(resp.Data, provider.Embedding{Index: i, Embedding: v})
+	}
+	return resp, nil
+}
+
+func TestProviderEmbedder(t *testing.T) {
+	e := ProviderEmbedder{Model: fakeModel{dims: 4}, Name: "local-embed"}
+	vs, err := e.Embed(context.Background(), []string{"a", "bb", "ccc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 3 || vs[1][2] != 1 || vs[2][3] != 1 {
+		t.Fatalf("vectors = %v", vs)
 	}
 }
