@@ -187,6 +187,10 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 	})
 
+	declaredTags := map[string]bool{}
+	for _, tag := range doc["tags"].([]any) {
+		declaredTags[tag.(map[string]any)["name"].(string)] = true
+	}
 	ops := openAPIOperations(t, doc)
 	ids := map[string]string{}
 	for _, o := range ops {
@@ -198,6 +202,21 @@ func TestOpenAPIDocument(t *testing.T) {
 				t.Errorf("operationId %q also used by %s", id, prev)
 			}
 			ids[id] = o.Method + " " + o.Path
+			if s, _ := o.Op["summary"].(string); s == "" {
+				t.Error("no summary")
+			}
+			tags, _ := o.Op["tags"].([]any)
+			if len(tags) == 0 {
+				t.Error("no tags")
+			}
+			for _, tag := range tags {
+				if !declaredTags[tag.(string)] {
+					t.Errorf("tag %q is not declared in the document's tags", tag)
+				}
+			}
+			if body := o.Op["requestBody"]; (body != nil) != slices.Contains([]string{"POST", "PUT", "PATCH"}, o.Method) {
+				t.Errorf("requestBody %v: POST, PUT and PATCH operations declare one, others none", body != nil)
+			}
 
 			sec, hasSec := o.Op["security"].([]any)
 			if unauthenticatedPaths[o.Path] {
