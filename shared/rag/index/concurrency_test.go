@@ -74,3 +74,49 @@ func TestSearchesDuringWritesAndMerges(t *testing.T) {
 		t.Fatalf("final stats %+v", s)
 	}
 }
+
+// Concurrent upserts (grouped into shared manifest commits) keep exactly one version of
+// each document.
+func TestConcurrentUpsertsKeepOneVersionPerDocument(t *testing.T) {
+	ctx := context.Background()
+	ix, err := NewManager(newBlob(t), WithMergeFactor(4)).Open(ctx, "acme", "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 80)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				id := fmt.Sprintf("d%d", i)
+				v := fmt.Sprintf("writer%d", g)
+				errs <- ix.Upsert(ctx, id, []Record{{ChunkID: id + ":0", Text: "common " + v}, {ChunkID: id + ":1", Text: "common " + v}})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits, err := ix.Search(ctx, Query{Text: "common", Type: Lexical, TopK: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string][]string{}
+	for _, h := range hits {
+		per[h.DocID] = append(per[h.DocID], h.Text)
+	}
+	if len(per) != 10 {
+		t.Fatalf("%d documents live, want 10", len(per))
+	}
+	for id, texts := range per {
+		if len(texts) != 2 || texts[0] != texts[1] {
+			t.Fatalf("document %s has chunks %q: versions mixed", id, texts)
+		}
+	}
+}

@@ -292,6 +292,8 @@ type Index struct {
 	prefix string
 
 	wmu       sync.Mutex // serialises writers and loads
+	qmu       sync.Mutex // guards queue
+	queue     []*pendingUpsert
 	loaded    map[string]*segment
 	cur       atomic.Pointer[view]
 	lastCheck atomic.Int64
@@ -632,6 +634,10 @@ func (v *view) docChunkIDs(doc string) []string {
 
 // Upsert replaces every chunk of document docID with recs (an empty recs deletes it).
 // Records must all carry vectors of one dimension, or none.
+//
+// Segments are analysed and uploaded outside the index's write lock; concurrent upserts
+// then share one manifest write (group commit), so parallel ingestion costs one manifest
+// version per batch rather than per document.
 func (ix *Index) Upsert(ctx context.Context, docID string, recs []Record) error {
 	dim := 0
 	if len(recs) > 0 {
@@ -643,44 +649,17 @@ func (ix *Index) Upsert(ctx context.Context, docID string, recs []Record) error 
 			return fmt.Errorf("%w: chunk %s has %d dimensions, chunk 0 has %d", ErrDimension, recs[i].ChunkID, len(recs[i].Vector), dim)
 		}
 	}
-	ix.wmu.Lock()
-	defer ix.wmu.Unlock()
 	if d := ix.cur.Load().dim; d != 0 && dim != 0 && d != dim {
 		return fmt.Errorf("%w: document %s has %d dimensions, the index has %d", ErrDimension, docID, dim, d)
 	}
-	vs := ix.m.opts.vectors
 	segDim := dim
-	if vs != nil {
+	if vs := ix.m.opts.vectors; vs != nil {
 		segDim = 0
-		old := ix.cur.Load().docChunkIDs(docID)
-		if len(old) > 0 {
-			if err := vs.DeleteVectors(ctx, ix.ns, old); err != nil {
-				return fmt.Errorf("delete vectors of %s: %w", docID, err)
-			}
-		}
-		if dim > 0 {
-			vecs := make([]Vector, len(recs))
-			for i, r := range recs {
-				md := map[string]any{}
-				for k, v := range r.Metadata {
-					md[k] = v
-				}
-				md[KeyDocumentID] = docID
-				if r.Source != "" {
-					md[KeySourceURI] = r.Source
-				}
-				if r.Page > 0 {
-					md[KeyPageNumber] = float64(r.Page)
-				}
-				vecs[i] = Vector{Key: r.ChunkID, Data: r.Vector, Metadata: md}
-			}
-			if err := vs.PutVectors(ctx, ix.ns, vecs); err != nil {
-				return fmt.Errorf("put vectors of %s: %w", docID, err)
-			}
+		if err := ix.putExternalVectors(ctx, vs, docID, recs, dim); err != nil {
+			return err
 		}
 	}
-	newSegs := map[string]*segment{}
-	var ref segmentRef
+	p := &pendingUpsert{docID: docID, dim: dim, done: make(chan error, 1)}
 	if len(recs) > 0 {
 		s, err := buildSegment(recs, segDim)
 		if err != nil {
@@ -690,31 +669,115 @@ func (ix *Index) Upsert(ctx context.Context, docID string, recs []Record) error 
 		if err != nil {
 			return err
 		}
-		newSegs[k] = s
-		ref = segmentRef{Key: k, Rows: len(recs)}
+		p.seg, p.ref = s, segmentRef{Key: k, Rows: len(recs)}
+	}
+	ix.qmu.Lock()
+	ix.queue = append(ix.queue, p)
+	ix.qmu.Unlock()
+
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	select {
+	case err := <-p.done:
+		return err // an earlier committer took this upsert into its batch
+	default:
+	}
+	ix.qmu.Lock()
+	batch := ix.queue
+	ix.queue = nil
+	ix.qmu.Unlock()
+	errs := ix.commitBatch(ctx, batch)
+	for i, q := range batch {
+		q.done <- errs[i]
+	}
+	err := <-p.done
+	if cerr := ix.compactLocked(ctx, false); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// pendingUpsert is one upsert waiting for a manifest commit.
+type pendingUpsert struct {
+	docID string
+	dim   int
+	seg   *segment
+	ref   segmentRef
+	done  chan error
+}
+
+// commitBatch writes one manifest version for a batch of upserts, in arrival order, and
+// returns each upsert's outcome (a dimension clash fails that upsert alone).
+func (ix *Index) commitBatch(ctx context.Context, batch []*pendingUpsert) []error {
+	errs := make([]error, len(batch))
+	newSegs := map[string]*segment{}
+	for _, p := range batch {
+		if p.seg != nil {
+			newSegs[p.ref.Key] = p.seg
+		}
 	}
 	err := ix.commit(ctx, newSegs, func(m *manifest, v *view) error {
-		seq := m.NextSeq
-		m.NextSeq++
-		if v.hasDoc(docID) {
-			m.Tombstones[docID] = seq
-		}
-		if ref.Key != "" {
-			r := ref
-			r.Seq = seq
-			m.Segments = append(m.Segments, r)
-			if m.Dim == 0 {
-				m.Dim = dim
-			} else if dim != 0 && m.Dim != dim {
-				return fmt.Errorf("%w: document %s has %d dimensions, the index has %d", ErrDimension, docID, dim, m.Dim)
+		inBatch := map[string]bool{}
+		for i, p := range batch {
+			errs[i] = nil
+			if p.dim != 0 && m.Dim != 0 && p.dim != m.Dim {
+				errs[i] = fmt.Errorf("%w: document %s has %d dimensions, the index has %d", ErrDimension, p.docID, p.dim, m.Dim)
+				continue
+			}
+			seq := m.NextSeq
+			m.NextSeq++
+			if inBatch[p.docID] || v.hasDoc(p.docID) {
+				m.Tombstones[p.docID] = seq
+			}
+			if p.seg != nil {
+				r := p.ref
+				r.Seq = seq
+				m.Segments = append(m.Segments, r)
+				inBatch[p.docID] = true
+				if m.Dim == 0 {
+					m.Dim = p.dim
+				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		for i := range errs {
+			errs[i] = err
+		}
 	}
-	return ix.compactLocked(ctx, false)
+	return errs
+}
+
+// putExternalVectors replaces a document's vectors in the external vector store.
+func (ix *Index) putExternalVectors(ctx context.Context, vs VectorStore, docID string, recs []Record, dim int) error {
+	if old := ix.cur.Load().docChunkIDs(docID); len(old) > 0 {
+		if err := vs.DeleteVectors(ctx, ix.ns, old); err != nil {
+			return fmt.Errorf("delete vectors of %s: %w", docID, err)
+		}
+	}
+	if dim == 0 {
+		return nil
+	}
+	vecs := make([]Vector, len(recs))
+	for i, r := range recs {
+		md := map[string]any{}
+		for k, v := range r.Metadata {
+			md[k] = v
+		}
+		md[KeyDocumentID] = docID
+		if r.Source != "" {
+			md[KeySourceURI] = r.Source
+		}
+		if r.Page > 0 {
+			md[KeyPageNumber] = float64(r.Page)
+		}
+		vecs[i] = Vector{Key: r.ChunkID, Data: r.Vector, Metadata: md}
+	}
+	if err := vs.PutVectors(ctx, ix.ns, vecs); err != nil {
+		return fmt.Errorf("put vectors of %s: %w", docID, err)
+	}
+	return nil
 }
 
 // Delete removes every chunk of a document. Deleting an unknown document is not an error.
