@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plinth-ai/plinth/shared/store/boltstore"
 )
 
 func noop(context.Context, json.RawMessage) (json.RawMessage, error) {
@@ -45,6 +48,30 @@ func BenchmarkStateOverhead(b *testing.B) {
 	input := json.RawMessage(`{"doc":"tenants/acme/kb/docs/report.pdf"}`)
 	b.Run("executor", func(b *testing.B) {
 		e := NewExecutor(WithLogger(slog.New(slog.DiscardHandler)), WithTasks(map[string]TaskFunc{fnA: noop}))
+		defer e.Close(context.Background())
+		if err := e.Register("chain", m); err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			ex, err := e.Start(ctx, "chain", "", input)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got, _ := e.Wait(ctx, ex.ID); got.Status != StatusSucceeded {
+				b.Fatalf("status %s", got.Status)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*states), "ns/state")
+	})
+	b.Run("executor-bbolt", func(b *testing.B) {
+		st, err := boltstore.Open(filepath.Join(b.TempDir(), "flow.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		e := NewExecutor(WithLogger(slog.New(slog.DiscardHandler)), WithStore(NewStoreBacked(st)), WithTasks(map[string]TaskFunc{fnA: noop}))
 		defer e.Close(context.Background())
 		if err := e.Register("chain", m); err != nil {
 			b.Fatal(err)

@@ -30,11 +30,13 @@
 //
 // Executor is the durable side: executions are started by name, persisted through an
 // ExecutionStore (MemoryStore, or StoreBacked over the platform's store port), observable
-// (Describe, History, List, the admin routes) and cancellable (Stop). Each top-level state
-// transition saves a checkpoint (state name and input); after a restart, Resume continues
-// every RUNNING execution from its last checkpoint, so the state it was in runs again
-// (tasks are at-least-once, as in Step Functions). Parallel and Map states resume as a
-// whole. An execution's TimeoutSeconds restarts its count on resume.
+// (Describe, History, List, the admin routes) and cancellable (Stop). Entering a top-level
+// Task, Wait, Parallel or Map state saves a checkpoint (state name and input) together with
+// the history events since the last one, in one store write; after a restart, Resume
+// continues every RUNNING execution from its last checkpoint, so the state it was in runs
+// again (tasks are at-least-once, as in Step Functions) and data-only states after it are
+// recomputed. Parallel and Map states resume as a whole. An execution's TimeoutSeconds
+// restarts its count on resume.
 //
 // Time comes from a Clock: Wait states, retry intervals, task timeouts, heartbeats and
 // execution timeouts all use it, and FakeClock lets tests drive them without sleeping.

@@ -35,10 +35,16 @@ type Executor struct {
 type activeExec struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
-	mu     sync.Mutex
+	mu     sync.Mutex // guards seq, rec and pending, and orders writes to the store
 	seq    int64
 	rec    Execution
+	// pending holds events not yet written; they are written with the next checkpoint,
+	// the final record, or once maxPendingEvents accumulate.
+	pending []HistoryEvent
 }
+
+// maxPendingEvents bounds the history events held in memory between store writes.
+const maxPendingEvents = 64
 
 // Option configures an Executor.
 type Option func(*Executor)
@@ -230,11 +236,10 @@ func (e *Executor) launch(m *Machine, rec Execution, cp *Checkpoint, seq int64) 
 	env.record = func(ev HistoryEvent) { e.appendEvent(a, ev) }
 	env.checkpoint = func(st string, input any) {
 		a.mu.Lock()
+		defer a.mu.Unlock()
 		a.rec.Checkpoint = &Checkpoint{State: st, Input: mustMarshal(input), Entered: e.clock.Now()}
-		r := a.rec
-		a.mu.Unlock()
-		if err := e.store.SaveExecution(context.WithoutCancel(ctx), r); err != nil {
-			e.log.Error("flow: save checkpoint", "execution", r.ID, "err", err)
+		if err := e.saveLocked(context.WithoutCancel(ctx), a); err != nil {
+			e.log.Error("flow: save checkpoint", "execution", a.rec.ID, "err", err)
 		}
 	}
 	start, startInput := m.root.startAt, in
@@ -312,8 +317,9 @@ func (e *Executor) finish(ctx context.Context, a *activeExec, out any, err error
 	e.appendEvent(a, ev)
 	a.mu.Lock()
 	a.rec = rec
+	err = e.saveLocked(context.Background(), a)
 	a.mu.Unlock()
-	if err := e.store.SaveExecution(context.Background(), rec); err != nil {
+	if err != nil {
 		e.log.Error("flow: save execution", "execution", rec.ID, "err", err)
 	}
 	e.log.Info("flow: execution finished", "execution", rec.ID, "status", rec.Status, "error", rec.Error)
@@ -321,17 +327,36 @@ func (e *Executor) finish(ctx context.Context, a *activeExec, out any, err error
 
 func (e *Executor) appendEvent(a *activeExec, ev HistoryEvent) {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.seq++
 	ev.ID = a.seq
 	if a.seq > 1 {
 		ev.PreviousEventID = a.seq - 1
 	}
-	id := a.rec.ID
-	err := e.store.AppendHistory(context.Background(), id, []HistoryEvent{ev})
-	a.mu.Unlock()
-	if err != nil {
-		e.log.Error("flow: append history", "execution", id, "err", err)
+	a.pending = append(a.pending, ev)
+	if len(a.pending) >= maxPendingEvents {
+		if err := e.store.AppendHistory(context.Background(), a.rec.ID, a.pending); err != nil {
+			e.log.Error("flow: append history", "execution", a.rec.ID, "err", err)
+		}
+		a.pending = a.pending[:0]
 	}
+}
+
+// saveLocked writes a.rec and the pending events; a.mu must be held.
+func (e *Executor) saveLocked(ctx context.Context, a *activeExec) error {
+	var err error
+	if hs, ok := e.store.(HistorySaver); ok {
+		err = hs.SaveExecutionWithHistory(ctx, a.rec, a.pending)
+	} else {
+		if len(a.pending) > 0 {
+			err = e.store.AppendHistory(ctx, a.rec.ID, a.pending)
+		}
+		if err == nil {
+			err = e.store.SaveExecution(ctx, a.rec)
+		}
+	}
+	a.pending = a.pending[:0]
+	return err
 }
 
 // Describe returns an execution's record (DescribeExecution).
@@ -339,9 +364,22 @@ func (e *Executor) Describe(ctx context.Context, id string) (Execution, error) {
 	return e.store.GetExecution(ctx, id)
 }
 
-// History returns an execution's events in order (GetExecutionHistory).
+// History returns an execution's events in order (GetExecutionHistory), including those of
+// a running execution not yet written to the store.
 func (e *Executor) History(ctx context.Context, id string) ([]HistoryEvent, error) {
-	return e.store.History(ctx, id)
+	e.mu.Lock()
+	a, ok := e.running[id]
+	e.mu.Unlock()
+	if !ok {
+		return e.store.History(ctx, id)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	evs, err := e.store.History(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return append(evs, a.pending...), nil
 }
 
 // List returns executions matching f, newest first (ListExecutions).

@@ -106,7 +106,7 @@ func (env *runEnv) runGraph(ctx context.Context, g *graph, start string, input a
 			return nil, err
 		}
 		s := g.states[name]
-		if top && env.checkpoint != nil {
+		if top && env.checkpoint != nil && s.durable() {
 			env.checkpoint(name, input)
 		}
 		entered := env.clock.Now()
@@ -123,6 +123,17 @@ func (env *runEnv) runGraph(ctx context.Context, g *graph, start string, input a
 		}
 		name, input = next, out
 	}
+}
+
+// durable reports whether entering the state is checkpointed. States that only transform
+// data (Pass, Choice, Succeed, Fail) are not: re-running them after a resume gives the same
+// result, so the checkpoint of the state before them suffices and costs no store write.
+func (s *state) durable() bool {
+	switch s.Type {
+	case "Task", "Parallel", "Map", "Wait":
+		return true
+	}
+	return false
 }
 
 func (s *state) applyInputPath(raw any, ctxObj any) (any, error) {

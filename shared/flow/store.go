@@ -63,6 +63,13 @@ type ExecutionStore interface {
 	History(ctx context.Context, id string) ([]HistoryEvent, error)
 }
 
+// HistorySaver is an optional ExecutionStore extension that saves a record and appends
+// events in one write; the executor uses it, when present, to persist a state transition
+// with a single commit.
+type HistorySaver interface {
+	SaveExecutionWithHistory(ctx context.Context, ex Execution, events []HistoryEvent) error
+}
+
 // MemoryStore is an in-memory ExecutionStore.
 type MemoryStore struct {
 	mu      sync.RWMutex

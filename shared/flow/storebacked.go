@@ -54,36 +54,73 @@ func indexSK(ex Execution) string {
 
 // SaveExecution implements ExecutionStore.
 func (s *StoreBacked) SaveExecution(ctx context.Context, ex Execution) error {
+	return s.SaveExecutionWithHistory(ctx, ex, nil)
+}
+
+// SaveExecutionWithHistory writes the record and appends events in as few store
+// transactions as possible (one when there are fewer than about 95 events), so an
+// execution costs one commit per state transition on a disk-backed store.
+func (s *StoreBacked) SaveExecutionWithHistory(ctx context.Context, ex Execution, events []HistoryEvent) error {
 	data, err := json.Marshal(ex)
 	if err != nil {
 		return fmt.Errorf("save execution %s: %w", ex.ID, err)
 	}
-	if _, err := s.st.Put(ctx, store.Item{Key: store.Key{PK: pkExecPrefix + ex.ID, SK: skMeta}, Data: data}, store.WriteOptions{}); err != nil {
-		return fmt.Errorf("save execution %s: %w", ex.ID, err)
-	}
-	if _, done := s.indexed.Load(ex.ID); !done {
+	ops := []store.Op{{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: pkExecPrefix + ex.ID, SK: skMeta}, Data: data}}}
+	_, indexed := s.indexed.Load(ex.ID)
+	if !indexed {
 		idx, _ := json.Marshal(indexEntry{ID: ex.ID})
 		for _, pk := range []string{pkAllExecs, pkMachinePrefix + ex.Machine} {
-			if _, err := s.st.Put(ctx, store.Item{Key: store.Key{PK: pk, SK: indexSK(ex)}, Data: idx}, store.WriteOptions{}); err != nil {
-				return fmt.Errorf("index execution %s: %w", ex.ID, err)
-			}
+			ops = append(ops, store.Op{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: pk, SK: indexSK(ex)}, Data: idx}})
 		}
-		s.indexed.Store(ex.ID, struct{}{})
 	}
 	runKey := store.Key{PK: pkRunning, SK: ex.ID}
-	if ex.Status == StatusRunning {
-		if ex.Checkpoint == nil {
-			if _, err := s.st.Put(ctx, store.Item{Key: runKey, Data: []byte(`{}`)}, store.WriteOptions{}); err != nil {
-				return fmt.Errorf("mark execution %s running: %w", ex.ID, err)
-			}
-		}
-		return nil
+	switch {
+	case ex.Status != StatusRunning:
+		ops = append(ops, store.Op{Kind: store.OpDelete, Key: runKey})
+	case ex.Checkpoint == nil:
+		ops = append(ops, store.Op{Kind: store.OpPut, Item: store.Item{Key: runKey, Data: []byte(`{}`)}})
 	}
-	if err := s.st.Delete(ctx, runKey, store.WriteOptions{}); err != nil {
-		return fmt.Errorf("mark execution %s finished: %w", ex.ID, err)
+	evOps, err := historyOps(ex.ID, events)
+	if err != nil {
+		return err
+	}
+	ops = append(ops, evOps...)
+	if err := s.transact(ctx, ops); err != nil {
+		return fmt.Errorf("save execution %s: %w", ex.ID, err)
+	}
+	if !indexed {
+		s.indexed.Store(ex.ID, struct{}{})
 	}
 	return nil
 }
+
+func historyOps(id string, events []HistoryEvent) ([]store.Op, error) {
+	ops := make([]store.Op, 0, len(events))
+	for _, ev := range events {
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", id, err)
+		}
+		key := store.Key{PK: pkExecPrefix + id, SK: fmt.Sprintf("%s%010d", skEventPrefix, ev.ID)}
+		ops = append(ops, store.Op{Kind: store.OpPut, Item: store.Item{Key: key, Data: data}})
+	}
+	return ops, nil
+}
+
+// transact applies ops in transactions of at most maxTransactOps.
+func (s *StoreBacked) transact(ctx context.Context, ops []store.Op) error {
+	for len(ops) > 0 {
+		n := min(len(ops), maxTransactOps)
+		if err := s.st.Transact(ctx, ops[:n]); err != nil {
+			return err
+		}
+		ops = ops[n:]
+	}
+	return nil
+}
+
+// maxTransactOps is the store port's (and DynamoDB's) limit on operations per transaction.
+const maxTransactOps = 100
 
 // GetExecution implements ExecutionStore.
 func (s *StoreBacked) GetExecution(ctx context.Context, id string) (Execution, error) {
@@ -147,15 +184,12 @@ func (s *StoreBacked) ListExecutions(ctx context.Context, f ListFilter) ([]Execu
 
 // AppendHistory implements ExecutionStore.
 func (s *StoreBacked) AppendHistory(ctx context.Context, id string, events []HistoryEvent) error {
-	for _, ev := range events {
-		data, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("append history of %s: %w", id, err)
-		}
-		key := store.Key{PK: pkExecPrefix + id, SK: fmt.Sprintf("%s%010d", skEventPrefix, ev.ID)}
-		if _, err := s.st.Put(ctx, store.Item{Key: key, Data: data}, store.WriteOptions{}); err != nil {
-			return fmt.Errorf("append history of %s: %w", id, err)
-		}
+	ops, err := historyOps(id, events)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, ops); err != nil {
+		return fmt.Errorf("append history of %s: %w", id, err)
 	}
 	return nil
 }
