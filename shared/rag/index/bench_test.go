@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -77,4 +78,35 @@ func BenchmarkSemanticDense50k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(overlap)/float64(10*queries), "recall@10")
+}
+
+// BenchmarkDecodeSegment decodes a 20,000-row segment (≈800 bytes of text and a dense
+// 384-d vector per row): the work of a cold load once the file is local.
+func BenchmarkDecodeSegment(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	words := []string{"protein", "cell", "expression", "tumour", "gene", "receptor", "binding", "patients", "increased", "signalling", "mouse", "levels"}
+	recs := make([]Record, 20000)
+	for i := range recs {
+		text := make([]byte, 0, 800)
+		for len(text) < 800 {
+			text = append(text, words[r.IntN(len(words))]...)
+			text = append(text, ' ')
+		}
+		recs[i] = Record{ChunkID: fmt.Sprint(i), DocID: fmt.Sprint(i / 3), DocName: "doc.md", Source: "s3://b/doc.md", Text: string(text), Vector: randomVector(r, 384, 1)}
+	}
+	s, err := buildSegment(recs, 384)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.encode(&buf); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := decodeSegment(buf.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
