@@ -13,10 +13,10 @@ const (
 	DefaultHoldBack = 128
 	// streamContext is how much already-released text is re-read with new text, so words
 	// and phrases that straddle the release point are still recognised.
-	streamContext = 256
+	streamContext = 192
 	// streamStep is how many bytes beyond the hold-back accumulate before a window is
 	// evaluated, bounding the work per streamed byte.
-	streamStep = 64
+	streamStep = 128
 	// maxPending forces a release when a stream has no whitespace to cut at.
 	maxPending = 8 * DefaultHoldBack
 )
