@@ -25,6 +25,9 @@
 // A TaskFunc fails with a named error by returning *TaskError; that name is what Retry and
 // Catch match. Any other error is States.TaskFailed with the error text as cause (in AWS a
 // Go Lambda's error type would be its Go type name; a named error is the portable choice).
+// The cause is the TaskError's Cause text; in AWS, a failed Lambda function's cause is its
+// JSON error payload ({"errorMessage","errorType","stackTrace"}) as a string, so flows
+// should treat causes as opaque text.
 //
 // # Executions
 //

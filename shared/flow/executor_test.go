@@ -482,6 +482,23 @@ func TestRoutes(t *testing.T) {
 	if len(hist.Events) < 3 || hist.Events[0].Type != "ExecutionStarted" || hist.Events[len(hist.Events)-1].Type != "ExecutionAborted" {
 		t.Fatalf("history: %+v", hist.Events)
 	}
+	var page struct {
+		Events    []HistoryEvent
+		NextToken string
+	}
+	do("GET", "/admin/executions/"+id+"/history?maxResults=2", "", http.StatusOK, &page)
+	if len(page.Events) != 2 || page.Events[0].ID != 1 || page.NextToken != "2" {
+		t.Fatalf("first page: %+v", page)
+	}
+	do("GET", "/admin/executions/"+id+"/history?maxResults=2&nextToken="+page.NextToken, "", http.StatusOK, &page)
+	if len(page.Events) == 0 || page.Events[0].ID != 3 {
+		t.Fatalf("second page: %+v", page)
+	}
+	do("GET", "/admin/executions/"+id+"/history?reverseOrder=true&maxResults=1", "", http.StatusOK, &page)
+	if len(page.Events) != 1 || page.Events[0].Type != "ExecutionAborted" {
+		t.Fatalf("reverse page: %+v", page)
+	}
+	do("GET", "/admin/executions/"+id+"/history?maxResults=0", "", http.StatusBadRequest, nil)
 	var apiErr struct {
 		Error struct{ Code string }
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 
 	"github.com/plinth-ai/plinth/shared/httpapi"
 )
@@ -13,7 +15,8 @@ import (
 //
 //	GET  /admin/executions?machine=&status=   {"data":[Execution…]} newest first
 //	GET  /admin/executions/{id}               Execution (DescribeExecution)
-//	GET  /admin/executions/{id}/history       {"events":[HistoryEvent…]} (GetExecutionHistory)
+//	GET  /admin/executions/{id}/history       {"events":[HistoryEvent…],"nextToken"?} (GetExecutionHistory;
+//	                                          ?maxResults=1..1000 (default 1000), ?reverseOrder=true, ?nextToken=)
 //	POST /admin/executions/{id}/stop          body {"error","cause"} optional → Execution
 //	GET  /admin/state-machines                {"data":["name"…]}
 //	POST /admin/state-machines/{name}/executions  body {"name","input"} → 201 Execution
@@ -74,16 +77,52 @@ func (e *Executor) handleDescribe(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, ex)
 }
 
+// maxHistoryPage is the largest page of GET /admin/executions/{id}/history.
+const maxHistoryPage = 1000
+
 func (e *Executor) handleHistory(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, after := maxHistoryPage, int64(0)
+	if v := q.Get("maxResults"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxHistoryPage {
+			httpapi.WriteError(w, httpapi.BadRequest("maxResults", "maxResults must be an integer from 1 to %d", maxHistoryPage))
+			return
+		}
+		limit = n
+	}
+	reverse := q.Get("reverseOrder") == "true"
+	if v := q.Get("nextToken"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			httpapi.WriteError(w, httpapi.BadRequest("nextToken", "nextToken is not one this API returned"))
+			return
+		}
+		after = n
+	}
 	evs, err := e.History(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeFlowError(w, err)
 		return
 	}
-	if evs == nil {
-		evs = []HistoryEvent{}
+	if reverse {
+		slices.Reverse(evs)
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"events": evs})
+	page := make([]HistoryEvent, 0, min(limit, len(evs)))
+	for _, ev := range evs {
+		if after > 0 && ((!reverse && ev.ID <= after) || (reverse && ev.ID >= after)) {
+			continue
+		}
+		page = append(page, ev)
+		if len(page) == limit {
+			break
+		}
+	}
+	body := map[string]any{"events": page}
+	if len(page) == limit && page[len(page)-1].ID != evs[len(evs)-1].ID {
+		body["nextToken"] = strconv.FormatInt(page[len(page)-1].ID, 10)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, body)
 }
 
 func (e *Executor) handleStop(w http.ResponseWriter, r *http.Request) {
