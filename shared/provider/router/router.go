@@ -22,8 +22,10 @@ type Deployment struct {
 	ID string
 	// Weight is the share of traffic (0 counts as 1; a negative weight disables it).
 	Weight int
-	Chat   provider.ChatModel
-	Embed  provider.EmbeddingModel
+	// Chat serves chat completions (nil when the deployment does not).
+	Chat provider.ChatModel
+	// Embed serves embeddings (nil when the deployment does not).
+	Embed provider.EmbeddingModel
 }
 
 // Timeouts bound one attempt. Zero means no bound of that kind.
