@@ -37,6 +37,13 @@ func (m *memVectors) DeleteVectors(_ context.Context, ns index.Namespace, keys [
 	return nil
 }
 
+func (m *memVectors) DropNamespace(_ context.Context, ns index.Namespace) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.vecs, ns)
+	return nil
+}
+
 func (m *memVectors) QueryVectors(_ context.Context, ns index.Namespace, q []float32, topK int, _ *index.Filter) ([]index.VectorMatch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -74,5 +81,19 @@ func TestKnowledgeBaseOnVectorStoreBackend(t *testing.T) {
 	}
 	if _, err := e.svc.CreateKnowledgeBase(context.Background(), KnowledgeBase{Tenant: "acme", ID: "bad", IndexBackend: "faiss"}); err == nil {
 		t.Fatal("unknown backend accepted")
+	}
+	if err := e.svc.DeleteKnowledgeBase(context.Background(), "acme", "vec"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(vs.vecs[index.Namespace{Tenant: "acme", KB: "vec"}]); n != 0 {
+		t.Fatalf("%d vectors left after deleting the knowledge base", n)
+	}
+	for _, prefix := range []string{index.Prefix("acme", "vec"), "tenants/acme/kb/vec/"} {
+		if objs, _ := e.blob.List(context.Background(), prefix); len(objs) != 0 {
+			t.Fatalf("%d objects left under %s", len(objs), prefix)
+		}
+	}
+	if _, err := e.svc.GetKnowledgeBase(context.Background(), "acme", "vec"); err == nil {
+		t.Fatal("knowledge base still there")
 	}
 }

@@ -137,6 +137,8 @@ type VectorStore interface {
 	PutVectors(ctx context.Context, ns Namespace, vecs []Vector) error
 	DeleteVectors(ctx context.Context, ns Namespace, keys []string) error
 	QueryVectors(ctx context.Context, ns Namespace, vec []float32, topK int, filter *Filter) ([]VectorMatch, error)
+	// DropNamespace deletes every vector of the namespace (a missing one is not an error).
+	DropNamespace(ctx context.Context, ns Namespace) error
 }
 
 // Namespace names one tenant's knowledge base.
@@ -214,10 +216,16 @@ func (m *Manager) Open(ctx context.Context, tenant, kb string) (*Index, error) {
 	return ix, nil
 }
 
-// Drop deletes a knowledge base's whole index from the blob store and memory.
+// Drop deletes a knowledge base's whole index from the blob store, the external vector
+// store and memory.
 func (m *Manager) Drop(ctx context.Context, tenant, kb string) error {
 	if !validName.MatchString(tenant) || !validName.MatchString(kb) {
 		return fmt.Errorf("%w: %q/%q", ErrInvalidName, tenant, kb)
+	}
+	if m.opts.vectors != nil {
+		if err := m.opts.vectors.DropNamespace(ctx, Namespace{tenant, kb}); err != nil {
+			return fmt.Errorf("drop vectors of %s/%s: %w", tenant, kb, err)
+		}
 	}
 	m.mu.Lock()
 	delete(m.open, tenant+"/"+kb)

@@ -27,6 +27,7 @@ type API interface {
 	PutVectors(ctx context.Context, in *s3vectors.PutVectorsInput, opts ...func(*s3vectors.Options)) (*s3vectors.PutVectorsOutput, error)
 	DeleteVectors(ctx context.Context, in *s3vectors.DeleteVectorsInput, opts ...func(*s3vectors.Options)) (*s3vectors.DeleteVectorsOutput, error)
 	QueryVectors(ctx context.Context, in *s3vectors.QueryVectorsInput, opts ...func(*s3vectors.Options)) (*s3vectors.QueryVectorsOutput, error)
+	DeleteIndex(ctx context.Context, in *s3vectors.DeleteIndexInput, opts ...func(*s3vectors.Options)) (*s3vectors.DeleteIndexOutput, error)
 }
 
 // Service limits.
@@ -158,6 +159,19 @@ func (s *Store) DeleteVectors(ctx context.Context, ns index.Namespace, keys []st
 		if err != nil {
 			return fmt.Errorf("delete vectors from %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// DropNamespace deletes the knowledge base's vector index.
+func (s *Store) DropNamespace(ctx context.Context, ns index.Namespace) error {
+	name := IndexName(ns)
+	_, err := s.api.DeleteIndex(ctx, &s3vectors.DeleteIndexInput{VectorBucketName: aws.String(s.bucket), IndexName: aws.String(name)})
+	s.mu.Lock()
+	delete(s.created, name)
+	s.mu.Unlock()
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete vector index %s: %w", name, err)
 	}
 	return nil
 }

@@ -99,6 +99,13 @@ func (f *fakeS3Vectors) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ix.vectors[v["key"].(string)] = fakeVector{data, md}
 		}
 		reply(map[string]any{})
+	case "/DeleteIndex":
+		if ix == nil {
+			writeErr(w, 404, "NotFoundException", "no such index")
+			return
+		}
+		delete(f.indexes, name)
+		reply(map[string]any{})
 	case "/DeleteVectors":
 		if ix == nil {
 			writeErr(w, 404, "NotFoundException", "no such index")

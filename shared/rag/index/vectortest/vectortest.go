@@ -23,7 +23,7 @@ func unit(v ...float32) []float32 {
 }
 
 // Run checks a VectorStore: nearest-neighbour order, overwrite by key, deletion, namespace
-// isolation, an unknown namespace, and exactly-translatable metadata filters.
+// isolation and dropping, an unknown namespace, and exactly-translatable metadata filters.
 func Run(t *testing.T, newStore func(t *testing.T) index.VectorStore) {
 	ctx := context.Background()
 	acme := index.Namespace{Tenant: "acme", KB: "kb"}
@@ -96,6 +96,24 @@ func Run(t *testing.T, newStore func(t *testing.T) index.VectorStore) {
 		}
 		if got, _ := vs.QueryVectors(ctx, acme, unit(1, 0, 0), 1, nil); len(got) != 1 || got[0].Key != "east" {
 			t.Fatalf("a delete in globex reached acme: %v", got)
+		}
+	})
+	t.Run("drop namespace", func(t *testing.T) {
+		vs := newStore(t)
+		seed(t, vs)
+		if err := vs.DropNamespace(ctx, acme); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := vs.QueryVectors(ctx, acme, unit(1, 0, 0), 10, nil); err != nil || len(got) != 0 {
+			t.Fatalf("after drop: %v, %v", keys(t, got), err)
+		}
+		if err := vs.DropNamespace(ctx, globex); err != nil {
+			t.Fatalf("dropping an unknown namespace: %v", err)
+		}
+		// The namespace can be written again.
+		seed(t, vs)
+		if got, _ := vs.QueryVectors(ctx, acme, unit(1, 0, 0), 1, nil); len(got) != 1 {
+			t.Fatal("namespace not usable after drop")
 		}
 	})
 	t.Run("filters", func(t *testing.T) {
