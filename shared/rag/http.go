@@ -8,6 +8,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/provider"
 )
 
 // Routes registers the knowledge-base API on mux (Go 1.22 patterns). Authentication
@@ -54,9 +55,28 @@ func writeErr(w http.ResponseWriter, err error) {
 		httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "invalid_request_error", "%s", trimPrefix(err)))
 	case errors.Is(err, ErrNoEmbedder), errors.Is(err, ErrNoChatModel):
 		httpapi.WriteError(w, httpapi.Errorf(http.StatusServiceUnavailable, "model_unavailable", "%s", trimPrefix(err)))
+	case isProviderErr(err):
+		pe, _ := provider.AsError(err)
+		status := http.StatusBadGateway
+		switch pe.Kind {
+		case provider.KindRateLimited:
+			status = http.StatusTooManyRequests
+		case provider.KindTimeout:
+			status = http.StatusGatewayTimeout
+		case provider.KindUnavailable:
+			status = http.StatusServiceUnavailable
+		case provider.KindBadRequest, provider.KindContextLength, provider.KindContentFilter:
+			status = http.StatusBadRequest
+		}
+		httpapi.WriteError(w, &httpapi.Error{Status: status, Code: "model_error", Message: trimPrefix(err), RetryAfter: pe.RetryAfter})
 	default:
 		httpapi.WriteError(w, err)
 	}
+}
+
+func isProviderErr(err error) bool {
+	_, ok := provider.AsError(err)
+	return ok
 }
 
 func trimPrefix(err error) string { return strings.ReplaceAll(err.Error(), "rag: ", "") }

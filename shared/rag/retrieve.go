@@ -46,6 +46,9 @@ type Result struct {
 // RetrieveResponse lists results best first.
 type RetrieveResponse struct {
 	Results []Result `json:"results"`
+	// SearchType is the search that ran: HYBRID falls back to LEXICAL when the knowledge
+	// base has no embedding model or the query cannot be embedded.
+	SearchType string `json:"search_type"`
 }
 
 // DefaultRetrieveTopK is the number of results when the request does not say.
@@ -81,24 +84,19 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 	}
 	q := index.Query{Text: req.Query, TopK: req.TopK, Type: st, Filter: req.Filter}
 	if st != index.Lexical {
-		emb, err := s.embedder(ctx, kb)
-		if err != nil {
-			return RetrieveResponse{}, err
-		}
-		if emb == nil {
-			if st == index.Semantic {
-				return RetrieveResponse{}, fmt.Errorf("%w: knowledge base %s has no embedding model; use LEXICAL", ErrInvalid, kb.ID)
-			}
+		vec, err := s.embedQuery(ctx, kb, req.Query)
+		switch {
+		case err != nil && st == index.Hybrid:
+			// The lexical half still answers; the response says which search ran.
 			q.Type = index.Lexical
-		} else {
-			vecs, err := s.embedWithRetry(ctx, emb, []string{req.Query}, "search_query")
-			if err != nil {
-				return RetrieveResponse{}, fmt.Errorf("embed query: %w", err)
-			}
-			if s.usage != nil {
-				s.usage(ctx, kb.Tenant, kb.ID, kb.EmbeddingModel, chunk.CountTokens(req.Query))
-			}
-			q.Vector = vecs[0]
+		case err != nil:
+			return RetrieveResponse{}, err
+		case vec == nil && st == index.Semantic:
+			return RetrieveResponse{}, fmt.Errorf("%w: knowledge base %s has no embedding model; use LEXICAL", ErrInvalid, kb.ID)
+		case vec == nil:
+			q.Type = index.Lexical
+		default:
+			q.Vector = vec
 		}
 	}
 	ix, err := s.openIndex(ctx, kb)
@@ -118,7 +116,7 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 		}
 		return RetrieveResponse{}, err
 	}
-	resp := RetrieveResponse{Results: []Result{}}
+	resp := RetrieveResponse{Results: []Result{}, SearchType: string(q.Type)}
 	seenParent := map[string]bool{}
 	for _, h := range hits {
 		text := h.Text
@@ -144,6 +142,27 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 		}
 	}
 	return resp, nil
+}
+
+// embedQuery embeds a query with the knowledge base's model (nil for lexical-only bases).
+func (s *Service) embedQuery(ctx context.Context, kb KnowledgeBase, query string) ([]float32, error) {
+	emb, err := s.embedder(ctx, kb)
+	if err != nil || emb == nil {
+		return nil, err
+	}
+	// A query waits for at most one retry: a searcher is waiting.
+	vecs, err := s.embedAttempt(ctx, emb, []string{query}, "search_query", min(2, s.embedAttempts))
+	if err != nil {
+		var te *TaskError
+		if errors.As(err, &te) {
+			err = te.Err
+		}
+		return nil, fmt.Errorf("embed query: %w", err)
+	}
+	if s.usage != nil {
+		s.usage(ctx, kb.Tenant, kb.ID, kb.EmbeddingModel, chunk.CountTokens(query))
+	}
+	return vecs[0], nil
 }
 
 // AnswerRequest asks for a grounded answer.

@@ -418,3 +418,29 @@ func TestLargeDocumentSpillsIntermediatesToBlob(t *testing.T) {
 		t.Fatalf("%d work files left", len(objs))
 	}
 }
+
+// When the embedding model fails, HYBRID still answers lexically and says so; SEMANTIC
+// reports the model's error.
+func TestHybridFallsBackToLexicalWhenEmbeddingFails(t *testing.T) {
+	var broken atomic.Bool
+	emb := localEmbedder(64)
+	e := newEnv(t, envConfig{embedder: EmbedderFunc(func(ctx context.Context, texts []string, inputType string) ([][]float32, error) {
+		if broken.Load() {
+			return nil, &provider.Error{Kind: provider.KindUnavailable, Provider: "test", Message: "down"}
+		}
+		return emb.Embed(ctx, texts, inputType)
+	})})
+	seedHandbook(t, e, "acme")
+	broken.Store(true)
+	resp, err := e.svc.Retrieve(context.Background(), "acme", "handbook", RetrieveRequest{Query: "vegetarian lunch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.SearchType != "LEXICAL" || len(resp.Results) == 0 || resp.Results[0].Document.Name != "canteen.txt" {
+		t.Fatalf("response %+v", resp)
+	}
+	_, err = e.svc.Retrieve(context.Background(), "acme", "handbook", RetrieveRequest{Query: "vegetarian lunch", SearchType: "SEMANTIC"})
+	if pe, ok := provider.AsError(err); !ok || pe.Kind != provider.KindUnavailable {
+		t.Fatalf("semantic error %v, want the provider's", err)
+	}
+}

@@ -455,9 +455,13 @@ func (s *Service) Embed(ctx context.Context, job Job) (Job, error) {
 }
 
 func (s *Service) embedWithRetry(ctx context.Context, emb Embedder, texts []string, inputType string) ([][]float32, error) {
+	return s.embedAttempt(ctx, emb, texts, inputType, s.embedAttempts)
+}
+
+func (s *Service) embedAttempt(ctx context.Context, emb Embedder, texts []string, inputType string, attempts int) ([][]float32, error) {
 	backoff := s.embedBackoff
 	var lastErr error
-	for attempt := 0; attempt < s.embedAttempts; attempt++ {
+	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
 			wait := backoff
 			if pe, ok := provider.AsError(lastErr); ok && pe.RetryAfter > wait {
@@ -487,7 +491,7 @@ func (s *Service) embedWithRetry(ctx context.Context, emb Embedder, texts []stri
 			return nil, permanent(fmt.Errorf("embed: %w", err))
 		}
 	}
-	return nil, transient(fmt.Errorf("embed after %d attempts: %w", s.embedAttempts, lastErr))
+	return nil, transient(fmt.Errorf("embed after %d attempts: %w", attempts, lastErr))
 }
 
 // encodeVectors writes n, dim and the float32s little-endian.
