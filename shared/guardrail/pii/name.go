@@ -301,6 +301,17 @@ func (s *scanner) name(i int) {
 	for n > 1 && toks[n-1].kind == 'P' {
 		n--
 	}
+	// A capitalised common word opening a sentence ("Contact John Smith") is not part of
+	// the name that follows it.
+	// Neither is a title such as "Chair" or "Senator".
+	for n >= 2 && toks[1].kind == 'C' {
+		f := toks[0].fold
+		if !isEnglish(f) || firstNames[f] || surnames[f] {
+			break
+		}
+		copy(toks[:], toks[1:n])
+		n--
+	}
 	first := toks[0]
 	last := toks[n-1]
 	// A street or organisation word right after, or a house number before or after,

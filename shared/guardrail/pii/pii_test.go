@@ -80,7 +80,7 @@ func TestDetect(t *testing.T) {
 		{"mail jane.doe+x@mail.example.co.uk today", []string{"EMAIL:jane.doe+x@mail.example.co.uk"}},
 		{"card 4111-1111-1111-1111 ok", []string{"CREDIT_DEBIT_CARD_NUMBER:4111-1111-1111-1111"}},
 		{"card 4111-1111-1111-1112 bad luhn", nil},
-		{"ssn 123-45-6789 is the advertising number", nil},
+		{"ssn 078-05-1120 is the advertising number", nil},
 		{"SSN: 666-12-3456 has an invalid area", nil},
 		{"SSN: 078-05-1123", []string{"US_SOCIAL_SECURITY_NUMBER:078-05-1123"}},
 		{"ITIN 912-71-1234", []string{"US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER:912-71-1234"}},
