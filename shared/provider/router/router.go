@@ -76,6 +76,7 @@ type Router struct {
 	now           func() time.Time
 	rand          func() float64
 	defaults      Timeouts
+	observe       func(Attempt)
 
 	mu       sync.RWMutex
 	breakers map[breakerKey]*breaker
@@ -135,6 +136,20 @@ func TimeoutsFromMillis(firstTokenMS, idleMS, totalMS int) Timeouts {
 		Total:      time.Duration(totalMS) * time.Millisecond,
 	}
 }
+
+// Attempt describes one call to one deployment, for metrics and logs.
+type Attempt struct {
+	ModelID      string
+	DeploymentID string
+	// Err is nil when the deployment answered (for a stream: produced its first chunk).
+	Err error
+	// Latency is the time to the answer, or to a stream's first chunk.
+	Latency time.Duration
+}
+
+// WithObserver calls f after every attempt, successful or not, on the request's
+// goroutine; f must be quick.
+func WithObserver(f func(Attempt)) Option { return func(r *Router) { r.observe = f } }
 
 // New returns a Router.
 func New(opts ...Option) *Router {
@@ -240,7 +255,14 @@ func (r *Router) tryModel(ctx context.Context, t *Target, k kind, try attemptFun
 		}
 		served.Attempts++
 		served.DeploymentID = d.ID
+		var start time.Time
+		if r.observe != nil {
+			start = time.Now()
+		}
 		err := try(ctx, d, t)
+		if r.observe != nil {
+			r.observe(Attempt{ModelID: t.ModelID, DeploymentID: d.ID, Err: err, Latency: time.Since(start)})
+		}
 		if err == nil {
 			b.success()
 			return nil

@@ -454,3 +454,16 @@ func TestTimeoutDefaults(t *testing.T) {
 		})
 	}
 }
+
+func TestObserver(t *testing.T) {
+	t.Parallel()
+	var seen []Attempt
+	r := New(WithSleep((&recorder{}).sleep), WithObserver(func(a Attempt) { seen = append(seen, a) }))
+	f := &fake{name: "a", errs: []error{unavailable()}}
+	if _, _, err := r.Chat(context.Background(), target("m", f), nil, &provider.ChatRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen[0].Err == nil || seen[1].Err != nil || seen[0].ModelID != "m" || seen[1].DeploymentID != "a" {
+		t.Errorf("attempts %+v", seen)
+	}
+}
