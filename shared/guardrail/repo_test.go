@@ -6,14 +6,28 @@ import (
 	"path/filepath"
 	"testing"
 
+	minidyn "github.com/truora/minidyn/aws-v2/client"
+
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
+	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
 )
 
 func TestRepository(t *testing.T) {
 	backends := map[string]func(t *testing.T) store.Store{
 		"memstore": func(t *testing.T) store.Store { return memstore.New() },
+		"dynamostore on minidyn": func(t *testing.T) store.Store {
+			c := minidyn.NewClient()
+			if err := dynamostore.CreateTable(context.Background(), c, "plinth-guardrails"); err != nil {
+				t.Fatal(err)
+			}
+			s, err := dynamostore.New(c, "plinth-guardrails")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
 		"boltstore": func(t *testing.T) store.Store {
 			s, err := boltstore.Open(filepath.Join(t.TempDir(), "db"))
 			if err != nil {
