@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Runs one Lambda function on one event locally, the way Lambda runs it:
+#   test/tools/invoke.sh FN EVENT            (make invoke FN=gateway EVENT=events/apigw-models.json)
+# Builds ./functions/FN for the host architecture (CGO off, -tags lambda.norpc, stripped),
+# starts it under the AWS Lambda Runtime Interface Emulator on free loopback ports, POSTs
+# the event, prints the response on stdout (the emulator's and the function's logs go to
+# stderr), and stops the emulator. The exit status is 0 when the emulator answered 200.
+#
+# The function's environment is this shell's; unset AWS settings get harmless defaults
+# (region, dummy credentials, AWS_ENDPOINT_URL pointing at a closed port) so nothing
+# reaches a real AWS account by accident. Export real ones (and PLINTH_TABLE, …) to
+# talk to AWS or to an emulator.
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+  echo "usage: $0 FN EVENT   e.g. $0 gateway events/apigw-models.json" >&2
+  exit 2
+fi
+fn=$1
+event=$2
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+[[ -f $root/functions/$fn/main.go ]] || { echo "invoke: no function functions/$fn" >&2; exit 2; }
+[[ -f $event ]] || { echo "invoke: no event file $event" >&2; exit 2; }
+event=$(cd "$(dirname "$event")" && pwd)/$(basename "$event")
+
+rie_module=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+tools_bin=${PLINTH_TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/plinth-tools/bin}
+rie=$(command -v aws-lambda-rie || true)
+if [[ -z $rie ]]; then
+  rie=$tools_bin/aws-lambda-rie
+  if [[ ! -x $rie ]]; then
+    echo "invoke: installing the Lambda Runtime Interface Emulator into $tools_bin" >&2
+    GOBIN=$tools_bin CGO_ENABLED=0 go install "$rie_module"
+  fi
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/plinth-invoke-XXXXXX")
+rie_pid=
+cleanup() {
+  if [[ -n $rie_pid ]] && kill -0 "$rie_pid" 2>/dev/null; then
+    kill -TERM "$rie_pid" 2>/dev/null || true
+    wait "$rie_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+(cd "$root" && CGO_ENABLED=0 go build -trimpath -tags lambda.norpc -ldflags='-s -w' -o "$work/bootstrap" "./functions/$fn")
+
+# free_port prints a loopback port nothing listens on.
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "invoke: no free port found" >&2
+  return 1
+}
+api_port=$(free_port)
+runtime_port=$(free_port)
+while [[ $runtime_port == "$api_port" ]]; do runtime_port=$(free_port); done
+
+export AWS_LAMBDA_FUNCTION_NAME=$fn AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024
+export AWS_REGION=${AWS_REGION:-eu-west-1} AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-${AWS_REGION:-eu-west-1}}
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-AKIDPLINTHLOCAL} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-plinth-local-secret}
+export AWS_ENDPOINT_URL=${AWS_ENDPOINT_URL:-http://127.0.0.1:9} AWS_EC2_METADATA_DISABLED=true
+export PLINTH_TABLE=${PLINTH_TABLE:-plinth}
+
+(cd "$work" && exec "$rie" --runtime-interface-emulator-address "127.0.0.1:$api_port" \
+  --runtime-api-address "127.0.0.1:$runtime_port" "$work/bootstrap") >&2 &
+rie_pid=$!
+
+ready=
+for _ in $(seq 1 500); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null; then ready=1; break; fi
+  kill -0 "$rie_pid" 2>/dev/null || break
+  sleep 0.01
+done
+[[ -n $ready ]] || { echo "invoke: the emulator did not start" >&2; exit 1; }
+
+status=$(curl -sS -o "$work/response" -w '%{http_code}' -X POST \
+  -H 'Content-Type: application/json' --data-binary "@$event" \
+  "http://127.0.0.1:$api_port/2015-03-31/functions/function/invocations")
+# A streaming response is a JSON prelude, eight NUL bytes, then the body: show it as
+# prelude, newline, body.
+tr -s '\000' '\n' <"$work/response"
+echo
+[[ $status == 200 ]] || { echo "invoke: the emulator answered $status" >&2; exit 1; }
