@@ -32,7 +32,10 @@ func makePDF(t *testing.T, pages []string) []byte {
 	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
 	for i, p := range pages {
 		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 5+2*i))
-		stream := fmt.Sprintf("BT /F1 12 Tf 72 720 Td (%s) Tj ET", p)
+		stream := p
+		if !strings.HasPrefix(p, "BT ") {
+			stream = fmt.Sprintf("BT /F1 12 Tf 72 720 Td (%s) Tj ET", p)
+		}
 		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream))
 	}
 	xref := b.Len()
@@ -108,6 +111,11 @@ func TestExtract(t *testing.T) {
 		{name: "pdf pages", file: "doc.pdf", data: makePDF(t, []string{"First page about tides.", "Second page about moons."}), want: []Section{
 			{Text: "First page about tides.", Page: 1},
 			{Text: "Second page about moons.", Page: 2},
+		}},
+		{name: "pdf words spaced by pen moves and lines by baselines", file: "kerned.pdf", data: makePDF(t, []string{
+			"BT /F1 12 Tf 72 720 Td [(Tidal) -500 (power) -500 (plants)] TJ 0 -14 Td (use the moon.) Tj 0 -40 Td (New paragraph.) Tj ET",
+		}), want: []Section{
+			{Text: "Tidal power plants\nuse the moon.\n\nNew paragraph.", Page: 1},
 		}},
 		{name: "docx headings and page breaks", file: "doc.docx", data: docx, want: []Section{
 			{Text: "Welcome aboard.", Page: 1, Heading: "Handbook"},
