@@ -47,6 +47,9 @@ type ApplyRequest struct {
 // ContentBlock is one content item.
 type ContentBlock struct {
 	Text *TextBlock `json:"text,omitempty"`
+	// trusted marks operator-written content (system or developer messages): evaluated
+	// by every policy except PROMPT_ATTACK. Set only by CheckMessages, never from JSON.
+	trusted bool
 }
 
 // TextBlock is text with optional qualifiers.

@@ -8,15 +8,16 @@
 //	svc := guardrail.NewService(engine, repo, guardrail.WithTenantPolicy(lookup))
 //	guardrailhttp.Routes(mux, svc)                     // POST /v1/guardrails/apply, /admin/guardrail-policies…
 //
-// Inline enforcement in a gateway:
+// Inline enforcement in a gateway (ref is the tenant's guardrail_policy, "id" or "id:version"):
 //
-//	p, _ := svc.EffectivePolicy(ctx, tenantID, nil)    // nil: the tenant has no policy
-//	resp, _ := engine.Apply(ctx, p, guardrail.ApplyRequest{Source: guardrail.SourceInput, Content: …})
-//	if resp.Action == guardrail.ActionIntervened { … resp.Outputs[0].Text … }
-//	log.Info("guardrail", "summary", guardrail.Summarize(resp)) // types and counts only
+//	v, err := svc.CheckMessages(ctx, ref, guardrail.SourceInput, msgs) // system prompts skip PROMPT_ATTACK
+//	v, err := svc.Check(ctx, ref, guardrail.SourceOutput, []string{answer})
+//	gv := gateway.GuardVerdict(v)                      // identical fields: Blocked, Message, Texts, Changed, Findings
+//	sg, err := svc.OutputStream(ctx, ref)              // nil when the policy checks no output
+//	safe, blocked := sg.Write(delta) … rest, blocked := sg.Flush(); sg.Findings(); sg.Message()
 //
-//	sc, _ := engine.NewStreamScanner(ctx, p, guardrail.SourceOutput)
-//	safe, blocked := sc.Write(delta) … rest, blocked := sc.Flush()
+// Lower level: engine.Apply(ctx, policy, req) → ApplyResponse (Blocked(), Masked(),
+// Summarize(resp) for logs: types and counts only).
 //
 // See README.md for the semantics, the measured figures and each detector's limits.
 package guardrail

@@ -120,10 +120,11 @@ func (e *Engine) Apply(ctx context.Context, policy *Policy, req ApplyRequest) (A
 
 // block is one guarded content block being evaluated.
 type block struct {
-	index int
-	text  string
-	ascii bool
-	repl  []replacement
+	index   int
+	text    string
+	ascii   bool
+	trusted bool
+	repl    []replacement
 }
 
 type replacement struct {
@@ -224,7 +225,7 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 			query += t.Text
 		}
 		if (anyGuard && isGuard) || (!anyGuard && !isSrc && !isQuery) {
-			guarded = append(guarded, block{index: i, text: t.Text, ascii: isASCII(t.Text)})
+			guarded = append(guarded, block{index: i, text: t.Text, ascii: isASCII(t.Text), trusted: cb.trusted})
 		}
 	}
 
@@ -358,7 +359,7 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 					hasCont = true
 				}
 			}
-			if rule, ok := sr.content[FilterPromptAttack]; ok && req.Source == SourceInput {
+			if rule, ok := sr.content[FilterPromptAttack]; ok && req.Source == SourceInput && !b.trusted {
 				score, _ := sc.scorer.ScoreTokens(sc.ws.Tokens())
 				conf := e.attack.Thresholds.Confidence(score)
 				if conf != StrengthNone {

@@ -243,3 +243,9 @@ func (s *StreamScanner) windowSummary(r ApplyResponse, from, to int) Summary {
 	}
 	return Summarize(f)
 }
+
+// Findings returns the findings so far as bare type counts ("EMAIL": 1).
+func (s *StreamScanner) Findings() map[string]int { return s.summary.Findings() }
+
+// Message is the policy's blocked message (BlockedMessage).
+func (s *StreamScanner) Message() string { return s.BlockedMessage() }
