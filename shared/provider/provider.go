@@ -200,6 +200,22 @@ type Choice struct {
 	Logprobs     json.RawMessage `json:"logprobs"`
 }
 
+// responseMessage is a Message as responses carry it: OpenAI's schema requires the
+// refusal field (null when the model did not refuse).
+type responseMessage struct {
+	Message
+	Refusal *string `json:"refusal"`
+}
+
+// MarshalJSON writes the choice with its message's refusal always present.
+func (c Choice) MarshalJSON() ([]byte, error) {
+	type plain Choice // without this method
+	return json.Marshal(struct {
+		plain
+		Message responseMessage `json:"message"`
+	}{plain(c), responseMessage{Message: c.Message, Refusal: c.Message.Refusal}})
+}
+
 // ChatResponse is an OpenAI chat.completion object.
 type ChatResponse struct {
 	ID                string   `json:"id"`
