@@ -150,6 +150,22 @@ func TestHTTPKnowledgeBaseLifecycle(t *testing.T) {
 	if status, _ := call(t, srv, "GET", "/v1/knowledge-bases/docs/documents/"+id, "acme", nil); status != http.StatusNotFound {
 		t.Fatalf("get after delete: %d, want 404", status)
 	}
+
+	if status, body := call(t, srv, "GET", "/admin/knowledge-bases/docs?tenant=acme", "admin", nil); status != http.StatusOK || body["id"] != "docs" {
+		t.Fatalf("get knowledge base: %d %v", status, body)
+	}
+	if status, _ := call(t, srv, "DELETE", "/admin/knowledge-bases/docs?tenant=acme", "acme", nil); status != http.StatusForbidden {
+		t.Fatalf("tenant deleting a knowledge base: %d, want 403", status)
+	}
+	if status, _ := call(t, srv, "DELETE", "/admin/knowledge-bases/docs?tenant=acme", "admin", nil); status != http.StatusOK {
+		t.Fatalf("delete knowledge base: %d", status)
+	}
+	if status, body := call(t, srv, "GET", "/admin/knowledge-bases?tenant=acme", "admin", nil); status != http.StatusOK || len(body["data"].([]any)) != 0 {
+		t.Fatalf("list after delete: %d %v", status, body)
+	}
+	if status, _ := call(t, srv, "POST", "/v1/knowledge-bases/docs/retrieve", "acme", map[string]any{"query": "office"}); status != http.StatusNotFound {
+		t.Fatalf("retrieve from a deleted knowledge base: %d, want 404", status)
+	}
 }
 
 func TestHTTPErrors(t *testing.T) {
