@@ -36,9 +36,10 @@ func main() {
 		limitQ = flag.Int("queries", 0, "score only the first N queries (0 = all)")
 		limitD = flag.Int("docs", 0, "ingest only the first N documents (0 = all; scores are then meaningless)")
 		prof   = flag.String("cpuprofile", "", "write a CPU profile to this file")
+		work   = flag.Int("workers", 4, "ingestion executions running at once")
 	)
 	flag.Parse()
-	maxDocs = *limitD
+	maxDocs, workers = *limitD, max(*work, 1)
 	if *prof != "" {
 		f, err := os.Create(*prof)
 		if err != nil {
@@ -58,7 +59,7 @@ func main() {
 	}
 }
 
-var maxDocs int
+var maxDocs, workers int
 
 type embedFunc func(ctx context.Context, texts []string) ([][]float32, error)
 
@@ -122,12 +123,12 @@ func run(split string, dim int, sweep bool, synth, limitQ int) error {
 
 	fmt.Printf("SciFact: %d documents, %d %s queries with judgements; local-embed %d dims\n", len(ds.ids), len(ds.qids), split, dim)
 	start := time.Now()
-	chunks, err := ingestFlow(ctx, bs, svc, ds, 2)
+	chunks, err := ingestFlow(ctx, bs, svc, ds, workers)
 	if err != nil {
 		return err
 	}
 	ingest := time.Since(start)
-	fmt.Printf("ingested %d documents (%d chunks) through the ingestion state machine in %v: %.0f docs/s\n", len(ds.ids), chunks, ingest.Round(time.Millisecond), float64(len(ds.ids))/ingest.Seconds())
+	fmt.Printf("ingested %d documents (%d chunks) through the ingestion state machine (%d at once) in %v: %.0f docs/s\n", len(ds.ids), chunks, workers, ingest.Round(time.Millisecond), float64(len(ds.ids))/ingest.Seconds())
 
 	qvecs, err := emb(ctx, queryTexts(ds))
 	if err != nil {
