@@ -41,12 +41,14 @@ func (v *vector) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, (*[]float32)(v))
 }
 
+type embedDatum struct {
+	Index     int    `json:"index"`
+	Embedding vector `json:"embedding"`
+}
+
 type embedResponse struct {
-	Model string `json:"model"`
-	Data  []struct {
-		Index     int    `json:"index"`
-		Embedding vector `json:"embedding"`
-	} `json:"data"`
+	Model string       `json:"model"`
+	Data  []embedDatum `json:"data"`
 	Usage struct {
 		PromptTokens int `json:"prompt_tokens"`
 		TotalTokens  int `json:"total_tokens"`
@@ -78,8 +80,8 @@ func (c *Client) Embed(ctx context.Context, req *provider.EmbeddingRequest) (*pr
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return nil, c.transportError(ctx, err)
 	}
-	var er embedResponse
-	if err := json.Unmarshal(buf.Bytes(), &er); err != nil {
+	er, err := decodeEmbeddings(buf.Bytes())
+	if err != nil {
 		return nil, &provider.Error{Kind: provider.KindUnavailable, Provider: c.name, Status: resp.StatusCode, Message: "malformed embeddings response", Err: err}
 	}
 	if len(er.Data) != len(req.Input) {

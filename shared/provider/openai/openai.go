@@ -30,6 +30,7 @@ type Client struct {
 	azure           bool
 	apiVersionAzure string
 	base64          bool
+	floatSet        bool // the caller chose the embedding encoding
 	httpClient      *http.Client
 	headers         http.Header
 	authHeader      string // "Authorization" or "api-key"
@@ -78,8 +79,23 @@ func WithHeader(key, value string) Option {
 }
 
 // WithBase64Embeddings asks for base64-encoded embeddings, a quarter of the bytes of
-// decimal floats on the wire. Not every compatible server supports it.
-func WithBase64Embeddings() Option { return func(c *Client) { c.base64 = true } }
+// decimal floats on the wire and far cheaper to decode. OpenAI's and Azure OpenAI's
+// hosts get it by default; not every compatible server supports it.
+func WithBase64Embeddings() Option { return func(c *Client) { c.base64, c.floatSet = true, true } }
+
+// WithFloatEmbeddings asks for embeddings as JSON float arrays, also from OpenAI.
+func WithFloatEmbeddings() Option { return func(c *Client) { c.base64, c.floatSet = false, true } }
+
+// speaksBase64 reports whether baseURL is OpenAI's or Azure OpenAI's own service,
+// which serve base64 embeddings.
+func speaksBase64(baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return false
+	}
+	h := strings.ToLower(u.Hostname())
+	return h == "api.openai.com" || strings.HasSuffix(h, ".openai.azure.com") || strings.HasSuffix(h, ".cognitiveservices.azure.com")
+}
 
 // New returns a client for model at baseURL (for OpenAI "https://api.openai.com/v1").
 // apiKey may be empty for local servers.
@@ -103,6 +119,9 @@ func New(baseURL, model, apiKey string, opts ...Option) *Client {
 		}
 	} else if apiKey != "" {
 		c.authHeader, c.authValue = "Authorization", "Bearer "+apiKey
+	}
+	if !c.floatSet && speaksBase64(base) {
+		c.base64 = true
 	}
 	c.chatURL = base + "/chat/completions" + query
 	c.embedURL = base + "/embeddings" + query

@@ -419,3 +419,23 @@ func TestStreamKeepAlives(t *testing.T) {
 		t.Errorf("text %q finish %q err %v", text, finish, err)
 	}
 }
+
+func TestEmbeddingEncodingDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url  string
+		opts []Option
+		want bool
+	}{
+		{"https://api.openai.com/v1", nil, true},
+		{"https://my-resource.openai.azure.com", []Option{WithAzure("2024-10-21")}, true},
+		{"http://127.0.0.1:8000/v1", nil, false},
+		{"https://api.openai.com/v1", []Option{WithFloatEmbeddings()}, false},
+		{"http://localhost:11434/v1", []Option{WithBase64Embeddings()}, true},
+	}
+	for _, tt := range tests {
+		if got := New(tt.url, "m", "k", tt.opts...).base64; got != tt.want {
+			t.Errorf("%s: base64 %v, want %v", tt.url, got, tt.want)
+		}
+	}
+}
