@@ -848,8 +848,8 @@ func (ix *Index) compactLocked(ctx context.Context, full bool) error {
 		maxSeq = max(maxSeq, v.segs[p].ref.Seq)
 	}
 	ms := merge(segs, dead, segs[0].dim)
-	if len(ms.recs) == 0 && len(pick) == len(v.segs) {
-		ms = nil
+	if len(ms.recs) == 0 {
+		ms = nil // every row was deleted: the segments simply go
 	}
 	newSegs := map[string]*segment{}
 	var k string
