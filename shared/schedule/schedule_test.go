@@ -149,7 +149,13 @@ func TestScheduler(t *testing.T) {
 		clock.Advance(soonest.Sub(clock.Now()))
 	}
 	cancel()
-	<-done
+	for stopped := false; !stopped; {
+		select {
+		case <-armed:
+		case <-done:
+			stopped = true
+		}
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -170,5 +176,50 @@ func TestScheduler(t *testing.T) {
 	}
 	if !s.Next("once").IsZero() {
 		t.Fatal("an at() schedule must be dropped after firing")
+	}
+}
+
+func TestSchedulerAddRemoveWhileRunning(t *testing.T) {
+	start := ts("2026-01-01T00:00:00Z")
+	clock := flow.NewFakeClock(start, false)
+	s := NewScheduler(WithClock(clock))
+	armed := make(chan struct{})
+	s.armed = func() { armed <- struct{}{} }
+	fired := make(chan string, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	<-armed // idle, nothing scheduled
+
+	every, _ := Parse("rate(1 minute)")
+	if err := s.Add("tick", every, func(_ context.Context, at time.Time) { fired <- "tick@" + at.Format("15:04") }); err != nil {
+		t.Fatal(err)
+	}
+	<-armed // re-armed for 00:01
+	if got := s.Next("tick"); !got.Equal(start.Add(time.Minute)) {
+		t.Fatalf("next tick %v", got)
+	}
+	clock.Advance(time.Minute)
+	<-armed
+	if got := <-fired; got != "tick@00:01" {
+		t.Fatalf("fired %s", got)
+	}
+	if !s.Remove("tick") || s.Remove("tick") {
+		t.Fatal("Remove should report the schedule once")
+	}
+	<-armed // re-armed with nothing scheduled
+	clock.Advance(time.Hour)
+	cancel()
+	for stopped := false; !stopped; {
+		select {
+		case <-armed:
+		case <-done:
+			stopped = true
+		}
+	}
+	select {
+	case f := <-fired:
+		t.Fatalf("a removed schedule fired: %s", f)
+	default:
 	}
 }

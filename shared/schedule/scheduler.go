@@ -80,8 +80,10 @@ func (s *Scheduler) Remove(name string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ok := s.entries[name]
-	delete(s.entries, name)
-	s.poke()
+	if ok {
+		delete(s.entries, name)
+		s.poke()
+	}
 	return ok
 }
 
