@@ -32,8 +32,9 @@ type LimitError struct {
 	Limit string
 	// Scope is "tenant" or "key".
 	Scope string
-	// RetryAfter is the time until the window or period that refused ends (0 when
-	// TooLarge: waiting will not help).
+	// RetryAfter is the time until the window or period that refused ends. For a TooLarge
+	// request it is still given (every 429 carries Retry-After), though only a smaller
+	// request or a larger limit will help.
 	RetryAfter time.Duration
 	// TooLarge is true when the request's estimate alone exceeds the limit, so it can
 	// never be admitted (lower max_tokens or raise the limit).
@@ -318,7 +319,7 @@ func (q *Quotas) diagnose(ctx context.Context, p plan) (*LimitError, error) {
 	var worst *LimitError
 	for _, b := range p.bounds {
 		if b.by > b.max {
-			return &LimitError{Err: b.err, Limit: b.limit, Scope: b.scope, TooLarge: true}, nil
+			return &LimitError{Err: b.err, Limit: b.limit, Scope: b.scope, RetryAfter: b.retry, TooLarge: true}, nil
 		}
 		if cur[b.item][b.name]+b.by <= b.max {
 			continue
