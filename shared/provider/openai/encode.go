@@ -92,6 +92,12 @@ func appendChatRequest(b []byte, req *provider.ChatRequest, model string, stream
 }
 
 func appendMessage(b []byte, m *provider.Message) ([]byte, error) {
+	return appendMessageRefusal(b, m, false)
+}
+
+// appendMessageRefusal writes a message; responses (alwaysRefusal) carry "refusal"
+// even when null, as provider.Choice's encoding and OpenAI's schema have it.
+func appendMessageRefusal(b []byte, m *provider.Message, alwaysRefusal bool) ([]byte, error) {
 	b = append(b, `{"role":`...)
 	b = appendString(b, m.Role)
 	b = append(b, `,"content":`...)
@@ -125,9 +131,12 @@ func appendMessage(b []byte, m *provider.Message) ([]byte, error) {
 		b = append(b, `,"tool_call_id":`...)
 		b = appendString(b, m.ToolCallID)
 	}
-	if m.Refusal != nil {
+	switch {
+	case m.Refusal != nil:
 		b = append(b, `,"refusal":`...)
 		b = appendString(b, *m.Refusal)
+	case alwaysRefusal:
+		b = append(b, `,"refusal":null`...)
 	}
 	return append(b, '}'), nil
 }

@@ -154,7 +154,7 @@ func appendResponse(b []byte, r *provider.ChatResponse) ([]byte, bool) {
 			b = strconv.AppendInt(b, int64(ch.Index), 10)
 			b = append(b, `,"message":`...)
 			var err error
-			if b, err = appendMessage(b, &ch.Message); err != nil {
+			if b, err = appendMessageRefusal(b, &ch.Message, true); err != nil {
 				return b, false
 			}
 			b = append(b, `,"finish_reason":`...)
