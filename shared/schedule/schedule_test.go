@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -165,6 +166,8 @@ func TestScheduler(t *testing.T) {
 		"once":     {ts("2026-01-01T12:01:00Z")},
 	}
 	for name, times := range want {
+		// Callbacks run concurrently, so they may record out of order.
+		slices.SortFunc(fired[name], time.Time.Compare)
 		if len(fired[name]) != len(times) {
 			t.Fatalf("%s fired at %v, want %v", name, fired[name], times)
 		}
