@@ -376,7 +376,7 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 		}
 	}
 	// Contextual grounding: the guarded text is the answer.
-	if len(c.grounding) > 0 && len(guarded) > 0 {
+	if len(c.grounding) > 0 && len(guarded) > 0 && (len(sources) > 0 || query != "") {
 		var answer strings.Builder
 		for _, b := range guarded {
 			answer.WriteString(b.text)

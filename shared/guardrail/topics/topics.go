@@ -232,18 +232,27 @@ func (m *Matcher) MatchTokens(ctx context.Context, text string, toks []textnorm.
 		return nil, nil
 	}
 	sents := m.sentenceWindows(text, toks)
-	windows := []window{merge(sents...)}
+	// Windows: the whole text, each sentence, and each pair of adjacent sentences. Pair
+	// counts are the sum of two sentences' counts, so they are computed from the
+	// sentences without building merged maps.
+	whole := merge(sents...)
+	wholeNorm := whole.norm()
+	norms := make([]float64, len(sents))
+	for i, w := range sents {
+		norms[i] = w.norm()
+	}
+	var cross []float64 // cross[i] = sents[i-1]·sents[i] over the vocabulary
 	if len(sents) > 1 {
-		for i := range sents {
-			windows = append(windows, sents[i])
-			if i > 0 {
-				windows = append(windows, merge(sents[i-1], sents[i]))
+		cross = make([]float64, len(sents))
+		for i := 1; i < len(sents); i++ {
+			a, b := sents[i-1].counts, sents[i].counts
+			if len(a) > len(b) {
+				a, b = b, a
+			}
+			for k, x := range a {
+				cross[i] += x * b[k]
 			}
 		}
-	}
-	norms := make([]float64, len(windows))
-	for i, w := range windows {
-		norms[i] = w.norm()
 	}
 	var textEmb []float32
 	if m.emb != nil {
@@ -260,27 +269,71 @@ func (m *Matcher) MatchTokens(ctx context.Context, text string, toks []textnorm.
 		best := 0.0
 		for ri, r := range t.refs {
 			rn := t.refNorms[ri]
-			for wi, w := range windows {
-				if norms[wi] == 0 || rn == 0 {
-					continue
+			if rn == 0 {
+				continue
+			}
+			isDef := ri == t.defIdx
+			score := func(dot, got, all, norm float64) {
+				if norm == 0 {
+					return
 				}
-				var dot, got, all float64
-				for _, e := range r {
-					y := w.counts[e.id]
-					dot += e.w * y
-					all += e.w
-					if y > 0 {
-						got += e.w
-					}
-				}
-				s := dot / (rn * norms[wi])
-				if ri != t.defIdx {
+				s := dot / (rn * norm)
+				if !isDef {
 					// An example fully contained in a window is a strong signal.
 					s = math.Max(s, 0.9*(got/all)*math.Min(1, float64(len(r))/3))
 				} else {
 					s *= 0.9
 				}
 				best = math.Max(best, s)
+			}
+			var all float64
+			for _, e := range r {
+				all += e.w
+			}
+			// Whole text.
+			{
+				var dot, got float64
+				for _, e := range r {
+					if y := whole.counts[e.id]; y > 0 {
+						dot += e.w * y
+						got += e.w
+					}
+				}
+				score(dot, got, all, wholeNorm)
+			}
+			if len(sents) < 2 {
+				continue
+			}
+			var prevDot float64
+			var prevHit []bool
+			hit := make([]bool, len(r))
+			for i, w := range sents {
+				var dot, got float64
+				for k, e := range r {
+					y := w.counts[e.id]
+					hit[k] = y > 0
+					if y > 0 {
+						dot += e.w * y
+						got += e.w
+					}
+				}
+				score(dot, got, all, norms[i])
+				if i > 0 {
+					// Pair (i-1, i): counts add; norm² = |a|² + |b|² + 2a·b.
+					pairGot := 0.0
+					for k, e := range r {
+						if hit[k] || prevHit[k] {
+							pairGot += e.w
+						}
+					}
+					n2 := norms[i-1]*norms[i-1] + norms[i]*norms[i] + 2*cross[i]
+					score(prevDot+dot, pairGot, all, math.Sqrt(n2))
+				}
+				prevDot = dot
+				if prevHit == nil {
+					prevHit = make([]bool, len(r))
+				}
+				copy(prevHit, hit)
 			}
 		}
 		if textEmb != nil {
