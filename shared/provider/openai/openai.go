@@ -23,7 +23,6 @@ import (
 // Client calls one model on one OpenAI-compatible endpoint. It is safe for concurrent use.
 type Client struct {
 	model           string
-	apiKey          string
 	name            string
 	chatURL         string
 	embedURL        string
@@ -100,7 +99,7 @@ func speaksBase64(baseURL string) bool {
 // New returns a client for model at baseURL (for OpenAI "https://api.openai.com/v1").
 // apiKey may be empty for local servers.
 func New(baseURL, model, apiKey string, opts ...Option) *Client {
-	c := &Client{model: model, apiKey: apiKey, name: "openai", headers: http.Header{}}
+	c := &Client{model: model, name: "openai", headers: http.Header{}}
 	for _, o := range opts {
 		o(c)
 	}
