@@ -30,7 +30,8 @@ func WithRunTasks(tasks map[string]TaskFunc) RunOption {
 }
 
 // WithTaskOverride runs fn instead of the resource of every Task state named state, as
-// local-sfn's --override-task does.
+// local-sfn's --override-task does. For a .waitForTaskToken task, fn's output is the
+// task's result (Machine.Run has no SendTaskSuccess, so such tasks need an override).
 func WithTaskOverride(state string, fn TaskFunc) RunOption {
 	return func(r *runConfig) {
 		if r.taskOver == nil {

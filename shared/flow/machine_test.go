@@ -426,3 +426,24 @@ func TestParallelFailureCancelsSiblings(t *testing.T) {
 	}
 	<-cancelled // the sibling branch's task saw its context cancelled
 }
+
+func TestOverrideCompletesTokenTask(t *testing.T) {
+	m, err := Load([]byte(`{"StartAt":"Approve","States":{"Approve":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
+		"Parameters":{"FunctionName":"`+fnA+`","Payload":{"token.$":"$$.Task.Token"}},"ResultPath":"$.approval","End":true}}}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotToken bool
+	out, err := m.Run(context.Background(), json.RawMessage(`{"k":1}`), WithTaskOverride("Approve", func(_ context.Context, in json.RawMessage) (json.RawMessage, error) {
+		var p struct{ Token string }
+		_ = json.Unmarshal(in, &p)
+		gotToken = p.Token != ""
+		return json.RawMessage(`{"approved":true}`), nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !gotToken || !JSONEqual(out, []byte(`{"k":1,"approval":{"approved":true}}`)) {
+		t.Fatalf("token passed %v, output %s", gotToken, out)
+	}
+}

@@ -508,7 +508,11 @@ func (env *runEnv) runTask(ctx context.Context, s *state, eff any, ctxObj map[st
 		payload = m["Payload"]
 	}
 	fn, ok := env.taskOver[s.name]
-	if !ok && env.tasks != nil {
+	if ok {
+		// An override stands for the whole task, callback included: its output is the
+		// result even for .waitForTaskToken, as with local-sfn's overrides.
+		token = ""
+	} else if env.tasks != nil {
 		fn, ok = env.tasks(resource)
 	}
 	if !ok {
@@ -607,7 +611,7 @@ finished:
 	if err != nil {
 		return nil, fail(ErrNameTaskFailed, "task %q returned invalid JSON: %v", s.name, err)
 	}
-	if s.lambdaInvoke && token == "" {
+	if s.lambdaInvoke && !s.waitForToken {
 		v = map[string]any{
 			"ExecutedVersion": "$LATEST",
 			"Payload":         v,
