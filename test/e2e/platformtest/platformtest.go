@@ -118,6 +118,13 @@ type Platform struct {
 	client *http.Client
 }
 
+// Attach returns a Platform for a server that is already running at url (for example
+// the platform's handler served in-process by httptest), so the admin helpers can be
+// used with it. Process methods (PID, Signal, Wait, Stop) must not be called on it.
+func Attach(url, adminKey string) *Platform {
+	return &Platform{URL: url, AdminKey: adminKey, done: make(chan struct{}), client: &http.Client{Timeout: 30 * time.Second}}
+}
+
 // Start launches the platform on a free port and waits until /healthz answers 200. A
 // port taken between choosing and binding is retried with another port.
 func Start(ctx context.Context, cfg Config) (*Platform, error) {
