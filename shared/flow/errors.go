@@ -7,25 +7,27 @@ import (
 
 // Predefined error names of the Amazon States Language.
 const (
-	ErrNameALL                        = "States.ALL"
-	ErrNameTaskFailed                 = "States.TaskFailed"
-	ErrNameTimeout                    = "States.Timeout"
-	ErrNameHeartbeatTimeout           = "States.HeartbeatTimeout"
-	ErrNameRuntime                    = "States.Runtime"
-	ErrNameDataLimitExceeded          = "States.DataLimitExceeded"
-	ErrNameIntrinsicFailure           = "States.IntrinsicFailure"
-	ErrNameNoChoiceMatched            = "States.NoChoiceMatched"
-	ErrNameParameterPathFailure       = "States.ParameterPathFailure"
-	ErrNameResultPathMatchFailure     = "States.ResultPathMatchFailure"
-	ErrNameItemReaderFailed           = "States.ItemReaderFailed"
-	ErrNameExceedToleratedFailure     = "States.ExceedToleratedFailureThreshold"
-	ErrNameBranchFailed               = "States.BranchFailed"
-	ErrNamePermissions                = "States.Permissions"
-	ErrNameResultWriterFailed         = "States.ResultWriterFailed"
-	ErrNameQueryEvaluationError       = "States.QueryEvaluationError"
-	errNameAborted                    = "States.Aborted"
-	maxPayloadBytes               int = 256 * 1024
+	ErrNameALL                    = "States.ALL"
+	ErrNameTaskFailed             = "States.TaskFailed"
+	ErrNameTimeout                = "States.Timeout"
+	ErrNameHeartbeatTimeout       = "States.HeartbeatTimeout"
+	ErrNameRuntime                = "States.Runtime"
+	ErrNameDataLimitExceeded      = "States.DataLimitExceeded"
+	ErrNameIntrinsicFailure       = "States.IntrinsicFailure"
+	ErrNameNoChoiceMatched        = "States.NoChoiceMatched"
+	ErrNameParameterPathFailure   = "States.ParameterPathFailure"
+	ErrNameResultPathMatchFailure = "States.ResultPathMatchFailure"
+	ErrNameItemReaderFailed       = "States.ItemReaderFailed"
+	ErrNameExceedToleratedFailure = "States.ExceedToleratedFailureThreshold"
+	ErrNameBranchFailed           = "States.BranchFailed"
+	ErrNamePermissions            = "States.Permissions"
+	ErrNameResultWriterFailed     = "States.ResultWriterFailed"
+	ErrNameQueryEvaluationError   = "States.QueryEvaluationError"
 )
+
+// maxPayloadBytes is Step Functions' limit on a state's input or output and an execution's
+// input or output (256 KiB).
+const maxPayloadBytes = 256 * 1024
 
 // Sentinel errors returned by the executor API.
 var (
