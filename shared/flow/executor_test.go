@@ -86,7 +86,7 @@ func TestExecutorLifecycle(t *testing.T) {
 	if got.Status != StatusSucceeded || !JSONEqual(got.Output, []byte(`{"ok":true,"r":{"ok":true}}`)) || got.StopTime == nil {
 		t.Fatalf("describe: %+v output %s", got, got.Output)
 	}
-	want := []string{"ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskSucceeded", "TaskStateExited",
+	want := []string{"ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
 		"ChoiceStateEntered", "ChoiceStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"}
 	if types := eventTypes(t, e, ok.ID); strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Fatalf("history\n got %v\nwant %v", types, want)

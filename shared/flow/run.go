@@ -562,6 +562,7 @@ func (env *runEnv) runTask(ctx context.Context, s *state, eff any, ctxObj map[st
 		out, err := fn(taskCtx, in)
 		done <- result{out, err}
 	}()
+	env.event(HistoryEvent{Timestamp: env.clock.Now(), Type: "TaskStarted", StateName: s.name, Resource: s.Resource})
 	var out json.RawMessage
 	var hbTimer <-chan time.Time
 	if token != "" && heartbeat > 0 {
