@@ -18,8 +18,8 @@ import (
 // profile shows where a gateway request spends its time (the bench command measures
 // the real process from outside and cannot profile it):
 //
-//	go test -run '^$' -bench GatewayChat -benchtime 3s -cpuprofile /tmp/gateway.cpu ./test/bench/gateway
-//	go tool pprof -top -focus 'plinth/shared' /tmp/gateway.cpu
+//	go test -run '^$' -bench GatewayChat -benchtime 3s -o /tmp/gateway.test -cpuprofile /tmp/gateway.cpu ./test/bench/gateway
+//	go tool pprof -top -cum -focus 'plinth/shared' /tmp/gateway.test /tmp/gateway.cpu
 //
 // The mock upstream and the client run in the same process and appear in the profile.
 func BenchmarkGatewayChat(b *testing.B) {
