@@ -82,8 +82,7 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 
 	// Input guardrails.
 	if g.guard != nil && c.guardrailPolicy() != "" {
-		texts := inputTexts(req.Messages)
-		v, err := g.guard.Input(ctx, c, texts)
+		v, err := g.guard.Input(ctx, c, req.Messages)
 		if err != nil {
 			settle(0, 0)
 			g.fail(w, rec, fmt.Errorf("input guardrail: %w", err))
@@ -265,18 +264,6 @@ func estimatePromptTokens(req *provider.ChatRequest) int {
 		n += (len(t.Function.Name)+len(t.Function.Description)+len(t.Function.Parameters))/3 + 8
 	}
 	return n
-}
-
-// inputTexts returns the texts of the messages guardrails check on input: everything a
-// caller supplies except earlier assistant turns.
-func inputTexts(msgs []provider.Message) []string {
-	out := make([]string, len(msgs))
-	for i := range msgs {
-		if msgs[i].Role != "assistant" {
-			out[i] = msgs[i].Content.String()
-		}
-	}
-	return out
 }
 
 func applyInputTexts(msgs []provider.Message, texts []string) {

@@ -34,7 +34,10 @@ type StreamGuard interface {
 
 // Guard applies the caller's guardrail policy to model input and output.
 type Guard interface {
-	Input(ctx context.Context, c *Caller, texts []string) (GuardVerdict, error)
+	// Input checks the request's messages; the verdict's Texts has one entry per message
+	// (assistant turns pass unchecked, and the operator's system prompts are not judged
+	// as prompt attacks).
+	Input(ctx context.Context, c *Caller, msgs []provider.Message) (GuardVerdict, error)
 	Output(ctx context.Context, c *Caller, texts []string) (GuardVerdict, error)
 	// OutputStream returns nil when the caller's policy checks no output.
 	OutputStream(ctx context.Context, c *Caller) StreamGuard

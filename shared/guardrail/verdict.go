@@ -93,6 +93,14 @@ func (s *Service) Check(ctx context.Context, ref string, src Source, texts []str
 	if err != nil {
 		return Verdict{}, err
 	}
+	return s.CheckWith(ctx, p, src, texts)
+}
+
+// CheckWith is Check with the policy already loaded (callers that cache policies).
+func (s *Service) CheckWith(ctx context.Context, p *Policy, src Source, texts []string) (Verdict, error) {
+	if p == nil || len(texts) == 0 {
+		return Verdict{Texts: texts}, nil
+	}
 	resp, err := s.Engine.Apply(ctx, p, NewTextRequest(src, texts...))
 	if err != nil {
 		return Verdict{}, err
@@ -121,6 +129,18 @@ func (s *Service) CheckMessages(ctx context.Context, ref string, src Source, msg
 	p, err := s.PolicyByRef(ctx, ref)
 	if err != nil {
 		return Verdict{}, err
+	}
+	return s.CheckMessagesWith(ctx, p, src, msgs)
+}
+
+// CheckMessagesWith is CheckMessages with the policy already loaded.
+func (s *Service) CheckMessagesWith(ctx context.Context, p *Policy, src Source, msgs []Message) (Verdict, error) {
+	texts := make([]string, len(msgs))
+	for i, m := range msgs {
+		texts[i] = m.Text
+	}
+	if p == nil || len(msgs) == 0 {
+		return Verdict{Texts: texts}, nil
 	}
 	req := ApplyRequest{Source: src}
 	var idx []int // message index of each content block
@@ -160,6 +180,14 @@ func (s *Service) OutputStream(ctx context.Context, ref string, opts ...StreamOp
 	p, err := s.PolicyByRef(ctx, ref)
 	if err != nil {
 		return nil, err
+	}
+	return s.OutputStreamWith(ctx, p, opts...)
+}
+
+// OutputStreamWith is OutputStream with the policy already loaded.
+func (s *Service) OutputStreamWith(ctx context.Context, p *Policy, opts ...StreamOption) (*StreamScanner, error) {
+	if p == nil {
+		return nil, nil
 	}
 	c, err := s.Engine.compiled(ctx, p)
 	if err != nil {

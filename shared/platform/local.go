@@ -25,6 +25,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/guardrail/guardrailhttp"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/quota"
@@ -145,9 +146,14 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	l.closers = append([]func(context.Context) error{l.Usage.Close}, l.closers...)
 	usageSvc := usage.NewService(st, l.Tenants)
 
+	guards, err := newGuardrails(st, l.Tenants)
+	if err != nil {
+		return nil, fmt.Errorf("guardrails: %w", err)
+	}
 	inv := NewInvoker(router.New(), l.Registry, EnvSecrets, router.WithSharedHTTPClient(UpstreamHTTPClient()))
 	gw := gateway.New(l.Registry, inv,
 		gateway.WithLogger(log),
+		gateway.WithGuard(newGuardAdapter(guards)),
 		gateway.WithQuota(gatewayquota.New(quota.New(st))),
 		gateway.WithUsage(gatewayusage.New(l.Usage, log)),
 		gateway.WithCache(gatewaycache.New(cache.New(st, cache.WithEmbedder(semanticEmbedder(inv, l.Registry))), log)),
@@ -157,7 +163,10 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	gw.Routes(v1)
 	usage.Routes(v1, usageSvc)
 
+	guardrailhttp.Routes(v1, guards)
+
 	admin := http.NewServeMux()
+	guardrailhttp.Routes(admin, guards)
 	registry.Routes(admin, l.Registry)
 	tenant.Routes(admin, l.Tenants)
 	usage.Routes(admin, usageSvc)

@@ -1,0 +1,149 @@
+package platform
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/guardrail"
+	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/tenant"
+)
+
+// newGuardrails builds the guardrail service over the store, with tenants' assigned
+// policies (guardrail_policy "id" or "id:version") looked up through the tenant cache.
+func newGuardrails(st store.Store, tenants *tenant.Service, opts ...guardrail.Option) (*guardrail.Service, error) {
+	engine, err := guardrail.New(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return guardrail.NewService(engine, guardrail.NewRepository(st),
+		guardrail.WithTenantPolicy(guardrail.TenantPolicyFromRef(func(ctx context.Context, tenantID string) (string, error) {
+			t, err := tenants.CachedTenant(ctx, tenantID)
+			if err != nil {
+				return "", err
+			}
+			return t.GuardrailPolicy, nil
+		}))), nil
+}
+
+// guardAdapter implements gateway.Guard on the guardrail service. Policies are read
+// through a short-lived cache so the request path does not hit the store for them: a
+// stored version never changes, and "latest" references see a new version within ttl.
+type guardAdapter struct {
+	svc *guardrail.Service
+	ttl time.Duration
+
+	mu       sync.Mutex
+	policies map[string]cachedPolicy
+}
+
+type cachedPolicy struct {
+	p     *guardrail.Policy
+	until time.Time
+}
+
+func newGuardAdapter(svc *guardrail.Service) *guardAdapter {
+	return &guardAdapter{svc: svc, ttl: 10 * time.Second, policies: map[string]cachedPolicy{}}
+}
+
+var _ gateway.Guard = (*guardAdapter)(nil)
+
+func (g *guardAdapter) policy(ctx context.Context, ref string) (*guardrail.Policy, error) {
+	now := time.Now()
+	g.mu.Lock()
+	c, ok := g.policies[ref]
+	g.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.p, nil
+	}
+	p, err := g.svc.PolicyByRef(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	if len(g.policies) > 4096 {
+		clear(g.policies)
+	}
+	g.policies[ref] = cachedPolicy{p: p, until: now.Add(g.ttl)}
+	g.mu.Unlock()
+	return p, nil
+}
+
+func ref(c *gateway.Caller) string {
+	if c.Tenant == nil {
+		return ""
+	}
+	return c.Tenant.GuardrailPolicy
+}
+
+// Input implements gateway.Guard.
+func (g *guardAdapter) Input(ctx context.Context, c *gateway.Caller, msgs []provider.Message) (gateway.GuardVerdict, error) {
+	r := ref(c)
+	gm := make([]guardrail.Message, len(msgs))
+	for i := range msgs {
+		gm[i] = guardrail.Message{Role: msgs[i].Role, Text: msgs[i].Content.String()}
+	}
+	if r == "" {
+		return gateway.GuardVerdict{Texts: texts(gm)}, nil
+	}
+	p, err := g.policy(ctx, r)
+	if err != nil {
+		return gateway.GuardVerdict{}, err
+	}
+	v, err := g.svc.CheckMessagesWith(ctx, p, guardrail.SourceInput, gm)
+	return gateway.GuardVerdict(v), err
+}
+
+// Output implements gateway.Guard.
+func (g *guardAdapter) Output(ctx context.Context, c *gateway.Caller, out []string) (gateway.GuardVerdict, error) {
+	r := ref(c)
+	if r == "" {
+		return gateway.GuardVerdict{Texts: out}, nil
+	}
+	p, err := g.policy(ctx, r)
+	if err != nil {
+		return gateway.GuardVerdict{}, err
+	}
+	v, err := g.svc.CheckWith(ctx, p, guardrail.SourceOutput, out)
+	return gateway.GuardVerdict(v), err
+}
+
+// OutputStream implements gateway.Guard.
+func (g *guardAdapter) OutputStream(ctx context.Context, c *gateway.Caller) gateway.StreamGuard {
+	r := ref(c)
+	if r == "" {
+		return nil
+	}
+	p, err := g.policy(ctx, r)
+	if err != nil {
+		return failClosed{msg: "The response was withheld: its guardrail policy could not be loaded."}
+	}
+	s, err := g.svc.OutputStreamWith(ctx, p)
+	if err != nil {
+		return failClosed{msg: "The response was withheld: its guardrail policy could not be applied."}
+	}
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+func texts(msgs []guardrail.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Text
+	}
+	return out
+}
+
+// failClosed blocks a stream whose policy cannot be evaluated: output guardrails fail
+// closed, never silently open.
+type failClosed struct{ msg string }
+
+func (f failClosed) Write(string) (string, bool) { return "", true }
+func (f failClosed) Flush() (string, bool)       { return "", true }
+func (f failClosed) Findings() map[string]int    { return map[string]int{"GUARDRAIL_UNAVAILABLE": 1} }
+func (f failClosed) Message() string             { return f.msg }
