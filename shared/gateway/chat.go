@@ -142,14 +142,16 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	if resp.ID == "" {
 		resp.ID = "chatcmpl-" + rec.RequestID
 	}
+	// The reservation is settled once the response is on its way (below), so the store
+	// write is off the client's critical path; the record already holds the charge.
+	chargeTokens, chargeUSD := est.Tokens, est.USD
 	if resp.Usage != nil {
 		rec.InputTokens, rec.OutputTokens = int64(resp.Usage.PromptTokens), int64(resp.Usage.CompletionTokens)
 		rec.CostUSD = served.Prices.Cost(rec.InputTokens, rec.OutputTokens)
-		settle(rec.InputTokens+rec.OutputTokens, rec.CostUSD)
+		chargeTokens, chargeUSD = rec.InputTokens+rec.OutputTokens, rec.CostUSD
 	} else {
 		rec.Estimated = true
 		rec.InputTokens, rec.CostUSD = est.Tokens, est.USD
-		settle(est.Tokens, est.USD)
 	}
 
 	// Output guardrails.
@@ -160,6 +162,7 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 		}
 		v, err := g.guard.Output(ctx, c, texts)
 		if err != nil {
+			settle(chargeTokens, chargeUSD)
 			g.fail(w, rec, fmt.Errorf("output guardrail: %w", err))
 			return
 		}
@@ -179,13 +182,17 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if g.cache != nil && c.cacheEnabled() && !bypass && cacheable(resp) {
-		g.cache.Store(ctx, c, &req, resp)
-	}
 	w.Header().Set(HeaderModel, served.ModelID)
 	w.Header().Set(HeaderDeployment, served.DeploymentID)
 	rec.Status = http.StatusOK
 	httpapi.WriteJSON(w, http.StatusOK, resp)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	settle(chargeTokens, chargeUSD)
+	if g.cache != nil && c.cacheEnabled() && !bypass && cacheable(resp) {
+		g.cache.Store(ctx, c, &req, resp)
+	}
 }
 
 func cacheable(resp *provider.ChatResponse) bool {
