@@ -37,9 +37,10 @@ func main() {
 		limitD = flag.Int("docs", 0, "ingest only the first N documents (0 = all; scores are then meaningless)")
 		prof   = flag.String("cpuprofile", "", "write a CPU profile to this file")
 		work   = flag.Int("workers", 4, "ingestion executions running at once")
+		only   = flag.Bool("synthetic-only", false, "run only the synthetic latency benchmark")
 	)
 	flag.Parse()
-	maxDocs, workers = *limitD, max(*work, 1)
+	maxDocs, workers, syntheticOnly = *limitD, max(*work, 1), *only
 	if *prof != "" {
 		f, err := os.Create(*prof)
 		if err != nil {
@@ -59,7 +60,10 @@ func main() {
 	}
 }
 
-var maxDocs, workers int
+var (
+	maxDocs, workers int
+	syntheticOnly    bool
+)
 
 type embedFunc func(ctx context.Context, texts []string) ([][]float32, error)
 
@@ -121,6 +125,9 @@ func run(split string, dim int, sweep bool, synth, limitQ int) error {
 		return err
 	}
 
+	if syntheticOnly {
+		return synthetic(ctx, tmp, synth, dim, emb, ds)
+	}
 	fmt.Printf("SciFact: %d documents, %d %s queries with judgements; local-embed %d dims\n", len(ds.ids), len(ds.qids), split, dim)
 	start := time.Now()
 	chunks, err := ingestFlow(ctx, bs, svc, ds, workers)
