@@ -161,8 +161,11 @@ func checkOperand(op string, v any) error {
 }
 
 func parseTimestamp(s string) (time.Time, bool) {
+	if len(s) < 20 || (s[10] != 'T' && s[10] != 't') {
+		return time.Time{}, false
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil || !strings.ContainsAny(s[10:], "Tt") {
+	if err != nil {
 		return time.Time{}, false
 	}
 	return t, true

@@ -439,7 +439,7 @@ type filterRel struct {
 
 func parseFilter(s string) (*filterExpr, error) {
 	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+	if len(s) >= 2 && s[0] == '(' && s[len(s)-1] == ')' {
 		s = s[1 : len(s)-1]
 	}
 	return parseFilterOr(strings.TrimSpace(s))
@@ -500,7 +500,7 @@ func parseFilterOr(s string) (*filterExpr, error) {
 		}
 		return f, nil
 	}
-	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+	if len(s) >= 2 && s[0] == '(' && s[len(s)-1] == ')' {
 		return parseFilterOr(strings.TrimSpace(s[1 : len(s)-1]))
 	}
 	for _, op := range []string{"==", "!=", "<=", ">=", "<", ">"} {

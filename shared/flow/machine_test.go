@@ -109,7 +109,7 @@ func TestChoice(t *testing.T) {
 	choice := func(rule string) string {
 		return `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[` + rule + `],"Default":"No"},"Yes":{"Type":"Pass","Result":"yes","End":true},"No":{"Type":"Pass","Result":"no","End":true}}}`
 	}
-	input := `{"s":"beta","n":5,"f":2.5,"b":true,"t":"2026-03-01T10:00:00Z","t2":"2026-03-01T11:00:00Z","nul":null,"s2":"alpha","n2":5,"arr":[1]}`
+	input := `{"s":"beta","n":5,"f":2.5,"b":true,"t":"2026-03-01T10:00:00Z","t2":"2026-03-01T11:00:00Z","nul":null,"s2":"alpha","n2":5,"arr":[1],"short":"abc"}`
 	rules := []struct {
 		rule string
 		want string
@@ -159,6 +159,9 @@ func TestChoice(t *testing.T) {
 		{`{"Variable":"$.b","IsBoolean":true,"Next":"Yes"}`, "yes"},
 		{`{"Variable":"$.t","IsTimestamp":true,"Next":"Yes"}`, "yes"},
 		{`{"Variable":"$.s","IsTimestamp":true,"Next":"Yes"}`, "no"},
+		{`{"Variable":"$.short","IsTimestamp":true,"Next":"Yes"}`, "no"},
+		{`{"Variable":"$.short","TimestampEquals":"2026-03-01T10:00:00Z","Next":"Yes"}`, "no"},
+		{`{"Variable":"$.n","IsTimestamp":true,"Next":"Yes"}`, "no"},
 		{`{"And":[{"Variable":"$.n","NumericGreaterThan":1},{"Variable":"$.b","BooleanEquals":true}],"Next":"Yes"}`, "yes"},
 		{`{"Or":[{"Variable":"$.n","NumericGreaterThan":10},{"Variable":"$.s","StringEquals":"nope"}],"Next":"Yes"}`, "no"},
 		{`{"Not":{"Variable":"$.s","StringEquals":"nope"},"Next":"Yes"}`, "yes"},
