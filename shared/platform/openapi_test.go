@@ -12,18 +12,30 @@ import (
 	"go/types"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/plinth-ai/plinth/shared/eval"
+	"github.com/plinth-ai/plinth/shared/flow"
+	"github.com/plinth-ai/plinth/shared/guardrail"
+	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/rag"
+	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/tenant"
+	"github.com/plinth-ai/plinth/shared/usage"
 )
 
 // The OpenAPI document is the API's published contract: these tests keep it valid and
@@ -1267,8 +1279,15 @@ func validateWithDocument(t *testing.T, items []schemaItem) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(nodeBinary(t, tools, "ajv", "ajv-formats"), filepath.Join(tools, "validate-openai.mjs"),
-		"--spec", filepath.Join(moduleRoot(t), "shared", "platform", "openapi.json"))
+	strict, err := json.Marshal(strictSchemas(loadOpenAPI(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := filepath.Join(t.TempDir(), "openapi.strict.json")
+	if err := os.WriteFile(spec, strict, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(nodeBinary(t, tools, "ajv", "ajv-formats"), filepath.Join(tools, "validate-openai.mjs"), "--spec", spec)
 	cmd.Dir = tools
 	cmd.Stdin = bytes.NewReader(in)
 	var stdout, stderr bytes.Buffer
@@ -1616,5 +1635,217 @@ SwaggerParser.validate(process.argv[1])
 	}
 	if want := len(loadOpenAPI(t)["paths"].(map[string]any)); got.Paths != want || !strings.HasPrefix(got.OpenAPI, "3.1.") {
 		t.Errorf("swagger-parser read openapi %s with %d paths, want 3.1.x with %d", got.OpenAPI, got.Paths, want)
+	}
+}
+
+// strictSchemas returns doc with every object schema that lists its properties (and
+// says nothing about others) closed with unevaluatedProperties: false, so a body field
+// the document does not describe fails validation. The published document stays open,
+// as clients must tolerate new fields. Schemas that are parts of an allOf are left open
+// (they would refuse their siblings' fields); the allOf itself is closed instead.
+func strictSchemas(doc map[string]any) map[string]any {
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	parts := map[string]bool{}
+	for _, s := range schemas {
+		if all, ok := s.(map[string]any)["allOf"].([]any); ok {
+			for _, p := range all {
+				if name := componentSchemaName(p); name != "" {
+					parts[name] = true
+				}
+			}
+		}
+	}
+	var close func(s any, open bool)
+	close = func(s any, open bool) {
+		m, ok := s.(map[string]any)
+		if !ok {
+			return
+		}
+		_, hasProps := m["properties"]
+		_, hasAll := m["allOf"]
+		_, setAdditional := m["additionalProperties"]
+		_, setUnevaluated := m["unevaluatedProperties"]
+		if !open && (hasProps || hasAll) && !setAdditional && !setUnevaluated {
+			m["unevaluatedProperties"] = false
+		}
+		if props, ok := m["properties"].(map[string]any); ok {
+			for _, p := range props {
+				close(p, false)
+			}
+		}
+		for _, k := range []string{"items", "additionalProperties"} {
+			close(m[k], false)
+		}
+		for _, k := range []string{"oneOf", "anyOf"} {
+			if list, ok := m[k].([]any); ok {
+				for _, e := range list {
+					close(e, false)
+				}
+			}
+		}
+		if list, ok := m["allOf"].([]any); ok {
+			for _, e := range list {
+				close(e, true)
+			}
+		}
+	}
+	for name, s := range schemas {
+		close(s, parts[name])
+	}
+	return doc
+}
+
+// TestOpenAPISchemasMatchGoTypes compares the documented schemas with the Go types the
+// handlers encode and decode, field by JSON field and recursively: a field added to a
+// type must be documented, and a documented field must exist.
+func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	types := map[string]any{
+		"CreateChatCompletionRequest": provider.ChatRequest{},
+		"ChatCompletion":              provider.ChatResponse{},
+		"ChatCompletionChunk":         provider.ChatChunk{},
+		"Error":                       httpapi.ErrorBody{},
+		"UsageReport":                 usage.Answer{},
+		"GuardrailApplyRequest":       guardrail.ApplyRequest{},
+		"GuardrailApplyResponse":      guardrail.ApplyResponse{},
+		"GuardrailPolicy":             guardrail.Policy{},
+		"GuardrailPolicyInfo":         guardrail.PolicyInfo{},
+		"GuardrailPolicyVersionInfo":  guardrail.VersionInfo{},
+		"KnowledgeBase":               rag.KnowledgeBase{},
+		"Document":                    rag.Document{},
+		"RetrieveRequest":             rag.RetrieveRequest{},
+		"RetrieveResponse":            rag.RetrieveResponse{},
+		"AnswerRequest":               rag.AnswerRequest{},
+		"AnswerResponse":              rag.AnswerResponse{},
+		"EvalSuite":                   eval.Suite{},
+		"EvalRunDetail":               eval.RunView{},
+		"Feedback":                    eval.Feedback{},
+		"Execution":                   flow.Execution{},
+		"HistoryEvent":                flow.HistoryEvent{},
+		"Tenant":                      tenant.Tenant{},
+		"CreatedAPIKey":               tenant.CreatedKey{},
+		"IAMPrincipal":                tenant.IAMPrincipal{},
+		"RegistryModel":               registry.Model{},
+	}
+	seen := map[string]bool{}
+	for name, v := range types {
+		t.Run(name, func(t *testing.T) {
+			s, err := resolvePointer(doc, "#/components/schemas/"+name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareSchema(t, doc, name, reflect.TypeOf(v), s, seen)
+		})
+	}
+}
+
+var (
+	jsonMarshaler   = reflect.TypeFor[json.Marshaler]()
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+)
+
+// jsonFields lists a struct type's JSON fields as encoding/json sees them (embedded
+// structs flattened).
+func jsonFields(tp reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for f := range tp.Fields() {
+		if !f.IsExported() && !f.Anonymous {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				maps.Copy(out, jsonFields(ft))
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// schemaProperties merges the properties of a schema and its allOf parts.
+func schemaProperties(t *testing.T, doc map[string]any, s any) (map[string]any, bool) {
+	m := deref(t, doc, s)
+	props := map[string]any{}
+	found := false
+	if p, ok := m["properties"].(map[string]any); ok {
+		maps.Copy(props, p)
+		found = true
+	}
+	if all, ok := m["allOf"].([]any); ok {
+		for _, part := range all {
+			if p, ok := schemaProperties(t, doc, part); ok {
+				maps.Copy(props, p)
+				found = true
+			}
+		}
+	}
+	return props, found
+}
+
+func compareSchema(t *testing.T, doc map[string]any, path string, tp reflect.Type, s any, seen map[string]bool) {
+	t.Helper()
+	for tp.Kind() == reflect.Pointer {
+		tp = tp.Elem()
+	}
+	if tp.Implements(jsonMarshaler) || reflect.PointerTo(tp).Implements(jsonUnmarshaler) || tp == reflect.TypeFor[json.RawMessage]() {
+		return // custom encodings (content, stop, times, raw JSON) are described by hand
+	}
+	m, ok := s.(map[string]any)
+	if !ok {
+		return
+	}
+	key := tp.String() + "@" + fmt.Sprint(m["$ref"]) + "@" + path
+	if ref, ok := m["$ref"].(string); ok {
+		key = tp.String() + "@" + ref
+	}
+	if seen[key] {
+		return
+	}
+	seen[key] = true
+	m = deref(t, doc, m)
+	switch tp.Kind() {
+	case reflect.Struct:
+		props, ok := schemaProperties(t, doc, m)
+		if !ok {
+			return // documented as any value
+		}
+		fields := jsonFields(tp)
+		for name, ft := range fields {
+			ps, ok := props[name]
+			if !ok {
+				t.Errorf("%s.%s (%s) is not documented", path, name, ft)
+				continue
+			}
+			compareSchema(t, doc, path+"."+name, ft, ps, seen)
+		}
+		for name := range props {
+			if _, ok := fields[name]; !ok {
+				t.Errorf("%s.%s is documented but %s has no such JSON field", path, name, tp)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if items, ok := m["items"]; ok {
+			compareSchema(t, doc, path+"[]", tp.Elem(), items, seen)
+		}
+	case reflect.Map:
+		if elem, ok := m["additionalProperties"].(map[string]any); ok {
+			compareSchema(t, doc, path+"{}", tp.Elem(), elem, seen)
+		}
 	}
 }
