@@ -495,6 +495,23 @@ func (env *runEnv) pathSeconds(src string, eff any) (float64, error) {
 	return float64(n), nil
 }
 
+// pathNumber reads a number in [lo, hi] (an integer when integer is set) at src in eff.
+func pathNumber(src string, eff any, lo, hi float64, integer bool) (float64, error) {
+	p, err := compilePath(src)
+	if err != nil {
+		return 0, fail(ErrNameRuntime, "%v", err)
+	}
+	v, err := p.eval(eff)
+	if err != nil {
+		return 0, fail(ErrNameRuntime, "Invalid path '%s': No results for path", src)
+	}
+	n, ok := toFloat(v)
+	if _, isInt := toInt(v); !ok || n < lo || n > hi || (integer && !isInt) {
+		return 0, fail(ErrNameRuntime, "'%s' must resolve to a number from %v to %v", src, lo, hi)
+	}
+	return n, nil
+}
+
 func (env *runEnv) runTask(ctx context.Context, s *state, eff any, ctxObj map[string]any, token string) (any, error) {
 	resource := strings.TrimSuffix(s.Resource, ".waitForTaskToken")
 	payload := eff
@@ -695,7 +712,7 @@ func (env *runEnv) runMap(ctx context.Context, s *state, eff any, ctxObj map[str
 	if s.MaxConcurrency != nil {
 		maxc = *s.MaxConcurrency
 	} else if s.MaxConcurrencyPath != "" {
-		n, err := env.pathSeconds(s.MaxConcurrencyPath, eff)
+		n, err := pathNumber(s.MaxConcurrencyPath, eff, 0, math.MaxInt32, true)
 		if err != nil {
 			return nil, err
 		}
@@ -704,9 +721,21 @@ func (env *runEnv) runMap(ctx context.Context, s *state, eff any, ctxObj map[str
 	toleratedCount, toleratedPct := -1, -1.0
 	if s.ToleratedFailureCount != nil {
 		toleratedCount = *s.ToleratedFailureCount
+	} else if s.ToleratedFailureCountPath != "" {
+		n, err := pathNumber(s.ToleratedFailureCountPath, eff, 0, math.MaxInt32, true)
+		if err != nil {
+			return nil, err
+		}
+		toleratedCount = int(n)
 	}
 	if s.ToleratedFailurePercentage != nil {
 		toleratedPct = *s.ToleratedFailurePercentage
+	} else if s.ToleratedFailurePctPath != "" {
+		n, err := pathNumber(s.ToleratedFailurePctPath, eff, 0, 100, false)
+		if err != nil {
+			return nil, err
+		}
+		toleratedPct = n
 	}
 	tolerant := toleratedCount >= 0 || toleratedPct >= 0
 
