@@ -426,6 +426,12 @@ func compileState(name string, raw json.RawMessage, where string) (*state, error
 		if r.BackoffRate != nil && *r.BackoffRate < 1 {
 			return nil, fmt.Errorf("%sRetry[%d].BackoffRate must be at least 1.0", at, i)
 		}
+		if r.MaxAttempts != nil && *r.MaxAttempts < 0 {
+			return nil, fmt.Errorf("%sRetry[%d].MaxAttempts must not be negative", at, i)
+		}
+		if r.IntervalSeconds != nil && *r.IntervalSeconds < 1 || r.MaxDelaySeconds != nil && *r.MaxDelaySeconds < 1 {
+			return nil, fmt.Errorf("%sRetry[%d]: IntervalSeconds and MaxDelaySeconds must be at least 1", at, i)
+		}
 	}
 	if err := checkCatchAllLast(s); err != nil {
 		return nil, fmt.Errorf("%s%v", at, err)
@@ -445,8 +451,14 @@ func compileState(name string, raw json.RawMessage, where string) (*state, error
 		if s.lambdaInvoke && s.parameters == nil {
 			return nil, fmt.Errorf("%slambda:invoke needs Parameters with FunctionName", at)
 		}
-		if s.TimeoutSeconds != nil && s.TimeoutSecondsPath != "" {
-			return nil, fmt.Errorf("%sTimeoutSeconds and TimeoutSecondsPath are exclusive", at)
+		if s.TimeoutSeconds != nil && s.TimeoutSecondsPath != "" || s.HeartbeatSeconds != nil && s.HeartbeatSecondsPath != "" {
+			return nil, fmt.Errorf("%sTimeoutSeconds/HeartbeatSeconds and their ...Path variants are exclusive", at)
+		}
+		if s.TimeoutSeconds != nil && *s.TimeoutSeconds <= 0 || s.HeartbeatSeconds != nil && *s.HeartbeatSeconds <= 0 {
+			return nil, fmt.Errorf("%sTimeoutSeconds and HeartbeatSeconds must be positive", at)
+		}
+		if s.TimeoutSeconds != nil && s.HeartbeatSeconds != nil && *s.HeartbeatSeconds >= *s.TimeoutSeconds {
+			return nil, fmt.Errorf("%sHeartbeatSeconds must be smaller than TimeoutSeconds", at)
 		}
 	case "Choice":
 		if len(s.Choices) == 0 {
@@ -468,6 +480,9 @@ func compileState(name string, raw json.RawMessage, where string) (*state, error
 		}
 		if n != 1 {
 			return nil, fmt.Errorf("%sexactly one of Seconds, Timestamp, SecondsPath, TimestampPath is required", at)
+		}
+		if s.Seconds != nil && *s.Seconds < 0 {
+			return nil, fmt.Errorf("%sSeconds must not be negative", at)
 		}
 		if s.Timestamp != "" {
 			if _, err := time.Parse(time.RFC3339Nano, s.Timestamp); err != nil {
@@ -499,6 +514,15 @@ func compileState(name string, raw json.RawMessage, where string) (*state, error
 		}
 		if len(s.ItemReader) > 0 {
 			return nil, fmt.Errorf("%sItemReader (distributed Map) is not supported by the embedded executor", at)
+		}
+		if s.MaxConcurrency != nil && s.MaxConcurrencyPath != "" ||
+			s.ToleratedFailureCount != nil && s.ToleratedFailureCountPath != "" ||
+			s.ToleratedFailurePercentage != nil && s.ToleratedFailurePctPath != "" {
+			return nil, fmt.Errorf("%sa field and its ...Path variant are exclusive", at)
+		}
+		if s.MaxConcurrency != nil && *s.MaxConcurrency < 0 || s.ToleratedFailureCount != nil && *s.ToleratedFailureCount < 0 ||
+			s.ToleratedFailurePercentage != nil && (*s.ToleratedFailurePercentage < 0 || *s.ToleratedFailurePercentage > 100) {
+			return nil, fmt.Errorf("%sMaxConcurrency, ToleratedFailureCount and ToleratedFailurePercentage must be in range", at)
 		}
 		if s.itemSelector != nil && s.parameters != nil {
 			return nil, fmt.Errorf("%sItemSelector and Parameters are exclusive", at)

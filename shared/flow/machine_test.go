@@ -319,18 +319,21 @@ func mustJSONString(s string) string { b, _ := json.Marshal(s); return string(b)
 
 func TestLoadValidation(t *testing.T) {
 	bad := map[string]string{
-		"no start":         `{"States":{"A":{"Type":"Pass","End":true}}}`,
-		"unknown next":     `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"}}}`,
-		"next and end":     `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"A","End":true}}}`,
-		"unknown type":     `{"StartAt":"A","States":{"A":{"Type":"Nope","End":true}}}`,
-		"bad intrinsic":    `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"x.$":"States.Nope()"},"End":true}}}`,
-		"bad path":         `{"StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"a.b","End":true}}}`,
-		"wait two fields":  `{"StartAt":"A","States":{"A":{"Type":"Wait","Seconds":1,"SecondsPath":"$.s","End":true}}}`,
-		"choice bad op":    `{"StartAt":"A","States":{"A":{"Type":"Choice","Choices":[{"Variable":"$.a","StringEqualz":"x","Next":"A"}]}}}`,
-		"states.all first": `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"x","Catch":[{"ErrorEquals":["States.ALL"],"Next":"A"},{"ErrorEquals":["X"],"Next":"A"}],"End":true}}}`,
-		"missing sub":      `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${Missing}","End":true}}}`,
-		"duplicate names":  `{"StartAt":"A","States":{"A":{"Type":"Parallel","Branches":[{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}],"End":true}}}`,
-		"jsonata":          `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`,
+		"no start":           `{"States":{"A":{"Type":"Pass","End":true}}}`,
+		"unknown next":       `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"}}}`,
+		"next and end":       `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"A","End":true}}}`,
+		"unknown type":       `{"StartAt":"A","States":{"A":{"Type":"Nope","End":true}}}`,
+		"bad intrinsic":      `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"x.$":"States.Nope()"},"End":true}}}`,
+		"bad path":           `{"StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"a.b","End":true}}}`,
+		"wait two fields":    `{"StartAt":"A","States":{"A":{"Type":"Wait","Seconds":1,"SecondsPath":"$.s","End":true}}}`,
+		"choice bad op":      `{"StartAt":"A","States":{"A":{"Type":"Choice","Choices":[{"Variable":"$.a","StringEqualz":"x","Next":"A"}]}}}`,
+		"states.all first":   `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"x","Catch":[{"ErrorEquals":["States.ALL"],"Next":"A"},{"ErrorEquals":["X"],"Next":"A"}],"End":true}}}`,
+		"missing sub":        `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"${Missing}","End":true}}}`,
+		"duplicate names":    `{"StartAt":"A","States":{"A":{"Type":"Parallel","Branches":[{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}],"End":true}}}`,
+		"negative attempts":  `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"x","Retry":[{"ErrorEquals":["X"],"MaxAttempts":-1}],"End":true}}}`,
+		"heartbeat too long": `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"x","TimeoutSeconds":5,"HeartbeatSeconds":5,"End":true}}}`,
+		"concurrency twice":  `{"StartAt":"A","States":{"A":{"Type":"Map","MaxConcurrency":1,"MaxConcurrencyPath":"$.c","ItemProcessor":{"StartAt":"B","States":{"B":{"Type":"Pass","End":true}}},"End":true}}}`,
+		"jsonata":            `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`,
 	}
 	for name, def := range bad {
 		t.Run(name, func(t *testing.T) {
