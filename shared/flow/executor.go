@@ -148,6 +148,9 @@ func ExecutionID(machine, name string) string { return executionARN(machine, nam
 // is already RUNNING with the same input returns that execution (as StartExecution does);
 // any other reuse of a name fails with ErrExecutionExists.
 func (e *Executor) Start(ctx context.Context, machine, name string, input json.RawMessage) (Execution, error) {
+	if e.base.Err() != nil {
+		return Execution{}, fmt.Errorf("start %s: %w", machine, errShutdown)
+	}
 	e.mu.Lock()
 	m, ok := e.machines[machine]
 	e.mu.Unlock()

@@ -322,6 +322,9 @@ func TestExecutorResume(t *testing.T) {
 	if err := e1.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := e1.Start(ctx, "ingest", "after-close", nil); err == nil {
+		t.Fatal("a closed executor started an execution")
+	}
 	rec, err := st.GetExecution(ctx, ex.ID)
 	if err != nil {
 		t.Fatal(err)
