@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -64,11 +66,67 @@ func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput,
 	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(fmt.Sprintf("%s:exec-%d", strings.Replace(aws.ToString(in.StateMachineArn), ":stateMachine:", ":execution:", 1), len(f.calls)))}, nil
 }
 
+// fakeScheduler keeps schedules in memory with EventBridge Scheduler's semantics for
+// the calls the admin function makes.
+type fakeScheduler struct {
+	mu        sync.Mutex
+	schedules map[string]*scheduler.CreateScheduleInput
+	updates   int
+}
+
+func (f *fakeScheduler) CreateSchedule(_ context.Context, in *scheduler.CreateScheduleInput, _ ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.schedules[aws.ToString(in.Name)]; ok {
+		return nil, &schedtypes.ConflictException{Message: aws.String("exists")}
+	}
+	f.schedules[aws.ToString(in.Name)] = in
+	return &scheduler.CreateScheduleOutput{ScheduleArn: aws.String("arn:aws:scheduler:::schedule/" + aws.ToString(in.Name))}, nil
+}
+
+func (f *fakeScheduler) UpdateSchedule(_ context.Context, in *scheduler.UpdateScheduleInput, _ ...func(*scheduler.Options)) (*scheduler.UpdateScheduleOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.schedules[aws.ToString(in.Name)]; !ok {
+		return nil, &schedtypes.ResourceNotFoundException{Message: aws.String("missing")}
+	}
+	f.updates++
+	f.schedules[aws.ToString(in.Name)] = &scheduler.CreateScheduleInput{Name: in.Name, GroupName: in.GroupName, ScheduleExpression: in.ScheduleExpression, Target: in.Target}
+	return &scheduler.UpdateScheduleOutput{}, nil
+}
+
+func (f *fakeScheduler) DeleteSchedule(_ context.Context, in *scheduler.DeleteScheduleInput, _ ...func(*scheduler.Options)) (*scheduler.DeleteScheduleOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.schedules[aws.ToString(in.Name)]; !ok {
+		return nil, &schedtypes.ResourceNotFoundException{Message: aws.String("missing")}
+	}
+	delete(f.schedules, aws.ToString(in.Name))
+	return &scheduler.DeleteScheduleOutput{}, nil
+}
+
+func (f *fakeScheduler) ListSchedules(_ context.Context, in *scheduler.ListSchedulesInput, _ ...func(*scheduler.Options)) (*scheduler.ListSchedulesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []schedtypes.ScheduleSummary
+	for name, s := range f.schedules {
+		if aws.ToString(s.GroupName) == aws.ToString(in.GroupName) && strings.HasPrefix(name, aws.ToString(in.NamePrefix)) {
+			out = append(out, schedtypes.ScheduleSummary{Name: aws.String(name)})
+		}
+	}
+	return &scheduler.ListSchedulesOutput{Schedules: out}, nil
+}
+
+const (
+	schedulerRole = "arn:aws:iam::123456789012:role/plinth-scheduler"
+	schedulerDLQ  = "arn:aws:sqs:eu-west-1:123456789012:plinth-scheduler-dlq"
+)
+
 const evalMachine = "arn:aws:states:eu-west-1:123456789012:stateMachine:plinth-evaluation"
 
 // newAdmin runs newHandler on DynamoDB (minidyn's server), S3 (gofakes3) and a recording
 // Step Functions client.
-func newAdmin(t *testing.T) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), *fakeSFN) {
+func newAdmin(t *testing.T) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), *fakeSFN, *fakeScheduler) {
 	t.Helper()
 	ctx := context.Background()
 	db := httptest.NewServer(miniserver.NewServer())
@@ -86,15 +144,16 @@ func newAdmin(t *testing.T) (func(context.Context, events.APIGatewayProxyRequest
 			t.Fatal(err)
 		}
 	}
-	steps := &fakeSFN{}
+	steps, sched := &fakeSFN{}, &fakeScheduler{schedules: map[string]*scheduler.CreateScheduleInput{}}
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
 	cfg := platform.AWSConfig{Table: "plinth", DocumentsBucket: "docs", IndexBucket: "index", EvalBucket: "evals",
-		EvaluationStateMachineARN: evalMachine, AWS: &sdk, DynamoDB: ddb, S3: s3c, StepFunctions: steps}
+		EvaluationStateMachineARN: evalMachine, AWS: &sdk, DynamoDB: ddb, S3: s3c, StepFunctions: steps,
+		ScheduleGroup: "plinth-evaluations", SchedulerRoleARN: schedulerRole, SchedulerDLQARN: schedulerDLQ, Scheduler: sched}
 	h, err := newHandler(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h, steps
+	return h, steps, sched
 }
 
 // adminEvent turns the sample proxy event into an /admin call signed by an IAM user, as
@@ -115,7 +174,7 @@ func adminEvent(t *testing.T, method, path, body, userARN string) events.APIGate
 }
 
 func TestAdminAPIOverIAM(t *testing.T) {
-	h, steps := newAdmin(t)
+	h, steps, sched := newAdmin(t)
 	const admin = "arn:aws:iam::123456789012:user/platform-admin"
 	cases := []struct {
 		name, method, path, body, user string
@@ -130,6 +189,8 @@ func TestAdminAPIOverIAM(t *testing.T) {
 		{"knowledge base", "POST", "/admin/knowledge-bases", `{"tenant":"acme","id":"docs"}`, admin, 201, `"id":"docs"`},
 		{"evaluation suite", "POST", "/admin/eval-suites", `{"tenant":"acme","id":"qa","dataset":{"items":[{"id":"1","input":"What is 2+2?","references":["4"]}]},"target":{"model":"local-chat"},"metrics":["exact_match"]}`, admin, 201, `"id":"qa"`},
 		{"evaluation run on Step Functions", "POST", "/admin/eval-suites/qa/runs", `{}`, admin, 202, `"status"`},
+		{"scheduled suite", "POST", "/admin/eval-suites", `{"tenant":"acme","id":"nightly","schedule":"cron(0 2 * * ? *)","dataset":{"items":[{"id":"1","input":"q","references":["a"],"output":"a"}]},"target":{"model":"local-chat"},"metrics":["exact_match"]}`, admin, 201, `"id":"nightly"`},
+		{"reschedule", "PUT", "/admin/eval-suites/nightly", `{"tenant":"acme","id":"nightly","schedule":"rate(1 day)","dataset":{"items":[{"id":"1","input":"q","references":["a"],"output":"a"}]},"target":{"model":"local-chat"},"metrics":["exact_match"]}`, admin, 200, `"rate(1 day)"`},
 		{"usage report", "GET", "/admin/usage/report", "", admin, 200, `{`},
 		{"unknown route", "GET", "/admin/nope", "", admin, 404, `"not_found"`},
 	}
@@ -152,5 +213,28 @@ func TestAdminAPIOverIAM(t *testing.T) {
 	}
 	if !strings.Contains(aws.ToString(steps.calls[0].Input), `qa`) {
 		t.Errorf("execution input %s", aws.ToString(steps.calls[0].Input))
+	}
+
+	// One schedule, for the scheduled suite, targeting the evaluation state machine.
+	name := platform.ScheduleName("acme", "nightly")
+	sc := sched.schedules[name]
+	if len(sched.schedules) != 1 || sc == nil || sched.updates != 1 {
+		t.Fatalf("schedules %v (updates %d)", sched.schedules, sched.updates)
+	}
+	if aws.ToString(sc.ScheduleExpression) != "rate(1 day)" || aws.ToString(sc.GroupName) != "plinth-evaluations" ||
+		aws.ToString(sc.Target.Arn) != evalMachine || aws.ToString(sc.Target.RoleArn) != schedulerRole ||
+		sc.Target.DeadLetterConfig == nil || aws.ToString(sc.Target.DeadLetterConfig.Arn) != schedulerDLQ {
+		t.Errorf("schedule %+v target %+v", sc, sc.Target)
+	}
+	var input struct{ SuiteID, Trigger string }
+	if err := json.Unmarshal([]byte(aws.ToString(sc.Target.Input)), &input); err != nil || input.Trigger != "schedule" {
+		t.Errorf("schedule input %s", aws.ToString(sc.Target.Input))
+	}
+	resp, err := h(context.Background(), adminEvent(t, "DELETE", "/admin/eval-suites/nightly", "", admin))
+	if err != nil || resp.StatusCode != 204 {
+		t.Fatalf("delete suite: %v %d %s", err, resp.StatusCode, resp.Body)
+	}
+	if len(sched.schedules) != 0 {
+		t.Errorf("schedule left after its suite was deleted: %v", sched.schedules)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -98,6 +99,7 @@ type AWSConfig struct {
 	SecretsManager SecretsAPI
 	StepFunctions  StartExecutionAPI
 	EventBridge    PutEventsAPI
+	Scheduler      SchedulerAPI
 }
 
 // AWSConfigFromEnv reads the function's configuration from the environment.
@@ -248,6 +250,13 @@ func (a *AWS) eventBridgeClient() PutEventsAPI {
 		}
 	})
 	return a.eb
+}
+
+func (a *AWS) schedulerClient() SchedulerAPI {
+	if a.cfg.Scheduler != nil {
+		return a.cfg.Scheduler
+	}
+	return scheduler.NewFromConfig(a.sdk)
 }
 
 // bucket returns the blob store of an S3 bucket named by the setting env.

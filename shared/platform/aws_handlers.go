@@ -154,7 +154,10 @@ func RetrievalHandler(a *AWS) (http.Handler, error) {
 // AdminHandler is the admin function's API under /admin/ (IAM-authorized by API Gateway;
 // every verified IAM caller is a platform admin): registry, tenants and keys, usage
 // reports, guardrail policies, and, when their buckets are configured, knowledge bases
-// and evaluation suites. It seeds the built-in models on first use of a table.
+// and evaluation suites. With PLINTH_SCHEDULE_GROUP and PLINTH_SCHEDULER_ROLE_ARN, every
+// change to a suite reconciles the group's EventBridge Scheduler schedules (one per
+// scheduled suite, starting the evaluation state machine, DLQ PLINTH_SCHEDULER_DLQ_ARN).
+// It seeds the built-in models on first use of a table.
 func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
 	if err := a.Registry.SeedBuiltins(ctx); err != nil {
 		return nil, err
@@ -176,15 +179,21 @@ func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
 		}
 		rag.Routes(admin, ragSvc)
 	}
+	var handler http.Handler = admin
 	if a.cfg.EvalBucket != "" {
 		esvc, err := a.evalService(ragSvc)
 		if err != nil {
 			return nil, err
 		}
 		eval.Routes(admin, esvc)
+		if a.cfg.ScheduleGroup != "" && a.cfg.SchedulerRoleARN != "" && a.cfg.EvaluationStateMachineARN != "" {
+			sync := &schedulerSync{client: a.schedulerClient(), suites: esvc.Schedules, group: a.cfg.ScheduleGroup,
+				machine: a.cfg.EvaluationStateMachineARN, role: a.cfg.SchedulerRoleARN, dlq: a.cfg.SchedulerDLQARN, log: a.Log}
+			handler = sync.syncAfterChanges(admin)
+		}
 	}
 	root := http.NewServeMux()
-	root.Handle("/admin/", notFound(admin, iamAdmin(admin)))
+	root.Handle("/admin/", notFound(admin, iamAdmin(handler)))
 	return apiGatewayRequestIDs(requestIDs(recoverer(a.Log, notFound(root, root)))), nil
 }
 

@@ -1,0 +1,163 @@
+package platform
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+
+	"github.com/plinth-ai/plinth/shared/eval"
+)
+
+// SchedulerAPI is the part of the EventBridge Scheduler client the admin function uses
+// to keep evaluation schedules in step with the suites.
+type SchedulerAPI interface {
+	CreateSchedule(ctx context.Context, in *scheduler.CreateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error)
+	UpdateSchedule(ctx context.Context, in *scheduler.UpdateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.UpdateScheduleOutput, error)
+	DeleteSchedule(ctx context.Context, in *scheduler.DeleteScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.DeleteScheduleOutput, error)
+	ListSchedules(ctx context.Context, in *scheduler.ListSchedulesInput, optFns ...func(*scheduler.Options)) (*scheduler.ListSchedulesOutput, error)
+}
+
+// evalSchedulePrefix starts the name of every schedule the platform manages in its group.
+const evalSchedulePrefix = "eval-"
+
+// ScheduleName is the EventBridge Scheduler schedule name of a tenant's suite: readable,
+// within Scheduler's 64 characters of [0-9A-Za-z-_.], and unique through a hash of the
+// exact IDs.
+func ScheduleName(tenantID, suiteID string) string {
+	clean := func(s string, n int) string {
+		s = strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_' || r == '.' {
+				return r
+			}
+			return '_'
+		}, s)
+		if len(s) > n {
+			s = s[:n]
+		}
+		return s
+	}
+	sum := sha256.Sum256([]byte(tenantID + "/" + suiteID))
+	return evalSchedulePrefix + clean(tenantID, 24) + "-" + clean(suiteID, 24) + "-" + hex.EncodeToString(sum[:3])
+}
+
+// schedulerSync makes the schedule group hold exactly one schedule per scheduled suite,
+// each starting the evaluation state machine with the suite's flow input through the
+// scheduler role, failed deliveries going to the dead-letter queue.
+type schedulerSync struct {
+	client  SchedulerAPI
+	suites  func(ctx context.Context) ([]eval.ScheduledSuite, error)
+	group   string
+	machine string
+	role    string
+	dlq     string
+	log     *slog.Logger
+}
+
+// Sync creates, updates and deletes schedules until the group matches the suites.
+func (s *schedulerSync) Sync(ctx context.Context) error {
+	want, err := s.suites(ctx)
+	if err != nil {
+		return fmt.Errorf("list scheduled suites: %w", err)
+	}
+	have := map[string]bool{}
+	var next *string
+	for {
+		out, err := s.client.ListSchedules(ctx, &scheduler.ListSchedulesInput{GroupName: aws.String(s.group), NamePrefix: aws.String(evalSchedulePrefix), NextToken: next})
+		if err != nil {
+			return fmt.Errorf("list schedules of group %s: %w", s.group, err)
+		}
+		for _, sc := range out.Schedules {
+			have[aws.ToString(sc.Name)] = true
+		}
+		if next = out.NextToken; next == nil {
+			break
+		}
+	}
+	var errs []error
+	wanted := map[string]bool{}
+	for _, su := range want {
+		name := ScheduleName(su.Tenant, su.SuiteID)
+		wanted[name] = true
+		target := &types.Target{
+			Arn: aws.String(s.machine), RoleArn: aws.String(s.role), Input: aws.String(string(su.Input)),
+			RetryPolicy: &types.RetryPolicy{MaximumRetryAttempts: aws.Int32(3), MaximumEventAgeInSeconds: aws.Int32(3600)},
+		}
+		if s.dlq != "" {
+			target.DeadLetterConfig = &types.DeadLetterConfig{Arn: aws.String(s.dlq)}
+		}
+		desc := aws.String("Plinth evaluation suite " + su.Tenant + "/" + su.SuiteID)
+		window := &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff}
+		if have[name] {
+			_, err = s.client.UpdateSchedule(ctx, &scheduler.UpdateScheduleInput{Name: aws.String(name), GroupName: aws.String(s.group),
+				ScheduleExpression: aws.String(su.Schedule), FlexibleTimeWindow: window, Target: target, Description: desc, State: types.ScheduleStateEnabled})
+		} else {
+			_, err = s.client.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(name), GroupName: aws.String(s.group),
+				ScheduleExpression: aws.String(su.Schedule), FlexibleTimeWindow: window, Target: target, Description: desc, State: types.ScheduleStateEnabled})
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("schedule %s for suite %s/%s: %w", name, su.Tenant, su.SuiteID, err))
+		}
+	}
+	for name := range have {
+		if wanted[name] {
+			continue
+		}
+		_, err := s.client.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String(name), GroupName: aws.String(s.group)})
+		var nf *types.ResourceNotFoundException
+		if err != nil && !errors.As(err, &nf) {
+			errs = append(errs, fmt.Errorf("delete schedule %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// syncAfterChanges runs sync after every successful change to evaluation suites, so a
+// suite's schedule exists exactly while the suite has one. A failed sync is logged; the
+// next change reconciles again.
+func (s *schedulerSync) syncAfterChanges(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if r.Method == http.MethodGet || sw.status >= 300 || !isSuiteChange(r.URL.Path) {
+			return
+		}
+		if err := s.Sync(r.Context()); err != nil {
+			s.log.ErrorContext(r.Context(), "evaluation schedules out of sync", "error", err)
+		}
+	})
+}
+
+// isSuiteChange matches /admin/eval-suites and /admin/eval-suites/{id}, not runs.
+func isSuiteChange(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/admin/eval-suites")
+	return ok && (rest == "" || strings.Count(rest, "/") == 1)
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+	w.ResponseWriter.WriteHeader(s)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
