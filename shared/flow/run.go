@@ -207,8 +207,7 @@ func (env *runEnv) runState(ctx context.Context, s *state, raw any, entered time
 		if cerr := context.Cause(ctx); cerr != nil {
 			return nil, "", cerr
 		}
-		retry := false
-		out, next, herr := env.handleFailure(ctx, s, raw, asFailure(err), attempts, &retries, &retry)
+		out, next, retry, herr := env.handleFailure(ctx, s, raw, asFailure(err), attempts, &retries)
 		if retry {
 			continue
 		}
@@ -216,39 +215,37 @@ func (env *runEnv) runState(ctx context.Context, s *state, raw any, entered time
 	}
 }
 
-// handleFailure applies Retry (when retry is non-nil) then Catch to a failure.
-func (env *runEnv) handleFailure(ctx context.Context, s *state, raw any, f *failure, attempts []int, retries *int, retry *bool) (any, string, error) {
+// handleFailure applies the state's Retry then Catch policies to a failure: it waits and
+// reports retry, or returns the catcher's output and next state, or returns the failure.
+func (env *runEnv) handleFailure(ctx context.Context, s *state, raw any, f *failure, attempts []int, retries *int) (out any, next string, retry bool, err error) {
 	env.event(HistoryEvent{Timestamp: env.clock.Now(), Type: s.Type + "StateFailed", StateName: s.name, Error: f.name, Cause: f.cause})
-	if retry != nil {
-		for i, r := range s.Retry {
-			if !errorMatches(r.ErrorEquals, f, s.Type) {
-				continue
-			}
-			max := 3
-			if r.MaxAttempts != nil {
-				max = *r.MaxAttempts
-			}
-			if attempts[i] >= max {
-				break
-			}
-			delay := retryDelay(r, attempts[i])
-			if ov, ok := env.retryOver[s.name]; ok {
-				switch {
-				case len(ov) == 1:
-					delay = ov[0]
-				case i < len(ov) && ov[i] >= 0:
-					delay = ov[i]
-				}
-			}
-			attempts[i]++
-			*retries++
-			if err := env.sleep(ctx, delay); err != nil {
-				return nil, "", err
-			}
-			env.event(HistoryEvent{Timestamp: env.clock.Now(), Type: s.Type + "StateRetried", StateName: s.name, Error: f.name})
-			*retry = true
-			return nil, "", nil
+	for i, r := range s.Retry {
+		if !errorMatches(r.ErrorEquals, f, s.Type) {
+			continue
 		}
+		limit := 3
+		if r.MaxAttempts != nil {
+			limit = *r.MaxAttempts
+		}
+		if attempts[i] >= limit {
+			break // the first matching retrier decides, even when exhausted
+		}
+		delay := retryDelay(r, attempts[i])
+		if ov, ok := env.retryOver[s.name]; ok {
+			switch {
+			case len(ov) == 1:
+				delay = ov[0]
+			case i < len(ov) && ov[i] >= 0:
+				delay = ov[i]
+			}
+		}
+		attempts[i]++
+		*retries++
+		if err := env.sleep(ctx, delay); err != nil {
+			return nil, "", false, err
+		}
+		env.event(HistoryEvent{Timestamp: env.clock.Now(), Type: s.Type + "StateRetried", StateName: s.name, Error: f.name})
+		return nil, "", true, nil
 	}
 	for _, c := range s.Catch {
 		if !errorMatches(c.ErrorEquals, f, s.Type) {
@@ -257,12 +254,12 @@ func (env *runEnv) handleFailure(ctx context.Context, s *state, raw any, f *fail
 		errOut := map[string]any{"Error": f.name, "Cause": f.cause}
 		out, err := applyResultPath(s.name, c.resultPath, c.discard, raw, errOut)
 		if err != nil {
-			return nil, "", err
+			return nil, "", false, err
 		}
 		env.event(HistoryEvent{Timestamp: env.clock.Now(), Type: s.Type + "StateCaught", StateName: s.name, Error: f.name, Cause: f.cause})
-		return out, c.Next, nil
+		return out, c.Next, false, nil
 	}
-	return nil, "", f
+	return nil, "", false, f
 }
 
 func errorMatches(names []string, f *failure, stateType string) bool {
