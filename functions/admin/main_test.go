@@ -25,6 +25,7 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/rag/s3vectors"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/test/dynalite"
 )
@@ -117,6 +118,9 @@ func (f *fakeScheduler) ListSchedules(_ context.Context, in *scheduler.ListSched
 	return &scheduler.ListSchedulesOutput{Schedules: out}, nil
 }
 
+// unusedVectors stands for the S3 Vectors client: creating a knowledge base makes no call.
+type unusedVectors struct{ s3vectors.API }
+
 const (
 	schedulerRole = "arn:aws:iam::123456789012:role/plinth-scheduler"
 	schedulerDLQ  = "arn:aws:sqs:eu-west-1:123456789012:plinth-scheduler-dlq"
@@ -148,6 +152,7 @@ func newAdmin(t *testing.T) (func(context.Context, events.APIGatewayProxyRequest
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
 	cfg := platform.AWSConfig{Table: "plinth", DocumentsBucket: "docs", IndexBucket: "index", EvalBucket: "evals",
 		EvaluationStateMachineARN: evalMachine, AWS: &sdk, DynamoDB: ddb, S3: s3c, StepFunctions: steps,
+		VectorBucket: "plinth-vectors", S3Vectors: unusedVectors{},
 		ScheduleGroup: "plinth-evaluations", SchedulerRoleARN: schedulerRole, SchedulerDLQARN: schedulerDLQ, Scheduler: sched}
 	h, err := newHandler(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -187,6 +192,7 @@ func TestAdminAPIOverIAM(t *testing.T) {
 		{"built-in models seeded", "GET", "/admin/models", "", admin, 200, `"local-chat"`},
 		{"guardrail policies", "GET", "/admin/guardrail-policies", "", admin, 200, `[`},
 		{"knowledge base", "POST", "/admin/knowledge-bases", `{"tenant":"acme","id":"docs"}`, admin, 201, `"id":"docs"`},
+		{"knowledge base on S3 Vectors", "POST", "/admin/knowledge-bases", `{"tenant":"acme","id":"vec","index_backend":"s3vectors"}`, admin, 201, `"index_backend":"s3vectors"`},
 		{"evaluation suite", "POST", "/admin/eval-suites", `{"tenant":"acme","id":"qa","dataset":{"items":[{"id":"1","input":"What is 2+2?","references":["4"]}]},"target":{"model":"local-chat"},"metrics":["exact_match"]}`, admin, 201, `"id":"qa"`},
 		{"evaluation run on Step Functions", "POST", "/admin/eval-suites/qa/runs", `{}`, admin, 202, `"status"`},
 		{"scheduled suite", "POST", "/admin/eval-suites", `{"tenant":"acme","id":"nightly","schedule":"cron(0 2 * * ? *)","dataset":{"items":[{"id":"1","input":"q","references":["a"],"output":"a"}]},"target":{"model":"local-chat"},"metrics":["exact_match"]}`, admin, 201, `"id":"nightly"`},

@@ -28,6 +28,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/quota"
 	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
+	"github.com/plinth-ai/plinth/shared/rag/s3vectors"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
@@ -50,6 +51,9 @@ const (
 	EnvScheduleGroup             = "PLINTH_SCHEDULE_GROUP"
 	EnvSchedulerRoleARN          = "PLINTH_SCHEDULER_ROLE_ARN"
 	EnvSchedulerDLQARN           = "PLINTH_SCHEDULER_DLQ_ARN"
+	// EnvVectorBucket names an S3 Vectors bucket; when set, knowledge bases may use the
+	// "s3vectors" index backend.
+	EnvVectorBucket = "PLINTH_VECTOR_BUCKET"
 )
 
 // SecretsAPI is the part of the Secrets Manager client the secret resolver uses.
@@ -82,6 +86,7 @@ type AWSConfig struct {
 	ScheduleGroup             string
 	SchedulerRoleARN          string
 	SchedulerDLQARN           string
+	VectorBucket              string
 
 	// AWS is the SDK configuration; nil loads the default chain (Lambda's role).
 	AWS *aws.Config
@@ -100,6 +105,7 @@ type AWSConfig struct {
 	StepFunctions  StartExecutionAPI
 	EventBridge    PutEventsAPI
 	Scheduler      SchedulerAPI
+	S3Vectors      s3vectors.API
 }
 
 // AWSConfigFromEnv reads the function's configuration from the environment.
@@ -116,6 +122,7 @@ func AWSConfigFromEnv() AWSConfig {
 		ScheduleGroup:             os.Getenv(EnvScheduleGroup),
 		SchedulerRoleARN:          os.Getenv(EnvSchedulerRoleARN),
 		SchedulerDLQARN:           os.Getenv(EnvSchedulerDLQARN),
+		VectorBucket:              os.Getenv(EnvVectorBucket),
 	}
 }
 

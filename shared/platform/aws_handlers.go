@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	s3vectorsapi "github.com/aws/aws-sdk-go-v2/service/s3vectors"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/plinth-ai/plinth/shared/auth"
@@ -20,6 +21,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/rag/s3vectors"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
@@ -253,7 +255,8 @@ func (a *AWS) guardrailService() (*guardrail.Service, error) {
 }
 
 // ragService builds knowledge bases on S3: documents and ingestion intermediates in the
-// documents bucket, index segments in the index bucket. Embeddings and answers go
+// documents bucket, index segments in the index bucket, and with PLINTH_VECTOR_BUCKET the
+// dense vectors of "s3vectors" knowledge bases in S3 Vectors. Embeddings and answers go
 // through the gateway as the owning tenant. Ingestion starts from the bucket's
 // EventBridge notifications, so uploads need no starter.
 func (a *AWS) ragService() (*rag.Service, error) {
@@ -266,7 +269,15 @@ func (a *AWS) ragService() (*rag.Service, error) {
 		return nil, err
 	}
 	internal := a.gateway().internal
-	return rag.NewService(a.Store, docs, index.NewManager(idx),
+	var vectors []rag.Option
+	if a.cfg.VectorBucket != "" {
+		api := a.cfg.S3Vectors
+		if api == nil {
+			api = s3vectorsapi.NewFromConfig(a.sdk)
+		}
+		vectors = append(vectors, rag.WithVectorIndexes(index.NewManager(idx, index.WithVectorStore(s3vectors.New(api, a.cfg.VectorBucket)))))
+	}
+	return rag.NewService(a.Store, docs, index.NewManager(idx), append(vectors,
 		rag.WithBucket(a.cfg.DocumentsBucket),
 		rag.WithEmbedders(func(_ context.Context, tenantID, model string) (rag.Embedder, error) {
 			return rag.EmbedderFunc(func(ctx context.Context, texts []string, inputType string) ([][]float32, error) {
@@ -280,7 +291,7 @@ func (a *AWS) ragService() (*rag.Service, error) {
 			}
 			return internal.Chat(ctx, p.TenantID, req)
 		}, DefaultAnswerModel),
-	), nil
+	)...), nil
 }
 
 // evalService builds evaluation on the eval bucket: targets and judges through the
