@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -146,7 +147,7 @@ func (s *syncBuffer) String() string {
 // through the real SDK client), Secrets Manager (httptest, its JSON protocol) and an
 // OpenAI-compatible upstream, with the tenant "acme" of the sample events and one model
 // "gpt-up" whose key is an entry of the provider secret.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...func(*platform.AWSConfig)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := httptest.NewServer(miniserver.NewServer())
@@ -160,7 +161,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{up: &gatedUpstream{release: make(chan struct{})}, metrics: &syncBuffer{}}
-	up := httptest.NewServer(f.up)
+	// HTTPS, as OpenAI-compatible providers are reached in AWS (plain-http upstreams take
+	// the provider's lean HTTP/1.1 client instead of the shared, traced one).
+	up := httptest.NewTLSServer(f.up)
 	t.Cleanup(up.Close)
 	t.Cleanup(func() {
 		select {
@@ -195,7 +198,10 @@ func newFixture(t *testing.T) *fixture {
 
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(sm.URL)}
 	cfg := platform.AWSConfig{Table: "plinth", ProviderSecretARN: providerSecret, AWS: &sdk, DynamoDB: ddb,
-		Metrics: observe.NewEMF(f.metrics)}
+		Metrics: observe.NewEMF(f.metrics), UpstreamHTTPClient: up.Client()}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	f.handler, err = newHandler(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -432,4 +438,60 @@ func TestProviderSecretIsReadOnce(t *testing.T) {
 	if n := f.secrets.Load(); n != 1 {
 		t.Fatalf("GetSecretValue called %d times", n)
 	}
+}
+
+// TestTracedInvocation checks the X-Ray wiring: in a sampled invocation the provider
+// call and the Secrets Manager call become subsegments of the function's segment.
+func TestTracedInvocation(t *testing.T) {
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	f := newFixture(t, func(c *platform.AWSConfig) {
+		c.Tracer = observe.NewTracer(observe.WithDaemonAddress(udp.LocalAddr().String()))
+	})
+	close(f.up.release)
+	ev := f.event(t, "apigw-chat-completions.json")
+	ev.Body = `{"model":"gpt-up","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	const header = "Root=1-6744a0b1-2b1d7f0c4f5e3a2b1c0d9e8f;Parent=53995c3f42cd8ad8;Sampled=1"
+	payload, _ := json.Marshal(ev)
+	out, err := lambda.NewHandler(f.handler).Invoke(observe.WithLambdaTraceHeader(context.Background(), header), payload)
+	if err != nil || !bytes.Contains(out, []byte("[DONE]")) {
+		t.Fatalf("%v %s", err, out)
+	}
+	names := map[string]map[string]any{}
+	buf := make([]byte, 65536)
+	for len(names) < 2 {
+		_ = udp.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := udp.Read(buf)
+		if err != nil {
+			t.Fatalf("subsegments so far %v: %v", names, err)
+		}
+		_, body, _ := bytes.Cut(buf[:n], []byte("\n"))
+		var doc map[string]any
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc["trace_id"] != "1-6744a0b1-2b1d7f0c4f5e3a2b1c0d9e8f" || doc["parent_id"] != "53995c3f42cd8ad8" {
+			t.Fatalf("subsegment outside the invocation's trace: %s", body)
+		}
+		names[doc["namespace"].(string)+":"+doc["name"].(string)] = doc
+	}
+	sm, ok := names["aws:Secrets Manager"]
+	if !ok {
+		t.Fatalf("no Secrets Manager subsegment in %v", names)
+	}
+	if op := sm["aws"].(map[string]any)["operation"]; op != "GetSecretValue" {
+		t.Errorf("operation %v", op)
+	}
+	for k, doc := range names {
+		if strings.HasPrefix(k, "remote:127.0.0.1:") {
+			if doc["http"].(map[string]any)["request"].(map[string]any)["method"] != "POST" {
+				t.Errorf("provider subsegment %v", doc)
+			}
+			return
+		}
+	}
+	t.Fatalf("no provider subsegment in %v", names)
 }
