@@ -45,16 +45,23 @@ const (
 )
 
 func main() {
+	if up := os.Getenv(envProxyUpstream); up != "" {
+		if err := serveFloorProxy(os.Getenv(envProxyAddr), up); err != nil {
+			fail(err)
+		}
+		return
+	}
 	dur := flag.Duration("d", 3*time.Second, "duration of one measured round")
 	rounds := flag.Int("rounds", 2, "A/B round pairs per concurrency")
 	concs := flag.String("c", "1,16,64", "comma-separated concurrencies")
 	withCache := flag.Bool("cache", true, "also measure cache hits (tenant cache enabled)")
+	withFloor := flag.Bool("floor", true, "also measure a minimal forwarding proxy process, the floor of any gateway here")
 	flag.Parse()
 	levels, err := parseInts(*concs)
 	if err != nil {
 		fail(err)
 	}
-	if err := run(*dur, *rounds, levels, *withCache); err != nil {
+	if err := run(*dur, *rounds, levels, *withCache, *withFloor); err != nil {
 		fail(err)
 	}
 }
@@ -344,7 +351,7 @@ func configure(ctx context.Context, p *platformtest.Platform, mockURL string, mo
 	return s, nil
 }
 
-func run(dur time.Duration, rounds int, levels []int, withCache bool) error {
+func run(dur time.Duration, rounds int, levels []int, withCache, withFloor bool) error {
 	ctx := context.Background()
 	mock := providertest.NewOpenAIHandler(providertest.WithReply("Hello! How can I help you today?"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -412,6 +419,7 @@ func run(dur time.Duration, rounds int, levels []int, withCache bool) error {
 		d, g       summary
 		cacheGw    *summary
 		cacheUpReq int
+		floor      *summary
 	}
 	var rows []row
 	for _, c := range levels {
@@ -466,6 +474,26 @@ func run(dur time.Duration, rounds int, levels []int, withCache bool) error {
 		}
 	}
 
+	var floorHWM int64
+	if withFloor {
+		f, err := startFloorProxy(mockURL)
+		if err != nil {
+			return err
+		}
+		ft := newTarget("floor", f.url+"/v1/chat/completions", "", body, maxConc)
+		for i := range rows {
+			load(ft, rows[i].c, dur/6)
+			before, _ := cpuTime(f.pid())
+			r := load(ft, rows[i].c, dur)
+			after, _ := cpuTime(f.pid())
+			r.cpu = after - before
+			sum := summarize([]result{r})
+			rows[i].floor = &sum
+		}
+		floorHWM, _ = statusKB(f.pid(), "VmHWM")
+		f.stop()
+	}
+
 	hwm, err := statusKB(pid, "VmHWM")
 	if err != nil {
 		return err
@@ -510,6 +538,19 @@ func run(dur time.Duration, rounds int, levels []int, withCache bool) error {
 			float64(targetCPUPerReq)/float64(time.Microsecond), verdict(r.g.cpuPerReq() <= targetCPUPerReq))
 	}
 	fmt.Printf("  peak RSS %.1f MB (target ≤ %d MB)  %s\n", float64(hwm)/1024, targetRSSBytes>>20, verdict(hwm*1024 <= targetRSSBytes))
+
+	if withFloor {
+		fmt.Println("\nfloor: a minimal Go forwarding proxy as a separate process (read, forward over keep-alive, copy back; nothing else):")
+		for _, r := range rows {
+			if r.floor == nil {
+				continue
+			}
+			f := r.floor
+			fmt.Printf("  c=%-3d rps %8.0f  p50 %s ms  p99 %s ms  added p50 %s ms  CPU/req %.1f µs  errors %d\n",
+				r.c, f.rps(), ms(f.p50), ms(f.p99), ms(f.p50-r.d.p50), float64(f.cpuPerReq())/float64(time.Microsecond), f.errs)
+		}
+		fmt.Printf("  peak RSS %.1f MB\n", float64(floorHWM)/1024)
+	}
 
 	if withCache {
 		fmt.Println("\ncache hits (tenant cache enabled, the same request again):")
