@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -69,7 +70,17 @@ func TestApplyGuardrail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	// Amazon Bedrock's ApplyGuardrail (REST: POST /guardrail/{id}/version/{version}/apply).
+	var bedrockPath string
+	bedrock := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bedrockPath = r.URL.Path
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"usage":{"topicPolicyUnits":1,"contentPolicyUnits":1,"wordPolicyUnits":0,"sensitiveInformationPolicyUnits":0,"sensitiveInformationPolicyFreeUnits":0,"contextualGroundingPolicyUnits":0},
+		  "action":"GUARDRAIL_INTERVENED","outputs":[{"text":"Sorry, I can't help with that."}],
+		  "assessments":[{"topicPolicy":{"topics":[{"name":"Investments","type":"DENY","action":"BLOCKED","detected":true}]}}]}`)
+	}))
+	defer bedrock.Close()
+	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(bedrock.URL)}
 	h, err := newHandler(ctx, platform.AWSConfig{Table: "plinth", AWS: &sdk, DynamoDB: ddb}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -77,13 +88,16 @@ func TestApplyGuardrail(t *testing.T) {
 
 	const body = `{"source":"INPUT","content":[{"text":{"text":"Mail me at jane.doe@example.com today"}}],
 	  "policy":{"sensitiveInformationPolicyConfig":{"piiEntitiesConfig":[{"type":"EMAIL","action":"ANONYMIZE"}]}}}`
+	const delegated = `{"source":"INPUT","content":[{"text":{"text":"Which stocks should I buy?"}}],
+	  "policy":{"bedrockGuardrail":{"guardrailIdentifier":"gr-123","guardrailVersion":"1","exclusive":true}}}`
 	cases := []struct {
 		name   string
+		body   string
 		key    *tenant.Key
 		status int
 		check  func(t *testing.T, body string)
 	}{
-		{"email anonymized", key, 200, func(t *testing.T, body string) {
+		{"email anonymized", body, key, 200, func(t *testing.T, body string) {
 			var resp struct {
 				Action  string
 				Outputs []struct{ Text string }
@@ -95,7 +109,12 @@ func TestApplyGuardrail(t *testing.T) {
 				t.Errorf("response %s", body)
 			}
 		}},
-		{"key without the inference scope", retrievalOnly, 403, func(t *testing.T, body string) {
+		{"delegated to a Bedrock guardrail", delegated, key, 200, func(t *testing.T, body string) {
+			if !strings.Contains(body, `"GUARDRAIL_INTERVENED"`) || !strings.Contains(body, "Sorry, I can't help with that.") || bedrockPath != "/guardrail/gr-123/version/1/apply" {
+				t.Errorf("response %s (Bedrock path %q)", body, bedrockPath)
+			}
+		}},
+		{"key without the inference scope", body, retrievalOnly, 403, func(t *testing.T, body string) {
 			if !strings.Contains(body, "insufficient_scope") {
 				t.Errorf("response %s", body)
 			}
@@ -104,7 +123,7 @@ func TestApplyGuardrail(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := loadEvent(t, "apigw-chat-completions.json")
-			ev.Path, ev.Resource, ev.RequestContext.ResourcePath, ev.Body = "/v1/guardrails/apply", "/v1/guardrails/apply", "/v1/guardrails/apply", body
+			ev.Path, ev.Resource, ev.RequestContext.ResourcePath, ev.Body = "/v1/guardrails/apply", "/v1/guardrails/apply", "/v1/guardrails/apply", tc.body
 			ev.RequestContext.Authorizer = authorizer.ContextFor(auth.Principal{TenantID: "acme", KeyID: tc.key.ID, Scopes: tc.key.Scopes})
 			resp, err := h(ctx, ev)
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	s3vectorsapi "github.com/aws/aws-sdk-go-v2/service/s3vectors"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/eval/eventbus"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/guardrail"
+	"github.com/plinth-ai/plinth/shared/guardrail/bedrockguard"
 	"github.com/plinth-ai/plinth/shared/guardrail/guardrailhttp"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
@@ -240,7 +242,9 @@ func EvalTasks(a *AWS) (map[string]TaskFunc, error) {
 }
 
 func (a *AWS) guardrailService() (*guardrail.Service, error) {
-	engine, err := guardrail.New()
+	// Policies that name an Amazon Bedrock guardrail are evaluated by ApplyGuardrail with
+	// the function's credentials.
+	engine, err := guardrail.New(guardrail.WithDelegate(bedrockguard.New(bedrockruntime.NewFromConfig(a.sdk))))
 	if err != nil {
 		return nil, fmt.Errorf("guardrail engine: %w", err)
 	}
