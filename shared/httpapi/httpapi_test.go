@@ -1,0 +1,85 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/httpapi"
+)
+
+func TestWriteErrorShape(t *testing.T) {
+	cases := []struct {
+		err        error
+		status     int
+		typ, code  string
+		param      string
+		retryAfter string
+	}{
+		{httpapi.BadRequest("model", "missing"), 400, "invalid_request_error", "invalid_request_error", "model", ""},
+		{&httpapi.Error{Status: 429, Code: "rate_limit_exceeded", Message: "slow", RetryAfter: 1500 * time.Millisecond}, 429, "rate_limit_error", "rate_limit_exceeded", "", "2"},
+		{&httpapi.Error{Status: 429, Type: "insufficient_quota", Code: "insufficient_quota", Message: "budget"}, 429, "insufficient_quota", "insufficient_quota", "", ""},
+		{httpapi.Errorf(401, "invalid_api_key", "no"), 401, "authentication_error", "invalid_api_key", "", ""},
+		{errors.New("secret internal detail"), 500, "api_error", "internal_error", "", ""},
+	}
+	for _, tc := range cases {
+		w := httptest.NewRecorder()
+		httpapi.WriteError(w, tc.err)
+		var env struct {
+			Error struct {
+				Message string  `json:"message"`
+				Type    string  `json:"type"`
+				Code    *string `json:"code"`
+				Param   *string `json:"param"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil {
+			t.Fatal(err)
+		}
+		e := env.Error
+		if w.Code != tc.status || e.Type != tc.typ || e.Code == nil || *e.Code != tc.code || w.Header().Get("Retry-After") != tc.retryAfter {
+			t.Errorf("%v: got %d %+v retry-after %q", tc.err, w.Code, e, w.Header().Get("Retry-After"))
+		}
+		if (tc.param == "") != (e.Param == nil) || (e.Param != nil && *e.Param != tc.param) {
+			t.Errorf("%v: param %v, want %q", tc.err, e.Param, tc.param)
+		}
+		if strings.Contains(w.Body.String(), "secret internal detail") {
+			t.Errorf("internal error leaked: %s", w.Body)
+		}
+	}
+}
+
+func TestDecodeJSON(t *testing.T) {
+	cases := []struct {
+		body   string
+		ctype  string
+		status int
+	}{
+		{`{"a":1}`, "application/json", 0},
+		{`{"a":1}`, "", 0},
+		{``, "application/json", 400},
+		{`{"a":`, "application/json", 400},
+		{`{"a":1} {"b":2}`, "application/json", 400},
+		{`{"a":"` + strings.Repeat("x", 100) + `"}`, "application/json", 413},
+		{`{"a":1}`, "multipart/form-data; boundary=x", 415},
+	}
+	for _, tc := range cases {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+		if tc.ctype != "" {
+			r.Header.Set("Content-Type", tc.ctype)
+		}
+		var v map[string]any
+		err := httpapi.DecodeJSON(httptest.NewRecorder(), r, &v, 64)
+		var he *httpapi.Error
+		switch {
+		case tc.status == 0 && err != nil:
+			t.Errorf("%q: %v", tc.body, err)
+		case tc.status != 0 && (!errors.As(err, &he) || he.Status != tc.status):
+			t.Errorf("%q: err %v, want status %d", tc.body, err, tc.status)
+		}
+	}
+}
