@@ -418,8 +418,12 @@ func TestBackgroundRefreshSeesOtherWriters(t *testing.T) {
 	now = now.Add(2 * time.Second)
 	mu.Unlock()
 	search(t, reader, Query{Text: "fresh", Type: Lexical}) // starts the background check
-	reader.wmu.Lock()                                      // waits for it to finish
+	reader.wmu.Lock()                                      // waits for the check to finish
+	version := reader.cur.Load().man.Version
 	reader.wmu.Unlock()
+	if version == 0 {
+		t.Fatal("the background check installed no newer manifest")
+	}
 	if got := search(t, reader, Query{Text: "fresh", Type: Lexical}); len(got) != 1 {
 		t.Fatalf("reader did not pick up the write: %v", got)
 	}
