@@ -187,6 +187,8 @@ func TestHTTPErrors(t *testing.T) {
 		{"unknown document", "GET", "/v1/knowledge-bases/docs/documents/doc_nope", "acme", nil, http.StatusNotFound},
 		{"bad chunking", "POST", "/admin/knowledge-bases", "admin", map[string]any{"tenant": "acme", "id": "k2", "chunking": map[string]any{"strategy": "magic"}}, http.StatusBadRequest},
 		{"bad kb id", "POST", "/admin/knowledge-bases", "admin", map[string]any{"tenant": "acme", "id": "a/b"}, http.StatusBadRequest},
+		{"bad hybrid fusion", "POST", "/admin/knowledge-bases", "admin", map[string]any{"tenant": "acme", "id": "k3", "hybrid": map[string]any{"fusion": "max"}}, http.StatusBadRequest},
+		{"bad lexical weight", "POST", "/admin/knowledge-bases", "admin", map[string]any{"tenant": "acme", "id": "k4", "hybrid": map[string]any{"lexical_weight": 2}}, http.StatusBadRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -82,7 +82,8 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 	if err := req.Filter.Validate(); err != nil {
 		return RetrieveResponse{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	q := index.Query{Text: req.Query, TopK: req.TopK, Type: st, Filter: req.Filter}
+	q := index.Query{Text: req.Query, TopK: req.TopK, Type: st, Filter: req.Filter,
+		Fusion: index.Fusion(kb.Hybrid.Fusion), LexicalWeight: kb.Hybrid.LexicalWeight}
 	if st != index.Lexical {
 		vec, err := s.embedQuery(ctx, kb, req.Query)
 		switch {

@@ -193,7 +193,17 @@ type KnowledgeBase struct {
 	// MetadataSchema declares attribute types ("string", "number", "boolean",
 	// "string_list"); uploads whose metadata contradicts it are refused.
 	MetadataSchema map[string]string `json:"metadata_schema,omitempty"`
-	CreatedAt      time.Time         `json:"created_at"`
+	// Hybrid tunes hybrid search; the defaults suit the built-in lexical embedder.
+	Hybrid    HybridConfig `json:"hybrid,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+// HybridConfig chooses how a knowledge base fuses lexical and semantic rankings: "convex"
+// (weighted min-max normalised scores, the default) or "rrf" (reciprocal-rank fusion), and
+// the lexical weight for convex fusion (default 0.8; about 0.5 suits neural embedders).
+type HybridConfig struct {
+	Fusion        string  `json:"fusion,omitempty"`
+	LexicalWeight float64 `json:"lexical_weight,omitempty"`
 }
 
 var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -230,6 +240,14 @@ func (s *Service) CreateKnowledgeBase(ctx context.Context, kb KnowledgeBase) (Kn
 		}
 	default:
 		return KnowledgeBase{}, fmt.Errorf("%w: index_backend %q (embedded or s3vectors)", ErrInvalid, kb.IndexBackend)
+	}
+	switch index.Fusion(kb.Hybrid.Fusion) {
+	case "", index.FusionConvex, index.FusionRRF:
+	default:
+		return KnowledgeBase{}, fmt.Errorf("%w: hybrid.fusion %q (convex or rrf)", ErrInvalid, kb.Hybrid.Fusion)
+	}
+	if kb.Hybrid.LexicalWeight < 0 || kb.Hybrid.LexicalWeight > 1 {
+		return KnowledgeBase{}, fmt.Errorf("%w: hybrid.lexical_weight must be between 0 and 1", ErrInvalid)
 	}
 	for k, t := range kb.MetadataSchema {
 		switch t {

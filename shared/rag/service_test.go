@@ -108,6 +108,19 @@ func TestRetrieveFilters(t *testing.T) {
 	}
 }
 
+func TestKnowledgeBaseHybridSettingsApply(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	e.createKB(t, KnowledgeBase{Tenant: "acme", ID: "handbook", Hybrid: HybridConfig{Fusion: "rrf"}})
+	for name, body := range handbook {
+		e.upload(t, "acme", "handbook", name, body, nil)
+	}
+	res := e.retrieve(t, "acme", "handbook", RetrieveRequest{Query: "vegetarian lunch", TopK: 3})
+	// Reciprocal-rank fusion scores are sums of 1/(60+rank): at most 2/61.
+	if len(res) == 0 || res[0].Document.Name != "canteen.txt" || res[0].Score > 2.0/61+1e-9 {
+		t.Fatalf("results %+v", res)
+	}
+}
+
 func TestRetrieveValidation(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	seedHandbook(t, e, "acme")

@@ -955,6 +955,14 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	if err := q.Filter.Validate(); err != nil {
 		return nil, err
 	}
+	switch q.Fusion {
+	case "", FusionRRF, FusionConvex:
+	default:
+		return nil, fmt.Errorf("%w: fusion %q (rrf or convex)", ErrInvalidQuery, q.Fusion)
+	}
+	if q.LexicalWeight < 0 || q.LexicalWeight > 1 {
+		return nil, fmt.Errorf("%w: lexical weight %v not in [0,1]", ErrInvalidQuery, q.LexicalWeight)
+	}
 	if err := ix.maybeRefresh(ctx); err != nil {
 		return nil, err
 	}
@@ -978,7 +986,14 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		if err != nil {
 			return nil, err
 		}
-		got = fuse(lex, sem, q.TopK, o.fusion, o.lexWeight)
+		fusion, w := o.fusion, o.lexWeight
+		if q.Fusion != "" {
+			fusion = q.Fusion
+		}
+		if q.LexicalWeight > 0 {
+			w = q.LexicalWeight
+		}
+		got = fuse(lex, sem, q.TopK, fusion, w)
 	default:
 		return nil, fmt.Errorf("%w: search type %q (HYBRID, SEMANTIC or LEXICAL)", ErrInvalidQuery, q.Type)
 	}

@@ -428,3 +428,20 @@ func TestBackgroundRefreshSeesOtherWriters(t *testing.T) {
 		t.Fatalf("reader did not pick up the write: %v", got)
 	}
 }
+
+func TestPerQueryFusion(t *testing.T) {
+	ix := seed(t, NewManager(newBlob(t)), "acme", "kb")
+	for _, q := range []Query{
+		{Text: "moon gravity and ocean tides", Type: Hybrid, Fusion: FusionRRF},
+		{Text: "moon gravity and ocean tides", Type: Hybrid, Fusion: FusionConvex, LexicalWeight: 0.5},
+	} {
+		if got := search(t, ix, q); len(got) == 0 || got[0] != "tides" {
+			t.Fatalf("%s: %v", q.Fusion, got)
+		}
+	}
+	for _, q := range []Query{{Text: "x", Fusion: "max"}, {Text: "x", LexicalWeight: 1.5}} {
+		if _, err := ix.Search(context.Background(), q); !errors.Is(err, ErrInvalidQuery) {
+			t.Fatalf("%+v: err %v", q, err)
+		}
+	}
+}

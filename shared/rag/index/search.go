@@ -39,6 +39,10 @@ type Query struct {
 	// Type defaults to Hybrid when Vector is set, else Lexical.
 	Type   SearchType
 	Filter *Filter
+	// Fusion and LexicalWeight override the manager's hybrid fusion for this query (zero
+	// values keep it).
+	Fusion        Fusion
+	LexicalWeight float64
 }
 
 // Hit is one retrieved chunk.
