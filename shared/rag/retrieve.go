@@ -82,8 +82,10 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 	if err := req.Filter.Validate(); err != nil {
 		return RetrieveResponse{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	q := index.Query{Text: req.Query, TopK: req.TopK, Type: st, Filter: req.Filter,
-		Fusion: index.Fusion(kb.Hybrid.Fusion), LexicalWeight: kb.Hybrid.LexicalWeight}
+	q := index.Query{Text: req.Query, TopK: req.TopK, Type: st, Filter: req.Filter}
+	if h := kb.Hybrid; h != nil {
+		q.Fusion, q.LexicalWeight = index.Fusion(h.Fusion), h.LexicalWeight
+	}
 	if st != index.Lexical {
 		vec, err := s.embedQuery(ctx, kb, req.Query)
 		switch {

@@ -194,8 +194,8 @@ type KnowledgeBase struct {
 	// "string_list"); uploads whose metadata contradicts it are refused.
 	MetadataSchema map[string]string `json:"metadata_schema,omitempty"`
 	// Hybrid tunes hybrid search; the defaults suit the built-in lexical embedder.
-	Hybrid    HybridConfig `json:"hybrid,omitempty"`
-	CreatedAt time.Time    `json:"created_at"`
+	Hybrid    *HybridConfig `json:"hybrid,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
 }
 
 // HybridConfig chooses how a knowledge base fuses lexical and semantic rankings: "convex"
@@ -241,13 +241,15 @@ func (s *Service) CreateKnowledgeBase(ctx context.Context, kb KnowledgeBase) (Kn
 	default:
 		return KnowledgeBase{}, fmt.Errorf("%w: index_backend %q (embedded or s3vectors)", ErrInvalid, kb.IndexBackend)
 	}
-	switch index.Fusion(kb.Hybrid.Fusion) {
-	case "", index.FusionConvex, index.FusionRRF:
-	default:
-		return KnowledgeBase{}, fmt.Errorf("%w: hybrid.fusion %q (convex or rrf)", ErrInvalid, kb.Hybrid.Fusion)
-	}
-	if kb.Hybrid.LexicalWeight < 0 || kb.Hybrid.LexicalWeight > 1 {
-		return KnowledgeBase{}, fmt.Errorf("%w: hybrid.lexical_weight must be between 0 and 1", ErrInvalid)
+	if h := kb.Hybrid; h != nil {
+		switch index.Fusion(h.Fusion) {
+		case "", index.FusionConvex, index.FusionRRF:
+		default:
+			return KnowledgeBase{}, fmt.Errorf("%w: hybrid.fusion %q (convex or rrf)", ErrInvalid, h.Fusion)
+		}
+		if h.LexicalWeight < 0 || h.LexicalWeight > 1 {
+			return KnowledgeBase{}, fmt.Errorf("%w: hybrid.lexical_weight must be between 0 and 1", ErrInvalid)
+		}
 	}
 	for k, t := range kb.MetadataSchema {
 		switch t {

@@ -110,7 +110,7 @@ func TestRetrieveFilters(t *testing.T) {
 
 func TestKnowledgeBaseHybridSettingsApply(t *testing.T) {
 	e := newEnv(t, envConfig{})
-	e.createKB(t, KnowledgeBase{Tenant: "acme", ID: "handbook", Hybrid: HybridConfig{Fusion: "rrf"}})
+	e.createKB(t, KnowledgeBase{Tenant: "acme", ID: "handbook", Hybrid: &HybridConfig{Fusion: "rrf"}})
 	for name, body := range handbook {
 		e.upload(t, "acme", "handbook", name, body, nil)
 	}
