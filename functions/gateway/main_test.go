@@ -26,6 +26,7 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/platform"
 	"github.com/plinth-ai/plinth/shared/registry"
@@ -90,10 +91,13 @@ func secretsServer(t *testing.T, secrets map[string]string, calls *atomic.Int64)
 type gatedUpstream struct {
 	release chan struct{}
 	auth    atomic.Value
+	body    atomic.Value
 }
 
 func (u *gatedUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.auth.Store(r.Header.Get("Authorization"))
+	b, _ := io.ReadAll(r.Body)
+	u.body.Store(string(b))
 	w.Header().Set("Content-Type", "text/event-stream")
 	chunk := func(delta, finish string) {
 		fr := "null"
@@ -120,9 +124,11 @@ type fixture struct {
 	tenants *tenant.Service
 	usage   *usage.Service
 	key     *tenant.Key
-	up      *gatedUpstream
-	metrics *syncBuffer
-	secrets atomic.Int64
+	// guardedKey belongs to a tenant with a guardrail policy.
+	guardedKey *tenant.Key
+	up         *gatedUpstream
+	metrics    *syncBuffer
+	secrets    atomic.Int64
 }
 
 // syncBuffer is a goroutine-safe buffer for metric lines.
@@ -191,6 +197,18 @@ func newFixture(t *testing.T, opts ...func(*platform.AWSConfig)) *fixture {
 	if _, err := f.tenants.CreateTenant(ctx, tenant.Tenant{ID: "acme", Name: "Acme"}); err != nil {
 		t.Fatal(err)
 	}
+	// globex's guardrail policy anonymizes e-mail addresses.
+	pol, err := guardrail.NewRepository(st).Create(ctx, guardrail.Policy{Name: "pii", SensitiveInformationPolicyConfig: &guardrail.SensitiveInformationPolicyConfig{
+		PiiEntitiesConfig: []guardrail.PiiEntityConfig{{Type: "EMAIL", Action: "ANONYMIZE"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tenants.CreateTenant(ctx, tenant.Tenant{ID: "globex", Name: "Globex", GuardrailPolicy: pol.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if f.guardedKey, _, err = f.tenants.CreateKey(ctx, "globex", tenant.KeyOptions{Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
 	if f.key, _, err = f.tenants.CreateKey(ctx, "acme", tenant.KeyOptions{Name: "app"}); err != nil {
 		t.Fatal(err)
 	}
@@ -211,11 +229,16 @@ func newFixture(t *testing.T, opts ...func(*platform.AWSConfig)) *fixture {
 
 // event returns a sample event as the key authorizer would pass it for the fixture's key.
 func (f *fixture) event(t *testing.T, name string) events.APIGatewayProxyRequest {
+	return f.eventFor(t, name, f.key)
+}
+
+// eventFor returns a sample event authorized for key.
+func (f *fixture) eventFor(t *testing.T, name string, key *tenant.Key) events.APIGatewayProxyRequest {
 	ev := loadEvent(t, name)
 	// The authorizer's context as shared/tenant/authorizer produces it (space-separated
 	// scopes), in place of the sample's placeholder values.
-	ev.RequestContext.Authorizer = authorizer.ContextFor(auth.Principal{TenantID: f.key.TenantID, KeyID: f.key.ID, Scopes: f.key.Scopes})
-	ev.RequestContext.Authorizer["principalId"] = f.key.ID
+	ev.RequestContext.Authorizer = authorizer.ContextFor(auth.Principal{TenantID: key.TenantID, KeyID: key.ID, Scopes: key.Scopes})
+	ev.RequestContext.Authorizer["principalId"] = key.ID
 	ev.RequestContext.Authorizer["integrationLatency"] = 12
 	return ev
 }
@@ -389,6 +412,9 @@ func TestChatStreamFlowsAsProduced(t *testing.T) {
 			t.Errorf("stream lacks %s:\n%s", want, all)
 		}
 	}
+	if got, _ := f.up.body.Load().(string); !strings.Contains(got, "Say hello") {
+		t.Errorf("upstream request %s", got)
+	}
 	if got := f.up.auth.Load(); got != "Bearer sk-test-123" {
 		t.Errorf("upstream saw Authorization %v, want the key from the provider secret", got)
 	}
@@ -494,4 +520,21 @@ func TestTracedInvocation(t *testing.T) {
 		}
 	}
 	t.Fatalf("no provider subsegment in %v", names)
+}
+
+// TestTenantGuardrailPolicyApplies checks the gateway enforces the tenant's guardrail
+// policy inline: the e-mail address never reaches the provider.
+func TestTenantGuardrailPolicyApplies(t *testing.T) {
+	f := newFixture(t)
+	close(f.up.release)
+	ev := f.eventFor(t, "apigw-chat-completions.json", f.guardedKey)
+	ev.Body = `{"model":"gpt-up","stream":true,"messages":[{"role":"user","content":"Write to jane.doe@example.com about the refund"}]}`
+	p, body := f.invoke(t, ev)
+	if p.StatusCode != 200 || !bytes.Contains(body, []byte("[DONE]")) {
+		t.Fatalf("%d %s", p.StatusCode, body)
+	}
+	got, _ := f.up.body.Load().(string)
+	if strings.Contains(got, "jane.doe@example.com") || !strings.Contains(got, "{EMAIL}") {
+		t.Fatalf("upstream saw %s", got)
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -23,6 +24,8 @@ import (
 	"github.com/plinth-ai/plinth/shared/cache"
 	"github.com/plinth-ai/plinth/shared/cache/gatewaycache"
 	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/guardrail"
+	"github.com/plinth-ai/plinth/shared/guardrail/bedrockguard"
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/observe/awstrace"
 	"github.com/plinth-ai/plinth/shared/provider/router"
@@ -157,6 +160,10 @@ type AWS struct {
 
 	gwOnce sync.Once
 	gw     *gatewayParts
+	gwErr  error
+	grOnce sync.Once
+	gr     *guardrail.Service
+	grErr  error
 }
 
 // NewAWS builds the shared part of every function: SDK configuration (with X-Ray
@@ -285,16 +292,23 @@ type gatewayParts struct {
 }
 
 // gateway builds the model gateway once: the router with Secrets Manager keys and
-// Bedrock on the function's credentials, DynamoDB quotas, cache and usage, EMF metrics.
-func (a *AWS) gateway() *gatewayParts {
+// Bedrock on the function's credentials, tenants' guardrail policies inline, DynamoDB
+// quotas, the exact and semantic cache, usage, EMF metrics.
+func (a *AWS) gateway() (*gatewayParts, error) {
 	a.gwOnce.Do(func() {
+		guards, err := a.guardrails()
+		if err != nil {
+			a.gwErr = err
+			return
+		}
 		inv := NewInvoker(router.New(), a.Registry, a.Secrets.Resolve,
 			router.WithSharedHTTPClient(a.upstream), router.WithAWSConfig(a.sdk))
 		gw := gateway.New(a.Registry, inv,
 			gateway.WithLogger(a.Log),
+			gateway.WithGuard(newGuardAdapter(guards)),
 			gateway.WithQuota(gatewayquota.New(quota.New(a.Store))),
 			gateway.WithUsage(gatewayusage.New(a.Usage, a.Log)),
-			gateway.WithCache(gatewaycache.New(cache.New(a.Store), a.Log)),
+			gateway.WithCache(gatewaycache.New(cache.New(a.Store, cache.WithEmbedder(semanticEmbedder(inv, a.Registry))), a.Log)),
 			gateway.WithMetrics(a.metrics),
 		)
 		routes := http.NewServeMux()
@@ -305,5 +319,18 @@ func (a *AWS) gateway() *gatewayParts {
 			usage:    usage.NewService(a.Store, a.Tenants),
 		}
 	})
-	return a.gw
+	return a.gw, a.gwErr
+}
+
+// guardrails builds the guardrail service once (engine, stored policies, tenants'
+// assignments); policies that name an Amazon Bedrock guardrail are evaluated by
+// ApplyGuardrail with the function's credentials.
+func (a *AWS) guardrails() (*guardrail.Service, error) {
+	a.grOnce.Do(func() {
+		a.gr, a.grErr = newGuardrails(a.Store, a.Tenants, guardrail.WithDelegate(bedrockguard.New(bedrockruntime.NewFromConfig(a.sdk))))
+		if a.grErr != nil {
+			a.grErr = fmt.Errorf("guardrail engine: %w", a.grErr)
+		}
+	})
+	return a.gr, a.grErr
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	s3vectorsapi "github.com/aws/aws-sdk-go-v2/service/s3vectors"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -16,8 +15,6 @@ import (
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/eval/eventbus"
 	"github.com/plinth-ai/plinth/shared/gateway"
-	"github.com/plinth-ai/plinth/shared/guardrail"
-	"github.com/plinth-ai/plinth/shared/guardrail/bedrockguard"
 	"github.com/plinth-ai/plinth/shared/guardrail/guardrailhttp"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
@@ -60,7 +57,10 @@ func (a *AWS) tenantAPI(v1 *http.ServeMux, extra func(root *http.ServeMux)) http
 // /v1/embeddings, /v1/models, /v1/usage, /v1/feedback (when PLINTH_EVAL_BUCKET is set),
 // plus unauthenticated /healthz and /openapi.json.
 func GatewayHandler(a *AWS) (http.Handler, error) {
-	p := a.gateway()
+	p, err := a.gateway()
+	if err != nil {
+		return nil, err
+	}
 	v1 := http.NewServeMux()
 	p.gw.Routes(v1)
 	usage.PublicRoutes(v1, p.usage)
@@ -134,7 +134,7 @@ func feedbackHandler(svc *eval.Service) http.HandlerFunc {
 
 // GuardrailsHandler is the guardrails function's API: POST /v1/guardrails/apply.
 func GuardrailsHandler(a *AWS) (http.Handler, error) {
-	svc, err := a.guardrailService()
+	svc, err := a.guardrails()
 	if err != nil {
 		return nil, err
 	}
@@ -166,12 +166,15 @@ func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
 	if err := a.Registry.SeedBuiltins(ctx); err != nil {
 		return nil, err
 	}
-	p := a.gateway()
+	p, err := a.gateway()
+	if err != nil {
+		return nil, err
+	}
 	admin := http.NewServeMux()
 	registry.Routes(admin, a.Registry)
 	tenant.Routes(admin, a.Tenants)
 	usage.AdminRoutes(admin, p.usage)
-	gsvc, err := a.guardrailService()
+	gsvc, err := a.guardrails()
 	if err != nil {
 		return nil, err
 	}
@@ -241,23 +244,6 @@ func EvalTasks(a *AWS) (map[string]TaskFunc, error) {
 	return svc.Tasks(), nil
 }
 
-func (a *AWS) guardrailService() (*guardrail.Service, error) {
-	// Policies that name an Amazon Bedrock guardrail are evaluated by ApplyGuardrail with
-	// the function's credentials.
-	engine, err := guardrail.New(guardrail.WithDelegate(bedrockguard.New(bedrockruntime.NewFromConfig(a.sdk))))
-	if err != nil {
-		return nil, fmt.Errorf("guardrail engine: %w", err)
-	}
-	return guardrail.NewService(engine, guardrail.NewRepository(a.Store),
-		guardrail.WithTenantPolicy(func(ctx context.Context, tenantID string) (string, int, error) {
-			t, err := a.Tenants.CachedTenant(ctx, tenantID)
-			if err != nil {
-				return "", 0, err
-			}
-			return t.GuardrailPolicy, 0, nil
-		})), nil
-}
-
 // ragService builds knowledge bases on S3: documents and ingestion intermediates in the
 // documents bucket, index segments in the index bucket, and with PLINTH_VECTOR_BUCKET the
 // dense vectors of "s3vectors" knowledge bases in S3 Vectors. Embeddings and answers go
@@ -272,7 +258,11 @@ func (a *AWS) ragService() (*rag.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	internal := a.gateway().internal
+	p, err := a.gateway()
+	if err != nil {
+		return nil, err
+	}
+	internal := p.internal
 	var vectors []rag.Option
 	if a.cfg.VectorBucket != "" {
 		api := a.cfg.S3Vectors
@@ -306,7 +296,10 @@ func (a *AWS) evalService(ragSvc *rag.Service) (*eval.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := a.gateway()
+	p, err := a.gateway()
+	if err != nil {
+		return nil, err
+	}
 	opts := []eval.Option{eval.WithLogger(a.Log), eval.WithEmbedder(localEmbedder{inv: p.inv, models: a.Registry})}
 	if ragSvc != nil {
 		opts = append(opts, eval.WithRetriever(ragRetriever{ragSvc}))
