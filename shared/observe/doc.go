@@ -5,10 +5,11 @@
 //
 // Why not the X-Ray SDK for Go: aws-xray-sdk-go v1.8.5 links the v1 AWS SDK, gRPC and
 // fasthttp into every binary that imports it (a minimal arm64 handler grows from 7.8 MB
-// to 21.2 MB), which breaks the gateway's 15 MB budget. The tracer here speaks the same
-// segment-document protocol to the same daemon with a few hundred lines and no
-// dependencies; the AWS SDK v2 middleware lives in the awstrace subpackage so this
-// package stays free of AWS SDK imports.
+// to 21.2 MB), which breaks the gateway's 15 MB budget. The tracer here uses the SDK's
+// light packages — header (the X-Amzn-Trace-Id format) and daemoncfg (the daemon address)
+// — and speaks the SDK's segment-document protocol to the same daemon itself; the AWS SDK
+// v2 middleware lives in the awstrace subpackage so this package stays free of AWS SDK
+// imports.
 //
 // Everything is inert outside Lambda: the tracer only sends when the X-Ray daemon
 // address is set and the invocation carries a sampled trace header, and metrics are

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-xray-sdk-go/daemoncfg"
+	"github.com/aws/aws-xray-sdk-go/header"
 )
 
 // TraceHeaderName is the HTTP header carrying the X-Ray trace context.
@@ -29,37 +32,22 @@ type TraceHeader struct {
 	Sampled bool
 }
 
-// ParseTraceHeader parses "Root=1-…;Parent=…;Sampled=1" (fields in any order, unknown
-// fields ignored). It reports false when there is no Root.
+// ParseTraceHeader parses "Root=1-…;Parent=…;Sampled=1" with the X-Ray SDK's header
+// parser (fields in any order, unknown fields ignored). It reports false when there is
+// no Root.
 func ParseTraceHeader(s string) (TraceHeader, bool) {
-	var h TraceHeader
-	for _, part := range strings.Split(s, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "Root":
-			h.Root = v
-		case "Parent":
-			h.Parent = v
-		case "Sampled":
-			h.Sampled = v == "1"
-		}
-	}
+	x := header.FromString(s)
+	h := TraceHeader{Root: x.TraceID, Parent: x.ParentID, Sampled: x.SamplingDecision == header.Sampled}
 	return h, h.Root != ""
 }
 
-// String formats the header for propagation.
+// String formats the header for propagation, as the X-Ray SDK writes it.
 func (h TraceHeader) String() string {
-	s := "Root=" + h.Root
-	if h.Parent != "" {
-		s += ";Parent=" + h.Parent
-	}
+	d := header.NotSampled
 	if h.Sampled {
-		return s + ";Sampled=1"
+		d = header.Sampled
 	}
-	return s + ";Sampled=0"
+	return header.Header{TraceID: h.Root, ParentID: h.Parent, SamplingDecision: d}.String()
 }
 
 type subsegmentKey struct{}
@@ -117,16 +105,18 @@ func NewTracer(opts ...TracerOption) *Tracer {
 	return t
 }
 
+// daemonUDP returns the daemon's UDP address from an AWS_XRAY_DAEMON_ADDRESS value
+// ("host:port" or "tcp:host:port udp:host:port"), parsed by the X-Ray SDK's daemon
+// configuration; "" when it is unset or invalid (tracing stays off).
 func daemonUDP(v string) string {
-	for _, f := range strings.Fields(v) {
-		if a, ok := strings.CutPrefix(f, "udp:"); ok {
-			return a
-		}
-	}
-	if strings.Contains(v, "tcp:") {
+	if strings.TrimSpace(v) == "" {
 		return ""
 	}
-	return strings.TrimSpace(v)
+	ep, err := daemoncfg.GetDaemonEndpointsFromString(strings.TrimSpace(v))
+	if err != nil || ep == nil || ep.UDPAddr == nil {
+		return ""
+	}
+	return ep.UDPAddr.String()
 }
 
 // Enabled reports whether the tracer sends anything at all.
