@@ -40,8 +40,14 @@ func Routes(mux *http.ServeMux, svc *Service) {
 	mux.HandleFunc("GET /admin/eval-suites/{id}/trend", svc.handleTrend)
 	mux.HandleFunc("GET /admin/eval-runs/{id}", svc.handleGetRun)
 	mux.HandleFunc("GET /admin/eval-runs/{id}/report.html", svc.handleReport)
-	mux.HandleFunc("POST /v1/feedback", svc.handleFeedback)
+	FeedbackRoutes(mux, svc)
 	mux.HandleFunc("GET /admin/feedback/export", svc.handleExportFeedback)
+}
+
+// FeedbackRoutes registers only POST /v1/feedback, for servers (the gateway function)
+// that take feedback without linking the evaluation API's reports.
+func FeedbackRoutes(mux *http.ServeMux, svc *Service) {
+	mux.HandleFunc("POST /v1/feedback", svc.handleFeedback)
 }
 
 // toHTTP maps domain errors to API errors.

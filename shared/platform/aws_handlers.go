@@ -3,7 +3,6 @@ package platform
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -75,61 +74,12 @@ func GatewayHandler(a *AWS) (http.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		v1.HandleFunc("POST /v1/feedback", feedbackHandler(svc))
+		eval.FeedbackRoutes(v1, svc)
 	}
 	return a.tenantAPI(v1, func(root *http.ServeMux) {
 		root.HandleFunc("GET /healthz", healthz)
 		root.HandleFunc("GET /openapi.json", serveOpenAPI)
 	}), nil
-}
-
-// feedbackRequest is the body of POST /v1/feedback (as eval.Routes serves it locally).
-type feedbackRequest struct {
-	RequestID       string `json:"request_id"`
-	Rating          *int   `json:"rating"`
-	Comment         string `json:"comment"`
-	CorrectedAnswer string `json:"corrected_answer"`
-	Input           string `json:"input"`
-	Output          string `json:"output"`
-}
-
-// feedbackHandler records a tenant's rating of a served request. It serves the same
-// contract as eval.Routes' /v1/feedback without linking the evaluation API's HTML
-// reports, whose templates would double the gateway binary.
-func feedbackHandler(svc *eval.Service) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, ok := auth.FromContext(r.Context())
-		if !ok || p.TenantID == "" {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "feedback needs a tenant API key"))
-			return
-		}
-		if !p.Has(auth.ScopeInference) {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, "insufficient_scope", "the key lacks the inference scope"))
-			return
-		}
-		var req feedbackRequest
-		if err := httpapi.DecodeJSON(w, r, &req, 256<<10); err != nil {
-			httpapi.WriteError(w, err)
-			return
-		}
-		if req.Rating == nil {
-			httpapi.WriteError(w, httpapi.BadRequest("rating", "rating is required (an integer from 1 to 5)"))
-			return
-		}
-		fb, err := svc.RecordFeedback(r.Context(), eval.Feedback{
-			Tenant: p.TenantID, RequestID: req.RequestID, Rating: *req.Rating, Comment: req.Comment,
-			CorrectedAnswer: req.CorrectedAnswer, Input: req.Input, Output: req.Output, KeyID: p.KeyID,
-		})
-		if errors.Is(err, eval.ErrInvalid) {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "invalid_request_error", "%v", err))
-			return
-		}
-		if err != nil {
-			httpapi.WriteError(w, err)
-			return
-		}
-		httpapi.WriteJSON(w, http.StatusCreated, fb)
-	}
 }
 
 // GuardrailsHandler is the guardrails function's API: POST /v1/guardrails/apply.
