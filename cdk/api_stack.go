@@ -190,6 +190,9 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 		executionsOf(eval.StateMachineName()), executionsOf(flows.Ingestion.StateMachine.StateMachineName()))
 	allow(admin.Role, []string{"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule",
 		"scheduler:GetSchedule"}, schedulesIn(ScheduleGroupName))
+	// The admin function reconciles the group's schedules with the suites; ListSchedules
+	// has no resource-level permissions, so it can only be granted on "*".
+	allow(admin.Role, []string{"scheduler:ListSchedules"}, jsii.String("*"))
 	admin.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("iam:PassRole"),
 		Resources: &[]*string{flows.SchedulerRole.RoleArn()},

@@ -12,6 +12,7 @@ import (
 // each because the service offers no resource-level permission for it.
 var wildcardResourceActions = map[string]string{
 	"xray:PutTraceSegments":         "X-Ray has no resource-level permissions",
+	"scheduler:ListSchedules":       "Scheduler's ListSchedules has no resource-level permissions",
 	"xray:PutTelemetryRecords":      "X-Ray has no resource-level permissions",
 	"xray:GetSamplingRules":         "X-Ray has no resource-level permissions",
 	"xray:GetSamplingTargets":       "X-Ray has no resource-level permissions",
