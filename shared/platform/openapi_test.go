@@ -1402,6 +1402,22 @@ func TestOpenAPIBodiesMatchDocument(t *testing.T) {
 	if deprecated.header.Get("Warning") == "" {
 		t.Error("a deprecated model's answer carries no Warning header")
 	}
+	// A provider that fails mid-stream: the stream ends with an error event.
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}`+"\n\n")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	}))
+	t.Cleanup(upstream.Close)
+	x.expect(x.json("POST", "/admin/models", map[string]any{"id": "flaky", "kind": "chat",
+		"deployments": []map[string]any{{"provider": "openai", "base_url": upstream.URL + "/v1", "model": "m", "api_key": "sk-test"}}}), 201)
+	x.expect(x.json("POST", "/admin/models/flaky/review", map[string]any{"decision": "approve", "reviewer": "jane"}), 200)
+	cut := x.expect(x.json("POST", "/v1/chat/completions", map[string]any{"model": "flaky", "stream": true, "messages": []map[string]any{{"role": "user", "content": "hi"}}}), 200)
+	if !strings.HasPrefix(lastLine(cut.body), `data: {"error":`) || bytes.Contains(cut.body, []byte("data: [DONE]")) {
+		t.Errorf("a stream cut upstream should end with an error event and no [DONE]: %s", cut.body)
+	}
+
 	cached := map[string]any{"model": "local-chat", "temperature": 0, "messages": []map[string]any{{"role": "user", "content": "Cache me"}}}
 	x.expect(x.as(acmeKey, "POST", "/v1/chat/completions", cached), 200)
 	if hit := x.expect(x.as(acmeKey, "POST", "/v1/chat/completions", cached), 200); hit.header.Get("X-Plinth-Cache") != "hit" {
@@ -1559,8 +1575,9 @@ func TestOpenAPIBodiesMatchDocument(t *testing.T) {
 				items = append(items, schemaItem{Name: fmt.Sprintf("%s event %d", name, events), Schema: schema, Body: json.RawMessage(payload)})
 				events++
 			}
-			if events == 0 || !strings.HasSuffix(strings.TrimSpace(string(ex.body)), "data: [DONE]") {
-				t.Errorf("%s: stream has %d events and does not end with [DONE]: %s", name, events, ex.body)
+			last := lastLine(ex.body)
+			if events == 0 || last != "data: [DONE]" && !strings.HasPrefix(last, `data: {"error":`) {
+				t.Errorf("%s: stream has %d events and ends with neither [DONE] nor an error event: %s", name, events, ex.body)
 			}
 			continue
 		}
@@ -1848,4 +1865,9 @@ func compareSchema(t *testing.T, doc map[string]any, path string, tp reflect.Typ
 			compareSchema(t, doc, path+"{}", tp.Elem(), elem, seen)
 		}
 	}
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
 }
