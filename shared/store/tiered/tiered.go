@@ -1,0 +1,609 @@
+package tiered
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/store/internal/itemrules"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// HiddenVersionNum is the reserved counter under which a tiered item's version is kept in
+// the back store.
+const HiddenVersionNum = "\x00tiered.version"
+
+// DefaultFlushInterval is how often dirty items are written back unless WithFlushInterval says otherwise.
+const DefaultFlushInterval = 100 * time.Millisecond
+
+// DefaultMaxItems is how many items memory holds before clean ones are evicted.
+const DefaultMaxItems = 100_000
+
+// ErrClosed is returned by writes to tiered keys after Close.
+var ErrClosed = errors.New("tiered: store is closed")
+
+const (
+	shardCount = 64
+	// sweepEvery is how many flush ticks pass between scans for expired items.
+	sweepEvery = 50
+)
+
+// Option configures New.
+type Option func(*Store)
+
+// WithPrefixes sets the PK prefixes served from memory. The empty prefix tiers every key.
+// Without this option nothing is tiered.
+func WithPrefixes(prefixes ...string) Option {
+	return func(s *Store) { s.prefixes = append(s.prefixes, prefixes...) }
+}
+
+// WithFlushInterval sets how often dirty items are written back (default 100ms). A value
+// of zero or less disables the background flusher: items then reach the back store only
+// through Flush, Close, a Query of their partition or a mixed Transact.
+func WithFlushInterval(d time.Duration) Option { return func(s *Store) { s.interval = d } }
+
+// WithClock sets the clock that decides expiry in memory (default time.Now). Use the same
+// clock as the back store.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// WithLogger sets where flush failures are reported (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
+// WithMaxItems bounds how many items memory keeps (default 100,000); beyond it clean items
+// are evicted after each flush. Dirty items are never evicted.
+func WithMaxItems(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxItems = n
+		}
+	}
+}
+
+// entry is the memory tier's state of one key.
+type entry struct {
+	item    store.Item // Key is always set; the rest only when present
+	present bool
+	dirty   bool
+	gen     uint64 // bumped by every write, so a flush only cleans what it wrote
+}
+
+type shard struct {
+	mu    sync.Mutex
+	items map[store.Key]*entry
+	dirty map[store.Key]struct{}
+}
+
+// Store is the tiered store.Store. Build it with New and stop it with Close.
+type Store struct {
+	back     store.Store
+	prefixes []string
+	interval time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	maxItems int
+
+	shards [shardCount]shard
+
+	// flushMu serialises everything that writes tiered items to the back store (flushes
+	// and mixed transactions), so an older state can never overwrite a newer one there.
+	flushMu sync.Mutex
+	ticks   int
+
+	closeMu  sync.RWMutex
+	closed   bool
+	quit     chan struct{}
+	loopDone chan struct{}
+}
+
+// New wraps back. It panics if back is nil. Call Close to stop the background flusher
+// and write the last changes; Close does not close back.
+func New(back store.Store, opts ...Option) *Store {
+	if back == nil {
+		panic("tiered: nil back store")
+	}
+	s := &Store{back: back, interval: DefaultFlushInterval, now: time.Now, log: slog.Default(), maxItems: DefaultMaxItems, quit: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
+	for i := range s.shards {
+		s.shards[i].items = make(map[store.Key]*entry)
+		s.shards[i].dirty = make(map[store.Key]struct{})
+	}
+	if s.interval > 0 {
+		s.loopDone = make(chan struct{})
+		go s.flushLoop()
+	}
+	return s
+}
+
+func (s *Store) tiered(pk string) bool {
+	for _, p := range s.prefixes {
+		if strings.HasPrefix(pk, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func shardIndex(k store.Key) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(k.PK); i++ {
+		h = (h ^ uint32(k.PK[i])) * 16777619
+	}
+	h = (h ^ 0xff) * 16777619
+	for i := 0; i < len(k.SK); i++ {
+		h = (h ^ uint32(k.SK[i])) * 16777619
+	}
+	return int(h % shardCount)
+}
+
+func (s *Store) shardOf(k store.Key) *shard { return &s.shards[shardIndex(k)] }
+
+// fromBack turns an item read from the back store into the memory tier's view.
+func fromBack(it store.Item) store.Item {
+	if v, ok := it.Nums[HiddenVersionNum]; ok {
+		it.Version = int64(v)
+		delete(it.Nums, HiddenVersionNum)
+		if len(it.Nums) == 0 {
+			it.Nums = nil
+		}
+	}
+	return it
+}
+
+// toBack is the item written to the back store for it: its version rides in a counter.
+func toBack(it store.Item) store.Item {
+	nums := make(map[string]float64, len(it.Nums)+1)
+	for k, v := range it.Nums {
+		nums[k] = v
+	}
+	nums[HiddenVersionNum] = float64(it.Version)
+	it.Nums = nums
+	it.Version = 0
+	return it
+}
+
+// entryLocked returns key's entry, loading it from the back store on first touch. The
+// caller holds sh.mu.
+func (s *Store) entryLocked(ctx context.Context, sh *shard, key store.Key) (*entry, error) {
+	if e := sh.items[key]; e != nil {
+		return e, nil
+	}
+	e := &entry{item: store.Item{Key: key}}
+	it, err := s.back.Get(ctx, key)
+	switch {
+	case err == nil:
+		e.item, e.present = fromBack(it), true
+		e.item.Key = key
+	case errors.Is(err, store.ErrNotFound):
+	default:
+		return nil, fmt.Errorf("tiered: load %s/%s: %w", key.PK, key.SK, err)
+	}
+	sh.items[key] = e
+	return e, nil
+}
+
+func liveItem(e *entry, now time.Time) *store.Item {
+	if !e.present || e.item.Expired(now) {
+		return nil
+	}
+	return &e.item
+}
+
+// setLocked records a write (item nil deletes). The caller holds sh.mu.
+func setLocked(sh *shard, e *entry, item *store.Item) {
+	if item == nil {
+		e.item, e.present = store.Item{Key: e.item.Key}, false
+	} else {
+		e.item, e.present = *item, true
+	}
+	e.dirty = true
+	e.gen++
+	sh.dirty[e.item.Key] = struct{}{}
+}
+
+// Get returns the live item with the key, or store.ErrNotFound.
+func (s *Store) Get(ctx context.Context, key store.Key) (store.Item, error) {
+	if !s.tiered(key.PK) {
+		return s.back.Get(ctx, key)
+	}
+	if err := ctx.Err(); err != nil {
+		return store.Item{}, err
+	}
+	sh := s.shardOf(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, err := s.entryLocked(ctx, sh, key)
+	if err != nil {
+		return store.Item{}, err
+	}
+	cur := liveItem(e, s.now())
+	if cur == nil {
+		return store.Item{}, fmt.Errorf("tiered: get %s/%s: %w", key.PK, key.SK, store.ErrNotFound)
+	}
+	return itemrules.Clone(*cur), nil
+}
+
+// Put writes the item if opts' condition holds and returns its new version.
+func (s *Store) Put(ctx context.Context, item store.Item, opts store.WriteOptions) (int64, error) {
+	if !s.tiered(item.PK) {
+		return s.back.Put(ctx, item, opts)
+	}
+	done, err := s.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	sh := s.shardOf(item.Key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, err := s.entryLocked(ctx, sh, item.Key)
+	if err != nil {
+		return 0, err
+	}
+	next, err := itemrules.ApplyPut(liveItem(e, s.now()), item, opts)
+	if err != nil {
+		return 0, fmt.Errorf("tiered: put %s/%s: %w", item.PK, item.SK, err)
+	}
+	setLocked(sh, e, &next)
+	return next.Version, nil
+}
+
+// Delete removes the item if opts' condition holds.
+func (s *Store) Delete(ctx context.Context, key store.Key, opts store.WriteOptions) error {
+	if !s.tiered(key.PK) {
+		return s.back.Delete(ctx, key, opts)
+	}
+	done, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	sh := s.shardOf(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, err := s.entryLocked(ctx, sh, key)
+	if err != nil {
+		return err
+	}
+	if err := itemrules.CheckCond(liveItem(e, s.now()), opts); err != nil {
+		return fmt.Errorf("tiered: delete %s/%s: %w", key.PK, key.SK, err)
+	}
+	if e.present { // an absent key is already absent in the back store
+		setLocked(sh, e, nil)
+	}
+	return nil
+}
+
+// Add atomically applies deltas and returns the item after the change.
+func (s *Store) Add(ctx context.Context, key store.Key, deltas []store.Delta, opts store.AddOptions) (store.Item, error) {
+	if !s.tiered(key.PK) {
+		return s.back.Add(ctx, key, deltas, opts)
+	}
+	done, err := s.begin(ctx)
+	if err != nil {
+		return store.Item{}, err
+	}
+	defer done()
+	sh := s.shardOf(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, err := s.entryLocked(ctx, sh, key)
+	if err != nil {
+		return store.Item{}, err
+	}
+	next, err := itemrules.ApplyAdd(key, liveItem(e, s.now()), deltas, opts)
+	if err != nil {
+		return store.Item{}, fmt.Errorf("tiered: add %s/%s: %w", key.PK, key.SK, err)
+	}
+	setLocked(sh, e, &next)
+	return itemrules.Clone(next), nil
+}
+
+// begin admits a write to tiered keys: it holds closeMu for reading until the returned
+// function runs, so Close cannot flush while a write is half applied.
+func (s *Store) begin(ctx context.Context) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return nil, ErrClosed
+	}
+	return s.closeMu.RUnlock, nil
+}
+
+// Query returns live items of partition pk selected by opts, in SK order. On a tiered
+// partition it first writes the partition's dirty items to the back store.
+func (s *Store) Query(ctx context.Context, pk string, opts store.QueryOptions) ([]store.Item, error) {
+	if !s.tiered(pk) {
+		return s.back.Query(ctx, pk, opts)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.flushMu.Lock()
+	err := s.flushLocked(ctx, func(k store.Key) bool { return k.PK == pk })
+	s.flushMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("tiered: query %s: %w", pk, err)
+	}
+	items, err := s.back.Query(ctx, pk, opts)
+	if err != nil {
+		return nil, err
+	}
+	for i := range items {
+		items[i] = fromBack(items[i])
+	}
+	return items, nil
+}
+
+func opKey(op store.Op) store.Key {
+	if op.Kind == store.OpPut {
+		return op.Item.Key
+	}
+	return op.Key
+}
+
+// Transact applies ops atomically or not at all. See the package documentation for how
+// transactions mixing tiered and untiered keys run.
+func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
+	nTiered := 0
+	for _, op := range ops {
+		if s.tiered(opKey(op).PK) {
+			nTiered++
+		}
+	}
+	if nTiered == 0 {
+		return s.back.Transact(ctx, ops)
+	}
+	done, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if len(ops) > itemrules.MaxTransactOps {
+		return fmt.Errorf("tiered: transaction of %d ops exceeds %d", len(ops), itemrules.MaxTransactOps)
+	}
+	seen := make(map[store.Key]bool, len(ops))
+	for _, op := range ops {
+		k := opKey(op)
+		if seen[k] {
+			return fmt.Errorf("tiered: transaction touches %v twice", k)
+		}
+		seen[k] = true
+	}
+	mixed := nTiered < len(ops)
+	if mixed {
+		s.flushMu.Lock()
+		defer s.flushMu.Unlock()
+	}
+
+	// Lock the shards of the tiered keys in index order, so transactions cannot deadlock.
+	var tieredOps, backOps []store.Op
+	idx := make([]int, 0, nTiered)
+	for _, op := range ops {
+		k := opKey(op)
+		if s.tiered(k.PK) {
+			tieredOps = append(tieredOps, op)
+			idx = append(idx, shardIndex(k))
+		} else {
+			backOps = append(backOps, op)
+		}
+	}
+	sort.Ints(idx)
+	last := -1
+	for _, i := range idx {
+		if i != last {
+			s.shards[i].mu.Lock()
+			defer s.shards[i].mu.Unlock()
+			last = i
+		}
+	}
+
+	entries := make(map[store.Key]*entry, len(tieredOps))
+	for _, op := range tieredOps {
+		k := opKey(op)
+		e, err := s.entryLocked(ctx, s.shardOf(k), k)
+		if err != nil {
+			return fmt.Errorf("tiered: transact: %w", err)
+		}
+		entries[k] = e
+	}
+	now := s.now()
+	writes, err := itemrules.PlanTransact(tieredOps, func(k store.Key) *store.Item { return liveItem(entries[k], now) })
+	if err != nil {
+		return fmt.Errorf("tiered: transact: %w", err)
+	}
+	if mixed {
+		for _, w := range writes {
+			if w.Item == nil {
+				backOps = append(backOps, store.Op{Kind: store.OpDelete, Key: w.Key})
+			} else {
+				backOps = append(backOps, store.Op{Kind: store.OpPut, Item: toBack(*w.Item)})
+			}
+		}
+		if err := s.back.Transact(ctx, backOps); err != nil {
+			return fmt.Errorf("tiered: transact: %w", err)
+		}
+	}
+	for _, w := range writes {
+		sh, e := s.shardOf(w.Key), entries[w.Key]
+		setLocked(sh, e, w.Item)
+		if mixed {
+			// The back store now holds exactly this state, and no flush runs meanwhile.
+			e.dirty = false
+			delete(sh.dirty, w.Key)
+		}
+	}
+	return nil
+}
+
+// pending is one dirty key's state as a flush writes it.
+type pending struct {
+	key store.Key
+	gen uint64
+}
+
+// flushLocked writes the dirty items selected by keep (all when nil) to the back store.
+// The caller holds flushMu. Items whose write fails stay dirty.
+func (s *Store) flushLocked(ctx context.Context, keep func(store.Key) bool) error {
+	var ops []store.Op
+	var meta []pending
+	now := s.now()
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for k := range sh.dirty {
+			if keep != nil && !keep(k) {
+				continue
+			}
+			e := sh.items[k]
+			if e.present && !e.item.Expired(now) {
+				ops = append(ops, store.Op{Kind: store.OpPut, Item: toBack(e.item)})
+			} else {
+				ops = append(ops, store.Op{Kind: store.OpDelete, Key: k})
+			}
+			meta = append(meta, pending{key: k, gen: e.gen})
+		}
+		sh.mu.Unlock()
+	}
+	var errs []error
+	failed := 0
+	for start := 0; start < len(ops); start += itemrules.MaxTransactOps {
+		end := min(start+itemrules.MaxTransactOps, len(ops))
+		if err := s.back.Transact(ctx, ops[start:end]); err != nil {
+			errs = append(errs, err)
+			failed += end - start
+			continue
+		}
+		for _, p := range meta[start:end] {
+			sh := s.shardOf(p.key)
+			sh.mu.Lock()
+			if e := sh.items[p.key]; e != nil && e.gen == p.gen {
+				e.dirty = false
+				delete(sh.dirty, p.key)
+			}
+			sh.mu.Unlock()
+		}
+	}
+	if len(errs) > 0 {
+		err := errors.Join(errs...)
+		s.log.Error("tiered store: write-back failed; items stay dirty and are retried", "items", failed, "of", len(ops), "err", err)
+		return fmt.Errorf("tiered: flush %d of %d items: %w", failed, len(ops), err)
+	}
+	return nil
+}
+
+// evictLocked drops expired clean items (when sweep) and, while memory holds more than
+// maxItems, other clean items. The caller holds flushMu.
+func (s *Store) evictLocked(sweep bool) {
+	now := s.now()
+	total := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		if sweep {
+			for k, e := range sh.items {
+				if !e.dirty && e.present && e.item.Expired(now) {
+					delete(sh.items, k)
+				}
+			}
+		}
+		total += len(sh.items)
+		sh.mu.Unlock()
+	}
+	excess := total - s.maxItems
+	for i := 0; i < shardCount && excess > 0; i++ {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for k, e := range sh.items {
+			if excess <= 0 {
+				break
+			}
+			if !e.dirty {
+				delete(sh.items, k)
+				excess--
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// Len reports how many items memory holds and how many of them are dirty.
+func (s *Store) Len() (items, dirty int) {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		items += len(sh.items)
+		dirty += len(sh.dirty)
+		sh.mu.Unlock()
+	}
+	return items, dirty
+}
+
+// Flush writes every dirty item to the back store now. Items it could not write stay
+// dirty and are retried by the next flush.
+func (s *Store) Flush(ctx context.Context) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	err := s.flushLocked(ctx, nil)
+	s.evictLocked(true)
+	return err
+}
+
+func (s *Store) flushLoop() {
+	defer close(s.loopDone)
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			s.flushMu.Lock()
+			// A failure is logged by flushLocked; the items stay dirty for the next tick.
+			_ = s.flushLocked(context.Background(), nil)
+			s.ticks++
+			s.evictLocked(s.ticks%sweepEvery == 0)
+			s.flushMu.Unlock()
+		}
+	}
+}
+
+// Close stops the background flusher, refuses further writes to tiered keys and flushes
+// every dirty item. It may be called again to retry a failed final flush. It does not
+// close the back store.
+func (s *Store) Close(ctx context.Context) error {
+	s.closeMu.Lock()
+	first := !s.closed
+	s.closed = true
+	s.closeMu.Unlock()
+	if first {
+		close(s.quit)
+		if s.loopDone != nil {
+			<-s.loopDone
+		}
+	}
+	return s.Flush(ctx)
+}
