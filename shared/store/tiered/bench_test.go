@@ -85,7 +85,6 @@ func BenchmarkPutNewKeys(b *testing.B) {
 	}
 }
 
-
 func itoa(i int) string {
 	var buf [20]byte
 	n := len(buf)
