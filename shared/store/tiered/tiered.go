@@ -26,6 +26,9 @@ const DefaultFlushInterval = 100 * time.Millisecond
 // DefaultMaxItems is how many items memory holds before clean ones are evicted.
 const DefaultMaxItems = 100_000
 
+// DefaultMaxBytes is roughly how many bytes of items memory holds before clean ones are evicted.
+const DefaultMaxBytes = 64 << 20
+
 // ErrClosed is returned by writes to tiered keys after Close.
 var ErrClosed = errors.New("tiered: store is closed")
 
@@ -78,18 +81,50 @@ func WithMaxItems(n int) Option {
 	}
 }
 
+// WithMaxBytes bounds the approximate size of the items memory keeps (default 64 MiB,
+// counting keys, Data and counters); beyond it clean items are evicted after each flush.
+func WithMaxBytes(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxBytes = n
+		}
+	}
+}
+
 // entry is the memory tier's state of one key.
 type entry struct {
 	item    store.Item // Key is always set; the rest only when present
 	present bool
 	dirty   bool
 	gen     uint64 // bumped by every write, so a flush only cleans what it wrote
+	size    int    // approximate bytes held, counted in shard.bytes
+}
+
+// entryOverhead approximates the bookkeeping bytes of one entry beyond its keys and data.
+const entryOverhead = 160
+
+func itemSize(it store.Item) int {
+	return entryOverhead + len(it.PK) + len(it.SK) + len(it.Data) + 48*len(it.Nums)
 }
 
 type shard struct {
 	mu    sync.Mutex
 	items map[store.Key]*entry
 	dirty map[store.Key]struct{}
+	bytes int
+}
+
+// setSizeLocked recounts e's size after a change. The caller holds sh.mu.
+func (sh *shard) setSizeLocked(e *entry) {
+	sh.bytes -= e.size
+	e.size = itemSize(e.item)
+	sh.bytes += e.size
+}
+
+// dropLocked removes a clean entry. The caller holds sh.mu.
+func (sh *shard) dropLocked(k store.Key, e *entry) {
+	sh.bytes -= e.size
+	delete(sh.items, k)
 }
 
 // Store is the tiered store.Store. Build it with New and stop it with Close.
@@ -100,6 +135,7 @@ type Store struct {
 	now      func() time.Time
 	log      *slog.Logger
 	maxItems int
+	maxBytes int
 
 	shards [shardCount]shard
 
@@ -120,7 +156,7 @@ func New(back store.Store, opts ...Option) *Store {
 	if back == nil {
 		panic("tiered: nil back store")
 	}
-	s := &Store{back: back, interval: DefaultFlushInterval, now: time.Now, log: slog.Default(), maxItems: DefaultMaxItems, quit: make(chan struct{})}
+	s := &Store{back: back, interval: DefaultFlushInterval, now: time.Now, log: slog.Default(), maxItems: DefaultMaxItems, maxBytes: DefaultMaxBytes, quit: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -199,6 +235,7 @@ func (s *Store) entryLocked(ctx context.Context, sh *shard, key store.Key) (*ent
 		return nil, fmt.Errorf("tiered: load %s/%s: %w", key.PK, key.SK, err)
 	}
 	sh.items[key] = e
+	sh.setSizeLocked(e)
 	return e, nil
 }
 
@@ -216,6 +253,7 @@ func setLocked(sh *shard, e *entry, item *store.Item) {
 	} else {
 		e.item, e.present = *item, true
 	}
+	sh.setSizeLocked(e)
 	e.dirty = true
 	e.gen++
 	sh.dirty[e.item.Key] = struct{}{}
@@ -516,52 +554,55 @@ func (s *Store) flushLocked(ctx context.Context, keep func(store.Key) bool) erro
 }
 
 // evictLocked drops expired clean items (when sweep) and, while memory holds more than
-// maxItems, other clean items. The caller holds flushMu.
+// maxItems or maxBytes, other clean items. The caller holds flushMu.
 func (s *Store) evictLocked(sweep bool) {
 	now := s.now()
-	total := 0
+	items, bytes := 0, 0
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		if sweep {
 			for k, e := range sh.items {
 				if !e.dirty && e.present && e.item.Expired(now) {
-					delete(sh.items, k)
+					sh.dropLocked(k, e)
 				}
 			}
 		}
-		total += len(sh.items)
+		items += len(sh.items)
+		bytes += sh.bytes
 		sh.mu.Unlock()
 	}
-	excess := total - s.maxItems
-	for i := 0; i < shardCount && excess > 0; i++ {
+	overItems, overBytes := items-s.maxItems, bytes-s.maxBytes
+	for i := 0; i < shardCount && (overItems > 0 || overBytes > 0); i++ {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for k, e := range sh.items {
-			if excess <= 0 {
+			if overItems <= 0 && overBytes <= 0 {
 				break
 			}
 			if !e.dirty {
-				delete(sh.items, k)
-				excess--
+				overItems--
+				overBytes -= e.size
+				sh.dropLocked(k, e)
 			}
 		}
 		sh.mu.Unlock()
 	}
 }
 
-// Len reports how many items memory holds and how many of them are dirty.
-func (s *Store) Len() (items, dirty int) {
+// Len reports how many items memory holds, how many of them are dirty and roughly how
+// many bytes they take.
+func (s *Store) Len() (items, dirty, bytes int) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		items += len(sh.items)
 		dirty += len(sh.dirty)
+		bytes += sh.bytes
 		sh.mu.Unlock()
 	}
-	return items, dirty
+	return items, dirty, bytes
 }
-
 // Flush writes every dirty item to the back store now. Items it could not write stay
 // dirty and are retried by the next flush.
 func (s *Store) Flush(ctx context.Context) error {

@@ -115,7 +115,7 @@ func TestWritesReachBackOnFlushAndClose(t *testing.T) {
 			if _, err := back.Get(ctx, key("QUOTA#acme", "gone")); err != nil {
 				t.Fatalf("tiered Delete reached back store before flush: %v", err)
 			}
-			if _, dirty := s.Len(); dirty != 3 {
+			if _, dirty, _ := s.Len(); dirty != 3 {
 				t.Fatalf("dirty = %d, want 3", dirty)
 			}
 
@@ -137,7 +137,7 @@ func TestWritesReachBackOnFlushAndClose(t *testing.T) {
 				t.Fatalf("m1 in back = %+v, %v", m1, err)
 			}
 			mustNotFound(t, back, key("QUOTA#acme", "gone"))
-			if _, dirty := s.Len(); dirty != 0 {
+			if _, dirty, _ := s.Len(); dirty != 0 {
 				t.Fatalf("dirty after %s = %d, want 0", finish, dirty)
 			}
 			if finish == "Close" {
@@ -186,7 +186,7 @@ func TestFailingBackKeepsItemsDirty(t *testing.T) {
 	}
 	for attempt := 1; ; attempt++ {
 		err := s.Flush(ctx)
-		_, dirty := s.Len()
+		_, dirty, _ := s.Len()
 		items, qerr := back.Query(ctx, "USAGE#acme#20260101", store.QueryOptions{})
 		if qerr != nil {
 			t.Fatal(qerr)
@@ -295,7 +295,7 @@ func TestVersionsSurviveEvictionAndRestart(t *testing.T) {
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := s.Len(); n != 1 {
+	if n, _, _ := s.Len(); n != 1 {
 		t.Fatalf("memory holds %d items, want 1 after eviction", n)
 	}
 	check := func(s store.Store, when string) {
@@ -408,5 +408,61 @@ func TestConcurrentWritesFlushesAndQueries(t *testing.T) {
 	items, err := back.Query(ctx, "USAGE#acme#20260101", store.QueryOptions{})
 	if err != nil || len(items) != workers*perWorker {
 		t.Fatalf("back holds %d usage records, %v; want %d", len(items), err, workers*perWorker)
+	}
+}
+
+func TestMemoryBounds(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	big := bytes.Repeat([]byte("x"), 10_000)
+	cases := []struct {
+		name      string
+		opts      []tiered.Option
+		expiresIn time.Duration // 0: never
+		advance   time.Duration
+		maxItems  int // memory may hold at most this many after Flush
+		maxBytes  int
+		readable  bool // items still readable (reloaded from back)
+	}{
+		{"item bound", []tiered.Option{tiered.WithMaxItems(5)}, 0, 0, 5, 1 << 30, true},
+		{"byte bound", []tiered.Option{tiered.WithMaxBytes(50_000)}, 0, 0, 100, 50_000, true},
+		{"expired swept", nil, time.Minute, time.Minute, 0, 0, false},
+		{"unexpired kept", nil, time.Minute, time.Minute - 1, 20, 1 << 30, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			now := start
+			back := memstore.New(memstore.WithClock(func() time.Time { return now }))
+			opts := append([]tiered.Option{tiered.WithPrefixes("CACHE#"), tiered.WithFlushInterval(0), tiered.WithClock(func() time.Time { return now })}, tc.opts...)
+			s := newTiered(t, back, opts...)
+			var exp time.Time
+			if tc.expiresIn > 0 {
+				exp = start.Add(tc.expiresIn)
+			}
+			for i := range 20 {
+				if _, err := s.Put(ctx, store.Item{Key: key("CACHE#acme", fmt.Sprint(i)), Data: big, ExpiresAt: exp}, store.WriteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(tc.advance)
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			items, dirty, size := s.Len()
+			if items > tc.maxItems || size > tc.maxBytes || dirty != 0 {
+				t.Fatalf("memory holds %d items (%d dirty, %d bytes); want at most %d items, %d bytes", items, dirty, size, tc.maxItems, tc.maxBytes)
+			}
+			for i := range 20 {
+				got, err := s.Get(ctx, key("CACHE#acme", fmt.Sprint(i)))
+				if tc.readable != (err == nil) {
+					t.Fatalf("Get #%d = %v; want readable %v", i, err, tc.readable)
+				}
+				if tc.readable && (!bytes.Equal(got.Data, big) || got.Version != 1) {
+					t.Fatalf("Get #%d = version %d, %d bytes", i, got.Version, len(got.Data))
+				}
+			}
+		})
 	}
 }
