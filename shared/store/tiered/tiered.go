@@ -603,6 +603,7 @@ func (s *Store) Len() (items, dirty, bytes int) {
 	}
 	return items, dirty, bytes
 }
+
 // Flush writes every dirty item to the back store now. Items it could not write stay
 // dirty and are retried by the next flush.
 func (s *Store) Flush(ctx context.Context) error {
