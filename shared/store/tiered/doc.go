@@ -43,8 +43,12 @@
 // A crash loses at most the last flush interval of writes to tiered partitions (plus any
 // writes a failing back store refused); SIGTERM handling must call Close, which flushes.
 // Expired items are invisible at once, flushed as deletes, and evicted from memory
-// periodically. Memory holds at most WithMaxItems clean items (default 100,000); dirty
-// items are never evicted, so a back store that keeps failing lets memory grow. The
+// periodically. After each flush, clean items (in no particular order: not an LRU) are
+// evicted while memory holds more than WithMaxItems items (default 100,000) or roughly
+// WithMaxBytes bytes (default 64 MiB); an evicted item is reloaded from the back store on
+// its next touch. Dirty items are never evicted, so a back store that keeps failing lets
+// memory grow. Dirty items are written in chunks re-formed in arbitrary order on every
+// flush, so an item the back store refuses delays, but does not block, the others. The
 // decorator assumes it is the only writer of tiered partitions in the back store; another
 // process writing them concurrently would be overwritten.
 package tiered
