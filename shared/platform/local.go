@@ -34,12 +34,17 @@ import (
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
+	"github.com/plinth-ai/plinth/shared/store/tiered"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
 	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
 	"github.com/plinth-ai/plinth/shared/usage"
 	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
 )
+
+// hotPartitions are the store partitions written on every gateway request: quota
+// counters, usage records and aggregates, and exact-match cache entries.
+var hotPartitions = []string{"QUOTA#", "USAGE", "CACHE#"}
 
 // DemoTenant is the tenant seeded on first start.
 const DemoTenant = "demo"
@@ -117,6 +122,14 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		}
 		l.closers = append(l.closers, func(context.Context) error { return bs.Close() })
 		st = bs
+		if !cfg.Fsync {
+			// Quota counters, usage records and cached responses are written on every
+			// request; in this single process (bbolt locks its file) memory is their
+			// authoritative copy, persisted every 100 ms and on shutdown.
+			ts := tiered.New(bs, tiered.WithPrefixes(hotPartitions...), tiered.WithLogger(log))
+			l.closers = append([]func(context.Context) error{ts.Close}, l.closers...)
+			st = ts
+		}
 	}
 	l.Store = st
 	l.Blobs = cfg.Blobs
