@@ -126,7 +126,8 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 			// Quota counters, usage records and cached responses are written on every
 			// request; in this single process (bbolt locks its file) memory is their
 			// authoritative copy, persisted every 100 ms and on shutdown.
-			ts := tiered.New(bs, tiered.WithPrefixes(hotPartitions...), tiered.WithLogger(log))
+			ts := tiered.New(bs, tiered.WithPrefixes(hotPartitions...), tiered.WithLogger(log),
+				tiered.WithMaxItems(20_000), tiered.WithMaxBytes(16<<20))
 			l.closers = append([]func(context.Context) error{ts.Close}, l.closers...)
 			st = ts
 		}
