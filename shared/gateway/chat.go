@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/registry"
@@ -54,6 +55,17 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	rec.Model = m.ID
 	if m.Status == registry.StatusDeprecated {
 		w.Header().Set("Warning", fmt.Sprintf(`299 plinth "model %s is deprecated"`, m.ID))
+	}
+
+	// Grounding rewrites the prompt before anything is estimated or checked, so quotas and
+	// guardrails see what the model will see.
+	var cite func(answer string) []byte
+	if kb := req.KnowledgeBase; kb != nil {
+		req.KnowledgeBase = nil
+		if cite, err = g.ground(ctx, c, kb, &req); err != nil {
+			g.fail(w, rec, err)
+			return
+		}
 	}
 
 	est := estimateChat(&req, m)
@@ -182,6 +194,9 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if cite != nil && len(resp.Choices) > 0 {
+		resp.Citations = cite(resp.Choices[0].Message.Content.String())
+	}
 	w.Header().Set(HeaderModel, served.ModelID)
 	w.Header().Set(HeaderDeployment, served.DeploymentID)
 	rec.Status = http.StatusOK
@@ -193,6 +208,22 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	if g.cache != nil && c.cacheEnabled() && !bypass && cacheable(resp) {
 		g.cache.Store(ctx, c, &req, resp)
 	}
+}
+
+// ground applies the knowledge_base extension: the caller needs the retrieval scope and
+// the platform a grounder.
+func (g *Gateway) ground(ctx context.Context, c *Caller, kb *provider.KnowledgeBaseRef, req *provider.ChatRequest) (func(string) []byte, error) {
+	if g.grounder == nil {
+		return nil, httpapi.BadRequest("knowledge_base", "this gateway does not serve knowledge bases")
+	}
+	if kb.ID == "" {
+		return nil, httpapi.BadRequest("knowledge_base.id", "knowledge_base.id is required")
+	}
+	if !c.Principal.Has(auth.ScopeRetrieval) {
+		return nil, &httpapi.Error{Status: http.StatusForbidden, Code: "insufficient_scope", Param: "knowledge_base",
+			Message: "grounding in a knowledge base needs a key with the retrieval scope"}
+	}
+	return g.grounder.Ground(ctx, c, kb, req)
 }
 
 func cacheable(resp *provider.ChatResponse) bool {

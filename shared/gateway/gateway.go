@@ -127,16 +127,17 @@ type Models interface {
 
 // Gateway serves the OpenAI-compatible API.
 type Gateway struct {
-	models  Models
-	invoker Invoker
-	quota   Quota
-	usage   Usage
-	guard   Guard
-	cache   Cache
-	log     *slog.Logger
-	metrics Metrics
-	now     func() time.Time
-	maxBody int64
+	models   Models
+	invoker  Invoker
+	quota    Quota
+	usage    Usage
+	guard    Guard
+	cache    Cache
+	grounder Grounder
+	log      *slog.Logger
+	metrics  Metrics
+	now      func() time.Time
+	maxBody  int64
 }
 
 // Option configures a Gateway.
@@ -153,6 +154,9 @@ func WithGuard(gd Guard) Option { return func(g *Gateway) { g.guard = gd } }
 
 // WithCache enables the response cache.
 func WithCache(c Cache) Option { return func(g *Gateway) { g.cache = c } }
+
+// WithGrounder enables chat completions grounded in knowledge bases.
+func WithGrounder(gr Grounder) Option { return func(g *Gateway) { g.grounder = gr } }
 
 // WithLogger sets the request logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(g *Gateway) { g.log = l } }

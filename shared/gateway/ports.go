@@ -59,3 +59,12 @@ type Metrics interface {
 type nopMetrics struct{}
 
 func (nopMetrics) Observe(*UsageRecord) {}
+
+// Grounder grounds chat completions that name a knowledge base (the knowledge_base
+// extension field) in the caller's tenant's documents.
+type Grounder interface {
+	// Ground retrieves from the knowledge base for the request's last user message and
+	// rewrites req.Messages into a prompt with numbered sources. cite, called with the
+	// answer, returns the JSON list of the sources the answer cites.
+	Ground(ctx context.Context, c *Caller, kb *provider.KnowledgeBaseRef, req *provider.ChatRequest) (cite func(answer string) []byte, err error)
+}

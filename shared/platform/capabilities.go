@@ -73,6 +73,7 @@ func (l *Local) wireCapabilities(ctx context.Context, cfg Config, gw http.Handle
 		l.log.Info("resumed unfinished executions", "count", n)
 	}
 
+	l.grounder.svc = l.RAG
 	for _, mux := range []*http.ServeMux{v1, admin} {
 		rag.Routes(mux, l.RAG)
 		eval.Routes(mux, l.Eval)

@@ -86,8 +86,9 @@ type Local struct {
 	RAG      *rag.Service
 	Eval     *eval.Service
 
-	log     *slog.Logger
-	closers []func(context.Context) error
+	log      *slog.Logger
+	closers  []func(context.Context) error
+	grounder *ragGrounder
 }
 
 // NewLocal opens (or creates) the platform's data in cfg.DataDir and wires every route.
@@ -102,7 +103,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	l := &Local{log: log}
+	l := &Local{log: log, grounder: &ragGrounder{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -168,6 +169,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	gw := gateway.New(l.Registry, inv,
 		gateway.WithLogger(log),
 		gateway.WithGuard(newGuardAdapter(guards)),
+		gateway.WithGrounder(l.grounder),
 		gateway.WithQuota(gatewayquota.New(quota.New(st))),
 		gateway.WithUsage(gatewayusage.New(l.Usage, log)),
 		gateway.WithCache(gatewaycache.New(cache.New(st, cache.WithEmbedder(semanticEmbedder(inv, l.Registry))), log)),

@@ -172,6 +172,18 @@ type ChatRequest struct {
 	PresencePenalty     *float64        `json:"presence_penalty,omitempty"`
 	FrequencyPenalty    *float64        `json:"frequency_penalty,omitempty"`
 	User                string          `json:"user,omitempty"`
+	// KnowledgeBase is Plinth's extension: ground the answer in one of the tenant's
+	// knowledge bases. The gateway consumes it; it never reaches a provider.
+	KnowledgeBase *KnowledgeBaseRef `json:"knowledge_base,omitempty"`
+}
+
+// KnowledgeBaseRef names a knowledge base to ground a chat completion in, with the
+// retrieval settings of POST /v1/knowledge-bases/{kb}/retrieve.
+type KnowledgeBaseRef struct {
+	ID         string          `json:"id"`
+	TopK       int             `json:"top_k,omitempty"`
+	SearchType string          `json:"search_type,omitempty"`
+	Filter     json.RawMessage `json:"filter,omitempty"`
 }
 
 // MaxOutputTokens returns the effective output-token cap (max_completion_tokens wins), or 0.
@@ -225,6 +237,9 @@ type ChatResponse struct {
 	Choices           []Choice `json:"choices"`
 	Usage             *Usage   `json:"usage,omitempty"`
 	SystemFingerprint string   `json:"system_fingerprint,omitempty"`
+	// Citations lists the knowledge-base sources a grounded answer cites (Plinth's
+	// extension; absent otherwise).
+	Citations json.RawMessage `json:"citations,omitempty"`
 }
 
 // Delta is the incremental message of a streamed chunk.
