@@ -72,7 +72,7 @@ func TestChatGroundedInKnowledgeBase(t *testing.T) {
 		} `json:"choices"`
 		Citations []struct {
 			Document struct{ Name string } `json:"document"`
-			Citation int                    `json:"citation"`
+			Citation int                   `json:"citation"`
 		} `json:"citations"`
 	}
 	if err := json.Unmarshal(b, &out); err != nil {

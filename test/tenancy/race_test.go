@@ -269,4 +269,3 @@ func recordedSpend(t *testing.T, srv *httptest.Server, key string) usage.Totals 
 	}
 	return ans.Total
 }
-
