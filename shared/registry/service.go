@@ -65,7 +65,7 @@ func Builtins() []Model {
 			ID: "local-embed", Kind: KindEmbedding, Owner: "platform",
 			Description:   "Built-in lexical embedder: signed feature hashing of words and character n-grams, L2-normalised. Deterministic; no neural network.",
 			Deployments:   []Deployment{{ID: "local", Provider: ProviderLocal, Model: "local-embed", Weight: 1}},
-			ContextWindow: 8192, Dimensions: 384, SupportsDimensions: true,
+			ContextWindow: 8192, Dimensions: 1024, SupportsDimensions: true,
 			Tags: map[string]string{"builtin": "true"},
 		},
 	}

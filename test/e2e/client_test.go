@@ -335,8 +335,8 @@ func TestEmbeddings(t *testing.T) {
 		if d.Index != int64(i) {
 			t.Errorf("embedding %d has index %d", i, d.Index)
 		}
-		if len(d.Embedding) != 384 {
-			t.Errorf("embedding %d has %d dimensions, want 384", i, len(d.Embedding))
+		if len(d.Embedding) != 1024 {
+			t.Errorf("embedding %d has %d dimensions, want 1024", i, len(d.Embedding))
 		}
 		if n := norm(d.Embedding); math.Abs(n-1) > 1e-3 {
 			t.Errorf("embedding %d has norm %f, want L2-normalised", i, n)
@@ -372,7 +372,7 @@ func TestEmbeddings(t *testing.T) {
 			}
 		}
 		for i := range b64.Data {
-			if len(b64.Data[i].Embedding) != 384 {
+			if len(b64.Data[i].Embedding) != 1024 {
 				t.Fatalf("decoded base64 embedding %d has %d dimensions", i, len(b64.Data[i].Embedding))
 			}
 			for j, x := range b64.Data[i].Embedding {

@@ -146,7 +146,7 @@ func TestNodeOpenAIClient(t *testing.T) {
 		if em.Error != nil {
 			t.Fatalf("embeddings failed: %+v", *em.Error)
 		}
-		if em.Object != "list" || em.Model != "local-embed" || em.Count != 2 || !slices.Equal(em.Dims, []int{384, 384}) || !em.AllNumbers {
+		if em.Object != "list" || em.Model != "local-embed" || em.Count != 2 || !slices.Equal(em.Dims, []int{1024, 1024}) || !em.AllNumbers {
 			t.Errorf("embeddings = %+v", em)
 		}
 		for i, n := range em.Norms {
