@@ -34,12 +34,6 @@ func suppress(c constructs.IConstruct, children bool, s ...*cdknag.NagPackSuppre
 	cdknag.NagSuppressions_AddResourceSuppressions(c, &s, jsii.Bool(children))
 }
 
-// suppressPath attaches suppressions to the construct at a path of the stack,
-// for constructs CDK creates on its own (singleton custom-resource handlers).
-func suppressPath(stack awscdk.Stack, path string, s ...*cdknag.NagPackSuppression) {
-	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack, jsii.String(path), &s, jsii.Bool(true))
-}
-
 // applyNag runs the AWS Solutions rule pack over every stack of the app.
 func applyNag(app awscdk.App) {
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)

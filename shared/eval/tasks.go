@@ -367,7 +367,7 @@ func (s *Service) CompareBaseline(ctx context.Context, in RunRef) (*Compared, er
 		return out, nil
 	}
 	regs := compare(r.Suite.Baseline, base.Metrics, r.Metrics)
-	r, err = s.updateRun(ctx, r.ID, func(r *Run) error {
+	_, err = s.updateRun(ctx, r.ID, func(r *Run) error {
 		r.BaselineRunID, r.Regressions = base.ID, regs
 		return nil
 	})

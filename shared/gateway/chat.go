@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
@@ -432,11 +431,6 @@ func (g *Gateway) finish(ctx context.Context, rec *UsageRecord) {
 			slog.Bool("cache_hit", rec.CacheHit), slog.Bool("stream", rec.Streamed), slog.Bool("estimated", rec.Estimated),
 			slog.Any("guardrail", rec.Guardrail))
 	}
-}
-
-// retryAfterSeconds formats a Retry-After value.
-func retryAfterSeconds(d time.Duration) string {
-	return strconv.Itoa(int((d + time.Second - 1) / time.Second))
 }
 
 func tenantTags(c *Caller) map[string]string {

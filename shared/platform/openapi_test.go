@@ -907,7 +907,7 @@ func mountedRoutes(t *testing.T, root string) routeAnalysis {
 			return true
 		}
 		for _, r := range external.registrations(fn, args) {
-			regs = append(regs, registration{r.pattern, r.muxes, r.where})
+			regs = append(regs, registration(r))
 		}
 		return true
 	})

@@ -99,7 +99,6 @@ type Judge struct {
 	model       string
 	maxAttempts int
 	prices      Prices
-	temperature float64
 	maxTokens   int
 }
 

@@ -183,26 +183,6 @@ func (s *scanner) fold(w string) string {
 	return unsafe.String(&s.fb[start], len(s.fb)-start)
 }
 
-func foldWord(w string) string {
-	var b strings.Builder
-	b.Grow(len(w))
-	for _, r := range w {
-		r = unicode.ToLower(r)
-		if r < utf8.RuneSelf {
-			if r != '\'' && r != '-' {
-				b.WriteRune(r)
-			}
-			continue
-		}
-		if f := textnorm.FoldRune(r); f != "" {
-			b.WriteString(f)
-		} else {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // sentenceStart reports whether position i begins a sentence (start of text or after
 // . ! ? : or a line break, ignoring spaces and quotes).
 func sentenceStart(t string, i int) bool {

@@ -26,14 +26,6 @@ func encodeKey(k store.Key) []byte {
 	return append(b, k.SK...)
 }
 
-func decodeKey(b []byte) (store.Key, error) {
-	n, w := binary.Uvarint(b)
-	if w <= 0 || uint64(len(b)-w) < n {
-		return store.Key{}, errCorrupt
-	}
-	return store.Key{PK: string(b[w : w+int(n)]), SK: string(b[w+int(n):])}, nil
-}
-
 var errCorrupt = errors.New("boltstore: corrupt record")
 
 // Records are: format byte | uvarint version | varint expiry (Unix ns, 0 = none) |
