@@ -31,8 +31,7 @@ $(NODE_DEPS): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 	cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-test: tools build ## everything: vet, unit, contract, emulator, CDK, flow-differential and end-to-end tests
-	$(GO) vet ./...
+test: tools build lint ## everything: lint, unit, contract, emulator, CDK, flow-differential and end-to-end tests
 	$(GOTEST) -count=1 -timeout 20m ./...
 
 test-short: ## unit tests only
