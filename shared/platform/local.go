@@ -128,7 +128,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 			// request; in this single process (bbolt locks its file) memory is their
 			// authoritative copy, persisted every 100 ms and on shutdown.
 			ts := tiered.New(bs, tiered.WithPrefixes(hotPartitions...), tiered.WithLogger(log),
-				tiered.WithMaxItems(20_000), tiered.WithMaxBytes(16<<20))
+				tiered.WithMaxItems(5_000), tiered.WithMaxBytes(4<<20))
 			l.closers = append([]func(context.Context) error{ts.Close}, l.closers...)
 			st = ts
 		}
