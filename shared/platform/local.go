@@ -42,9 +42,10 @@ import (
 	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
 )
 
-// hotPartitions are the store partitions written on every gateway request: quota
-// counters, usage records and aggregates, and exact-match cache entries.
-var hotPartitions = []string{"QUOTA#", "USAGE", "CACHE#"}
+// hotPartitions are store partitions written on every gateway request whose loss in an
+// abrupt kill costs at most 100 ms of enforcement slack: quota counters and cached
+// responses. Usage records, the billing ledger, are always committed to the store.
+var hotPartitions = []string{"QUOTA#", "CACHE#"}
 
 // DemoTenant is the tenant seeded on first start.
 const DemoTenant = "demo"
@@ -124,9 +125,9 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		l.closers = append(l.closers, func(context.Context) error { return bs.Close() })
 		st = bs
 		if !cfg.Fsync {
-			// Quota counters, usage records and cached responses are written on every
-			// request; in this single process (bbolt locks its file) memory is their
-			// authoritative copy, persisted every 100 ms and on shutdown.
+			// Quota counters and cached responses are written on every request; in this
+			// single process (bbolt locks its file) memory is their authoritative copy,
+			// persisted every 100 ms and on shutdown.
 			ts := tiered.New(bs, tiered.WithPrefixes(hotPartitions...), tiered.WithLogger(log),
 				tiered.WithMaxItems(5_000), tiered.WithMaxBytes(4<<20))
 			l.closers = append([]func(context.Context) error{ts.Close}, l.closers...)
