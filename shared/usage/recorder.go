@@ -209,15 +209,56 @@ func (r *Recorder) Close(ctx context.Context) error {
 	return fmt.Errorf("usage: close: %w", ctx.Err())
 }
 
+// maxBatch bounds the records written in one store transaction: each adds a put, and
+// the batch adds one aggregate update per tenant, model and day, within the store's 100
+// operations.
+const maxBatch = 40
+
 func (r *Recorder) work() {
 	defer r.wg.Done()
+	batch := make([]Record, 0, maxBatch)
 	for rec := range r.q {
-		if r.abandon.Load() {
-			r.logLost(rec, ErrClosed)
-		} else {
-			_ = r.writeWithRetry(context.Background(), rec)
+		// Take what else is already queued, so that under load one transaction carries
+		// many records instead of one commit each.
+		batch = append(batch[:0], rec)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case more, ok := <-r.q:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+			default:
+				break drain
+			}
 		}
-		r.pending.Done()
+		r.writeBatch(batch)
+		for range batch {
+			r.pending.Done()
+		}
+	}
+}
+
+// writeBatch stores a batch in one transaction, or record by record (with retries) when
+// that fails, e.g. because one of them was already stored by an earlier attempt.
+func (r *Recorder) writeBatch(batch []Record) {
+	if r.abandon.Load() {
+		for _, rec := range batch {
+			r.logLost(rec, ErrClosed)
+		}
+		return
+	}
+	if len(batch) > 1 {
+		ops, err := r.batchOps(batch)
+		if err == nil {
+			if err = r.st.Transact(context.Background(), ops); err == nil {
+				return
+			}
+		}
+	}
+	for _, rec := range batch {
+		_ = r.writeWithRetry(context.Background(), rec)
 	}
 }
 
@@ -251,10 +292,68 @@ func (r *Recorder) logLost(rec Record, err error) {
 // write stores the record and its aggregate update atomically; a record that already
 // exists means an earlier attempt succeeded, so nothing is added twice.
 func (r *Recorder) write(ctx context.Context, rec Record) error {
-	data, err := json.Marshal(rec)
+	ops, err := r.batchOps([]Record{rec})
 	if err != nil {
 		return err
 	}
+	err = r.st.Transact(ctx, ops)
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil
+	}
+	return err
+}
+
+// batchOps is one put per record (only if absent) and one aggregate update per tenant,
+// model and day carrying the records' summed counters.
+func (r *Recorder) batchOps(batch []Record) ([]store.Op, error) {
+	ops := make([]store.Op, 0, len(batch)+2)
+	aggs := map[store.Key]int{} // aggregate key → index of its op
+	for _, rec := range batch {
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, store.Op{Kind: store.OpPut,
+			Item:    store.Item{Key: store.Key{PK: recordPK(rec.Tenant, rec.Time), SK: recordSK(rec)}, Data: data, ExpiresAt: rec.Time.Add(r.opt.ttl)},
+			Options: store.WriteOptions{Cond: store.IfNotExists}})
+		day := rec.Time.UTC().Format("20060102")
+		model := rec.Model
+		if model == "" {
+			model = "-"
+		}
+		key := store.Key{PK: aggPK(rec.Tenant), SK: day + "#" + model}
+		deltas := recordDeltas(rec)
+		if i, ok := aggs[key]; ok {
+			ops[i].Deltas = mergeDeltas(ops[i].Deltas, deltas)
+			continue
+		}
+		aggs[key] = len(ops)
+		ops = append(ops, store.Op{Kind: store.OpAdd, Key: key, Deltas: deltas,
+			Add: store.AddOptions{ExpiresAt: rec.Time.Add(400 * 24 * time.Hour)}})
+	}
+	return ops, nil
+}
+
+// mergeDeltas adds src's counters into dst's.
+func mergeDeltas(dst, src []store.Delta) []store.Delta {
+	for _, d := range src {
+		found := false
+		for i := range dst {
+			if dst[i].Name == d.Name {
+				dst[i].By += d.By
+				found = true
+				break
+			}
+		}
+		if !found {
+			dst = append(dst, d)
+		}
+	}
+	return dst
+}
+
+// recordDeltas are the aggregate counters one record adds.
+func recordDeltas(rec Record) []store.Delta {
 	b := func(v bool) float64 {
 		if v {
 			return 1
@@ -275,19 +374,5 @@ func (r *Recorder) write(ctx context.Context, rec Record) error {
 	for typ, n := range rec.Guardrail {
 		deltas = append(deltas, store.Delta{Name: nGuardrail + typ, By: float64(n)})
 	}
-	day := rec.Time.UTC().Format("20060102")
-	model := rec.Model
-	if model == "" {
-		model = "-"
-	}
-	err = r.st.Transact(ctx, []store.Op{
-		{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: recordPK(rec.Tenant, rec.Time), SK: recordSK(rec)}, Data: data, ExpiresAt: rec.Time.Add(r.opt.ttl)},
-			Options: store.WriteOptions{Cond: store.IfNotExists}},
-		{Kind: store.OpAdd, Key: store.Key{PK: aggPK(rec.Tenant), SK: day + "#" + model}, Deltas: deltas,
-			Add: store.AddOptions{ExpiresAt: rec.Time.Add(400 * 24 * time.Hour)}},
-	})
-	if errors.Is(err, store.ErrConditionFailed) {
-		return nil
-	}
-	return err
+	return deltas
 }

@@ -231,3 +231,57 @@ func TestRoutes(t *testing.T) {
 		}
 	})
 }
+
+// blocked is a store whose transactions wait until released, so records pile up in the
+// queue and the recorder must batch them.
+type blocked struct {
+	store.Store
+	gate chan struct{}
+	txs  atomic.Int64
+}
+
+func (b *blocked) Transact(ctx context.Context, ops []store.Op) error {
+	<-b.gate
+	b.txs.Add(1)
+	return b.Store.Transact(ctx, ops)
+}
+
+func TestRecorderBatchesQueuedRecords(t *testing.T) {
+	st, ts := setup(t)
+	bl := &blocked{Store: st, gate: make(chan struct{})}
+	rec := usage.NewRecorder(bl, usage.WithWorkers(1), usage.WithQueueSize(500))
+	ctx := context.Background()
+	const n = 200
+	for i := 0; i < n; i++ {
+		model := "m-a"
+		if i%3 == 0 {
+			model = "m-b"
+		}
+		if err := rec.Record(ctx, record("acme", model, day1.Add(time.Duration(i)*time.Second), i, 2, 3, 0.01)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(bl.gate)
+	if err := rec.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := bl.txs.Load(); got >= n/4 {
+		t.Fatalf("%d transactions for %d queued records: they were not batched", got, n)
+	}
+	svc := usage.NewService(st, ts)
+	rg, _ := usage.ParseRange("2026-11-24", "2026-11-25", day1)
+	rows, total, err := svc.Summary(ctx, "acme", rg, "model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total.Requests != n || total.InputTokens != 2*n || total.OutputTokens != 3*n || len(rows) != 2 {
+		t.Fatalf("totals %+v rows %+v", total, rows)
+	}
+	if got := fmt.Sprintf("%.2f", total.CostUSD); got != "2.00" {
+		t.Fatalf("cost %s", got)
+	}
+	recs, err := svc.Records(ctx, "acme", day1, 0)
+	if err != nil || len(recs) != n {
+		t.Fatalf("records %d %v", len(recs), err)
+	}
+}
