@@ -9,6 +9,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -219,6 +220,14 @@ func Authenticate(a Authenticator, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.Authenticate(r)
 		if err != nil {
+			var he *httpapi.Error
+			if !errors.As(err, &he) {
+				// Not a verdict on the credentials: the tenant store (or another
+				// dependency) failed. Say so, and log it, rather than a bare 500.
+				slog.ErrorContext(r.Context(), "authentication unavailable", "request_id", httpapi.RequestID(r.Context()), "error", err)
+				err = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable",
+					Message: "credentials cannot be checked right now; retry shortly", RetryAfter: time.Second}
+			}
 			httpapi.WriteError(w, err)
 			return
 		}

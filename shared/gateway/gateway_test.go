@@ -429,3 +429,23 @@ func TestEmbeddings(t *testing.T) {
 		}
 	}
 }
+
+type brokenAuth struct{}
+
+func (brokenAuth) Authenticate(*http.Request) (*gateway.Caller, error) {
+	return nil, errors.New("dial tcp 127.0.0.1:1: connection refused")
+}
+
+func TestAuthenticationBackendDownIs503(t *testing.T) {
+	srv := httptest.NewServer(gateway.Authenticate(brokenAuth{}, http.NotFoundHandler()))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || errorCode(t, b) != "service_unavailable" || strings.Contains(string(b), "127.0.0.1") {
+		t.Fatalf("got %d %s", resp.StatusCode, b)
+	}
+}
