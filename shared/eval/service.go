@@ -38,6 +38,10 @@ type Retriever interface {
 	Retrieve(ctx context.Context, tenant, knowledgeBase, query string, topK int) ([]string, error)
 }
 
+// PromptResolver returns a registry prompt template version (0 = the latest): its
+// template, system message and exact version.
+type PromptResolver func(ctx context.Context, id string, version int) (template, system string, resolved int, err error)
+
 // RunStarter starts the evaluation state machine with input (the flow's execution
 // input) and returns the execution's ID (an execution ARN in AWS).
 type RunStarter func(ctx context.Context, input json.RawMessage) (executionID string, err error)
@@ -58,6 +62,7 @@ type Service struct {
 	lookup    RequestLookup
 	now       func() time.Time
 	log       *slog.Logger
+	prompts   PromptResolver
 	batchSize int
 	// inlineLimit is the largest serialised batch carried through the flow's state.
 	inlineLimit int
@@ -68,6 +73,9 @@ type Service struct {
 
 // Option configures a Service.
 type Option func(*Service)
+
+// WithPromptResolver enables suites whose target names a registry prompt template.
+func WithPromptResolver(f PromptResolver) Option { return func(s *Service) { s.prompts = f } }
 
 // WithRetriever enables knowledge-base targets.
 func WithRetriever(r Retriever) Option { return func(s *Service) { s.retriever = r } }
@@ -165,6 +173,14 @@ func (s *Service) checkRunnable(su *Suite) error {
 	}
 	if su.Target.KnowledgeBase != "" && s.retriever == nil {
 		return fmt.Errorf("suite %q: knowledge-base targets are not available here: %w", su.ID, ErrInvalid)
+	}
+	if p := su.Target.Prompt; p != nil {
+		if s.prompts == nil {
+			return fmt.Errorf("suite %q: registry prompts are not available here: %w", su.ID, ErrInvalid)
+		}
+		if p.ID == "" || p.Version < 0 {
+			return fmt.Errorf("suite %q: target.prompt needs an id and a version ≥ 0: %w", su.ID, ErrInvalid)
+		}
 	}
 	return nil
 }
@@ -276,6 +292,21 @@ func (s *Service) newRun(ctx context.Context, su *Suite, trigger string) (*Run, 
 	now := s.now().UTC()
 	snap := *su
 	snap.Dataset.Items = nil
+	if p := su.Target.Prompt; p != nil {
+		if s.prompts == nil {
+			return nil, fmt.Errorf("suite %q names prompt %s but no prompt registry is configured: %w", su.ID, p.ID, ErrInvalid)
+		}
+		tmpl, system, v, err := s.prompts(ctx, p.ID, p.Version)
+		if err != nil {
+			return nil, fmt.Errorf("suite %q: prompt %s: %w", su.ID, p.ID, err)
+		}
+		snap.Target.Prompt = &PromptRef{ID: p.ID, Version: v}
+		snap.Target.PromptTemplate = tmpl
+		snap.Target.PromptVersion = fmt.Sprintf("%s@%d", p.ID, v)
+		if system != "" && snap.Target.System == "" {
+			snap.Target.System = system
+		}
+	}
 	r := &Run{
 		ID: newID("run-", now), SuiteID: su.ID, Tenant: su.Tenant, Status: StatusRunning,
 		Trigger: trigger, Suite: snap, StartedAt: now, Metrics: map[string]float64{},

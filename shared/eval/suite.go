@@ -105,10 +105,20 @@ type TargetSpec struct {
 	PromptTemplate string `json:"prompt_template,omitempty"`
 	// PromptVersion records the registry version of the template under test.
 	PromptVersion string `json:"prompt_version,omitempty"`
+	// Prompt names a versioned prompt template in the registry (version 0 = the latest
+	// at the time of each run). A run pins the exact version and copies its template
+	// into its own record, so it shows what it tested.
+	Prompt *PromptRef `json:"prompt,omitempty"`
 	// System is an optional system message.
 	System string `json:"system,omitempty"`
 	// MaxTokens caps each answer (0 = the model's default).
 	MaxTokens int `json:"max_tokens,omitempty"`
+}
+
+// PromptRef names a registry prompt template version.
+type PromptRef struct {
+	ID      string `json:"id"`
+	Version int    `json:"version,omitempty"`
 }
 
 // JudgeSpec configures LLM-as-a-judge.

@@ -122,6 +122,7 @@ func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
 	}
 	admin := http.NewServeMux()
 	registry.Routes(admin, a.Registry)
+	registry.PromptRoutes(admin, a.Registry)
 	tenant.Routes(admin, a.Tenants)
 	usage.AdminRoutes(admin, p.usage)
 	gsvc, err := a.guardrails()
@@ -264,6 +265,7 @@ func (a *AWS) evalService(ragSvc *rag.Service) (*eval.Service, error) {
 		}
 		opts = append(opts, eval.WithEventPublisher(pub))
 	}
+	opts = append(opts, eval.WithPromptResolver(promptResolver(a.Registry)))
 	return eval.NewService(a.Store, blobs, eval.TargetFunc(p.internal.Chat), opts...)
 }
 

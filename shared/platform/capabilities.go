@@ -56,6 +56,7 @@ func (l *Local) wireCapabilities(ctx context.Context, cfg Config, gw http.Handle
 			l.log.Info("evaluation event", "detail_type", e.DetailType, "source", e.Source, "detail", string(e.Detail))
 		})),
 		eval.WithLogger(l.log),
+		eval.WithPromptResolver(promptResolver(l.Registry)),
 	)
 	if err != nil {
 		return fmt.Errorf("evaluation service: %w", err)
@@ -157,5 +158,16 @@ func semanticEmbedder(inv *Invoker, models *registry.Service) func(ctx context.C
 			return nil, err
 		}
 		return v[0], nil
+	}
+}
+
+// promptResolver lets evaluation suites name versioned prompt templates of the registry.
+func promptResolver(reg *registry.Service) eval.PromptResolver {
+	return func(ctx context.Context, id string, version int) (string, string, int, error) {
+		p, err := reg.Prompt(ctx, id, version)
+		if err != nil {
+			return "", "", 0, err
+		}
+		return p.Template, p.System, p.Version, nil
 	}
 }

@@ -185,6 +185,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	admin := http.NewServeMux()
 	guardrailhttp.Routes(admin, guards)
 	registry.Routes(admin, l.Registry)
+	registry.PromptRoutes(admin, l.Registry)
 	tenant.Routes(admin, l.Tenants)
 	usage.Routes(admin, usageSvc)
 
