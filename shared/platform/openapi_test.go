@@ -1387,6 +1387,13 @@ func TestOpenAPIBodiesMatchDocument(t *testing.T) {
 	x.expect(x.json("POST", "/admin/models/team/chat-x/review", map[string]any{"decision": "maybe", "reviewer": "jane"}), 400)
 	x.expect(x.json("POST", "/admin/models/team/chat-x/review", map[string]any{"decision": "deprecate", "reviewer": "jane"}), 200)
 
+	// Prompt templates.
+	x.expect(x.json("POST", "/admin/prompts", map[string]any{"id": "qa", "template": "Answer briefly: {{input}}", "system": "Be exact."}), 201)
+	x.expect(x.json("POST", "/admin/prompts", map[string]any{"id": "qa", "template": "Answer in one word: {{input}}"}), 201)
+	x.expect(x.json("GET", "/admin/prompts/qa", nil), 200)
+	x.expect(x.json("GET", "/admin/prompts/qa/versions/2", nil), 200)
+	x.expect(x.json("GET", "/admin/prompts/qa/versions/9", nil), 404)
+
 	// OpenAI-compatible API with the demo tenant's key.
 	x.expect(x.json("GET", "/v1/models", nil), 200)
 	x.expect(x.json("GET", "/v1/models/local-chat", nil), 200)
@@ -1502,7 +1509,7 @@ func TestOpenAPIBodiesMatchDocument(t *testing.T) {
 	// Evaluation and executions.
 	x.expect(x.json("POST", "/admin/eval-suites", map[string]any{"tenant": DemoTenant, "id": "qa",
 		"dataset": map[string]any{"items": []map[string]any{{"id": "1", "input": "Capital of France?", "references": []string{"Paris"}, "output": "Paris"}}},
-		"target":  map[string]any{"model": "local-chat"}, "metrics": []string{"exact_match", "f1", "rougeL", "bleu"}}), 201)
+		"target":  map[string]any{"model": "local-chat", "prompt": map[string]any{"id": "qa"}}, "metrics": []string{"exact_match", "f1", "rougeL", "bleu"}}), 201)
 	x.expect(x.json("GET", "/admin/eval-suites", nil), 200)
 	x.expect(x.json("GET", "/admin/eval-suites/qa", nil), 200)
 	run := decodeField(t, x.expect(x.json("POST", "/admin/eval-suites/qa/runs", nil), 202).body, "id")
@@ -1743,6 +1750,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"CreatedAPIKey":               tenant.CreatedKey{},
 		"IAMPrincipal":                tenant.IAMPrincipal{},
 		"RegistryModel":               registry.Model{},
+		"Prompt":                      registry.Prompt{},
 	}
 	seen := map[string]bool{}
 	for name, v := range types {
