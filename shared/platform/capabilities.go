@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
@@ -81,9 +82,15 @@ func (l *Local) wireCapabilities(ctx context.Context, cfg Config, gw http.Handle
 	}
 	exec.Routes(admin)
 
+	// Background loops stop, and are waited for, before anything they use is closed.
 	bg, cancel := context.WithCancel(context.Background())
-	l.closers = append([]func(context.Context) error{func(context.Context) error { cancel(); return nil }}, l.closers...)
-	sync := &scheduleSync{
+	var loops sync.WaitGroup
+	l.closers = append([]func(context.Context) error{func(context.Context) error {
+		cancel()
+		loops.Wait()
+		return nil
+	}}, l.closers...)
+	schedules := &scheduleSync{
 		sched:  schedule.NewScheduler(),
 		log:    l.log,
 		active: map[string]string{},
@@ -103,8 +110,9 @@ func (l *Local) wireCapabilities(ctx context.Context, cfg Config, gw http.Handle
 			return out, nil
 		},
 	}
-	go sync.run(bg, 30*time.Second)
-	go l.watchInbox(bg, filepath.Join(cfg.DataDir, "inbox"), 2*time.Second)
+	loops.Add(2)
+	go func() { defer loops.Done(); schedules.run(bg, 30*time.Second) }()
+	go func() { defer loops.Done(); l.watchInbox(bg, filepath.Join(cfg.DataDir, "inbox"), 2*time.Second) }()
 	return nil
 }
 

@@ -98,7 +98,9 @@ func (s *scheduleSync) sync(ctx context.Context) {
 // run syncs now and then every interval until ctx ends, running the scheduler meanwhile.
 func (s *scheduleSync) run(ctx context.Context, interval time.Duration) {
 	s.sync(ctx)
-	go s.sched.Run(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); s.sched.Run(ctx) }()
+	defer func() { <-done }()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
