@@ -28,7 +28,7 @@ func TestConcurrentReservationsMinidyn(t *testing.T) {
 		if err := dynamostore.CreateTable(context.Background(), c, name); err != nil {
 			tb.Fatal(err)
 		}
-		s, err := dynamostore.New(c, name)
+		s, err := dynamostore.New(c, name, dynamostore.WithClock(clock))
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -49,7 +49,7 @@ func TestConcurrentReservationsDynalite(t *testing.T) {
 		if err := dynalite.WaitActive(context.Background(), c, name); err != nil {
 			tb.Fatal(err)
 		}
-		s, err := dynamostore.New(c, name)
+		s, err := dynamostore.New(c, name, dynamostore.WithClock(clock))
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -18,10 +18,17 @@ import (
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
+// at is the tests' request time. Stores judge expiry by their own clock, so every store a
+// test builds is given clock too: with the wall clock, quota windows written at a fixed
+// past time would be expired on arrival and the tests would depend on today's date.
 var at = time.Date(2026, 11, 25, 10, 0, 20, 0, time.UTC)
 
+func clock() time.Time { return at }
+
+func memStore(testing.TB) store.Store { return memstore.New(memstore.WithClock(clock)) }
+
 func boltStore(t testing.TB) store.Store {
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "plinth.db"), boltstore.WithNoSync())
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "plinth.db"), boltstore.WithNoSync(), boltstore.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +38,7 @@ func boltStore(t testing.TB) store.Store {
 
 // stores are the shared backends the guarantee is tested on.
 var stores = map[string]func(testing.TB) store.Store{
-	"memstore":  func(testing.TB) store.Store { return memstore.New() },
+	"memstore":  memStore,
 	"boltstore": boltStore,
 }
 
@@ -142,7 +149,7 @@ func TestConcurrentReservations(t *testing.T) {
 
 func TestRefusalsAndReconcile(t *testing.T) {
 	ctx := context.Background()
-	q := quota.New(memstore.New())
+	q := quota.New(memStore(t))
 	req := quota.ReserveRequest{Tenant: "acme", KeyID: "key_1", Limits: tenant.Limits{RequestsPerMinute: 3, MonthlyUSD: 1}, EstTokens: 1000, EstUSD: 0.4, Now: at}
 
 	r1, err := q.Reserve(ctx, req)
@@ -203,7 +210,7 @@ func TestRefusalsAndReconcile(t *testing.T) {
 }
 
 func TestRequestLargerThanLimit(t *testing.T) {
-	q := quota.New(memstore.New())
+	q := quota.New(memStore(t))
 	_, err := q.Reserve(context.Background(), quota.ReserveRequest{Tenant: "acme", Limits: tenant.Limits{TokensPerMinute: 1000}, EstTokens: 4000, Now: at})
 	var le *quota.LimitError
 	if !errors.As(err, &le) || !le.TooLarge || le.RetryAfter <= 0 || le.RetryAfter > time.Minute || le.Limit != "tokens_per_minute" {
@@ -212,7 +219,7 @@ func TestRequestLargerThanLimit(t *testing.T) {
 }
 
 func TestNoLimitsNoWrites(t *testing.T) {
-	st := memstore.New()
+	st := memStore(t)
 	r, err := quota.New(st).Reserve(context.Background(), quota.ReserveRequest{Tenant: "acme", EstTokens: 10, EstUSD: 1, Now: at})
 	if err != nil || r == nil {
 		t.Fatal(err)
@@ -229,7 +236,7 @@ func benchReserve(b *testing.B, st store.Store, lim tenant.Limits) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r, err := q.Reserve(ctx, quota.ReserveRequest{Tenant: "acme", KeyID: "key_1", Limits: lim, EstTokens: 500, EstUSD: 0.001})
+		r, err := q.Reserve(ctx, quota.ReserveRequest{Tenant: "acme", KeyID: "key_1", Limits: lim, EstTokens: 500, EstUSD: 0.001, Now: at})
 		if err != nil {
 			b.Fatal(err)
 		}
