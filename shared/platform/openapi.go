@@ -1,17 +1,124 @@
 package platform
 
 import (
-	_ "embed"
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
 	"net/http"
+	"sort"
+	"sync"
 )
 
-//go:embed openapi.json
-var openAPIDoc []byte
+// The OpenAPI document is kept as fragments in openapi/: base.json holds the document's
+// header (info, servers, tags, security) and the components several capabilities share;
+// every other file holds one capability's paths and the components only it uses. Keeping
+// a capability's contract in its own file lets it change without touching the others.
+//
+//go:embed openapi/*.json
+var openAPIFragments embed.FS
 
-// OpenAPI returns the platform's OpenAPI document.
-func OpenAPI() []byte { return openAPIDoc }
+var (
+	openAPIOnce sync.Once
+	openAPIDoc  []byte
+)
+
+// OpenAPI returns the platform's OpenAPI document: the fragments in openapi/ merged into
+// one. It panics if two fragments define the same path or component, which the package's
+// tests catch before anything ships.
+func OpenAPI() []byte {
+	openAPIOnce.Do(func() {
+		doc, err := mergeOpenAPI(openAPIFragments)
+		if err != nil {
+			panic(err)
+		}
+		openAPIDoc = doc
+	})
+	return openAPIDoc
+}
+
+// mergeOpenAPI merges base.json with every other fragment of fsys, in name order.
+func mergeOpenAPI(fsys fs.FS) ([]byte, error) {
+	names, err := fs.Glob(fsys, "openapi/*.json")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var doc map[string]any
+	if err := readFragment(fsys, "openapi/base.json", &doc); err != nil {
+		return nil, err
+	}
+	paths := object(doc, "paths")
+	components := object(doc, "components")
+	for _, name := range names {
+		if name == "openapi/base.json" {
+			continue
+		}
+		var frag map[string]any
+		if err := readFragment(fsys, name, &frag); err != nil {
+			return nil, err
+		}
+		for key := range frag {
+			if key != "paths" && key != "components" {
+				return nil, fmt.Errorf("openapi fragment %s: only paths and components belong in a fragment, not %q", name, key)
+			}
+		}
+		if err := mergeInto(paths, object(frag, "paths"), name, "path"); err != nil {
+			return nil, err
+		}
+		for kind, v := range object(frag, "components") {
+			items, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("openapi fragment %s: components.%s is not an object", name, kind)
+			}
+			if err := mergeInto(object(components, kind), items, name, "component "+kind); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func readFragment(fsys fs.FS, name string, v any) error {
+	raw, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("openapi fragment %s: %w", name, err)
+	}
+	return nil
+}
+
+// object returns m[key] as an object, creating it when absent.
+func object(m map[string]any, key string) map[string]any {
+	if o, ok := m[key].(map[string]any); ok {
+		return o
+	}
+	o := map[string]any{}
+	m[key] = o
+	return o
+}
+
+func mergeInto(dst, src map[string]any, fragment, what string) error {
+	for k, v := range src {
+		if _, dup := dst[k]; dup {
+			return fmt.Errorf("openapi fragment %s: %s %q is defined twice", fragment, what, k)
+		}
+		dst[k] = v
+	}
+	return nil
+}
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(openAPIDoc)
+	_, _ = w.Write(OpenAPI())
 }
