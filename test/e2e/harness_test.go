@@ -21,6 +21,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/plinth-ai/plinth/test/datasets"
 	"github.com/plinth-ai/plinth/test/e2e/platformtest"
 )
 
@@ -383,14 +384,11 @@ func nodeBinary(t *testing.T, tools string) string {
 }
 
 // validateOpenAI validates items with test/tools/validate-openai.mjs (ajv, JSON Schema
-// 2020-12) against ../shared/data/openai/openapi.subset.json.
+// 2020-12) against OpenAI's own API schemas, openai/openapi.subset.json in the
+// third-party datasets directory (PLINTH_DATASETS).
 func validateOpenAI(t *testing.T, items []schemaItem) {
 	t.Helper()
-	data, err := platformtest.SharedData()
-	if err != nil {
-		t.Fatalf("OpenAI schemas: %v", err)
-	}
-	spec := filepath.Join(data, "openai", "openapi.subset.json")
+	spec := datasets.Require(t, "openai", "openapi.subset.json")
 	tools := toolsDir(t)
 	in, err := json.Marshal(items)
 	if err != nil {

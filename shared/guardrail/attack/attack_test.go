@@ -4,26 +4,16 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/plinth-ai/plinth/test/datasets"
 )
 
 func loadExamples(t *testing.T) []Example {
 	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	f, err := os.Open(filepath.Join(dir, "..", "shared", "data", "injection", "deepset_prompt_injections_train.jsonl"))
+	f, err := os.Open(datasets.Require(t, "injection", "deepset_prompt_injections_train.jsonl"))
 	if err != nil {
-		t.Fatalf("shared data is required: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	var out []Example

@@ -5,36 +5,19 @@ package eval
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/plinth-ai/plinth/test/datasets"
 )
 
-// ErrNoData means the shared data directory could not be found.
-var ErrNoData = errors.New("eval: shared data directory not found")
+// ErrNoData means the third-party datasets could not be found.
+var ErrNoData = datasets.ErrMissing
 
-// DataDir finds ../shared/data relative to the directory holding go.mod, walking up from dir.
-func DataDir(dir string) (string, error) {
-	d, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			p := filepath.Join(d, "..", "shared", "data")
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("%w: %s", ErrNoData, p)
-			}
-			return p, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("%w: no go.mod above %s", ErrNoData, dir)
-		}
-		d = parent
-	}
-}
+// DataDir returns the third-party datasets directory (the PLINTH_DATASETS setting, see
+// docs/datasets.md), failing with where to get the data when it is missing.
+func DataDir() (string, error) { return datasets.Path() }
 
 // SynthSpan is a gold span of the Presidio synthetic set (code-point offsets).
 type SynthSpan struct {

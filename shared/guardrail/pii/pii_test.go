@@ -1,7 +1,6 @@
 package pii_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -11,10 +10,9 @@ import (
 
 func dataDir(t *testing.T) string {
 	t.Helper()
-	wd, _ := os.Getwd()
-	d, err := eval.DataDir(wd)
+	d, err := eval.DataDir()
 	if err != nil {
-		t.Fatalf("shared data is required: %v", err)
+		t.Fatal(err)
 	}
 	return d
 }

@@ -12,29 +12,13 @@ import (
 	"testing"
 
 	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/test/datasets"
 )
 
-// dataDir finds ../shared/data beside the project root (the directory holding go.mod).
-func dataDir(tb testing.TB) string {
+// sciFactDir is SciFact in the third-party datasets directory (PLINTH_DATASETS).
+func sciFactDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "..", "shared", "data")
-			if _, err := os.Stat(d); err != nil {
-				tb.Fatalf("test data missing: %v", err)
-			}
-			return d
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return datasets.Require(tb, "retrieval", "scifact")
 }
 
 type scifact struct {
@@ -46,7 +30,7 @@ type scifact struct {
 
 func loadSciFact(tb testing.TB) *scifact {
 	tb.Helper()
-	base := filepath.Join(dataDir(tb), "retrieval", "scifact")
+	base := sciFactDir(tb)
 	sf := &scifact{queries: map[string]string{}, qrels: map[string]map[string]bool{}}
 	f, err := os.Open(filepath.Join(base, "corpus.jsonl.gz"))
 	if err != nil {

@@ -46,20 +46,6 @@ func ModuleRoot() (string, error) {
 	}
 }
 
-// SharedData returns the handbook's data directory beside the project
-// (<module root>/../shared/data), failing when it is missing.
-func SharedData() (string, error) {
-	root, err := ModuleRoot()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(filepath.Dir(root), "shared", "data")
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return "", fmt.Errorf("shared data directory %s: %w", dir, os.ErrNotExist)
-	}
-	return dir, nil
-}
-
 // Build compiles the package pkg (e.g. "./functions/local") of the module at root into
 // outDir and returns the binary's path. Extra arguments go to "go build" before the
 // package (e.g. "-trimpath").

@@ -28,6 +28,8 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/provider/local"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
+	"github.com/plinth-ai/plinth/statemachines"
+	"github.com/plinth-ai/plinth/test/datasets"
 )
 
 func main() {
@@ -38,16 +40,19 @@ func main() {
 }
 
 func run() error {
-	root, err := projectRoot()
-	if err != nil {
-		return err
-	}
-	dataPath := flag.String("data", filepath.Join(root, "..", "shared", "data", "squad", "dev-v2.0-first5articles.json"), "SQuAD v2.0 JSON file")
+	dataPath := flag.String("data", "", "SQuAD v2.0 JSON file (default: "+filepath.Join(squadPath...)+" in the datasets directory, "+datasets.EnvVar+")")
 	concurrency := flag.Int("concurrency", 4, "Map state MaxConcurrency")
 	limit := flag.Int("limit", 0, "use only the first N questions (0 = all)")
 	outDir := flag.String("out", "", "write each run's report.html and the suite's trend.html to this directory")
 	flag.Parse()
 
+	if *dataPath == "" {
+		p, err := datasets.Path(squadPath...)
+		if err != nil {
+			return err
+		}
+		*dataPath = p
+	}
 	items, err := loadSQuAD(*dataPath, *limit)
 	if err != nil {
 		return err
@@ -91,7 +96,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if exec, err = newExecutor(root, svc, quiet); err != nil {
+	if exec, err = newExecutor(svc, quiet); err != nil {
 		return err
 	}
 	defer exec.Close(context.Background())
@@ -225,8 +230,8 @@ func printRun(r *eval.Run) {
 	fmt.Printf("  target tokens %d; items failed %d\n", r.TargetUsage.TotalTokens, r.FailedItems)
 }
 
-func newExecutor(root string, svc *eval.Service, log *slog.Logger) (*flow.Executor, error) {
-	def, err := os.ReadFile(filepath.Join(root, "statemachines", "evaluation.asl.json"))
+func newExecutor(svc *eval.Service, log *slog.Logger) (*flow.Executor, error) {
+	def, err := statemachines.Definition(statemachines.Evaluation)
 	if err != nil {
 		return nil, err
 	}
@@ -244,22 +249,8 @@ func newExecutor(root string, svc *eval.Service, log *slog.Logger) (*flow.Execut
 	return ex, ex.Register("evaluation", m)
 }
 
-func projectRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("run from inside the project: go.mod not found")
-		}
-		dir = parent
-	}
-}
+// squadPath is the SQuAD development file inside the datasets directory.
+var squadPath = []string{"squad", "dev-v2.0-first5articles.json"}
 
 // squadFile is the SQuAD v2.0 JSON layout.
 type squadFile struct {

@@ -2,32 +2,23 @@ package main
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/plinth-ai/plinth/shared/eval/metrics"
 	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/test/datasets"
 )
 
-func squadPath(t *testing.T) string {
+func squadFilePath(t *testing.T) string {
 	t.Helper()
-	root, err := projectRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(root, "..", "shared", "data", "squad", "dev-v2.0-first5articles.json")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("SQuAD data missing: %v", err)
-	}
-	return p
+	return datasets.Require(t, squadPath...)
 }
 
 // The official script scores the gold answers themselves 100/100; this checks the
 // loader and the normalisation on all 1,407 real questions.
 func TestLoadSQuADAndOracleScores(t *testing.T) {
 	t.Parallel()
-	items, err := loadSQuAD(squadPath(t), 0)
+	items, err := loadSQuAD(squadFilePath(t), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

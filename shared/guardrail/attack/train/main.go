@@ -2,7 +2,10 @@
 // (label 1 = injection), chooses the LOW/MEDIUM/HIGH thresholds from 5-fold cross-validated
 // scores (FPR ≤ 10%, 5% and 1%), and writes the model file that package attack embeds.
 //
-//	go run ./shared/guardrail/attack/train -data ../shared/data/injection/deepset_prompt_injections_train.jsonl -out shared/guardrail/attack/model.json
+//	go run ./shared/guardrail/attack/train [-data FILE] -out shared/guardrail/attack/model.json
+//
+// -data defaults to injection/deepset_prompt_injections_train.jsonl in the third-party
+// datasets directory (PLINTH_DATASETS, see docs/datasets.md).
 package main
 
 import (
@@ -13,10 +16,11 @@ import (
 	"os"
 
 	"github.com/plinth-ai/plinth/shared/guardrail/attack"
+	"github.com/plinth-ai/plinth/test/datasets"
 )
 
 func main() {
-	data := flag.String("data", "../shared/data/injection/deepset_prompt_injections_train.jsonl", "training JSONL")
+	data := flag.String("data", "", "training JSONL (default: injection/deepset_prompt_injections_train.jsonl in $PLINTH_DATASETS)")
 	out := flag.String("out", "shared/guardrail/attack/model.json", "model file to write")
 	hw := flag.Float64("heuristic-weight", 0.7, "blend weight of the cue heuristics")
 	folds := flag.Int("folds", 5, "cross-validation folds")
@@ -24,6 +28,14 @@ func main() {
 	l2 := flag.Float64("l2", 1e-4, "L2 regularisation")
 	lr := flag.Float64("lr", 0.1, "Adagrad learning rate")
 	flag.Parse()
+	if *data == "" {
+		p, err := datasets.Path("injection", "deepset_prompt_injections_train.jsonl")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		*data = p
+	}
 	ex, err := load(*data)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

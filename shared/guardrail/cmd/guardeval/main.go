@@ -2,7 +2,7 @@
 // development data: PII span P/R/F1 per type, Presidio recognizer cases, prompt-attack
 // TPR at FPR ≤ 5% by k-fold cross-validation and the false-positive rate on SQuAD questions.
 //
-//	go run ./shared/guardrail/cmd/guardeval [-data ../shared/data] [-v]
+//	go run ./shared/guardrail/cmd/guardeval [-data DIR] [-v]
 package main
 
 import (
@@ -16,12 +16,12 @@ import (
 )
 
 func main() {
-	dataFlag := flag.String("data", "", "shared data directory (default: ../shared/data beside go.mod)")
+	dataFlag := flag.String("data", "", "third-party datasets directory (default: $PLINTH_DATASETS, else ../shared/data beside the repository)")
 	verbose := flag.Bool("v", false, "list failing cases")
 	flag.Parse()
 	dir := *dataFlag
 	if dir == "" {
-		d, err := eval.DataDir(".")
+		d, err := eval.DataDir()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -25,6 +25,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
+	"github.com/plinth-ai/plinth/test/datasets"
 )
 
 func main() {
@@ -84,11 +85,11 @@ func localEmbedder(dim int) embedFunc {
 
 func run(split string, dim int, sweep bool, synth, limitQ int) error {
 	ctx := context.Background()
-	data, err := findData()
+	dir, err := datasets.Path("retrieval", "scifact")
 	if err != nil {
 		return err
 	}
-	ds, err := loadDataset(filepath.Join(data, "retrieval", "scifact"), split)
+	ds, err := loadDataset(dir, split)
 	if err != nil {
 		return err
 	}

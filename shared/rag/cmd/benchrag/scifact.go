@@ -22,29 +22,6 @@ type dataset struct {
 	qrels   map[string]map[string]int
 }
 
-// findData walks up from the working directory to the one holding go.mod and returns
-// ../shared/data beside it.
-func findData() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "..", "shared", "data")
-			if _, err := os.Stat(d); err != nil {
-				return "", fmt.Errorf("benchmark data missing: %w", err)
-			}
-			return d, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.mod not found above %s", dir)
-		}
-		dir = parent
-	}
-}
-
 func loadDataset(dir, split string) (*dataset, error) {
 	ds := &dataset{queries: map[string]string{}, qrels: map[string]map[string]int{}}
 	f, err := os.Open(filepath.Join(dir, "corpus.jsonl.gz"))
