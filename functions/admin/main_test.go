@@ -243,4 +243,34 @@ func TestAdminAPIOverIAM(t *testing.T) {
 	if len(sched.schedules) != 0 {
 		t.Errorf("schedule left after its suite was deleted: %v", sched.schedules)
 	}
+
+	// Every change above is in the audit trail (flushed before each invocation returns),
+	// attributed to the IAM admin with the caller's address and the API Gateway request ID.
+	resp, err = h(context.Background(), adminEvent(t, "GET", "/admin/audit?tenant=acme&limit=100", "", admin))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("audit: %v %d %s", err, resp.StatusCode, resp.Body)
+	}
+	var trail struct {
+		Data []struct {
+			Action    string `json:"action"`
+			Actor     string `json:"actor"`
+			SourceIP  string `json:"source_ip"`
+			RequestID string `json:"request_id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &trail); err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for i := len(trail.Data) - 1; i >= 0; i-- {
+		e := trail.Data[i]
+		actions = append(actions, e.Action)
+		if e.Actor != admin || e.RequestID != "d7b0ab17-8c72-11e6-8b52-a4f9deadbeef" || e.SourceIP == "" {
+			t.Errorf("event %+v: want actor %s and the API Gateway request ID", e, admin)
+		}
+	}
+	want := "createTenant createKey createKnowledgeBase createKnowledgeBase createEvalSuite startEvalRun createEvalSuite replaceEvalSuite deleteEvalSuite"
+	if strings.Join(actions, " ") != want {
+		t.Errorf("acme's audit trail:\n got %s\nwant %s", strings.Join(actions, " "), want)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 )
@@ -125,6 +126,9 @@ func (svc *Service) handlePutSuite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (svc *Service) handleDeleteSuite(w http.ResponseWriter, r *http.Request) {
+	if suite, err := svc.GetSuite(r.Context(), r.PathValue("id")); err == nil {
+		audit.SetTenant(r.Context(), suite.Tenant)
+	}
 	if err := svc.DeleteSuite(r.Context(), r.PathValue("id")); err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return
@@ -164,6 +168,7 @@ func (svc *Service) handleStartRun(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, toHTTP(err))
 		return
 	}
+	audit.SetTenant(r.Context(), run.Tenant)
 	w.Header().Set("Location", "/admin/eval-runs/"+run.ID)
 	httpapi.WriteJSON(w, http.StatusAccepted, startRunResponse{ID: run.ID, Status: run.Status, SuiteID: run.SuiteID, ExecutionID: run.ExecutionID})
 }

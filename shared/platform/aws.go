@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/plinth-ai/plinth/shared/audit"
+	"github.com/plinth-ai/plinth/shared/audit/storelog"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
 	"github.com/plinth-ai/plinth/shared/cache"
@@ -146,6 +148,9 @@ type AWS struct {
 	Registry *registry.Service
 	Tenants  *tenant.Service
 	Usage    *usage.Recorder
+	// Audit records audit events into AuditLog, flushed with usage by Flush.
+	Audit    *audit.Writer
+	AuditLog audit.Log
 	Secrets  *SecretsResolver
 
 	metrics  gateway.Metrics
@@ -218,13 +223,18 @@ func NewAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
 	// Lambda freezes the process between invocations: records are flushed before each
 	// invocation returns (Flush), so the queue never holds more than one request's worth.
 	a.Usage = usage.NewRecorder(st, usage.WithLogger(a.Log))
+	a.AuditLog = storelog.New(st)
+	a.Audit = audit.NewWriter(a.AuditLog, audit.WithLogger(a.Log))
 	a.Secrets = NewSecretsResolver(a.secretsClient, cfg.ProviderSecretARN)
 	return a, nil
 }
 
-// Flush waits until the usage records of the invocation so far are written; handlers
-// call it before an invocation completes, as Lambda may freeze the process right after.
-func (a *AWS) Flush(ctx context.Context) error { return a.Usage.Flush(ctx) }
+// Flush waits until the usage records and audit events of the invocation so far are
+// written; handlers call it before an invocation completes, as Lambda may freeze the
+// process right after.
+func (a *AWS) Flush(ctx context.Context) error {
+	return errors.Join(a.Usage.Flush(ctx), a.Audit.Flush(ctx))
+}
 
 // SDKConfig returns the (instrumented) AWS SDK configuration.
 func (a *AWS) SDKConfig() aws.Config { return a.sdk }

@@ -10,6 +10,7 @@ import (
 	s3vectorsapi "github.com/aws/aws-sdk-go-v2/service/s3vectors"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/eval/eventbus"
@@ -48,7 +49,7 @@ func (a *AWS) tenantAPI(v1 *http.ServeMux, extra func(root *http.ServeMux)) http
 	if extra != nil {
 		extra(root)
 	}
-	root.Handle("/v1/", notFound(v1, gateway.Authenticate(a.authenticator(), scopes(v1))))
+	root.Handle("/v1/", notFound(v1, gateway.Authenticate(a.authenticator(), auditTrail(a.Audit, v1, scopes(v1)))))
 	return apiGatewayRequestIDs(requestIDs(recoverer(a.Log, notFound(root, root))))
 }
 
@@ -125,6 +126,7 @@ func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
 	registry.PromptRoutes(admin, a.Registry)
 	tenant.Routes(admin, a.Tenants)
 	usage.AdminRoutes(admin, p.usage)
+	audit.Routes(admin, a.AuditLog)
 	gsvc, err := a.guardrails()
 	if err != nil {
 		return nil, err
@@ -151,7 +153,7 @@ func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
 		}
 	}
 	root := http.NewServeMux()
-	root.Handle("/admin/", notFound(admin, iamAdmin(handler)))
+	root.Handle("/admin/", notFound(admin, iamAdmin(auditTrail(a.Audit, admin, handler))))
 	return apiGatewayRequestIDs(requestIDs(recoverer(a.Log, notFound(root, root)))), nil
 }
 

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/audit"
+	"github.com/plinth-ai/plinth/shared/audit/storelog"
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
@@ -83,6 +85,9 @@ type Local struct {
 	Registry *registry.Service
 	Tenants  *tenant.Service
 	Usage    *usage.Recorder
+	// Audit records audit events; AuditLog is the trail they are appended to.
+	Audit    *audit.Writer
+	AuditLog audit.Log
 	Executor *flow.Executor
 	RAG      *rag.Service
 	Eval     *eval.Service
@@ -161,6 +166,9 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	l.Usage = usage.NewRecorder(st, usage.WithLogger(log))
 	l.closers = append([]func(context.Context) error{l.Usage.Close}, l.closers...)
 	usageSvc := usage.NewService(st, l.Tenants)
+	l.AuditLog = storelog.New(st)
+	l.Audit = audit.NewWriter(l.AuditLog, audit.WithLogger(log))
+	l.closers = append([]func(context.Context) error{l.Audit.Close}, l.closers...)
 
 	guards, err := newGuardrails(st, l.Tenants)
 	if err != nil {
@@ -188,6 +196,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	registry.PromptRoutes(admin, l.Registry)
 	tenant.Routes(admin, l.Tenants)
 	usage.Routes(admin, usageSvc)
+	audit.Routes(admin, l.AuditLog)
 
 	gwOnly := http.NewServeMux()
 	gw.Routes(gwOnly)
@@ -208,8 +217,8 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		}
 		authOpts = append(authOpts, gatewayauth.WithSigV4(sigv4.NewVerifier(region, "execute-api", cfg.SigV4)))
 	}
-	root.Handle("/v1/", notFound(v1, gateway.Authenticate(gatewayauth.New(l.Tenants, authOpts...), scopes(v1))))
-	root.Handle("/admin/", notFound(admin, adminOnly(l.AdminKey, admin)))
+	root.Handle("/v1/", notFound(v1, gateway.Authenticate(gatewayauth.New(l.Tenants, authOpts...), auditTrail(l.Audit, v1, scopes(v1)))))
+	root.Handle("/admin/", notFound(admin, adminOnly(l.AdminKey, auditTrail(l.Audit, admin, admin))))
 	l.Handler = requestIDs(recoverer(log, notFound(root, root)))
 	ok = true
 	return l, nil

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/guardrail"
@@ -1530,6 +1531,13 @@ func TestOpenAPIBodiesMatchDocument(t *testing.T) {
 	x.expect(x.json("GET", "/admin/executions/"+list.Data[0].ARN+"/history", nil), 200)
 	x.expect(x.json("GET", "/admin/executions/arn:aws:states:local:000000000000:execution:nope:nope", nil), 404)
 
+	// The audit trail of all of the above.
+	if err := l.Audit.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	x.expect(x.json("GET", "/admin/audit?tenant=acme&limit=5", nil), 200)
+	x.expect(x.json("GET", "/admin/audit?outcome=maybe", nil), 400)
+
 	// Every answer against the document.
 	var items []schemaItem
 	for i, ex := range x.log {
@@ -1755,6 +1763,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"IAMPrincipal":                tenant.IAMPrincipal{},
 		"RegistryModel":               registry.Model{},
 		"Prompt":                      registry.Prompt{},
+		"AuditEvent":                  audit.Event{},
 	}
 	seen := map[string]bool{}
 	for name, v := range types {

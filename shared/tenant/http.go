@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 )
@@ -239,10 +240,12 @@ func (h handlers) listKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h handlers) revokeKey(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.svc.RevokeKey(r.Context(), r.PathValue("id")); err != nil {
+	k, err := h.svc.RevokeKey(r.Context(), r.PathValue("id"))
+	if err != nil {
 		fail(w, err)
 		return
 	}
+	audit.SetTenant(r.Context(), k.TenantID)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -1,0 +1,102 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Operations names actions after the OpenAPI document's operationIds, so an audit event
+// says "createTenant" or "uploadDocument" and every documented route is named without
+// its handler knowing about auditing.
+type Operations struct {
+	byPattern map[string]string
+}
+
+// NewOperations reads an OpenAPI 3 document: each operation's route is its
+// x-plinth-route when present (the server's net/http pattern), else "METHOD path".
+func NewOperations(openAPI []byte) (*Operations, error) {
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		return nil, fmt.Errorf("audit: read OpenAPI document: %w", err)
+	}
+	ops := &Operations{byPattern: map[string]string{}}
+	for path, methods := range doc.Paths {
+		for method, raw := range methods {
+			var op struct {
+				OperationID string `json:"operationId"`
+				Route       string `json:"x-plinth-route"`
+			}
+			if json.Unmarshal(raw, &op) != nil || op.OperationID == "" {
+				continue // "parameters" and other non-operation members
+			}
+			pattern := strings.ToUpper(method) + " " + path
+			if op.Route != "" {
+				pattern = op.Route
+			}
+			ops.byPattern[normalizePattern(pattern)] = op.OperationID
+		}
+	}
+	return ops, nil
+}
+
+// Name returns the operationId served by the net/http pattern, or "" when undocumented.
+func (o *Operations) Name(pattern string) string {
+	if o == nil {
+		return ""
+	}
+	return o.byPattern[normalizePattern(pattern)]
+}
+
+// normalizePattern makes patterns comparable whatever their wildcards are called:
+// "{id}" becomes "{}", "{arn...}" becomes "{...}".
+func normalizePattern(p string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(p, '{')
+		if i < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		j := strings.IndexByte(p[i:], '}')
+		if j < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		b.WriteString(p[:i])
+		if strings.HasSuffix(p[i:i+j], "...") {
+			b.WriteString("{...}")
+		} else {
+			b.WriteString("{}")
+		}
+		p = p[i+j+1:]
+	}
+}
+
+// pathParams extracts the wildcard values of a net/http pattern ("POST /a/{id}/b",
+// with or without method) from a request path.
+func pathParams(pattern, path string) map[string]string {
+	if _, rest, ok := strings.Cut(pattern, " "); ok {
+		pattern = rest
+	}
+	if i := strings.IndexByte(pattern, '/'); i > 0 {
+		pattern = pattern[i:] // drop a host
+	}
+	pseg := strings.Split(strings.Trim(pattern, "/"), "/")
+	rseg := strings.Split(strings.Trim(path, "/"), "/")
+	out := map[string]string{}
+	for i, s := range pseg {
+		if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") || i >= len(rseg) {
+			continue
+		}
+		name := strings.TrimSuffix(strings.Trim(s, "{}"), "...")
+		if strings.HasSuffix(s, "...}") {
+			out[name] = strings.Join(rseg[i:], "/")
+			break
+		}
+		out[name] = rseg[i]
+	}
+	return out
+}
