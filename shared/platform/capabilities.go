@@ -12,6 +12,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
+	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/rag/index"
@@ -75,11 +76,19 @@ func (l *Local) wireCapabilities(ctx context.Context, cfg Config, gw http.Handle
 		l.log.Info("resumed unfinished executions", "count", n)
 	}
 
+	l.HumanEval, err = humaneval.NewService(l.Store, l.Blobs,
+		humaneval.WithRuns(evalRuns{l.Eval}), humaneval.WithFeedback(evalFeedback{l.Eval}))
+	if err != nil {
+		return fmt.Errorf("human evaluation: %w", err)
+	}
+
 	l.grounder.svc = l.RAG
 	for _, mux := range []*http.ServeMux{v1, admin} {
 		rag.Routes(mux, l.RAG)
 		eval.Routes(mux, l.Eval)
 	}
+	humaneval.AdminRoutes(admin, l.HumanEval)
+	humaneval.ReviewerRoutes(v1, l.HumanEval)
 	exec.Routes(admin)
 
 	// Background loops stop, and are waited for, before anything they use is closed.

@@ -29,6 +29,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/guardrail/guardrailhttp"
 	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/quota"
 	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
@@ -91,6 +92,8 @@ type Local struct {
 	Executor *flow.Executor
 	RAG      *rag.Service
 	Eval     *eval.Service
+	// HumanEval holds review queues, reviews and ground-truth datasets.
+	HumanEval *humaneval.Service
 
 	log      *slog.Logger
 	closers  []func(context.Context) error

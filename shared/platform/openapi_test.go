@@ -32,6 +32,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/registry"
@@ -1764,6 +1765,15 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"RegistryModel":               registry.Model{},
 		"Prompt":                      registry.Prompt{},
 		"AuditEvent":                  audit.Event{},
+		"ReviewQueue":                 humaneval.Queue{},
+		"ReviewItem":                  humaneval.Item{},
+		"HumanReview":                 humaneval.Review{},
+		"ReviewAssignment":            humaneval.Assignment{},
+		"NextReviewResponse":          humaneval.NextResponse{},
+		"SubmitReviewRequest":         humaneval.ReviewRequest{},
+		"ReviewAgreement":             humaneval.Agreement{},
+		"PublishDatasetRequest":       humaneval.PublishRequest{},
+		"DatasetSummary":              humaneval.DatasetSummary{},
 	}
 	seen := map[string]bool{}
 	for name, v := range types {
