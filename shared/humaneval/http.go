@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 )
@@ -113,6 +114,8 @@ func (h handlers) create(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, toHTTP(err))
 		return
 	}
+	audit.SetTenant(r.Context(), out.Tenant)
+	audit.SetResource(r.Context(), "review-queues/"+out.ID)
 	w.Header().Set("Location", "/admin/review-queues/"+out.ID)
 	httpapi.WriteJSON(w, http.StatusCreated, out)
 }
@@ -260,6 +263,8 @@ func (h handlers) submit(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, toHTTP(err))
 		return
 	}
+	audit.SetResource(r.Context(), "review-queues/"+out.QueueID+"/items/"+out.ItemID)
+	audit.SetDetail(r.Context(), "reviewer", out.Reviewer)
 	httpapi.WriteJSON(w, http.StatusCreated, out)
 }
 
@@ -293,6 +298,8 @@ func (h handlers) publish(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, toHTTP(err))
 		return
 	}
+	audit.SetTenant(r.Context(), v.Tenant)
+	audit.SetResource(r.Context(), "datasets/"+v.Name+"/versions/"+strconv.Itoa(v.Version))
 	httpapi.WriteJSON(w, http.StatusCreated, v)
 }
 

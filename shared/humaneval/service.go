@@ -102,8 +102,8 @@ func NewService(st store.Store, blobs blob.Store, opts ...Option) (*Service, err
 
 const queuesPK = "REVIEWQ"
 
-func queuePK(id string) string           { return "REVIEWQ#" + id }
-func itemSK(index int) string            { return fmt.Sprintf("ITEM#%06d", index) }
+func queuePK(id string) string              { return "REVIEWQ#" + id }
+func itemSK(index int) string               { return fmt.Sprintf("ITEM#%06d", index) }
 func reviewSK(item, reviewer string) string { return "REVIEW#" + item + "#" + reviewer }
 func assignSK(item, reviewer string) string { return "ASSIGN#" + item + "#" + reviewer }
 
