@@ -101,7 +101,8 @@ func serve() error {
 }
 
 // sigV4Credentials reads a JSON file of credentials clients may sign requests with:
-// [{"access_key_id":"…","secret_access_key":"…","principal_arn":"arn:aws:iam::…:role/…"}].
+// [{"access_key_id":"…","secret_access_key":"…","principal_arn":"arn:aws:iam::…:role/…"}],
+// with "session_token" for a temporary credential (requests must then carry it).
 func sigV4Credentials(path string) ([]sigv4.Credential, error) {
 	if path == "" {
 		return nil, nil
@@ -113,6 +114,7 @@ func sigV4Credentials(path string) ([]sigv4.Credential, error) {
 	var raw []struct {
 		AccessKeyID     string `json:"access_key_id"`
 		SecretAccessKey string `json:"secret_access_key"`
+		SessionToken    string `json:"session_token"`
 		PrincipalARN    string `json:"principal_arn"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
@@ -123,7 +125,7 @@ func sigV4Credentials(path string) ([]sigv4.Credential, error) {
 		if c.AccessKeyID == "" || c.SecretAccessKey == "" || c.PrincipalARN == "" {
 			return nil, fmt.Errorf("PLINTH_SIGV4_CREDENTIALS %s: entry %d needs access_key_id, secret_access_key and principal_arn", path, i)
 		}
-		out = append(out, sigv4.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, PrincipalARN: c.PrincipalARN})
+		out = append(out, sigv4.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, PrincipalARN: c.PrincipalARN})
 	}
 	return out, nil
 }

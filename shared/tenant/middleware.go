@@ -51,7 +51,7 @@ func (s *Service) Middleware(v *sigv4.Verifier) func(http.Handler) http.Handler 
 			case v != nil && sigv4.IsSigned(r):
 				var cred sigv4.Credential
 				if cred, err = v.Verify(r); err != nil {
-					httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, "invalid_signature", "%v", err))
+					httpapi.WriteError(w, sigv4.APIError(err))
 					return
 				}
 				id.Principal, id.Tenant, err = s.AuthenticateIAM(r.Context(), cred.PrincipalARN)

@@ -82,7 +82,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*gateway.Caller, error) {
 	} else if a.sigv4 != nil && sigv4.IsSigned(r) {
 		cred, verr := a.sigv4.Verify(r)
 		if verr != nil {
-			return nil, httpapi.Errorf(http.StatusForbidden, "invalid_signature", "%v", verr)
+			return nil, sigv4.APIError(verr)
 		}
 		if id.Principal, id.Tenant, err = a.svc.AuthenticateIAM(ctx, cred.PrincipalARN); err != nil {
 			return nil, tenant.APIError(err)

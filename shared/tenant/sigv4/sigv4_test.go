@@ -19,8 +19,11 @@ import (
 )
 
 var (
-	now  = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	cred = sigv4.Credential{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", PrincipalARN: "arn:aws:iam::123456789012:role/app"}
+	now = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	// cred is a temporary credential (the SDK signs its session token); longTerm is the
+	// same key without one.
+	cred     = sigv4.Credential{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", SessionToken: "session-token", PrincipalARN: "arn:aws:iam::123456789012:role/app"}
+	longTerm = sigv4.Credential{AccessKeyID: cred.AccessKeyID, SecretAccessKey: cred.SecretAccessKey, PrincipalARN: cred.PrincipalARN}
 )
 
 // signed builds a request signed by the AWS SDK's own signer.
@@ -33,7 +36,7 @@ func signed(t *testing.T, method, url, body string, secret string, at time.Time)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Custom", "  a   b ")
 	sum := sha256.Sum256([]byte(body))
-	creds := aws.Credentials{AccessKeyID: cred.AccessKeyID, SecretAccessKey: secret, SessionToken: "session-token"}
+	creds := aws.Credentials{AccessKeyID: cred.AccessKeyID, SecretAccessKey: secret, SessionToken: cred.SessionToken}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "execute-api", "eu-west-1", at); err != nil {
 		t.Fatal(err)
 	}
