@@ -18,6 +18,10 @@ type Policy struct {
 	Name        string `json:"name"`
 	Version     int    `json:"version,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Tenant owns the policy: only that tenant may apply it (by guardrailIdentifier or as
+	// its assigned policy). Empty for a platform-shared policy every tenant may apply. Set
+	// when the policy is created; its versions keep it.
+	Tenant string `json:"tenant,omitempty"`
 
 	SensitiveInformationPolicyConfig *SensitiveInformationPolicyConfig `json:"sensitiveInformationPolicyConfig,omitempty"`
 	ContentPolicyConfig              *ContentPolicyConfig              `json:"contentPolicyConfig,omitempty"`

@@ -41,6 +41,7 @@ type PolicyInfo struct {
 	ID            string    `json:"id"`
 	Name          string    `json:"name"`
 	Description   string    `json:"description,omitempty"`
+	Tenant        string    `json:"tenant,omitempty"`
 	LatestVersion int       `json:"latestVersion"`
 	CreatedAt     time.Time `json:"createdAt"`
 	UpdatedAt     time.Time `json:"updatedAt"`
@@ -100,12 +101,15 @@ func (r *Repository) Create(ctx context.Context, p Policy) (*Policy, error) {
 	if !idPattern.MatchString(p.ID) {
 		return nil, fmt.Errorf("%w: id must be 1-64 letters, digits, '-' or '_'", ErrInvalidPolicy)
 	}
+	if p.Tenant != "" && !idPattern.MatchString(p.Tenant) {
+		return nil, fmt.Errorf("%w: tenant %q is not a tenant ID", ErrInvalidPolicy, p.Tenant)
+	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	now := r.now().UTC()
 	p.Version = 1
-	info := PolicyInfo{ID: p.ID, Name: p.Name, Description: p.Description, LatestVersion: 1, CreatedAt: now, UpdatedAt: now}
+	info := PolicyInfo{ID: p.ID, Name: p.Name, Description: p.Description, Tenant: p.Tenant, LatestVersion: 1, CreatedAt: now, UpdatedAt: now}
 	infoJSON, _ := json.Marshal(info)
 	verJSON, err := json.Marshal(storedVersion{Policy: &p, CreatedAt: now})
 	if err != nil {
@@ -143,8 +147,11 @@ func (r *Repository) Update(ctx context.Context, id string, p Policy) (*Policy, 
 	if err := json.Unmarshal(meta.Data, &info); err != nil {
 		return nil, fmt.Errorf("decode policy %s: %w", id, err)
 	}
+	if p.Tenant != "" && p.Tenant != info.Tenant {
+		return nil, fmt.Errorf("%w: policy %s's owner cannot change", ErrInvalidPolicy, id)
+	}
 	now := r.now().UTC()
-	p.ID = id
+	p.ID, p.Tenant = id, info.Tenant
 	p.Version = info.LatestVersion + 1
 	info.LatestVersion = p.Version
 	info.Name, info.Description, info.UpdatedAt = p.Name, p.Description, now
@@ -189,6 +196,27 @@ func (r *Repository) Get(ctx context.Context, id string, v int) (*Policy, error)
 		return nil, fmt.Errorf("decode policy %s version %d: %v", id, v, err)
 	}
 	return sv.Policy, nil
+}
+
+// GetFor returns version v of policy id (0 for the latest) if tenantID may apply it: the
+// policy is the tenant's own or platform-shared. Another tenant's policy fails with the
+// very error a missing one does, so its existence is not revealed.
+func (r *Repository) GetFor(ctx context.Context, tenantID, id string, v int) (*Policy, error) {
+	info, err := r.Info(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if info.Tenant != "" && info.Tenant != tenantID {
+		return nil, fmt.Errorf("get policy %s: %w", id, ErrPolicyNotFound)
+	}
+	if v == 0 {
+		v = info.LatestVersion
+	}
+	if v > info.LatestVersion {
+		// A version that does not exist yet: answer as for a missing policy.
+		return nil, fmt.Errorf("get policy %s: %w", id, ErrPolicyNotFound)
+	}
+	return r.Get(ctx, id, v)
 }
 
 // Info returns the policy's description.

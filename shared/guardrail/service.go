@@ -49,7 +49,7 @@ func (s *Service) TenantPolicy(ctx context.Context, tenantID string) (*Policy, e
 	if id == "" {
 		return nil, nil
 	}
-	return s.Repo.Get(ctx, id, v)
+	return s.Repo.GetFor(ctx, tenantID, id, v)
 }
 
 // EffectivePolicy is the policy that applies to a tenant's request: the tenant's assigned
@@ -82,7 +82,7 @@ func (s *Service) Apply(ctx context.Context, tenantID string, req ApplyRequest) 
 				return ApplyResponse{}, fmt.Errorf("%w: guardrailVersion must be a number", ErrInvalidRequest)
 			}
 		}
-		p, err := s.Repo.Get(ctx, req.GuardrailIdentifier, v)
+		p, err := s.Repo.GetFor(ctx, tenantID, req.GuardrailIdentifier, v)
 		if err != nil {
 			return ApplyResponse{}, err
 		}

@@ -82,6 +82,16 @@ func (s *Service) PolicyByRef(ctx context.Context, ref string) (*Policy, error) 
 	return s.Repo.Get(ctx, id, v)
 }
 
+// PolicyByRefFor returns the stored policy a tenant's reference names if the tenant may
+// apply it (its own or platform-shared; see Repository.GetFor).
+func (s *Service) PolicyByRefFor(ctx context.Context, tenantID, ref string) (*Policy, error) {
+	id, v, err := ParsePolicyRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.Repo.GetFor(ctx, tenantID, id, v)
+}
+
 // Check applies the stored policy named by ref (a tenant's guardrail_policy) to texts as
 // one request: the gateway's input check (SourceInput, the prompt's texts) and output
 // check (SourceOutput, the completion's texts). An empty ref passes everything.

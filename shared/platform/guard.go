@@ -51,15 +51,18 @@ func newGuardAdapter(svc *guardrail.Service) *guardAdapter {
 
 var _ gateway.Guard = (*guardAdapter)(nil)
 
-func (g *guardAdapter) policy(ctx context.Context, ref string) (*guardrail.Policy, error) {
+// policy returns the policy the caller's tenant is assigned, if the tenant may apply it
+// (its own or a platform-shared one).
+func (g *guardAdapter) policy(ctx context.Context, c *gateway.Caller, ref string) (*guardrail.Policy, error) {
 	now := time.Now()
+	key := c.Tenant.ID + "\x00" + ref
 	g.mu.Lock()
-	c, ok := g.policies[ref]
+	cached, ok := g.policies[key]
 	g.mu.Unlock()
-	if ok && now.Before(c.until) {
-		return c.p, nil
+	if ok && now.Before(cached.until) {
+		return cached.p, nil
 	}
-	p, err := g.svc.PolicyByRef(ctx, ref)
+	p, err := g.svc.PolicyByRefFor(ctx, c.Tenant.ID, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +70,7 @@ func (g *guardAdapter) policy(ctx context.Context, ref string) (*guardrail.Polic
 	if len(g.policies) > 4096 {
 		clear(g.policies)
 	}
-	g.policies[ref] = cachedPolicy{p: p, until: now.Add(g.ttl)}
+	g.policies[key] = cachedPolicy{p: p, until: now.Add(g.ttl)}
 	g.mu.Unlock()
 	return p, nil
 }
@@ -89,7 +92,7 @@ func (g *guardAdapter) Input(ctx context.Context, c *gateway.Caller, msgs []prov
 	if r == "" {
 		return gateway.GuardVerdict{Texts: texts(gm)}, nil
 	}
-	p, err := g.policy(ctx, r)
+	p, err := g.policy(ctx, c, r)
 	if err != nil {
 		return gateway.GuardVerdict{}, err
 	}
@@ -103,7 +106,7 @@ func (g *guardAdapter) Output(ctx context.Context, c *gateway.Caller, out []stri
 	if r == "" {
 		return gateway.GuardVerdict{Texts: out}, nil
 	}
-	p, err := g.policy(ctx, r)
+	p, err := g.policy(ctx, c, r)
 	if err != nil {
 		return gateway.GuardVerdict{}, err
 	}
@@ -117,7 +120,7 @@ func (g *guardAdapter) OutputStream(ctx context.Context, c *gateway.Caller) gate
 	if r == "" {
 		return nil
 	}
-	p, err := g.policy(ctx, r)
+	p, err := g.policy(ctx, c, r)
 	if err != nil {
 		return failClosed{msg: "The response was withheld: its guardrail policy could not be loaded."}
 	}
