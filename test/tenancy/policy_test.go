@@ -27,7 +27,7 @@ func TestGuardrailPoliciesAreTenantScoped(t *testing.T) {
 	raw := mustCall(t, srv, "POST", "/admin/guardrail-policies", adminKey, map[string]any{
 		"tenant": "alpha", "name": "alpha-private", "blockedInputMessaging": message,
 		"sensitiveInformationPolicyConfig": map[string]any{"regexesConfig": []map[string]any{{"name": "project-code", "pattern": regexSecret, "action": "BLOCK"}}},
-		"wordPolicyConfig": map[string]any{"wordsConfig": []map[string]any{{"text": "zanzibar"}}},
+		"wordPolicyConfig":                 map[string]any{"wordsConfig": []map[string]any{{"text": "zanzibar"}}},
 	}, 201)
 	if err := json.Unmarshal(raw, &created); err != nil || created.Tenant != "alpha" {
 		t.Fatalf("created %s", raw)
