@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -67,12 +66,7 @@ func serve() error {
 		_ = p.Close(context.Background())
 		return fmt.Errorf("listen on %s (set PLINTH_ADDR to another address): %w", addr, err)
 	}
-	srv := &http.Server{
-		Handler:           p.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := platform.NewHTTPServer(p.Handler, platform.WithServerLogger(log))
 	banner(ln.Addr().String(), p)
 
 	errc := make(chan error, 1)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -124,6 +125,8 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) erro
 		switch {
 		case errors.As(err, &tooBig):
 			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large", Message: fmt.Sprintf("request body exceeds %d bytes", limit)}
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return &Error{Status: http.StatusRequestTimeout, Code: "request_timeout", Message: "the request body did not arrive in time"}
 		case errors.Is(err, io.EOF):
 			return &Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: "request body is empty; expected a JSON object"}
 		default:
