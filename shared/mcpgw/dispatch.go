@@ -25,12 +25,14 @@ const (
 // them from creating server sessions nobody can close.
 func Dispatch(stateful, stateless http.Handler, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(HeaderSessionID) != "" || r.Method != http.MethodPost {
-			if r.Header.Get(HeaderSessionID) == "" && r.Method != http.MethodPost {
-				stateless.ServeHTTP(w, r)
-				return
-			}
+		if r.Header.Get(HeaderSessionID) != "" {
 			stateful.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, r.Method+" needs the Mcp-Session-Id header of a session opened with initialize (2025-11-25); the 2026-07-28 revision has no sessions")
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))

@@ -30,6 +30,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/guardrail/guardrailhttp"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/humaneval"
+	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/quota"
 	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
@@ -41,6 +42,8 @@ import (
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
 	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
+	"github.com/plinth-ai/plinth/shared/toolhub"
+	"github.com/plinth-ai/plinth/shared/toolhub/mcpclient"
 	"github.com/plinth-ai/plinth/shared/usage"
 	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
 )
@@ -94,6 +97,9 @@ type Local struct {
 	Eval     *eval.Service
 	// HumanEval holds review queues, reviews and ground-truth datasets.
 	HumanEval *humaneval.Service
+	// Tools is the tool catalog; ToolHub calls tools for /mcp and agents.
+	Tools   *toolhub.Service
+	ToolHub *toolhub.Hub
 
 	log      *slog.Logger
 	closers  []func(context.Context) error
@@ -220,7 +226,18 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		}
 		authOpts = append(authOpts, gatewayauth.WithSigV4(sigv4.NewVerifier(region, "execute-api", cfg.SigV4)))
 	}
-	root.Handle("/v1/", notFound(v1, gateway.Authenticate(gatewayauth.New(l.Tenants, authOpts...), auditTrail(l.Audit, v1, scopes(v1)))))
+	authn := gatewayauth.New(l.Tenants, authOpts...)
+	var mcpClient *mcpclient.Client
+	l.Tools, l.ToolHub, mcpClient = newToolHub(st, guards, l.Usage, log, EnvSecrets)
+	toolhub.Routes(admin, l.Tools)
+	mcpGW := mcpgw.New(l.ToolHub, authn, mcpgw.WithLogger(log))
+	l.closers = append([]func(context.Context) error{func(ctx context.Context) error {
+		mcpGW.Close()
+		mcpClient.Close(ctx)
+		return nil
+	}}, l.closers...)
+	mountMCP(root, v1, mcpGW)
+	root.Handle("/v1/", notFound(v1, gateway.Authenticate(authn, auditTrail(l.Audit, v1, scopes(v1)))))
 	root.Handle("/admin/", notFound(admin, adminOnly(l.AdminKey, auditTrail(l.Audit, admin, admin))))
 	l.Handler = requestIDs(recoverer(log, notFound(root, root)))
 	ok = true

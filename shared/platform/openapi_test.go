@@ -33,10 +33,12 @@ import (
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/humaneval"
+	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/tenant"
+	"github.com/plinth-ai/plinth/shared/toolhub"
 	"github.com/plinth-ai/plinth/shared/usage"
 )
 
@@ -46,7 +48,7 @@ import (
 var httpMethods = []string{"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 // unauthenticatedPaths are the only operations without a security requirement.
-var unauthenticatedPaths = map[string]bool{"/healthz": true, "/openapi.json": true}
+var unauthenticatedPaths = map[string]bool{"/healthz": true, "/openapi.json": true, "/.well-known/oauth-protected-resource/mcp": true}
 
 type openAPIOperation struct {
 	Method string // upper case
@@ -1774,6 +1776,13 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"ReviewAgreement":             humaneval.Agreement{},
 		"PublishDatasetRequest":       humaneval.PublishRequest{},
 		"DatasetSummary":              humaneval.DatasetSummary{},
+		"ToolServer":                  toolhub.Server{},
+		"ToolServerPatch":             toolhub.Patch{},
+		"ToolReview":                  toolhub.Review{},
+		"ToolGrant":                   toolhub.Grant{},
+		"ToolServerList":              toolhub.ServerList{},
+		"ToolGrantList":               toolhub.GrantList{},
+		"ToolList":                    mcpgw.ToolList{},
 	}
 	seen := map[string]bool{}
 	for name, v := range types {

@@ -1,0 +1,101 @@
+package platform
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/guardrail"
+	"github.com/plinth-ai/plinth/shared/mcpgw"
+	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/toolhub"
+	"github.com/plinth-ai/plinth/shared/toolhub/mcpclient"
+	"github.com/plinth-ai/plinth/shared/usage"
+)
+
+// toolSecrets resolves tool servers' credentials like provider keys: a stored value, an
+// environment variable, or (in AWS) a Secrets Manager secret.
+func toolSecrets(resolve func(context.Context, registry.Deployment) (string, error)) toolhub.Secrets {
+	return func(ctx context.Context, c *toolhub.Credential) (string, error) {
+		return resolve(ctx, registry.Deployment{ID: "tool credential", APIKey: c.Value, APIKeyEnv: c.Env, APIKeySecret: c.Secret})
+	}
+}
+
+// newToolHub builds the tool catalog and hub over the store, with guardrails and usage
+// records shared with the model gateway.
+func newToolHub(st store.Store, guards *guardrail.Service, rec *usage.Recorder, log *slog.Logger,
+	secrets func(context.Context, registry.Deployment) (string, error)) (*toolhub.Service, *toolhub.Hub, *mcpclient.Client) {
+	client := mcpclient.New(mcpclient.WithHTTPClient(UpstreamHTTPClient()), mcpclient.WithLogger(log))
+	svc := toolhub.NewService(st,
+		toolhub.WithBackend(toolhub.KindMCP, mcpclient.NewBackend(client)),
+		toolhub.WithSecrets(toolSecrets(secrets)),
+		toolhub.WithLogger(log))
+	hub := toolhub.NewHub(svc,
+		toolhub.WithGuard(toolGuard{g: newGuardAdapter(guards)}),
+		toolhub.WithRecorder(toolRecorder{rec: rec, log: log}),
+		toolhub.WithRateLimitStore(st),
+		toolhub.WithHubLogger(log))
+	return svc, hub, client
+}
+
+// toolGuard applies the caller's tenant guardrail policy to tool arguments and results.
+type toolGuard struct{ g *guardAdapter }
+
+func (t toolGuard) Check(ctx context.Context, c *toolhub.Caller, src toolhub.GuardSource, texts []string) (toolhub.GuardVerdict, error) {
+	gc := &gateway.Caller{Principal: c.Principal, Tenant: c.Tenant}
+	var v gateway.GuardVerdict
+	var err error
+	if src == toolhub.GuardInput {
+		msgs := make([]provider.Message, len(texts))
+		for i, s := range texts {
+			msgs[i] = provider.Message{Role: "user", Content: provider.TextContent(s)}
+		}
+		v, err = t.g.Input(ctx, gc, msgs)
+	} else {
+		v, err = t.g.Output(ctx, gc, texts)
+	}
+	return toolhub.GuardVerdict(v), err
+}
+
+// toolRecorder writes a usage record per tool call (model "tool:<server>/<tool>", so
+// usage reports and chargeback include tools) and logs the call as an audit line.
+type toolRecorder struct {
+	rec *usage.Recorder
+	log *slog.Logger
+}
+
+func (t toolRecorder) RecordCall(ctx context.Context, r toolhub.CallRecord) {
+	t.log.InfoContext(ctx, "tool call", "audit", true, "request_id", r.RequestID, "tenant", r.Tenant, "key_id", r.KeyID,
+		"server", r.Server, "tool", r.Tool, "method", r.Method, "status", r.Status, "code", r.Code, "latency_ms", r.LatencyMS,
+		"argument_bytes", r.ArgBytes, "result_bytes", r.ResultBytes)
+	if r.Tenant == "" || r.Status == "denied" {
+		return
+	}
+	model := "tool:" + r.Server + "/" + r.Tool
+	if r.Method != "tools/call" {
+		model = "tool:" + r.Server + "#" + r.Method
+	}
+	status := usage.StatusOK
+	switch r.Status {
+	case "error":
+		status = usage.StatusError
+	case "blocked":
+		status = usage.StatusBlocked
+	case "cancelled":
+		status = usage.StatusCanceled
+	}
+	if err := t.rec.Record(ctx, usage.Record{RequestID: r.RequestID, Tenant: r.Tenant, KeyID: r.KeyID, Model: model,
+		LatencyMS: r.LatencyMS, Guardrail: r.Guardrail, Status: status, Time: time.Now().UTC()}); err != nil {
+		t.log.ErrorContext(ctx, "tool usage record lost", "tenant", r.Tenant, "server", r.Server, "tool", r.Tool, "error", err)
+	}
+}
+
+// mountMCP serves /mcp (and the OAuth metadata when configured) and GET /v1/tools.
+func mountMCP(root, v1 *http.ServeMux, gw *mcpgw.Gateway) {
+	gw.Routes(root)
+	gw.ToolRoutes(v1)
+}
