@@ -1,5 +1,7 @@
 package mcpgw
 
+//lint:file-ignore SA1019 MCP 2026-07-28 deprecates logging, sampling and roots (SEP-2577), but 2025-11-25 clients and servers still use them and the gateway must carry them
+
 import (
 	"context"
 	"encoding/json"

@@ -4,8 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/mcpgw"
@@ -27,7 +30,7 @@ func toolSecrets(resolve func(context.Context, registry.Deployment) (string, err
 
 // newToolHub builds the tool catalog and hub over the store, with guardrails and usage
 // records shared with the model gateway.
-func newToolHub(st store.Store, guards *guardrail.Service, rec *usage.Recorder, log *slog.Logger,
+func newToolHub(st store.Store, guards *guardrail.Service, rec *usage.Recorder, trail audit.Recorder, log *slog.Logger,
 	secrets func(context.Context, registry.Deployment) (string, error)) (*toolhub.Service, *toolhub.Hub, *mcpclient.Client) {
 	client := mcpclient.New(mcpclient.WithHTTPClient(UpstreamHTTPClient()), mcpclient.WithLogger(log))
 	svc := toolhub.NewService(st,
@@ -36,7 +39,7 @@ func newToolHub(st store.Store, guards *guardrail.Service, rec *usage.Recorder, 
 		toolhub.WithLogger(log))
 	hub := toolhub.NewHub(svc,
 		toolhub.WithGuard(toolGuard{g: newGuardAdapter(guards)}),
-		toolhub.WithRecorder(toolRecorder{rec: rec, log: log}),
+		toolhub.WithRecorder(toolRecorder{rec: rec, trail: trail, log: log}),
 		toolhub.WithRateLimitStore(st),
 		toolhub.WithHubLogger(log))
 	return svc, hub, client
@@ -61,23 +64,48 @@ func (t toolGuard) Check(ctx context.Context, c *toolhub.Caller, src toolhub.Gua
 	return toolhub.GuardVerdict(v), err
 }
 
-// toolRecorder writes a usage record per tool call (model "tool:<server>/<tool>", so
-// usage reports and chargeback include tools) and logs the call as an audit line.
+// toolRecorder writes one audit event per tool call or refusal, and a usage record per
+// call (model "tool:<server>/<tool>", so usage reports and chargeback include tools).
 type toolRecorder struct {
-	rec *usage.Recorder
-	log *slog.Logger
+	rec   *usage.Recorder
+	trail audit.Recorder
+	log   *slog.Logger
 }
 
 func (t toolRecorder) RecordCall(ctx context.Context, r toolhub.CallRecord) {
-	t.log.InfoContext(ctx, "tool call", "audit", true, "request_id", r.RequestID, "tenant", r.Tenant, "key_id", r.KeyID,
-		"server", r.Server, "tool", r.Tool, "method", r.Method, "status", r.Status, "code", r.Code, "latency_ms", r.LatencyMS,
-		"argument_bytes", r.ArgBytes, "result_bytes", r.ResultBytes)
-	if r.Tenant == "" || r.Status == "denied" {
-		return
-	}
 	model := "tool:" + r.Server + "/" + r.Tool
 	if r.Method != "tools/call" {
 		model = "tool:" + r.Server + "#" + r.Method
+	}
+	if r.Server == "" {
+		model = "tool:" + r.Tool
+	}
+	e := audit.Event{Tenant: r.Tenant, Actor: r.KeyID, ActorType: audit.ActorAPIKey, Action: "mcp." + r.Method,
+		Resource: strings.TrimPrefix(model, "tool:"), RequestID: r.RequestID, Outcome: audit.OutcomeSuccess,
+		Details: map[string]string{"status": r.Status, "latency_ms": strconv.FormatInt(r.LatencyMS, 10)}}
+	switch {
+	case strings.HasPrefix(r.KeyID, "arn:"):
+		e.ActorType = audit.ActorIAM
+	case r.Tenant == "":
+		e.ActorType = audit.ActorAdmin
+	}
+	if e.Actor == "" {
+		e.Actor = e.ActorType
+	}
+	switch r.Status {
+	case "denied":
+		e.Outcome = audit.OutcomeDenied
+	case "blocked":
+		e.Outcome = audit.OutcomeRejected
+	case "error", "cancelled":
+		e.Outcome = audit.OutcomeFailed
+	}
+	if r.Code != "" {
+		e.ErrorCode = r.Code
+	}
+	t.trail.Record(ctx, e)
+	if r.Tenant == "" || r.Status == "denied" {
+		return
 	}
 	status := usage.StatusOK
 	switch r.Status {
