@@ -61,6 +61,7 @@ invoke: tools ## run one function on one event: make invoke FN=gateway EVENT=eve
 bench: build ## benchmarks: gateway overhead, package micro-benchmarks, Lambda sizes and cold start
 	$(GO) run ./test/bench/gateway
 	$(GO) run ./test/bench/lambda
+	$(GO) run ./test/bench/mcp
 	$(GOTEST) -run '^$$' -bench . -benchmem -benchtime 2000x ./shared/gateway/... ./shared/tenant/... ./shared/quota/... ./shared/cache/... ./shared/store/... ./shared/provider/... ./shared/guardrail/... ./shared/flow/...
 
 bench-rag: ## retrieval quality and speed on SciFact (PLINTH_DATASETS, see docs/datasets.md)
