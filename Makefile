@@ -15,16 +15,24 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help run test test-go test-short bench bench-rag eval-demo build synth lint invoke deploy tools clean
+.PHONY: help run env test test-go test-short bench bench-rag eval-demo build synth lint invoke deploy tools clean
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 run: ## start the local platform (PLINTH_ADDR, PLINTH_DATA, PLINTH_ADMIN_KEY)
-	$(GO) run ./functions/local
+	@echo "Building the local platform into build/local/plinth (the first build downloads and compiles every dependency: a few minutes; later ones take seconds)"
+	@set -o pipefail; $(GO) build -v -o build/local/plinth ./functions/local 2>&1 | awk '\
+		/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$$/ { if (++n % 50 == 0) printf "  compiled %d packages (now %s)\n", n, $$0; next } { print }'
+	@echo "Starting it (data in $${PLINTH_DATA:-.plinth}; Ctrl-C stops it)"
+	@exec build/local/plinth
 
-tools: $(NODE_DEPS) ## install what the tests need: Go modules, Node.js tools (CDK CLI, emulators, validators, OpenAI client)
+env: ## print the running local platform's address and keys as shell exports: eval "$(make -s env)"
+	@$(GO) run ./functions/local env
+
+tools: $(NODE_DEPS) ## install what the tests need: Go modules, Node.js tools (CDK CLI, emulators, validators, OpenAI client), curl and jq
 	@$(GO) mod download
+	@for c in curl jq; do command -v $$c >/dev/null || { echo "installing $$c from Debian (the README's examples use it)"; apt-get update -qq && apt-get install -y -qq $$c; }; done
 
 $(NODE_DEPS): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 	@command -v npm >/dev/null || { echo "installing Node.js and npm from Debian"; apt-get update -qq && apt-get install -y -qq nodejs npm; }
@@ -54,8 +62,8 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-invoke: tools ## run one function on one event: make invoke FN=gateway EVENT=events/apigw-chat.json
-	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<events/file.json>"; exit 2; }
+invoke: tools ## run one function on one event: make invoke FN=gateway EVENT=events/apigw-chat-completions.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<name>.json"; exit 2; }
 	bash $(TOOLS)/invoke.sh $(FN) $(EVENT)
 
 bench: build ## benchmarks: gateway overhead, package micro-benchmarks, Lambda sizes and cold start

@@ -4,6 +4,7 @@
 //
 //	go run ./functions/local                 serve (PLINTH_ADDR, PLINTH_DATA, PLINTH_ADMIN_KEY)
 //	go run ./functions/local flow run -f F   run a state machine file once (see flow run -h)
+//	go run ./functions/local env             print PLINTH, ADMIN and KEY as shell exports
 package main
 
 import (
@@ -23,14 +24,22 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "flow" {
-		os.Exit(runFlow(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "flow":
+			os.Exit(runFlow(os.Args[2:]))
+		case "env":
+			os.Exit(runEnv(os.Stdout, os.Stderr))
+		}
 	}
 	if err := serve(); err != nil {
 		fmt.Fprintln(os.Stderr, "plinth:", err)
 		os.Exit(1)
 	}
 }
+
+// defaultAddr is where the platform listens when PLINTH_ADDR is unset.
+const defaultAddr = "127.0.0.1:8080"
 
 func env(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -45,7 +54,7 @@ func serve() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	addr := env("PLINTH_ADDR", "127.0.0.1:8080")
+	addr := env("PLINTH_ADDR", defaultAddr)
 	creds, err := sigV4Credentials(os.Getenv("PLINTH_SIGV4_CREDENTIALS"))
 	if err != nil {
 		return err
@@ -133,18 +142,20 @@ func logLevel() slog.Level {
 }
 
 func banner(addr string, p *platform.Local) {
-	base := "http://" + addr
+	base := baseURL(addr)
 	fmt.Fprintf(os.Stdout, `Plinth is running at %[1]s
 
   admin key  %[2]s
   demo key   %[3]s   (tenant %[4]q)
   models     local-chat (extractive, built in), local-embed (lexical hashing, built in)
 
-Try it:
-  curl -s %[1]s/v1/models -H "Authorization: Bearer %[3]s"
-  curl -s %[1]s/v1/chat/completions -H "Authorization: Bearer %[3]s" -H "Content-Type: application/json" \
-    -d '{"model":"local-chat","messages":[{"role":"user","content":"Plinth is a platform. What is Plinth?"}]}'
-  OPENAI_BASE_URL=%[1]s/v1 OPENAI_API_KEY=%[3]s  (any OpenAI SDK)
+In another terminal, in this directory, set PLINTH, ADMIN and KEY:
+  eval "$(make -s env)"
+or
+  export PLINTH=%[1]s ADMIN=%[2]s KEY=%[3]s
+then
+  curl -s $PLINTH/v1/models -H "Authorization: Bearer $KEY"
+  OPENAI_BASE_URL=$PLINTH/v1 OPENAI_API_KEY=$KEY  (any OpenAI SDK)
 
 `, base, p.AdminKey, p.DemoKey, platform.DemoTenant)
 }

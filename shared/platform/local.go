@@ -217,7 +217,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	root.HandleFunc("GET /openapi.json", serveOpenAPI)
+	root.HandleFunc("GET /openapi.json", serveLocalOpenAPI)
 	var authOpts []gatewayauth.Option
 	if len(cfg.SigV4) > 0 {
 		region := cfg.Region

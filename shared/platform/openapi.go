@@ -122,3 +122,13 @@ func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(OpenAPI())
 }
+
+// serveLocalOpenAPI serves the document with the local platform itself, at the address
+// the client reached it on, as the first server: tools and SDK generators reading
+// /openapi.json then call the platform that served it, whatever PLINTH_ADDR is.
+func serveLocalOpenAPI(w http.ResponseWriter, r *http.Request) {
+	self, _ := json.Marshal(map[string]string{"url": "http://" + r.Host, "description": "This local platform (make run)."})
+	doc := bytes.Replace(OpenAPI(), []byte(`"servers": [`), append([]byte(`"servers": [`), append(self, ',')...), 1)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(doc)
+}

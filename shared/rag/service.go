@@ -275,12 +275,13 @@ func (s *Service) CreateKnowledgeBase(ctx context.Context, kb KnowledgeBase) (Kn
 
 // GetKnowledgeBase returns one of the tenant's knowledge bases.
 func (s *Service) GetKnowledgeBase(ctx context.Context, tenant, id string) (KnowledgeBase, error) {
+	notFound := fmt.Errorf("tenant %s has no knowledge base %q: %w", tenant, id, ErrNotFound)
 	if !validID.MatchString(tenant) || !validID.MatchString(id) {
-		return KnowledgeBase{}, fmt.Errorf("knowledge base %s/%s: %w", tenant, id, ErrNotFound)
+		return KnowledgeBase{}, notFound
 	}
 	it, err := s.store.Get(ctx, kbKey(tenant, id))
 	if errors.Is(err, store.ErrNotFound) {
-		return KnowledgeBase{}, fmt.Errorf("knowledge base %s/%s: %w", tenant, id, ErrNotFound)
+		return KnowledgeBase{}, notFound
 	}
 	if err != nil {
 		return KnowledgeBase{}, fmt.Errorf("get knowledge base %s/%s: %w", tenant, id, err)

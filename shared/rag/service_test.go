@@ -349,11 +349,12 @@ func TestS3EventsDriveIngestion(t *testing.T) {
 
 func TestEventsForUnknownKnowledgeBasesAreRejected(t *testing.T) {
 	e := newEnv(t, envConfig{})
-	for _, key := range []string{"tenants/acme/kb/missing/a.txt", "other/prefix/a.txt"} {
+	// The failure carries Prepare's own reason, naming what was wrong, not a fixed sentence.
+	for key, reason := range map[string]string{"tenants/acme/kb/missing/a.txt": `"missing"`, "other/prefix/a.txt": "other/prefix/a.txt"} {
 		ev, _ := json.Marshal(map[string]any{"detail-type": "Object Created", "detail": map[string]any{"bucket": map[string]any{"name": "b"}, "object": map[string]any{"key": key}}})
 		_, err := e.run(context.Background(), ev)
-		if err == nil || !strings.Contains(err.Error(), "EventRejected") {
-			t.Errorf("%s: %v, want EventRejected", key, err)
+		if err == nil || !strings.Contains(err.Error(), "EventRejected") || !strings.Contains(err.Error(), reason) {
+			t.Errorf("%s: %v, want EventRejected naming %s", key, err, reason)
 		}
 	}
 }

@@ -46,13 +46,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "invoke: building functions/$fn" >&2
 (cd "$root" && CGO_ENABLED=0 go build -trimpath -tags lambda.norpc -ldflags='-s -w' -o "$work/bootstrap" "./functions/$fn")
 
-# free_port prints a loopback port nothing listens on.
+# free_port prints a loopback port nothing listens on, below Linux's ephemeral range
+# (32768+), where outgoing connections would make it busy.
 free_port() {
   local p
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return 0
@@ -61,25 +63,33 @@ free_port() {
   echo "invoke: no free port found" >&2
   return 1
 }
-api_port=$(free_port)
-runtime_port=$(free_port)
-while [[ $runtime_port == "$api_port" ]]; do runtime_port=$(free_port); done
-
 export AWS_LAMBDA_FUNCTION_NAME=$fn AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024
 export AWS_REGION=${AWS_REGION:-eu-west-1} AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-${AWS_REGION:-eu-west-1}}
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-AKIDPLINTHLOCAL} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-plinth-local-secret}
+if [[ -z ${AWS_ENDPOINT_URL:-} ]]; then
+  no_aws=1
+  echo "invoke: AWS_ENDPOINT_URL is unset, so AWS calls (DynamoDB, S3, ...) go to a closed local port and fail at once:" >&2
+  echo "invoke: a function that needs its table answers 503. Point AWS_ENDPOINT_URL and PLINTH_TABLE at DynamoDB or an emulator for real answers." >&2
+fi
 export AWS_ENDPOINT_URL=${AWS_ENDPOINT_URL:-http://127.0.0.1:9} AWS_EC2_METADATA_DISABLED=true
 export PLINTH_TABLE=${PLINTH_TABLE:-plinth}
 
-(cd "$work" && exec "$rie" --runtime-interface-emulator-address "127.0.0.1:$api_port" \
-  --runtime-api-address "127.0.0.1:$runtime_port" "$work/bootstrap") >&2 &
-rie_pid=$!
-
+# A port picked free may be taken before the emulator binds it: try a few times.
 ready=
-for _ in $(seq 1 500); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null; then ready=1; break; fi
-  kill -0 "$rie_pid" 2>/dev/null || break
-  sleep 0.01
+for attempt in 1 2 3; do
+  api_port=$(free_port)
+  runtime_port=$(free_port)
+  while [[ $runtime_port == "$api_port" ]]; do runtime_port=$(free_port); done
+  (cd "$work" && exec "$rie" --runtime-interface-emulator-address "127.0.0.1:$api_port" \
+    --runtime-api-address "127.0.0.1:$runtime_port" "$work/bootstrap") >&2 &
+  rie_pid=$!
+  for _ in $(seq 1 500); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null; then ready=1; break; fi
+    kill -0 "$rie_pid" 2>/dev/null || break
+    sleep 0.01
+  done
+  [[ -n $ready ]] && break
+  wait "$rie_pid" 2>/dev/null || true
 done
 [[ -n $ready ]] || { echo "invoke: the emulator did not start" >&2; exit 1; }
 
@@ -91,3 +101,6 @@ status=$(curl -sS -o "$work/response" -w '%{http_code}' -X POST \
 tr -s '\000' '\n' <"$work/response"
 echo
 [[ $status == 200 ]] || { echo "invoke: the emulator answered $status" >&2; exit 1; }
+if [[ -n ${no_aws:-} ]] && grep -q '"statusCode":503' "$work/response"; then
+  echo "invoke: the function answered 503 because no AWS endpoint is set (see above)" >&2
+fi

@@ -152,13 +152,20 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return ExitUsage
 	}
 	opts := []flow.RunOption{}
+	overridden := map[string]bool{}
 	for _, t := range tasks {
 		state, script, ok := strings.Cut(t, ":")
 		if !ok || state == "" || script == "" {
 			fmt.Fprintf(stderr, "flow: -t %q must be State:SCRIPT\n", t)
 			return ExitUsage
 		}
+		overridden[state] = true
 		opts = append(opts, flow.WithTaskOverride(state, ScriptTask(script)))
+	}
+	for state, resource := range placeholderTasks(def, subMap) {
+		if !overridden[state] {
+			opts = append(opts, flow.WithTaskOverride(state, unboundTask(state, resource)))
+		}
 	}
 	for _, w := range waits {
 		state, ms, ok := strings.Cut(w, ":")
@@ -267,5 +274,56 @@ func ScriptTask(script string) flow.TaskFunc {
 			return nil, &flow.TaskError{Type: flow.ErrNameTaskFailed, Cause: fmt.Sprintf("%s printed invalid JSON: %q", script, res)}
 		}
 		return res, nil
+	}
+}
+
+// placeholderTasks returns the Task states (name → resource) whose resource is still a
+// ${Placeholder} after subs: in the platform the deployment fills it in, here nothing
+// implements it.
+func placeholderTasks(def []byte, subs map[string]string) map[string]string {
+	var doc any
+	if json.Unmarshal(def, &doc) != nil {
+		return nil
+	}
+	out := map[string]string{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if states, ok := v["States"].(map[string]any); ok {
+				for name, st := range states {
+					s, _ := st.(map[string]any)
+					res, _ := s["Resource"].(string)
+					if s["Type"] == "Task" && strings.Contains(res, "${") {
+						for k, val := range subs {
+							res = strings.ReplaceAll(res, "${"+k+"}", val)
+						}
+						if strings.Contains(res, "${") {
+							out[name] = res
+						}
+					}
+				}
+			}
+			for _, child := range v {
+				walk(child)
+			}
+		case []any:
+			for _, child := range v {
+				walk(child)
+			}
+		}
+	}
+	walk(doc)
+	return out
+}
+
+// unboundTask fails a Task state nothing implements, saying how to give it an
+// implementation.
+func unboundTask(state, resource string) flow.TaskFunc {
+	return func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		return nil, &flow.TaskError{Type: flow.ErrNameTaskFailed, Cause: fmt.Sprintf(
+			"state %s has no implementation here: its resource %s is a placeholder the deployment fills in; "+
+				"stub it with -t %s:SCRIPT (SCRIPT gets the task input as its first argument and prints the result)",
+			state, resource, state)}
 	}
 }

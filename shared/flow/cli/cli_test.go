@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -31,7 +32,10 @@ func TestRun(t *testing.T) {
 		{name: "script printing garbage", args: base, input: `{"fail":"garbage"}`, code: ExitExecution,
 			want: `{"error":"States.TaskFailed","cause":"testdata/price.sh printed invalid JSON: \"not json\""}`},
 		{name: "no override and no binding", args: []string{"run", "-f", "testdata/order.asl.json", "-w", "Cool:0"}, input: `{}`, code: ExitExecution,
-			want: `{"error":"States.TaskFailed","cause":"no handler is bound for resource \"${PriceFunctionArn}\" (state \"Price\")"}`},
+			want: `{"error":"States.TaskFailed","cause":"state Price has no implementation here: its resource ${PriceFunctionArn} is a placeholder the deployment fills in; stub it with -t Price:SCRIPT (SCRIPT gets the task input as its first argument and prints the result)"}`},
+		{name: "the platform's ingestion machine on the shipped event, unstubbed", args: []string{"run", "-f", "../../../statemachines/ingestion.asl.json"},
+			input: mustRead(t, "../../../events/s3-object-created.json"), code: ExitExecution,
+			want: `{"error":"EventRejected","cause":"state Prepare has no implementation here: its resource ${PrepareFunctionArn} is a placeholder the deployment fills in; stub it with -t Prepare:SCRIPT (SCRIPT gets the task input as its first argument and prints the result)"}`},
 		{name: "empty stdin is {}", args: base, input: ``, code: ExitExecution, want: `{"error":"States.ParameterPathFailure"}`},
 		{name: "substitutions and context file", args: []string{"run", "-f", "testdata/order.asl.json", "--sub", "PriceFunctionArn=price", "--context-file", "testdata/context.json", "-w", "Cool:0"}, input: `{"order":"o-3"}`, code: ExitExecution,
 			want: `{"error":"States.TaskFailed","cause":"no handler is bound for resource \"price\" (state \"Price\")"}`},
@@ -72,4 +76,13 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

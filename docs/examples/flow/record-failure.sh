@@ -1,0 +1,3 @@
+#!/bin/sh
+# RecordFailure: the document record keeps the reason.
+printf '%s' "$1" | jq -c '{document_id, status: "failed", reason: .error.Cause}'
