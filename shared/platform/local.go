@@ -228,7 +228,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	}
 	authn := gatewayauth.New(l.Tenants, authOpts...)
 	var mcpClient *mcpclient.Client
-	l.Tools, l.ToolHub, mcpClient = newToolHub(st, guards, l.Usage, l.Audit, log, EnvSecrets)
+	l.Tools, l.ToolHub, mcpClient = newToolHub(st, l.Tenants, guards, l.Usage, l.Audit, log, EnvSecrets)
 	toolhub.Routes(admin, l.Tools)
 	mcpGW := mcpgw.New(l.ToolHub, authn, mcpgw.WithLogger(log))
 	l.closers = append([]func(context.Context) error{func(ctx context.Context) error {

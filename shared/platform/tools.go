@@ -15,6 +15,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/toolhub"
 	"github.com/plinth-ai/plinth/shared/toolhub/mcpclient"
 	"github.com/plinth-ai/plinth/shared/usage"
@@ -30,7 +31,7 @@ func toolSecrets(resolve func(context.Context, registry.Deployment) (string, err
 
 // newToolHub builds the tool catalog and hub over the store, with guardrails and usage
 // records shared with the model gateway.
-func newToolHub(st store.Store, guards *guardrail.Service, rec *usage.Recorder, trail audit.Recorder, log *slog.Logger,
+func newToolHub(st store.Store, tenants *tenant.Service, guards *guardrail.Service, rec *usage.Recorder, trail audit.Recorder, log *slog.Logger,
 	secrets func(context.Context, registry.Deployment) (string, error)) (*toolhub.Service, *toolhub.Hub, *mcpclient.Client) {
 	client := mcpclient.New(mcpclient.WithHTTPClient(UpstreamHTTPClient()), mcpclient.WithLogger(log))
 	svc := toolhub.NewService(st,
@@ -41,6 +42,7 @@ func newToolHub(st store.Store, guards *guardrail.Service, rec *usage.Recorder, 
 		toolhub.WithGuard(toolGuard{g: newGuardAdapter(guards)}),
 		toolhub.WithRecorder(toolRecorder{rec: rec, trail: trail, log: log}),
 		toolhub.WithRateLimitStore(st),
+		toolhub.WithTenants(tenants.CachedTenant),
 		toolhub.WithHubLogger(log))
 	return svc, hub, client
 }

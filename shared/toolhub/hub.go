@@ -17,12 +17,13 @@ import (
 // Hub lists and calls tools for callers, through the catalog's policy and the call
 // pipeline. It is safe for concurrent use.
 type Hub struct {
-	svc   *Service
-	guard Guard
-	rec   Recorder
-	st    store.Store
-	now   func() time.Time
-	log   *slog.Logger
+	svc     *Service
+	tenants func(ctx context.Context, id string) (*tenant.Tenant, error)
+	guard   Guard
+	rec     Recorder
+	st      store.Store
+	now     func() time.Time
+	log     *slog.Logger
 }
 
 // HubOption configures a Hub.
@@ -36,6 +37,12 @@ func WithRecorder(r Recorder) HubOption { return func(h *Hub) { h.rec = r } }
 
 // WithRateLimitStore counts grants' calls per minute in st (in QUOTA# partitions).
 func WithRateLimitStore(st store.Store) HubOption { return func(h *Hub) { h.st = st } }
+
+// WithTenants makes every decision read the caller's tenant afresh (through lookup's own
+// cache), so a suspension or a new guardrail policy applies to sessions already open.
+func WithTenants(lookup func(ctx context.Context, id string) (*tenant.Tenant, error)) HubOption {
+	return func(h *Hub) { h.tenants = lookup }
+}
 
 // WithHubLogger sets the logger.
 func WithHubLogger(l *slog.Logger) HubOption { return func(h *Hub) { h.log = l } }
@@ -86,6 +93,20 @@ func (v *View) Lookup(name string) (*Exposed, bool) {
 	return &v.Tools[i], true
 }
 
+// fresh returns the caller with its tenant read afresh.
+func (h *Hub) fresh(ctx context.Context, c *Caller) (*Caller, error) {
+	if h.tenants == nil || c.Principal.Admin || c.Principal.TenantID == "" {
+		return c, nil
+	}
+	t, err := h.tenants(ctx, c.Principal.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", c.Principal.TenantID, err)
+	}
+	cc := *c
+	cc.Tenant = t
+	return &cc, nil
+}
+
 func (h *Hub) load(ctx context.Context, c *Caller) ([]*Server, []Grant, error) {
 	servers, err := h.svc.Servers(ctx)
 	if err != nil {
@@ -109,6 +130,10 @@ func (h *Hub) load(ctx context.Context, c *Caller) ([]*Server, []Grant, error) {
 // two granted servers offer one name, the server with the smaller ID provides it (grants
 // that would cause this are refused, but a later sync can still introduce it).
 func (h *Hub) Visible(ctx context.Context, c *Caller) (*View, error) {
+	c, err := h.fresh(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	servers, grants, err := h.load(ctx, c)
 	if err != nil {
 		return nil, err
@@ -174,6 +199,10 @@ func (h *Hub) resolve(ctx context.Context, c *Caller, name string) (*Exposed, er
 
 // ServerFor returns a server whose resources and prompts the caller may use.
 func (h *Hub) ServerFor(ctx context.Context, c *Caller, id string) (*Server, error) {
+	c, err := h.fresh(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	servers, grants, err := h.load(ctx, c)
 	if err != nil {
 		return nil, err
@@ -218,6 +247,11 @@ func (h *Hub) Call(ctx context.Context, c *Caller, name string, p CallParams) (j
 			h.rec.RecordCall(context.WithoutCancel(ctx), rec)
 		}
 	}()
+	c, err := h.fresh(ctx, c)
+	if err != nil {
+		rec.Status, rec.Code = "error", "tenant_unavailable"
+		return nil, err
+	}
 	e, err := h.resolve(ctx, c, name)
 	if err != nil {
 		rec.Status, rec.Code = "denied", denialCode(err)

@@ -37,6 +37,9 @@ type Fixture struct {
 	// LastHeader holds the last tools/call request's HTTP headers (tests check that a
 	// client's credentials never reach the upstream).
 	lastHeader atomic.Pointer[http.Header]
+	// SlowCancelled counts calls of the slow tool that ended because the caller cancelled.
+	SlowCancelled atomic.Int64
+	slowStarted   atomic.Int64
 }
 
 // New returns a fixture server.
@@ -80,7 +83,7 @@ func (f *Fixture) Handler() http.Handler {
 	stateful := mcp.NewStreamableHTTPHandler(get, &mcp.StreamableHTTPOptions{
 		EventStore: mcp.NewMemoryEventStore(nil), SessionTimeout: 5 * time.Minute,
 	})
-	stateless := mcp.NewStreamableHTTPHandler(get, &mcp.StreamableHTTPOptions{Stateless: true})
+	stateless := mcp.NewStreamableHTTPHandler(get, &mcp.StreamableHTTPOptions{Stateless: true, PropagateRequestCancellation: true})
 	return mcpgw.Dispatch(stateful, stateless, 4<<20)
 }
 
@@ -188,6 +191,7 @@ func (f *Fixture) addTools() {
 			return text(fmt.Sprintf("region=%v", args(req)["region"])), nil
 		})
 	f.addInteractiveTools()
+	f.addTestTools()
 }
 
 func pause(ctx context.Context, d time.Duration) {
@@ -237,4 +241,30 @@ func (f *Fixture) verify(st string) (string, error) {
 		}
 	}
 	return "", &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "requestState failed its integrity check"}
+}
+
+// Tools beyond the conformance suite's, for the gateway's own tests.
+func (f *Fixture) addTestTools() {
+	f.tool("echo", "Returns its text argument", json.RawMessage(`{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}`),
+		func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			s, _ := args(req)["text"].(string)
+			return text(s), nil
+		})
+	f.tool("big", "Returns a text of the given size", json.RawMessage(`{"type":"object","properties":{"bytes":{"type":"integer"}},"required":["bytes"]}`),
+		func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			n, _ := args(req)["bytes"].(float64)
+			return text(strings.Repeat("x", int(n))), nil
+		})
+	f.tool("slow", "Answers after the given milliseconds, or stops when cancelled", json.RawMessage(`{"type":"object","properties":{"ms":{"type":"integer"}},"required":["ms"]}`),
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			ms, _ := args(req)["ms"].(float64)
+			f.slowStarted.Add(1)
+			select {
+			case <-ctx.Done():
+				f.SlowCancelled.Add(1)
+				return nil, ctx.Err()
+			case <-time.After(time.Duration(ms) * time.Millisecond):
+				return text("done"), nil
+			}
+		})
 }
