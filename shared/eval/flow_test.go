@@ -314,3 +314,30 @@ func TestNewServiceRefusesNil(t *testing.T) {
 		t.Fatalf("start without starter: %v", err)
 	}
 }
+
+// TestAllItemsFailedAreReported: a run whose every item failed fails, and says how many
+// items failed and why, item by item.
+func TestAllItemsFailedAreReported(t *testing.T) {
+	t.Parallel()
+	target := newFakeTarget(map[string]string{"no question asks this": "x"})
+	svc, h, _, _ := newTestService(t, target)
+	ctx := context.Background()
+	su := qaSuite()
+	su.Judge = nil
+	su.Dataset.Items = su.Dataset.Items[:2]
+	if _, err := svc.CreateSuite(ctx, su); err != nil {
+		t.Fatal(err)
+	}
+	run, _ := svc.StartRun(ctx, "qa", 0)
+	h.wait(t, run.ExecutionID)
+	got, _ := svc.GetRun(ctx, run.ID)
+	if got.Status != StatusFailed || got.FailedItems != 2 || got.ItemCount != 2 || !strings.Contains(got.Error, "every item failed") {
+		t.Fatalf("run: status %s, %d of %d items failed, error %q", got.Status, got.FailedItems, got.ItemCount, got.Error)
+	}
+	res, _ := svc.RunItems(ctx, run.ID)
+	for _, r := range res {
+		if r.Error == "" {
+			t.Errorf("item %s has no error", r.ID)
+		}
+	}
+}

@@ -318,7 +318,21 @@ func (s *Service) StoreRun(ctx context.Context, in StoreInput) (*RunRef, error) 
 			}
 			in.RunID = r.ID
 		}
-		r, err := s.updateRun(ctx, in.RunID, func(r *Run) error { s.fail(r, msg); return nil })
+		// Items scored before the failure (e.g. when every one of them failed) say what
+		// went wrong; count them so the run reports its failed items.
+		failed := 0
+		if results, err := s.RunItems(ctx, in.RunID); err == nil {
+			for _, res := range results {
+				if res.Error != "" {
+					failed++
+				}
+			}
+		}
+		r, err := s.updateRun(ctx, in.RunID, func(r *Run) error {
+			s.fail(r, msg)
+			r.FailedItems = max(r.FailedItems, failed)
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -270,7 +270,7 @@ func (g *Gateway) resolve(ctx context.Context, c *Caller, name string, kind regi
 // completion it may produce.
 func estimateChat(req *provider.ChatRequest, m *registry.Model) Estimate {
 	prompt := int64(estimatePromptTokens(req))
-	out := int64(req.MaxOutputTokens())
+	out := min(int64(req.MaxOutputTokens()), MaxOutputTokensLimit)
 	if out <= 0 {
 		out = int64(m.MaxOutputTokens)
 	}

@@ -7,6 +7,10 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider"
 )
 
+// MaxOutputTokensLimit bounds max_tokens and max_completion_tokens: far above any
+// model's output, and small enough that no token or cost estimate can overflow.
+const MaxOutputTokensLimit = 1 << 24
+
 // validateChat checks a chat request against the OpenAI contract before anything is spent.
 func validateChat(req *provider.ChatRequest) error {
 	if req.Model == "" {
@@ -46,11 +50,11 @@ func validateChat(req *provider.ChatRequest) error {
 	if req.N != nil && *req.N != 1 {
 		return httpapi.BadRequest("n", "only n=1 is supported")
 	}
-	if v := req.MaxTokens; v != nil && *v < 1 {
-		return httpapi.BadRequest("max_tokens", "max_tokens must be at least 1")
+	if v := req.MaxTokens; v != nil && (*v < 1 || *v > MaxOutputTokensLimit) {
+		return httpapi.BadRequest("max_tokens", "max_tokens must be from 1 to %d", MaxOutputTokensLimit)
 	}
-	if v := req.MaxCompletionTokens; v != nil && *v < 1 {
-		return httpapi.BadRequest("max_completion_tokens", "max_completion_tokens must be at least 1")
+	if v := req.MaxCompletionTokens; v != nil && (*v < 1 || *v > MaxOutputTokensLimit) {
+		return httpapi.BadRequest("max_completion_tokens", "max_completion_tokens must be from 1 to %d", MaxOutputTokensLimit)
 	}
 	if v := req.Temperature; v != nil && (*v < 0 || *v > 2) {
 		return httpapi.BadRequest("temperature", "temperature must be between 0 and 2")

@@ -49,8 +49,8 @@ func (a *AWS) tenantAPI(v1 *http.ServeMux, extra func(root *http.ServeMux)) http
 	if extra != nil {
 		extra(root)
 	}
-	root.Handle("/v1/", notFound(v1, gateway.Authenticate(a.authenticator(), auditTrail(a.Audit, v1, scopes(v1)))))
-	return apiGatewayRequestIDs(requestIDs(recoverer(a.Log, notFound(root, root))))
+	root.Handle("/v1/", notFound(v1, gateway.Authenticate(a.authenticator(), logRoute(v1, auditTrail(a.Audit, v1, scopes(v1))))))
+	return apiGatewayRequestIDs(requestIDs(requestLog(a.Log, recoverer(a.Log, notFound(root, root)))))
 }
 
 // GatewayHandler is the gateway function's HTTP API: /v1/chat/completions,
@@ -153,8 +153,8 @@ func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
 		}
 	}
 	root := http.NewServeMux()
-	root.Handle("/admin/", notFound(admin, iamAdmin(auditTrail(a.Audit, admin, handler))))
-	return apiGatewayRequestIDs(requestIDs(recoverer(a.Log, notFound(root, root)))), nil
+	root.Handle("/admin/", notFound(admin, iamAdmin(logRoute(admin, auditTrail(a.Audit, admin, handler)))))
+	return apiGatewayRequestIDs(requestIDs(requestLog(a.Log, recoverer(a.Log, notFound(root, root))))), nil
 }
 
 // iamAdmin admits the IAM principal API Gateway verified as a platform admin; a request

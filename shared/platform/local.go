@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -117,6 +118,9 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := tightenDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	l := &Local{log: log, grounder: &ragGrounder{}}
 	ok := false
@@ -237,9 +241,9 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		return nil
 	}}, l.closers...)
 	mountMCP(root, v1, mcpGW)
-	root.Handle("/v1/", notFound(v1, gateway.Authenticate(authn, auditTrail(l.Audit, v1, scopes(v1)))))
-	root.Handle("/admin/", notFound(admin, adminOnly(l.AdminKey, auditTrail(l.Audit, admin, admin))))
-	l.Handler = requestIDs(recoverer(log, notFound(root, root)))
+	root.Handle("/v1/", notFound(v1, gateway.Authenticate(authn, logRoute(v1, auditTrail(l.Audit, v1, scopes(v1))))))
+	root.Handle("/admin/", notFound(admin, adminOnly(l.AdminKey, logRoute(admin, auditTrail(l.Audit, admin, admin)))))
+	l.Handler = requestIDs(requestLog(log, recoverer(log, notFound(root, root))))
 	ok = true
 	return l, nil
 }
@@ -271,6 +275,36 @@ func (l *Local) seedDemo(ctx context.Context, keyFile string) (string, error) {
 		return "", fmt.Errorf("save demo key: %w", err)
 	}
 	return secret, nil
+}
+
+// tightenDataDir makes every directory under dir 0700 and every file 0600: the data
+// directory holds keys, documents and index segments, and one made by an older version
+// (or another tool) may have been left readable by other users.
+func tightenDataDir(dir string) error {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		if info.Mode().Perm()&^want != 0 {
+			return os.Chmod(path, info.Mode().Perm()&want)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("make data dir %s private: %w", dir, err)
+	}
+	return nil
 }
 
 // secretFile returns given when set, else the secret kept in path, else a new one saved there.

@@ -55,6 +55,10 @@ func TestBadInput(t *testing.T) {
 		{"revoked key", revoked.Key, "GET", models, "", 401, ""},
 		{"model not allowed: embeddings", e.restricted.Key, "POST", embed, `{"model":"local-embed","input":"x"}`, 403, ""},
 		{"oversized body", e.open.Key, "POST", chat, big, 413, ""},
+		{"max_tokens at the int64 limit", e.open.Key, "POST", chat, `{"model":"local-chat","max_tokens":9223372036854775807,"messages":` + hello + `}`, 400, ""},
+		{"max_completion_tokens at the int64 limit", e.open.Key, "POST", chat, `{"model":"local-chat","max_completion_tokens":9223372036854775807,"messages":` + hello + `}`, 400, ""},
+		{"max_tokens beyond int64", e.open.Key, "POST", chat, `{"model":"local-chat","max_tokens":92233720368547758070,"messages":` + hello + `}`, 400, ""},
+		{"streamed max_tokens at the int64 limit", e.open.Key, "POST", chat, `{"model":"local-chat","stream":true,"max_tokens":9223372036854775807,"messages":` + hello + `}`, 400, ""},
 		{"unknown route", e.open.Key, "GET", "/v1/no-such-route", "", 404, ""},
 	}
 	var items []schemaItem

@@ -74,7 +74,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 		o(s)
 	}
 	for _, d := range []string{abs, filepath.Join(abs, metaDir), filepath.Join(abs, tmpDir)} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("fsblob: create %s: %w", d, err)
 		}
 	}
@@ -171,7 +171,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts blob.P
 func intoDir(dst string, place func() error) error {
 	var err error
 	for range 3 {
-		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		if err = os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 			return err
 		}
 		if err = place(); !errors.Is(err, fs.ErrNotExist) {
