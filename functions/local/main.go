@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/platform"
 	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
 )
@@ -66,6 +67,7 @@ func serve() error {
 		SigV4:    creds,
 		Region:   env("AWS_REGION", "us-east-1"),
 		Logger:   log,
+		MCPOAuth: mcpOAuth(addr),
 	})
 	if err != nil {
 		return err
@@ -158,4 +160,16 @@ then
   OPENAI_BASE_URL=$PLINTH/v1 OPENAI_API_KEY=$KEY  (any OpenAI SDK)
 
 `, base, p.AdminKey, p.DemoKey, platform.DemoTenant)
+}
+
+// mcpOAuth configures /mcp as an OAuth resource server when PLINTH_MCP_OAUTH_ISSUER and
+// PLINTH_MCP_OAUTH_JWKS_URL are set.
+func mcpOAuth(addr string) *mcpgw.OAuthConfig {
+	issuer, jwks := os.Getenv("PLINTH_MCP_OAUTH_ISSUER"), os.Getenv("PLINTH_MCP_OAUTH_JWKS_URL")
+	if issuer == "" || jwks == "" {
+		return nil
+	}
+	return &mcpgw.OAuthConfig{Issuer: issuer, JWKSURL: jwks,
+		Resource:    env("PLINTH_MCP_RESOURCE", "http://"+addr+"/mcp"),
+		TenantClaim: env("PLINTH_MCP_OAUTH_TENANT_CLAIM", "tenant")}
 }

@@ -76,6 +76,8 @@ type Config struct {
 	// store, e.g. to run several platform instances over one shared DynamoDB table.
 	Store store.Store
 	Blobs blob.Store
+	// MCPOAuth, when set, makes /mcp accept OAuth 2.1 access tokens issued for it too.
+	MCPOAuth *mcpgw.OAuthConfig
 }
 
 // Local is the whole platform in one process.
@@ -234,7 +236,15 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	var mcpClient *mcpclient.Client
 	l.Tools, l.ToolHub, mcpClient = newToolHub(st, l.Tenants, guards, l.Usage, l.Audit, log, EnvSecrets)
 	toolhub.Routes(admin, l.Tools)
-	mcpGW := mcpgw.New(l.ToolHub, authn, mcpgw.WithLogger(log))
+	mcpOpts := []mcpgw.Option{mcpgw.WithLogger(log)}
+	if cfg.MCPOAuth != nil {
+		o, err := mcpgw.NewOAuth(*cfg.MCPOAuth, l.Tenants.CachedTenant)
+		if err != nil {
+			return nil, err
+		}
+		mcpOpts = append(mcpOpts, mcpgw.WithOAuth(o))
+	}
+	mcpGW := mcpgw.New(l.ToolHub, authn, mcpOpts...)
 	l.closers = append([]func(context.Context) error{func(ctx context.Context) error {
 		mcpGW.Close()
 		mcpClient.Close(ctx)
