@@ -234,7 +234,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	}
 	authn := gatewayauth.New(l.Tenants, authOpts...)
 	var mcpClient *mcpclient.Client
-	l.Tools, l.ToolHub, mcpClient = newToolHub(st, l.Tenants, guards, l.Usage, l.Audit, log, EnvSecrets)
+	l.Tools, l.ToolHub, mcpClient = newToolHub(st, l.Tenants, guards, l.Usage, l.Audit, log, EnvSecrets, builtinPorts(l.RAG, guards, l.Eval))
 	toolhub.Routes(admin, l.Tools)
 	mcpOpts := []mcpgw.Option{mcpgw.WithLogger(log)}
 	if cfg.MCPOAuth != nil {

@@ -9,15 +9,19 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/audit"
+	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/toolhub"
+	"github.com/plinth-ai/plinth/shared/toolhub/builtin"
 	"github.com/plinth-ai/plinth/shared/toolhub/mcpclient"
+	"github.com/plinth-ai/plinth/shared/toolhub/openapitool"
 	"github.com/plinth-ai/plinth/shared/usage"
 )
 
@@ -32,10 +36,12 @@ func toolSecrets(resolve func(context.Context, registry.Deployment) (string, err
 // newToolHub builds the tool catalog and hub over the store, with guardrails and usage
 // records shared with the model gateway.
 func newToolHub(st store.Store, tenants *tenant.Service, guards *guardrail.Service, rec *usage.Recorder, trail audit.Recorder, log *slog.Logger,
-	secrets func(context.Context, registry.Deployment) (string, error)) (*toolhub.Service, *toolhub.Hub, *mcpclient.Client) {
+	secrets func(context.Context, registry.Deployment) (string, error), ports builtin.Ports) (*toolhub.Service, *toolhub.Hub, *mcpclient.Client) {
 	client := mcpclient.New(mcpclient.WithHTTPClient(UpstreamHTTPClient()), mcpclient.WithLogger(log))
 	svc := toolhub.NewService(st,
 		toolhub.WithBackend(toolhub.KindMCP, mcpclient.NewBackend(client)),
+		toolhub.WithBackend(toolhub.KindOpenAPI, openapitool.New(UpstreamHTTPClient())),
+		toolhub.WithBackend(toolhub.KindBuiltin, builtin.New(ports)),
 		toolhub.WithSecrets(toolSecrets(secrets)),
 		toolhub.WithLogger(log))
 	hub := toolhub.NewHub(svc,
@@ -128,4 +134,38 @@ func (t toolRecorder) RecordCall(ctx context.Context, r toolhub.CallRecord) {
 func mountMCP(root, v1 *http.ServeMux, gw *mcpgw.Gateway) {
 	gw.Routes(root)
 	gw.ToolRoutes(v1)
+}
+
+// builtinPorts gives the built-in tools the platform's knowledge bases, guardrails and
+// evaluations, each for the calling tenant only.
+func builtinPorts(kb *rag.Service, guards *guardrail.Service, ev *eval.Service) builtin.Ports {
+	return builtin.Ports{
+		Retrieve: func(ctx context.Context, tenantID, id, query string, topK int) (any, error) {
+			return kb.Retrieve(ctx, tenantID, id, rag.RetrieveRequest{Query: query, TopK: topK})
+		},
+		Guard: func(ctx context.Context, tenantID, source, text string) (any, error) {
+			return guards.Apply(ctx, tenantID, guardrail.ApplyRequest{Source: guardrail.Source(source),
+				Content: []guardrail.ContentBlock{{Text: &guardrail.TextBlock{Text: text}}}})
+		},
+		StartEvaluation: func(ctx context.Context, tenantID, suite string) (any, error) {
+			su, err := ev.GetSuite(ctx, suite)
+			if err != nil {
+				return nil, err
+			}
+			if su.Tenant != tenantID {
+				return nil, builtin.ErrForeign
+			}
+			return ev.StartRun(ctx, suite, 0)
+		},
+		EvaluationRun: func(ctx context.Context, tenantID, id string) (any, error) {
+			r, err := ev.GetRun(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if r.Tenant != tenantID {
+				return nil, builtin.ErrForeign
+			}
+			return r, nil
+		},
+	}
 }
