@@ -46,6 +46,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/toolhub"
 	"github.com/plinth-ai/plinth/shared/toolhub/mcpclient"
 	"github.com/plinth-ai/plinth/shared/usage"
+	"github.com/plinth-ai/plinth/shared/usage/filespool"
 	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
 )
 
@@ -178,7 +179,19 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		return nil, err
 	}
 
-	l.Usage = usage.NewRecorder(st, usage.WithLogger(log))
+	// Usage records, the billing ledger, are spooled to disk before the request ends and
+	// drained into the store with retries: neither a killed process nor a failing store
+	// loses one, and replays count once.
+	spoolOpts := []filespool.Option{filespool.WithLogger(log)}
+	if cfg.Fsync {
+		spoolOpts = append(spoolOpts, filespool.WithSync())
+	}
+	spool, err := filespool.Open(filepath.Join(cfg.DataDir, "usage-spool"), usage.NewLedger(st, 0).Write, spoolOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("open usage spool: %w", err)
+	}
+	l.closers = append([]func(context.Context) error{spool.Close}, l.closers...)
+	l.Usage = usage.NewRecorder(st, usage.WithLogger(log), usage.WithSpool(spool))
 	l.closers = append([]func(context.Context) error{l.Usage.Close}, l.closers...)
 	usageSvc := usage.NewService(st, l.Tenants)
 	l.AuditLog = storelog.New(st)

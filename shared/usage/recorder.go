@@ -28,6 +28,7 @@ type recOptions struct {
 	ttl         time.Duration
 	log         *slog.Logger
 	now         func() time.Time
+	spool       Spool
 }
 
 // Option configures a Recorder.
@@ -56,13 +57,27 @@ func WithRetention(d time.Duration) Option { return func(o *recOptions) { o.ttl 
 // WithLogger sets the logger for write failures (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *recOptions) { o.log = l } }
 
+// WithSpool makes Record hand every record to a durable spool (a file locally, a queue in
+// AWS) instead of queueing it in memory: once Record returns, the record survives the
+// process. The spool's drainer writes it to the ledger (Recorder.Ledger). Should the
+// spool refuse a record, Record writes it to the store itself.
+func WithSpool(s Spool) Option { return func(o *recOptions) { o.spool = s } }
+
+// Spool keeps usage records durably between the request that made them and the ledger.
+type Spool interface {
+	// Append stores recs durably, or fails: once it returns nil, the records will reach
+	// the ledger, exactly once, whatever happens to this process.
+	Append(ctx context.Context, recs []Record) error
+}
+
 // Recorder writes usage records asynchronously with a bounded queue. Records are never
 // dropped silently: a full queue makes Record write synchronously, a failed write is
 // retried with backoff, and a record that still cannot be written is logged at ERROR
 // level in full (it holds no prompt text) so it can be replayed from the logs.
 type Recorder struct {
-	st  store.Store
-	opt recOptions
+	st     store.Store
+	ledger *Ledger
+	opt    recOptions
 	q   chan Record
 
 	mu      sync.RWMutex
@@ -124,7 +139,7 @@ func NewRecorder(st store.Store, opts ...Option) *Recorder {
 	if o.workers < 1 {
 		o.workers = 1
 	}
-	r := &Recorder{st: st, opt: o, q: make(chan Record, o.queue)}
+	r := &Recorder{st: st, ledger: NewLedger(st, o.ttl), opt: o, q: make(chan Record, o.queue)}
 	for i := 0; i < o.workers; i++ {
 		r.wg.Add(1)
 		go r.work()
@@ -146,6 +161,13 @@ func (r *Recorder) Record(ctx context.Context, rec Record) error {
 	}
 	if rec.Time.IsZero() {
 		rec.Time = r.opt.now()
+	}
+	if r.opt.spool != nil {
+		err := r.opt.spool.Append(ctx, []Record{rec})
+		if err == nil {
+			return nil
+		}
+		r.opt.log.Warn("usage spool refused a record; writing it to the store directly", "tenant", rec.Tenant, "request_id", rec.RequestID, "error", err)
 	}
 	r.mu.RLock()
 	if r.closed {
@@ -174,14 +196,21 @@ func (r *Recorder) Record(ctx context.Context, rec Record) error {
 	return r.writeWithRetry(context.WithoutCancel(ctx), rec)
 }
 
-// Flush waits until every record queued so far is written (or given up and logged).
+// Ledger is the idempotent writer records end up in; a spool's drainer writes with it.
+func (r *Recorder) Ledger() *Ledger { return r.ledger }
+
+// Flush waits until every record queued so far is written (or given up and logged), and
+// until a spool that can say so has drained.
 func (r *Recorder) Flush(ctx context.Context) error {
 	select {
 	case <-r.pending.zero():
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("usage: flush: %w", ctx.Err())
 	}
+	if f, ok := r.opt.spool.(interface{ Flush(context.Context) error }); ok {
+		return f.Flush(ctx)
+	}
+	return nil
 }
 
 // Close stops accepting records and waits for queued ones to be written (graceful
@@ -208,11 +237,6 @@ func (r *Recorder) Close(ctx context.Context) error {
 	<-done
 	return fmt.Errorf("usage: close: %w", ctx.Err())
 }
-
-// maxBatch bounds the records written in one store transaction: each adds a put, and
-// the batch adds one aggregate update per tenant, model and day, within the store's 100
-// operations.
-const maxBatch = 40
 
 func (r *Recorder) work() {
 	defer r.wg.Done()
@@ -250,8 +274,7 @@ func (r *Recorder) writeBatch(batch []Record) {
 		return
 	}
 	if len(batch) > 1 {
-		ops, err := r.batchOps(batch)
-		if err == nil {
+		if ops, err := r.ledger.ops(batch); err == nil {
 			if err = r.st.Transact(context.Background(), ops); err == nil {
 				return
 			}
@@ -266,8 +289,11 @@ func (r *Recorder) writeWithRetry(ctx context.Context, rec Record) error {
 	var err error
 	backoff := r.opt.backoff
 	for attempt := 1; attempt <= r.opt.attempts && !r.abandon.Load(); attempt++ {
-		if err = r.write(ctx, rec); err == nil {
+		if err = r.ledger.WriteOne(ctx, rec); err == nil {
 			return nil
+		}
+		if errors.Is(err, ErrInvalidRecord) {
+			break
 		}
 		r.opt.log.Warn("usage record write failed; retrying", "tenant", rec.Tenant, "request_id", rec.RequestID, "attempt", attempt, "error", err)
 		if attempt < r.opt.attempts {
@@ -287,51 +313,6 @@ func (r *Recorder) logLost(rec Record, err error) {
 	raw, _ := json.Marshal(rec)
 	r.opt.log.Error("usage record NOT STORED; replay it from this log line",
 		"tenant", rec.Tenant, "request_id", rec.RequestID, "error", err, "usage_record", string(raw))
-}
-
-// write stores the record and its aggregate update atomically; a record that already
-// exists means an earlier attempt succeeded, so nothing is added twice.
-func (r *Recorder) write(ctx context.Context, rec Record) error {
-	ops, err := r.batchOps([]Record{rec})
-	if err != nil {
-		return err
-	}
-	err = r.st.Transact(ctx, ops)
-	if errors.Is(err, store.ErrConditionFailed) {
-		return nil
-	}
-	return err
-}
-
-// batchOps is one put per record (only if absent) and one aggregate update per tenant,
-// model and day carrying the records' summed counters.
-func (r *Recorder) batchOps(batch []Record) ([]store.Op, error) {
-	ops := make([]store.Op, 0, len(batch)+2)
-	aggs := map[store.Key]int{} // aggregate key → index of its op
-	for _, rec := range batch {
-		data, err := json.Marshal(rec)
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, store.Op{Kind: store.OpPut,
-			Item:    store.Item{Key: store.Key{PK: recordPK(rec.Tenant, rec.Time), SK: recordSK(rec)}, Data: data, ExpiresAt: rec.Time.Add(r.opt.ttl)},
-			Options: store.WriteOptions{Cond: store.IfNotExists}})
-		day := rec.Time.UTC().Format("20060102")
-		model := rec.Model
-		if model == "" {
-			model = "-"
-		}
-		key := store.Key{PK: aggPK(rec.Tenant), SK: day + "#" + model}
-		deltas := recordDeltas(rec)
-		if i, ok := aggs[key]; ok {
-			ops[i].Deltas = mergeDeltas(ops[i].Deltas, deltas)
-			continue
-		}
-		aggs[key] = len(ops)
-		ops = append(ops, store.Op{Kind: store.OpAdd, Key: key, Deltas: deltas,
-			Add: store.AddOptions{ExpiresAt: rec.Time.Add(400 * 24 * time.Hour)}})
-	}
-	return ops, nil
 }
 
 // mergeDeltas adds src's counters into dst's.

@@ -1,0 +1,512 @@
+// Package filespool is the local usage spool: records are appended to segment files on
+// disk before Record returns, and a background drainer writes them to the ledger with
+// retries, as long as it takes. A process that dies (even by SIGKILL) loses nothing: on
+// the next start the spool replays every record past its last acknowledged position, and
+// the ledger's idempotent writes make replays count once.
+//
+// Layout under the spool's directory:
+//
+//	NNNNNNNNNNNNNNNNNNNN.seg   append-only segments of frames: uint32 length, uint32
+//	                           CRC-32C of the payload, payload (one record as JSON)
+//	cursor                     the drainer's acknowledged position: segment number,
+//	                           offset, CRC-32C
+//
+// A torn frame at the end of the newest segment (a write cut by a crash) is cut off on
+// open. Without WithSync, appends are write(2) calls (they survive the process, not the
+// operating system); with it, each append is fsynced, as PLINTH_FSYNC asks of the store.
+package filespool
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/usage"
+)
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("filespool: closed")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+const (
+	frameHeader = 8
+	maxFrame    = 1 << 20
+	batchSize   = 40
+	cursorName  = "cursor"
+	segSuffix   = ".seg"
+)
+
+// Sink writes drained records to the ledger; an error makes the drainer retry them (only
+// the records a *usage.WriteError names, when it is one).
+type Sink func(ctx context.Context, recs []usage.Record) error
+
+type options struct {
+	sync        bool
+	segmentSize int64
+	minBackoff  time.Duration
+	maxBackoff  time.Duration
+	log         *slog.Logger
+}
+
+// Option configures a Spool.
+type Option func(*options)
+
+// WithSync fsyncs every append and cursor move (survives an operating-system crash).
+func WithSync() Option { return func(o *options) { o.sync = true } }
+
+// WithSegmentSize sets the size after which a new segment starts (default 16 MiB).
+func WithSegmentSize(n int64) Option { return func(o *options) { o.segmentSize = n } }
+
+// WithBackoff sets the drainer's retry backoff range (default 50 ms to 5 s).
+func WithBackoff(lo, hi time.Duration) Option {
+	return func(o *options) { o.minBackoff, o.maxBackoff = lo, hi }
+}
+
+// WithLogger sets the logger for drain failures.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+type position struct {
+	seg uint64
+	off int64
+}
+
+func (p position) before(q position) bool { return p.seg < q.seg || p.seg == q.seg && p.off < q.off }
+
+// Spool is a durable usage spool on local disk. It implements usage.Spool.
+type Spool struct {
+	dir  string
+	sink Sink
+	opt  options
+
+	mu     sync.Mutex
+	w      *os.File
+	write  position // end of the last complete frame
+	acked  position // everything before it is in the ledger
+	closed bool
+	idle   *sync.Cond // signalled when acked moves
+
+	cursor *os.File
+	wake   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+var _ usage.Spool = (*Spool)(nil)
+
+// Open opens (or creates) the spool in dir and starts draining into sink, beginning
+// with whatever an earlier process left unacknowledged.
+func Open(dir string, sink Sink, opts ...Option) (*Spool, error) {
+	if sink == nil {
+		return nil, errors.New("filespool: nil sink")
+	}
+	o := options{segmentSize: 16 << 20, minBackoff: 50 * time.Millisecond, maxBackoff: 5 * time.Second, log: slog.Default()}
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("filespool: %w", err)
+	}
+	s := &Spool{dir: dir, sink: sink, opt: o, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s.idle = sync.NewCond(&s.mu)
+	if err := s.recover(); err != nil {
+		return nil, err
+	}
+	go s.drain()
+	return s, nil
+}
+
+func (s *Spool) segPath(seg uint64) string {
+	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seg, segSuffix))
+}
+
+// segments lists the segment numbers on disk, oldest first.
+func (s *Spool) segments() ([]uint64, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("filespool: %w", err)
+	}
+	var out []uint64
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), segSuffix)
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseUint(name, 10, 64); err == nil {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+// recover reads the cursor, cuts a torn tail off the newest segment and opens it for
+// appending.
+func (s *Spool) recover() error {
+	segs, err := s.segments()
+	if err != nil {
+		return err
+	}
+	s.cursor, err = os.OpenFile(filepath.Join(s.dir, cursorName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("filespool: %w", err)
+	}
+	var buf [20]byte
+	if n, _ := s.cursor.ReadAt(buf[:], 0); n == len(buf) && crc32.Checksum(buf[:16], castagnoli) == binary.LittleEndian.Uint32(buf[16:]) {
+		s.acked = position{seg: binary.LittleEndian.Uint64(buf[0:]), off: int64(binary.LittleEndian.Uint64(buf[8:]))}
+	}
+	if len(segs) == 0 {
+		segs = []uint64{max(s.acked.seg, 1)}
+	}
+	if s.acked.seg < segs[0] {
+		// The cursor is missing, torn or older than every segment: replay them all; the
+		// ledger makes replays harmless.
+		s.acked = position{seg: segs[0]}
+	}
+	last := segs[len(segs)-1]
+	end, err := validEnd(s.segPath(last))
+	if err != nil {
+		return err
+	}
+	s.w, err = os.OpenFile(s.segPath(last), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("filespool: %w", err)
+	}
+	if err := s.w.Truncate(end); err != nil {
+		return fmt.Errorf("filespool: cut torn tail of %s: %w", s.segPath(last), err)
+	}
+	if _, err := s.w.Seek(end, io.SeekStart); err != nil {
+		return fmt.Errorf("filespool: %w", err)
+	}
+	s.write = position{seg: last, off: end}
+	if s.write.before(s.acked) {
+		s.acked = s.write
+	}
+	return nil
+}
+
+// validEnd is the offset after the last complete, intact frame of a segment.
+func validEnd(path string) (int64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("filespool: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	var off int64
+	for {
+		payload, err := readFrame(r)
+		if err != nil {
+			return off, nil
+		}
+		off += frameHeader + int64(len(payload))
+	}
+}
+
+func readFrame(r *bufio.Reader) ([]byte, error) {
+	var h [frameHeader]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, err
+	}
+	n := binary.LittleEndian.Uint32(h[:4])
+	if n == 0 || n > maxFrame {
+		return nil, fmt.Errorf("filespool: frame of %d bytes", n)
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return nil, err
+	}
+	if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(h[4:]) {
+		return nil, errors.New("filespool: frame checksum mismatch")
+	}
+	return payload, nil
+}
+
+// Append writes recs to the current segment in one write; with WithSync it also fsyncs.
+// Once it returns nil, the records survive the process.
+func (s *Spool) Append(_ context.Context, recs []usage.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	var buf []byte
+	for _, rec := range recs {
+		payload, err := json.Marshal(rec)
+		if err != nil {
+			return fmt.Errorf("filespool: encode %s: %w", rec.RequestID, err)
+		}
+		if len(payload) > maxFrame {
+			return fmt.Errorf("filespool: record %s is %d bytes", rec.RequestID, len(payload))
+		}
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(payload)))
+		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(payload, castagnoli))
+		buf = append(buf, payload...)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.write.off >= s.opt.segmentSize {
+		if err := s.rotate(); err != nil {
+			return err
+		}
+	}
+	if _, err := s.w.Write(buf); err != nil {
+		// A partial write leaves a torn frame: cut it so later frames stay readable.
+		_ = s.w.Truncate(s.write.off)
+		_, _ = s.w.Seek(s.write.off, io.SeekStart)
+		return fmt.Errorf("filespool: append: %w", err)
+	}
+	if s.opt.sync {
+		if err := s.w.Sync(); err != nil {
+			return fmt.Errorf("filespool: sync: %w", err)
+		}
+	}
+	s.write.off += int64(len(buf))
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// rotate starts the next segment. Called with s.mu held.
+func (s *Spool) rotate() error {
+	next := s.write.seg + 1
+	f, err := os.OpenFile(s.segPath(next), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("filespool: new segment: %w", err)
+	}
+	if s.opt.sync {
+		if d, err := os.Open(s.dir); err == nil {
+			_ = d.Sync()
+			d.Close()
+		}
+	}
+	_ = s.w.Close()
+	s.w, s.write = f, position{seg: next}
+	return nil
+}
+
+// Backlog is how many bytes of records are not yet in the ledger.
+func (s *Spool) Backlog() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.acked.seg == s.write.seg {
+		return s.write.off - s.acked.off
+	}
+	return s.write.off + (s.opt.segmentSize - s.acked.off) + int64(s.write.seg-s.acked.seg-1)*s.opt.segmentSize
+}
+
+// Flush waits until everything appended so far is in the ledger.
+func (s *Spool) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	target := s.write
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.idle.Broadcast()
+		s.mu.Unlock()
+	})
+	defer stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.acked.before(target) {
+		if ctx.Err() != nil {
+			return fmt.Errorf("filespool: flush: %w", ctx.Err())
+		}
+		s.idle.Wait()
+	}
+	return nil
+}
+
+// Close stops accepting records, drains what it can until ctx ends, and closes the
+// files. Records still spooled then stay on disk for the next Open.
+func (s *Spool) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	ferr := s.Flush(ctx)
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ferr != nil {
+		s.opt.log.Warn("usage spool closed with records not yet in the ledger; they are written on the next start",
+			"dir", s.dir, "backlog_from", fmt.Sprintf("%d:%d", s.acked.seg, s.acked.off))
+	}
+	return errors.Join(s.w.Close(), s.cursor.Close())
+}
+
+// drain reads frames past the acknowledged position, writes them to the sink (retrying
+// with backoff until it succeeds or the spool stops) and moves the cursor.
+func (s *Spool) drain() {
+	defer close(s.done)
+	var (
+		rf      *os.File
+		rfSeg   uint64
+		reader  *bufio.Reader
+		readPos position
+	)
+	defer func() {
+		if rf != nil {
+			rf.Close()
+		}
+	}()
+	backoff := s.opt.minBackoff
+	for {
+		s.mu.Lock()
+		acked, write := s.acked, s.write
+		s.mu.Unlock()
+		if !acked.before(write) {
+			select {
+			case <-s.wake:
+				continue
+			case <-s.stop:
+				return
+			}
+		}
+		if rf == nil || rfSeg != acked.seg || readPos != acked {
+			if rf != nil {
+				rf.Close()
+			}
+			var err error
+			if rf, err = os.Open(s.segPath(acked.seg)); err != nil {
+				if errors.Is(err, os.ErrNotExist) && acked.seg < write.seg {
+					s.advance(position{seg: acked.seg + 1}, acked.seg)
+					rf = nil
+					continue
+				}
+				s.opt.log.Error("usage spool: cannot open segment", "error", err)
+				rf = nil
+				if !s.sleep(&backoff) {
+					return
+				}
+				continue
+			}
+			if _, err := rf.Seek(acked.off, io.SeekStart); err != nil {
+				s.opt.log.Error("usage spool: cannot seek segment", "error", err)
+				if !s.sleep(&backoff) {
+					return
+				}
+				continue
+			}
+			rfSeg, reader, readPos = acked.seg, bufio.NewReaderSize(rf, 64<<10), acked
+		}
+		// Read up to batchSize frames, never past the end of the last complete append.
+		limit := int64(-1)
+		if acked.seg == write.seg {
+			limit = write.off
+		}
+		var recs []usage.Record
+		next := readPos
+		var readErr error
+		for len(recs) < batchSize && (limit < 0 || next.off < limit) {
+			payload, err := readFrame(reader)
+			if err != nil {
+				readErr = err
+				break
+			}
+			next.off += frameHeader + int64(len(payload))
+			var rec usage.Record
+			if err := json.Unmarshal(payload, &rec); err != nil {
+				s.opt.log.Error("usage spool: undecodable record skipped", "error", err, "payload", string(payload))
+				continue
+			}
+			recs = append(recs, rec)
+		}
+		if next == readPos {
+			if acked.seg < write.seg && readErr != nil && readErr != io.EOF {
+				// A damaged finished segment: keep it for inspection, say so loudly, go on.
+				aside := s.segPath(acked.seg) + ".damaged"
+				_ = os.Rename(s.segPath(acked.seg), aside)
+				s.opt.log.Error("usage spool: damaged segment set aside; records after the damage are NOT in the ledger",
+					"segment", aside, "offset", next.off, "error", readErr)
+			}
+			if acked.seg < write.seg {
+				// The segment is finished: everything in it is in the ledger.
+				s.advance(position{seg: acked.seg + 1}, acked.seg)
+				rf.Close()
+				rf = nil
+				continue
+			}
+			// Nothing readable before the committed end: should not happen; retry.
+			rf.Close()
+			rf = nil
+			if !s.sleep(&backoff) {
+				return
+			}
+			continue
+		}
+		// Write the batch, retrying what the sink could not store, until all of it is in.
+		for len(recs) > 0 {
+			err := s.sink(context.Background(), recs)
+			if err == nil {
+				break
+			}
+			var we *usage.WriteError
+			if errors.As(err, &we) {
+				recs = we.Failed
+			}
+			s.opt.log.Error("usage spool: ledger write failed; retrying", "records", len(recs), "error", err, "retry_in", backoff.String())
+			if !s.sleep(&backoff) {
+				return
+			}
+		}
+		backoff = s.opt.minBackoff
+		readPos = next
+		s.advance(next, 0)
+	}
+}
+
+// advance moves the acknowledged position, persists it, and removes the finished
+// segment when done is non-zero.
+func (s *Spool) advance(to position, done uint64) {
+	var buf [20]byte
+	binary.LittleEndian.PutUint64(buf[0:], to.seg)
+	binary.LittleEndian.PutUint64(buf[8:], uint64(to.off))
+	binary.LittleEndian.PutUint32(buf[16:], crc32.Checksum(buf[:16], castagnoli))
+	if _, err := s.cursor.WriteAt(buf[:], 0); err == nil && s.opt.sync {
+		_ = s.cursor.Sync()
+	}
+	if done != 0 {
+		_ = os.Remove(s.segPath(done))
+	}
+	s.mu.Lock()
+	s.acked = to
+	s.idle.Broadcast()
+	s.mu.Unlock()
+}
+
+// sleep waits out the backoff (doubling it) unless the spool stops first.
+func (s *Spool) sleep(backoff *time.Duration) bool {
+	t := time.NewTimer(*backoff)
+	defer t.Stop()
+	*backoff = min(*backoff*2, s.opt.maxBackoff)
+	select {
+	case <-t.C:
+		return true
+	case <-s.stop:
+		return false
+	}
+}

@@ -1,0 +1,183 @@
+package filespool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/store/memstore"
+	"github.com/plinth-ai/plinth/shared/usage"
+	"github.com/plinth-ai/plinth/shared/usage/filespool"
+)
+
+var day = time.Date(2031, 5, 6, 7, 0, 0, 0, time.UTC)
+
+func record(i int) usage.Record {
+	return usage.Record{RequestID: fmt.Sprintf("req_%06d", i), Tenant: "acme", KeyID: "key_1", Model: "local-chat",
+		InputTokens: 10, OutputTokens: 5, CostUSD: 0.001, Status: usage.StatusOK, Time: day.Add(time.Duration(i) * time.Millisecond)}
+}
+
+// flakyStore fails a share of transactions before applying them and, worse, a share
+// after: the write happened but the caller hears it failed, as with a timeout after commit.
+type flakyStore struct {
+	store.Store
+	mu            sync.Mutex
+	rnd           *rand.Rand
+	before, after float64
+}
+
+func (f *flakyStore) Transact(ctx context.Context, ops []store.Op) error {
+	f.mu.Lock()
+	p := f.rnd.Float64()
+	f.mu.Unlock()
+	if p < f.before {
+		return errors.New("store unavailable")
+	}
+	err := f.Store.Transact(ctx, ops)
+	if err == nil && p > 1-f.after {
+		return errors.New("connection reset after commit")
+	}
+	return err
+}
+
+// ledgerCounts returns how many records the ledger holds and how many requests its
+// aggregates count.
+func ledgerCounts(t *testing.T, st store.Store) (records int, aggregated int64) {
+	t.Helper()
+	items, err := st.Query(context.Background(), "USAGE#acme#"+day.Format("20060102"), store.QueryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg, _ := usage.ParseRange(day.Format("2006-01-02"), day.Format("2006-01-02"), day)
+	_, total, err := usage.NewService(st, nil).Summary(context.Background(), "acme", rg, "day")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(items), total.Requests
+}
+
+func TestEveryRecordArrivesOnceThroughAFailingStore(t *testing.T) {
+	st := memstore.New()
+	ledger := usage.NewLedger(&flakyStore{Store: st, rnd: rand.New(rand.NewPCG(1, 2)), before: 0.3, after: 0.2}, 0)
+	sp, err := filespool.Open(t.TempDir(), ledger.Write, filespool.WithBackoff(time.Millisecond, 5*time.Millisecond), filespool.WithSegmentSize(4<<10),
+		filespool.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sp.Close(context.Background()) })
+	const n = 500
+	var wg sync.WaitGroup
+	for w := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 5 {
+				if err := sp.Append(context.Background(), []usage.Record{record(i)}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sp.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if recs, agg := ledgerCounts(t, st); recs != n || agg != n {
+		t.Fatalf("ledger holds %d records counted %d times, want %d once each", recs, agg, n)
+	}
+}
+
+func TestRecordsSurviveAClosedSpoolAndATornTail(t *testing.T) {
+	dir := t.TempDir()
+	// First life: the ledger is down the whole time.
+	down := func(context.Context, []usage.Record) error { return errors.New("ledger down") }
+	sp, err := filespool.Open(dir, down, filespool.WithBackoff(time.Millisecond, 2*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if err := sp.Append(context.Background(), []usage.Record{record(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := sp.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Append(context.Background(), []usage.Record{record(999)}); !errors.Is(err, filespool.ErrClosed) {
+		t.Fatalf("append after close: %v", err)
+	}
+	// A crash in the middle of a write leaves half a frame behind.
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(segs) != 1 {
+		t.Fatalf("segments %v", segs)
+	}
+	f, err := os.OpenFile(segs[0], os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{200, 0, 0, 0, 1, 2, 3, 4, '{', '"'})
+	f.Close()
+
+	// Second life: the ledger is back.
+	st := memstore.New()
+	sp, err = filespool.Open(dir, usage.NewLedger(st, 0).Write)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Append(context.Background(), []usage.Record{record(100)}); err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel2()
+	if err := sp.Close(ctx2); err != nil {
+		t.Fatal(err)
+	}
+	if recs, agg := ledgerCounts(t, st); recs != 101 || agg != 101 {
+		t.Fatalf("ledger holds %d records counted %d times, want 101", recs, agg)
+	}
+	if sp.Backlog() != 0 {
+		t.Fatalf("backlog %d after a full drain", sp.Backlog())
+	}
+}
+
+func TestFinishedSegmentsAreRemoved(t *testing.T) {
+	dir := t.TempDir()
+	st := memstore.New()
+	sp, err := filespool.Open(dir, usage.NewLedger(st, 0).Write, filespool.WithSegmentSize(2<<10), filespool.WithSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if err := sp.Append(context.Background(), []usage.Record{record(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sp.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(segs) > 1 {
+		t.Fatalf("%d segments left after a full drain: %v", len(segs), segs)
+	}
+	if recs, agg := ledgerCounts(t, st); recs != 300 || agg != 300 {
+		t.Fatalf("ledger holds %d records counted %d times, want 300", recs, agg)
+	}
+}
