@@ -78,7 +78,7 @@ type Recorder struct {
 	st     store.Store
 	ledger *Ledger
 	opt    recOptions
-	q   chan Record
+	q      chan Record
 
 	mu      sync.RWMutex
 	closed  bool
