@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/gateway"
@@ -20,6 +23,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/toolhub"
 	"github.com/plinth-ai/plinth/shared/toolhub/builtin"
+	"github.com/plinth-ai/plinth/shared/toolhub/lambdatool"
 	"github.com/plinth-ai/plinth/shared/toolhub/mcpclient"
 	"github.com/plinth-ai/plinth/shared/toolhub/openapitool"
 	"github.com/plinth-ai/plinth/shared/usage"
@@ -42,6 +46,7 @@ func newToolHub(st store.Store, tenants *tenant.Service, guards *guardrail.Servi
 		toolhub.WithBackend(toolhub.KindMCP, mcpclient.NewBackend(client)),
 		toolhub.WithBackend(toolhub.KindOpenAPI, openapitool.New(UpstreamHTTPClient())),
 		toolhub.WithBackend(toolhub.KindBuiltin, builtin.New(ports)),
+		toolhub.WithBackend(toolhub.KindLambda, lambdatool.New(lambdaClient)),
 		toolhub.WithSecrets(toolSecrets(secrets)),
 		toolhub.WithLogger(log))
 	hub := toolhub.NewHub(svc,
@@ -168,4 +173,14 @@ func builtinPorts(kb *rag.Service, guards *guardrail.Service, ev *eval.Service) 
 			return r, nil
 		},
 	}
+}
+
+// lambdaClient builds the Lambda client of Lambda tool servers from the default AWS
+// configuration (AWS_ENDPOINT_URL_LAMBDA points it at an emulator).
+func lambdaClient(ctx context.Context) (lambdatool.InvokeAPI, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return lambda.NewFromConfig(cfg), nil
 }
