@@ -55,6 +55,7 @@ type Service struct {
 	store     store.Store
 	blobs     blob.Store
 	target    Target
+	judge     Target
 	retriever Retriever
 	embedder  metrics.Embedder
 	events    EventPublisher
@@ -76,6 +77,12 @@ type Option func(*Service)
 
 // WithPromptResolver enables suites whose target names a registry prompt template.
 func WithPromptResolver(f PromptResolver) Option { return func(s *Service) { s.prompts = f } }
+
+// WithJudge sets what LLM-as-a-judge calls go through (default: the target). A judge's
+// prompt is the platform's own rubric around the item: the platform binds a judge whose
+// calls say so, so the tenant's input guardrail does not judge the rubric as the
+// tenant's words.
+func WithJudge(t Target) Option { return func(s *Service) { s.judge = t } }
 
 // WithRetriever enables knowledge-base targets.
 func WithRetriever(r Retriever) Option { return func(s *Service) { s.retriever = r } }

@@ -207,13 +207,17 @@ func (s *Service) invoke(ctx context.Context, su *Suite, res *ItemResult) error 
 	return nil
 }
 
-// judgeFor returns the suite's judge, calling through the target port as the tenant.
+// judgeFor returns the suite's judge, calling through the judge port as the tenant.
 func (s *Service) judgeFor(su *Suite) (*judge.Judge, error) {
 	if su.Judge == nil {
 		return nil, nil
 	}
+	via := s.judge
+	if via == nil {
+		via = s.target
+	}
 	chat := func(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
-		return s.target.Chat(ctx, su.Tenant, req)
+		return via.Chat(ctx, su.Tenant, req)
 	}
 	opts := []judge.Option{judge.WithPrices(su.Judge.Prices)}
 	if su.Judge.MaxAttempts > 0 {

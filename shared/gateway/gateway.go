@@ -1,132 +1,45 @@
-// Package gateway is the OpenAI-compatible model gateway: authentication, authorisation,
-// quota reservation, guardrails, caching, routing to providers and usage accounting for
-// /v1/chat/completions, /v1/embeddings and /v1/models. It is an http.Handler, served by
-// net/http locally and by API Gateway + Lambda in AWS.
+// Package gateway is Plinth's model gateway: a Go service first, with one HTTP adapter.
 //
-// The gateway declares the ports it needs (Authenticator, Quota, Usage, Guard, Cache,
-// Invoker); the platform wires adapters for them.
+// The service (Chat, ChatStream, Embed, Models, Model) takes a context, the Caller and a
+// typed request, and runs every request through one pipeline:
+//
+//	resolve → ground → reserve → guard in → cache → invoke → guard out → settle → record
+//
+// resolve finds the model and applies the one model-access policy; ground retrieves
+// from a knowledge base (the knowledge_base extension); reserve holds the worst case
+// against the caller's quotas; the input guardrail judges what the caller sent (never
+// the prompt the platform authors around it); cache answers repeated requests; invoke
+// routes to the model's deployments; the output guardrail checks the answer (by windows
+// when streamed); settle replaces the reservation with the provider-reported usage; and
+// record writes the usage record, the metrics and the request's log line, however the
+// request ends. Refusals and failures are errors matching the package's sentinels
+// (ErrModelNotAllowed, ErrUpstream, ...) or quota's (quota.ErrRateLimited,
+// quota.ErrBudgetExceeded) with errors.Is.
+//
+// Platform features (evaluation, grounded answers, ingestion, agents) call the service
+// directly with a Caller for the tenant they act for (CallerFor), and so get the same
+// policy, quotas, guardrails, cache and usage as any application.
+//
+// The HTTP adapter (Routes, Authenticate; the files named http*.go) is the only place
+// that knows HTTP: it decodes OpenAI's JSON, encodes results and server-sent events,
+// and maps errors to OpenAI's statuses and error shape.
+//
+// The gateway declares the ports it needs (Models, Invoker, Quota, Usage, Guard, Cache,
+// Grounder, Metrics, Tenants; Authenticator for HTTP); the composition root plugs
+// adapters in.
 package gateway
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
-	"github.com/plinth-ai/plinth/shared/httpapi"
-	"github.com/plinth-ai/plinth/shared/provider"
-	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
-// Caller is the authenticated caller of a request.
-type Caller struct {
-	Principal auth.Principal
-	// Tenant is the caller's tenant (shared with the authentication cache: read-only).
-	Tenant *tenant.Tenant
-	// KeyLimits are the API key's own limits, when it has any.
-	KeyLimits *tenant.Limits
-}
-
-// allowed is the platform's one policy decision (tenant.CanInvoke) for a model the
-// client named requested (an ID or an alias of m). /v1/models and every invocation use it.
-func (c *Caller) allowed(m *registry.Model, requested string) error {
-	ref := tenant.ModelRef{Name: requested}
-	if requested != m.ID {
-		ref.Target = m.ID
-	}
-	return tenant.CanInvoke(c.Principal, c.Tenant, auth.ScopeInference, ref)
-}
-
-// guardrailPolicy names the tenant's guardrail policy ("" = none).
-func (c *Caller) guardrailPolicy() string {
-	if c.Tenant == nil {
-		return ""
-	}
-	return c.Tenant.GuardrailPolicy
-}
-
-// cacheEnabled reports whether the tenant uses the response cache.
-func (c *Caller) cacheEnabled() bool { return c.Tenant != nil && c.Tenant.Cache.Enabled }
-
-// Authenticator turns a request's credentials into a Caller. It returns an *httpapi.Error
-// (401/403) when the caller is not admitted.
-type Authenticator interface {
-	Authenticate(r *http.Request) (*Caller, error)
-}
-
-// Estimate is the worst case a request may cost, reserved before the provider call.
-type Estimate struct {
-	Tokens int64
-	USD    float64
-}
-
-// Reservation is quota held for one request.
-type Reservation interface {
-	// Settle replaces the reserved amounts with the actual ones. When actual usage is
-	// unknown the caller passes the reserved amounts and estimated=true.
-	Settle(ctx context.Context, tokens int64, usd float64) error
-}
-
-// Quota reserves capacity before a call. It returns an *httpapi.Error with status 429
-// and Retry-After when the caller is over a limit or budget.
-type Quota interface {
-	Reserve(ctx context.Context, c *Caller, model string, est Estimate) (Reservation, error)
-}
-
-// UsageRecord describes one request for accounting. It never holds prompt or output text.
-type UsageRecord struct {
-	RequestID    string
-	TenantID     string
-	KeyID        string
-	Model        string
-	Deployment   string
-	Endpoint     string
-	InputTokens  int64
-	OutputTokens int64
-	CostUSD      float64
-	Latency      time.Duration
-	CacheHit     bool
-	Streamed     bool
-	// Estimated is true when the provider reported no usage and the reservation was charged.
-	Estimated bool
-	Guardrail map[string]int
-	Status    int
-	ErrorCode string
-	Tags      map[string]string
-	Time      time.Time
-}
-
-// Usage records accounting records.
-type Usage interface {
-	Record(ctx context.Context, rec UsageRecord)
-}
-
-// Invoker routes a request to a model's deployments, with retries, fallbacks and breakers.
-type Invoker interface {
-	Chat(ctx context.Context, m *registry.Model, req *provider.ChatRequest) (*provider.ChatResponse, Served, error)
-	ChatStream(ctx context.Context, m *registry.Model, req *provider.ChatRequest) (provider.Stream, Served, error)
-	Embed(ctx context.Context, m *registry.Model, req *provider.EmbeddingRequest) (*provider.EmbeddingResponse, Served, error)
-}
-
-// Served says which model and deployment answered.
-type Served struct {
-	ModelID      string
-	DeploymentID string
-	Attempts     int
-	// Prices of the model that answered (a fallback may differ from the requested one).
-	Prices registry.Prices
-}
-
-// Models resolves model names through the registry.
-type Models interface {
-	Resolve(ctx context.Context, name string) (*registry.Model, error)
-	Snapshot(ctx context.Context) ([]*registry.Model, error)
-}
-
-// Gateway serves the OpenAI-compatible API.
+// Gateway is the model gateway service.
 type Gateway struct {
 	models   Models
 	invoker  Invoker
@@ -135,6 +48,7 @@ type Gateway struct {
 	guard    Guard
 	cache    Cache
 	grounder Grounder
+	tenants  Tenants
 	log      *slog.Logger
 	metrics  Metrics
 	now      func() time.Time
@@ -159,6 +73,9 @@ func WithCache(c Cache) Option { return func(g *Gateway) { g.cache = c } }
 // WithGrounder enables chat completions grounded in knowledge bases.
 func WithGrounder(gr Grounder) Option { return func(g *Gateway) { g.grounder = gr } }
 
+// WithTenants lets CallerFor describe tenants to the service.
+func WithTenants(t Tenants) Option { return func(g *Gateway) { g.tenants = t } }
+
 // WithLogger sets the request logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(g *Gateway) { g.log = l } }
 
@@ -168,11 +85,10 @@ func WithMetrics(m Metrics) Option { return func(g *Gateway) { g.metrics = m } }
 // WithClock sets the clock.
 func WithClock(now func() time.Time) Option { return func(g *Gateway) { g.now = now } }
 
-// WithMaxBodyBytes sets the request body limit.
+// WithMaxBodyBytes sets the HTTP adapter's request body limit (default 4 MiB).
 func WithMaxBodyBytes(n int64) Option { return func(g *Gateway) { g.maxBody = n } }
 
-// New returns a gateway. models and invoker are required. Requests must pass through
-// Authenticate first, which establishes the Caller.
+// New returns a gateway. models and invoker are required.
 func New(models Models, inv Invoker, opts ...Option) *Gateway {
 	if models == nil || inv == nil {
 		panic("gateway: nil models or invoker")
@@ -190,47 +106,33 @@ func New(models Models, inv Invoker, opts ...Option) *Gateway {
 	return g
 }
 
-// Routes registers the gateway's endpoints on mux.
-func (g *Gateway) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/chat/completions", g.handleChat)
-	mux.HandleFunc("POST /v1/embeddings", g.handleEmbeddings)
-	mux.HandleFunc("GET /v1/models", g.handleListModels)
-	mux.HandleFunc("GET /v1/models/{id...}", g.handleGetModel)
-}
+// Platform key IDs: the KeyID of callers the platform builds for work it does on a
+// tenant's behalf, as they appear in usage records.
+const (
+	KeyEvaluation = "platform:evaluation"
+	KeyRAG        = "platform:rag"
+	KeyIngestion  = "platform:ingestion"
+)
 
-type callerKey struct{}
-
-// WithCaller returns ctx carrying c (and c's principal for shared/auth readers).
-func WithCaller(ctx context.Context, c *Caller) context.Context {
-	return context.WithValue(auth.WithPrincipal(ctx, c.Principal), callerKey{}, c)
-}
-
-// CallerFrom returns the caller established by Authenticate.
-func CallerFrom(ctx context.Context) (*Caller, bool) {
-	c, ok := ctx.Value(callerKey{}).(*Caller)
-	return c, ok
-}
-
-// Authenticate is middleware admitting only requests with valid credentials; it answers
-// 401/403 in OpenAI's error shape otherwise.
-func Authenticate(a Authenticator, next http.Handler) http.Handler {
-	if a == nil {
-		panic("gateway: nil authenticator")
+// CallerFor returns the caller for work the platform does on tenantID's behalf
+// (evaluation targets and judges, grounded answers, ingestion embeddings): the tenant's
+// own model policy, quotas, guardrail policy, cache settings and usage, with keyID (one
+// of the Key constants, or another "platform:…" name) as the key in usage records and
+// both the inference and retrieval scopes. It needs WithTenants, and refuses a tenant
+// that does not exist or is suspended.
+func (g *Gateway) CallerFor(ctx context.Context, tenantID, keyID string) (*Caller, error) {
+	if g.tenants == nil {
+		return nil, fmt.Errorf("caller for tenant %s: the gateway has no tenant directory", tenantID)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := a.Authenticate(r)
-		if err != nil {
-			var he *httpapi.Error
-			if !errors.As(err, &he) {
-				// Not a verdict on the credentials: the tenant store (or another
-				// dependency) failed. Say so, and log it, rather than a bare 500.
-				slog.ErrorContext(r.Context(), "authentication unavailable", "request_id", httpapi.RequestID(r.Context()), "error", err)
-				err = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable",
-					Message: "credentials cannot be checked right now; retry shortly", RetryAfter: time.Second}
-			}
-			httpapi.WriteError(w, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), c)))
-	})
+	t, err := g.tenants.CachedTenant(ctx, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("caller for tenant %s: %w", tenantID, err)
+	}
+	if t.Status != tenant.StatusActive {
+		return nil, fmt.Errorf("caller for tenant %s: %w", tenantID, tenant.ErrTenantSuspended)
+	}
+	return &Caller{
+		Principal: auth.Principal{TenantID: tenantID, KeyID: keyID, Scopes: []auth.Scope{auth.ScopeInference, auth.ScopeRetrieval}},
+		Tenant:    t,
+	}, nil
 }

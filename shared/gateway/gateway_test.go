@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/quota"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
@@ -280,11 +282,16 @@ func TestDeprecatedModelWarns(t *testing.T) {
 }
 
 func TestQuotaRefusalPassesThrough(t *testing.T) {
-	f := newFixture(t)
-	f.quota.refuse = &httpapi.Error{Status: 429, Code: "rate_limit_exceeded", Message: "slow down", RetryAfter: 7 * time.Second}
-	resp, body := f.post(t, "/v1/chat/completions", `{"model":"chat-a","messages":[{"role":"user","content":"hello"}]}`)
-	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "7" || errorCode(t, body) != "rate_limit_exceeded" {
-		t.Fatalf("got %d retry-after %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	for _, tc := range []struct {
+		sentinel error
+		code     string
+	}{{quota.ErrRateLimited, "rate_limit_exceeded"}, {quota.ErrBudgetExceeded, "insufficient_quota"}} {
+		f := newFixture(t)
+		f.quota.refuse = fmt.Errorf("acme: %w", &quota.LimitError{Err: tc.sentinel, Limit: "requests_per_minute", Scope: "tenant", RetryAfter: 7 * time.Second})
+		resp, body := f.post(t, "/v1/chat/completions", `{"model":"chat-a","messages":[{"role":"user","content":"hello"}]}`)
+		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "7" || errorCode(t, body) != tc.code {
+			t.Fatalf("got %d retry-after %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		}
 	}
 }
 

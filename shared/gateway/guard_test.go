@@ -22,6 +22,7 @@ func (wordGuard) Input(_ context.Context, _ *gateway.Caller, msgs []provider.Mes
 		if strings.Contains(t, "attack") {
 			v.Blocked = true
 			v.Findings = map[string]int{"PROMPT_ATTACK": 1}
+			v.Filters = []string{"content.PROMPT_ATTACK"}
 		}
 	}
 	return v, nil
@@ -36,6 +37,7 @@ func (wordGuard) Output(_ context.Context, _ *gateway.Caller, texts []string) (g
 	}
 	if v.Changed {
 		v.Findings = map[string]int{"SECRET": 1}
+		v.Filters = []string{"regex.secret"}
 	}
 	return v, nil
 }
@@ -79,6 +81,25 @@ func (h *holdBack) Findings() map[string]int {
 
 func (h *holdBack) Message() string { return "stream blocked" }
 
+func (h *holdBack) Filters() []string {
+	if h.blocked {
+		return []string{"word.custom"}
+	}
+	return nil
+}
+
+// guardrailOf decodes the guardrail extension of a completion or chunk.
+func guardrailOf(t *testing.T, body []byte) *gateway.Guardrail {
+	t.Helper()
+	var out struct {
+		Guardrail *gateway.Guardrail `json:"guardrail"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	return out.Guardrail
+}
+
 func TestInputBlockAnswersWithPolicyMessage(t *testing.T) {
 	f := newFixture(t, gateway.WithGuard(wordGuard{}))
 	f.tenant.GuardrailPolicy = "p1"
@@ -96,6 +117,27 @@ func TestInputBlockAnswersWithPolicyMessage(t *testing.T) {
 	if resp.Header.Get(gateway.HeaderGuardrail) != "intervened" || f.usage.recs[0].Guardrail["PROMPT_ATTACK"] != 1 {
 		t.Fatalf("header %q usage %+v", resp.Header.Get(gateway.HeaderGuardrail), f.usage.recs[0])
 	}
+	// The refusal says which policy and which of its filters intervened.
+	if resp.Header.Get(gateway.HeaderGuardrailPolicy) != "p1" {
+		t.Fatalf("policy header %q", resp.Header.Get(gateway.HeaderGuardrailPolicy))
+	}
+	gr := guardrailOf(t, body)
+	want := gateway.Intervention{Source: "INPUT", Action: "BLOCKED", Filters: []gateway.Filter{{Policy: "contentPolicy", Type: "PROMPT_ATTACK"}}}
+	if gr == nil || gr.Policy != "p1" || len(gr.Interventions) != 1 || !sameIntervention(gr.Interventions[0], want) {
+		t.Fatalf("guardrail extension %+v, want policy p1 and %+v", gr, want)
+	}
+}
+
+func sameIntervention(a, b gateway.Intervention) bool {
+	if a.Source != b.Source || a.Action != b.Action || len(a.Filters) != len(b.Filters) {
+		return false
+	}
+	for i := range a.Filters {
+		if a.Filters[i] != b.Filters[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func TestOutputMasked(t *testing.T) {
@@ -107,6 +149,11 @@ func TestOutputMasked(t *testing.T) {
 	_, body := f.post(t, "/v1/chat/completions", `{"model":"chat-a","messages":[{"role":"user","content":"tell me"}]}`)
 	if !strings.Contains(string(body), "the {SECRET} is out") || strings.Contains(string(body), "secret is") {
 		t.Fatalf("output not masked: %s", body)
+	}
+	gr := guardrailOf(t, body)
+	want := gateway.Intervention{Source: "OUTPUT", Action: "ANONYMIZED", Filters: []gateway.Filter{{Policy: "sensitiveInformationPolicy", Type: "REGEX", Name: "secret"}}}
+	if gr == nil || len(gr.Interventions) != 1 || !sameIntervention(gr.Interventions[0], want) {
+		t.Fatalf("guardrail extension %+v, want %+v", gr, want)
 	}
 }
 
@@ -146,6 +193,12 @@ func TestStreamReleasesHeldBackTextAndBlocksMidStream(t *testing.T) {
 		}
 		if !f.inv.closed {
 			t.Fatal("the upstream stream was not closed after the block")
+		}
+		// The blocking chunk names the policy and the filter that stopped the stream.
+		gr := guardrailOf(t, []byte(events[len(events)-2]))
+		want := gateway.Intervention{Source: "OUTPUT", Action: "BLOCKED", Filters: []gateway.Filter{{Policy: "wordPolicy", Type: "CUSTOM_WORD"}}}
+		if gr == nil || gr.Policy != "p1" || len(gr.Interventions) != 1 || !sameIntervention(gr.Interventions[0], want) {
+			t.Fatalf("blocking chunk %s, want %+v", events[len(events)-2], want)
 		}
 	})
 }

@@ -1,33 +1,23 @@
 package gateway
 
 import (
-	"net/http"
+	"context"
+	"fmt"
 
-	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/registry"
 )
 
-// modelObject is OpenAI's model object.
-type modelObject struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Created int64  `json:"created"`
-	OwnedBy string `json:"owned_by"`
-}
-
-type modelList struct {
-	Object string        `json:"object"`
-	Data   []modelObject `json:"data"`
-}
-
-// Callable returns the model names (IDs and aliases) the caller may invoke, decided by
-// the same policy function as invocation.
-func (g *Gateway) callable(r *http.Request, c *Caller) ([]modelObject, error) {
-	models, err := g.models.Snapshot(r.Context())
-	if err != nil {
-		return nil, err
+// Models returns the model names (IDs and aliases) c may invoke, decided by the same
+// policy function as invocation: exactly what a call would admit.
+func (g *Gateway) Models(ctx context.Context, c *Caller) ([]ModelInfo, error) {
+	if c == nil {
+		return nil, errNoCaller
 	}
-	out := make([]modelObject, 0, len(models))
+	models, err := g.models.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list models: %w", err)
+	}
+	out := make([]ModelInfo, 0, len(models))
 	for _, m := range models {
 		if !m.Status.Invocable() {
 			continue
@@ -37,10 +27,25 @@ func (g *Gateway) callable(r *http.Request, c *Caller) ([]modelObject, error) {
 			if c.allowed(m, name) != nil {
 				continue
 			}
-			out = append(out, modelObject{ID: name, Object: "model", Created: m.CreatedAt.Unix(), OwnedBy: owner(m)})
+			out = append(out, ModelInfo{ID: name, Created: m.CreatedAt.Unix(), OwnedBy: owner(m), Kind: m.Kind})
 		}
 	}
 	return out, nil
+}
+
+// Model returns one model name c may invoke, or an error matching ErrModelNotFound.
+func (g *Gateway) Model(ctx context.Context, c *Caller, id string) (ModelInfo, error) {
+	list, err := g.Models(ctx, c)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	for _, m := range list {
+		if m.ID == id {
+			return m, nil
+		}
+	}
+	return ModelInfo{}, &Error{Kind: ErrModelNotFound, Param: "model",
+		Message: "The model `" + id + "` does not exist or you do not have access to it."}
 }
 
 func owner(m *registry.Model) string {
@@ -48,40 +53,4 @@ func owner(m *registry.Model) string {
 		return m.Owner
 	}
 	return "plinth"
-}
-
-func (g *Gateway) handleListModels(w http.ResponseWriter, r *http.Request) {
-	c, ok := CallerFrom(r.Context())
-	if !ok {
-		httpapi.WriteError(w, errUnauthenticated)
-		return
-	}
-	list, err := g.callable(r, c)
-	if err != nil {
-		httpapi.WriteError(w, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, modelList{Object: "list", Data: list})
-}
-
-func (g *Gateway) handleGetModel(w http.ResponseWriter, r *http.Request) {
-	c, ok := CallerFrom(r.Context())
-	if !ok {
-		httpapi.WriteError(w, errUnauthenticated)
-		return
-	}
-	list, err := g.callable(r, c)
-	if err != nil {
-		httpapi.WriteError(w, err)
-		return
-	}
-	id := r.PathValue("id")
-	for _, m := range list {
-		if m.ID == id {
-			httpapi.WriteJSON(w, http.StatusOK, m)
-			return
-		}
-	}
-	httpapi.WriteError(w, &httpapi.Error{Status: http.StatusNotFound, Code: "model_not_found", Param: "model",
-		Message: "The model `" + id + "` does not exist or you do not have access to it."})
 }

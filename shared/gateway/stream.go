@@ -2,261 +2,292 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
 	"strings"
 
-	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
-	"github.com/plinth-ai/plinth/shared/registry"
 )
 
-// sse writes server-sent events and flushes each one.
-type sse struct {
-	w       http.ResponseWriter
-	flusher http.Flusher
-	buf     []byte
-	err     error
-}
-
-func newSSE(w http.ResponseWriter) *sse {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Connection", "keep-alive")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	f, _ := w.(http.Flusher)
-	return &sse{w: w, flusher: f, buf: make([]byte, 0, 512)}
-}
-
-func (s *sse) data(payload []byte) {
-	if s.err != nil {
-		return
+// ChatStream starts one streamed chat completion for c. Refusals before the model is
+// called are errors, as for Chat; once it returns, the stream has begun: read it with
+// Recv until io.EOF (the completion ended) or an error (it failed midway), and Close it
+// in any case. A request the input guardrail blocked, or the cache answered, is a stream
+// too (of the policy's message, or of the cached answer).
+func (g *Gateway) ChatStream(ctx context.Context, c *Caller, in *ChatRequest) (*Stream, error) {
+	cl := g.begin(ctx, c, "chat.completions")
+	req := *in
+	req.Stream = true
+	if err := validateChat(&req.ChatRequest, req.Frame != nil); err != nil {
+		cl.finish(err)
+		return nil, err
 	}
-	s.buf = append(s.buf[:0], "data: "...)
-	s.buf = append(s.buf, payload...)
-	s.buf = append(s.buf, '\n', '\n')
-	if _, err := s.w.Write(s.buf); err != nil {
-		s.err = err
-		return
-	}
-	if s.flusher != nil {
-		s.flusher.Flush()
-	}
-}
-
-func (s *sse) chunk(c *provider.ChatChunk) {
-	b, err := json.Marshal(c)
+	early, err := cl.prepare(&req)
 	if err != nil {
-		s.err = err
-		return
+		cl.finish(err)
+		return nil, err
 	}
-	s.data(b)
-}
-
-func (s *sse) done() { s.data([]byte("[DONE]")) }
-
-// fail ends the stream with an explicit error event in OpenAI's error shape, which the
-// OpenAI SDKs raise as an API error.
-func (s *sse) fail(e *httpapi.Error) {
-	typ := e.Type
-	if typ == "" {
-		typ = "api_error"
+	s := &Stream{cl: cl, Deprecated: cl.deprecated, Guardrail: cl.guardrail,
+		includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage}
+	if early != nil {
+		s.Model, s.CacheHit = early.Served.ModelID, early.CacheHit
+		if early.Refused() {
+			s.refuse(early.Response)
+		} else {
+			s.replay(early.Response)
+		}
+		return s, nil
 	}
-	code := e.Code
-	b, _ := json.Marshal(map[string]httpapi.ErrorBody{"error": {Message: e.Message, Type: typ, Code: &code}})
-	s.data(b)
-}
-
-// streamChat relays a streamed completion, applying output guardrails by windows and
-// recording usage however the stream ends.
-func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, c *Caller, rec *UsageRecord, m *registry.Model,
-	req *provider.ChatRequest, est Estimate, settle func(int64, float64), bypass bool) {
-	ctx := r.Context()
-	stream, served, err := g.invoker.ChatStream(ctx, m, req)
-	rec.Deployment = served.DeploymentID
+	up, served, err := g.invoker.ChatStream(ctx, cl.model, &cl.req)
+	cl.rec.Deployment = served.DeploymentID
 	if err != nil {
-		settle(0, 0)
-		g.fail(w, rec, upstreamError(err))
-		return
+		cl.settle(0, 0)
+		err = upstreamError(err)
+		cl.finish(err)
+		return nil, err
 	}
-	defer stream.Close()
-	rec.Model = served.ModelID
-	w.Header().Set(HeaderModel, served.ModelID)
-	w.Header().Set(HeaderDeployment, served.DeploymentID)
-
-	var guard StreamGuard
+	cl.rec.Model = served.ModelID
+	s.Model, s.Deployment, s.served, s.up = served.ModelID, served.DeploymentID, served, up
 	if g.guard != nil && c.guardrailPolicy() != "" {
-		guard = g.guard.OutputStream(ctx, c)
+		s.guard = g.guard.OutputStream(ctx, c)
 	}
-	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-	out := newSSE(w)
-	rec.Status = http.StatusOK
+	return s, nil
+}
 
-	var (
-		usage   *provider.Usage
-		last    provider.ChatChunk // identity of the stream for synthesised chunks
-		text    strings.Builder    // the answer, for the cache
-		finish  string
-		tools   bool
-		blocked bool
-		failure *httpapi.Error
-	)
-	emitText := func(s string) {
-		if s == "" {
-			return
-		}
-		content := s
-		out.chunk(&provider.ChatChunk{ID: last.ID, Object: "chat.completion.chunk", Created: last.Created, Model: served.ModelID,
-			Choices: []provider.ChunkChoice{{Delta: provider.Delta{Content: &content}}}})
-	}
-	for {
-		ch, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				failure = &httpapi.Error{Status: 499, Code: "client_closed_request", Message: "the client closed the request"}
-				break
-			}
-			he, _ := upstreamError(err).(*httpapi.Error)
-			if he == nil {
-				he = &httpapi.Error{Status: http.StatusBadGateway, Code: "upstream_error", Message: err.Error()}
-			}
-			failure = he
-			break
-		}
-		ch.Model = served.ModelID
-		if ch.Object == "" {
-			ch.Object = "chat.completion.chunk"
-		}
-		last.ID, last.Created = ch.ID, ch.Created
-		if ch.Usage != nil {
-			usage = ch.Usage
-			ch.Usage = nil
-			if len(ch.Choices) == 0 {
-				continue // re-emitted at the end if the client asked for usage
-			}
-		}
-		if len(ch.Choices) == 0 {
-			continue
-		}
-		choice := &ch.Choices[0]
-		if len(choice.Delta.ToolCalls) > 0 {
-			tools = true
-		}
-		if choice.Delta.Content != nil {
-			text.WriteString(*choice.Delta.Content)
-			if guard != nil {
-				emit, stop := guard.Write(*choice.Delta.Content)
-				if stop {
-					blocked = true
-					break
-				}
-				if emit == "" && choice.FinishReason == nil && choice.Delta.Role == "" && len(choice.Delta.ToolCalls) == 0 {
-					continue
-				}
-				choice.Delta.Content = &emit
-			}
-		}
-		if choice.FinishReason != nil {
-			finish = *choice.FinishReason
-			if guard != nil {
-				rest, stop := guard.Flush()
-				if stop {
-					blocked = true
-					break
-				}
-				if choice.Delta.Content != nil {
-					joined := *choice.Delta.Content + rest
-					choice.Delta.Content = &joined
-				} else {
-					emitText(rest)
-				}
-			}
-		}
-		out.chunk(ch)
-		if out.err != nil {
-			failure = &httpapi.Error{Status: 499, Code: "client_closed_request", Message: "the client went away"}
-			break
-		}
-	}
-	if guard != nil {
-		rec.Guardrail = mergeCounts(rec.Guardrail, guard.Findings())
-		if !blocked && failure == nil && finish == "" {
-			// The upstream ended without a finish reason: release what was held back.
-			if rest, stop := guard.Flush(); stop {
-				blocked = true
-			} else {
-				emitText(rest)
-			}
-		}
-	}
-	if blocked {
-		w.Header().Set(HeaderGuardrail, "intervened")
-		msg := guard.Message()
-		reason := "content_filter"
-		out.chunk(&provider.ChatChunk{ID: last.ID, Object: "chat.completion.chunk", Created: last.Created, Model: served.ModelID,
-			Choices: []provider.ChunkChoice{{Delta: provider.Delta{Content: &msg}, FinishReason: &reason}}})
-		stream.Close() // stop the upstream generating what nobody will see
-	}
+// Stream is a streamed chat completion in progress. Its exported fields are set before
+// the first chunk; Recv yields chunks ready to send, already checked by the output
+// guardrail. A Stream is not safe for concurrent use.
+type Stream struct {
+	// Model is the model answering (a fallback may differ from the one requested);
+	// Deployment the deployment serving it ("" for a cached or blocked answer).
+	Model, Deployment string
+	CacheHit          bool
+	Deprecated        bool
+	// Guardrail is the input guardrail's intervention, if any; an output intervention
+	// is reported on the chunk that ends the stream.
+	Guardrail *Guardrail
 
-	// Charge what the provider reported; if it reported nothing (the stream was cut or the
-	// provider does not report usage), charge the whole reservation and flag the record.
-	if usage != nil {
-		rec.InputTokens, rec.OutputTokens = int64(usage.PromptTokens), int64(usage.CompletionTokens)
-		rec.CostUSD = served.Prices.Cost(rec.InputTokens, rec.OutputTokens)
-		settle(rec.InputTokens+rec.OutputTokens, rec.CostUSD)
-	} else {
-		rec.Estimated = true
-		rec.InputTokens, rec.CostUSD = est.Tokens, est.USD
-		settle(est.Tokens, est.USD)
-	}
+	cl           *call
+	up           provider.Stream
+	served       Served
+	guard        StreamGuard
+	includeUsage bool
 
-	if failure != nil {
-		rec.Status, rec.ErrorCode = failure.Status, failure.Code
-		if failure.Status != 499 {
-			out.fail(failure)
+	pending []*Chunk
+	term    error // io.EOF or the failure, once the stream has ended
+	closed  bool
+
+	usage   *provider.Usage
+	id      string // identity of the stream for synthesised chunks
+	created int64
+	text    strings.Builder // the answer, for the cache
+	finish  string
+	tools   bool
+	blocked bool
+}
+
+// Recv returns the next chunk, io.EOF once the completion has ended, or the error that
+// ended it midway (an *Error: ErrCanceled when the caller's context ended, else an
+// upstream kind). After either, the usage is settled and recorded.
+func (s *Stream) Recv() (*Chunk, error) {
+	for len(s.pending) == 0 {
+		if s.term != nil {
+			s.cl.finish(nilIfEOF(s.term))
+			return nil, s.term
+		}
+		s.step()
+	}
+	ch := s.pending[0]
+	s.pending = s.pending[1:]
+	return ch, nil
+}
+
+// Close ends the stream. Closed early (the caller went away), it stops the upstream,
+// charges what the provider reported so far (or the whole reservation) and records the
+// request as canceled. Close is idempotent.
+func (s *Stream) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.term == nil {
+		s.end(&Error{Kind: ErrCanceled, Message: "the client went away"})
+	}
+	s.cl.finish(nilIfEOF(s.term))
+	if s.up != nil {
+		return s.up.Close()
+	}
+	return nil
+}
+
+func nilIfEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// step reads one upstream chunk and queues what may be sent of it.
+func (s *Stream) step() {
+	ch, err := s.up.Recv()
+	if errors.Is(err, io.EOF) {
+		s.end(nil)
+		return
+	}
+	if err != nil {
+		if s.cl.ctx.Err() != nil {
+			s.end(&Error{Kind: ErrCanceled, Message: "the client closed the request", Err: err})
+		} else {
+			s.end(upstreamError(err))
 		}
 		return
 	}
-	if includeUsage {
-		u := usage
+	ch.Model = s.served.ModelID
+	if ch.Object == "" {
+		ch.Object = "chat.completion.chunk"
+	}
+	s.id, s.created = ch.ID, ch.Created
+	if ch.Usage != nil {
+		s.usage = ch.Usage
+		ch.Usage = nil // re-emitted at the end if the caller asked for usage
+	}
+	if len(ch.Choices) == 0 {
+		return
+	}
+	choice := &ch.Choices[0]
+	if len(choice.Delta.ToolCalls) > 0 {
+		s.tools = true
+	}
+	if choice.Delta.Content != nil {
+		s.text.WriteString(*choice.Delta.Content)
+		if s.guard != nil {
+			emit, stop := s.guard.Write(*choice.Delta.Content)
+			if stop {
+				s.block()
+				s.end(nil)
+				return
+			}
+			if emit == "" && choice.FinishReason == nil && choice.Delta.Role == "" && len(choice.Delta.ToolCalls) == 0 {
+				return
+			}
+			choice.Delta.Content = &emit
+		}
+	}
+	out := &Chunk{ChatChunk: *ch}
+	if choice.FinishReason != nil {
+		s.finish = *choice.FinishReason
+		if s.guard != nil {
+			rest, stop := s.guard.Flush()
+			if stop {
+				s.block()
+				s.end(nil)
+				return
+			}
+			if choice.Delta.Content != nil {
+				joined := *choice.Delta.Content + rest
+				choice.Delta.Content = &joined
+			} else if rest != "" {
+				s.pending = append(s.pending, s.textChunk(rest, nil))
+			}
+		}
+		if s.cl.cite != nil {
+			out.Citations = s.cl.cite(s.text.String())
+		}
+	}
+	s.pending = append(s.pending, out)
+}
+
+// textChunk is a synthesised content chunk of the stream.
+func (s *Stream) textChunk(text string, finish *string) *Chunk {
+	return &Chunk{ChatChunk: provider.ChatChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.Model,
+		Choices: []provider.ChunkChoice{{Delta: provider.Delta{Content: &text}, FinishReason: finish}}}}
+}
+
+// block queues the policy's message as the stream's last content: the output guardrail
+// stopped it.
+func (s *Stream) block() {
+	s.cl.intervene(SourceOutput, ActionBlocked, s.guard.Filters())
+	reason := "content_filter"
+	ch := s.textChunk(s.guard.Message(), &reason)
+	ch.Guardrail = s.cl.guardrail
+	s.pending = append(s.pending, ch)
+	s.blocked = true
+	_ = s.up.Close() // stop the upstream generating what nobody will see
+}
+
+// end settles the request and queues the stream's last chunks; failure, when not nil,
+// is what ended it.
+func (s *Stream) end(failure error) {
+	if s.term != nil {
+		return
+	}
+	cl := s.cl
+	if s.guard != nil {
+		cl.rec.Guardrail = mergeCounts(cl.rec.Guardrail, s.guard.Findings())
+		if !s.blocked && failure == nil && s.finish == "" {
+			// The upstream ended without a finish reason: release what was held back.
+			if rest, stop := s.guard.Flush(); stop {
+				s.block()
+			} else if rest != "" {
+				s.pending = append(s.pending, s.textChunk(rest, nil))
+			}
+		}
+	}
+	cl.charge(s.usage, s.served.Prices)
+	if failure != nil {
+		s.term = failure
+		return
+	}
+	if s.includeUsage {
+		u := s.usage
 		if u == nil {
 			u = &provider.Usage{}
 		}
-		out.chunk(&provider.ChatChunk{ID: last.ID, Object: "chat.completion.chunk", Created: last.Created, Model: served.ModelID, Choices: []provider.ChunkChoice{}, Usage: u})
+		s.pending = append(s.pending, &Chunk{ChatChunk: provider.ChatChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created,
+			Model: s.Model, Choices: []provider.ChunkChoice{}, Usage: u}})
 	}
-	out.done()
-	if !blocked && !tools && finish != "" && g.cache != nil && c.cacheEnabled() && !bypass {
-		resp := &provider.ChatResponse{ID: last.ID, Object: "chat.completion", Created: last.Created, Model: served.ModelID,
-			Choices: []provider.Choice{{Message: provider.Message{Role: "assistant", Content: provider.TextContent(text.String())}, FinishReason: finish, Logprobs: nullJSON}},
-			Usage:   usage}
-		g.cache.Store(context.WithoutCancel(ctx), c, req, resp)
+	s.term = io.EOF
+	if !s.blocked && !s.tools && s.finish != "" && cl.useCache {
+		resp := &provider.ChatResponse{ID: s.id, Object: "chat.completion", Created: s.created, Model: s.Model,
+			Choices: []provider.Choice{{Message: provider.Message{Role: "assistant", Content: provider.TextContent(s.text.String())}, FinishReason: s.finish, Logprobs: nullJSON}},
+			Usage:   s.usage}
+		cl.g.cache.Store(context.WithoutCancel(cl.ctx), cl.c, &cl.req, resp)
 	}
 }
 
-// replayStream sends a cached completion as a stream.
-func (g *Gateway) replayStream(w http.ResponseWriter, req *provider.ChatRequest, resp *provider.ChatResponse) {
-	out := newSSE(w)
+// replay queues a whole answer (cached, or the input guardrail's refusal) as a stream.
+func (s *Stream) replay(resp *provider.ChatResponse) {
 	for _, choice := range resp.Choices {
 		content := choice.Message.Content.String()
 		finish := choice.FinishReason
-		out.chunk(&provider.ChatChunk{ID: resp.ID, Object: "chat.completion.chunk", Created: resp.Created, Model: resp.Model,
-			Choices: []provider.ChunkChoice{{Index: choice.Index, Delta: provider.Delta{Role: "assistant", Content: &content}}}})
-		out.chunk(&provider.ChatChunk{ID: resp.ID, Object: "chat.completion.chunk", Created: resp.Created, Model: resp.Model,
-			Choices: []provider.ChunkChoice{{Index: choice.Index, Delta: provider.Delta{}, FinishReason: &finish}}})
+		s.pending = append(s.pending,
+			&Chunk{ChatChunk: provider.ChatChunk{ID: resp.ID, Object: "chat.completion.chunk", Created: resp.Created, Model: resp.Model,
+				Choices: []provider.ChunkChoice{{Index: choice.Index, Delta: provider.Delta{Role: "assistant", Content: &content}}}}},
+			&Chunk{ChatChunk: provider.ChatChunk{ID: resp.ID, Object: "chat.completion.chunk", Created: resp.Created, Model: resp.Model,
+				Choices: []provider.ChunkChoice{{Index: choice.Index, Delta: provider.Delta{}, FinishReason: &finish}}}})
 	}
-	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+	s.endWhole(resp)
+}
+
+// refuse queues the input guardrail's refusal: one chunk with the policy's message and
+// finish reason content_filter.
+func (s *Stream) refuse(resp *provider.ChatResponse) {
+	msg := resp.Choices[0].Message.Content.String()
+	finish := "content_filter"
+	s.pending = append(s.pending, &Chunk{ChatChunk: provider.ChatChunk{ID: resp.ID, Object: "chat.completion.chunk", Created: resp.Created, Model: resp.Model,
+		Choices: []provider.ChunkChoice{{Delta: provider.Delta{Role: "assistant", Content: &msg}, FinishReason: &finish}}}, Guardrail: s.Guardrail})
+	s.endWhole(resp)
+}
+
+// endWhole ends the stream of a whole answer, with its usage chunk if asked for.
+func (s *Stream) endWhole(resp *provider.ChatResponse) {
+	if s.includeUsage {
 		u := resp.Usage
 		if u == nil {
 			u = &provider.Usage{}
 		}
-		out.chunk(&provider.ChatChunk{ID: resp.ID, Object: "chat.completion.chunk", Created: resp.Created, Model: resp.Model, Choices: []provider.ChunkChoice{}, Usage: u})
+		s.pending = append(s.pending, &Chunk{ChatChunk: provider.ChatChunk{ID: resp.ID, Object: "chat.completion.chunk", Created: resp.Created,
+			Model: resp.Model, Choices: []provider.ChunkChoice{}, Usage: u}})
 	}
-	out.done()
+	s.term = io.EOF
 }

@@ -244,6 +244,10 @@ func (s *StreamScanner) windowSummary(r ApplyResponse, from, to int) Summary {
 	return Summarize(f)
 }
 
+// Filters returns the summary kinds of the filters that acted on the stream so far:
+// those that blocked, else those that masked text.
+func (s *StreamScanner) Filters() []string { return s.summary.Acted() }
+
 // Findings returns the findings so far as bare type counts ("EMAIL": 1).
 func (s *StreamScanner) Findings() map[string]int { return s.summary.Findings() }
 

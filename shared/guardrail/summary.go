@@ -11,6 +11,8 @@ type Summary struct {
 	Counts map[string]int `json:"counts,omitempty"`
 	// Blocked lists the kinds that blocked (sorted).
 	Blocked []string `json:"blocked,omitempty"`
+	// Anonymized lists the kinds that masked text (sorted).
+	Anonymized []string `json:"anonymized,omitempty"`
 }
 
 // Summarize builds the summary of a response.
@@ -21,13 +23,11 @@ func Summarize(r ApplyResponse) Summary {
 			s.Counts = map[string]int{}
 		}
 		s.Counts[kind]++
-		if action == FindingBlocked {
-			for _, b := range s.Blocked {
-				if b == kind {
-					return
-				}
-			}
-			s.Blocked = append(s.Blocked, kind)
+		switch action {
+		case FindingBlocked:
+			s.Blocked = addKind(s.Blocked, kind)
+		case FindingAnonymized:
+			s.Anonymized = addKind(s.Anonymized, kind)
 		}
 	}
 	for _, a := range r.Assessments {
@@ -66,7 +66,18 @@ func Summarize(r ApplyResponse) Summary {
 		}
 	}
 	sort.Strings(s.Blocked)
+	sort.Strings(s.Anonymized)
 	return s
+}
+
+// addKind adds kind to the set kinds.
+func addKind(kinds []string, kind string) []string {
+	for _, k := range kinds {
+		if k == kind {
+			return kinds
+		}
+	}
+	return append(kinds, kind)
 }
 
 // Merge adds o's counts to s (for a stream evaluated in windows).
@@ -83,13 +94,20 @@ func (s *Summary) Merge(o Summary) {
 		s.Counts[k] += v
 	}
 	for _, b := range o.Blocked {
-		found := false
-		for _, x := range s.Blocked {
-			found = found || x == b
-		}
-		if !found {
-			s.Blocked = append(s.Blocked, b)
-		}
+		s.Blocked = addKind(s.Blocked, b)
+	}
+	for _, a := range o.Anonymized {
+		s.Anonymized = addKind(s.Anonymized, a)
 	}
 	sort.Strings(s.Blocked)
+	sort.Strings(s.Anonymized)
+}
+
+// Acted returns the kinds that acted: those that blocked when anything blocked, else
+// those that masked text.
+func (s Summary) Acted() []string {
+	if len(s.Blocked) > 0 {
+		return s.Blocked
+	}
+	return s.Anonymized
 }

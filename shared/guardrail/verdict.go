@@ -17,6 +17,9 @@ type Verdict struct {
 	Changed bool
 	// Findings counts findings by type ("EMAIL": 2, "PROMPT_ATTACK": 1), never text.
 	Findings map[string]int
+	// Filters are the summary kinds of the filters that acted ("content.PROMPT_ATTACK",
+	// "pii.EMAIL", "topic.<name>", ...): those that blocked, else those that masked.
+	Filters []string
 }
 
 // Findings turns a summary's kinds into bare type names: "pii.EMAIL" → "EMAIL",
@@ -49,10 +52,12 @@ func (s Summary) Findings() map[string]int {
 
 // VerdictOf condenses a response for texts (the guarded texts, in order).
 func VerdictOf(r ApplyResponse, texts []string) Verdict {
-	v := Verdict{Texts: texts, Findings: Summarize(r).Findings()}
+	sum := Summarize(r)
+	v := Verdict{Texts: texts, Findings: sum.Findings()}
 	switch {
 	case r.Blocked():
 		v.Blocked = true
+		v.Filters = sum.Blocked
 		if len(r.Outputs) > 0 {
 			v.Message = r.Outputs[0].Text
 		}
@@ -61,6 +66,9 @@ func VerdictOf(r ApplyResponse, texts []string) Verdict {
 		for i, o := range r.Outputs {
 			v.Texts[i] = o.Text
 			v.Changed = v.Changed || o.Text != texts[i]
+		}
+		if v.Changed {
+			v.Filters = sum.Anonymized
 		}
 	}
 	return v

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -291,14 +292,11 @@ func (a *AWS) bucket(env, name string) (blob.Store, error) {
 	return s3blob.New(a.s3Client(), name)
 }
 
-// gatewayParts is the model gateway as the other parts use it: its routes without
-// authentication, for in-process calls on a tenant's behalf.
+// gatewayParts is the model gateway service and what is built with it.
 type gatewayParts struct {
-	gw       *gateway.Gateway
-	inv      *Invoker
-	routes   *http.ServeMux
-	internal *InternalClient
-	usage    *usage.Service
+	gw    *gateway.Gateway
+	inv   *Invoker
+	usage *usage.Service
 }
 
 // gateway builds the model gateway once: the router with Secrets Manager keys and
@@ -315,19 +313,14 @@ func (a *AWS) gateway() (*gatewayParts, error) {
 			router.WithSharedHTTPClient(a.upstream), router.WithAWSConfig(a.sdk))
 		gw := gateway.New(a.Registry, inv,
 			gateway.WithLogger(a.Log),
+			gateway.WithTenants(a.Tenants),
 			gateway.WithGuard(newGuardAdapter(guards)),
 			gateway.WithQuota(gatewayquota.New(quota.New(a.Store))),
 			gateway.WithUsage(gatewayusage.New(a.Usage, a.Log)),
 			gateway.WithCache(gatewaycache.New(cache.New(a.Store, cache.WithEmbedder(semanticEmbedder(inv, a.Registry))), a.Log)),
 			gateway.WithMetrics(a.metrics),
 		)
-		routes := http.NewServeMux()
-		gw.Routes(routes)
-		a.gw = &gatewayParts{
-			gw: gw, inv: inv, routes: routes,
-			internal: NewInternalClient(routes, a.Tenants, "platform"),
-			usage:    usage.NewService(a.Store, a.Tenants),
-		}
+		a.gw = &gatewayParts{gw: gw, inv: inv, usage: usage.NewService(a.Store, a.Tenants)}
 	})
 	return a.gw, a.gwErr
 }
@@ -337,7 +330,7 @@ func (a *AWS) gateway() (*gatewayParts, error) {
 // ApplyGuardrail with the function's credentials.
 func (a *AWS) guardrails() (*guardrail.Service, error) {
 	a.grOnce.Do(func() {
-		a.gr, a.grErr = newGuardrails(a.Store, a.Tenants, guardrail.WithDelegate(bedrockguard.New(bedrockruntime.NewFromConfig(a.sdk))))
+		a.gr, a.grErr = newGuardrails(a.Store, a.Tenants, time.Now, guardrail.WithDelegate(bedrockguard.New(bedrockruntime.NewFromConfig(a.sdk))))
 		if a.grErr != nil {
 			a.grErr = fmt.Errorf("guardrail engine: %w", a.grErr)
 		}

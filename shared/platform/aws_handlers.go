@@ -17,7 +17,6 @@ import (
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/guardrail/guardrailhttp"
 	"github.com/plinth-ai/plinth/shared/httpapi"
-	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/rag/s3vectors"
@@ -71,7 +70,7 @@ func GatewayHandler(a *AWS) (http.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		svc, err := eval.NewService(a.Store, blobs, eval.TargetFunc(p.internal.Chat))
+		svc, err := eval.NewService(a.Store, blobs, evalTarget(p.gw))
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +214,6 @@ func (a *AWS) ragService() (*rag.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	internal := p.internal
 	var vectors []rag.Option
 	if a.cfg.VectorBucket != "" {
 		api := a.cfg.S3Vectors
@@ -226,18 +224,8 @@ func (a *AWS) ragService() (*rag.Service, error) {
 	}
 	return rag.NewService(a.Store, docs, index.NewManager(idx), append(vectors,
 		rag.WithBucket(a.cfg.DocumentsBucket),
-		rag.WithEmbedders(func(_ context.Context, tenantID, model string) (rag.Embedder, error) {
-			return rag.EmbedderFunc(func(ctx context.Context, texts []string, inputType string) ([][]float32, error) {
-				return internal.Embed(ctx, tenantID, model, texts, inputType)
-			}), nil
-		}),
-		rag.WithChat(func(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
-			p, ok := auth.FromContext(ctx)
-			if !ok || p.TenantID == "" {
-				return nil, fmt.Errorf("grounded answer without a tenant")
-			}
-			return internal.Chat(ctx, p.TenantID, req)
-		}, DefaultAnswerModel),
+		rag.WithEmbedders(ragEmbedders(p.gw)),
+		rag.WithChat(ragChat(p.gw), DefaultAnswerModel),
 	)...), nil
 }
 
@@ -268,7 +256,8 @@ func (a *AWS) evalService(ragSvc *rag.Service) (*eval.Service, error) {
 		opts = append(opts, eval.WithEventPublisher(pub))
 	}
 	opts = append(opts, eval.WithPromptResolver(promptResolver(a.Registry)))
-	return eval.NewService(a.Store, blobs, eval.TargetFunc(p.internal.Chat), opts...)
+	opts = append(opts, eval.WithJudge(evalJudge(p.gw)))
+	return eval.NewService(a.Store, blobs, evalTarget(p.gw), opts...)
 }
 
 // startExecution starts the state machine with input and returns the execution ARN.

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
+	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
@@ -22,27 +22,16 @@ import (
 )
 
 // wireCapabilities adds the flow executor, knowledge bases and evaluation to the local
-// platform. Their model calls go through the gateway (gw) as the owning tenant.
-func (l *Local) wireCapabilities(ctx context.Context, cfg Config, gw http.Handler, inv *Invoker, v1, admin *http.ServeMux) error {
-	internal := NewInternalClient(gw, l.Tenants, "platform")
+// platform. Their model calls go through the gateway service (gw) as the owning tenant.
+func (l *Local) wireCapabilities(ctx context.Context, cfg Config, gw *gateway.Gateway, inv *Invoker, v1, admin *http.ServeMux) error {
 	exec := flow.NewExecutor(flow.WithStore(flow.NewStoreBacked(l.Store)), flow.WithLogger(l.log))
 	l.Executor = exec
 	l.closers = append([]func(context.Context) error{exec.Close}, l.closers...)
 
 	indexes := index.NewManager(l.Blobs, index.WithCacheDir(filepath.Join(cfg.DataDir, "index-cache")))
-	l.RAG = rag.NewService(l.Store, l.Blobs, indexes,
-		rag.WithEmbedders(func(_ context.Context, tenantID, model string) (rag.Embedder, error) {
-			return rag.EmbedderFunc(func(ctx context.Context, texts []string, inputType string) ([][]float32, error) {
-				return internal.Embed(ctx, tenantID, model, texts, inputType)
-			}), nil
-		}),
-		rag.WithChat(func(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
-			p, ok := auth.FromContext(ctx)
-			if !ok || p.TenantID == "" {
-				return nil, fmt.Errorf("grounded answer without a tenant")
-			}
-			return internal.Chat(ctx, p.TenantID, req)
-		}, "local-chat"),
+	l.RAG = rag.NewService(l.Store, l.Blobs, indexes, rag.WithClock(l.now),
+		rag.WithEmbedders(ragEmbedders(gw)),
+		rag.WithChat(ragChat(gw), DefaultAnswerModel),
 		rag.WithStarter(func(ctx context.Context, event json.RawMessage) error {
 			_, err := exec.Start(ctx, statemachines.Ingestion, "", event)
 			return err
@@ -50,7 +39,8 @@ func (l *Local) wireCapabilities(ctx context.Context, cfg Config, gw http.Handle
 	)
 
 	var err error
-	l.Eval, err = eval.NewService(l.Store, l.Blobs, eval.TargetFunc(internal.Chat),
+	l.Eval, err = eval.NewService(l.Store, l.Blobs, evalTarget(gw), eval.WithClock(l.now),
+		eval.WithJudge(evalJudge(gw)),
 		eval.WithRunStarter(exec.Starter(statemachines.Evaluation)),
 		eval.WithRetriever(ragRetriever{l.RAG}),
 		eval.WithEmbedder(localEmbedder{inv: inv, models: l.Registry}),

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 
 	"github.com/plinth-ai/plinth/shared/gateway"
-	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/rag/index"
@@ -18,22 +16,26 @@ type ragGrounder struct{ svc *rag.Service }
 
 var _ gateway.Grounder = (*ragGrounder)(nil)
 
-func (g *ragGrounder) Ground(ctx context.Context, c *gateway.Caller, kb *provider.KnowledgeBaseRef, req *provider.ChatRequest) (func(string) []byte, error) {
-	query := ""
-	for i := len(req.Messages) - 1; i >= 0; i-- {
-		if req.Messages[i].Role == "user" {
-			query = req.Messages[i].Content.String()
-			break
+// lastUser is the text of the last user message.
+func lastUser(msgs []provider.Message) string {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "user" {
+			return msgs[i].Content.String()
 		}
 	}
+	return ""
+}
+
+func (g *ragGrounder) Ground(ctx context.Context, c *gateway.Caller, kb *provider.KnowledgeBaseRef, msgs []provider.Message) (*gateway.Grounding, error) {
+	query := lastUser(msgs)
 	if query == "" {
-		return nil, httpapi.BadRequest("messages", "grounding needs a user message to search the knowledge base with")
+		return nil, &gateway.Error{Kind: gateway.ErrInvalidRequest, Param: "messages", Message: "grounding needs a user message to search the knowledge base with"}
 	}
 	rr := rag.RetrieveRequest{Query: query, TopK: kb.TopK, SearchType: kb.SearchType}
 	if len(kb.Filter) > 0 {
 		var f index.Filter
 		if err := json.Unmarshal(kb.Filter, &f); err != nil {
-			return nil, httpapi.BadRequest("knowledge_base.filter", "filter is not a valid retrieval filter: %v", err)
+			return nil, &gateway.Error{Kind: gateway.ErrInvalidRequest, Param: "knowledge_base.filter", Message: "filter is not a valid retrieval filter: " + err.Error()}
 		}
 		rr.Filter = &f
 	}
@@ -41,24 +43,27 @@ func (g *ragGrounder) Ground(ctx context.Context, c *gateway.Caller, kb *provide
 	if err != nil {
 		switch {
 		case errors.Is(err, rag.ErrNotFound):
-			return nil, &httpapi.Error{Status: http.StatusNotFound, Code: "knowledge_base_not_found", Param: "knowledge_base.id", Message: err.Error()}
+			return nil, &gateway.Error{Kind: gateway.ErrKnowledgeBaseNotFound, Param: "knowledge_base.id", Message: err.Error(), Err: err}
 		case errors.Is(err, rag.ErrInvalid):
-			return nil, httpapi.BadRequest("knowledge_base", "%v", err)
+			return nil, &gateway.Error{Kind: gateway.ErrInvalidRequest, Param: "knowledge_base", Message: err.Error(), Err: err}
 		}
 		return nil, err
 	}
-	// The grounded prompt replaces the conversation's last turn; earlier system
-	// instructions of the caller are kept in front of it.
-	grounded := rag.GroundedMessages(query, res.Results)
-	var kept []provider.Message
-	for _, m := range req.Messages {
-		if m.Role == "system" || m.Role == "developer" {
-			kept = append(kept, m)
-		}
-	}
-	req.Messages = append(kept, grounded...)
-	return func(answer string) []byte {
-		b, _ := json.Marshal(rag.Cited(answer, res.Results))
-		return b
+	return &gateway.Grounding{
+		// The grounded prompt replaces the conversation's last turn; the caller's system
+		// instructions are kept in front of it.
+		Frame: func(msgs []provider.Message) []provider.Message {
+			var out []provider.Message
+			for _, m := range msgs {
+				if m.Role == "system" || m.Role == "developer" {
+					out = append(out, m)
+				}
+			}
+			return append(out, rag.GroundedMessages(lastUser(msgs), res.Results)...)
+		},
+		Cite: func(answer string) []byte {
+			b, _ := json.Marshal(rag.Cited(answer, res.Results))
+			return b
+		},
 	}, nil
 }

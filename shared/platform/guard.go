@@ -14,12 +14,12 @@ import (
 
 // newGuardrails builds the guardrail service over the store, with tenants' assigned
 // policies (guardrail_policy "id" or "id:version") looked up through the tenant cache.
-func newGuardrails(st store.Store, tenants *tenant.Service, opts ...guardrail.Option) (*guardrail.Service, error) {
+func newGuardrails(st store.Store, tenants *tenant.Service, now func() time.Time, opts ...guardrail.Option) (*guardrail.Service, error) {
 	engine, err := guardrail.New(opts...)
 	if err != nil {
 		return nil, err
 	}
-	return guardrail.NewService(engine, guardrail.NewRepository(st),
+	return guardrail.NewService(engine, guardrail.NewRepository(st, guardrail.WithRepoClock(now)),
 		guardrail.WithTenantPolicy(guardrail.TenantPolicyFromRef(func(ctx context.Context, tenantID string) (string, error) {
 			t, err := tenants.CachedTenant(ctx, tenantID)
 			if err != nil {
@@ -150,3 +150,4 @@ func (f failClosed) Write(string) (string, bool) { return "", true }
 func (f failClosed) Flush() (string, bool)       { return "", true }
 func (f failClosed) Findings() map[string]int    { return map[string]int{"GUARDRAIL_UNAVAILABLE": 1} }
 func (f failClosed) Message() string             { return f.msg }
+func (f failClosed) Filters() []string           { return nil }

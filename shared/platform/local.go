@@ -79,6 +79,10 @@ type Config struct {
 	Blobs blob.Store
 	// MCPOAuth, when set, makes /mcp accept OAuth 2.1 access tokens issued for it too.
 	MCPOAuth *mcpgw.OAuthConfig
+	// Clock is the platform's one clock (default time.Now): stores judge expiry by it,
+	// quotas count windows by it, and usage records, registry entries, tenants, cache
+	// entries, knowledge bases and evaluation runs are stamped with it.
+	Clock func() time.Time
 }
 
 // Local is the whole platform in one process.
@@ -88,8 +92,10 @@ type Local struct {
 	// DemoKey is the demo tenant's API key.
 	DemoKey string
 
-	Store    store.Store
-	Blobs    blob.Store
+	Store store.Store
+	Blobs blob.Store
+	// Gateway is the model gateway service: platform features call it directly.
+	Gateway  *gateway.Gateway
 	Registry *registry.Service
 	Tenants  *tenant.Service
 	Usage    *usage.Recorder
@@ -106,6 +112,7 @@ type Local struct {
 	ToolHub *toolhub.Hub
 
 	log      *slog.Logger
+	now      func() time.Time
 	closers  []func(context.Context) error
 	grounder *ragGrounder
 }
@@ -125,7 +132,11 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	if err := tightenDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	l := &Local{log: log, grounder: &ragGrounder{}}
+	now := cfg.Clock
+	if now == nil {
+		now = time.Now
+	}
+	l := &Local{log: log, grounder: &ragGrounder{}, now: now}
 	ok := false
 	defer func() {
 		if !ok {
@@ -135,7 +146,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 
 	st := cfg.Store
 	if st == nil {
-		var storeOpts []boltstore.Option
+		storeOpts := []boltstore.Option{boltstore.WithClock(now)}
 		if !cfg.Fsync {
 			storeOpts = append(storeOpts, boltstore.WithNoSync())
 		}
@@ -149,7 +160,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 			// Quota counters and cached responses are written on every request; in this
 			// single process (bbolt locks its file) memory is their authoritative copy,
 			// persisted every 100 ms and on shutdown.
-			ts := tiered.New(bs, tiered.WithPrefixes(hotPartitions...), tiered.WithLogger(log),
+			ts := tiered.New(bs, tiered.WithPrefixes(hotPartitions...), tiered.WithLogger(log), tiered.WithClock(now),
 				tiered.WithMaxItems(5_000), tiered.WithMaxBytes(4<<20))
 			l.closers = append([]func(context.Context) error{ts.Close}, l.closers...)
 			st = ts
@@ -170,11 +181,11 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		return nil, err
 	}
 
-	l.Registry = registry.NewService(st)
+	l.Registry = registry.NewService(st, registry.WithClock(now))
 	if err := l.Registry.SeedBuiltins(ctx); err != nil {
 		return nil, err
 	}
-	l.Tenants = tenant.NewService(st, tenant.WithLogger(log))
+	l.Tenants = tenant.NewService(st, tenant.WithLogger(log), tenant.WithClock(now))
 	if l.DemoKey, err = l.seedDemo(ctx, filepath.Join(cfg.DataDir, "demo-key")); err != nil {
 		return nil, err
 	}
@@ -198,19 +209,22 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	l.Audit = audit.NewWriter(l.AuditLog, audit.WithLogger(log))
 	l.closers = append([]func(context.Context) error{l.Audit.Close}, l.closers...)
 
-	guards, err := newGuardrails(st, l.Tenants)
+	guards, err := newGuardrails(st, l.Tenants, now)
 	if err != nil {
 		return nil, fmt.Errorf("guardrails: %w", err)
 	}
 	inv := NewInvoker(router.New(), l.Registry, EnvSecrets, router.WithSharedHTTPClient(UpstreamHTTPClient()))
 	gw := gateway.New(l.Registry, inv,
 		gateway.WithLogger(log),
+		gateway.WithClock(now),
+		gateway.WithTenants(l.Tenants),
 		gateway.WithGuard(newGuardAdapter(guards)),
 		gateway.WithGrounder(l.grounder),
-		gateway.WithQuota(gatewayquota.New(quota.New(st))),
+		gateway.WithQuota(gatewayquota.New(quota.New(st, quota.WithClock(now)))),
 		gateway.WithUsage(gatewayusage.New(l.Usage, log)),
-		gateway.WithCache(gatewaycache.New(cache.New(st, cache.WithEmbedder(semanticEmbedder(inv, l.Registry))), log)),
+		gateway.WithCache(gatewaycache.New(cache.New(st, cache.WithClock(now), cache.WithEmbedder(semanticEmbedder(inv, l.Registry))), log)),
 	)
+	l.Gateway = gw
 
 	v1 := http.NewServeMux()
 	gw.Routes(v1)
@@ -226,9 +240,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	usage.Routes(admin, usageSvc)
 	audit.Routes(admin, l.AuditLog)
 
-	gwOnly := http.NewServeMux()
-	gw.Routes(gwOnly)
-	if err := l.wireCapabilities(ctx, cfg, gwOnly, inv, v1, admin); err != nil {
+	if err := l.wireCapabilities(ctx, cfg, gw, inv, v1, admin); err != nil {
 		return nil, err
 	}
 

@@ -30,6 +30,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
+	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/humaneval"
@@ -1752,8 +1753,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	types := map[string]any{
 		"CreateChatCompletionRequest": provider.ChatRequest{},
-		"ChatCompletion":              provider.ChatResponse{},
-		"ChatCompletionChunk":         provider.ChatChunk{},
+		"ChatCompletion":              gateway.Completion{},
+		"ChatCompletionChunk":         gateway.Chunk{},
 		"Error":                       httpapi.ErrorBody{},
 		"UsageReport":                 usage.Answer{},
 		"GuardrailApplyRequest":       guardrail.ApplyRequest{},

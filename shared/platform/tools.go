@@ -74,7 +74,7 @@ func (t toolGuard) Check(ctx context.Context, c *toolhub.Caller, src toolhub.Gua
 	} else {
 		v, err = t.g.Output(ctx, gc, texts)
 	}
-	return toolhub.GuardVerdict(v), err
+	return toolhub.GuardVerdict{Blocked: v.Blocked, Message: v.Message, Texts: v.Texts, Changed: v.Changed, Findings: v.Findings}, err
 }
 
 // toolRecorder writes one audit event per tool call or refusal, and a usage record per

@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
-	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
-// Sentinel errors. Both map to HTTP 429 with Retry-After (see APIError).
+// Sentinel errors. The gateway's HTTP adapter answers both with 429 and Retry-After.
 var (
 	// ErrRateLimited means a per-minute request or token limit refused the request
 	// (OpenAI code rate_limit_exceeded).
@@ -57,20 +55,6 @@ func (e *LimitError) Code() string {
 		return "insufficient_quota"
 	}
 	return "rate_limit_exceeded"
-}
-
-// APIError turns a quota refusal into a 429 *httpapi.Error with Retry-After and OpenAI's
-// code (rate_limit_exceeded or insufficient_quota); other errors pass through.
-func APIError(err error) error {
-	var le *LimitError
-	if !errors.As(err, &le) {
-		return err
-	}
-	typ := ""
-	if le.Code() == "insufficient_quota" {
-		typ = "insufficient_quota"
-	}
-	return &httpapi.Error{Status: http.StatusTooManyRequests, Type: typ, Code: le.Code(), Message: le.Error(), RetryAfter: le.RetryAfter}
 }
 
 const microUSD = 1e6

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/quota"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
@@ -166,10 +165,6 @@ func TestRefusalsAndReconcile(t *testing.T) {
 	}
 	if want := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Sub(at); le.RetryAfter != want {
 		t.Fatalf("retry after %s, want %s", le.RetryAfter, want)
-	}
-	var he *httpapi.Error
-	if !errors.As(quota.APIError(err), &he) || he.Status != 429 || he.Code != "insufficient_quota" || he.RetryAfter != le.RetryAfter {
-		t.Fatalf("api error %+v", he)
 	}
 
 	// Reconciling the first request down to its real cost frees budget for another.

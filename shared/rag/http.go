@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
 )
@@ -44,8 +45,11 @@ type handlers struct{ svc *Service }
 // writeErr maps domain errors to the API's error shape.
 func writeErr(w http.ResponseWriter, err error) {
 	var he *httpapi.Error
+	if gwErr, ok := gateway.APIError(err); ok {
+		he = gwErr
+	}
 	switch {
-	case errors.As(err, &he):
+	case he != nil || errors.As(err, &he):
 		httpapi.WriteError(w, he)
 	case errors.Is(err, ErrNotFound):
 		httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "not_found", "%s", trimPrefix(err)))

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/plinth-ai/plinth/shared/auth"
-	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/provider/local"
 )
 
@@ -38,8 +38,14 @@ func fakeAuth(next http.Handler) http.Handler {
 func newServer(t *testing.T) (*httptest.Server, *env) {
 	t.Helper()
 	chat := local.NewChat()
-	e := newEnv(t, envConfig{opts: []Option{WithChat(func(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
-		return chat.Chat(ctx, req)
+	e := newEnv(t, envConfig{opts: []Option{WithChat(func(ctx context.Context, _ string, req *gateway.ChatRequest) (*gateway.ChatResult, error) {
+		r := req.ChatRequest
+		r.Messages = req.Prompt()
+		resp, err := chat.Chat(ctx, &r)
+		if err != nil {
+			return nil, err
+		}
+		return &gateway.ChatResult{Response: resp}, nil
 	}, "local-chat")}})
 	mux := http.NewServeMux()
 	Routes(mux, e.svc)

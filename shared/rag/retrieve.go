@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/index"
@@ -193,6 +194,9 @@ type AnswerResponse struct {
 	Sources   []Result        `json:"sources"`
 	Usage     *provider.Usage `json:"usage,omitempty"`
 	Grounding *Grounding      `json:"grounding,omitempty"`
+	// Guardrail says which of the tenant's guardrail policies acted and which of its
+	// filters intervened; when it blocked, Answer is the policy's message.
+	Guardrail *gateway.Guardrail `json:"guardrail,omitempty"`
 }
 
 // AnswerSystemPrompt instructs the model to answer only from numbered sources with [n]
@@ -218,23 +222,34 @@ func (s *Service) Answer(ctx context.Context, tenant, kbID string, req AnswerReq
 	if model == "" {
 		model = s.chatModel
 	}
-	creq := &provider.ChatRequest{
-		Model:       model,
-		Messages:    GroundedMessages(req.Query, ret.Results),
-		MaxTokens:   req.MaxTokens,
-		Temperature: req.Temperature,
+	// The question is the asker's; the grounding prompt and the sources are the
+	// platform's, framed around it after the input guardrail has judged it.
+	creq := &gateway.ChatRequest{
+		ChatRequest: provider.ChatRequest{
+			Model:       model,
+			Messages:    []provider.Message{{Role: "user", Content: provider.TextContent(req.Query)}},
+			MaxTokens:   req.MaxTokens,
+			Temperature: req.Temperature,
+		},
+		Frame: func(msgs []provider.Message) []provider.Message {
+			return GroundedMessages(msgs[len(msgs)-1].Content.String(), ret.Results)
+		},
 	}
-	cresp, err := s.chat(ctx, creq)
+	res, err := s.chat(ctx, tenant, creq)
 	if err != nil {
 		return AnswerResponse{}, fmt.Errorf("generate answer: %w", err)
 	}
+	cresp := res.Response
 	if len(cresp.Choices) == 0 {
 		return AnswerResponse{}, errors.New("generate answer: the model returned no choices")
 	}
 	answer := cresp.Choices[0].Message.Content.String()
-	out := AnswerResponse{Answer: answer, Model: cresp.Model, Sources: ret.Results, Citations: []Result{}, Usage: cresp.Usage}
+	out := AnswerResponse{Answer: answer, Model: cresp.Model, Sources: ret.Results, Citations: []Result{}, Usage: cresp.Usage, Guardrail: res.Guardrail}
 	if out.Model == "" {
 		out.Model = model
+	}
+	if res.Refused() {
+		return out, nil
 	}
 	out.Citations = Cited(answer, ret.Results)
 	if s.grounding != nil {

@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
-	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/store"
@@ -82,8 +82,11 @@ func (f EmbedderFunc) Embed(ctx context.Context, texts []string, inputType strin
 // charged to the tenant).
 type EmbedderResolver func(ctx context.Context, tenant, model string) (Embedder, error)
 
-// ChatFunc generates a grounded answer (bound to the gateway's chat path).
-type ChatFunc func(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error)
+// ChatFunc generates a grounded answer for tenant through the gateway's chat service,
+// with the tenant's model policy, quotas, guardrails and usage. The request's Messages
+// are the asker's question; its Frame adds the platform's grounding prompt and sources,
+// which the input guardrail does not judge as the asker's words.
+type ChatFunc func(ctx context.Context, tenant string, req *gateway.ChatRequest) (*gateway.ChatResult, error)
 
 // GroundingFunc scores how well an answer is supported by the sources (grounding) and
 // answers the query (relevance), both in [0,1] (the guardrails' contextual grounding check).

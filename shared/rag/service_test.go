@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/index"
@@ -377,10 +378,13 @@ func TestHierarchicalReturnsParents(t *testing.T) {
 
 func TestAnswerCitesSources(t *testing.T) {
 	var prompt string
-	chat := func(_ context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
-		prompt = req.Messages[1].Content.String()
-		return &provider.ChatResponse{Model: req.Model, Choices: []provider.Choice{{Message: provider.Message{Role: "assistant",
-			Content: provider.TextContent("You get twenty-five days of paid leave [1].")}}}, Usage: &provider.Usage{TotalTokens: 9}}, nil
+	chat := func(_ context.Context, tenant string, req *gateway.ChatRequest) (*gateway.ChatResult, error) {
+		if tenant != "acme" || len(req.Messages) != 1 || req.Messages[0].Content.String() != "how much annual leave" {
+			t.Errorf("tenant %q asked %+v: the asker's words must be the question alone", tenant, req.Messages)
+		}
+		prompt = req.Prompt()[1].Content.String()
+		return &gateway.ChatResult{Response: &provider.ChatResponse{Model: req.Model, Choices: []provider.Choice{{Message: provider.Message{Role: "assistant",
+			Content: provider.TextContent("You get twenty-five days of paid leave [1].")}}}, Usage: &provider.Usage{TotalTokens: 9}}}, nil
 	}
 	e := newEnv(t, envConfig{opts: []Option{WithChat(chat, "local-chat"), WithGrounding(func(answer string, sources []string, query string) (float64, float64) {
 		return 0.9, 0.8

@@ -17,7 +17,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/flow"
-	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/extract"
 	"github.com/plinth-ai/plinth/shared/rag/index"
@@ -58,7 +58,7 @@ func classify(err error) error {
 		errors.Is(err, index.ErrDimension) || errors.Is(err, index.ErrInvalidName) {
 		return permanent(err)
 	}
-	if pe, ok := provider.AsError(err); ok && !pe.Retryable() {
+	if gateway.Permanent(err) {
 		return permanent(err)
 	}
 	return transient(err)
@@ -464,8 +464,8 @@ func (s *Service) embedAttempt(ctx context.Context, emb Embedder, texts []string
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
 			wait := backoff
-			if pe, ok := provider.AsError(lastErr); ok && pe.RetryAfter > wait {
-				wait = pe.RetryAfter
+			if ra := gateway.RetryAfter(lastErr); ra > wait {
+				wait = ra
 			}
 			t := time.NewTimer(wait)
 			select {
@@ -487,7 +487,7 @@ func (s *Service) embedAttempt(ctx context.Context, emb Embedder, texts []string
 			return vecs, nil
 		}
 		lastErr = err
-		if pe, ok := provider.AsError(err); ok && !pe.Retryable() {
+		if gateway.Permanent(err) {
 			return nil, permanent(fmt.Errorf("embed: %w", err))
 		}
 	}

@@ -4,7 +4,6 @@ package gatewayquota
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/quota"
@@ -23,15 +22,15 @@ func New(q *quota.Quotas) *Quota {
 	return &Quota{q: q}
 }
 
-// Reserve holds the estimate against the caller's tenant and key limits. Refusals are 429
-// *httpapi.Errors with Retry-After and code rate_limit_exceeded or insufficient_quota.
+// Reserve holds the estimate against the caller's tenant and key limits. Refusals match
+// quota.ErrRateLimited or quota.ErrBudgetExceeded (a *quota.LimitError in the chain).
 func (a *Quota) Reserve(ctx context.Context, c *gateway.Caller, model string, est gateway.Estimate) (gateway.Reservation, error) {
 	if c == nil || c.Tenant == nil {
 		return nil, errors.New("gatewayquota: caller has no tenant")
 	}
 	r, err := a.q.Reserve(ctx, quota.ReserveRequest{Tenant: c.Tenant.ID, KeyID: c.Principal.KeyID, Limits: c.Tenant.Limits, KeyLimits: c.KeyLimits, EstTokens: est.Tokens, EstUSD: est.USD})
 	if err != nil {
-		return nil, quota.APIError(fmt.Errorf("model %s: %w", model, err))
+		return nil, err
 	}
 	return reservation{q: a.q, r: r}, nil
 }
