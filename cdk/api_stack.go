@@ -275,11 +275,24 @@ func (s *APIStack) routes() {
 	doc.AddMethod(jsii.String("GET"), retrieval, keyAuth(nil, docParams))
 	doc.AddMethod(jsii.String("DELETE"), retrieval, keyAuth(nil, docParams))
 
+	add(v1, "tools").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
+	// The MCP gateway: JSON-RPC over Streamable HTTP, validated by the function itself.
+	mcp := add(api.Root(), "mcp")
+	for _, method := range []string{"POST", "GET", "DELETE"} {
+		mcp.AddMethod(jsii.String(method), gateway, keyAuth(nil, nil))
+	}
+
 	adminProxy := add(add(api.Root(), "admin"), "{proxy+}")
 	adminProxy.AddMethod(jsii.String("ANY"), admin, &awsapigateway.MethodOptions{
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,
 		RequestValidator:  validator,
 	})
+
+	// The MCP gateway's OAuth protected resource metadata (RFC 9728) is public by design.
+	prm := add(add(add(api.Root(), ".well-known"), "oauth-protected-resource"), "mcp").AddMethod(jsii.String("GET"), gateway,
+		&awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_NONE})
+	suppress(prm, false, nagSuppression("AwsSolutions-APIG4",
+		"/.well-known/oauth-protected-resource/mcp is intentionally unauthenticated: RFC 9728 metadata tells clients how to authenticate."))
 
 	// Liveness and the API description are public by design.
 	for _, path := range []string{"healthz", "openapi.json"} {

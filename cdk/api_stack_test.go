@@ -92,6 +92,7 @@ func TestAPIStack(t *testing.T) {
 			"GET /v1/knowledge-bases/{kb}/documents", "POST /v1/knowledge-bases/{kb}/documents",
 			"GET /v1/knowledge-bases/{kb}/documents/{document}", "DELETE /v1/knowledge-bases/{kb}/documents/{document}",
 			"ANY /admin/{proxy+}", "GET /healthz", "GET /openapi.json",
+			"GET /v1/tools", "POST /mcp", "GET /mcp", "DELETE /mcp", "GET /.well-known/oauth-protected-resource/mcp",
 		}
 		got := sortedKeys(routes)
 		sort.Strings(want)
@@ -105,7 +106,7 @@ func TestAPIStack(t *testing.T) {
 		for route, p := range routes {
 			path := strings.SplitN(route, " ", 2)[1]
 			switch {
-			case strings.HasPrefix(path, "/v1/"):
+			case strings.HasPrefix(path, "/v1/"), path == "/mcp":
 				if p["AuthorizationType"] != "CUSTOM" || getAttTarget(p["AuthorizerId"]) != authID {
 					t.Errorf("%s: authorization %v/%v, want the key authorizer", route, p["AuthorizationType"], p["AuthorizerId"])
 				}
@@ -134,6 +135,7 @@ func TestAPIStack(t *testing.T) {
 			"/v1/chat": "gateway", "/v1/embeddings": "gateway", "/v1/models": "gateway", "/v1/usage": "gateway",
 			"/v1/feedback": "gateway", "/v1/guardrails": "guardrails", "/v1/knowledge-bases": "retrieval",
 			"/admin": "admin", "/healthz": "gateway", "/openapi.json": "gateway",
+			"/v1/tools": "gateway", "/mcp": "gateway", "/.well-known": "gateway",
 		}
 		for route, p := range routes {
 			path := strings.SplitN(route, " ", 2)[1]

@@ -167,9 +167,11 @@ type AWS struct {
 	gwOnce sync.Once
 	gw     *gatewayParts
 	gwErr  error
-	grOnce sync.Once
-	gr     *guardrail.Service
-	grErr  error
+
+	toolParts awsTools
+	grOnce    sync.Once
+	gr        *guardrail.Service
+	grErr     error
 }
 
 // NewAWS builds the shared part of every function: SDK configuration (with X-Ray

@@ -23,6 +23,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
+	"github.com/plinth-ai/plinth/shared/toolhub"
 	"github.com/plinth-ai/plinth/shared/usage"
 )
 
@@ -76,10 +77,13 @@ func GatewayHandler(a *AWS) (http.Handler, error) {
 		}
 		eval.FeedbackRoutes(v1, svc)
 	}
-	return a.tenantAPI(v1, func(root *http.ServeMux) {
+	var toolsErr error
+	h := a.tenantAPI(v1, func(root *http.ServeMux) {
 		root.HandleFunc("GET /healthz", healthz)
 		root.HandleFunc("GET /openapi.json", serveOpenAPI)
-	}), nil
+		toolsErr = a.mountTools(root, v1)
+	})
+	return h, toolsErr
 }
 
 // GuardrailsHandler is the guardrails function's API: POST /v1/guardrails/apply.
@@ -126,6 +130,11 @@ func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
 	tenant.Routes(admin, a.Tenants)
 	usage.AdminRoutes(admin, p.usage)
 	audit.Routes(admin, a.AuditLog)
+	tools, _, err := a.tools()
+	if err != nil {
+		return nil, err
+	}
+	toolhub.Routes(admin, tools)
 	gsvc, err := a.guardrails()
 	if err != nil {
 		return nil, err

@@ -143,36 +143,44 @@ func mountMCP(root, v1 *http.ServeMux, gw *mcpgw.Gateway) {
 
 // builtinPorts gives the built-in tools the platform's knowledge bases, guardrails and
 // evaluations, each for the calling tenant only.
+// A nil service leaves its tools answering that they are unavailable.
 func builtinPorts(kb *rag.Service, guards *guardrail.Service, ev *eval.Service) builtin.Ports {
-	return builtin.Ports{
-		Retrieve: func(ctx context.Context, tenantID, id, query string, topK int) (any, error) {
+	var p builtin.Ports
+	if kb != nil {
+		p.Retrieve = func(ctx context.Context, tenantID, id, query string, topK int) (any, error) {
 			return kb.Retrieve(ctx, tenantID, id, rag.RetrieveRequest{Query: query, TopK: topK})
-		},
-		Guard: func(ctx context.Context, tenantID, source, text string) (any, error) {
+		}
+	}
+	if guards != nil {
+		p.Guard = func(ctx context.Context, tenantID, source, text string) (any, error) {
 			return guards.Apply(ctx, tenantID, guardrail.ApplyRequest{Source: guardrail.Source(source),
 				Content: []guardrail.ContentBlock{{Text: &guardrail.TextBlock{Text: text}}}})
-		},
-		StartEvaluation: func(ctx context.Context, tenantID, suite string) (any, error) {
-			su, err := ev.GetSuite(ctx, suite)
-			if err != nil {
-				return nil, err
-			}
-			if su.Tenant != tenantID {
-				return nil, builtin.ErrForeign
-			}
-			return ev.StartRun(ctx, suite, 0)
-		},
-		EvaluationRun: func(ctx context.Context, tenantID, id string) (any, error) {
-			r, err := ev.GetRun(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			if r.Tenant != tenantID {
-				return nil, builtin.ErrForeign
-			}
-			return r, nil
-		},
+		}
 	}
+	if ev == nil {
+		return p
+	}
+	p.StartEvaluation = func(ctx context.Context, tenantID, suite string) (any, error) {
+		su, err := ev.GetSuite(ctx, suite)
+		if err != nil {
+			return nil, err
+		}
+		if su.Tenant != tenantID {
+			return nil, builtin.ErrForeign
+		}
+		return ev.StartRun(ctx, suite, 0)
+	}
+	p.EvaluationRun = func(ctx context.Context, tenantID, id string) (any, error) {
+		r, err := ev.GetRun(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if r.Tenant != tenantID {
+			return nil, builtin.ErrForeign
+		}
+		return r, nil
+	}
+	return p
 }
 
 // lambdaClient builds the Lambda client of Lambda tool servers from the default AWS

@@ -100,7 +100,10 @@ func (b *Backend) Invoke(ctx context.Context, s *toolhub.Server, in *toolhub.Inv
 	var err error
 	switch in.Tool.Name {
 	case "retrieve":
-		if b.p.Retrieve == nil || a.KnowledgeBase == "" || a.Query == "" {
+		if b.p.Retrieve == nil {
+			return unavailable(in.Tool.Name), nil
+		}
+		if a.KnowledgeBase == "" || a.Query == "" {
 			return errorResult("retrieve needs knowledge_base and query."), nil
 		}
 		if a.TopK <= 0 {
@@ -108,7 +111,10 @@ func (b *Backend) Invoke(ctx context.Context, s *toolhub.Server, in *toolhub.Inv
 		}
 		out, err = b.p.Retrieve(ctx, tenant, a.KnowledgeBase, a.Query, a.TopK)
 	case "guardrail_check":
-		if b.p.Guard == nil || a.Text == "" {
+		if b.p.Guard == nil {
+			return unavailable(in.Tool.Name), nil
+		}
+		if a.Text == "" {
 			return errorResult("guardrail_check needs text."), nil
 		}
 		if a.Source == "" {
@@ -116,12 +122,18 @@ func (b *Backend) Invoke(ctx context.Context, s *toolhub.Server, in *toolhub.Inv
 		}
 		out, err = b.p.Guard(ctx, tenant, a.Source, a.Text)
 	case "start_evaluation_run":
-		if b.p.StartEvaluation == nil || a.Suite == "" {
+		if b.p.StartEvaluation == nil {
+			return unavailable(in.Tool.Name), nil
+		}
+		if a.Suite == "" {
 			return errorResult("start_evaluation_run needs suite."), nil
 		}
 		out, err = b.p.StartEvaluation(ctx, tenant, a.Suite)
 	case "get_evaluation_run":
-		if b.p.EvaluationRun == nil || a.RunID == "" {
+		if b.p.EvaluationRun == nil {
+			return unavailable(in.Tool.Name), nil
+		}
+		if a.RunID == "" {
 			return errorResult("get_evaluation_run needs run_id."), nil
 		}
 		out, err = b.p.EvaluationRun(ctx, tenant, a.RunID)
@@ -149,4 +161,8 @@ func (b *Backend) Invoke(ctx context.Context, s *toolhub.Server, in *toolhub.Inv
 func errorResult(msg string) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{"content": []map[string]string{{"type": "text", "text": msg}}, "isError": true})
 	return b
+}
+
+func unavailable(tool string) json.RawMessage {
+	return errorResult(tool + " is not available on this deployment of the platform.")
 }
