@@ -70,6 +70,7 @@ bench: build ## benchmarks: gateway overhead, package micro-benchmarks, Lambda s
 	$(GO) run ./test/bench/gateway
 	$(GO) run ./test/bench/lambda
 	$(GO) run ./test/bench/mcp
+	$(GO) run ./test/bench/guardrail
 	$(GOTEST) -run '^$$' -bench . -benchmem -benchtime 2000x ./shared/gateway/... ./shared/tenant/... ./shared/quota/... ./shared/cache/... ./shared/store/... ./shared/provider/... ./shared/guardrail/... ./shared/flow/...
 
 bench-rag: ## retrieval quality and speed on SciFact (PLINTH_DATASETS, see docs/datasets.md)

@@ -125,6 +125,9 @@ type block struct {
 	ascii   bool
 	trusted bool
 	repl    []replacement
+	// atByte and atRune remember the last offset converted by span, so that converting
+	// the ascending offsets of one detector's findings is linear in the text.
+	atByte, atRune int
 }
 
 type replacement struct {
@@ -136,8 +139,13 @@ func (b *block) span(start, end int) Span {
 	if b.ascii {
 		return Span{Content: b.index, Start: start, End: end}
 	}
-	s := utf8.RuneCountInString(b.text[:start])
-	return Span{Content: b.index, Start: s, End: s + utf8.RuneCountInString(b.text[start:end])}
+	if start < b.atByte {
+		b.atByte, b.atRune = 0, 0
+	}
+	s := b.atRune + utf8.RuneCountInString(b.text[b.atByte:start])
+	e := s + utf8.RuneCountInString(b.text[start:end])
+	b.atByte, b.atRune = end, e
+	return Span{Content: b.index, Start: s, End: e}
 }
 
 func isASCII(s string) bool {
@@ -252,8 +260,15 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 		b := &guarded[bi]
 		guardedCh += utf8.RuneCountInString(b.text)
 		// Sensitive information.
+		if err := ctx.Err(); err != nil {
+			return ApplyResponse{}, evaluation{}, fmt.Errorf("guardrail evaluation stopped: %w", err)
+		}
 		if sr.piiSet != 0 {
-			sc.ents = pii.Detect(b.text, sr.piiSet, sc.ents[:0])
+			var err error
+			sc.ents, err = pii.DetectContext(ctx, b.text, sr.piiSet, sc.ents[:0])
+			if err != nil {
+				return ApplyResponse{}, evaluation{}, fmt.Errorf("guardrail evaluation stopped: %w", err)
+			}
 			for _, en := range sc.ents {
 				a := sr.piiAction[en.Type]
 				name := en.Type.String()
@@ -389,7 +404,11 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 				if len(sources) == 0 {
 					continue
 				}
-				score = grounding.Grounding(answer.String(), sources)
+				var err error
+				score, err = grounding.GroundingContext(ctx, answer.String(), sources)
+				if err != nil {
+					return ApplyResponse{}, evaluation{}, fmt.Errorf("guardrail evaluation stopped: %w", err)
+				}
 			case GroundingRelevance:
 				if query == "" {
 					continue

@@ -9,27 +9,11 @@
 package grounding
 
 import (
+	"context"
 	"math"
-	"strings"
 
 	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
 )
-
-type bag struct {
-	uni map[string]bool
-	bi  map[string]bool
-}
-
-func newBag(terms []string) bag {
-	b := bag{uni: map[string]bool{}, bi: map[string]bool{}}
-	for i, t := range terms {
-		b.uni[t] = true
-		if i > 0 {
-			b.bi[terms[i-1]+" "+t] = true
-		}
-	}
-	return b
-}
 
 func isNumber(s string) bool {
 	if s == "" {
@@ -43,70 +27,82 @@ func isNumber(s string) bool {
 	return true
 }
 
-func support(terms []string, src bag) float64 {
-	if len(terms) == 0 {
-		return 1
-	}
-	hit := 0
-	for _, t := range terms {
-		if src.uni[t] {
-			hit++
-		} else if isNumber(t) {
-			return 0 // an unsupported number is a hallucination
-		}
-	}
-	cov1 := float64(hit) / float64(len(terms))
-	if len(terms) < 2 {
-		return cov1
-	}
-	bh := 0
-	for i := 1; i < len(terms); i++ {
-		if src.bi[terms[i-1]+" "+terms[i]] {
-			bh++
-		}
-	}
-	cov2 := float64(bh) / float64(len(terms)-1)
-	return 0.7*cov1 + 0.3*cov2
-}
-
 // Grounding returns the share of the answer supported by the sources, in [0,1].
 func Grounding(answer string, sources []string) float64 {
-	var srcSents []string
-	for _, s := range sources {
-		srcSents = append(srcSents, textnorm.Sentences(s)...)
+	g, _ := GroundingContext(context.Background(), answer, sources)
+	return g
+}
+
+const (
+	// maxPostings caps the source sentences remembered per term: a term found in more
+	// sentences says little about which one supports a claim, and an uncapped list would
+	// make a long answer over a repetitive source quadratic.
+	maxPostings = 32
+	// candidates is how many source sentences (with their neighbours) are scored per
+	// answer sentence: those sharing the most terms with it.
+	candidates = 6
+	// pollEvery is how many sentences are processed between looks at the context.
+	pollEvery = 256
+)
+
+// GroundingContext is Grounding that stops with ctx's error when ctx is done. Its work is
+// linear in the length of the answer and the sources: each answer sentence is scored
+// against the whole source and against the few source sentences that share the most
+// terms with it (and their neighbours), found through an index of the sources.
+func GroundingContext(ctx context.Context, answer string, sources []string) (float64, error) {
+	var work int
+	return grounding(ctx, answer, sources, &work)
+}
+
+func grounding(ctx context.Context, answer string, sources []string, work *int) (float64, error) {
+	idx, err := indexSources(ctx, sources)
+	if err != nil {
+		return 0, err
 	}
-	if len(srcSents) == 0 {
-		return 0
-	}
-	// Source windows: single sentences, adjacent pairs, and the whole source.
-	var windows []bag
-	all := textnorm.Terms(strings.Join(sources, "\n"))
-	windows = append(windows, newBag(all))
-	for i, s := range srcSents {
-		windows = append(windows, newBag(textnorm.Terms(s)))
-		if i > 0 {
-			windows = append(windows, newBag(textnorm.Terms(srcSents[i-1]+" "+s)))
-		}
+	if len(idx.sents) == 0 {
+		return 0, nil
 	}
 	var sum, weight float64
 	minS := 1.0
-	for _, a := range textnorm.Sentences(answer) {
+	hits := map[int32]int{}
+	var ids []int32
+	for n, a := range textnorm.Sentences(answer) {
+		if n%pollEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
 		terms := textnorm.Terms(a)
 		if len(terms) == 0 {
 			continue
 		}
-		best := 0.0
-		for wi, w := range windows {
-			s := support(terms, w)
-			if wi == 0 {
-				s *= 0.85 // support scattered across the whole source counts less
+		ids = ids[:0]
+		for _, t := range terms {
+			id, ok := idx.ids[t]
+			if !ok {
+				id = -1
 			}
-			best = math.Max(best, s)
+			ids = append(ids, id)
+		}
+		best := 0.85 * idx.support(terms, ids, -1, -1) // support scattered across the whole source counts less
+		*work += len(terms)
+	windows:
+		for _, c := range idx.candidates(ids, hits, work) {
+			for _, w := range [][2]int{{c, c}, {c - 1, c}, {c, c + 1}} {
+				if best >= 1 {
+					break windows // fully supported: no window can do better
+				}
+				if w[0] < 0 || w[1] >= len(idx.sents) {
+					continue
+				}
+				best = math.Max(best, idx.support(terms, ids, w[0], w[1]))
+				*work += len(terms)
+			}
 		}
 		// A proper name the sources never mention is a likely fabricated fact: each one
 		// halves the sentence's support.
 		for _, pn := range properNames(a) {
-			if !windows[0].uni[pn] {
+			if _, ok := idx.ids[pn]; !ok {
 				best *= 0.5
 			}
 		}
@@ -115,10 +111,174 @@ func Grounding(answer string, sources []string) float64 {
 		minS = math.Min(minS, best)
 	}
 	if weight == 0 {
-		return 1
+		return 1, nil
 	}
 	mean := sum / weight
-	return 0.7*mean + 0.3*minS
+	return 0.7*mean + 0.3*minS, nil
+}
+
+// sourceIndex holds the sources' sentences as term IDs, with set membership per sentence
+// and for the whole source, and a capped posting list per term.
+type sourceIndex struct {
+	ids      map[string]int32
+	sents    [][]int32
+	uni      map[uint64]struct{} // sentence<<32 | term
+	bi       map[[2]uint64]struct{}
+	allBi    map[uint64]struct{} // a<<32 | b over the whole source
+	postings map[int32][]int32
+}
+
+func pair(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+func indexSources(ctx context.Context, sources []string) (*sourceIndex, error) {
+	idx := &sourceIndex{ids: map[string]int32{}, uni: map[uint64]struct{}{}, bi: map[[2]uint64]struct{}{},
+		allBi: map[uint64]struct{}{}, postings: map[int32][]int32{}}
+	prevLast := int32(-1)
+	for _, src := range sources {
+		for _, sent := range textnorm.Sentences(src) {
+			si := int32(len(idx.sents))
+			if si%pollEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			terms := textnorm.Terms(sent)
+			ids := make([]int32, len(terms))
+			for k, t := range terms {
+				id, ok := idx.ids[t]
+				if !ok {
+					id = int32(len(idx.ids))
+					idx.ids[t] = id
+				}
+				ids[k] = id
+				key := uint64(uint32(si))<<32 | uint64(uint32(id))
+				if _, seen := idx.uni[key]; !seen {
+					idx.uni[key] = struct{}{}
+					if p := idx.postings[id]; len(p) < maxPostings {
+						idx.postings[id] = append(p, si)
+					}
+				}
+				if k > 0 {
+					idx.bi[[2]uint64{uint64(uint32(si)), pair(ids[k-1], id)}] = struct{}{}
+					idx.allBi[pair(ids[k-1], id)] = struct{}{}
+				}
+			}
+			// The whole source reads across sentence boundaries.
+			if prevLast >= 0 && len(ids) > 0 {
+				idx.allBi[pair(prevLast, ids[0])] = struct{}{}
+			}
+			if len(ids) > 0 {
+				prevLast = ids[len(ids)-1]
+			}
+			idx.sents = append(idx.sents, ids)
+		}
+	}
+	return idx, nil
+}
+
+// candidates returns up to `candidates` source sentences sharing the most terms with ids
+// (ties to the earlier sentence).
+func (x *sourceIndex) candidates(ids []int32, hits map[int32]int, work *int) []int {
+	clear(hits)
+	for _, id := range ids {
+		if id < 0 {
+			continue
+		}
+		for _, si := range x.postings[id] {
+			hits[si]++
+		}
+		*work += len(x.postings[id])
+	}
+	out := make([]int, 0, candidates)
+	for si := range hits {
+		if len(out) < candidates {
+			out = append(out, int(si))
+			continue
+		}
+		worst := 0
+		for k := 1; k < len(out); k++ {
+			if better(hits, int32(out[worst]), int32(out[k])) {
+				worst = k
+			}
+		}
+		if better(hits, si, int32(out[worst])) {
+			out[worst] = int(si)
+		}
+	}
+	return out
+}
+
+// better reports whether sentence a ranks above b: more shared terms, then earlier.
+func better(hits map[int32]int, a, b int32) bool {
+	if hits[a] != hits[b] {
+		return hits[a] > hits[b]
+	}
+	return a < b
+}
+
+// has reports whether term id occurs in sentences lo..hi (lo < 0: the whole source).
+func (x *sourceIndex) has(id int32, lo, hi int) bool {
+	if id < 0 {
+		return false
+	}
+	if lo < 0 {
+		return true // every known term occurs somewhere in the sources
+	}
+	for s := lo; s <= hi; s++ {
+		if _, ok := x.uni[uint64(uint32(s))<<32|uint64(uint32(id))]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// hasBigram reports whether the bigram a b occurs in sentences lo..hi (lo < 0: the whole
+// source), including across the boundary of the two sentences of a pair.
+func (x *sourceIndex) hasBigram(a, b int32, lo, hi int) bool {
+	if a < 0 || b < 0 {
+		return false
+	}
+	p := pair(a, b)
+	if lo < 0 {
+		_, ok := x.allBi[p]
+		return ok
+	}
+	for s := lo; s <= hi; s++ {
+		if _, ok := x.bi[[2]uint64{uint64(uint32(s)), p}]; ok {
+			return true
+		}
+	}
+	if hi > lo {
+		l, f := x.sents[lo], x.sents[hi]
+		return len(l) > 0 && len(f) > 0 && l[len(l)-1] == a && f[0] == b
+	}
+	return false
+}
+
+// support scores how much of an answer sentence (terms and their IDs) the window of
+// source sentences lo..hi supports (lo < 0: the whole source): unigram and bigram
+// coverage, zero when a number is missing from the window.
+func (x *sourceIndex) support(terms []string, ids []int32, lo, hi int) float64 {
+	hit := 0
+	for k, id := range ids {
+		if x.has(id, lo, hi) {
+			hit++
+		} else if isNumber(terms[k]) {
+			return 0 // an unsupported number is a hallucination
+		}
+	}
+	cov1 := float64(hit) / float64(len(terms))
+	if len(terms) < 2 {
+		return cov1
+	}
+	bh := 0
+	for k := 1; k < len(ids); k++ {
+		if x.hasBigram(ids[k-1], ids[k], lo, hi) {
+			bh++
+		}
+	}
+	cov2 := float64(bh) / float64(len(terms)-1)
+	return 0.7*cov1 + 0.3*cov2
 }
 
 // Relevance returns how well the answer addresses the query, in [0,1]: the share of the
@@ -133,7 +293,10 @@ func Relevance(answer, query string) float64 {
 	if len(q) == 0 {
 		return 1
 	}
-	ab := newBag(a)
+	ab := make(map[string]bool, len(a))
+	for _, t := range a {
+		ab[t] = true
+	}
 	hit := 0
 	seen := map[string]bool{}
 	uniq := 0
@@ -143,7 +306,7 @@ func Relevance(answer, query string) float64 {
 		}
 		seen[t] = true
 		uniq++
-		if ab.uni[t] {
+		if ab[t] {
 			hit++
 		}
 	}

@@ -1,6 +1,13 @@
 package grounding
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
+)
 
 func TestGrounding(t *testing.T) {
 	src := []string{"The Amazon river is about 6,400 km long. It flows through Brazil, Peru and Colombia. Its basin covers seven million square kilometres."}
@@ -30,5 +37,33 @@ func TestRelevance(t *testing.T) {
 	}
 	if r := Relevance("", q); r != 0 {
 		t.Errorf("empty answer scored %.3f", r)
+	}
+}
+
+// TestGroundingWorkIsLinear holds the scorer to a bounded amount of work per answer and
+// source term on repetitive inputs, where comparing every answer sentence with every
+// source window would be quadratic.
+func TestGroundingWorkIsLinear(t *testing.T) {
+	for _, unit := range []string{"Kill the process. ", "a\n", "1. ", "The Amazon river is long.\n", "x "} {
+		for _, n := range []int{1 << 10, 1 << 13} {
+			text := strings.Repeat(unit, n)
+			work := 0
+			if _, err := grounding(context.Background(), text, []string{text}, &work); err != nil {
+				t.Fatal(err)
+			}
+			terms := len(textnorm.Terms(text))
+			if work > 64*(terms+1) {
+				t.Errorf("%q×%d: %d units of work for %d terms", unit, n, work, terms)
+			}
+		}
+	}
+}
+
+func TestGroundingStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	text := strings.Repeat("The Amazon river is long. ", 1000)
+	if _, err := GroundingContext(ctx, text, []string{text}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }

@@ -46,10 +46,15 @@ func hasStreetEnding(fold string) bool {
 	return false
 }
 
-// addrWord reads a word (letters, digits, '.', '/', '\”, '-') at i.
+// maxAddrWord bounds how far addrWord reads: no word of an address is longer, and an
+// unbounded read from every word start of "a.a.a.…" would make the scan quadratic.
+const maxAddrWord = 48
+
+// addrWord reads a word (letters, digits, '.', '/', apostrophe, '-') at i, at most
+// maxAddrWord bytes.
 func addrWord(t string, i int) int {
 	j := i
-	for j < len(t) {
+	for j < len(t) && j-i < maxAddrWord {
 		r, sz := utf8.DecodeRuneInString(t[j:])
 		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '\'' || r == '-' || r == '/' {
 			j += sz

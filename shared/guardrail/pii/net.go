@@ -76,14 +76,17 @@ func urlEnd(t string, hostStop int) int {
 			e++
 		}
 	}
+	// Unbalanced closing parentheses are trimmed; the balance is counted once.
+	open, closed := strings.Count(t[hostStop:e], "("), strings.Count(t[hostStop:e], ")")
 	for e > hostStop {
 		c := t[e-1]
 		if c == '.' || c == ',' || c == ';' || c == '!' || c == '?' || c == '\'' || c == ':' {
 			e--
 			continue
 		}
-		if c == ')' && strings.Count(t[hostStop:e], "(") < strings.Count(t[hostStop:e], ")") {
+		if c == ')' && open < closed {
 			e--
+			closed--
 			continue
 		}
 		break
@@ -101,6 +104,9 @@ func (s *scanner) urlScheme(colon int) {
 	scheme := strings.ToLower(t[st:colon])
 	if scheme != "http" && scheme != "https" && scheme != "ftp" && scheme != "sftp" && scheme != "ws" && scheme != "wss" {
 		return
+	}
+	if colon < s.urlEnd {
+		return // inside a URL already found: "http://a/?next=http://b" is one URL
 	}
 	h := colon + 3
 	// userinfo
@@ -125,7 +131,9 @@ func (s *scanner) urlScheme(colon int) {
 		}
 		he = e
 	}
-	s.add(URL, st, urlEnd(t, he), 0.95)
+	s.urlEnd = urlEnd(t, he)
+	s.steps += s.urlEnd - he
+	s.add(URL, st, s.urlEnd, 0.95)
 }
 
 var bareTLDs = map[string]bool{
@@ -204,23 +212,39 @@ func ipv4At(t string, i int) (int, bool) {
 
 func netByte(c byte) bool { return isHex(c) || c == ':' || c == '.' || c == '-' }
 
+// netRun returns the maximal run of address characters around i. Runs are measured once
+// and remembered: every word start inside "a.a.a.…" or "1-1-1-…" falls in the same run,
+// and scanning it again from each of them would make the scan quadratic.
+func (s *scanner) netRun(i int) (start, end int) {
+	if i >= s.netStart && i < s.netEnd {
+		return s.netStart, s.netEnd
+	}
+	t := s.text
+	// A run that ended at s.netEnd cannot continue past it, so the backward scan stops there.
+	st := i
+	for st > s.netEnd && netByte(t[st-1]) {
+		st--
+		s.steps++
+	}
+	e := i
+	for e < len(t) && netByte(t[e]) {
+		e++
+		s.steps++
+	}
+	s.netStart, s.netEnd = st, e
+	return st, e
+}
+
 // ipOrMAC handles a word start that may begin an IPv4/IPv6 or MAC address.
 func (s *scanner) ipOrMAC(i int) {
 	t := s.text
 	// A position inside a token that was already examined from its own start is skipped.
-	st := i
-	for st > 0 && netByte(t[st-1]) {
-		st--
-	}
+	st, e := s.netRun(i)
 	if st < i && (st == 0 || !wordByte(t[st-1]) || t[st:i] != ":") {
 		return
 	}
 	// The whole token of address characters must parse, so that fragments of invalid
 	// addresses ("2001:db8::256.1.1.1", "192.168.1.256") never match.
-	e := i
-	for e < len(t) && netByte(t[e]) {
-		e++
-	}
 	for e > i && (t[e-1] == '.' || t[e-1] == '-' || t[e-1] == ':' && (e-i < 2 || t[e-2] != ':')) {
 		e--
 	}

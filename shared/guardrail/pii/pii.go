@@ -7,6 +7,7 @@
 package pii
 
 import (
+	"context"
 	"sort"
 )
 
@@ -137,13 +138,25 @@ var priority = [numTypes]int{
 }
 
 // Detect appends to dst the entities of the types in set found in text, sorted by start,
-// without overlaps, and returns the extended slice.
+// without overlaps, and returns the extended slice. Its work is linear in len(text).
 func Detect(text string, set Set, dst []Entity) []Entity {
+	out, _ := DetectContext(context.Background(), text, set, dst)
+	return out
+}
+
+// pollEvery is how many bytes the scan advances between looks at the context.
+const pollEvery = 1 << 14
+
+// DetectContext is Detect that stops when ctx is done: it looks at ctx every 16 KiB of
+// text and then returns dst unchanged and ctx's error.
+func DetectContext(ctx context.Context, text string, set Set, dst []Entity) ([]Entity, error) {
 	base := len(dst)
-	s := scanner{text: text, set: set, out: dst}
-	s.scan()
+	s := scanner{ctx: ctx, text: text, set: set, out: dst}
+	if err := s.scan(); err != nil {
+		return dst[:base], err
+	}
 	s.out = resolve(s.out, base)
-	return s.out
+	return s.out, nil
 }
 
 // resolve sorts out[base:] and removes overlaps, keeping the higher-priority (then longer) entity.
@@ -186,6 +199,7 @@ func resolve(out []Entity, base int) []Entity {
 }
 
 type scanner struct {
+	ctx     context.Context
 	text    string
 	set     Set
 	out     []Entity
@@ -193,6 +207,13 @@ type scanner struct {
 	addrEnd int
 	lower   int8 // 0 unknown, 1 text has no upper-case letters, 2 it has
 	fb      []byte
+	// netStart and netEnd delimit the last run of address characters measured (netRun).
+	netStart, netEnd int
+	// urlEnd is the end of the last URL found after a scheme.
+	urlEnd int
+	// steps counts bytes visited by the scans that extend a candidate beyond its anchor,
+	// so tests can hold the detector to linear work.
+	steps int
 }
 
 func (s *scanner) add(t Type, start, end int, score float64) {
@@ -214,7 +235,7 @@ func isHex(c byte) bool {
 // byte, so accented letters count as letters).
 func wordByte(c byte) bool { return isAlnum(c) || c == '_' || c >= 0x80 }
 
-func (s *scanner) scan() {
+func (s *scanner) scan() error {
 	t := s.text
 	n := len(t)
 	const digitTypes = Set(1<<CreditCard | 1<<SSN | 1<<ITIN | 1<<Phone | 1<<USBankAccount | 1<<USPassport | 1<<DriverID |
@@ -222,6 +243,11 @@ func (s *scanner) scan() {
 	const netTypes = Set(1<<IPAddress | 1<<MACAddress)
 	digitEnd := 0
 	for i := 0; i < n; i++ {
+		if i%pollEvery == 0 {
+			if err := s.ctx.Err(); err != nil {
+				return err
+			}
+		}
 		c := t[i]
 		if c == '@' {
 			if s.set.Has(Email) {
@@ -294,4 +320,5 @@ func (s *scanner) scan() {
 			}
 		}
 	}
+	return nil
 }

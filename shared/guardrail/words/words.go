@@ -25,6 +25,8 @@ type Filter struct {
 	entries [][]string       // normalised tokens per entry
 	first   map[string][]int // first token → entries
 	squeeze map[string][]int // squeezed first token → entries
+	// byInitial lists the entries by the first byte of their first token.
+	byInitial [256][]int
 }
 
 // New builds a filter over phrases (each a word or a multi-word phrase).
@@ -46,6 +48,7 @@ func New(phrases []string) *Filter {
 		f.first[norm[0]] = append(f.first[norm[0]], idx)
 		sq := squeeze(norm[0])
 		f.squeeze[sq] = append(f.squeeze[sq], idx)
+		f.byInitial[norm[0][0]] = append(f.byInitial[norm[0][0]], idx)
 	}
 	return f
 }
@@ -107,19 +110,39 @@ func tokEq(text, entry string) bool {
 	return false
 }
 
+// wildEq matches pat against s where each '*' in pat stands for one or more bytes. It
+// runs in O(len(pat)·len(s)) with no backtracking blow-up, and rejects at once a pattern
+// that needs more bytes than s has.
 func wildEq(pat, s string) bool {
-	if pat == "" {
-		return s == ""
+	if len(pat) > len(s) {
+		return false // every byte of pat, '*' included, consumes at least one byte of s
 	}
-	if pat[0] == '*' {
-		for k := 1; k <= len(s); k++ {
-			if wildEq(pat[1:], s[k:]) {
-				return true
+	// ok[j]: pat[:i] matches s[:j], for the current i.
+	var buf [64]bool
+	var ok []bool
+	if len(s)+1 > len(buf) {
+		ok = make([]bool, len(s)+1)
+	} else {
+		ok = buf[:len(s)+1]
+	}
+	ok[0] = true
+	for i := 0; i < len(pat); i++ {
+		if pat[i] == '*' {
+			// One or more bytes: ok'[j] = any ok[k] for k < j.
+			seen := false
+			for j := 0; j <= len(s); j++ {
+				prev := ok[j]
+				ok[j] = seen
+				seen = seen || prev
 			}
+			continue
 		}
-		return false
+		for j := len(s); j >= 1; j-- {
+			ok[j] = ok[j-1] && s[j-1] == pat[i]
+		}
+		ok[0] = false
 	}
-	return s != "" && pat[0] == s[0] && wildEq(pat[1:], s[1:])
+	return ok[len(s)]
 }
 
 // Scanner matches text against filters with reusable buffers; not safe for concurrent use.
@@ -223,8 +246,10 @@ func (f *Filter) matchAt(toks []textnorm.Token, i int, dst []Match) []Match {
 		return dst
 	}
 	if strings.IndexByte(t, '*') >= 0 {
-		for k, e := range f.entries {
-			if len(e) > 0 && wildEq(t, e[0]) {
+		// A masked word never starts with '*', so only entries sharing its first letter
+		// can match.
+		for _, k := range f.byInitial[t[0]] {
+			if wildEq(t, f.entries[k][0]) {
 				try([]int{k})
 			}
 		}

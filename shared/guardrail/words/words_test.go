@@ -52,3 +52,22 @@ func TestProfanity(t *testing.T) {
 		}
 	}
 }
+
+func TestWildEq(t *testing.T) {
+	tests := []struct {
+		pat, s string
+		want   bool
+	}{
+		{"f*ck", "fuck", true}, {"f*k", "fuck", true}, {"f*ck", "fck", false}, {"sh*t", "shit", true},
+		{"a*", "a", false}, {"a*b", "ab", false}, {"a*b", "axxb", true},
+		// Backtracking over many masks once took exponential time.
+		{strings.Repeat("a*", 14) + "b", strings.Repeat("a", 29) + "c", false},
+		{strings.Repeat("a*", 14) + "b", strings.Repeat("a", 29) + "b", true},
+		{strings.Repeat("a*", 5000), "aaaa", false},
+	}
+	for _, tc := range tests {
+		if got := wildEq(tc.pat, tc.s); got != tc.want {
+			t.Errorf("wildEq(%.20q, %q) = %v, want %v", tc.pat, tc.s, got, tc.want)
+		}
+	}
+}
