@@ -320,8 +320,8 @@ type ErrorKind string
 
 const (
 	KindBadRequest    ErrorKind = "bad_request"    // the request is wrong: never retried
-	KindAuth          ErrorKind = "auth"           // provider credentials rejected
-	KindNotFound      ErrorKind = "not_found"      // model not found at the provider
+	KindAuth          ErrorKind = "auth"           // provider credentials rejected: fall back
+	KindNotFound      ErrorKind = "not_found"      // model not found at the provider: fall back
 	KindRateLimited   ErrorKind = "rate_limited"   // 429: retry after RetryAfter, then fall back
 	KindUnavailable   ErrorKind = "unavailable"    // 5xx, connection reset: retry, then fall back
 	KindTimeout       ErrorKind = "timeout"        // deadline exceeded: retry, then fall back
@@ -362,9 +362,15 @@ func (e *Error) Retryable() bool {
 	return false
 }
 
-// Fallbackable reports whether another model in the fallback chain may be tried.
+// Fallbackable reports whether another deployment or model may be tried: the failure is
+// the upstream's (overloaded, down, misconfigured) or the model's limit (context length),
+// not a fault in the request nor a refusal of its content.
 func (e *Error) Fallbackable() bool {
-	return e.Retryable() || e.Kind == KindContextLength
+	switch e.Kind {
+	case KindContextLength, KindAuth, KindNotFound:
+		return true
+	}
+	return e.Retryable()
 }
 
 // AsError extracts an *Error from err's chain.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -65,6 +66,28 @@ type Deployment struct {
 	// APIKeySecret names a Secrets Manager secret (ARN or name) holding the key.
 	APIKeySecret string `json:"api_key_secret,omitempty"`
 	Weight       int    `json:"weight,omitempty"`
+	// AssistantPrefill says whether the deployment continues a conversation's final
+	// assistant message as it stands. The gateway continues a stream that another
+	// deployment broke off by prefill where it may, else by asking the model in words to
+	// go on. Unset, see AcceptsPrefill.
+	AssistantPrefill *bool `json:"assistant_prefill,omitempty"`
+}
+
+// AcceptsPrefill reports whether the deployment continues a final assistant message:
+// AssistantPrefill when set; else true for the built-in local models and Anthropic's
+// Claude models on Bedrock, which document prefill, and false for OpenAI-compatible
+// endpoints (OpenAI answers a final assistant message with a new message instead).
+func (d Deployment) AcceptsPrefill() bool {
+	if d.AssistantPrefill != nil {
+		return *d.AssistantPrefill
+	}
+	switch d.Provider {
+	case ProviderLocal:
+		return true
+	case ProviderBedrock:
+		return strings.Contains(d.Model, "anthropic.")
+	}
+	return false
 }
 
 // Prices are USD per million tokens.

@@ -91,12 +91,13 @@ func (m *chatModel) complete(req *provider.ChatRequest) (*completion, error) {
 	}
 	if tool != nil {
 		args := buildArguments(tool, questionOf(req.Messages))
-		id := "call_" + strconv.FormatUint(hashBytes(seedUnigram, []byte(tool.Function.Name+args)), 36)
+		// Tool-call ids are unique across requests: clients key tool results by them.
+		id := newID("call_", m.now())
 		c.toolCall = &provider.ToolCall{ID: id, Type: "function", Function: provider.FunctionCall{Name: tool.Function.Name, Arguments: args}}
 		c.finishReason = "tool_calls"
 		c.usage.CompletionTokens = CountTokens(tool.Function.Name) + CountTokens(args)
 	} else {
-		c.text = answer(req.Messages)
+		c.text = continueAfter(prefillOf(req.Messages), answer(req.Messages))
 		c.finishReason = "stop"
 		if i := firstStop(c.text, req.Stop); i >= 0 {
 			c.text = c.text[:i]
@@ -354,6 +355,27 @@ func contextOf(msgs []provider.Message, restOfQuestion string) string {
 		return strings.Join(blocks, "\n")
 	}
 	return strings.Join(texts, "\n")
+}
+
+// prefillOf returns the final message's text when it is the assistant's: an answer begun
+// elsewhere that local-chat is to continue.
+func prefillOf(msgs []provider.Message) string {
+	if n := len(msgs); n > 0 && msgs[n-1].Role == "assistant" {
+		return msgs[n-1].Content.String()
+	}
+	return ""
+}
+
+// continueAfter continues prefill with the answer: what the answer adds after the
+// prefill when the answer begins with it, else the whole answer as a new sentence.
+func continueAfter(prefill, ans string) string {
+	switch {
+	case prefill == "":
+		return ans
+	case strings.HasPrefix(ans, prefill):
+		return ans[len(prefill):]
+	}
+	return " " + ans
 }
 
 func answer(msgs []provider.Message) string {

@@ -181,6 +181,46 @@ func TestChatTools(t *testing.T) {
 	}
 }
 
+// TestToolCallIDsAreUnique: the same request twice gets two tool-call ids, as clients
+// key tool results by id across a conversation.
+func TestToolCallIDsAreUnique(t *testing.T) {
+	t.Parallel()
+	m := NewChat()
+	seen := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		req := &provider.ChatRequest{Messages: msgs("user", "What is the weather in Paris?"), Tools: weatherTools, ToolChoice: json.RawMessage(`"required"`)}
+		resp, err := m.Chat(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := resp.Choices[0].Message.ToolCalls[0].ID
+		if seen[id] {
+			t.Fatalf("tool-call id %s repeated across requests", id)
+		}
+		seen[id] = true
+	}
+}
+
+// TestChatContinuesAPrefill: a final assistant message is continued, not repeated.
+func TestChatContinuesAPrefill(t *testing.T) {
+	t.Parallel()
+	question := "Plinth routes requests to deployments. It retries failures. What does Plinth route?"
+	whole, err := NewChat().Chat(context.Background(), &provider.ChatRequest{Messages: msgs("user", question)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := whole.Choices[0].Message.Content.String()
+	cut := len(full) / 2
+	req := &provider.ChatRequest{Messages: append(msgs("user", question), provider.Message{Role: "assistant", Content: provider.TextContent(full[:cut])})}
+	resp, err := NewChat().Chat(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Choices[0].Message.Content.String(); full[:cut]+got != full {
+		t.Errorf("continued %q with %q, want the rest of %q", full[:cut], got, full)
+	}
+}
+
 func TestChatRejects(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -29,6 +29,7 @@ var (
 	BedrockInvalid      = BedrockFailure{400, "ValidationException", "The provided request is not valid"}
 	BedrockDenied       = BedrockFailure{403, "AccessDeniedException", "You don't have access to the model with the specified model ID."}
 	BedrockNotFound     = BedrockFailure{404, "ResourceNotFoundException", "Could not resolve the foundation model from the provided model identifier."}
+	BedrockNoPrefill    = BedrockFailure{400, "ValidationException", "This model does not support assistant message prefill. The conversation must end with a user message."}
 )
 
 // BedrockServer is a fake Bedrock Runtime endpoint: POST /model/{modelId}/converse,
@@ -40,6 +41,10 @@ type BedrockServer struct {
 	failures   []BedrockFailure
 	streamFail *streamFailure
 	streamCut  int
+	replyFunc  func(prefill string) string
+	noPrefill  bool
+	faults     []Fault
+	standing   atomic.Pointer[Fault]
 	requests   atomic.Int64
 	mu         sync.Mutex
 	last       BedrockRequest
@@ -79,6 +84,42 @@ func WithStreamException(n int, exceptionType, message string) BedrockOption {
 // WithBedrockStreamCut ends ConverseStream responses after n events, before
 // messageStop, as a dropped connection would.
 func WithBedrockStreamCut(n int) BedrockOption { return func(s *BedrockServer) { s.streamCut = n } }
+
+// WithBedrockReplyFunc computes the assistant's text from the final assistant message
+// of the conversation ("" when it ends with the user's turn), so the fake can continue
+// a prefilled answer as Claude models do.
+func WithBedrockReplyFunc(f func(prefill string) string) BedrockOption {
+	return func(s *BedrockServer) { s.replyFunc = f }
+}
+
+// WithBedrockNoPrefill makes the fake refuse a conversation that ends with an assistant
+// message, as models that take no prefill do.
+func WithBedrockNoPrefill() BedrockOption { return func(s *BedrockServer) { s.noPrefill = true } }
+
+// WithBedrockFaults makes the first requests misbehave, in order (see Fault; a zero
+// Fault serves normally). For Bedrock, FaultMalformed sends a frame whose checksum is
+// wrong and FaultNoDone ends the stream after messageStop without its metadata (usage)
+// event.
+func WithBedrockFaults(faults ...Fault) BedrockOption {
+	return func(s *BedrockServer) { s.faults = append(s.faults, faults...) }
+}
+
+// SetFault makes every request from now on misbehave as f (an outage), until ClearFault.
+func (s *BedrockServer) SetFault(f Fault) { s.standing.Store(&f) }
+
+// ClearFault ends the standing fault: the service recovers.
+func (s *BedrockServer) ClearFault() { s.standing.Store(nil) }
+
+func (s *BedrockServer) faultFor(n int) *Fault {
+	if f := s.standing.Load(); f != nil {
+		return f
+	}
+	if n <= len(s.faults) && s.faults[n-1].Kind != FaultNone {
+		f := s.faults[n-1]
+		return &f
+	}
+	return nil
+}
 
 // NewBedrockServer starts the fake on a free loopback port.
 func NewBedrockServer(opts ...BedrockOption) *BedrockServer {
@@ -129,11 +170,16 @@ func (s *BedrockServer) serve(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, s.failures[n-1])
 		return
 	}
+	fault := s.faultFor(n)
+	mid, ok := preamble(w, r, fault, func(w http.ResponseWriter) { s.fail(w, fault.Bedrock) })
+	if !ok {
+		return
+	}
 	switch parts[2] {
 	case "converse":
-		s.converse(w, body)
+		s.converse(w, r, body, mid)
 	case "converse-stream":
-		s.converseStream(w, body)
+		s.converseStream(w, r, body, mid)
 	case "invoke":
 		s.invoke(w, modelID, body)
 	default:
@@ -178,14 +224,32 @@ func (b *converseBody) forcedTool() string {
 	return ""
 }
 
+// prefill returns the text of the final message when it is the assistant's.
+func (b *converseBody) prefill() string {
+	if len(b.Messages) == 0 || b.Messages[len(b.Messages)-1].Role != "assistant" {
+		return ""
+	}
+	var text string
+	for _, c := range b.Messages[len(b.Messages)-1].Content {
+		if t, ok := c["text"].(string); ok {
+			text += t
+		}
+	}
+	return text
+}
+
 func (s *BedrockServer) plan(b *converseBody) (text string, stop string, out int) {
-	words := strings.Fields(s.reply)
+	reply := s.reply
+	if s.replyFunc != nil {
+		reply = s.replyFunc(b.prefill())
+	}
+	words := Pieces(reply)
 	stop = "end_turn"
 	if b.InferenceConfig != nil && b.InferenceConfig.MaxTokens != nil && len(words) > *b.InferenceConfig.MaxTokens {
 		words = words[:*b.InferenceConfig.MaxTokens]
 		stop = "max_tokens"
 	}
-	return strings.Join(words, " "), stop, len(words)
+	return strings.Join(words, ""), stop, len(words)
 }
 
 func (b *converseBody) inputTokens() int {
@@ -199,10 +263,14 @@ func (b *converseBody) inputTokens() int {
 
 const bedrockToolInput = `{"location":"Paris"}`
 
-func (s *BedrockServer) converse(w http.ResponseWriter, raw []byte) {
+func (s *BedrockServer) converse(w http.ResponseWriter, r *http.Request, raw []byte, f *Fault) {
 	var b converseBody
 	if err := json.Unmarshal(raw, &b); err != nil || len(b.Messages) == 0 {
 		s.fail(w, BedrockInvalid)
+		return
+	}
+	if s.noPrefill && b.prefill() != "" {
+		s.fail(w, BedrockNoPrefill)
 		return
 	}
 	var content []any
@@ -216,20 +284,27 @@ func (s *BedrockServer) converse(w http.ResponseWriter, raw []byte) {
 		content = append(content, map[string]any{"text": text})
 	}
 	in := b.inputTokens()
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-RequestId", "req-converse")
-	json.NewEncoder(w).Encode(map[string]any{
+	body, _ := json.Marshal(map[string]any{
 		"output":     map[string]any{"message": map[string]any{"role": "assistant", "content": content}},
 		"stopReason": stop,
 		"usage":      map[string]int{"inputTokens": in, "outputTokens": out, "totalTokens": in + out},
 		"metrics":    map[string]int{"latencyMs": 42},
 	})
+	if f == nil {
+		f = &Fault{}
+	}
+	faultBody(w, r, f, "application/json", body)
 }
 
-func (s *BedrockServer) converseStream(w http.ResponseWriter, raw []byte) {
+func (s *BedrockServer) converseStream(w http.ResponseWriter, r *http.Request, raw []byte, f *Fault) {
 	var b converseBody
 	if err := json.Unmarshal(raw, &b); err != nil || len(b.Messages) == 0 {
 		s.fail(w, BedrockInvalid)
+		return
+	}
+	if s.noPrefill && b.prefill() != "" {
+		s.fail(w, BedrockNoPrefill)
 		return
 	}
 	type event struct {
@@ -248,10 +323,7 @@ func (s *BedrockServer) converseStream(w http.ResponseWriter, raw []byte) {
 	} else {
 		var text string
 		text, stop, out = s.plan(&b)
-		for i, wd := range strings.Fields(text) {
-			if i > 0 {
-				wd = " " + wd
-			}
+		for _, wd := range Pieces(text) {
 			events = append(events, event{"contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":` + quote(wd) + `}}`})
 		}
 		events = append(events, event{"contentBlockStop", `{"contentBlockIndex":0}`})
@@ -264,8 +336,25 @@ func (s *BedrockServer) converseStream(w http.ResponseWriter, raw []byte) {
 	w.Header().Set("X-Amzn-RequestId", "req-stream")
 	w.WriteHeader(200)
 	fl, _ := w.(http.Flusher)
+	if f != nil && f.Kind == FaultNoDone {
+		events = events[:len(events)-1]
+		f = nil
+	}
 	for i, e := range events {
 		if s.streamCut > 0 && i == s.streamCut {
+			return
+		}
+		if f != nil && i == f.After {
+			switch f.Kind {
+			case FaultCut:
+				reset(w)
+			case FaultStall:
+				<-r.Context().Done()
+			case FaultMalformed:
+				frame := EventMessage(e.typ, []byte(e.payload))
+				frame[len(frame)-1] ^= 0xff // a wrong message checksum
+				w.Write(frame)
+			}
 			return
 		}
 		if s.streamFail != nil && i == s.streamFail.after {

@@ -69,8 +69,9 @@ func (h *Handler) appendHead(b []byte, object string, n int64, created int64, mo
 	return appendJSONString(b, h.modelOr(model))
 }
 
+// answer returns the reply's pieces (see Pieces), cut to max_tokens, and the finish reason.
 func (h *Handler) answer(req *ChatBody) (words []string, finish string) {
-	words = strings.Fields(h.cfg.reply(req))
+	words = Pieces(h.cfg.reply(req))
 	finish = "stop"
 	if req.MaxTokens != nil && len(words) > *req.MaxTokens {
 		words = words[:*req.MaxTokens]
@@ -79,12 +80,26 @@ func (h *Handler) answer(req *ChatBody) (words []string, finish string) {
 	return words, finish
 }
 
-func (h *Handler) completeText(w http.ResponseWriter, req *ChatBody, n int64) {
+// Pieces splits a reply into the chunks the fakes stream it in, one word each with a
+// single space before every word but the first; a reply that starts with whitespace (a
+// continuation of text already written) keeps one space before its first word too.
+// Joined, the pieces are the text the fakes answer non-streamed.
+func Pieces(text string) []string {
+	words := strings.Fields(text)
+	for i := range words {
+		if i > 0 || startsWithSpace(text) {
+			words[i] = " " + words[i]
+		}
+	}
+	return words
+}
+
+func (h *Handler) completeText(w http.ResponseWriter, r *http.Request, req *ChatBody, n int64, f *Fault) {
 	words, finish := h.answer(req)
 	b := make([]byte, 0, 768)
 	b = h.appendHead(b, "chat.completion", n, time.Now().Unix(), req.Model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = appendJSONString(b, strings.Join(words, " "))
+	b = appendJSONString(b, strings.Join(words, ""))
 	b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"`...)
 	b = append(b, finish...)
 	b = append(b, `"}],"usage":`...)
@@ -92,6 +107,10 @@ func (h *Handler) completeText(w http.ResponseWriter, req *ChatBody, n int64) {
 	b = append(b, `,"service_tier":"default","system_fingerprint":"`...)
 	b = append(b, fingerprint...)
 	b = append(b, `"}`...)
+	if f != nil {
+		faultBody(w, r, f, "application/json", b)
+		return
+	}
 	hdr := w.Header()
 	hdr["Content-Type"] = jsonType
 	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
@@ -147,14 +166,11 @@ func (h *Handler) streamText(w http.ResponseWriter, r *http.Request, req *ChatBo
 		b = b[:0]
 		fl.Flush() // the first chunk goes out at once, as a real upstream's does
 	}
-	for i, wd := range words {
+	for _, wd := range words {
 		if h.cfg.chunkDelay > 0 {
 			if !flush() || !h.wait(r, h.cfg.chunkDelay) {
 				return
 			}
-		}
-		if i > 0 {
-			wd = " " + wd
 		}
 		head()
 		b = append(b, `[{"index":0,"delta":{"content":`...)

@@ -55,6 +55,8 @@ type config struct {
 	always     *Failure
 	cutAfter   int
 	dims       int
+	faults     []Fault
+	noPrefill  bool
 }
 
 // Option configures the fake upstream.
@@ -153,6 +155,7 @@ func (s *OpenAIServer) LastRequest() ([]byte, http.Header) { return s.h.LastRequ
 // process for load tests.
 type Handler struct {
 	cfg      config
+	standing atomic.Pointer[Fault]
 	requests atomic.Int64
 	mu       sync.Mutex
 	lastBody []byte
@@ -225,6 +228,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	fault := h.faultFor(n)
+	mid, ok := preamble(w, r, fault, func(w http.ResponseWriter) { h.fail(w, fault.Failure) })
+	if !ok {
+		return
+	}
 	if path == "/v1/embeddings" {
 		h.embeddings(w, body)
 		return
@@ -234,11 +242,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, Failure{Status: 400, Type: "invalid_request_error", Message: "We could not parse the JSON body of your request."})
 		return
 	}
-	if req.Stream {
-		h.stream(w, r, &req, n)
+	if h.cfg.noPrefill && req.Prefill() != "" {
+		h.fail(w, NoPrefill)
 		return
 	}
-	h.complete(w, &req, n)
+	if req.Stream {
+		h.stream(w, r, &req, n, mid)
+		return
+	}
+	h.complete(w, r, &req, n, mid)
 }
 
 func (h *Handler) modelOr(m string) string {
@@ -326,9 +338,9 @@ func newUsage(p, c int) *usage {
 		CompletionTokensDetails: map[string]int{"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
 }
 
-func (h *Handler) complete(w http.ResponseWriter, req *ChatBody, n int64) {
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request, req *ChatBody, n int64, f *Fault) {
 	if toolCall(req) == "" {
-		h.completeText(w, req, n)
+		h.completeText(w, r, req, n, f)
 		return
 	}
 	msg := map[string]any{"role": "assistant", "refusal": nil, "annotations": []any{}}
@@ -341,20 +353,21 @@ func (h *Handler) complete(w http.ResponseWriter, req *ChatBody, n int64) {
 		finish = "tool_calls"
 		completion = 8
 	} else {
-		text := h.cfg.reply(req)
-		if req.MaxTokens != nil && countWords(text) > *req.MaxTokens {
-			text = strings.Join(strings.Fields(text)[:*req.MaxTokens], " ")
-			finish = "length"
-		}
-		msg["content"] = text
-		completion = countWords(text)
+		words, fin := h.answer(req)
+		msg["content"], finish, completion = strings.Join(words, ""), fin, len(words)
 	}
-	writeJSON(w, 200, map[string]any{
+	resp := map[string]any{
 		"id": "chatcmpl-mock" + strconv.FormatInt(n, 10), "object": "chat.completion", "created": time.Now().Unix(),
 		"model":   h.modelOr(req.Model),
 		"choices": []any{map[string]any{"index": 0, "message": msg, "logprobs": nil, "finish_reason": finish}},
 		"usage":   newUsage(h.promptTokens(req), completion), "service_tier": "default", "system_fingerprint": fingerprint,
-	})
+	}
+	if f != nil {
+		b, _ := json.Marshal(resp)
+		faultBody(w, r, f, "application/json", b)
+		return
+	}
+	writeJSON(w, 200, resp)
 }
 
 type chunk struct {
@@ -375,8 +388,8 @@ type chunkChoice struct {
 	FinishReason *string        `json:"finish_reason"`
 }
 
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, req *ChatBody, n int64) {
-	if toolCall(req) == "" && h.cfg.cutAfter == 0 {
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, req *ChatBody, n int64, f *Fault) {
+	if toolCall(req) == "" && h.cfg.cutAfter == 0 && f == nil {
 		h.streamText(w, r, req, n)
 		return
 	}
@@ -415,22 +428,40 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, req *ChatBody, 
 		completion = 8
 	} else {
 		pieces = append(pieces, map[string]any{"role": "assistant", "content": "", "refusal": nil})
-		words := strings.Fields(h.cfg.reply(req))
-		if req.MaxTokens != nil && len(words) > *req.MaxTokens {
-			words = words[:*req.MaxTokens]
-			finish = "length"
-		}
-		for i, wd := range words {
-			if i > 0 {
-				wd = " " + wd
-			}
+		words, fin := h.answer(req)
+		for _, wd := range words {
 			pieces = append(pieces, map[string]any{"content": wd})
 		}
-		completion = len(words)
+		finish, completion = fin, len(words)
 	}
+	// strike applies a mid-stream fault after sent chunks.
+	strike := func(sent int) {
+		switch f.Kind {
+		case FaultCut:
+			if f.Usage {
+				c := base
+				c.Choices = []chunkChoice{}
+				c.Usage = newUsage(h.promptTokens(req), max(sent-1, 0))
+				send(c)
+			}
+			reset(w)
+		case FaultStall:
+			<-r.Context().Done()
+		case FaultMalformed:
+			w.Write([]byte(malformedEvent))
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+	}
+	midStream := f != nil && f.Kind != FaultNoDone
 	for i, p := range pieces {
 		if h.cfg.cutAfter > 0 && i >= h.cfg.cutAfter {
 			return // the upstream dies mid-stream: no finish, no [DONE]
+		}
+		if midStream && i == f.After {
+			strike(i)
+			return
 		}
 		if i > 0 && !h.wait(r, h.cfg.chunkDelay) {
 			return
@@ -438,6 +469,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, req *ChatBody, 
 		if !send(one(p, nil)) {
 			return
 		}
+	}
+	if midStream {
+		strike(len(pieces))
+		return
 	}
 	if !send(one(map[string]any{}, &finish)) {
 		return
@@ -447,6 +482,9 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, req *ChatBody, 
 		c.Choices = []chunkChoice{}
 		c.Usage = newUsage(h.promptTokens(req), completion)
 		send(c)
+	}
+	if f != nil && f.Kind == FaultNoDone {
+		return
 	}
 	w.Write([]byte("data: [DONE]\n\n"))
 }

@@ -1,14 +1,31 @@
 // Package router sends a model's requests to its deployments: weighted random balancing,
 // retries with exponential backoff and full jitter that honour Retry-After, a circuit
-// breaker per deployment, a fallback chain to other models, and per-attempt timeouts
-// (for streams: time to first chunk, idle time between chunks, total time). The caller's
-// context governs everything: when the client goes away, the upstream call is cancelled.
+// breaker per deployment, a fallback chain to other models, and per-attempt timeouts.
+// The caller's context governs everything: when the client goes away, the upstream call
+// is cancelled.
+//
+// A stream that fails after it began is not lost: the router continues it on another
+// deployment or the next fallback model, from the text already sent (as an assistant
+// prefill where the deployment takes one, else through an instruction to continue), so
+// the caller reads one continuous answer. See ChatStream.
+//
+// Timeouts (per attempt; a model's registry entry may set each):
+//   - first token, default 30 s: a stream's first chunk must arrive within it. A
+//     non-streamed call has no first token: its answer must arrive within the first-token
+//     time plus 50 ms for every output token it may produce (max_tokens, else the model's
+//     output cap, else 4,096), unless the model sets its own total.
+//   - idle, default 20 s: the longest silence between two chunks of a stream.
+//   - total, default 10 minutes: a whole attempt.
+//
+// A timed-out deployment is not tried again for the same request (another deployment of
+// the model or the fallback is), and when the caller's context has a deadline, an attempt
+// that is not the last candidate waits at most half of the time left for its answer, so
+// a fallback can still answer within the request's budget.
 package router
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -26,11 +43,20 @@ type Deployment struct {
 	Chat provider.ChatModel
 	// Embed serves embeddings (nil when the deployment does not).
 	Embed provider.EmbeddingModel
+	// Prefill says the deployment continues a final assistant message as it stands
+	// (assistant prefill). A stream interrupted elsewhere is continued on it that way;
+	// otherwise through an instruction turn asking the model to go on.
+	Prefill bool
+	// Err, when set, says why the deployment cannot serve (a missing API key, no AWS
+	// configuration). The router never calls it; a model left with no usable deployment
+	// fails as unavailable, so its fallbacks answer.
+	Err error
 }
 
-// Timeouts bound one attempt. Zero means no bound of that kind.
+// Timeouts bound one attempt. Zero means the router's default; negative, no bound.
 type Timeouts struct {
-	// FirstToken bounds the wait for a stream's first chunk.
+	// FirstToken bounds the wait for a stream's first chunk (and, scaled by the output
+	// it may produce, a non-streamed answer).
 	FirstToken time.Duration
 	// Idle bounds the gap between two chunks of a stream.
 	Idle time.Duration
@@ -47,6 +73,9 @@ type Target struct {
 	// content-filter refusal).
 	Fallbacks []string
 	Timeouts  Timeouts
+	// MaxOutputTokens is the model's output cap (0 = unknown), which bounds how long a
+	// non-streamed answer may take.
+	MaxOutputTokens int
 }
 
 // Resolver turns a fallback model ID into a Target.
@@ -61,8 +90,20 @@ type Served struct {
 
 // ErrNoDeployment is returned (wrapped in a *provider.Error of kind unavailable) when a
 // model has no deployment able to serve the request: none configured for the kind of
-// call, or every circuit open.
+// call, none correctly configured, or every circuit open.
 var ErrNoDeployment = errors.New("no deployment available")
+
+// Default timeouts, used where a Target leaves one at zero.
+const (
+	DefaultFirstToken = 30 * time.Second
+	DefaultIdle       = 20 * time.Second
+	DefaultTotal      = 10 * time.Minute
+	// perOutputToken is the slowest generation rate a healthy upstream is expected to
+	// sustain (20 tokens a second), which bounds a non-streamed answer.
+	perOutputToken = 50 * time.Millisecond
+	// defaultOutputCap is assumed when neither the request nor the model caps output.
+	defaultOutputCap = 4096
+)
 
 // Router routes requests. It is safe for concurrent use; build one per process.
 type Router struct {
@@ -80,6 +121,9 @@ type Router struct {
 
 	mu       sync.RWMutex
 	breakers map[breakerKey]*breaker
+	// noPrefill holds the deployments (breakerKey) that rejected an assistant prefill
+	// although configured to take one; they are continued through instructions after.
+	noPrefill sync.Map
 }
 
 // Option configures a Router.
@@ -124,8 +168,8 @@ func WithClock(now func() time.Time) Option { return func(r *Router) { r.now = n
 func WithRand(f func() float64) Option { return func(r *Router) { r.rand = f } }
 
 // WithDefaultTimeouts sets the bounds used where a Target leaves a timeout at zero
-// (defaults: 120s to the first chunk, 60s between chunks, 10 minutes in total). A
-// negative default disables that bound.
+// (defaults: DefaultFirstToken, DefaultIdle, DefaultTotal). A negative default disables
+// that bound.
 func WithDefaultTimeouts(t Timeouts) Option { return func(r *Router) { r.defaults = t } }
 
 // TimeoutsFromMillis builds Timeouts from a registry entry's millisecond fields.
@@ -163,7 +207,7 @@ func New(opts ...Option) *Router {
 		sleep:         sleepCtx,
 		now:           time.Now,
 		rand:          rand.Float64,
-		defaults:      Timeouts{FirstToken: 120 * time.Second, Idle: 60 * time.Second, Total: 10 * time.Minute},
+		defaults:      Timeouts{FirstToken: DefaultFirstToken, Idle: DefaultIdle, Total: DefaultTotal},
 		breakers:      map[breakerKey]*breaker{},
 	}
 	for _, o := range opts {
@@ -186,276 +230,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// kind selects which model interface a call needs.
-type kind int
-
-const (
-	kindChat kind = iota
-	kindEmbed
-)
-
-func usable(d *Deployment, k kind) bool {
-	if d.Weight < 0 {
-		return false
-	}
-	if k == kindChat {
-		return d.Chat != nil
-	}
-	return d.Embed != nil
-}
-
-// attemptFunc makes one call to one deployment. It returns whether the deployment should
-// be counted healthy (for the breaker) along with the error.
-type attemptFunc func(ctx context.Context, d *Deployment, t *Target) error
-
-// run drives the retry and fallback loop, calling try for each attempt.
-func (r *Router) run(ctx context.Context, t Target, resolve Resolver, k kind, try attemptFunc) (Served, error) {
-	served := Served{}
-	var lastErr error
-	fallbacks := t.Fallbacks
-	for i := 0; ; i++ {
-		if i > 0 {
-			if i > len(fallbacks) {
-				return served, lastErr
-			}
-			if resolve == nil {
-				return served, lastErr
-			}
-			next, err := resolve(ctx, fallbacks[i-1])
-			if err != nil {
-				continue // an unknown or unapproved fallback is skipped, not fatal
-			}
-			t = next
-		}
-		served.ModelID = t.ModelID
-		t.Timeouts = r.withDefaults(t.Timeouts)
-		err := r.tryModel(ctx, &t, k, try, &served)
-		if err == nil {
-			return served, nil
-		}
-		lastErr = err
-		if ctx.Err() != nil {
-			return served, err
-		}
-		pe, ok := provider.AsError(err)
-		if !ok || !pe.Fallbackable() {
-			return served, err
-		}
-	}
-}
-
-// tryModel makes up to maxAttempts attempts on t's deployments.
-func (r *Router) tryModel(ctx context.Context, t *Target, k kind, try attemptFunc, served *Served) error {
-	var tried []*Deployment
-	var last *Deployment
-	for attempt := 0; attempt < r.maxAttempts; attempt++ {
-		d, b := r.pick(t, k, last)
-		if d == nil {
-			return &provider.Error{Kind: provider.KindUnavailable, Message: fmt.Sprintf("model %s: every deployment's circuit is open or none serves this call", t.ModelID), Err: ErrNoDeployment}
-		}
-		served.Attempts++
-		served.DeploymentID = d.ID
-		var start time.Time
-		if r.observe != nil {
-			start = time.Now()
-		}
-		err := try(ctx, d, t)
-		if r.observe != nil {
-			r.observe(Attempt{ModelID: t.ModelID, DeploymentID: d.ID, Err: err, Latency: time.Since(start)})
-		}
-		if err == nil {
-			b.success()
-			return nil
-		}
-		pe := asProviderError(err)
-		if ctx.Err() != nil {
-			b.release()
-			return &provider.Error{Kind: provider.KindTimeout, Provider: pe.Provider, Message: "request cancelled: " + ctx.Err().Error(), Err: errors.Join(ctx.Err(), err)}
-		}
-		if pe.Kind == provider.KindUnavailable || pe.Kind == provider.KindTimeout {
-			b.failure(r.now(), r.threshold)
-		} else {
-			b.release()
-		}
-		if !pe.Retryable() || attempt == r.maxAttempts-1 {
-			return pe
-		}
-		if pe.RetryAfter > r.maxRetryAfter {
-			return pe
-		}
-		tried = append(tried, d)
-		last = d
-		// Another healthy deployment that has not failed yet is tried at once; the same
-		// one waits out the backoff.
-		if !r.hasUntried(t, k, tried) {
-			delay := r.backoff(attempt)
-			if pe.RetryAfter > delay {
-				delay = pe.RetryAfter
-			}
-			if err := r.sleep(ctx, delay); err != nil {
-				return &provider.Error{Kind: provider.KindTimeout, Provider: pe.Provider, Message: "request cancelled during backoff", Err: errors.Join(err, pe)}
-			}
-			tried = tried[:0]
-		}
-	}
-	return nil // unreachable: the loop returns on its last attempt
-}
-
-func (r *Router) hasUntried(t *Target, k kind, tried []*Deployment) bool {
-	now := r.now()
-	for i := range t.Deployments {
-		d := &t.Deployments[i]
-		if !usable(d, k) || contains(tried, d) {
-			continue
-		}
-		if r.breaker(t.ModelID, d.ID).available(now, r.cooldown) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(ds []*Deployment, d *Deployment) bool {
-	for _, x := range ds {
-		if x == d {
-			return true
-		}
-	}
-	return false
-}
-
-// backoff is full jitter: uniform in [0, min(max, base·2^attempt)].
-func (r *Router) backoff(attempt int) time.Duration {
-	ceil := r.baseBackoff << attempt
-	if ceil > r.maxBackoff || ceil <= 0 {
-		ceil = r.maxBackoff
-	}
-	return time.Duration(r.rand() * float64(ceil))
-}
-
-func asProviderError(err error) *provider.Error {
-	if pe, ok := provider.AsError(err); ok {
-		return pe
-	}
-	return &provider.Error{Kind: provider.KindUnavailable, Message: err.Error(), Err: err}
-}
-
-// pick chooses a deployment by weight among those whose circuit lets a request through,
-// avoiding avoid when another is available, and acquires its breaker.
-func (r *Router) pick(t *Target, k kind, avoid *Deployment) (*Deployment, *breaker) {
-	now := r.now()
-	for tries := 0; tries < len(t.Deployments)+1; tries++ {
-		total := 0
-		others := false
-		for i := range t.Deployments {
-			d := &t.Deployments[i]
-			if usable(d, k) && d != avoid && r.breaker(t.ModelID, d.ID).available(now, r.cooldown) {
-				others = true
-				break
-			}
-		}
-		for i := range t.Deployments {
-			d := &t.Deployments[i]
-			if !usable(d, k) || (others && d == avoid) || !r.breaker(t.ModelID, d.ID).available(now, r.cooldown) {
-				continue
-			}
-			total += weight(d)
-		}
-		if total == 0 {
-			return nil, nil
-		}
-		x := int(r.rand() * float64(total))
-		var chosen *Deployment
-		for i := range t.Deployments {
-			d := &t.Deployments[i]
-			if !usable(d, k) || (others && d == avoid) || !r.breaker(t.ModelID, d.ID).available(now, r.cooldown) {
-				continue
-			}
-			chosen = d
-			x -= weight(d)
-			if x < 0 {
-				break
-			}
-		}
-		b := r.breaker(t.ModelID, chosen.ID)
-		if b.acquire(now, r.cooldown) {
-			return chosen, b
-		}
-		// Another request took the half-open probe first: choose again.
-	}
-	return nil, nil
-}
-
-func weight(d *Deployment) int {
-	if d.Weight <= 0 {
-		return 1
-	}
-	return d.Weight
-}
-
-// Chat sends a chat completion through t's deployments and fallbacks.
-func (r *Router) Chat(ctx context.Context, t Target, resolve Resolver, req *provider.ChatRequest) (*provider.ChatResponse, Served, error) {
-	var resp *provider.ChatResponse
-	served, err := r.run(ctx, t, resolve, kindChat, func(ctx context.Context, d *Deployment, t *Target) error {
-		actx, cancel := withTotal(ctx, t.Timeouts.Total)
-		defer cancel()
-		var err error
-		resp, err = d.Chat.Chat(actx, req)
-		return timeoutErr(ctx, actx, err, "no response within the total timeout")
-	})
-	if err != nil {
-		return nil, served, err
-	}
-	return resp, served, nil
-}
-
-// Embed computes embeddings through t's deployments and fallbacks.
-func (r *Router) Embed(ctx context.Context, t Target, resolve Resolver, req *provider.EmbeddingRequest) (*provider.EmbeddingResponse, Served, error) {
-	var resp *provider.EmbeddingResponse
-	served, err := r.run(ctx, t, resolve, kindEmbed, func(ctx context.Context, d *Deployment, t *Target) error {
-		actx, cancel := withTotal(ctx, t.Timeouts.Total)
-		defer cancel()
-		var err error
-		resp, err = d.Embed.Embed(actx, req)
-		return timeoutErr(ctx, actx, err, "no response within the total timeout")
-	})
-	if err != nil {
-		return nil, served, err
-	}
-	return resp, served, nil
-}
-
-func withTotal(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if d > 0 {
-		return context.WithTimeout(ctx, d)
-	}
-	return ctx, func() {}
-}
-
-// timeoutErr turns an error caused by the attempt's own deadline (not the caller's) into
-// a timeout.
-func timeoutErr(parent, actx context.Context, err error, msg string) error {
-	if err == nil || parent.Err() != nil || actx.Err() == nil {
-		return err
-	}
-	pe := asProviderError(err)
-	return &provider.Error{Kind: provider.KindTimeout, Provider: pe.Provider, Message: msg, Err: err}
-}
-
 // BreakerState reports a deployment's circuit: "closed", "open" or "half-open".
 func (r *Router) BreakerState(modelID, deploymentID string) string {
 	return r.breaker(modelID, deploymentID).state(r.now(), r.cooldown)
-}
-
-func (r *Router) withDefaults(t Timeouts) Timeouts {
-	pick := func(v, def time.Duration) time.Duration {
-		if v == 0 && def > 0 {
-			return def
-		}
-		if v < 0 {
-			return 0
-		}
-		return v
-	}
-	return Timeouts{FirstToken: pick(t.FirstToken, r.defaults.FirstToken), Idle: pick(t.Idle, r.defaults.Idle), Total: pick(t.Total, r.defaults.Total)}
 }

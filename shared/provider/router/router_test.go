@@ -148,7 +148,8 @@ func TestRetries(t *testing.T) {
 		{"backoff with full jitter", []error{unavailable(), unavailable()}, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, 3, ""},
 		{"retry-after honoured", []error{limited(time.Second)}, []time.Duration{time.Second}, 2, ""},
 		{"retry-after shorter than jitter", []error{limited(time.Millisecond)}, []time.Duration{100 * time.Millisecond}, 2, ""},
-		{"exhausted", []error{unavailable(), kindErr(provider.KindTimeout), unavailable()}, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, 3, provider.KindUnavailable},
+		{"exhausted", []error{unavailable(), limited(0), unavailable()}, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, 3, provider.KindUnavailable},
+		{"a timed-out deployment is not waited for again", []error{unavailable(), kindErr(provider.KindTimeout)}, []time.Duration{100 * time.Millisecond}, 2, provider.KindTimeout},
 		{"retry-after too long goes straight on", []error{limited(time.Minute)}, nil, 1, provider.KindRateLimited},
 		{"bad request not retried", []error{kindErr(provider.KindBadRequest)}, nil, 1, provider.KindBadRequest},
 		{"auth not retried", []error{kindErr(provider.KindAuth)}, nil, 1, provider.KindAuth},
@@ -308,7 +309,11 @@ func collect(s provider.Stream) (string, error) {
 		if err != nil {
 			return out, err
 		}
-		out += *c.Choices[0].Delta.Content
+		for _, ch := range c.Choices {
+			if ch.Delta.Content != nil {
+				out += *ch.Delta.Content
+			}
+		}
 	}
 }
 
@@ -327,7 +332,7 @@ func TestChatStream(t *testing.T) {
 			t.Errorf("text %q err %v served %+v", text, err, served)
 		}
 	})
-	t.Run("first-token timeout retries then falls back", func(t *testing.T) {
+	t.Run("first-token timeout falls back at once", func(t *testing.T) {
 		t.Parallel()
 		slow := &fake{name: "slow", blockFirst: true}
 		quick := &fake{name: "quick", chunks: 1}
@@ -341,7 +346,7 @@ func TestChatStream(t *testing.T) {
 			t.Fatal(err)
 		}
 		text, err := collect(s)
-		if err != nil || text != "quick" || served.ModelID != "other" || served.Attempts != 3 || slow.calls() != 2 {
+		if err != nil || text != "quick" || served.ModelID != "other" || served.Attempts != 2 || slow.calls() != 1 {
 			t.Errorf("text %q err %v served %+v slow calls %d", text, err, served, slow.calls())
 		}
 	})
@@ -396,8 +401,9 @@ func TestTotalTimeout(t *testing.T) {
 	defer srv.Close()
 	tg := Target{ModelID: "m", Deployments: []Deployment{{ID: "slow", Chat: openai.New(srv.BaseURL(), "m", "")}}, Timeouts: Timeouts{Total: 30 * time.Millisecond}}
 	_, served, err := New(WithMaxAttempts(2), WithSleep((&recorder{}).sleep)).Chat(context.Background(), tg, nil, &provider.ChatRequest{Messages: []provider.Message{{Role: "user", Content: provider.TextContent("hi")}}})
-	if pe, ok := provider.AsError(err); !ok || pe.Kind != provider.KindTimeout || served.Attempts != 2 {
-		t.Errorf("err = %v served %+v", err, served)
+	// The only deployment timed out: it is not called again for this request.
+	if pe, ok := provider.AsError(err); !ok || pe.Kind != provider.KindTimeout || served.Attempts != 1 || srv.Requests() != 1 {
+		t.Errorf("err = %v served %+v upstream requests %d", err, served, srv.Requests())
 	}
 }
 

@@ -10,28 +10,9 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider"
 )
 
-// ChatStream starts a streamed completion. Retries and fallbacks happen only before the
-// first chunk: ChatStream returns once a deployment has produced one, so the caller can
-// commit to a 200 response. Later failures come out of Recv as *provider.Error values
-// (an idle or total timeout as kind timeout). Close cancels the upstream request.
-func (r *Router) ChatStream(ctx context.Context, t Target, resolve Resolver, req *provider.ChatRequest) (provider.Stream, Served, error) {
-	var out provider.Stream
-	served, err := r.run(ctx, t, resolve, kindChat, func(ctx context.Context, d *Deployment, t *Target) error {
-		s, err := r.open(ctx, d, t, req)
-		if err != nil {
-			return err
-		}
-		out = s
-		return nil
-	})
-	if err != nil {
-		return nil, served, err
-	}
-	return out, served, nil
-}
-
-// guarded wraps an upstream stream with the attempt's timeouts and breaker.
-type guarded struct {
+// attempt is one streamed call to one deployment under the attempt's timeouts: the
+// first chunk within firstToken, each next one within idle, all within total.
+type attempt struct {
 	parent  context.Context
 	actx    context.Context
 	cancel  context.CancelFunc
@@ -41,24 +22,24 @@ type guarded struct {
 	idle    time.Duration
 	expired atomic.Bool
 	phase   atomic.Value // string: what the timer was waiting for
-	b       *breaker
-	r       *Router
 	done    bool
 }
 
-func (r *Router) open(ctx context.Context, d *Deployment, t *Target, req *provider.ChatRequest) (*guarded, error) {
-	actx, cancel := withTotal(ctx, t.Timeouts.Total)
-	actx, cancel2 := context.WithCancel(actx)
-	g := &guarded{parent: ctx, actx: actx, idle: t.Timeouts.Idle, r: r, b: r.breaker(t.ModelID, d.ID)}
-	g.cancel = func() { cancel2(); cancel() }
-	if ft := t.Timeouts.FirstToken; ft > 0 {
-		g.phase.Store("no first chunk within the first-token timeout")
-		g.timer = time.AfterFunc(ft, g.expire)
+// openAttempt starts a stream on d and waits for its first chunk, so a failure before
+// any output is known before the caller commits to an answer.
+func openAttempt(ctx context.Context, d *Deployment, to Timeouts, firstToken time.Duration, req *provider.ChatRequest) (*attempt, error) {
+	actx, cancelTotal := withTotal(ctx, to.Total)
+	actx, cancel := context.WithCancel(actx)
+	a := &attempt{parent: ctx, actx: actx, idle: to.Idle}
+	a.cancel = func() { cancel(); cancelTotal() }
+	if firstToken > 0 {
+		a.phase.Store("no first chunk within " + firstToken.String())
+		a.timer = time.AfterFunc(firstToken, a.expire)
 	}
 	s, err := d.Chat.ChatStream(actx, req)
 	if err != nil {
-		err = g.classify(err) // before stop, which cancels the attempt's context
-		g.stop()
+		err = a.classify(err) // before stop, which cancels the attempt's context
+		a.stop()
 		return nil, err
 	}
 	first, err := s.Recv()
@@ -66,86 +47,79 @@ func (r *Router) open(ctx context.Context, d *Deployment, t *Target, req *provid
 		if errors.Is(err, io.EOF) {
 			err = &provider.Error{Kind: provider.KindUnavailable, Message: "stream ended before its first chunk"}
 		} else {
-			err = g.classify(err)
+			err = a.classify(err)
 		}
 		s.Close()
-		g.stop()
+		a.stop()
 		return nil, err
 	}
-	g.inner, g.first = s, first
-	g.phase.Store("no chunk within the idle timeout")
+	a.inner, a.first = s, first
+	a.phase.Store("no chunk within the idle timeout of " + to.Idle.String())
 	switch {
-	case g.timer != nil && g.idle > 0:
-		g.timer.Reset(g.idle)
-	case g.timer != nil:
-		g.timer.Stop()
-	case g.idle > 0:
-		g.timer = time.AfterFunc(g.idle, g.expire)
+	case a.timer != nil && a.idle > 0:
+		a.timer.Reset(a.idle)
+	case a.timer != nil:
+		a.timer.Stop()
+	case a.idle > 0:
+		a.timer = time.AfterFunc(a.idle, a.expire)
 	}
-	return g, nil
+	return a, nil
 }
 
-func (g *guarded) expire() {
-	g.expired.Store(true)
-	g.cancel()
+func (a *attempt) expire() {
+	a.expired.Store(true)
+	a.cancel()
 }
 
-func (g *guarded) stop() {
-	if g.timer != nil {
-		g.timer.Stop()
+func (a *attempt) stop() {
+	if a.timer != nil {
+		a.timer.Stop()
 	}
-	g.cancel()
+	a.cancel()
 }
 
 // classify names the attempt's own timeouts as such.
-func (g *guarded) classify(err error) error {
-	if g.parent.Err() != nil {
+func (a *attempt) classify(err error) error {
+	if a.parent.Err() != nil {
 		return err
 	}
-	if g.expired.Load() {
+	if a.expired.Load() {
 		pe := asProviderError(err)
-		return &provider.Error{Kind: provider.KindTimeout, Provider: pe.Provider, Message: g.phase.Load().(string), Err: err}
+		return &provider.Error{Kind: provider.KindTimeout, Provider: pe.Provider, Message: a.phase.Load().(string), Err: err}
 	}
-	return timeoutErr(g.parent, g.actx, err, "stream exceeded the total timeout")
+	return timeoutErr(a.parent, a.actx, err, "stream exceeded the total timeout")
 }
 
-// Recv implements provider.Stream.
-func (g *guarded) Recv() (*provider.ChatChunk, error) {
-	if g.first != nil {
-		c := g.first
-		g.first = nil
+// Recv returns the next chunk, io.EOF at the end, or a classified error.
+func (a *attempt) Recv() (*provider.ChatChunk, error) {
+	if a.first != nil {
+		c := a.first
+		a.first = nil
 		return c, nil
 	}
-	if g.done {
+	if a.done {
 		return nil, io.EOF
 	}
-	c, err := g.inner.Recv()
+	c, err := a.inner.Recv()
 	if err != nil {
-		g.done = true
-		if errors.Is(err, io.EOF) {
-			g.stop()
-			return nil, io.EOF
+		a.done = true
+		if !errors.Is(err, io.EOF) {
+			err = a.classify(err)
 		}
-		err = g.classify(err)
-		g.stop()
-		if g.parent.Err() == nil {
-			if pe := asProviderError(err); pe.Kind == provider.KindUnavailable || pe.Kind == provider.KindTimeout {
-				g.b.failure(g.r.now(), g.r.threshold)
-			}
-		}
+		a.stop()
 		return nil, err
 	}
-	if g.idle > 0 && g.timer != nil {
-		g.timer.Reset(g.idle)
+	if a.idle > 0 && a.timer != nil {
+		a.timer.Reset(a.idle)
 	}
 	return c, nil
 }
 
-// Close implements provider.Stream: it stops the timers and cancels the upstream.
-func (g *guarded) Close() error {
-	g.done = true
-	g.first = nil
-	err := g.inner.Close()
-	g.stop()
+// Close stops the timers and cancels the upstream.
+func (a *attempt) Close() error {
+	a.done = true
+	a.first = nil
+	err := a.inner.Close()
+	a.stop()
 	return err
 }
