@@ -7,6 +7,12 @@ import (
 	"github.com/plinth-ai/plinth/shared/registry"
 )
 
+// availability is implemented by invokers that know whether a model can answer at all:
+// one of its deployments, or of its fallbacks', is configured so it can be called.
+type availability interface {
+	Available(ctx context.Context, m *registry.Model) bool
+}
+
 // Models returns the model names (IDs and aliases) c may invoke, decided by the same
 // policy function as invocation: exactly what a call would admit.
 func (g *Gateway) Models(ctx context.Context, c *Caller) ([]ModelInfo, error) {
@@ -17,9 +23,10 @@ func (g *Gateway) Models(ctx context.Context, c *Caller) ([]ModelInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list models: %w", err)
 	}
+	avail, _ := g.invoker.(availability)
 	out := make([]ModelInfo, 0, len(models))
 	for _, m := range models {
-		if !m.Status.Invocable() {
+		if !m.Status.Invocable() || avail != nil && !avail.Available(ctx, m) {
 			continue
 		}
 		names := append([]string{m.ID}, m.Aliases...)

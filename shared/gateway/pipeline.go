@@ -233,6 +233,30 @@ func (cl *call) charge(usage *provider.Usage, prices registry.Prices) {
 	cl.settle(cl.est.Tokens, cl.est.USD)
 }
 
+// chargeAttempts settles every attempt of a routed stream, each at its own model's
+// prices, flagging the record estimated when an attempt's upstream reported no usage;
+// the record names the model and deployment that answered last.
+func (cl *call) chargeAttempts(spends []provider.Spend, served Served) {
+	rec := cl.rec
+	rec.InputTokens, rec.OutputTokens, rec.CostUSD = 0, 0, 0
+	for _, sp := range spends {
+		prices := served.Prices
+		if sp.ModelID != served.ModelID {
+			if m, err := cl.g.models.Resolve(cl.ctx, sp.ModelID); err == nil {
+				prices = m.Prices
+			}
+		}
+		in, out := int64(sp.Usage.PromptTokens), int64(sp.Usage.CompletionTokens)
+		rec.InputTokens += in
+		rec.OutputTokens += out
+		rec.CostUSD += prices.Cost(in, out)
+		rec.Estimated = rec.Estimated || sp.Estimated
+	}
+	last := spends[len(spends)-1]
+	rec.Model, rec.Deployment = last.ModelID, last.DeploymentID
+	cl.settle(rec.InputTokens+rec.OutputTokens, rec.CostUSD)
+}
+
 // finish ends the call: an unsettled reservation is kept whole (a panic or an early
 // return must not lose spend), and the usage record, metrics and log line are written.
 // err is how the request ended (nil for an answer).

@@ -142,7 +142,12 @@ func (s *Stream) step() {
 		}
 		return
 	}
-	ch.Model = s.served.ModelID
+	if r, ok := s.up.(provider.RoutedStream); ok && r.Model() != "" {
+		// The router continued the answer on another model when the first failed midway:
+		// each chunk names the model that produced it.
+		s.Model = r.Model()
+	}
+	ch.Model = s.Model
 	if ch.Object == "" {
 		ch.Object = "chat.completion.chunk"
 	}
@@ -197,6 +202,15 @@ func (s *Stream) step() {
 	s.pending = append(s.pending, out)
 }
 
+// spendOf returns what each upstream attempt of a routed stream consumed (nil for
+// another stream).
+func spendOf(up provider.Stream) []provider.Spend {
+	if r, ok := up.(provider.RoutedStream); ok {
+		return r.Spend()
+	}
+	return nil
+}
+
 // textChunk is a synthesised content chunk of the stream.
 func (s *Stream) textChunk(text string, finish *string) *Chunk {
 	return &Chunk{ChatChunk: provider.ChatChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.Model,
@@ -233,7 +247,11 @@ func (s *Stream) end(failure error) {
 			}
 		}
 	}
-	cl.charge(s.usage, s.served.Prices)
+	if spends := spendOf(s.up); len(spends) > 0 {
+		cl.chargeAttempts(spends, s.served)
+	} else {
+		cl.charge(s.usage, s.served.Prices)
+	}
 	if failure != nil {
 		s.term = failure
 		return

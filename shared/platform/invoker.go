@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -45,6 +46,7 @@ type Invoker struct {
 
 	mu      sync.Mutex
 	targets map[string]cachedTarget
+	warned  sync.Map // misconfigured deployments already logged, by model, version and deployment
 }
 
 type cachedTarget struct {
@@ -81,29 +83,74 @@ func (inv *Invoker) target(ctx context.Context, m *registry.Model) (router.Targe
 			Idle:       time.Duration(m.Timeouts.IdleMS) * time.Millisecond,
 			Total:      time.Duration(m.Timeouts.TotalMS) * time.Millisecond,
 		},
+		MaxOutputTokens: m.MaxOutputTokens,
 	}
+	broken := false
 	for _, d := range m.Deployments {
-		key, err := inv.secrets(ctx, d)
+		// A deployment that cannot be built (its key is missing, Bedrock without AWS
+		// configuration) is kept with its reason: the router skips it and falls back.
+		dep, err := inv.deployment(ctx, m, d)
 		if err != nil {
-			return router.Target{}, &provider.Error{Kind: provider.KindAuth, Provider: d.Provider, Message: err.Error()}
-		}
-		opts := inv.build
-		if d.Provider == registry.ProviderLocal && m.Dimensions > 0 {
-			opts = append(opts[:len(opts):len(opts)], router.WithLocalEmbedDimensions(m.Dimensions))
-		}
-		dep, err := router.Build(router.DeploymentSpec{
-			ID: d.ID, Provider: d.Provider, BaseURL: d.BaseURL, Model: d.Model, APIKey: key,
-			Region: d.Region, Weight: d.Weight, APIVersion: d.APIVersion,
-		}, opts...)
-		if err != nil {
-			return router.Target{}, &provider.Error{Kind: provider.KindBadRequest, Provider: d.Provider, Message: err.Error()}
+			dep, broken = router.Deployment{ID: d.ID, Weight: d.Weight, Err: err}, true
+			if _, seen := inv.warned.LoadOrStore(fmt.Sprintf("%s#%d#%s", m.ID, m.Version, d.ID), true); !seen {
+				slog.WarnContext(ctx, "model deployment cannot be called; requests fall back", "model", m.ID, "deployment", d.ID, "error", err)
+			}
 		}
 		t.Deployments = append(t.Deployments, dep)
 	}
-	inv.mu.Lock()
-	inv.targets[m.ID] = cachedTarget{version: m.Version, updated: m.UpdatedAt, target: t}
-	inv.mu.Unlock()
+	if !broken { // a broken deployment is looked at again next time: a secret may come back
+		inv.mu.Lock()
+		inv.targets[m.ID] = cachedTarget{version: m.Version, updated: m.UpdatedAt, target: t}
+		inv.mu.Unlock()
+	}
 	return t, nil
+}
+
+func (inv *Invoker) deployment(ctx context.Context, m *registry.Model, d registry.Deployment) (router.Deployment, error) {
+	key, err := inv.secrets(ctx, d)
+	if err != nil {
+		return router.Deployment{}, err
+	}
+	opts := inv.build
+	if d.Provider == registry.ProviderLocal && m.Dimensions > 0 {
+		opts = append(opts[:len(opts):len(opts)], router.WithLocalEmbedDimensions(m.Dimensions))
+	}
+	dep, err := router.Build(router.DeploymentSpec{
+		ID: d.ID, Provider: d.Provider, BaseURL: d.BaseURL, Model: d.Model, APIKey: key,
+		Region: d.Region, Weight: d.Weight, APIVersion: d.APIVersion,
+	}, opts...)
+	dep.Prefill = d.AcceptsPrefill()
+	return dep, err
+}
+
+// Available reports whether m can answer at all: one of its deployments, or of its
+// fallbacks' (in turn), is configured so it can be called. /v1/models lists only such
+// models.
+func (inv *Invoker) Available(ctx context.Context, m *registry.Model) bool {
+	return inv.available(ctx, m, map[string]bool{})
+}
+
+func (inv *Invoker) available(ctx context.Context, m *registry.Model, seen map[string]bool) bool {
+	if seen[m.ID] {
+		return false
+	}
+	seen[m.ID] = true
+	t, err := inv.target(ctx, m)
+	if err != nil {
+		return false
+	}
+	for _, d := range t.Deployments {
+		if d.Err == nil && d.Weight >= 0 {
+			return true
+		}
+	}
+	for _, id := range m.Fallbacks {
+		f, err := inv.models.Resolve(ctx, id)
+		if err == nil && f.Status.Invocable() && f.Kind == m.Kind && inv.available(ctx, f, seen) {
+			return true
+		}
+	}
+	return false
 }
 
 // resolve is the router's way to reach fallback models: only invocable models of the

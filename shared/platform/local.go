@@ -83,6 +83,8 @@ type Config struct {
 	// quotas count windows by it, and usage records, registry entries, tenants, cache
 	// entries, knowledge bases and evaluation runs are stamped with it.
 	Clock func() time.Time
+	// RouterOptions tune the model router (retries, backoff, breakers, default timeouts).
+	RouterOptions []router.Option
 }
 
 // Local is the whole platform in one process.
@@ -213,7 +215,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("guardrails: %w", err)
 	}
-	inv := NewInvoker(router.New(), l.Registry, EnvSecrets, router.WithSharedHTTPClient(UpstreamHTTPClient()))
+	inv := NewInvoker(router.New(cfg.RouterOptions...), l.Registry, EnvSecrets, router.WithSharedHTTPClient(UpstreamHTTPClient()))
 	gw := gateway.New(l.Registry, inv,
 		gateway.WithLogger(log),
 		gateway.WithClock(now),
