@@ -85,6 +85,9 @@ type Config struct {
 	Clock func() time.Time
 	// RouterOptions tune the model router (retries, backoff, breakers, default timeouts).
 	RouterOptions []router.Option
+	// DeploymentOptions add to how deployments are built, e.g. router.WithAWSConfig to
+	// serve Bedrock deployments.
+	DeploymentOptions []router.BuildOption
 }
 
 // Local is the whole platform in one process.
@@ -215,7 +218,8 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("guardrails: %w", err)
 	}
-	inv := NewInvoker(router.New(cfg.RouterOptions...), l.Registry, EnvSecrets, router.WithSharedHTTPClient(UpstreamHTTPClient()))
+	inv := NewInvoker(router.New(cfg.RouterOptions...), l.Registry, EnvSecrets,
+		append([]router.BuildOption{router.WithSharedHTTPClient(UpstreamHTTPClient())}, cfg.DeploymentOptions...)...)
 	gw := gateway.New(l.Registry, inv,
 		gateway.WithLogger(log),
 		gateway.WithClock(now),

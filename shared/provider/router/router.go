@@ -93,6 +93,10 @@ type Served struct {
 // call, none correctly configured, or every circuit open.
 var ErrNoDeployment = errors.New("no deployment available")
 
+// ErrTimedOut is in the chain of a *provider.Error of kind timeout that an attempt's own
+// first-token or idle timeout caused.
+var ErrTimedOut = errors.New("upstream attempt timed out")
+
 // Default timeouts, used where a Target leaves one at zero.
 const (
 	DefaultFirstToken = 30 * time.Second

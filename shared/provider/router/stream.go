@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync/atomic"
 	"time"
@@ -84,8 +85,10 @@ func (a *attempt) classify(err error) error {
 		return err
 	}
 	if a.expired.Load() {
+		// The timer cancelled the attempt's context; the cancellation is the attempt's,
+		// not the caller's, so it is not passed on in the chain.
 		pe := asProviderError(err)
-		return &provider.Error{Kind: provider.KindTimeout, Provider: pe.Provider, Message: a.phase.Load().(string), Err: err}
+		return &provider.Error{Kind: provider.KindTimeout, Provider: pe.Provider, Message: a.phase.Load().(string), Err: fmt.Errorf("%w: %s", ErrTimedOut, err)}
 	}
 	return timeoutErr(a.parent, a.actx, err, "stream exceeded the total timeout")
 }
