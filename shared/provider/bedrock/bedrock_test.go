@@ -202,6 +202,41 @@ func TestConverseStream(t *testing.T) {
 	}
 }
 
+// TestStreamReasoningIsProgress: a model thinking before it answers streams reasoning
+// deltas; each reaches the caller as a chunk without choices (so an idle timeout does not
+// take the thinking for silence), and none of its text leaks into the answer.
+func TestStreamReasoningIsProgress(t *testing.T) {
+	t.Parallel()
+	srv := providertest.NewBedrockServer(providertest.WithBedrockReply("Paris."), providertest.WithBedrockReasoning("the capital of France is Paris"))
+	defer srv.Close()
+	s, err := NewChat(client(srv), claude).ChatStream(context.Background(), &provider.ChatRequest{Messages: []provider.Message{{Role: "user", Content: provider.TextContent("capital?")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	empty, text := 0, ""
+	for {
+		c, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Choices) == 0 && c.Usage == nil {
+			empty++
+		}
+		for _, ch := range c.Choices {
+			if ch.Delta.Content != nil {
+				text += *ch.Delta.Content
+			}
+		}
+	}
+	if empty != 6 || text != "Paris." {
+		t.Errorf("%d progress chunks, text %q: want one per reasoning word and the answer alone", empty, text)
+	}
+}
+
 func TestStreamException(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -155,7 +155,9 @@ func (s *stream) Recv() (*provider.ChatChunk, error) {
 				}
 				return s.chunk(provider.Delta{ToolCalls: []provider.ToolCall{{Index: &idx, Function: provider.FunctionCall{Arguments: aws.ToString(d.Value.Input)}}}}, nil), nil
 			}
-			continue // reasoning and other deltas are not part of OpenAI's chunk
+			// Reasoning and other deltas are not part of OpenAI's chunk, but the model is
+			// producing: a chunk with no choices says so to a caller timing the stream.
+			return &provider.ChatChunk{ID: s.id, Object: "chat.completion.chunk", Created: s.created, Model: s.model, Choices: []provider.ChunkChoice{}}, nil
 		case *types.ConverseStreamOutputMemberMessageStop:
 			s.stopped = true
 			fr := stopReason(v.Value.StopReason)

@@ -42,6 +42,7 @@ type BedrockServer struct {
 	streamFail *streamFailure
 	streamCut  int
 	replyFunc  func(prefill string) string
+	reasoning  string
 	noPrefill  bool
 	faults     []Fault
 	standing   atomic.Pointer[Fault]
@@ -90,6 +91,12 @@ func WithBedrockStreamCut(n int) BedrockOption { return func(s *BedrockServer) {
 // a prefilled answer as Claude models do.
 func WithBedrockReplyFunc(f func(prefill string) string) BedrockOption {
 	return func(s *BedrockServer) { s.replyFunc = f }
+}
+
+// WithBedrockReasoning makes ConverseStream think aloud first: one reasoningContent delta
+// per word of text, in a content block of its own, before the answer.
+func WithBedrockReasoning(text string) BedrockOption {
+	return func(s *BedrockServer) { s.reasoning = text }
 }
 
 // WithBedrockNoPrefill makes the fake refuse a conversation that ends with an assistant
@@ -321,6 +328,12 @@ func (s *BedrockServer) converseStream(w http.ResponseWriter, r *http.Request, r
 			event{"contentBlockStop", `{"contentBlockIndex":0}`})
 		stop, out = "tool_use", 9
 	} else {
+		if s.reasoning != "" {
+			for _, wd := range Pieces(s.reasoning) {
+				events = append(events, event{"contentBlockDelta", `{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":` + quote(wd) + `}}}`})
+			}
+			events = append(events, event{"contentBlockStop", `{"contentBlockIndex":0}`})
+		}
 		var text string
 		text, stop, out = s.plan(&b)
 		for _, wd := range Pieces(text) {
