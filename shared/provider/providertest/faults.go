@@ -2,6 +2,7 @@ package providertest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -50,6 +51,49 @@ type Fault struct {
 	Delay time.Duration
 	// Usage sends a usage chunk before FaultCut (OpenAI-compatible only).
 	Usage bool
+}
+
+// FaultNames are the names ParseFault knows, one per fault class.
+var FaultNames = []string{"429", "429-retry-after", "500", "503", "reset", "silent", "slow-start", "cut", "cut-after-usage",
+	"stall", "malformed", "no-done", "context-length", "content-filter"}
+
+// ParseFault returns the OpenAI-compatible fault named name (see FaultNames); after and
+// delay set Fault.After and Fault.Delay where they apply.
+func ParseFault(name string, after int, delay time.Duration) (Fault, error) {
+	f := Fault{After: after, Delay: delay}
+	switch name {
+	case "429":
+		f.Kind, f.Failure = FaultStatus, RateLimited(0)
+	case "429-retry-after":
+		f.Kind, f.Failure = FaultStatus, RateLimited(max(delay, time.Second))
+	case "500":
+		f.Kind, f.Failure = FaultStatus, ServerError
+	case "503":
+		f.Kind, f.Failure = FaultStatus, Overloaded
+	case "context-length":
+		f.Kind, f.Failure = FaultStatus, ContextLength
+	case "content-filter":
+		f.Kind, f.Failure = FaultStatus, ContentFiltered
+	case "reset":
+		f.Kind = FaultReset
+	case "silent":
+		f.Kind = FaultSilent
+	case "slow-start":
+		f.Kind = FaultSlowStart
+	case "cut":
+		f.Kind = FaultCut
+	case "cut-after-usage":
+		f.Kind, f.Usage = FaultCut, true
+	case "stall":
+		f.Kind = FaultStall
+	case "malformed":
+		f.Kind = FaultMalformed
+	case "no-done":
+		f.Kind = FaultNoDone
+	default:
+		return Fault{}, fmt.Errorf("unknown fault %q (one of %s)", name, strings.Join(FaultNames, ", "))
+	}
+	return f, nil
 }
 
 // WithFaults makes the first requests misbehave, in order: request i gets faults[i-1]

@@ -1,8 +1,10 @@
 // Command mockupstream serves the fake OpenAI-compatible upstream in its own process, so
-// load tests can measure the gateway's CPU apart from the upstream's. It prints the
-// base URL on its first line of output and serves until interrupted.
+// load tests can measure the gateway's CPU apart from the upstream's, and so a fault can
+// be tried against a running platform (-fault). It prints the base URL on its first line
+// of output and serves until interrupted.
 //
 //	go run ./shared/provider/providertest/cmd/mockupstream -addr 127.0.0.1:0 -latency 0s
+//	go run ./shared/provider/providertest/cmd/mockupstream -fault cut -after 4
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,11 +29,22 @@ func main() {
 	chunkDelay := flag.Duration("chunk-delay", 0, "delay between streamed chunks")
 	reply := flag.String("reply", "Hello from the mock upstream.", "assistant reply text")
 	key := flag.String("api-key", "", "require this bearer key")
+	fault := flag.String("fault", "", "misbehave on every request: one of "+strings.Join(providertest.FaultNames, ", "))
+	after := flag.Int("after", 3, "chunks sent before a mid-stream fault")
+	delay := flag.Duration("delay", 5*time.Second, "wait of slow-start (and Retry-After of 429-retry-after)")
 	flag.Parse()
 
 	opts := []providertest.Option{providertest.WithLatency(*latency), providertest.WithChunkDelay(*chunkDelay), providertest.WithReply(*reply)}
 	if *key != "" {
 		opts = append(opts, providertest.WithAPIKey(*key))
+	}
+	h := providertest.NewOpenAIHandler(opts...)
+	if *fault != "" {
+		f, err := providertest.ParseFault(*fault, *after, *delay)
+		if err != nil {
+			log.Fatal(err)
+		}
+		h.SetFault(f)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -38,7 +52,7 @@ func main() {
 	}
 	fmt.Printf("http://%s/v1\n", ln.Addr())
 	os.Stdout.Sync()
-	srv := &http.Server{Handler: providertest.NewOpenAIHandler(opts...), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
