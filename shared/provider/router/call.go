@@ -77,13 +77,14 @@ func outputCap(requested, model int) int {
 
 // callBound is how long a non-streamed attempt may take (0 = unbounded): the model's own
 // total when it sets one, else the first-token time plus perOutputToken for each token the
-// answer may have, within the default total; and, while another candidate remains, half
+// answer may have, at most maxAnswerWait; and, while another candidate remains, half
 // of the time the caller's deadline leaves.
 func (c *chain) callBound(ctx context.Context, outTokens int) time.Duration {
 	to := c.t.Timeouts
 	bound := to.Total
 	if c.rawTotal == 0 && to.FirstToken > 0 {
-		if est := to.FirstToken + time.Duration(outTokens)*perOutputToken; bound == 0 || est < bound {
+		est := min(to.FirstToken+time.Duration(outTokens)*perOutputToken, maxAnswerWait)
+		if bound == 0 || est < bound {
 			bound = est
 		}
 	}

@@ -13,7 +13,7 @@
 //   - first token, default 30 s: a stream's first chunk must arrive within it. A
 //     non-streamed call has no first token: its answer must arrive within the first-token
 //     time plus 50 ms for every output token it may produce (max_tokens, else the model's
-//     output cap, else 4,096), unless the model sets its own total.
+//     output cap, else 4,096), and at most 2 minutes, unless the model sets its own total.
 //   - idle, default 20 s: the longest silence between two chunks of a stream.
 //   - total, default 10 minutes: a whole attempt.
 //
@@ -107,6 +107,9 @@ const (
 	perOutputToken = 50 * time.Millisecond
 	// defaultOutputCap is assumed when neither the request nor the model caps output.
 	defaultOutputCap = 4096
+	// maxAnswerWait caps the wait for a non-streamed answer when the model sets no total:
+	// a silent upstream is given up within two minutes even for a long answer.
+	maxAnswerWait = 2 * time.Minute
 )
 
 // Router routes requests. It is safe for concurrent use; build one per process.
