@@ -6,7 +6,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -56,6 +59,7 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 	data, flows, cfg := props.Data, props.Workflows, props.Config
 
 	s.createFunctions(data, flows, cfg)
+	s.usageDrain(data, cfg)
 
 	s.AccessLogs = awslogs.NewLogGroup(stack, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		EncryptionKey: data.Key,
@@ -181,7 +185,7 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 
 	admin := newFn("admin", "Plinth admin API: tenants, keys, models, policies, knowledge bases, evaluations", bufferedTimeoutSeconds, 512, 0)
 	grantTableReadWrite(admin.Role, data.Table, data.Key)
-	grantSecretWrite(admin.Role, data.ProviderSecret, data.Key)
+	grantSecretRead(admin.Role, data.ProviderSecret, data.Key)
 	grantObjectsReadWrite(admin.Role, data.EvalArtifacts, data.Key, "")
 	grantObjectsRead(admin.Role, data.Documents, data.Key, DocumentsPrefix)
 	eval := flows.Evaluation.StateMachine
@@ -211,6 +215,37 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 			"of the platform's two state machines, which end in the execution-name wildcard.",
 			`/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\*$/g`),
 	)
+}
+
+// usageDrain creates the function that drains the usage queue into the table (an SQS
+// event source reporting partial batch failures) and, every 15 minutes, redrives the
+// dead-letter queue.
+func (s *APIStack) usageDrain(data *DataStack, cfg Config) {
+	f := NewFunction(s.Stack, "Usage", &FunctionProps{
+		AssetDir:    cfg.AssetDir,
+		Binary:      "usage",
+		Description: "Plinth usage ledger: drains the usage queue into the table, redrives its dead-letter queue",
+		LogKey:      data.Key,
+		Timeout:     durationSeconds(usageFunctionTimeoutSeconds),
+		MemoryMB:    256,
+	})
+	f.AddEnvironment("PLINTH_TABLE", data.Table.TableName())
+	f.AddEnvironment("PLINTH_USAGE_DLQ_URL", data.UsageDLQ.QueueUrl())
+	grantTableReadWrite(f.Role, data.Table, data.Key)
+	f.Function.AddEventSource(awslambdaeventsources.NewSqsEventSource(data.UsageQueue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(10),
+		MaxBatchingWindow:       durationSeconds(1),
+		ReportBatchItemFailures: jsii.Bool(true),
+	}))
+	allow(f.Role, []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
+		data.UsageDLQ.QueueArn())
+	allow(f.Role, []string{"kms:Decrypt"}, data.Key.KeyArn())
+	awsevents.NewRule(s.Stack, jsii.String("UsageRedrive"), &awsevents.RuleProps{
+		Description: jsii.String("Redrive dead-lettered usage records into the ledger"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(15))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(f.Function, nil)},
+	})
+	s.Functions["usage"] = f
 }
 
 // routes wires every public route.

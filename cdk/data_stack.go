@@ -5,11 +5,14 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudtrail"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -39,7 +42,25 @@ type DataStack struct {
 	AccessLogs awss3.Bucket
 	// ProviderSecret holds model-provider API keys (JSON map by provider).
 	ProviderSecret awssecretsmanager.Secret
+	// UsageQueue receives every usage record before its request ends; the usage
+	// function drains it into the table. Records it cannot store after five receives move
+	// to UsageDLQ, which the usage function redrives on a schedule.
+	UsageQueue awssqs.Queue
+	UsageDLQ   awssqs.Queue
+	// Trail is the account's CloudTrail trail: management events of every region and S3
+	// data events of the documents, index and evaluation buckets, KMS-encrypted, with
+	// log-file integrity validation, delivered to TrailLogs and CloudWatch Logs. It is the
+	// AWS half of the audit trail; the platform's own (GET /admin/audit) lives in the table.
+	Trail     awscloudtrail.Trail
+	TrailLogs awss3.Bucket
 }
+
+// usageVisibilitySeconds is the usage queue's visibility timeout: six times the usage
+// function's timeout, as AWS recommends for event source mappings.
+const usageVisibilitySeconds = 6 * usageFunctionTimeoutSeconds
+
+// usageFunctionTimeoutSeconds bounds one drain of a usage batch.
+const usageFunctionTimeoutSeconds = 60
 
 // NewDataStack creates the data stack.
 func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) *DataStack {
@@ -101,8 +122,17 @@ func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) 
 		EncryptionKey: s.Key,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	suppress(s.ProviderSecret, false, nagSuppression("AwsSolutions-SMG4",
-		"Third-party provider API keys are issued by the provider and rotated by the admin API; Secrets Manager cannot rotate them itself."))
+	suppress(s.ProviderSecret, false, nagSuppression("AwsSolutions-SMG4", reasonProviderKeyRotation))
+
+	s.UsageDLQ = encryptedQueue(stack, "UsageDLQ", s)
+	s.UsageQueue = awssqs.NewQueue(stack, jsii.String("UsageQueue"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: s.Key,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
+		VisibilityTimeout:   durationSeconds(usageVisibilitySeconds),
+		DeadLetterQueue:     &awssqs.DeadLetterQueue{Queue: s.UsageDLQ, MaxReceiveCount: jsii.Number(5)},
+	})
 
 	// S3 bucket notifications are configured by a CDK-provided custom resource.
 	for _, child := range *stack.Node().Children() {
@@ -114,9 +144,50 @@ func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) 
 		}
 	}
 
+	s.auditTrail()
+
 	output(stack, "TableName", s.Table.TableName())
 	output(stack, "DocumentsBucketName", s.Documents.BucketName())
 	return s
+}
+
+// auditTrail records who did what to the platform's AWS resources: CloudTrail
+// management events in every region, and object-level (data) events of the buckets that
+// hold tenant documents, index segments and evaluation artifacts.
+func (s *DataStack) auditTrail() {
+	stack := s.Stack
+	s.TrailLogs = s.dataBucket("TrailLogs", false)
+	trailArns := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":cloudtrail:*:"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":trail/*"),
+	})
+	s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowCloudTrailEncryption"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:GenerateDataKey", "kms:DescribeKey"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{
+			"StringLike":   map[string]interface{}{"kms:EncryptionContext:aws:cloudtrail:arn": trailArns},
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+		},
+	}), jsii.Bool(false))
+	logs := awslogs.NewLogGroup(stack, jsii.String("TrailEvents"), &awslogs.LogGroupProps{
+		EncryptionKey: s.Key,
+		Retention:     awslogs.RetentionDays_ONE_YEAR,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	s.Trail = awscloudtrail.NewTrail(stack, jsii.String("AuditTrail"), &awscloudtrail.TrailProps{
+		Bucket:                     s.TrailLogs,
+		EncryptionKey:              s.Key,
+		EnableFileValidation:       jsii.Bool(true),
+		IncludeGlobalServiceEvents: jsii.Bool(true),
+		IsMultiRegionTrail:         jsii.Bool(true),
+		ManagementEvents:           awscloudtrail.ReadWriteType_ALL,
+		SendToCloudWatchLogs:       jsii.Bool(true),
+		CloudWatchLogGroup:         logs,
+	})
+	s.Trail.AddS3EventSelector(&[]*awscloudtrail.S3EventSelector{
+		{Bucket: s.Documents}, {Bucket: s.Index}, {Bucket: s.EvalArtifacts},
+	}, &awscloudtrail.AddEventSelectorOptions{ReadWriteType: awscloudtrail.ReadWriteType_ALL, IncludeManagementEvents: jsii.Bool(false)})
 }
 
 // dataBucket creates a KMS-encrypted, versioned, private, TLS-only bucket

@@ -73,13 +73,6 @@ func grantSecretRead(role awsiam.IRole, secret awssecretsmanager.ISecret, key aw
 	allow(role, kmsDecrypt, key.KeyArn())
 }
 
-// grantSecretWrite allows reading and updating the provider secret.
-func grantSecretWrite(role awsiam.IRole, secret awssecretsmanager.ISecret, key awskms.IKey) {
-	grantSecretRead(role, secret, key)
-	allow(role, []string{"secretsmanager:PutSecretValue"}, secret.SecretArn())
-	allow(role, kmsEncrypt, key.KeyArn())
-}
-
 // bedrockARN builds an ARN in the Bedrock service.
 func bedrockARN(region *string, account *string, resource string) *string {
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{

@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 }
 
 // binaries are the function folders the app deploys from the asset directory.
-var binaries = []string{"gateway", "authorizer", "guardrails", "retrieval", "ingest", "evaluation", "admin"}
+var binaries = []string{"gateway", "authorizer", "guardrails", "retrieval", "ingest", "evaluation", "admin", "usage"}
 
 // dummyAssets writes a placeholder bootstrap per function into a new folder;
 // synthesis only hashes and copies them.

@@ -49,4 +49,10 @@ const (
 	reasonBedrockModels = "Models are approved into the registry at runtime by admins, so InvokeModel is scoped " +
 		"to foundation models, inference profiles and custom models of this account/region rather than fixed IDs."
 	reasonDynamoIndexes = "Queries on the table's secondary indexes; the index names are part of the table ARN path."
+	// The provider secret holds keys that third parties issue, so no rotation Lambda can
+	// mint a new one; say how rotation really happens.
+	reasonProviderKeyRotation = "Third-party provider API keys are issued by the providers (OpenAI, Azure and others), " +
+		"so Secrets Manager cannot rotate them itself. An operator rotates a key by issuing a new one at the provider and " +
+		"storing it in this secret (secretsmanager:PutSecretValue); functions read the secret again within 5 minutes " +
+		"(DefaultSecretTTL), after which the old key can be revoked at the provider."
 )

@@ -105,7 +105,7 @@ func NewObservabilityStack(scope constructs.Construct, id string, props *Observa
 	for _, q := range []struct {
 		id    string
 		queue awssqs.IQueue
-	}{{"IngestionTriggerDLQ", flows.IngestionDLQ}, {"SchedulerDLQ", flows.SchedulerDLQ}} {
+	}{{"IngestionTriggerDLQ", flows.IngestionDLQ}, {"SchedulerDLQ", flows.SchedulerDLQ}, {"UsageDLQ", props.Data.UsageDLQ}} {
 		alarm(q.id+"NotEmpty", "Events are waiting in the "+q.id+" dead-letter queue",
 			q.queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}), 1)
 	}

@@ -23,7 +23,7 @@ func TestObservabilityStack(t *testing.T) {
 		alarms := resources(raw, "AWS::CloudWatch::Alarm")
 		// API 5xx and latency; errors and throttles per API function; failed
 		// executions per state machine; a non-empty check per dead-letter queue.
-		if want := 2 + 2*len(s.platform.API.Functions) + 2 + 2; len(alarms) != want {
+		if want := 2 + 2*len(s.platform.API.Functions) + 2 + 3; len(alarms) != want {
 			t.Errorf("alarms = %d, want %d", len(alarms), want)
 		}
 		for id, a := range alarms {

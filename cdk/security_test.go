@@ -112,9 +112,10 @@ func TestCDKNagAwsSolutions(t *testing.T) {
 				//lint:ignore SA1019 the assertions API still returns this type in CDK 2.275
 				t.Errorf("unsuppressed cdk-nag error at %s: %v", *e.Id, e.Entry.Data)
 			}
+			// Warnings fail too: each finding is fixed or suppressed with its reason.
 			for _, w := range *ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
 				//lint:ignore SA1019 the assertions API still returns this type in CDK 2.275
-				t.Logf("cdk-nag warning at %s: %v", *w.Id, w.Entry.Data)
+				t.Errorf("unsuppressed cdk-nag warning at %s: %v", *w.Id, w.Entry.Data)
 			}
 		})
 	}

@@ -349,6 +349,11 @@ func commonEnvironment(f *Function, data *DataStack) {
 	f.AddEnvironment("PLINTH_INDEX_BUCKET", data.Index.BucketName())
 	f.AddEnvironment("PLINTH_EVAL_BUCKET", data.EvalArtifacts.BucketName())
 	f.AddEnvironment("PLINTH_PROVIDER_SECRET_ARN", data.ProviderSecret.SecretArn())
+	// Every function that calls models records usage: it spools each record to the
+	// usage queue before its invocation ends.
+	f.AddEnvironment("PLINTH_USAGE_QUEUE_URL", data.UsageQueue.QueueUrl())
+	allow(f.Role, []string{"sqs:SendMessage"}, data.UsageQueue.QueueArn())
+	allow(f.Role, []string{"kms:GenerateDataKey", "kms:Decrypt"}, data.Key.KeyArn())
 }
 
 // suppressDataAccess records why object and model ARNs end in wildcards.

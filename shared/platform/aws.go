@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/audit/storelog"
@@ -41,6 +42,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/usage"
 	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
+	"github.com/plinth-ai/plinth/shared/usage/sqsspool"
 )
 
 // Environment variables of the functions' contract with the CDK app (cdk/README.md).
@@ -60,7 +62,19 @@ const (
 	// EnvVectorBucket names an S3 Vectors bucket; when set, knowledge bases may use the
 	// "s3vectors" index backend.
 	EnvVectorBucket = "PLINTH_VECTOR_BUCKET"
+	// EnvUsageQueueURL names the SQS queue usage records are spooled to; when unset they
+	// are written to the table directly.
+	EnvUsageQueueURL = "PLINTH_USAGE_QUEUE_URL"
+	// EnvUsageDLQURL names the usage queue's dead-letter queue, which the usage function
+	// redrives into the ledger on its schedule.
+	EnvUsageDLQURL = "PLINTH_USAGE_DLQ_URL"
 )
+
+// SQSAPI is the part of the SQS client the usage spool and its redrive use.
+type SQSAPI interface {
+	sqsspool.SendAPI
+	sqsspool.RedriveAPI
+}
 
 // SecretsAPI is the part of the Secrets Manager client the secret resolver uses.
 type SecretsAPI interface {
@@ -93,6 +107,8 @@ type AWSConfig struct {
 	SchedulerRoleARN          string
 	SchedulerDLQARN           string
 	VectorBucket              string
+	UsageQueueURL             string
+	UsageDLQURL               string
 
 	// AWS is the SDK configuration; nil loads the default chain (Lambda's role).
 	AWS *aws.Config
@@ -112,6 +128,7 @@ type AWSConfig struct {
 	EventBridge    PutEventsAPI
 	Scheduler      SchedulerAPI
 	S3Vectors      s3vectors.API
+	SQS            SQSAPI
 }
 
 // AWSConfigFromEnv reads the function's configuration from the environment.
@@ -129,6 +146,8 @@ func AWSConfigFromEnv() AWSConfig {
 		SchedulerRoleARN:          os.Getenv(EnvSchedulerRoleARN),
 		SchedulerDLQARN:           os.Getenv(EnvSchedulerDLQARN),
 		VectorBucket:              os.Getenv(EnvVectorBucket),
+		UsageQueueURL:             os.Getenv(EnvUsageQueueURL),
+		UsageDLQURL:               os.Getenv(EnvUsageDLQURL),
 	}
 }
 
@@ -225,7 +244,13 @@ func NewAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
 	a.Tenants = tenant.NewService(st, tenant.WithLogger(a.Log))
 	// Lambda freezes the process between invocations: records are flushed before each
 	// invocation returns (Flush), so the queue never holds more than one request's worth.
-	a.Usage = usage.NewRecorder(st, usage.WithLogger(a.Log))
+	usageOpts := []usage.Option{usage.WithLogger(a.Log)}
+	if cfg.UsageQueueURL != "" {
+		// Records are sent to the usage queue before the invocation returns; the usage
+		// function drains it into the table.
+		usageOpts = append(usageOpts, usage.WithSpool(sqsspool.New(a.sqsClient(), cfg.UsageQueueURL)))
+	}
+	a.Usage = usage.NewRecorder(st, usageOpts...)
 	a.AuditLog = storelog.New(st)
 	a.Audit = audit.NewWriter(a.AuditLog, audit.WithLogger(a.Log))
 	a.Secrets = NewSecretsResolver(a.secretsClient, cfg.ProviderSecretARN)
@@ -241,6 +266,13 @@ func (a *AWS) Flush(ctx context.Context) error {
 
 // SDKConfig returns the (instrumented) AWS SDK configuration.
 func (a *AWS) SDKConfig() aws.Config { return a.sdk }
+
+func (a *AWS) sqsClient() SQSAPI {
+	if a.cfg.SQS != nil {
+		return a.cfg.SQS
+	}
+	return sqs.NewFromConfig(a.sdk)
+}
 
 func (a *AWS) secretsClient() SecretsAPI {
 	if a.cfg.SecretsManager != nil {

@@ -1,0 +1,39 @@
+// Command usage drains the usage queue into the ledger: the SQS event source mapping
+// delivers batches of usage records (partial batch failures reported), and an
+// EventBridge schedule redrives the dead-letter queue.
+//
+// Environment: PLINTH_TABLE (required), PLINTH_USAGE_DLQ_URL.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/plinth-ai/plinth/shared/observe"
+	"github.com/plinth-ai/plinth/shared/platform"
+)
+
+func main() {
+	log := observe.NewLogger(os.Stdout)
+	handler, err := newHandler(context.Background(), platform.AWSConfigFromEnv(), log)
+	if err != nil {
+		log.Error("usage init failed", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler)
+}
+
+// newHandler builds the ledger once per cold start.
+func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
+	cfg.Logger = log
+	cfg.UsageQueueURL = "" // this function drains the queue; it never spools to it
+	a, err := platform.NewAWS(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return platform.UsageDrainHandler(a), nil
+}
