@@ -206,6 +206,9 @@ func (r *rig) check(ex exchange, stream bool, want outcome, models map[string]st
 	if ex.err == nil || ex.status != want.status || ex.errCode != want.code {
 		t.Fatalf("got status %d code %q err %v (text %q by %q), want %d %s", ex.status, ex.errCode, ex.err, ex.text, ex.model, want.status, want.code)
 	}
+	if want.status == http.StatusTooManyRequests && ex.retryAfter == "" {
+		t.Errorf("a 429 without Retry-After")
+	}
 	if stream && want.status == http.StatusOK {
 		// Some text went out, then an explicit error: never a stream that looks complete.
 		if ex.done || ex.finish != "" || ex.text == "" || !strings.HasPrefix(answer, ex.text) {

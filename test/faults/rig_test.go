@@ -193,16 +193,17 @@ func bedrockUpstream(t *testing.T, opts ...providertest.BedrockOption) *upstream
 
 // exchange is what a client saw of one request.
 type exchange struct {
-	requestID string
-	status    int    // HTTP status
-	errCode   string // the OpenAI-shaped error's code (HTTP error or stream error event)
-	text      string
-	model     string   // the response's model (the last chunk's, for a stream)
-	models    []string // every chunk's model
-	finish    string
-	usage     *openai.CompletionUsage
-	done      bool // the stream ended with data: [DONE]
-	err       error
+	requestID  string
+	status     int    // HTTP status
+	retryAfter string // the Retry-After header
+	errCode    string // the OpenAI-shaped error's code (HTTP error or stream error event)
+	text       string
+	model      string   // the response's model (the last chunk's, for a stream)
+	models     []string // every chunk's model
+	finish     string
+	usage      *openai.CompletionUsage
+	done       bool // the stream ended with data: [DONE]
+	err        error
 }
 
 func (r *rig) client(rec *recorder) openai.Client {
@@ -224,7 +225,7 @@ func (r *rig) chat(model string) exchange {
 	rec := &recorder{}
 	c := r.client(rec)
 	res, err := c.Chat.Completions.New(ctx, r.params(model), option.WithHeader("X-Request-Id", id))
-	ex := exchange{requestID: id, status: rec.status(), err: err}
+	ex := exchange{requestID: id, status: rec.status(), retryAfter: rec.retryAfter(), err: err}
 	if err != nil {
 		var ae *openai.Error
 		if errors.As(err, &ae) {
@@ -265,7 +266,7 @@ func (r *rig) stream(model string) exchange {
 		}
 	}
 	ex.err = s.Err()
-	ex.status = rec.status()
+	ex.status, ex.retryAfter = rec.status(), rec.retryAfter()
 	raw := rec.body()
 	ex.done = strings.HasSuffix(strings.TrimSpace(raw), "data: [DONE]")
 	if ex.err != nil {
@@ -312,9 +313,10 @@ func (r *rig) spent(requestID string) (usage.Record, bool) {
 // recorder is an http.RoundTripper that keeps the last response's status and body as
 // the client read them.
 type recorder struct {
-	mu   sync.Mutex
-	code int
-	buf  bytes.Buffer
+	mu    sync.Mutex
+	code  int
+	after string
+	buf   bytes.Buffer
 }
 
 func (rc *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -323,7 +325,7 @@ func (rc *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	rc.mu.Lock()
-	rc.code = resp.StatusCode
+	rc.code, rc.after = resp.StatusCode, resp.Header.Get("Retry-After")
 	rc.mu.Unlock()
 	resp.Body = &teeBody{ReadCloser: resp.Body, rc: rc}
 	return resp, nil
@@ -333,6 +335,12 @@ func (rc *recorder) status() int {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return rc.code
+}
+
+func (rc *recorder) retryAfter() string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.after
 }
 
 func (rc *recorder) body() string {
