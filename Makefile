@@ -15,7 +15,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help run env test test-go test-short bench bench-rag eval-demo build synth lint invoke deploy tools clean
+.PHONY: help run env test chromium test-go test-short bench bench-rag eval-demo build synth lint invoke deploy tools clean
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,8 +39,11 @@ $(NODE_DEPS): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 	cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-test: tools build lint ## everything: lint, unit, contract, emulator, CDK, flow-differential and end-to-end tests
+test: tools chromium build lint ## everything: lint, unit, contract, emulator, CDK, flow-differential, end-to-end and browser tests
 	$(GOTEST) -count=1 -timeout 20m ./...
+
+chromium: ## the headless browser the console's tests drive (Debian's chromium)
+	@command -v /usr/bin/chromium >/dev/null || { echo "installing Debian's chromium for the console's browser tests (apt-get install chromium)"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 test-short: ## unit tests only
 	$(GOTEST) -short ./...

@@ -25,6 +25,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
 	"github.com/plinth-ai/plinth/shared/cache"
 	"github.com/plinth-ai/plinth/shared/cache/gatewaycache"
+	"github.com/plinth-ai/plinth/shared/console"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
@@ -245,6 +246,7 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	tenant.Routes(admin, l.Tenants)
 	usage.Routes(admin, usageSvc)
 	audit.Routes(admin, l.AuditLog)
+	console.SessionRoutes(admin, v1)
 
 	if err := l.wireCapabilities(ctx, cfg, gw, inv, v1, admin); err != nil {
 		return nil, err
@@ -255,6 +257,9 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	root.HandleFunc("GET /openapi.json", serveLocalOpenAPI)
+	// The web console: static files, public like this document; every call it makes
+	// carries the signed-in user's own credential.
+	root.Handle("GET /console/{path...}", console.Handler())
 	var authOpts []gatewayauth.Option
 	if len(cfg.SigV4) > 0 {
 		region := cfg.Region

@@ -28,6 +28,7 @@ import (
 	"testing"
 
 	"github.com/plinth-ai/plinth/shared/audit"
+	"github.com/plinth-ai/plinth/shared/console"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
@@ -49,7 +50,7 @@ import (
 var httpMethods = []string{"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 // unauthenticatedPaths are the only operations without a security requirement.
-var unauthenticatedPaths = map[string]bool{"/healthz": true, "/openapi.json": true, "/.well-known/oauth-protected-resource/mcp": true}
+var unauthenticatedPaths = map[string]bool{"/healthz": true, "/openapi.json": true, "/.well-known/oauth-protected-resource/mcp": true, "/console/{path}": true}
 
 type openAPIOperation struct {
 	Method string // upper case
@@ -1795,6 +1796,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"ToolServerList":              toolhub.ServerList{},
 		"ToolGrantList":               toolhub.GrantList{},
 		"ToolList":                    mcpgw.ToolList{},
+		"ConsoleSession":              console.Session{},
 	}
 	seen := map[string]bool{}
 	for name, v := range types {

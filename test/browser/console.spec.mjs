@@ -1,0 +1,426 @@
+// The console's browser suite: drives every page of the web console in headless Debian
+// Chromium through playwright-core, as an admin, a tenant and a reviewer. Run by
+// console_test.go, which starts the platform and passes its URL and keys in the
+// environment; prints one "RESULT {json}" line with the figures it measured.
+import assert from 'node:assert/strict';
+import { chromium } from '../tools/node_modules/playwright-core/index.mjs';
+
+const URL_ = process.env.PLINTH_URL;
+const ADMIN = process.env.PLINTH_ADMIN_KEY;
+const DEMO = process.env.PLINTH_DEMO_KEY;
+const OUT = process.env.ARTIFACTS;
+const figures = { page_load_ms: {}, steps_ms: {} };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+});
+const started = Date.now();
+let failed = false;
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', e => page.errors.push(e.message));
+  // Answers the console expects are not errors (the sign-in probe's 401 for a tenant key,
+  // a 404 for an API this platform does not serve yet); script errors and CSP
+  // violations are.
+  page.on('console', m => { if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 40[14]/.test(m.text())) page.errors.push(m.text()); });
+  // Nothing may leave the platform's origin: no CDN, fonts or telemetry.
+  page.foreign = [];
+  await context.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u.startsWith(URL_) || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
+    page.foreign.push(u);
+    return route.abort();
+  });
+  return page;
+}
+
+async function step(page, name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    figures.steps_ms[name] = Date.now() - t0;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed = true;
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+    await page.screenshot({ path: `${OUT}/FAILED-${name.replace(/\W+/g, '-')}.png`, fullPage: true }).catch(() => {});
+    throw e;
+  }
+}
+
+async function shot(page, name) {
+  await page.evaluate(() => document.getElementById('toasts')?.replaceChildren()); // notifications would hide the page
+  await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
+}
+
+async function open(page, hash, ready) {
+  const t0 = Date.now();
+  await page.goto(`${URL_}/console/#/${hash}`);
+  await page.waitForSelector(ready, { timeout: 15000 });
+  return Date.now() - t0;
+}
+
+async function signIn(page, key, name) {
+  await page.goto(`${URL_}/console/`);
+  await page.fill('input[name=key]', key);
+  if (name) await page.fill('input[name=reviewer]', name);
+  await page.click('form.signin button[type=submit]');
+  await page.waitForSelector('nav[aria-label="Console sections"]');
+}
+
+const api = async (method, path, body, key = ADMIN) => {
+  const r = await fetch(URL_ + path, { method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+};
+
+try {
+  const admin = await newPage();
+
+  await step(admin, 'first page load', async () => {
+    // Cold load of the sign-in page, then of the signed-in overview, measured by the
+    // browser and reported (a figure, not a pass mark: the machine's load varies).
+    await admin.goto(`${URL_}/console/`);
+    await admin.waitForSelector('form.signin');
+    const nav = await admin.evaluate(() => { const n = performance.getEntriesByType('navigation')[0]; return { dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd }; });
+    figures.page_load_ms.signin_dom_content_loaded = Math.round(nav.dcl);
+    figures.page_load_ms.signin_load = Math.round(nav.load);
+    await shot(admin, '01-sign-in');
+    // The page source holds no credential and loads nothing but the platform's own files.
+    const html = await (await fetch(`${URL_}/console/`)).text();
+    assert.ok(!html.includes(ADMIN) && !html.includes(DEMO));
+  });
+
+  await step(admin, 'sign in as admin', async () => {
+    const t0 = Date.now();
+    await admin.fill('input[name=key]', ADMIN);
+    await admin.fill('input[name=reviewer]', 'alice');
+    await admin.click('form.signin button[type=submit]');
+    await admin.waitForSelector('.kpi');
+    figures.page_load_ms.overview_after_sign_in = Date.now() - t0;
+    // The credential lives in sessionStorage only.
+    const storage = await admin.evaluate(() => ({ local: localStorage.length, session: JSON.stringify(sessionStorage), cookies: document.cookie }));
+    assert.equal(storage.local, 0);
+    assert.equal(storage.cookies, '');
+    assert.ok(storage.session.includes(ADMIN));
+    const t1 = Date.now();
+    await admin.reload();
+    await admin.waitForSelector('.kpi');
+    figures.page_load_ms.overview_reload = Date.now() - t1;
+  });
+
+  await step(admin, 'keyboard and labels', async () => {
+    await admin.reload();
+    await admin.waitForSelector('.kpi');
+    await admin.keyboard.press('Tab');
+    assert.equal(await admin.evaluate(() => document.activeElement.className), 'skip');
+    await admin.keyboard.press('Tab');
+    assert.equal(await admin.evaluate(() => document.activeElement.textContent), 'Overview');
+    await admin.keyboard.press('Tab');
+    await admin.keyboard.press('Enter');
+    await admin.waitForSelector('h1:text("Tenants & keys")');
+  });
+
+  await step(admin, 'tenants: onboard, issue and revoke a key', async () => {
+    await open(admin, 'tenants', 'form input[name=id]');
+    await admin.fill('input[name=id]', 'acme');
+    await admin.fill('input[name=name]', 'Acme Corp');
+    await admin.fill('input[name=tags]', 'cost-center=retail');
+    await admin.fill('input[name=requests_per_minute]', '600');
+    await admin.fill('input[name=monthly_usd]', '250');
+    await admin.click('button:text("Create tenant")');
+    await admin.waitForSelector('h2:text("Tenant acme")');
+    await admin.fill('input[name=key_name]', 'ci-pipeline');
+    await admin.click('button:text("Issue key")');
+    const secret = await admin.textContent('[data-secret=api-key]');
+    assert.match(secret, /^pk-/);
+    const row = admin.locator('tr', { hasText: 'ci-pipeline' });
+    admin.once('dialog', d => d.accept());
+    await row.locator('button:text("Revoke")').click();
+    await admin.waitForSelector('tr:has-text("ci-pipeline") .badge.bad:text("revoked")');
+    // The revoked key no longer works.
+    const r = await fetch(`${URL_}/v1/models`, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(r.status, 401);
+    await shot(admin, '02-tenants');
+  });
+
+  await step(admin, 'model hub: approve a model, lineage', async () => {
+    await api('POST', '/admin/models', { id: 'team-gpt', kind: 'chat', deployments: [{ provider: 'openai', base_url: 'http://127.0.0.1:9/v1', model: 'gpt-4o-mini', api_key_env: 'OPENAI_API_KEY' }], prices: { input_per_million: 0.15, output_per_million: 0.6 } });
+    await api('POST', '/admin/models', { id: 'team-gpt-support', kind: 'chat', deployments: [{ provider: 'local', model: 'local-chat' }], lineage: { base_model: 'local-chat', dataset: 'blob://datasets/demo/support-gold/v1.chat.jsonl', metrics: { f1: 71.5 } } });
+    await open(admin, 'models', 'h1:text("Model hub")');
+    const row = admin.locator('section', { hasText: 'Review queue' }).locator('tr', { hasText: 'team-gpt-support' });
+    await row.locator('button:text("Approve")').click();
+    await admin.waitForSelector('.toast:text("team-gpt-support approved")');
+    await admin.waitForSelector('section:has-text("Review queue (1)")');
+    const m = await api('GET', '/admin/models/team-gpt-support');
+    assert.equal(m.status, 'approved');
+    assert.equal(m.reviews.at(-1).reviewer, 'alice');
+    await admin.waitForSelector('svg.lineage g[data-model="team-gpt-support"]');
+    await shot(admin, '03-model-hub');
+  });
+
+  await step(admin, 'guardrails: create a policy and test it', async () => {
+    await open(admin, 'guardrails', 'textarea.policy');
+    // A schema error is caught as you type.
+    await admin.fill('textarea.policy', '{"name":"x","contentPolicyConfig":{"filtersConfig":[{"type":"PROMPT_ATTACK","inputStrength":"EXTREME"}]}}');
+    await admin.click('button:text("Validate")');
+    await admin.waitForSelector('#policy-status .alert.bad:has-text("inputStrength")');
+    await admin.goto(`${URL_}/console/#/guardrails?new`);
+    await admin.goto(`${URL_}/console/#/guardrails`);
+    await admin.waitForSelector('textarea.policy');
+    await admin.waitForSelector('#policy-status .alert.good');
+    await admin.click('button:text("Create policy")');
+    await admin.waitForSelector('button:text("Save as version 2")');
+    await admin.click('button:text("Test policy")');
+    await admin.waitForSelector('.findings .badge:text("GUARDRAIL_INTERVENED")');
+    const marks = await admin.locator('[data-testid=highlighted] mark').allTextContents();
+    assert.ok(marks.includes('jane@example.com'), `highlighted ${JSON.stringify(marks)}`);
+    await shot(admin, '04-guardrails');
+  });
+
+  await step(admin, 'knowledge bases: upload a document and see it indexed', async () => {
+    await open(admin, 'knowledge', 'h1:text("Knowledge bases")');
+    await admin.selectOption('select[name=tenant]', 'demo');
+    await admin.waitForSelector('input[name=kb_id]');
+    await admin.fill('input[name=kb_id]', 'handbook');
+    await admin.click('button:text("Create")');
+    await admin.waitForSelector('h2:text("Documents of handbook")');
+    await admin.setInputFiles('input[name=file]', { name: 'leave-policy.md', mimeType: 'text/markdown',
+      buffer: Buffer.from('# Leave policy\n\nParental leave is sixteen weeks at full pay for every parent.\n\nAnnual leave is twenty-five days a year, plus public holidays.\n') });
+    await admin.fill('input[name=metadata]', '{"team":"hr"}');
+    await admin.click('button:text("Upload")');
+    await admin.waitForSelector('[data-doc="leave-policy.md"][data-doc-status=indexed]', { timeout: 30000 });
+    await admin.fill('input[name=query]', 'How long is parental leave?');
+    await admin.click('button:text("Retrieve")');
+    await admin.waitForSelector('h3:has-text("passages")');
+    const text = await admin.locator('td:has-text("sixteen weeks")').count();
+    assert.ok(text >= 1);
+    await admin.click('button:text("Answer with citations")');
+    await admin.waitForSelector('h3:text("Citations")');
+    await shot(admin, '05-knowledge-bases');
+  });
+
+  let runs = [];
+  await step(admin, 'evaluations: start runs and see the trend chart', async () => {
+    await open(admin, 'evaluations', 'input[name=suite_id]');
+    await admin.fill('input[name=suite_tenant]', 'demo');
+    await admin.fill('input[name=suite_id]', 'qa');
+    await admin.click('button:text("Create suite")');
+    await admin.waitForSelector('button:text("Start a run")');
+    for (let i = 1; i <= 2; i++) {
+      await admin.click('button:text("Start a run")');
+      await admin.waitForFunction((n) => document.querySelectorAll('[data-testid=trend] svg.chart circle').length >= n * 4, i, { timeout: 60000 });
+    }
+    runs = (await api('GET', '/admin/eval-suites/qa/runs')).data.map(r => r.id);
+    assert.equal(runs.length, 2);
+    await shot(admin, '06-evaluations');
+    await admin.click(`a:text("${runs[0]}")`);
+    await admin.waitForSelector('h1:has-text("Run ")');
+    await admin.waitForSelector('section:has-text("Items") tbody tr');
+    await shot(admin, '07-evaluation-run');
+  });
+
+  // Human review: two reviewers (alice as admin, the demo tenant's key as the second)
+  // score the demo set; the suite checks the agreement the page shows against the
+  // value computed from the same scores.
+  const demo = [
+    { input: 'What is the capital of France?', output: 'Paris.' },
+    { input: 'How many days are in a leap year?', output: '366 days.' },
+    { input: 'Who wrote Hamlet?', output: 'Christopher Marlowe.' },
+    { input: 'What is the boiling point of water at sea level?', output: '100 °C.' },
+    { input: 'What is 12 × 12?', output: '124.' },
+    { input: 'Which planet is known as the red planet?', output: 'Mars.' },
+  ];
+  const alice = [5, 5, 1, 4, 1, 5];
+  const second = [5, 4, 1, 5, 2, 5];
+  let queueID;
+  await step(admin, 'human review: build a queue and review as alice', async () => {
+    await open(admin, 'reviews', 'input[name=queue_name]');
+    await admin.fill('input[name=queue_tenant]', 'demo');
+    await admin.fill('input[name=queue_name]', 'Answer quality');
+    await admin.fill('input[name=criteria]', 'correctness');
+    await admin.selectOption('select[name=source_type]', 'samples');
+    await admin.fill('textarea[name=samples]', demo.map((d, i) => JSON.stringify({ id: `q${i + 1}`, ...d })).join('\n'));
+    await admin.click('button:text("Build queue")');
+    await admin.waitForSelector('a:text("Start reviewing")');
+    queueID = decodeURIComponent((await admin.url()).split('#/reviews/')[1]);
+    await admin.click('a:text("Start reviewing")');
+    for (let i = 0; i < demo.length; i++) {
+      await admin.waitForSelector('[data-testid=prompt]');
+      const prompt = await admin.textContent('[data-testid=prompt]');
+      const k = demo.findIndex(d => d.input === prompt);
+      if (i === 0) await shot(admin, '08-human-review-rubric');
+      await admin.locator(`label:has(input[aria-label="correctness ${alice[k]}"])`).click();
+      if (k === 2) await admin.fill('textarea[name=corrected_output]', 'William Shakespeare.');
+      await admin.click('button:text("Submit review")');
+      await admin.waitForFunction((p) => document.querySelector('[data-testid=prompt]')?.textContent !== p || document.querySelector('[data-testid=review-done]'), prompt);
+    }
+    await admin.waitForSelector('[data-testid=review-done]');
+  });
+
+  // A side-by-side queue: the order is drawn per reviewer and recorded with the choice.
+  await step(admin, 'human review: side by side', async () => {
+    const q = await api('POST', '/admin/review-queues', { tenant: 'demo', name: 'Prompt v1 vs v2', kind: 'pairwise', reviewers_per_item: 1,
+      source: { type: 'eval_run', run_id: runs[1], compare_run_id: runs[0] } });
+    await open(admin, `reviews/${q.id}/review`, '.compare');
+    await shot(admin, '09-human-review-side-by-side');
+    const left = await admin.textContent('[data-side=left]');
+    await admin.click('button[data-choice=left]');
+    await admin.waitForSelector('.toast:text("Review saved")');
+    const items = (await api('GET', `/admin/review-queues/${q.id}/items`)).data;
+    const reviewed = items.find(it => it.reviews?.length);
+    const shown = reviewed.candidates.find(c => c.id === reviewed.reviews[0].order[0]);
+    assert.ok(left.includes(shown.text), 'the left answer is the candidate the review records as shown left');
+    assert.equal(reviewed.reviews[0].preferred, reviewed.reviews[0].order[0]);
+  });
+
+  const tenant = await newPage();
+  await step(tenant, 'role restrictions: a tenant key', async () => {
+    await signIn(tenant, DEMO);
+    const nav = await tenant.locator('nav a').allTextContents();
+    for (const hidden of ['Tenants & keys', 'Evaluations', 'Flows', 'Audit log']) assert.ok(!nav.includes(hidden), `tenant sees ${hidden}`);
+    for (const shown of ['Overview', 'Knowledge bases', 'Human review', 'Usage & chargeback']) assert.ok(nav.includes(shown), `tenant misses ${shown}`);
+    await tenant.goto(`${URL_}/console/#/tenants`);
+    await tenant.waitForSelector('.alert.warn:has-text("for platform admins")');
+    await shot(tenant, '10-tenant-restricted');
+    await open(tenant, 'overview', '.kpi');
+    await shot(tenant, '11-tenant-overview');
+    await open(tenant, 'models', 'td code:text("local-chat")');
+  });
+
+  await step(tenant, 'human review: a tenant reviewer completes the queue', async () => {
+    await open(tenant, `reviews/${queueID}/review`, '[data-testid=prompt]');
+    for (let i = 0; i < demo.length; i++) {
+      await tenant.waitForSelector('[data-testid=prompt]');
+      const prompt = await tenant.textContent('[data-testid=prompt]');
+      const k = demo.findIndex(d => d.input === prompt);
+      await tenant.locator(`label:has(input[aria-label="correctness ${second[k]}"])`).click();
+      await tenant.keyboard.press('Tab'); // the scale is reachable by keyboard
+      await tenant.click('button:text("Submit review")');
+      await tenant.waitForFunction((p) => document.querySelector('[data-testid=prompt]')?.textContent !== p || document.querySelector('[data-testid=review-done]'), prompt);
+    }
+    await tenant.waitForSelector('[data-testid=review-done]');
+  });
+
+  await step(admin, 'human review: agreement and ground truth', async () => {
+    await open(admin, `reviews/${queueID}`, '[data-alpha=correctness]');
+    const shown = Number(await admin.textContent('[data-alpha=correctness]'));
+    const ag = await api('GET', `/admin/review-queues/${queueID}/agreement`);
+    const m = ag.measures[0];
+    assert.equal(ag.multiply_reviewed, demo.length);
+    assert.equal(shown.toFixed(3), m.alpha.toFixed(3));
+    figures.agreement = { items: demo.length, reviewers: ag.reviewers, krippendorff_alpha_ordinal: round(m.alpha), percent_agreement: round(m.percent_agreement), cohen_kappa: round(m.mean_kappa), quadratic_kappa: round(m.mean_quadratic_kappa) };
+    await admin.fill('input[name=dataset_name]', 'qa-gold');
+    await admin.click('button:text("Publish a new version")');
+    await admin.waitForSelector('.alert.good:has-text("Published qa-gold v1")');
+    await shot(admin, '12-human-review-queue');
+    const gold = await (await fetch(`${URL_}/admin/datasets/qa-gold/versions/1?tenant=demo`, { headers: { Authorization: `Bearer ${ADMIN}` } })).text();
+    const lines = gold.trim().split('\n').map(l => JSON.parse(l));
+    // Accepted: mean ≥ 4 (q1, q2, q4, q6) plus q3 through its correction.
+    assert.deepEqual(lines.map(l => l.id).sort(), ['q1', 'q2', 'q3', 'q4', 'q6']);
+    assert.deepEqual(lines.find(l => l.id === 'q3').references, ['William Shakespeare.']);
+    figures.agreement.ground_truth_items = lines.length;
+    // The dataset feeds an evaluation suite.
+    await api('POST', '/admin/eval-suites', { tenant: 'demo', id: 'qa-gold', dataset: { uri: 'blob://datasets/demo/qa-gold/v1.jsonl' }, target: { model: 'local-chat' }, metrics: ['exact_match', 'f1'] });
+    await open(admin, 'reviews', 'h2:has-text("Ground-truth datasets")');
+    await shot(admin, '13-human-review-datasets');
+  });
+
+  await step(admin, 'flows: executions with state history', async () => {
+    await open(admin, 'flows', 'h1:text("Flows")');
+    await admin.locator('tr', { hasText: 'ingestion' }).first().locator('a').click();
+    await admin.waitForSelector('h3:text("State history")');
+    assert.ok(await admin.locator('section:has-text("State history") tbody tr').count() >= 3);
+    await shot(admin, '14-flows');
+  });
+
+  await step(admin, 'usage: filters and CSV export', async () => {
+    await open(admin, 'usage', 'h1:text("Usage & chargeback")');
+    await admin.selectOption('select[name=group_by]', 'tag');
+    await admin.click('button:text("Apply")');
+    await admin.waitForSelector('th:text("tag")');
+    const [dl] = await Promise.all([admin.waitForEvent('download'), admin.click('button:text("Export CSV")')]);
+    const csv = await (await dl.createReadStream()).toArray();
+    const text = Buffer.concat(csv).toString();
+    assert.match(text.split('\n')[0], /^tag/);
+    assert.match(text, /demo/);
+    await shot(admin, '15-usage');
+  });
+
+  await step(admin, 'audit log', async () => {
+    await open(admin, 'audit', 'h1:text("Audit log")');
+    await admin.fill('input[name=tenant]', 'acme');
+    await admin.click('button:text("Filter")');
+    await admin.waitForSelector('td code:has-text("revokeAPIKey"), td code:has-text("Key")');
+    await shot(admin, '16-audit');
+  });
+
+  await step(admin, 'tools and agents', async () => {
+    await open(admin, 'tools', 'h1:text("Tools & agents")');
+    await shot(admin, '17-tools');
+  });
+
+  await step(admin, 'overview with traffic', async () => {
+    await open(admin, 'overview', '.kpi');
+    await admin.waitForSelector('.bars .bar-row');
+    await shot(admin, '18-overview');
+  });
+
+  const sso = await newPage();
+  await step(sso, 'sign in with AWS credentials (SigV4)', async () => {
+    await sso.goto(`${URL_}/console/`);
+    await sso.check('#use-aws');
+    await sso.fill('input[name=access_key_id]', process.env.SIGV4_ACCESS_KEY_ID);
+    await sso.fill('input[name=secret_access_key]', process.env.SIGV4_SECRET_ACCESS_KEY);
+    await sso.fill('input[name=region]', 'us-east-1');
+    await sso.click('form.signin button[type=submit]');
+    await sso.waitForSelector('.topbar strong:text("demo")');
+    await open(sso, `knowledge/handbook`, '[data-doc="leave-policy.md"]');
+    await shot(sso, '19-sigv4-tenant');
+  });
+
+  await step(admin, 'accessibility and hygiene on every page', async () => {
+    for (const p of ['overview', 'tenants/acme', 'models', 'guardrails', 'knowledge', 'evaluations', 'reviews', 'flows', 'usage', 'audit']) {
+      await open(admin, p, 'main h1');
+      const bad = await admin.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+        .filter(el => el.type !== 'hidden' && !el.closest('[hidden]') && el.labels.length === 0 && !el.getAttribute('aria-label'))
+        .map(el => el.name || el.outerHTML.slice(0, 60)));
+      assert.deepEqual(bad, [], `unlabelled controls on ${p}`);
+    }
+    const ratios = await admin.evaluate(() => {
+      const lum = (c) => { const [r, g, b] = c.match(/\d+/g).map(Number).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+      const ratio = (el) => { const s = getComputedStyle(el); let bg = el; let b = 'rgba(0, 0, 0, 0)'; while (bg && (b = getComputedStyle(bg).backgroundColor) === 'rgba(0, 0, 0, 0)') bg = bg.parentElement; if (!bg) b = 'rgb(255,255,255)'; const [l1, l2] = [lum(s.color), lum(b)].sort((x, y) => y - x); return (l1 + 0.05) / (l2 + 0.05); };
+      return ['main h1', '.sub', 'th', 'td', '.sidebar a', '.hint', '.badge', '.btn.primary', '.muted'].map(sel => [sel, document.querySelector(sel) ? ratio(document.querySelector(sel)) : null]);
+    });
+    for (const [sel, r] of ratios) if (r !== null) assert.ok(r >= 4.5, `${sel} contrast ${r.toFixed(2)} < 4.5`);
+    figures.min_contrast = round(Math.min(...ratios.filter(([, r]) => r !== null).map(([, r]) => r)));
+    for (const p of [admin, tenant, sso]) {
+      assert.deepEqual(p.foreign, [], 'requests outside the platform');
+      assert.deepEqual(p.errors, [], 'script errors');
+    }
+  });
+
+  await step(admin, 'sign out revokes the console session keys', async () => {
+    const before = (await api('GET', '/admin/tenants/demo/keys')).data.filter(k => k.name?.startsWith('console session') && !k.revoked);
+    assert.ok(before.length >= 1);
+    await admin.click('button:text("Sign out")');
+    await admin.waitForSelector('form.signin');
+    const after = (await api('GET', '/admin/tenants/demo/keys')).data.filter(k => k.name?.startsWith('console session') && !k.revoked);
+    assert.equal(after.length, 0, JSON.stringify({ before, after, stored: await admin.evaluate(() => sessionStorage.getItem('plinth.console.tenant-keys')) }));
+    assert.equal(await admin.evaluate(() => sessionStorage.length), 0);
+  });
+} catch (e) {
+  failed = true;
+} finally {
+  await browser.close();
+}
+figures.suite_ms = Date.now() - started;
+console.log('RESULT ' + JSON.stringify(figures));
+process.exit(failed ? 1 : 0);
+
+function round(x) { return x === null || x === undefined ? null : Math.round(x * 1000) / 1000; }
