@@ -297,6 +297,16 @@ func (s *APIStack) routes() {
 	add(v1, "usage").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
 	add(v1, "feedback").AddMethod(jsii.String("POST"), gateway, keyAuth(models["FeedbackRequest"], nil))
 	add(add(v1, "guardrails"), "apply").AddMethod(jsii.String("POST"), guardrails, keyAuth(models["GuardrailApplyRequest"], nil))
+	add(v1, "session").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
+
+	// A tenant's reviewers work through human-evaluation queues with their own credential.
+	queues := add(v1, "review-queues")
+	queues.AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
+	queue := add(queues, "{id}")
+	queueParam := map[string]*bool{"method.request.path.id": jsii.Bool(true)}
+	queue.AddMethod(jsii.String("GET"), gateway, keyAuth(nil, queueParam))
+	add(queue, "next").AddMethod(jsii.String("POST"), gateway, keyAuth(nil, queueParam))
+	add(queue, "reviews").AddMethod(jsii.String("POST"), gateway, keyAuth(nil, queueParam))
 
 	kb := add(add(v1, "knowledge-bases"), "{kb}")
 	kbParam := map[string]*bool{"method.request.path.kb": jsii.Bool(true)}
@@ -329,14 +339,23 @@ func (s *APIStack) routes() {
 	suppress(prm, false, nagSuppression("AwsSolutions-APIG4",
 		"/.well-known/oauth-protected-resource/mcp is intentionally unauthenticated: RFC 9728 metadata tells clients how to authenticate."))
 
-	// Liveness and the API description are public by design.
-	for _, path := range []string{"healthz", "openapi.json"} {
-		m := add(api.Root(), path).AddMethod(jsii.String("GET"), gateway, &awsapigateway.MethodOptions{
+	// Liveness, the API description and the web console's static files are public by
+	// design; every API call the console makes carries the user's own credential
+	// (SigV4 for IAM and IAM Identity Center users, or an API key) and is authorized as
+	// any other call.
+	public := func(r awsapigateway.IResource, what string) {
+		m := r.AddMethod(jsii.String("GET"), gateway, &awsapigateway.MethodOptions{
 			AuthorizationType: awsapigateway.AuthorizationType_NONE,
 		})
 		suppress(m, false, nagSuppression("AwsSolutions-APIG4",
-			"/"+path+" is intentionally unauthenticated: it reveals no tenant data (liveness / public API description)."))
+			"/"+what+" is intentionally unauthenticated: it reveals no tenant data (liveness / public API description / the console's static files)."))
 	}
+	for _, path := range []string{"healthz", "openapi.json"} {
+		public(add(api.Root(), path), path)
+	}
+	consoleRoot := add(api.Root(), "console")
+	public(consoleRoot, "console")
+	public(add(consoleRoot, "{proxy+}"), "console/{proxy+}")
 }
 
 // requestModels defines the JSON schemas API Gateway checks before a request

@@ -93,6 +93,9 @@ func TestAPIStack(t *testing.T) {
 			"GET /v1/knowledge-bases/{kb}/documents/{document}", "DELETE /v1/knowledge-bases/{kb}/documents/{document}",
 			"ANY /admin/{proxy+}", "GET /healthz", "GET /openapi.json",
 			"GET /v1/tools", "POST /mcp", "GET /mcp", "DELETE /mcp", "GET /.well-known/oauth-protected-resource/mcp",
+			"GET /v1/session", "GET /v1/review-queues", "GET /v1/review-queues/{id}",
+			"POST /v1/review-queues/{id}/next", "POST /v1/review-queues/{id}/reviews",
+			"GET /console", "GET /console/{proxy+}",
 		}
 		got := sortedKeys(routes)
 		sort.Strings(want)
@@ -136,6 +139,7 @@ func TestAPIStack(t *testing.T) {
 			"/v1/feedback": "gateway", "/v1/guardrails": "guardrails", "/v1/knowledge-bases": "retrieval",
 			"/admin": "admin", "/healthz": "gateway", "/openapi.json": "gateway",
 			"/v1/tools": "gateway", "/mcp": "gateway", "/.well-known": "gateway",
+			"/v1/session": "gateway", "/v1/review-queues": "gateway", "/console": "gateway",
 		}
 		for route, p := range routes {
 			path := strings.SplitN(route, " ", 2)[1]

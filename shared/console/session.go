@@ -20,9 +20,15 @@ type Session struct {
 // SessionRoutes registers GET /admin/session on admin and GET /v1/session on v1; each
 // answers for the credential its prefix's authentication admitted.
 func SessionRoutes(admin, v1 *http.ServeMux) {
-	admin.HandleFunc("GET /admin/session", session)
-	v1.HandleFunc("GET /v1/session", session)
+	AdminSessionRoute(admin)
+	TenantSessionRoute(v1)
 }
+
+// AdminSessionRoute registers GET /admin/session, for servers of the admin API alone.
+func AdminSessionRoute(admin *http.ServeMux) { admin.HandleFunc("GET /admin/session", session) }
+
+// TenantSessionRoute registers GET /v1/session, for servers of the tenant API alone.
+func TenantSessionRoute(v1 *http.ServeMux) { v1.HandleFunc("GET /v1/session", session) }
 
 func session(w http.ResponseWriter, r *http.Request) {
 	p, ok := auth.FromContext(r.Context())

@@ -12,11 +12,13 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/console"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/eval/eventbus"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/guardrail/guardrailhttp"
 	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/rag/s3vectors"
@@ -54,8 +56,9 @@ func (a *AWS) tenantAPI(v1 *http.ServeMux, extra func(root *http.ServeMux)) http
 }
 
 // GatewayHandler is the gateway function's HTTP API: /v1/chat/completions,
-// /v1/embeddings, /v1/models, /v1/usage, /v1/feedback (when PLINTH_EVAL_BUCKET is set),
-// plus unauthenticated /healthz and /openapi.json.
+// /v1/embeddings, /v1/models, /v1/usage, /v1/session, /v1/feedback and the reviewers'
+// /v1/review-queues (when PLINTH_EVAL_BUCKET is set), plus unauthenticated /healthz,
+// /openapi.json and the web console's static files under /console/.
 func GatewayHandler(a *AWS) (http.Handler, error) {
 	p, err := a.gateway()
 	if err != nil {
@@ -76,11 +79,19 @@ func GatewayHandler(a *AWS) (http.Handler, error) {
 			return nil, err
 		}
 		eval.FeedbackRoutes(v1, svc)
+		// A tenant's reviewers review with their own key; queues are built by admins.
+		reviews, err := humaneval.NewService(a.Store, blobs)
+		if err != nil {
+			return nil, err
+		}
+		humaneval.ReviewerRoutes(v1, reviews)
 	}
+	console.TenantSessionRoute(v1)
 	var toolsErr error
 	h := a.tenantAPI(v1, func(root *http.ServeMux) {
 		root.HandleFunc("GET /healthz", healthz)
 		root.HandleFunc("GET /openapi.json", serveOpenAPI)
+		root.Handle("GET /console/{path...}", console.Handler())
 		toolsErr = a.mountTools(root, v1)
 	})
 	return h, toolsErr
@@ -135,6 +146,7 @@ func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
 		return nil, err
 	}
 	toolhub.Routes(admin, tools)
+	console.AdminSessionRoute(admin)
 	gsvc, err := a.guardrails()
 	if err != nil {
 		return nil, err
@@ -154,6 +166,15 @@ func AdminHandler(ctx context.Context, a *AWS) (http.Handler, error) {
 			return nil, err
 		}
 		eval.Routes(admin, esvc)
+		blobs, err := a.bucket(EnvEvalBucket, a.cfg.EvalBucket)
+		if err != nil {
+			return nil, err
+		}
+		reviews, err := humaneval.NewService(a.Store, blobs, humaneval.WithRuns(evalRuns{esvc}), humaneval.WithFeedback(evalFeedback{esvc}))
+		if err != nil {
+			return nil, err
+		}
+		humaneval.AdminRoutes(admin, reviews)
 		if a.cfg.ScheduleGroup != "" && a.cfg.SchedulerRoleARN != "" && a.cfg.EvaluationStateMachineARN != "" {
 			sync := &schedulerSync{client: a.schedulerClient(), suites: esvc.Schedules, group: a.cfg.ScheduleGroup,
 				machine: a.cfg.EvaluationStateMachineARN, role: a.cfg.SchedulerRoleARN, dlq: a.cfg.SchedulerDLQARN, log: a.Log}
