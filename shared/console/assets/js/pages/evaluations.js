@@ -27,13 +27,13 @@ export async function render(main, { params, go }) {
 }
 
 async function renderSuite(el, suite, go) {
-  const runs = ((await state.client.get(`/admin/eval-suites/${encodeURIComponent(suite.id)}/runs`, { limit: 50 })).data || []);
+  const runs = ((await state.client.get(`/admin/eval-suites/${encodeURIComponent(suite.id)}/runs`, { limit: 50, tenant: suite.tenant })).data || []);
   const chrono = [...runs].reverse().filter(r => r.status === 'succeeded');
   const metrics = (suite.metrics && suite.metrics.length ? suite.metrics : Object.keys(chrono[chrono.length - 1]?.metrics || {}));
   const status = h('div', { 'aria-live': 'polite' });
   const start = button('Start a run', async () => {
     try {
-      const r = await state.client.post(`/admin/eval-suites/${encodeURIComponent(suite.id)}/runs`, {});
+      const r = await state.client.post(`/admin/eval-suites/${encodeURIComponent(suite.id)}/runs`, {}, { tenant: suite.tenant });
       mount(status, h('div', { class: 'alert info' }, `Run ${r.id} started; this page refreshes when it finishes.`));
       for (let i = 0; i < 240; i++) {
         await new Promise(res => setTimeout(res, 500));
