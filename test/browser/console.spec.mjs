@@ -53,7 +53,8 @@ async function step(page, name, fn) {
 }
 
 async function shot(page, name) {
-  await page.evaluate(() => document.getElementById('toasts')?.replaceChildren()); // notifications would hide the page
+  // Notifications would hide the page; sticky bars follow the scroll position.
+  await page.evaluate(() => { document.getElementById('toasts')?.replaceChildren(); window.scrollTo(0, 0); });
   await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
 }
 
@@ -360,8 +361,15 @@ try {
     await shot(admin, '16-audit');
   });
 
-  await step(admin, 'tools and agents', async () => {
+  await step(admin, 'tools and agents: register and approve a server', async () => {
     await open(admin, 'tools', 'h1:text("Tools & agents")');
+    await admin.fill('input[name=server_id]', 'kb-tools');
+    await admin.selectOption('select[name=server_kind]', 'builtin');
+    await admin.fill('input[name=server_target]', 'knowledge-base');
+    await admin.click('button:text("Register")');
+    await admin.waitForSelector('h2:text("Server kb-tools")');
+    await admin.locator('tr', { has: admin.locator('[data-server="kb-tools"]') }).locator('button:text("Approve")').click();
+    await admin.waitForSelector('tr:has([data-server="kb-tools"]) .badge.good:text("approved")');
     await shot(admin, '17-tools');
   });
 
