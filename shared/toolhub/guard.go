@@ -33,8 +33,9 @@ func (h *Hub) guardJSON(ctx context.Context, c *Caller, src GuardSource, doc jso
 }
 
 // guardResult checks a CallToolResult's text content, embedded text resources and
-// structured content, masking in place; a masked structured content is dropped (its
-// masked text stays in content).
+// structured content, masking in place. A text that is a JSON document is checked value
+// by value, like structured content, so the policy judges the data rather than its JSON
+// punctuation.
 func (h *Hub) guardResult(ctx context.Context, c *Caller, res json.RawMessage) (json.RawMessage, GuardVerdict, error) {
 	var r map[string]json.RawMessage
 	if err := json.Unmarshal(res, &r); err != nil {
@@ -42,32 +43,44 @@ func (h *Hub) guardResult(ctx context.Context, c *Caller, res json.RawMessage) (
 	}
 	var content []map[string]json.RawMessage
 	_ = json.Unmarshal(r["content"], &content)
-	type slot struct {
-		item     int
+
+	// A part is one checked piece: a plain text, or a JSON document's string values.
+	type part struct {
+		item     int // content index, or -1 for structuredContent
 		resource bool
+		doc      any // decoded JSON document, nil for plain text
+		first, n int // its texts in the checked list
 	}
 	var texts []string
-	var slots []slot
+	var parts []part
+	add := func(p part, s string) {
+		p.first = len(texts)
+		if v, err := decodeJSON([]byte(s)); err == nil && isContainer(v) {
+			p.doc = v
+			walkStrings(v, func(x string) string { texts = append(texts, x); return x })
+		} else {
+			texts = append(texts, s)
+		}
+		p.n = len(texts) - p.first
+		parts = append(parts, p)
+	}
 	for i, item := range content {
-		var typ string
+		var typ, t string
 		_ = json.Unmarshal(item["type"], &typ)
 		switch typ {
 		case "text":
-			var t string
 			if json.Unmarshal(item["text"], &t) == nil {
-				texts, slots = append(texts, t), append(slots, slot{item: i})
+				add(part{item: i}, t)
 			}
 		case "resource":
 			var rc map[string]json.RawMessage
-			var t string
 			if json.Unmarshal(item["resource"], &rc) == nil && json.Unmarshal(rc["text"], &t) == nil && t != "" {
-				texts, slots = append(texts, t), append(slots, slot{item: i, resource: true})
+				add(part{item: i, resource: true}, t)
 			}
 		}
 	}
-	structured := len(r["structuredContent"]) > 0 && string(r["structuredContent"]) != "null"
-	if structured {
-		texts = append(texts, string(r["structuredContent"]))
+	if sc := r["structuredContent"]; len(sc) > 0 && string(sc) != "null" {
+		add(part{item: -1}, string(sc))
 	}
 	if len(texts) == 0 {
 		return res, GuardVerdict{}, nil
@@ -76,29 +89,45 @@ func (h *Hub) guardResult(ctx context.Context, c *Caller, res json.RawMessage) (
 	if err != nil || v.Blocked || !v.Changed || len(v.Texts) != len(texts) {
 		return res, v, err
 	}
-	for k, sl := range slots {
-		if v.Texts[k] == texts[k] {
-			continue
-		}
-		s, _ := json.Marshal(v.Texts[k])
-		if sl.resource {
-			var rc map[string]json.RawMessage
-			_ = json.Unmarshal(content[sl.item]["resource"], &rc)
-			rc["text"] = s
-			content[sl.item]["resource"], _ = json.Marshal(rc)
+	for _, p := range parts {
+		var out string
+		if p.doc != nil {
+			k := p.first
+			doc := walkStrings(p.doc, func(string) string { s := v.Texts[k]; k++; return s })
+			b, err := json.Marshal(doc)
+			if err != nil {
+				continue
+			}
+			out = string(b)
 		} else {
-			content[sl.item]["text"] = s
+			out = v.Texts[p.first]
+		}
+		switch {
+		case p.item < 0:
+			r["structuredContent"] = json.RawMessage(out)
+		case p.resource:
+			var rc map[string]json.RawMessage
+			_ = json.Unmarshal(content[p.item]["resource"], &rc)
+			rc["text"], _ = json.Marshal(out)
+			content[p.item]["resource"], _ = json.Marshal(rc)
+		default:
+			content[p.item]["text"], _ = json.Marshal(out)
 		}
 	}
 	r["content"], _ = json.Marshal(content)
-	if structured && v.Texts[len(texts)-1] != texts[len(texts)-1] {
-		delete(r, "structuredContent")
-	}
 	out, err := json.Marshal(r)
 	if err != nil {
 		return res, v, nil
 	}
 	return out, v, nil
+}
+
+func isContainer(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
 }
 
 func decodeJSON(b []byte) (any, error) {
