@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -21,6 +22,9 @@ type APIStackProps struct {
 	// Data and Workflows provide the resources the functions use.
 	Data      *DataStack
 	Workflows *WorkflowsStack
+	// Network, when set, makes the API private (reached through its execute-api
+	// endpoint only) and runs the functions in the private network.
+	Network *NetworkStack
 	// Config carries the asset folder, stage, domain, throttling and WAF settings.
 	Config Config
 }
@@ -43,6 +47,8 @@ type APIStack struct {
 	Firewall *APIFirewall
 	// Domain is the custom domain, when configured.
 	Domain awsapigateway.DomainName
+
+	network *NetworkStack
 }
 
 // Route timeouts. Streamed integrations may run to 15 minutes; buffered
@@ -58,6 +64,7 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 	s := &APIStack{Stack: stack, Functions: map[string]*Function{}}
 	data, flows, cfg := props.Data, props.Workflows, props.Config
 
+	s.network = props.Network
 	s.createFunctions(data, flows, cfg)
 	s.usageDrain(data, cfg)
 
@@ -87,6 +94,16 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 				Status: jsii.Bool(true), User: jsii.Bool(true),
 			}),
 		},
+	}
+	if n := props.Network; n != nil {
+		// A private API: reachable only through the VPC's execute-api endpoint; its
+		// resource policy refuses every request that did not come through it.
+		apiProps.EndpointTypes = nil
+		apiProps.EndpointConfiguration = &awsapigateway.EndpointConfiguration{
+			Types:        &[]awsapigateway.EndpointType{awsapigateway.EndpointType_PRIVATE},
+			VpcEndpoints: &[]awsec2.IVpcEndpoint{n.ExecuteAPI},
+		}
+		apiProps.Policy = privateAPIPolicy(n.ExecuteAPI)
 	}
 	if cfg.DomainName != "" {
 		apiProps.DomainName = &awsapigateway.DomainNameOptions{
@@ -150,6 +167,7 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 			Timeout:             durationSeconds(timeout),
 			MemoryMB:            memory,
 			ReservedConcurrency: reserved,
+			Network:             s.network,
 		})
 		commonEnvironment(f, data)
 		s.Functions[binary] = f
@@ -228,6 +246,7 @@ func (s *APIStack) usageDrain(data *DataStack, cfg Config) {
 		LogKey:      data.Key,
 		Timeout:     durationSeconds(usageFunctionTimeoutSeconds),
 		MemoryMB:    256,
+		Network:     s.network,
 	})
 	f.AddEnvironment("PLINTH_TABLE", data.Table.TableName())
 	f.AddEnvironment("PLINTH_USAGE_DLQ_URL", data.UsageDLQ.QueueUrl())
@@ -448,6 +467,19 @@ func openAIErrorResponses(api awsapigateway.RestApi) {
 		}
 		api.AddGatewayResponse(jsii.String(r.id), opts)
 	}
+}
+
+// privateAPIPolicy admits requests that arrive through the execute-api endpoint and
+// denies all others; authentication (keys, IAM) still applies on top.
+func privateAPIPolicy(endpoint awsec2.IVpcEndpoint) awsiam.PolicyDocument {
+	anyone := []awsiam.IPrincipal{awsiam.NewAnyPrincipal()}
+	invoke := jsii.Strings("execute-api:Invoke")
+	api := jsii.Strings("execute-api:/*")
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Effect: awsiam.Effect_ALLOW, Principals: &anyone, Actions: invoke, Resources: api}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Effect: awsiam.Effect_DENY, Principals: &anyone, Actions: invoke, Resources: api,
+			Conditions: &map[string]interface{}{"StringNotEquals": map[string]interface{}{"aws:SourceVpce": endpoint.VpcEndpointId()}}}),
+	}})
 }
 
 // executionsOf is the ARN pattern of a state machine's executions.

@@ -44,6 +44,14 @@ type Config struct {
 	// Nag applies the cdk-nag AwsSolutions checks during synth. Context `nag`,
 	// default true.
 	Nag bool
+	// PrivateNetwork deploys the private variant: functions in the private subnets of a
+	// VPC reaching AWS services through VPC endpoints, and a private REST API reached only
+	// through the VPC's execute-api interface endpoint. Context `privateNetwork`, default
+	// false.
+	PrivateNetwork bool
+	// PrivateEgress adds NAT gateways to the private network so functions can call model
+	// providers outside AWS. Context `privateEgress`, default false.
+	PrivateEgress bool
 }
 
 // DefaultConfig returns the settings used when no context overrides them.
@@ -117,13 +125,19 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 			return Config{}, err
 		}
 	}
-	for key, dst := range map[string]*bool{"usagePlan": &cfg.UsagePlan, "nag": &cfg.Nag} {
+	for key, dst := range map[string]*bool{"usagePlan": &cfg.UsagePlan, "nag": &cfg.Nag, "privateNetwork": &cfg.PrivateNetwork, "privateEgress": &cfg.PrivateEgress} {
 		if err := boolean(key, dst); err != nil {
 			return Config{}, err
 		}
 	}
 	if (cfg.DomainName == "") != (cfg.CertificateARN == "") {
 		return Config{}, fmt.Errorf("context domainName and certificateArn must be given together")
+	}
+	if cfg.PrivateNetwork && cfg.DomainName != "" {
+		return Config{}, fmt.Errorf("context privateNetwork: a private API has no regional custom domain; drop domainName")
+	}
+	if cfg.PrivateEgress && !cfg.PrivateNetwork {
+		return Config{}, fmt.Errorf("context privateEgress needs privateNetwork")
 	}
 	return cfg, nil
 }

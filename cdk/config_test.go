@@ -20,6 +20,10 @@ func TestConfigFromContext(t *testing.T) {
 			func(c Config) bool { return c.WAFRateLimit == 100 && c.UsagePlan }, false},
 		{"domain needs a certificate", map[string]any{"domainName": "api.example.com"}, nil, true},
 		{"bad number", map[string]any{"throttleBurst": "lots"}, nil, true},
+		{"private network", map[string]any{"privateNetwork": "true", "privateEgress": true},
+			func(c Config) bool { return c.PrivateNetwork && c.PrivateEgress }, false},
+		{"a private API has no custom domain", map[string]any{"privateNetwork": true, "domainName": "api.example.com", "certificateArn": "arn:aws:acm:eu-west-1:1:certificate/x"}, nil, true},
+		{"egress needs the private network", map[string]any{"privateEgress": true}, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

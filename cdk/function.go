@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -31,6 +32,8 @@ type FunctionProps struct {
 	MemoryMB float64
 	// ReservedConcurrency reserves concurrency when positive.
 	ReservedConcurrency float64
+	// Network, when set, runs the function in the private network's subnets.
+	Network *NetworkStack
 }
 
 // Function is a Go Lambda function on arm64/provided.al2023 with active
@@ -93,9 +96,17 @@ func NewFunction(scope constructs.Construct, id string, props *FunctionProps) *F
 	if props.ReservedConcurrency > 0 {
 		fp.ReservedConcurrentExecutions = jsii.Number(props.ReservedConcurrency)
 	}
+	if n := props.Network; n != nil {
+		fp.Vpc, fp.VpcSubnets = n.VPC, n.Subnets
+		fp.SecurityGroups = &[]awsec2.ISecurityGroup{n.Functions}
+	}
 	f.Function = awslambda.NewFunction(c, jsii.String("Function"), fp)
 	// Lambda adds xray:PutTraceSegments/PutTelemetryRecords for active tracing.
 	suppress(f.Role, true, nagSuppression("AwsSolutions-IAM5", reasonXRayAndLogDelivery, "Resource::*"))
+	if props.Network != nil {
+		suppress(f.Role, true, nagSuppression("AwsSolutions-IAM4", reasonVPCAccess,
+			"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"))
+	}
 	return f
 }
 

@@ -117,6 +117,7 @@ func definitionsDir() (dir string, sources []string, err error) {
 // synthesized is the platform synthesized once for every test.
 type synthesized struct {
 	platform *Platform
+	assets   string
 	defsDir  string
 	// defSources says which file each definition was read from.
 	defSources []string
@@ -143,7 +144,7 @@ func platform(t *testing.T) *synthesized {
 			if err != nil {
 				return err
 			}
-			shared.defsDir, shared.defSources = defs, sources
+			shared.assets, shared.defsDir, shared.defSources = assets, defs, sources
 			cfg := DefaultConfig()
 			cfg.AssetDir = assets
 			cfg.StateMachinesDir = defs
@@ -171,9 +172,13 @@ func platform(t *testing.T) *synthesized {
 
 // stacks lists the platform's stacks by short name.
 func (p *Platform) stacks() map[string]awscdk.Stack {
-	return map[string]awscdk.Stack{
+	out := map[string]awscdk.Stack{
 		"data": p.Data.Stack, "workflows": p.Workflows.Stack, "api": p.API.Stack, "observability": p.Observability.Stack,
 	}
+	if p.Network != nil {
+		out["network"] = p.Network.Stack
+	}
+	return out
 }
 
 // has runs a jsii assertion, turning its panic into a test failure.

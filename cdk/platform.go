@@ -9,7 +9,9 @@ import (
 
 // Platform is the whole deployment: four stacks in dependency order.
 type Platform struct {
-	Data          *DataStack
+	Data *DataStack
+	// Network is the private network (privateNetwork context only).
+	Network       *NetworkStack
 	Workflows     *WorkflowsStack
 	API           *APIStack
 	Observability *ObservabilityStack
@@ -27,9 +29,17 @@ func NewPlatform(app awscdk.App, cfg Config, env *awscdk.Environment) (*Platform
 	app.Node().SetContext(jsii.String("@aws-cdk/aws-iam:minimizePolicies"), true)
 	p := &Platform{}
 	p.Data = NewDataStack(app, "PlinthData", &DataStackProps{StackProps: props("Plinth data: key, table, buckets, secret")})
+	if cfg.PrivateNetwork {
+		p.Network = NewNetworkStack(app, "PlinthNetwork", &NetworkStackProps{
+			StackProps: props("Plinth private network: VPC, private subnets, VPC endpoints"),
+			Data:       p.Data,
+			Egress:     cfg.PrivateEgress,
+		})
+	}
 	flows, err := NewWorkflowsStack(app, "PlinthWorkflows", &WorkflowsStackProps{
 		StackProps:           props("Plinth workflows: ingestion and evaluation state machines, triggers, schedules"),
 		Data:                 p.Data,
+		Network:              p.Network,
 		AssetDir:             cfg.AssetDir,
 		IngestionDefinition:  filepath.Join(cfg.StateMachinesDir, "ingestion.asl.json"),
 		EvaluationDefinition: filepath.Join(cfg.StateMachinesDir, "evaluation.asl.json"),
@@ -41,6 +51,7 @@ func NewPlatform(app awscdk.App, cfg Config, env *awscdk.Environment) (*Platform
 	p.API = NewAPIStack(app, "PlinthApi", &APIStackProps{
 		StackProps: props("Plinth API: REST API, WAF, authorizer and functions"),
 		Data:       p.Data,
+		Network:    p.Network,
 		Workflows:  p.Workflows,
 		Config:     cfg,
 	})

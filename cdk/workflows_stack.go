@@ -39,6 +39,8 @@ type WorkflowsStackProps struct {
 	awscdk.StackProps
 	// Data is the data stack whose table, buckets and key the flows use.
 	Data *DataStack
+	// Network, when set, runs the task functions in the private network.
+	Network *NetworkStack
 	// AssetDir is the folder with the function binaries.
 	AssetDir string
 	// IngestionDefinition and EvaluationDefinition are the ASL files.
@@ -71,7 +73,8 @@ type WorkflowsStack struct {
 	// SchedulerDLQ receives schedule invocations that failed.
 	SchedulerDLQ awssqs.Queue
 
-	data *DataStack
+	data    *DataStack
+	network *NetworkStack
 }
 
 // taskSpec describes one task function.
@@ -171,7 +174,7 @@ func taskCatalog() map[string]taskSpec {
 // definition cannot be read or references a placeholder nothing binds.
 func NewWorkflowsStack(scope constructs.Construct, id string, props *WorkflowsStackProps) (*WorkflowsStack, error) {
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
-	w := &WorkflowsStack{Stack: stack, data: props.Data, TaskFunctions: map[string]*Function{}}
+	w := &WorkflowsStack{Stack: stack, data: props.Data, network: props.Network, TaskFunctions: map[string]*Function{}}
 	data := props.Data
 
 	w.Bus = awsevents.NewEventBus(stack, jsii.String("Bus"), &awsevents.EventBusProps{
@@ -251,6 +254,7 @@ func (w *WorkflowsStack) taskFunctions(machine, file, assetDir string) (map[stri
 			Environment: map[string]*string{
 				TaskEnv: jsii.String(name),
 			},
+			Network: w.network,
 		})
 		commonEnvironment(f, w.data)
 		f.AddEnvironment("PLINTH_EVENT_BUS", w.Bus.EventBusName())
