@@ -14,6 +14,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/guardrail/content"
 	"github.com/plinth-ai/plinth/shared/guardrail/grounding"
 	"github.com/plinth-ai/plinth/shared/guardrail/pii"
+	"github.com/plinth-ai/plinth/shared/guardrail/textclass"
 	"github.com/plinth-ai/plinth/shared/guardrail/topics"
 	"github.com/plinth-ai/plinth/shared/guardrail/words"
 )
@@ -29,8 +30,8 @@ type Delegate interface {
 
 // Engine applies guardrail policies. It is safe for concurrent use.
 type Engine struct {
-	attack   *attack.Model
-	content  *content.Scorer
+	attack   *textclass.Model
+	content  *textclass.Model
 	embedder topics.Embedder
 	delegate Delegate
 	now      func() time.Time
@@ -55,31 +56,44 @@ func WithEmbedder(e topics.Embedder) Option { return func(en *Engine) { en.embed
 func WithDelegate(d Delegate) Option { return func(en *Engine) { en.delegate = d } }
 
 // WithAttackModel replaces the embedded prompt-attack model.
-func WithAttackModel(m *attack.Model) Option { return func(en *Engine) { en.attack = m } }
+func WithAttackModel(m *textclass.Model) Option { return func(en *Engine) { en.attack = m } }
+
+// WithContentModel replaces the embedded harmful-content model; its labels must include
+// the content filter types it should score (HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT).
+func WithContentModel(m *textclass.Model) Option { return func(en *Engine) { en.content = m } }
 
 // New builds an engine with the embedded models.
 func New(opts ...Option) (*Engine, error) {
-	e := &Engine{content: content.Default(), cache: map[cacheKey]*Compiled{}, now: time.Now}
+	e := &Engine{cache: map[cacheKey]*Compiled{}, now: time.Now}
 	for _, o := range opts {
 		o(e)
 	}
 	if e.attack == nil {
-		m, err := attack.Default()
+		m, err := attack.Model()
 		if err != nil {
 			return nil, fmt.Errorf("load prompt-attack model: %w", err)
 		}
 		e.attack = m
 	}
-	e.pool.New = func() any { return &scratch{scorer: attack.Scorer{M: e.attack}} }
+	if e.content == nil {
+		m, err := content.Model()
+		if err != nil {
+			return nil, fmt.Errorf("load harmful-content model: %w", err)
+		}
+		e.content = m
+	}
+	e.pool.New = func() any {
+		return &scratch{attack: e.attack.NewScratch(), content: e.content.NewScratch()}
+	}
 	return e, nil
 }
 
 type scratch struct {
-	ws     words.Scanner
-	scorer attack.Scorer
-	ents   []pii.Entity
-	wm     []words.Match
-	cres   []content.Result
+	ws      words.Scanner
+	attack  *textclass.Scratch
+	content *textclass.Scratch
+	ents    []pii.Entity
+	wm      []words.Match
 }
 
 // compiled returns the compiled form of p, cached by ID and version for stored policies
@@ -351,21 +365,18 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 				}
 			}
 			if needCats {
-				sc.cres = e.content.ScoreLoaded(&sc.ws, sc.cres)
-				for _, r := range sc.cres {
-					rule, ok := sr.content[r.Category]
+				probs := e.content.Predict(sc.content, sc.ws.Tokens())
+				for l, label := range e.content.Labels {
+					rule, ok := sr.content[label]
 					if !ok {
 						continue
 					}
-					conf := content.Confidence(r.Score)
+					conf := e.content.Thresholds[l].Confidence(probs[l])
 					if conf == StrengthNone {
 						continue
 					}
-					f := ContentFinding{Type: r.Category, Confidence: conf, FilterStrength: rule.strength, Action: FindingNone,
-						Detected: true, Score: round3(r.Score)}
-					for _, sp := range r.Spans {
-						f.Spans = append(f.Spans, b.span(sp[0], sp[1]))
-					}
+					f := ContentFinding{Type: label, Confidence: conf, FilterStrength: rule.strength, Action: FindingNone,
+						Detected: true, Score: round3(probs[l])}
 					if blocks(rule.strength, conf) && rule.action == ActionBlock {
 						f.Action = FindingBlocked
 						blocked = true
@@ -375,8 +386,8 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 				}
 			}
 			if rule, ok := sr.content[FilterPromptAttack]; ok && req.Source == SourceInput && !b.trusted {
-				score, _ := sc.scorer.ScoreTokens(sc.ws.Tokens())
-				conf := e.attack.Thresholds.Confidence(score)
+				score := e.attack.Predict(sc.attack, sc.ws.Tokens())[0]
+				conf := e.attack.Thresholds[0].Confidence(score)
 				if conf != StrengthNone {
 					f := ContentFinding{Type: FilterPromptAttack, Confidence: conf, FilterStrength: rule.strength,
 						Action: FindingNone, Detected: true, Score: round3(score)}

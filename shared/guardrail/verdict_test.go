@@ -22,11 +22,11 @@ func TestServiceCheckAndOutputStream(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	v, err := svc.Check(ctx, "acme", SourceInput, []string{"What's the weather like?", "mail me at a@b.io"})
+	v, err := svc.Check(ctx, "acme", SourceInput, []string{"Which museums are open on Sunday?", "mail me at a@b.io"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Blocked || !v.Changed || v.Texts[1] != "mail me at {EMAIL}" || v.Texts[0] != "What's the weather like?" || v.Findings["EMAIL"] != 1 {
+	if v.Blocked || !v.Changed || v.Texts[1] != "mail me at {EMAIL}" || v.Texts[0] != "Which museums are open on Sunday?" || v.Findings["EMAIL"] != 1 {
 		t.Fatalf("masked verdict = %+v", v)
 	}
 	// A system prompt reads like role-play; CheckMessages exempts it from PROMPT_ATTACK

@@ -5,51 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/plinth-ai/plinth/shared/guardrail/content"
 	"github.com/plinth-ai/plinth/shared/guardrail/grounding"
-	"github.com/plinth-ai/plinth/shared/guardrail/words"
 )
-
-// ContentFlagRate is the share of benign texts whose harmful-content confidence reaches
-// each level in any category.
-type ContentFlagRate struct {
-	Texts                           int
-	AtLeastLow, AtLeastMedium, High float64
-	ByCategory                      map[string]int // texts at MEDIUM or above, per category
-}
-
-// MeasureContentOnBenign scores benign texts (SQuAD contexts and questions) with the
-// harmful-content lexicon.
-func MeasureContentOnBenign(texts []string) ContentFlagRate {
-	var ws words.Scanner
-	r := ContentFlagRate{Texts: len(texts), ByCategory: map[string]int{}}
-	rank := map[string]int{"NONE": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
-	var low, med, high int
-	var buf []content.Result
-	for _, t := range texts {
-		buf = content.Default().Score(&ws, t, buf)
-		best := 0
-		for _, c := range buf {
-			k := rank[content.Confidence(c.Score)]
-			if k >= 2 {
-				r.ByCategory[c.Category]++
-			}
-			best = max(best, k)
-		}
-		if best >= 1 {
-			low++
-		}
-		if best >= 2 {
-			med++
-		}
-		if best >= 3 {
-			high++
-		}
-	}
-	n := float64(max(1, len(texts)))
-	r.AtLeastLow, r.AtLeastMedium, r.High = float64(low)/n, float64(med)/n, float64(high)/n
-	return r
-}
 
 // Contexts lists every paragraph.
 func (d *SquadDoc) Contexts() []string {

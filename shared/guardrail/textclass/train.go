@@ -1,0 +1,232 @@
+package textclass
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
+)
+
+// Example is one training text with a target per label of the model being trained:
+// 1 (the label applies), 0 (it does not) or -1 (unknown: the label is not trained on it).
+type Example struct {
+	Text    string
+	Targets []int8
+	// Weight scales the example's loss (0 means 1).
+	Weight float64
+}
+
+// Options tune training; zero values take the defaults.
+type Options struct {
+	Labels  []string
+	Buckets uint32  // hashed feature buckets, default 1<<17
+	Dim     int     // embedding size, default 16
+	Epochs  int     // default 5
+	LR      float64 // initial learning rate, decayed linearly to 0; default 0.5
+	Seed    uint64
+	// Balance weights each label's rarer class up by the square root of the imbalance.
+	Balance bool
+}
+
+func (o *Options) defaults() {
+	if o.Buckets == 0 {
+		o.Buckets = 1 << 17
+	}
+	if o.Dim == 0 {
+		o.Dim = 16
+	}
+	if o.Epochs == 0 {
+		o.Epochs = 5
+	}
+	if o.LR == 0 {
+		o.LR = 0.5
+	}
+}
+
+// Featurize returns the feature buckets of a text for a model of n buckets.
+func Featurize(text string, n uint32) []uint32 {
+	var z textnorm.Tokenizer
+	return append([]uint32(nil), NewFeaturizer(n).Features(z.Reset(text))...)
+}
+
+// Train fits a model on examples. The result depends only on the examples (in order)
+// and the options: the shuffle and the initial embeddings come from opt.Seed, and every
+// update is done in one goroutine in a fixed order.
+func Train(examples []Example, opt Options) *Model {
+	opt.defaults()
+	nl, d := len(opt.Labels), opt.Dim
+	feats := make([][]uint32, len(examples))
+	var z textnorm.Tokenizer
+	fz := NewFeaturizer(opt.Buckets)
+	for i, e := range examples {
+		feats[i] = append([]uint32(nil), fz.Features(z.Reset(e.Text))...)
+	}
+	// Per-label class weights.
+	posW, negW := make([]float64, nl), make([]float64, nl)
+	for l := range posW {
+		posW[l], negW[l] = 1, 1
+	}
+	if opt.Balance {
+		for l := 0; l < nl; l++ {
+			var p, n float64
+			for _, e := range examples {
+				w := weight(e)
+				switch e.Targets[l] {
+				case 1:
+					p += w
+				case 0:
+					n += w
+				}
+			}
+			// The rarer class is weighted up by the square root of the imbalance, not
+			// all of it: full balancing lets a few dozen positives push their rare
+			// n-grams to extreme weights that then fire on unrelated text.
+			if p > 0 && n > 0 {
+				posW[l] = math.Sqrt((p + n) / (2 * p))
+				negW[l] = math.Sqrt((p + n) / (2 * n))
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(opt.Seed, 0x7e57))
+	emb := make([]float32, int(opt.Buckets)*d)
+	for i := range emb {
+		emb[i] = float32((r.Float64()*2 - 1) / float64(d))
+	}
+	out := make([]float32, nl*d)
+	bias := make([]float32, nl)
+	order := make([]int, len(examples))
+	for i := range order {
+		order[i] = i
+	}
+	hidden := make([]float32, d)
+	grad := make([]float32, d)
+	total := float64(opt.Epochs * len(examples))
+	step := 0.0
+	for ep := 0; ep < opt.Epochs; ep++ {
+		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			lr := float32(opt.LR * (1 - step/total))
+			step++
+			fs := feats[i]
+			if len(fs) == 0 {
+				continue
+			}
+			clear(hidden)
+			for _, b := range fs {
+				row := emb[int(b)*d : int(b)*d+d]
+				for k := range hidden {
+					hidden[k] += row[k]
+				}
+			}
+			inv := 1 / float32(len(fs)+priorFeatures)
+			for k := range hidden {
+				hidden[k] *= inv
+			}
+			clear(grad)
+			e := examples[i]
+			w := weight(e)
+			for l := 0; l < nl; l++ {
+				t := e.Targets[l]
+				if t < 0 {
+					continue
+				}
+				wl := out[l*d : l*d+d]
+				zl := bias[l]
+				for k := range wl {
+					zl += wl[k] * hidden[k]
+				}
+				cw := negW[l]
+				if t == 1 {
+					cw = posW[l]
+				}
+				g := float32((Sigmoid(float64(zl)) - float64(t)) * cw * w)
+				for k := range wl {
+					grad[k] += g * wl[k]
+					wl[k] -= lr * g * hidden[k]
+				}
+				bias[l] -= lr * g
+			}
+			for k := range grad {
+				grad[k] *= lr * inv
+			}
+			for _, b := range fs {
+				row := emb[int(b)*d : int(b)*d+d]
+				for k := range row {
+					row[k] -= grad[k]
+				}
+			}
+		}
+	}
+	m := &Model{Labels: append([]string(nil), opt.Labels...), Thresholds: make([]Thresholds, nl), Buckets: opt.Buckets, Dim: d,
+		out: out, bias: bias, scale: make([]float32, opt.Buckets), emb: make([]int8, len(emb))}
+	// Quantise each embedding row to 8 bits with its own scale. Rows no training text
+	// touched keep no random initial value: a feature never seen says nothing.
+	seen := make([]bool, opt.Buckets)
+	for _, fs := range feats {
+		for _, b := range fs {
+			seen[b] = true
+		}
+	}
+	for b := 0; b < int(opt.Buckets); b++ {
+		if !seen[b] {
+			continue
+		}
+		row := emb[b*d : b*d+d]
+		var mx float32
+		for _, v := range row {
+			mx = max(mx, abs32(v))
+		}
+		if mx == 0 {
+			continue
+		}
+		sc := mx / 127
+		m.scale[b] = sc
+		for k, v := range row {
+			m.emb[b*d+k] = int8(math.Round(float64(v / sc)))
+		}
+	}
+	return m
+}
+
+func weight(e Example) float64 {
+	if e.Weight == 0 {
+		return 1
+	}
+	return e.Weight
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// Sigmoid is the logistic function, computed with an exponential of our own (exp2 by
+// range reduction and a polynomial) so that training gives the same bits on every
+// processor: the standard library's math.Exp picks an FMA path by CPU feature.
+func Sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + expDet(-z))
+	}
+	e := expDet(z)
+	return e / (1 + e)
+}
+
+// expDet returns e^x for x ≤ 0 with about 1e-15 relative error, using only additions,
+// multiplications and math.Ldexp, which are exact or correctly rounded everywhere.
+func expDet(x float64) float64 {
+	if x < -700 {
+		return 0
+	}
+	const ln2 = 0.6931471805599453
+	k := math.Floor(x/ln2 + 0.5)
+	r := x - k*ln2
+	// Taylor series of e^r for |r| ≤ ln2/2, to the 13th power.
+	sum, term := 1.0, 1.0
+	for i := 1; i <= 13; i++ {
+		term = term * r / float64(i)
+		sum += term
+	}
+	return math.Ldexp(sum, int(k))
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/plinth-ai/plinth/shared/guardrail/attack"
+	"github.com/plinth-ai/plinth/shared/guardrail/content"
+	"github.com/plinth-ai/plinth/shared/guardrail/eval"
+	"github.com/plinth-ai/plinth/shared/guardrail/textclass"
+)
+
+func classifierReport(dir string, cross bool) error {
+	cm, err := content.Model()
+	if err != nil {
+		return err
+	}
+	am, err := attack.Model()
+	if err != nil {
+		return err
+	}
+	crows, err := eval.ContentRows(dir)
+	if err != nil {
+		return err
+	}
+	arows, err := eval.AttackRows(dir)
+	if err != nil {
+		return err
+	}
+	cs, as := eval.ContentSpec(), eval.AttackSpec()
+
+	fmt.Println("\nHarmful content (embedded model), test split of every source (15%, never trained or calibrated on).")
+	fmt.Println("Strength is the filter strength: HIGH blocks LOW confidence and above, LOW blocks HIGH confidence only.")
+	fmt.Println("Per category, positives are that category's rows and negatives the benign rows; a source without benign rows has no precision.")
+	printReport(cs.Measure(cm, eval.Only(crows, eval.Test)))
+	fmt.Println("\nPrompt attack (embedded model), test split of every source; negatives are benign and harmful-but-direct prompts.")
+	printReport(as.Measure(am, eval.Only(arows, eval.Test)))
+
+	sq, err := eval.LoadSquad(dir)
+	if err != nil {
+		return err
+	}
+	benign := eval.OverRefusalSet(sq)
+	fmt.Printf("\nOver-refusal on a benign set no classifier was trained or calibrated on: %d SQuAD v2 dev texts\n", len(benign))
+	fmt.Println("(the questions and paragraphs of its first five articles); share of texts blocked with every category at one strength.")
+	fmt.Printf("  %-14s %8s %8s %8s   budget: MEDIUM < 5%%, HIGH < 10%%\n", "detector", "LOW", "MEDIUM", "HIGH")
+	for _, d := range []struct {
+		name string
+		m    *textclass.Model
+	}{{"content", cm}, {"prompt attack", am}} {
+		rate, per := eval.FlagRate(d.m, benign)
+		fmt.Printf("  %-14s %7.2f%% %7.2f%% %7.2f%%   at HIGH by label %v\n", d.name, 100*rate["LOW"], 100*rate["MEDIUM"], 100*rate["HIGH"], per)
+	}
+
+	fmt.Println("\nProbes (prompt attack confidence):")
+	for _, p := range eval.AttackProbes {
+		fmt.Printf("  %-6s want %-6s %q\n", eval.Confidence(am, 0, p.Text), p.Want, p.Text)
+	}
+
+	if !cross {
+		return nil
+	}
+	fmt.Println("\nCross-source, harmful content: a model fitted (and calibrated) without the source, measured on all of its rows.")
+	printCross(cs.CrossSource(crows, []string{"advbench", "harmbench", "strongreject", "jailbreakbench", "simplesafetytests", "openai_moderation", "davidson_hate_offensive"}))
+	fmt.Println("\nCross-source, prompt attack: fitted without the source, measured on it (benign sources: false-positive rate).")
+	printCross(as.CrossSource(arows, []string{"alpaca", "system_prompts", "openai_moderation", "advbench"}))
+	fmt.Println("\nCross-language, prompt attack: fitted on the deepset rows of one language (with every benign source), measured on the other's.")
+	for _, r := range eval.CrossLanguage(as, arows) {
+		printCross([]eval.CrossResult{r})
+	}
+	return nil
+}
+
+func f3(x float64) string {
+	if math.IsNaN(x) {
+		return "    -"
+	}
+	return fmt.Sprintf("%.3f", x)
+}
+
+func printReport(rep eval.Report) {
+	srcs := make([]string, 0, len(rep.Table))
+	for s := range rep.Table {
+		if s != "all" {
+			srcs = append(srcs, s)
+		}
+	}
+	sort.Strings(srcs)
+	srcs = append(srcs, "all")
+	fmt.Printf("  %-24s %-14s %6s %6s | %-19s | %-19s | %-19s\n", "source", "label", "pos", "neg", "strength LOW P / R", "MEDIUM P / R", "HIGH P / R")
+	for _, s := range srcs {
+		for _, l := range rep.Labels {
+			row := rep.Table[s][l]
+			if row == nil {
+				continue
+			}
+			c := row["HIGH"]
+			if c.TP+c.FN == 0 && s != "all" && c.FP+c.TN == 0 {
+				continue
+			}
+			fmt.Printf("  %-24s %-14s %6d %6d", s, l, c.TP+c.FN, c.FP+c.TN)
+			for _, st := range eval.Strengths {
+				c := row[st]
+				fmt.Printf(" | %s / %s", pad(f3(c.Precision())), pad(f3(c.Recall())))
+				if c.TP+c.FN == 0 {
+					fmt.Printf(" fpr %s", f3(c.FPR()))
+				}
+			}
+			fmt.Println()
+		}
+	}
+}
+
+func pad(s string) string { return fmt.Sprintf("%8s", strings.TrimSpace(s)) }
+
+func printCross(rs []eval.CrossResult) {
+	for _, r := range rs {
+		for _, l := range r.Report.Labels {
+			row := r.Report.Table["all"][l]
+			if row == nil {
+				continue
+			}
+			c := row["HIGH"]
+			if c.TP+c.FN == 0 && c.FP+c.TN == 0 {
+				continue
+			}
+			fmt.Printf("  held out %-24s %-14s pos %5d neg %5d", r.Source, l, c.TP+c.FN, c.FP+c.TN)
+			for _, st := range eval.Strengths {
+				c := row[st]
+				if c.TP+c.FN > 0 {
+					fmt.Printf(" | %s recall %s", st, f3(c.Recall()))
+				}
+				if c.FP+c.TN > 0 {
+					fmt.Printf(" | %s fpr %s", st, f3(c.FPR()))
+				}
+			}
+			fmt.Println()
+		}
+	}
+}
