@@ -21,8 +21,9 @@ import (
 )
 
 func main() {
+	ctx := context.Background()
 	log := observe.NewLogger(os.Stdout)
-	handler, err := newHandler(context.Background(), platform.AWSConfigFromEnv(), log)
+	handler, err := newHandler(ctx, platform.AWSConfigFromEnv(), log)
 	if err != nil {
 		log.Error("admin init failed", "error", err)
 		os.Exit(1)
@@ -30,16 +31,24 @@ func main() {
 	lambda.Start(handler)
 }
 
-// newHandler builds the platform once per cold start and returns the proxy handler.
+// newHandler is the function's story, once per cold start: its AWS backends, the
+// platform built on them, and the part of the platform it serves.
 func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), error) {
 	cfg.Logger = log
-	a, err := platform.NewAWS(ctx, cfg)
+	b, err := platform.AWSBackends(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	h, err := platform.AdminHandler(ctx, a)
+	p, err := platform.New(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	return platform.BufferedHandler(h, func(ctx context.Context) { _ = a.Flush(ctx) }), nil
+	if err := p.Registry.SeedBuiltins(ctx); err != nil { // the built-in models, on first use of a table
+		return nil, err
+	}
+	h, err := platform.Handler(p, platform.AdminEdge(), platform.AdminAPIs()...)
+	if err != nil {
+		return nil, err
+	}
+	return platform.BufferedHandler(h, platform.Flusher(p)), nil
 }

@@ -20,8 +20,9 @@ import (
 )
 
 func main() {
+	ctx := context.Background()
 	log := observe.NewLogger(os.Stdout).With("task", os.Getenv(platform.EnvTask))
-	handler, err := newHandler(context.Background(), platform.AWSConfigFromEnv(), os.Getenv(platform.EnvTask), log)
+	handler, err := newHandler(ctx, platform.AWSConfigFromEnv(), os.Getenv(platform.EnvTask), log)
 	if err != nil {
 		log.Error("evaluation init failed", "error", err)
 		os.Exit(1)
@@ -29,16 +30,21 @@ func main() {
 	lambda.Start(handler)
 }
 
-// newHandler builds the platform once per cold start and returns the task's handler.
+// newHandler is the function's story, once per cold start: its AWS backends, the
+// platform built on them, and the part of the platform it serves.
 func newHandler(ctx context.Context, cfg platform.AWSConfig, task string, log *slog.Logger) (func(context.Context, json.RawMessage) (json.RawMessage, error), error) {
 	cfg.Logger = log
-	a, err := platform.NewAWS(ctx, cfg)
+	b, err := platform.AWSBackends(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	tasks, err := platform.EvalTasks(a)
+	p, err := platform.New(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	return platform.TaskHandler(tasks, task, func(ctx context.Context) { _ = a.Flush(ctx) })
+	tasks, err := platform.EvalTasks(p)
+	if err != nil {
+		return nil, err
+	}
+	return platform.TaskHandler(tasks, task, platform.Flusher(p))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -131,15 +132,7 @@ func TestEvaluationRun(t *testing.T) {
 		t.Fatalf("missing suite: %#v", err)
 	}
 
-	a, err := platform.NewAWS(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ah, err := platform.AdminHandler(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := platform.BufferedHandler(ah, nil)
+	api := platform.BufferedHandler(adminAPI(t, awsPlatform(t, cfg)), nil)
 	for _, step := range []struct{ method, path, body string }{
 		{"POST", "/admin/tenants", `{"id":"acme","name":"Acme"}`},
 		{"POST", "/admin/eval-suites", `{"tenant":"acme","id":"qa","target":{"model":"local-chat"},"metrics":["exact_match","f1"],
@@ -211,4 +204,31 @@ func TestEvaluationRun(t *testing.T) {
 	if len(rec.events) == 0 || !strings.HasPrefix(rec.events[0], "plinth ") {
 		t.Errorf("events published %v", rec.events)
 	}
+}
+
+// awsPlatform builds the platform on cfg's AWS backends, as a function's cold start does.
+func awsPlatform(t *testing.T, cfg platform.AWSConfig) *platform.Platform {
+	t.Helper()
+	b, err := platform.AWSBackends(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.New(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// adminAPI is the admin function's handler on p.
+func adminAPI(t *testing.T, p *platform.Platform) http.Handler {
+	t.Helper()
+	if err := p.Registry.SeedBuiltins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := platform.Handler(p, platform.AdminEdge(), platform.AdminAPIs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -20,8 +20,9 @@ import (
 )
 
 func main() {
+	ctx := context.Background()
 	log := observe.NewLogger(os.Stdout)
-	handler, err := newHandler(context.Background(), platform.AWSConfigFromEnv(), log)
+	handler, err := newHandler(ctx, platform.AWSConfigFromEnv(), log)
 	if err != nil {
 		log.Error("gateway init failed", "error", err)
 		os.Exit(1)
@@ -29,16 +30,21 @@ func main() {
 	lambda.Start(handler)
 }
 
-// newHandler builds the platform once per cold start and returns the streaming handler.
+// newHandler is the function's story, once per cold start: its AWS backends, the
+// platform built on them, and the part of the platform it serves.
 func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (func(context.Context, events.APIGatewayProxyRequest) (*events.APIGatewayProxyStreamingResponse, error), error) {
 	cfg.Logger = log
-	a, err := platform.NewAWS(ctx, cfg)
+	b, err := platform.AWSBackends(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	h, err := platform.GatewayHandler(a)
+	p, err := platform.New(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	return platform.StreamingHandler(h, func(ctx context.Context) { _ = a.Flush(ctx) }), nil
+	h, err := platform.Handler(p, platform.TenantEdge(p), platform.GatewayAPIs()...)
+	if err != nil {
+		return nil, err
+	}
+	return platform.StreamingHandler(h, platform.Flusher(p)), nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -80,14 +81,7 @@ func TestTaskDispatch(t *testing.T) {
 	}
 
 	// The knowledge base acme/docs of the sample events, created as an admin would.
-	a, err := platform.NewAWS(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := platform.AdminHandler(context.Background(), a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := adminAPI(t, awsPlatform(t, cfg))
 	kb := events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/admin/knowledge-bases", Body: `{"tenant":"acme","id":"docs"}`,
 		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "r-1", Identity: events.APIGatewayRequestIdentity{UserArn: "arn:aws:iam::123456789012:role/admin"}}}
 	if resp, err := platform.BufferedHandler(admin, nil)(context.Background(), kb); err != nil || resp.StatusCode != 201 {
@@ -139,4 +133,31 @@ func TestTaskDispatch(t *testing.T) {
 			tc.check(t, m)
 		})
 	}
+}
+
+// awsPlatform builds the platform on cfg's AWS backends, as a function's cold start does.
+func awsPlatform(t *testing.T, cfg platform.AWSConfig) *platform.Platform {
+	t.Helper()
+	b, err := platform.AWSBackends(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.New(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// adminAPI is the admin function's handler on p.
+func adminAPI(t *testing.T, p *platform.Platform) http.Handler {
+	t.Helper()
+	if err := p.Registry.SeedBuiltins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := platform.Handler(p, platform.AdminEdge(), platform.AdminAPIs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

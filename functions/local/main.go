@@ -60,7 +60,8 @@ func serve() error {
 	if err != nil {
 		return err
 	}
-	p, err := platform.NewLocal(ctx, platform.Config{
+	// Backends: the embedded store, files, the embedded executor, all in PLINTH_DATA.
+	rt, err := platform.NewLocalRuntime(platform.Config{
 		DataDir:  env("PLINTH_DATA", ".plinth"),
 		AdminKey: os.Getenv("PLINTH_ADMIN_KEY"),
 		Fsync:    os.Getenv("PLINTH_FSYNC") == "1",
@@ -70,6 +71,19 @@ func serve() error {
 		MCPOAuth: mcpOAuth(addr),
 	})
 	if err != nil {
+		return err
+	}
+	// Build: the one platform, as every Lambda function builds it.
+	pl, err := platform.New(ctx, rt.Backends)
+	if err != nil {
+		_ = rt.Close(ctx)
+		return err
+	}
+	// Serve: all of it, from this process.
+	p, err := rt.Serve(ctx, pl)
+	if err != nil {
+		_ = pl.Close(ctx)
+		_ = rt.Close(ctx)
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -66,7 +67,7 @@ func loadEvent(t *testing.T, name string) events.APIGatewayProxyRequest {
 // runIngestion runs the ingestion state machine definition on the embedded executor with
 // every task bound to the ingest function's Lambda handler, the error a handler reports
 // becoming the state error by its errorType, as Step Functions does with Lambda.
-func runIngestion(t *testing.T, a *platform.AWS, event []byte) flow.Execution {
+func runIngestion(t *testing.T, a *platform.Platform, event []byte) flow.Execution {
 	t.Helper()
 	tasks, err := platform.IngestTasks(a)
 	if err != nil {
@@ -80,7 +81,7 @@ func runIngestion(t *testing.T, a *platform.AWS, event []byte) flow.Execution {
 	defer exec.Close(context.Background())
 	subs := map[string]string{}
 	for _, ph := range statemachines.Placeholders(def) {
-		h, err := platform.TaskHandler(tasks, ph, func(ctx context.Context) { _ = a.Flush(ctx) })
+		h, err := platform.TaskHandler(tasks, ph, platform.Flusher(a))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,10 +141,7 @@ func TestUploadIngestRetrieve(t *testing.T) {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 	// Platform state an admin would have created: models, tenant, key, knowledge base.
-	a, err := platform.NewAWS(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := awsPlatform(t, cfg)
 	if err := a.Registry.SeedBuiltins(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -154,10 +152,7 @@ func TestUploadIngestRetrieve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := platform.AdminHandler(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := adminAPI(t, a)
 	kbEvent := loadEvent(t, "apigw-models.json")
 	kbEvent.HTTPMethod, kbEvent.Path, kbEvent.Body = "POST", "/admin/knowledge-bases", `{"tenant":"acme","id":"docs"}`
 	kbEvent.RequestContext.Authorizer, kbEvent.RequestContext.Identity.UserArn = nil, "arn:aws:iam::123456789012:role/admin"
@@ -233,4 +228,31 @@ func TestUploadIngestRetrieve(t *testing.T) {
 			}
 		})
 	}
+}
+
+// awsPlatform builds the platform on cfg's AWS backends, as a function's cold start does.
+func awsPlatform(t *testing.T, cfg platform.AWSConfig) *platform.Platform {
+	t.Helper()
+	b, err := platform.AWSBackends(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.New(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// adminAPI is the admin function's handler on p.
+func adminAPI(t *testing.T, p *platform.Platform) http.Handler {
+	t.Helper()
+	if err := p.Registry.SeedBuiltins(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := platform.Handler(p, platform.AdminEdge(), platform.AdminAPIs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

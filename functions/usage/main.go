@@ -18,8 +18,9 @@ import (
 )
 
 func main() {
+	ctx := context.Background()
 	log := observe.NewLogger(os.Stdout)
-	handler, err := newHandler(context.Background(), platform.AWSConfigFromEnv(), log)
+	handler, err := newHandler(ctx, platform.AWSConfigFromEnv(), log)
 	if err != nil {
 		log.Error("usage init failed", "error", err)
 		os.Exit(1)
@@ -27,13 +28,18 @@ func main() {
 	lambda.Start(handler)
 }
 
-// newHandler builds the ledger once per cold start.
+// newHandler is the function's story, once per cold start: its AWS backends, the
+// platform built on them, and the part it serves (draining the usage queue).
 func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
 	cfg.Logger = log
 	cfg.UsageQueueURL = "" // this function drains the queue; it never spools to it
-	a, err := platform.NewAWS(ctx, cfg)
+	b, err := platform.AWSBackends(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return platform.UsageDrainHandler(a), nil
+	p, err := platform.New(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	return platform.UsageDrainHandler(p, cfg), nil
 }

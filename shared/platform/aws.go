@@ -2,47 +2,36 @@ package platform
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3vectorsapi "github.com/aws/aws-sdk-go-v2/service/s3vectors"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/plinth-ai/plinth/shared/audit"
-	"github.com/plinth-ai/plinth/shared/audit/storelog"
+	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
-	"github.com/plinth-ai/plinth/shared/cache"
-	"github.com/plinth-ai/plinth/shared/cache/gatewaycache"
+	"github.com/plinth-ai/plinth/shared/eval/eventbus"
 	"github.com/plinth-ai/plinth/shared/gateway"
-	"github.com/plinth-ai/plinth/shared/guardrail"
-	"github.com/plinth-ai/plinth/shared/guardrail/bedrockguard"
+	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/observe/awstrace"
-	"github.com/plinth-ai/plinth/shared/provider/router"
-	"github.com/plinth-ai/plinth/shared/quota"
-	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
 	"github.com/plinth-ai/plinth/shared/rag/s3vectors"
-	"github.com/plinth-ai/plinth/shared/registry"
-	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
-	"github.com/plinth-ai/plinth/shared/tenant"
-	"github.com/plinth-ai/plinth/shared/usage"
-	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
+	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
 	"github.com/plinth-ai/plinth/shared/usage/sqsspool"
+	"github.com/plinth-ai/plinth/statemachines"
 )
 
 // Environment variables of the functions' contract with the CDK app (cdk/README.md).
@@ -151,223 +140,220 @@ func AWSConfigFromEnv() AWSConfig {
 	}
 }
 
-// ErrMissingConfig means a setting a function needs is empty.
-var ErrMissingConfig = errors.New("missing configuration")
-
-// AWS is the platform assembled on AWS services for one Lambda function, built once per
-// cold start. Only the table client is created eagerly; S3, Secrets Manager, Step
-// Functions, EventBridge and Bedrock clients are created on first use, so a function
-// pays for none it does not call.
-type AWS struct {
-	cfg    AWSConfig
-	sdk    aws.Config
-	Log    *slog.Logger
-	Tracer *observe.Tracer
-
-	Store    store.Store
-	Registry *registry.Service
-	Tenants  *tenant.Service
-	Usage    *usage.Recorder
-	// Audit records audit events into AuditLog, flushed with usage by Flush.
-	Audit    *audit.Writer
-	AuditLog audit.Log
-	Secrets  *SecretsResolver
-
-	metrics  gateway.Metrics
-	upstream *http.Client
-
-	s3Once sync.Once
-	s3     s3blob.Client
-	sfnOne sync.Once
-	sfn    StartExecutionAPI
-	ebOnce sync.Once
-	eb     PutEventsAPI
-
-	gwOnce sync.Once
-	gw     *gatewayParts
-	gwErr  error
-
-	toolParts awsTools
-	grOnce    sync.Once
-	gr        *guardrail.Service
-	grErr     error
-}
-
-// NewAWS builds the shared part of every function: SDK configuration (with X-Ray
-// instrumentation when tracing is active), the DynamoDB store, the registry, tenants and
-// the usage recorder. It needs cfg.Table.
-func NewAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
+// AWSBackends builds the AWS backends of one Lambda function, once per cold start: the
+// DynamoDB table, the S3 buckets it names (documents, index, eval), S3 Vectors, Secrets
+// Manager for provider keys, Step Functions for runs, EventBridge Scheduler for
+// evaluation schedules and the event bus for evaluation events, CloudWatch EMF metrics,
+// and X-Ray tracing of AWS and provider calls when the function traces. Only the table
+// is required; clients are built only for what is configured.
+func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 	if cfg.Table == "" {
-		return nil, fmt.Errorf("%s: %w", EnvTable, ErrMissingConfig)
+		return Backends{}, fmt.Errorf("%s: %w", EnvTable, ErrMissingConfig)
 	}
-	a := &AWS{cfg: cfg, Log: cfg.Logger, Tracer: cfg.Tracer, metrics: cfg.Metrics}
-	if a.Log == nil {
-		a.Log = observe.NewLogger(os.Stdout)
+	b := Backends{Log: cfg.Logger, Tracer: cfg.Tracer, Metrics: cfg.Metrics, Upstream: cfg.UpstreamHTTPClient}
+	if b.Log == nil {
+		b.Log = observe.NewLogger(os.Stdout)
 	}
-	if a.Tracer == nil {
-		a.Tracer = observe.NewTracer()
+	if b.Tracer == nil {
+		b.Tracer = observe.NewTracer()
 	}
-	if a.metrics == nil {
-		a.metrics = observe.NewEMF(os.Stdout)
+	if b.Metrics == nil {
+		b.Metrics = observe.NewEMF(os.Stdout)
 	}
+	var sdk aws.Config
 	if cfg.AWS != nil {
-		a.sdk = cfg.AWS.Copy()
+		sdk = cfg.AWS.Copy()
 	} else {
-		sdk, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("load AWS configuration: %w", err)
+		var err error
+		if sdk, err = config.LoadDefaultConfig(ctx); err != nil {
+			return Backends{}, fmt.Errorf("load AWS configuration: %w", err)
 		}
-		a.sdk = sdk
 	}
-	awstrace.Instrument(&a.sdk.APIOptions, a.Tracer)
-
-	a.upstream = cfg.UpstreamHTTPClient
-	if a.upstream == nil {
-		a.upstream = UpstreamHTTPClient()
-	}
-	if a.Tracer.Enabled() {
-		c := *a.upstream
-		c.Transport = a.Tracer.Transport(c.Transport)
-		a.upstream = &c
-	}
+	awstrace.Instrument(&sdk.APIOptions, b.Tracer)
+	b.AWS = &sdk
 
 	db := cfg.DynamoDB
 	if db == nil {
-		db = dynamodb.NewFromConfig(a.sdk)
+		db = dynamodb.NewFromConfig(sdk)
 	}
 	st, err := dynamostore.New(db, cfg.Table)
 	if err != nil {
-		return nil, err
+		return Backends{}, err
 	}
-	a.Store = st
-	a.Registry = registry.NewService(st)
-	a.Tenants = tenant.NewService(st, tenant.WithLogger(a.Log))
-	// Lambda freezes the process between invocations: records are flushed before each
-	// invocation returns (Flush), so the queue never holds more than one request's worth.
-	usageOpts := []usage.Option{usage.WithLogger(a.Log)}
+	b.Data.Store = st
+	if cfg.DocumentsBucket != "" || cfg.IndexBucket != "" || cfg.EvalBucket != "" {
+		client := cfg.S3
+		if client == nil {
+			client = s3.NewFromConfig(sdk)
+		}
+		bucket := func(name string) (blob.Store, error) {
+			if name == "" {
+				return nil, nil
+			}
+			return s3blob.New(client, name)
+		}
+		if b.Data.Blobs.Documents, err = bucket(cfg.DocumentsBucket); err != nil {
+			return Backends{}, err
+		}
+		if b.Data.Blobs.Index, err = bucket(cfg.IndexBucket); err != nil {
+			return Backends{}, err
+		}
+		if b.Data.Blobs.Eval, err = bucket(cfg.EvalBucket); err != nil {
+			return Backends{}, err
+		}
+		b.Data.Blobs.DocumentsName = cfg.DocumentsBucket
+	}
+	if cfg.VectorBucket != "" {
+		api := cfg.S3Vectors
+		if api == nil {
+			api = s3vectorsapi.NewFromConfig(sdk)
+		}
+		b.Data.Vectors = s3vectors.New(api, cfg.VectorBucket)
+	}
+	secrets := cfg.SecretsManager
+	b.Secrets = NewSecretsResolver(func() SecretsAPI {
+		if secrets != nil {
+			return secrets
+		}
+		return secretsmanager.NewFromConfig(sdk)
+	}, cfg.ProviderSecretARN).Resolve
+
+	machines := map[string]string{}
+	if cfg.EvaluationStateMachineARN != "" {
+		machines[statemachines.Evaluation] = cfg.EvaluationStateMachineARN
+	}
+	if cfg.IngestionStateMachineARN != "" {
+		machines[statemachines.Ingestion] = cfg.IngestionStateMachineARN
+	}
+	if len(machines) > 0 {
+		client := cfg.StepFunctions
+		if client == nil {
+			client = sfn.NewFromConfig(sdk)
+		}
+		b.Flows = &StepFunctions{Client: client, Machines: machines}
+	}
+	if cfg.ScheduleGroup != "" && cfg.SchedulerRoleARN != "" && cfg.EvaluationStateMachineARN != "" {
+		client := cfg.Scheduler
+		if client == nil {
+			client = scheduler.NewFromConfig(sdk)
+		}
+		b.Schedules = &EventBridgeSchedules{Client: client, Group: cfg.ScheduleGroup, Machine: cfg.EvaluationStateMachineARN,
+			Role: cfg.SchedulerRoleARN, DLQ: cfg.SchedulerDLQARN}
+	}
 	if cfg.UsageQueueURL != "" {
 		// Records are sent to the usage queue before the invocation returns; the usage
 		// function drains it into the table.
-		usageOpts = append(usageOpts, usage.WithSpool(sqsspool.New(a.sqsClient(), cfg.UsageQueueURL)))
+		b.UsageSpool = sqsspool.New(sqsClient(cfg, sdk), cfg.UsageQueueURL)
 	}
-	a.Usage = usage.NewRecorder(st, usageOpts...)
-	a.AuditLog = storelog.New(st)
-	a.Audit = audit.NewWriter(a.AuditLog, audit.WithLogger(a.Log))
-	a.Secrets = NewSecretsResolver(a.secretsClient, cfg.ProviderSecretARN)
-	return a, nil
-}
-
-// Flush waits until the usage records and audit events of the invocation so far are
-// written; handlers call it before an invocation completes, as Lambda may freeze the
-// process right after.
-func (a *AWS) Flush(ctx context.Context) error {
-	return errors.Join(a.Usage.Flush(ctx), a.Audit.Flush(ctx))
-}
-
-// SDKConfig returns the (instrumented) AWS SDK configuration.
-func (a *AWS) SDKConfig() aws.Config { return a.sdk }
-
-func (a *AWS) sqsClient() SQSAPI {
-	if a.cfg.SQS != nil {
-		return a.cfg.SQS
-	}
-	return sqs.NewFromConfig(a.sdk)
-}
-
-func (a *AWS) secretsClient() SecretsAPI {
-	if a.cfg.SecretsManager != nil {
-		return a.cfg.SecretsManager
-	}
-	return secretsmanager.NewFromConfig(a.sdk)
-}
-
-func (a *AWS) s3Client() s3blob.Client {
-	a.s3Once.Do(func() {
-		a.s3 = a.cfg.S3
-		if a.s3 == nil {
-			a.s3 = s3.NewFromConfig(a.sdk)
+	if cfg.EventBus != "" {
+		client := cfg.EventBridge
+		if client == nil {
+			client = eventbridge.NewFromConfig(sdk)
 		}
-	})
-	return a.s3
-}
-
-func (a *AWS) sfnClient() StartExecutionAPI {
-	a.sfnOne.Do(func() {
-		a.sfn = a.cfg.StepFunctions
-		if a.sfn == nil {
-			a.sfn = sfn.NewFromConfig(a.sdk)
+		if b.Events, err = eventbus.New(client, cfg.EventBus); err != nil {
+			return Backends{}, err
 		}
-	})
-	return a.sfn
-}
-
-func (a *AWS) eventBridgeClient() PutEventsAPI {
-	a.ebOnce.Do(func() {
-		a.eb = a.cfg.EventBridge
-		if a.eb == nil {
-			a.eb = eventbridge.NewFromConfig(a.sdk)
-		}
-	})
-	return a.eb
-}
-
-func (a *AWS) schedulerClient() SchedulerAPI {
-	if a.cfg.Scheduler != nil {
-		return a.cfg.Scheduler
 	}
-	return scheduler.NewFromConfig(a.sdk)
+	return b, nil
 }
 
-// bucket returns the blob store of an S3 bucket named by the setting env.
-func (a *AWS) bucket(env, name string) (blob.Store, error) {
-	if name == "" {
-		return nil, fmt.Errorf("%s: %w", env, ErrMissingConfig)
+func sqsClient(cfg AWSConfig, sdk aws.Config) SQSAPI {
+	if cfg.SQS != nil {
+		return cfg.SQS
 	}
-	return s3blob.New(a.s3Client(), name)
+	return sqs.NewFromConfig(sdk)
 }
 
-// gatewayParts is the model gateway service and what is built with it.
-type gatewayParts struct {
-	gw    *gateway.Gateway
-	inv   *Invoker
-	usage *usage.Service
+// StepFunctions starts the platform's state machines on AWS Step Functions.
+type StepFunctions struct {
+	Client StartExecutionAPI
+	// Machines maps a state machine's name (statemachines.Evaluation, ...) to its ARN.
+	Machines map[string]string
 }
 
-// gateway builds the model gateway once: the router with Secrets Manager keys and
-// Bedrock on the function's credentials, tenants' guardrail policies inline, DynamoDB
-// quotas, the exact and semantic cache, usage, EMF metrics.
-func (a *AWS) gateway() (*gatewayParts, error) {
-	a.gwOnce.Do(func() {
-		guards, err := a.guardrails()
-		if err != nil {
-			a.gwErr = err
+var _ Flows = (*StepFunctions)(nil)
+
+// Start implements Flows; the execution ID is the execution ARN.
+func (s *StepFunctions) Start(ctx context.Context, machine string, input json.RawMessage) (string, error) {
+	arn, ok := s.Machines[machine]
+	if !ok {
+		return "", fmt.Errorf("state machine %s has no ARN here: %w", machine, ErrMissingConfig)
+	}
+	out, err := s.Client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(string(input))})
+	if err != nil {
+		return "", fmt.Errorf("start execution of %s: %w", arn, err)
+	}
+	return aws.ToString(out.ExecutionArn), nil
+}
+
+// TenantEdge is the edge of the Lambda functions behind API Gateway's tenant routes:
+// the key authorizer's context first, then an IAM identity API Gateway verified, then
+// (defence in depth) a bearer key read directly. API Gateway's request ID becomes the
+// platform's.
+func TenantEdge(p *Platform) Edge {
+	return Edge{
+		Tenants: gatewayauth.New(p.Tenants, gatewayauth.WithAuthorizerContext(authorizerContext), gatewayauth.WithIAMIdentity(iamIdentity)),
+		Wrap:    apiGatewayRequestIDs,
+	}
+}
+
+// AdminEdge is the edge of the admin function: API Gateway authorizes /admin with
+// AWS_IAM, and every IAM principal it admits is a platform admin.
+func AdminEdge() Edge {
+	return Edge{Admin: iamAdmin, Wrap: apiGatewayRequestIDs}
+}
+
+// iamAdmin admits the IAM principal API Gateway verified as a platform admin; a request
+// without one (the route is not IAM-authorized) is refused.
+func iamAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arn, ok := iamIdentity(r)
+		if !ok {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, "iam_required", "the admin API needs AWS IAM (SigV4) authorization"))
 			return
 		}
-		inv := NewInvoker(router.New(), a.Registry, a.Secrets.Resolve,
-			router.WithSharedHTTPClient(a.upstream), router.WithAWSConfig(a.sdk))
-		gw := gateway.New(a.Registry, inv,
-			gateway.WithLogger(a.Log),
-			gateway.WithTenants(a.Tenants),
-			gateway.WithGuard(newGuardAdapter(guards)),
-			gateway.WithQuota(gatewayquota.New(quota.New(a.Store))),
-			gateway.WithUsage(gatewayusage.New(a.Usage, a.Log)),
-			gateway.WithCache(gatewaycache.New(cache.New(a.Store, cache.WithEmbedder(semanticEmbedder(inv, a.Registry))), a.Log)),
-			gateway.WithMetrics(a.metrics),
-		)
-		a.gw = &gatewayParts{gw: gw, inv: inv, usage: usage.NewService(a.Store, a.Tenants)}
+		p := auth.Principal{Admin: true, KeyID: arn}
+		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	})
-	return a.gw, a.gwErr
 }
 
-// guardrails builds the guardrail service once (engine, stored policies, tenants'
-// assignments); policies that name an Amazon Bedrock guardrail are evaluated by
-// ApplyGuardrail with the function's credentials.
-func (a *AWS) guardrails() (*guardrail.Service, error) {
-	a.grOnce.Do(func() {
-		a.gr, a.grErr = newGuardrails(a.Store, a.Tenants, time.Now, guardrail.WithDelegate(bedrockguard.New(bedrockruntime.NewFromConfig(a.sdk))))
-		if a.grErr != nil {
-			a.grErr = fmt.Errorf("guardrail engine: %w", a.grErr)
+// What each Lambda function serves, as API Gateway routes to it (cdk/api_stack.go). Each
+// is a function of its own so a binary links only its APIs.
+
+// GatewayAPIs are the gateway function's: /v1/chat/completions (with knowledge_base
+// grounding when the documents and index buckets are configured), /v1/embeddings,
+// /v1/models, /v1/usage, /v1/session, /v1/feedback and the reviewers'
+// /v1/review-queues (with the eval bucket), the MCP gateway /mcp and GET /v1/tools,
+// /healthz, /openapi.json and the web console's static files under /console/. On Lambda, 2026-07-28 MCP clients are served
+// statelessly by any instance; a 2025-11-25 session lives in the instance that opened
+// it, and a client whose request reaches another is told (404) to initialize again, as
+// the transport specifies.
+func GatewayAPIs() []API {
+	return []API{HealthAPI, ConsoleAPI, ModelsAPI, UsageAPI, FeedbackAPI, HumanEvalAPI, ToolsAPI}
+}
+
+// GuardrailsAPIs are the guardrails function's: POST /v1/guardrails/apply.
+func GuardrailsAPIs() []API { return []API{GuardrailsAPI} }
+
+// RetrievalAPIs are the retrieval function's: /v1/knowledge-bases/{kb}/... (documents,
+// retrieval, grounded answers).
+func RetrievalAPIs() []API { return []API{KnowledgeAPI} }
+
+// AdminAPIs are the admin function's, everything under /admin: registry, tenants and
+// keys, usage reports, audit, guardrail policies, and with their buckets knowledge
+// bases, evaluation suites and runs, review queues and datasets; the tool catalog; who
+// is signed in (GET /admin/session).
+func AdminAPIs() []API {
+	return []API{RegistryAPI, TenantsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI}
+}
+
+// Flusher is what a Lambda handler runs before an invocation completes: the usage
+// records and audit events of the invocation written, as Lambda may freeze the process
+// right after.
+func Flusher(p *Platform) func(context.Context) {
+	return func(ctx context.Context) {
+		if err := p.Flush(ctx); err != nil {
+			p.log.ErrorContext(ctx, "flush before the invocation ends", "error", err)
 		}
-	})
-	return a.gr, a.grErr
+	}
 }

@@ -178,9 +178,6 @@ func iamIdentity(r *http.Request) (string, bool) {
 	return rc.Identity.UserArn, true
 }
 
-// TaskFunc is a state-machine task: JSON in, JSON out (rag and eval tasks).
-type TaskFunc = func(ctx context.Context, in json.RawMessage) (json.RawMessage, error)
-
 // ErrUnknownTask means PLINTH_TASK names no task of the function's flow.
 var ErrUnknownTask = errors.New("unknown task")
 

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -49,31 +48,29 @@ func ScheduleName(tenantID, suiteID string) string {
 	return evalSchedulePrefix + clean(tenantID, 24) + "-" + clean(suiteID, 24) + "-" + hex.EncodeToString(sum[:3])
 }
 
-// schedulerSync makes the schedule group hold exactly one schedule per scheduled suite,
-// each starting the evaluation state machine with the suite's flow input through the
-// scheduler role, failed deliveries going to the dead-letter queue.
-type schedulerSync struct {
-	client  SchedulerAPI
-	suites  func(ctx context.Context) ([]eval.ScheduledSuite, error)
-	group   string
-	machine string
-	role    string
-	dlq     string
-	log     *slog.Logger
+// EventBridgeSchedules keeps an EventBridge Scheduler group holding exactly one
+// schedule per scheduled suite, each starting the evaluation state machine with the
+// suite's flow input through the scheduler role, failed deliveries going to the
+// dead-letter queue (DLQ, optional).
+type EventBridgeSchedules struct {
+	Client  SchedulerAPI
+	Group   string
+	Machine string
+	Role    string
+	DLQ     string
 }
 
-// Sync creates, updates and deletes schedules until the group matches the suites.
-func (s *schedulerSync) Sync(ctx context.Context) error {
-	want, err := s.suites(ctx)
-	if err != nil {
-		return fmt.Errorf("list scheduled suites: %w", err)
-	}
+var _ Schedules = (*EventBridgeSchedules)(nil)
+
+// Sync creates, updates and deletes schedules until the group matches want.
+func (s *EventBridgeSchedules) Sync(ctx context.Context, want []eval.ScheduledSuite) error {
+	var err error
 	have := map[string]bool{}
 	var next *string
 	for {
-		out, err := s.client.ListSchedules(ctx, &scheduler.ListSchedulesInput{GroupName: aws.String(s.group), NamePrefix: aws.String(evalSchedulePrefix), NextToken: next})
+		out, err := s.Client.ListSchedules(ctx, &scheduler.ListSchedulesInput{GroupName: aws.String(s.Group), NamePrefix: aws.String(evalSchedulePrefix), NextToken: next})
 		if err != nil {
-			return fmt.Errorf("list schedules of group %s: %w", s.group, err)
+			return fmt.Errorf("list schedules of group %s: %w", s.Group, err)
 		}
 		for _, sc := range out.Schedules {
 			have[aws.ToString(sc.Name)] = true
@@ -88,19 +85,19 @@ func (s *schedulerSync) Sync(ctx context.Context) error {
 		name := ScheduleName(su.Tenant, su.SuiteID)
 		wanted[name] = true
 		target := &types.Target{
-			Arn: aws.String(s.machine), RoleArn: aws.String(s.role), Input: aws.String(string(su.Input)),
+			Arn: aws.String(s.Machine), RoleArn: aws.String(s.Role), Input: aws.String(string(su.Input)),
 			RetryPolicy: &types.RetryPolicy{MaximumRetryAttempts: aws.Int32(3), MaximumEventAgeInSeconds: aws.Int32(3600)},
 		}
-		if s.dlq != "" {
-			target.DeadLetterConfig = &types.DeadLetterConfig{Arn: aws.String(s.dlq)}
+		if s.DLQ != "" {
+			target.DeadLetterConfig = &types.DeadLetterConfig{Arn: aws.String(s.DLQ)}
 		}
 		desc := aws.String("Plinth evaluation suite " + su.Tenant + "/" + su.SuiteID)
 		window := &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff}
 		if have[name] {
-			_, err = s.client.UpdateSchedule(ctx, &scheduler.UpdateScheduleInput{Name: aws.String(name), GroupName: aws.String(s.group),
+			_, err = s.Client.UpdateSchedule(ctx, &scheduler.UpdateScheduleInput{Name: aws.String(name), GroupName: aws.String(s.Group),
 				ScheduleExpression: aws.String(su.Schedule), FlexibleTimeWindow: window, Target: target, Description: desc, State: types.ScheduleStateEnabled})
 		} else {
-			_, err = s.client.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(name), GroupName: aws.String(s.group),
+			_, err = s.Client.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(name), GroupName: aws.String(s.Group),
 				ScheduleExpression: aws.String(su.Schedule), FlexibleTimeWindow: window, Target: target, Description: desc, State: types.ScheduleStateEnabled})
 		}
 		if err != nil {
@@ -111,29 +108,13 @@ func (s *schedulerSync) Sync(ctx context.Context) error {
 		if wanted[name] {
 			continue
 		}
-		_, err := s.client.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String(name), GroupName: aws.String(s.group)})
+		_, err := s.Client.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String(name), GroupName: aws.String(s.Group)})
 		var nf *types.ResourceNotFoundException
 		if err != nil && !errors.As(err, &nf) {
 			errs = append(errs, fmt.Errorf("delete schedule %s: %w", name, err))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// syncAfterChanges runs sync after every successful change to evaluation suites, so a
-// suite's schedule exists exactly while the suite has one. A failed sync is logged; the
-// next change reconciles again.
-func (s *schedulerSync) syncAfterChanges(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if r.Method == http.MethodGet || sw.status >= 300 || !isSuiteChange(r.URL.Path) {
-			return
-		}
-		if err := s.Sync(r.Context()); err != nil {
-			s.log.ErrorContext(r.Context(), "evaluation schedules out of sync", "error", err)
-		}
-	})
 }
 
 // isSuiteChange matches /admin/eval-suites and /admin/eval-suites/{id}, not runs.

@@ -234,8 +234,8 @@ func TestStreamingHandlerHeadersAndFailures(t *testing.T) {
 	}
 }
 
-func TestNewAWSNeedsATable(t *testing.T) {
-	_, err := NewAWS(context.Background(), AWSConfig{AWS: &aws.Config{Region: "eu-west-1"}})
+func TestAWSBackendsNeedATable(t *testing.T) {
+	_, err := AWSBackends(context.Background(), AWSConfig{AWS: &aws.Config{Region: "eu-west-1"}})
 	if !errors.Is(err, ErrMissingConfig) || !strings.Contains(err.Error(), EnvTable) {
 		t.Fatalf("err %v", err)
 	}

@@ -15,9 +15,9 @@ import (
 // writes its records to the ledger (reporting the ones it could not store, so SQS
 // redelivers just those); a scheduled EventBridge event redrives the dead-letter queue
 // (PLINTH_USAGE_DLQ_URL) into the ledger.
-func UsageDrainHandler(a *AWS) func(context.Context, json.RawMessage) (any, error) {
-	ledger := usage.NewLedger(a.Store, 0)
-	drain := sqsspool.Handler(ledger.Write, a.Log)
+func UsageDrainHandler(p *Platform, cfg AWSConfig) func(context.Context, json.RawMessage) (any, error) {
+	ledger := usage.NewLedger(p.b.Data.Store, 0)
+	drain := sqsspool.Handler(ledger.Write, p.log)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			Records    []json.RawMessage `json:"Records"`
@@ -34,11 +34,11 @@ func UsageDrainHandler(a *AWS) func(context.Context, json.RawMessage) (any, erro
 			}
 			return drain(ctx, ev)
 		case probe.DetailType == "Scheduled Event":
-			if a.cfg.UsageDLQURL == "" {
+			if cfg.UsageDLQURL == "" {
 				return nil, fmt.Errorf("usage function: %s: %w", EnvUsageDLQURL, ErrMissingConfig)
 			}
-			moved, err := sqsspool.Redrive(ctx, a.sqsClient(), a.cfg.UsageDLQURL, ledger.Write)
-			a.Log.Info("usage dead-letter redrive", "moved", moved, "error", err)
+			moved, err := sqsspool.Redrive(ctx, sqsClient(cfg, *p.b.AWS), cfg.UsageDLQURL, ledger.Write)
+			p.log.Info("usage dead-letter redrive", "moved", moved, "error", err)
 			return map[string]int{"moved": moved}, err
 		}
 		return nil, fmt.Errorf("usage function: unknown event")

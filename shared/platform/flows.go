@@ -3,15 +3,44 @@ package platform
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/schedule"
 	"github.com/plinth-ai/plinth/statemachines"
 )
+
+// Flows starts the platform's state machines (statemachines.Ingestion,
+// statemachines.Evaluation) with an execution input, returning the execution's ID: the
+// embedded executor locally (ExecutorFlows), AWS Step Functions in AWS.
+type Flows interface {
+	Start(ctx context.Context, machine string, input json.RawMessage) (executionID string, err error)
+}
+
+// Schedules runs evaluation suites on their schedules. Sync gets every scheduled suite
+// after each change to suites (and when the local platform starts) and makes the
+// runtime's scheduler hold exactly those: the in-process scheduler locally
+// (LocalSchedules), EventBridge Scheduler in AWS.
+type Schedules interface {
+	Sync(ctx context.Context, suites []eval.ScheduledSuite) error
+}
+
+// ExecutorFlows starts state machines on the embedded executor.
+type ExecutorFlows struct{ Exec *flow.Executor }
+
+// Start implements Flows.
+func (f ExecutorFlows) Start(ctx context.Context, machine string, input json.RawMessage) (string, error) {
+	ex, err := f.Exec.Start(ctx, machine, "", input)
+	if err != nil {
+		return "", err
+	}
+	return ex.ID, nil
+}
 
 // LocalFunctionARN is the function ARN a task placeholder is bound to in local mode; it
 // has the shape of a real Lambda ARN so the definitions run unchanged.
@@ -19,9 +48,37 @@ func LocalFunctionARN(placeholder string) string {
 	return "arn:aws:lambda:local:000000000000:function:plinth-" + placeholder
 }
 
+// RunFlows registers the ingestion and evaluation state machines on the embedded
+// executor with the platform's own tasks (the local counterpart of the ingest and
+// evaluation Lambda functions) and resumes the executions a previous run left unfinished.
+func RunFlows(ctx context.Context, p *Platform, exec *flow.Executor) error {
+	ingest, err := IngestTasks(p)
+	if err != nil {
+		return err
+	}
+	evalTasks, err := EvalTasks(p)
+	if err != nil {
+		return err
+	}
+	if err := registerMachine(exec, statemachines.Ingestion, ingest); err != nil {
+		return err
+	}
+	if err := registerMachine(exec, statemachines.Evaluation, evalTasks); err != nil {
+		return err
+	}
+	n, err := exec.Resume(ctx)
+	if err != nil {
+		return fmt.Errorf("resume executions: %w", err)
+	}
+	if n > 0 {
+		p.log.Info("resumed unfinished executions", "count", n)
+	}
+	return nil
+}
+
 // registerMachine loads a definition from statemachines/, binds each ${…} placeholder to
 // its in-process task and registers the machine with the executor.
-func registerMachine(exec *flow.Executor, name string, tasks map[string]func(context.Context, json.RawMessage) (json.RawMessage, error)) error {
+func registerMachine(exec *flow.Executor, name string, tasks map[string]TaskFunc) error {
 	def, err := statemachines.Definition(name)
 	if err != nil {
 		return err
@@ -43,72 +100,58 @@ func registerMachine(exec *flow.Executor, name string, tasks map[string]func(con
 	return exec.Register(name, m)
 }
 
-// scheduleSync keeps the in-process scheduler in step with the evaluation suites'
-// schedules (suites are created and changed at run time through the admin API).
-type scheduleSync struct {
+// LocalSchedules runs evaluation schedules with the in-process scheduler, starting each
+// run on the evaluation state machine through flows. Run it with Run.
+type LocalSchedules struct {
 	sched  *schedule.Scheduler
-	list   func(ctx context.Context) (map[string]scheduled, error)
-	start  func(ctx context.Context, input json.RawMessage) error
+	flows  Flows
 	log    *slog.Logger
 	mu     sync.Mutex
 	active map[string]string // name → expression
 }
 
-type scheduled struct {
-	Expr  string
-	Input json.RawMessage
+// NewLocalSchedules returns schedules that start runs through flows.
+func NewLocalSchedules(flows Flows, log *slog.Logger) *LocalSchedules {
+	return &LocalSchedules{sched: schedule.NewScheduler(), flows: flows, log: log, active: map[string]string{}}
 }
 
-func (s *scheduleSync) sync(ctx context.Context) {
-	want, err := s.list(ctx)
-	if err != nil {
-		s.log.Warn("list evaluation schedules", "error", err)
-		return
+// Sync implements Schedules.
+func (s *LocalSchedules) Sync(_ context.Context, suites []eval.ScheduledSuite) error {
+	want := make(map[string]eval.ScheduledSuite, len(suites))
+	for _, su := range suites {
+		want[su.Tenant+"/"+su.SuiteID] = su
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name, expr := range s.active {
-		if w, ok := want[name]; !ok || w.Expr != expr {
+		if w, ok := want[name]; !ok || w.Schedule != expr {
 			s.sched.Remove(name)
 			delete(s.active, name)
 		}
 	}
+	var errs []error
 	for name, w := range want {
 		if _, ok := s.active[name]; ok {
 			continue
 		}
-		sc, err := schedule.Parse(w.Expr)
+		sc, err := schedule.Parse(w.Schedule)
 		if err != nil {
-			s.log.Warn("invalid evaluation schedule; not scheduled", "schedule", name, "expression", w.Expr, "error", err)
+			errs = append(errs, fmt.Errorf("suite %s: schedule %q: %w", name, w.Schedule, err))
 			continue
 		}
 		input := w.Input
 		if err := s.sched.Add(name, sc, func(ctx context.Context, at time.Time) {
-			if err := s.start(ctx, input); err != nil {
+			if _, err := s.flows.Start(ctx, statemachines.Evaluation, input); err != nil {
 				s.log.Error("scheduled evaluation did not start", "schedule", name, "at", at, "error", err)
 			}
 		}); err != nil {
-			s.log.Warn("add evaluation schedule", "schedule", name, "error", err)
+			errs = append(errs, fmt.Errorf("suite %s: %w", name, err))
 			continue
 		}
-		s.active[name] = w.Expr
+		s.active[name] = w.Schedule
 	}
+	return errors.Join(errs...)
 }
 
-// run syncs now and then every interval until ctx ends, running the scheduler meanwhile.
-func (s *scheduleSync) run(ctx context.Context, interval time.Duration) {
-	s.sync(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); s.sched.Run(ctx) }()
-	defer func() { <-done }()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.sync(ctx)
-		}
-	}
-}
+// Run runs the scheduler until ctx ends.
+func (s *LocalSchedules) Run(ctx context.Context) { s.sched.Run(ctx) }

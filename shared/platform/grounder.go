@@ -11,10 +11,11 @@ import (
 	"github.com/plinth-ai/plinth/shared/rag/index"
 )
 
-// ragGrounder implements gateway.Grounder on the knowledge-base service.
-type ragGrounder struct{ svc *rag.Service }
+// ragGrounder implements gateway.Grounder on the platform's knowledge bases, built when
+// a request first names one.
+type ragGrounder struct{ p *Platform }
 
-var _ gateway.Grounder = (*ragGrounder)(nil)
+var _ gateway.Grounder = ragGrounder{}
 
 // lastUser is the text of the last user message.
 func lastUser(msgs []provider.Message) string {
@@ -26,7 +27,12 @@ func lastUser(msgs []provider.Message) string {
 	return ""
 }
 
-func (g *ragGrounder) Ground(ctx context.Context, c *gateway.Caller, kb *provider.KnowledgeBaseRef, msgs []provider.Message) (*gateway.Grounding, error) {
+func (g ragGrounder) Ground(ctx context.Context, c *gateway.Caller, kb *provider.KnowledgeBaseRef, msgs []provider.Message) (*gateway.Grounding, error) {
+	svc, err := RAG(g.p)
+	if err != nil {
+		return nil, &gateway.Error{Kind: gateway.ErrGroundingUnavailable, Param: "knowledge_base", Err: err,
+			Message: "this deployment does not serve knowledge bases: " + err.Error()}
+	}
 	query := lastUser(msgs)
 	if query == "" {
 		return nil, &gateway.Error{Kind: gateway.ErrInvalidRequest, Param: "messages", Message: "grounding needs a user message to search the knowledge base with"}
@@ -39,7 +45,7 @@ func (g *ragGrounder) Ground(ctx context.Context, c *gateway.Caller, kb *provide
 		}
 		rr.Filter = &f
 	}
-	res, err := g.svc.Retrieve(ctx, c.Principal.TenantID, kb.ID, rr)
+	res, err := svc.Retrieve(ctx, c.Principal.TenantID, kb.ID, rr)
 	if err != nil {
 		switch {
 		case errors.Is(err, rag.ErrNotFound):

@@ -1,6 +1,3 @@
-// Package platform assembles Plinth's capabilities into running services: the whole
-// platform in one process for local mode (embedded store, files, local models), and the
-// per-function pieces the Lambda entry points share.
 package platform
 
 import (
@@ -16,28 +13,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/plinth-ai/plinth/shared/audit"
-	"github.com/plinth-ai/plinth/shared/audit/storelog"
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
-	"github.com/plinth-ai/plinth/shared/cache"
-	"github.com/plinth-ai/plinth/shared/cache/gatewaycache"
-	"github.com/plinth-ai/plinth/shared/console"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
-	"github.com/plinth-ai/plinth/shared/guardrail/guardrailhttp"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/provider/router"
-	"github.com/plinth-ai/plinth/shared/quota"
-	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
 	"github.com/plinth-ai/plinth/shared/rag"
-	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
 	"github.com/plinth-ai/plinth/shared/store/tiered"
@@ -45,10 +34,8 @@ import (
 	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
 	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
 	"github.com/plinth-ai/plinth/shared/toolhub"
-	"github.com/plinth-ai/plinth/shared/toolhub/mcpclient"
 	"github.com/plinth-ai/plinth/shared/usage"
 	"github.com/plinth-ai/plinth/shared/usage/filespool"
-	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
 )
 
 // hotPartitions are store partitions written on every gateway request whose loss in an
@@ -91,8 +78,209 @@ type Config struct {
 	DeploymentOptions []router.BuildOption
 }
 
-// Local is the whole platform in one process.
+// LocalRuntime is the local platform's backends and what runs them in this process: the
+// embedded store (bbolt, with a write-behind memory tier), the data directory's blobs,
+// environment-variable secrets, the embedded flow executor, the in-process scheduler and
+// the usage spool.
+type LocalRuntime struct {
+	Backends Backends
+	Executor *flow.Executor
+	// Schedules runs evaluation schedules in process.
+	Schedules *LocalSchedules
+
+	cfg Config
+	// running stop what runs on the platform (loops, the executor); closers release the
+	// backends (spool, store) after the platform is closed. Both in closing order.
+	running []func(context.Context) error
+	closers []func(context.Context) error
+}
+
+// NewLocalRuntime opens (or creates) the platform's data in cfg.DataDir. Close it after
+// the platform built on it.
+func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("platform: DataDir is required")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := tightenDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	r := &LocalRuntime{cfg: cfg}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = r.Close(context.Background())
+		}
+	}()
+	b := Backends{Clock: cfg.Clock, Log: cfg.Logger, Secrets: EnvSecrets, IngestOnUpload: true,
+		Router: cfg.RouterOptions, Deployments: cfg.DeploymentOptions}
+	if b.Clock == nil {
+		b.Clock = time.Now
+	}
+	if b.Log == nil {
+		b.Log = slog.Default()
+	}
+
+	st := cfg.Store
+	if st == nil {
+		storeOpts := []boltstore.Option{boltstore.WithClock(b.Clock)}
+		if !cfg.Fsync {
+			storeOpts = append(storeOpts, boltstore.WithNoSync())
+		}
+		bs, err := boltstore.Open(filepath.Join(cfg.DataDir, "plinth.db"), storeOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		r.closers = append([]func(context.Context) error{func(context.Context) error { return bs.Close() }}, r.closers...)
+		st = bs
+		if !cfg.Fsync {
+			// Quota counters and cached responses are written on every request; in this
+			// single process (bbolt locks its file) memory is their authoritative copy,
+			// persisted every 100 ms and on shutdown.
+			ts := tiered.New(bs, tiered.WithPrefixes(hotPartitions...), tiered.WithLogger(b.Log), tiered.WithClock(b.Clock),
+				tiered.WithMaxItems(5_000), tiered.WithMaxBytes(4<<20))
+			r.closers = append([]func(context.Context) error{ts.Close}, r.closers...)
+			st = ts
+		}
+	}
+	blobs := cfg.Blobs
+	if blobs == nil {
+		fs, err := fsblob.New(filepath.Join(cfg.DataDir, "blobs"))
+		if err != nil {
+			return nil, fmt.Errorf("open blob store: %w", err)
+		}
+		blobs = fs
+	}
+	b.Data = Cell{Store: st, Blobs: Buckets{Documents: blobs, Index: blobs, Eval: blobs},
+		IndexCacheDir: filepath.Join(cfg.DataDir, "index-cache")}
+
+	// Usage records, the billing ledger, are spooled to disk before the request ends and
+	// drained into the store with retries: neither a killed process nor a failing store
+	// loses one, and replays count once.
+	spoolOpts := []filespool.Option{filespool.WithLogger(b.Log)}
+	if cfg.Fsync {
+		spoolOpts = append(spoolOpts, filespool.WithSync())
+	}
+	spool, err := filespool.Open(filepath.Join(cfg.DataDir, "usage-spool"), usage.NewLedger(st, 0).Write, spoolOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("open usage spool: %w", err)
+	}
+	r.closers = append([]func(context.Context) error{spool.Close}, r.closers...)
+	b.UsageSpool = spool
+
+	r.Executor = flow.NewExecutor(flow.WithStore(flow.NewStoreBacked(st)), flow.WithLogger(b.Log))
+	r.running = append(r.running, r.Executor.Close)
+	b.Flows = ExecutorFlows{Exec: r.Executor}
+	r.Schedules = NewLocalSchedules(b.Flows, b.Log)
+	b.Schedules = r.Schedules
+	r.Backends = b
+	ok = true
+	return r, nil
+}
+
+// Stop stops what runs on the platform: the background loops, then the executor.
+func (r *LocalRuntime) Stop(ctx context.Context) error {
+	var errs []error
+	for _, c := range r.running {
+		errs = append(errs, c(ctx))
+	}
+	r.running = nil
+	return errors.Join(errs...)
+}
+
+// Close stops what runs (Stop), then closes the usage spool and the store. Close the
+// platform built on the runtime in between: Local.Close does.
+func (r *LocalRuntime) Close(ctx context.Context) error {
+	errs := []error{r.Stop(ctx)}
+	for _, c := range r.closers {
+		errs = append(errs, c(ctx))
+	}
+	r.closers = nil
+	return errors.Join(errs...)
+}
+
+// Edge admits tenants by API key (or SigV4 with the configured credentials) and admins
+// by the admin key.
+func (r *LocalRuntime) Edge(p *Platform, adminKey string) Edge {
+	var authOpts []gatewayauth.Option
+	if len(r.cfg.SigV4) > 0 {
+		region := r.cfg.Region
+		if region == "" {
+			region = "us-east-1"
+		}
+		authOpts = append(authOpts, gatewayauth.WithSigV4(sigv4.NewVerifier(region, "execute-api", r.cfg.SigV4)))
+	}
+	return Edge{
+		Tenants:  gatewayauth.New(p.Tenants, authOpts...),
+		Admin:    func(next http.Handler) http.Handler { return adminOnly(adminKey, next) },
+		MCPOAuth: r.cfg.MCPOAuth,
+	}
+}
+
+// Serve runs the whole platform p in this process: the built-in models and the demo
+// tenant seeded, every API on one handler, the state machines on the embedded executor,
+// evaluation schedules in process, and the inbox watched for documents to ingest.
+func (r *LocalRuntime) Serve(ctx context.Context, p *Platform) (*Local, error) {
+	cfg := r.cfg
+	l := &Local{Platform: p, runtime: r, Executor: r.Executor, Store: p.b.Data.Store, Blobs: p.b.Data.Blobs.Documents}
+	var err error
+	if l.AdminKey, err = secretFile(cfg.AdminKey, filepath.Join(cfg.DataDir, "admin-key"), "adm-"); err != nil {
+		return nil, err
+	}
+	if err := p.Registry.SeedBuiltins(ctx); err != nil {
+		return nil, err
+	}
+	if l.DemoKey, err = seedDemo(ctx, p.Tenants, filepath.Join(cfg.DataDir, "demo-key")); err != nil {
+		return nil, err
+	}
+	if l.Gateway, err = Gateway(p); err != nil {
+		return nil, err
+	}
+	if l.RAG, err = RAG(p); err != nil {
+		return nil, err
+	}
+	if l.Eval, err = Eval(p); err != nil {
+		return nil, err
+	}
+	if l.HumanEval, err = HumanEval(p); err != nil {
+		return nil, err
+	}
+	tools, err := Tools(p)
+	if err != nil {
+		return nil, err
+	}
+	l.Tools, l.ToolHub = tools.Catalog, tools.Hub
+	if err := RunFlows(ctx, p, r.Executor); err != nil {
+		return nil, err
+	}
+	apis := append(AllAPIs(), ExecutionsAPI(r.Executor))
+	if l.Handler, err = Handler(p, r.Edge(p, l.AdminKey), apis...); err != nil {
+		return nil, err
+	}
+	if err := SyncSchedules(ctx, p); err != nil {
+		p.log.Warn("evaluation schedules", "error", err)
+	}
+
+	// Background loops stop, and are waited for, before anything they use is closed.
+	bg, cancel := context.WithCancel(context.Background())
+	var loops sync.WaitGroup
+	r.running = append([]func(context.Context) error{func(context.Context) error {
+		cancel()
+		loops.Wait()
+		return nil
+	}}, r.running...)
+	loops.Add(2)
+	go func() { defer loops.Done(); r.Schedules.Run(bg) }()
+	go func() { defer loops.Done(); l.watchInbox(bg, filepath.Join(cfg.DataDir, "inbox"), 2*time.Second) }()
+	return l, nil
+}
+
+// Local is the whole platform in one process. Its Platform's Registry, Tenants, Usage,
+// Audit and AuditLog are promoted.
 type Local struct {
+	*Platform
 	Handler  http.Handler
 	AdminKey string
 	// DemoKey is the demo tenant's API key.
@@ -102,12 +290,6 @@ type Local struct {
 	Blobs blob.Store
 	// Gateway is the model gateway service: platform features call it directly.
 	Gateway  *gateway.Gateway
-	Registry *registry.Service
-	Tenants  *tenant.Service
-	Usage    *usage.Recorder
-	// Audit records audit events; AuditLog is the trail they are appended to.
-	Audit    *audit.Writer
-	AuditLog audit.Log
 	Executor *flow.Executor
 	RAG      *rag.Service
 	Eval     *eval.Service
@@ -117,203 +299,46 @@ type Local struct {
 	Tools   *toolhub.Service
 	ToolHub *toolhub.Hub
 
-	log      *slog.Logger
-	now      func() time.Time
-	closers  []func(context.Context) error
-	grounder *ragGrounder
+	runtime *LocalRuntime
 }
 
-// NewLocal opens (or creates) the platform's data in cfg.DataDir and wires every route.
+// NewLocal is the local platform's whole story in one call: its backends in
+// cfg.DataDir (NewLocalRuntime), the platform built on them (New), served (Serve).
 func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
-	if cfg.DataDir == "" {
-		return nil, errors.New("platform: DataDir is required")
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	if err := tightenDataDir(cfg.DataDir); err != nil {
-		return nil, err
-	}
-	now := cfg.Clock
-	if now == nil {
-		now = time.Now
-	}
-	l := &Local{log: log, grounder: &ragGrounder{}, now: now}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = l.Close(context.Background())
-		}
-	}()
-
-	st := cfg.Store
-	if st == nil {
-		storeOpts := []boltstore.Option{boltstore.WithClock(now)}
-		if !cfg.Fsync {
-			storeOpts = append(storeOpts, boltstore.WithNoSync())
-		}
-		bs, err := boltstore.Open(filepath.Join(cfg.DataDir, "plinth.db"), storeOpts...)
-		if err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
-		}
-		l.closers = append(l.closers, func(context.Context) error { return bs.Close() })
-		st = bs
-		if !cfg.Fsync {
-			// Quota counters and cached responses are written on every request; in this
-			// single process (bbolt locks its file) memory is their authoritative copy,
-			// persisted every 100 ms and on shutdown.
-			ts := tiered.New(bs, tiered.WithPrefixes(hotPartitions...), tiered.WithLogger(log), tiered.WithClock(now),
-				tiered.WithMaxItems(5_000), tiered.WithMaxBytes(4<<20))
-			l.closers = append([]func(context.Context) error{ts.Close}, l.closers...)
-			st = ts
-		}
-	}
-	l.Store = st
-	l.Blobs = cfg.Blobs
-	if l.Blobs == nil {
-		fs, err := fsblob.New(filepath.Join(cfg.DataDir, "blobs"))
-		if err != nil {
-			return nil, fmt.Errorf("open blob store: %w", err)
-		}
-		l.Blobs = fs
-	}
-	var err error
-
-	if l.AdminKey, err = secretFile(cfg.AdminKey, filepath.Join(cfg.DataDir, "admin-key"), "adm-"); err != nil {
-		return nil, err
-	}
-
-	l.Registry = registry.NewService(st, registry.WithClock(now))
-	if err := l.Registry.SeedBuiltins(ctx); err != nil {
-		return nil, err
-	}
-	l.Tenants = tenant.NewService(st, tenant.WithLogger(log), tenant.WithClock(now))
-	if l.DemoKey, err = l.seedDemo(ctx, filepath.Join(cfg.DataDir, "demo-key")); err != nil {
-		return nil, err
-	}
-
-	// Usage records, the billing ledger, are spooled to disk before the request ends and
-	// drained into the store with retries: neither a killed process nor a failing store
-	// loses one, and replays count once.
-	spoolOpts := []filespool.Option{filespool.WithLogger(log)}
-	if cfg.Fsync {
-		spoolOpts = append(spoolOpts, filespool.WithSync())
-	}
-	spool, err := filespool.Open(filepath.Join(cfg.DataDir, "usage-spool"), usage.NewLedger(st, 0).Write, spoolOpts...)
+	r, err := NewLocalRuntime(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open usage spool: %w", err)
-	}
-	l.closers = append([]func(context.Context) error{spool.Close}, l.closers...)
-	l.Usage = usage.NewRecorder(st, usage.WithLogger(log), usage.WithSpool(spool))
-	l.closers = append([]func(context.Context) error{l.Usage.Close}, l.closers...)
-	usageSvc := usage.NewService(st, l.Tenants)
-	l.AuditLog = storelog.New(st)
-	l.Audit = audit.NewWriter(l.AuditLog, audit.WithLogger(log))
-	l.closers = append([]func(context.Context) error{l.Audit.Close}, l.closers...)
-
-	guards, err := newGuardrails(st, l.Tenants, now)
-	if err != nil {
-		return nil, fmt.Errorf("guardrails: %w", err)
-	}
-	inv := NewInvoker(router.New(cfg.RouterOptions...), l.Registry, EnvSecrets,
-		append([]router.BuildOption{router.WithSharedHTTPClient(UpstreamHTTPClient())}, cfg.DeploymentOptions...)...)
-	gw := gateway.New(l.Registry, inv,
-		gateway.WithLogger(log),
-		gateway.WithClock(now),
-		gateway.WithTenants(l.Tenants),
-		gateway.WithGuard(newGuardAdapter(guards)),
-		gateway.WithGrounder(l.grounder),
-		gateway.WithQuota(gatewayquota.New(quota.New(st, quota.WithClock(now)))),
-		gateway.WithUsage(gatewayusage.New(l.Usage, log)),
-		gateway.WithCache(gatewaycache.New(cache.New(st, cache.WithClock(now), cache.WithEmbedder(semanticEmbedder(inv, l.Registry))), log)),
-	)
-	l.Gateway = gw
-
-	v1 := http.NewServeMux()
-	gw.Routes(v1)
-	usage.Routes(v1, usageSvc)
-
-	guardrailhttp.Routes(v1, guards)
-
-	admin := http.NewServeMux()
-	guardrailhttp.Routes(admin, guards)
-	registry.Routes(admin, l.Registry)
-	registry.PromptRoutes(admin, l.Registry)
-	tenant.Routes(admin, l.Tenants)
-	usage.Routes(admin, usageSvc)
-	audit.Routes(admin, l.AuditLog)
-	console.SessionRoutes(admin, v1)
-
-	if err := l.wireCapabilities(ctx, cfg, gw, inv, v1, admin); err != nil {
 		return nil, err
 	}
-
-	root := http.NewServeMux()
-	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	root.HandleFunc("GET /openapi.json", serveLocalOpenAPI)
-	// The web console: static files, public like this document; every call it makes
-	// carries the signed-in user's own credential.
-	root.Handle("GET /console/{path...}", console.Handler())
-	var authOpts []gatewayauth.Option
-	if len(cfg.SigV4) > 0 {
-		region := cfg.Region
-		if region == "" {
-			region = "us-east-1"
-		}
-		authOpts = append(authOpts, gatewayauth.WithSigV4(sigv4.NewVerifier(region, "execute-api", cfg.SigV4)))
+	p, err := New(ctx, r.Backends)
+	if err != nil {
+		_ = r.Close(ctx)
+		return nil, err
 	}
-	authn := gatewayauth.New(l.Tenants, authOpts...)
-	var mcpClient *mcpclient.Client
-	l.Tools, l.ToolHub, mcpClient = newToolHub(st, l.Tenants, guards, l.Usage, l.Audit, log, EnvSecrets, builtinPorts(l.RAG, guards, l.Eval))
-	toolhub.Routes(admin, l.Tools)
-	mcpOpts := []mcpgw.Option{mcpgw.WithLogger(log)}
-	if cfg.MCPOAuth != nil {
-		o, err := mcpgw.NewOAuth(*cfg.MCPOAuth, l.Tenants.CachedTenant)
-		if err != nil {
-			return nil, err
-		}
-		mcpOpts = append(mcpOpts, mcpgw.WithOAuth(o))
+	l, err := r.Serve(ctx, p)
+	if err != nil {
+		_ = p.Close(ctx)
+		_ = r.Close(ctx)
+		return nil, err
 	}
-	mcpGW := mcpgw.New(l.ToolHub, authn, mcpOpts...)
-	l.closers = append([]func(context.Context) error{func(ctx context.Context) error {
-		mcpGW.Close()
-		mcpClient.Close(ctx)
-		return nil
-	}}, l.closers...)
-	mountMCP(root, v1, mcpGW)
-	root.Handle("/v1/", notFound(v1, gateway.Authenticate(authn, logRoute(v1, auditTrail(l.Audit, v1, scopes(v1))))))
-	root.Handle("/admin/", notFound(admin, adminOnly(l.AdminKey, logRoute(admin, auditTrail(l.Audit, admin, admin)))))
-	l.Handler = requestIDs(requestLog(log, recoverer(log, notFound(root, root))))
-	ok = true
 	return l, nil
 }
 
-// Close flushes usage and closes the store.
+// Close stops the background loops and the executor, flushes usage and audit events,
+// and closes the spool and the store.
 func (l *Local) Close(ctx context.Context) error {
-	var errs []error
-	for _, c := range l.closers {
-		errs = append(errs, c(ctx))
-	}
-	l.closers = nil
-	return errors.Join(errs...)
+	return errors.Join(l.runtime.Stop(ctx), l.Platform.Close(ctx), l.runtime.Close(ctx))
 }
 
 // seedDemo creates the demo tenant and its key on first start; the key is kept in a
 // private file in the data directory so later starts can print it again.
-func (l *Local) seedDemo(ctx context.Context, keyFile string) (string, error) {
+func seedDemo(ctx context.Context, tenants *tenant.Service, keyFile string) (string, error) {
 	if b, err := os.ReadFile(keyFile); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	}
-	if _, err := l.Tenants.CreateTenant(ctx, tenant.Tenant{ID: DemoTenant, Name: "Demo", Tags: map[string]string{"cost-center": "demo"}}); err != nil && !errors.Is(err, tenant.ErrExists) {
+	if _, err := tenants.CreateTenant(ctx, tenant.Tenant{ID: DemoTenant, Name: "Demo", Tags: map[string]string{"cost-center": "demo"}}); err != nil && !errors.Is(err, tenant.ErrExists) {
 		return "", fmt.Errorf("seed demo tenant: %w", err)
 	}
-	_, secret, err := l.Tenants.CreateKey(ctx, DemoTenant, tenant.KeyOptions{Name: "demo"})
+	_, secret, err := tenants.CreateKey(ctx, DemoTenant, tenant.KeyOptions{Name: "demo"})
 	if err != nil {
 		return "", fmt.Errorf("seed demo key: %w", err)
 	}

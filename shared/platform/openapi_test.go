@@ -5,11 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/importer"
-	"go/parser"
-	"go/token"
-	"go/types"
 	"io"
 	"log/slog"
 	"maps"
@@ -506,83 +501,57 @@ func TestOpenAPIRoutesAreServed(t *testing.T) {
 	})
 }
 
-// TestOpenAPIDocumentsEveryMountedRoute reads the source: every route pattern the local
-// platform mounts (NewLocal and what it calls, resolved with the type checker) must be
-// documented, and every documented pattern must be mounted.
+// TestOpenAPIDocumentsEveryMountedRoute: every route pattern registered in shared/ that
+// the running local platform serves must be documented, and every documented pattern
+// must be among them. The source gives the candidates (HandleFunc/Handle literals); the
+// running platform, built by the one composition root, says which are mounted.
 func TestOpenAPIDocumentsEveryMountedRoute(t *testing.T) {
 	doc := loadOpenAPI(t)
 	documented := map[string][]string{}
 	for _, o := range openAPIOperations(t, doc) {
 		documented[o.Pattern()] = append(documented[o.Pattern()], o.Method+" "+o.Path)
 	}
-
 	root := moduleRoot(t)
-	routes := mountedRoutes(t, root)
-	if len(routes.mounted) < 10 {
-		t.Fatalf("found only %d mounted routes; the source scan is broken: %v", len(routes.mounted), routes.mounted)
-	}
-
-	// Cross-check the analysis against a plain text scan of the source.
 	scanned := scanSourcePatterns(t, filepath.Join(root, "shared"))
-	for p := range routes.mounted {
-		if _, ok := scanned[p]; !ok {
-			t.Errorf("analysis found %q, which no HandleFunc/Handle literal in shared/ registers", p)
+	l := newProbePlatform(t)
+	mounted := map[string][]string{}
+	var unmounted []string
+	for p, files := range scanned {
+		method, path, _ := strings.Cut(p, " ")
+		if ops := documented[p]; len(ops) > 0 {
+			_, path, _ = strings.Cut(ops[0], " ")
 		}
+		if res := probe(t, l, method, path, credentialFor(l, path), method != http.MethodGet && method != http.MethodDelete); res.fallback() {
+			unmounted = append(unmounted, p+"  ("+strings.Join(files, ", ")+")")
+			continue
+		}
+		mounted[p] = files
 	}
-
+	if len(mounted) < 10 {
+		t.Fatalf("found only %d mounted routes; the source scan is broken: %v", len(mounted), mounted)
+	}
 	var missing, extra []string
-	for p, where := range routes.mounted {
+	for p, files := range mounted {
 		if _, ok := documented[p]; !ok {
-			missing = append(missing, p+"  ("+strings.TrimPrefix(where, root+string(filepath.Separator))+")")
+			missing = append(missing, p+"  ("+strings.Join(files, ", ")+")")
 		}
 	}
 	for p, ops := range documented {
-		if _, ok := routes.mounted[p]; !ok {
+		if _, ok := mounted[p]; !ok {
 			extra = append(extra, p+"  (documented as "+strings.Join(ops, ", ")+")")
 		}
 	}
 	sort.Strings(missing)
 	sort.Strings(extra)
+	sort.Strings(unmounted)
 	if len(missing) > 0 {
 		t.Errorf("routes the local platform mounts that openapi.json does not document:\n\t%s", strings.Join(missing, "\n\t"))
 	}
 	if len(extra) > 0 {
 		t.Errorf("operations openapi.json documents that the local platform does not mount:\n\t%s", strings.Join(extra, "\n\t"))
 	}
-
-	var unmounted []string
-	for p, files := range scanned {
-		if _, ok := routes.mounted[p]; !ok {
-			unmounted = append(unmounted, p+"  ("+strings.Join(files, ", ")+")")
-		}
-	}
-	sort.Strings(unmounted)
 	if len(unmounted) > 0 {
 		t.Logf("registered in shared/ but not mounted by the local platform (not documented):\n\t%s", strings.Join(unmounted, "\n\t"))
-	}
-
-	// The analysis must agree with the running platform: what it finds mounted is served
-	// (probed at the documented path when there is one, since a catch-all route may
-	// answer "no such route" itself for paths it does not serve), and what it finds
-	// unmounted is not.
-	l := newProbePlatform(t)
-	for p := range routes.mounted {
-		method, path, _ := strings.Cut(p, " ")
-		if ops := documented[p]; len(ops) > 0 {
-			_, path, _ = strings.Cut(ops[0], " ")
-		}
-		if res := probe(t, l, method, path, credentialFor(l, path), method != http.MethodGet && method != http.MethodDelete); res.fallback() {
-			t.Errorf("the source analysis says %q is mounted, but the platform answers %d %s", p, res.status, res.body)
-		}
-	}
-	for p := range scanned {
-		if _, ok := routes.mounted[p]; ok {
-			continue
-		}
-		method, path, _ := strings.Cut(p, " ")
-		if res := probe(t, l, method, path, credentialFor(l, path), method != http.MethodGet && method != http.MethodDelete); !res.fallback() {
-			t.Errorf("the source analysis says %q is not mounted, but the platform serves it (%d %s)", p, res.status, res.body)
-		}
 	}
 }
 
@@ -647,523 +616,6 @@ func scanSourcePatterns(t *testing.T, dir string) map[string][]string {
 	return out
 }
 
-type listedPackage struct {
-	ImportPath string
-	Dir        string
-	Export     string
-	GoFiles    []string
-}
-
-type routeAnalysis struct {
-	// mounted maps each mounted pattern to where it is registered.
-	mounted map[string]string
-}
-
-// mountedRoutes type-checks package platform and follows every *http.ServeMux from
-// http.NewServeMux through assignments, range loops and calls (into the platform's own
-// functions and into other packages' route registrars) to the HandleFunc/Handle calls
-// that register patterns on it; a pattern is mounted when its mux is the served root or
-// is mounted on it under a prefix the pattern's path has.
-func mountedRoutes(t *testing.T, root string) routeAnalysis {
-	t.Helper()
-	const self = "github.com/plinth-ai/plinth/shared/platform"
-	cmd := exec.Command("go", "list", "-e", "-export", "-deps", "-json=ImportPath,Dir,Export,GoFiles", self)
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, stderr.String())
-	}
-	pkgs := map[string]*listedPackage{}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for dec.More() {
-		var p listedPackage
-		if err := dec.Decode(&p); err != nil {
-			t.Fatal(err)
-		}
-		pkgs[p.ImportPath] = &p
-	}
-
-	fset := token.NewFileSet()
-	parse := func(p *listedPackage) []*ast.File {
-		var files []*ast.File
-		for _, name := range p.GoFiles {
-			f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, parser.SkipObjectResolution)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files = append(files, f)
-		}
-		return files
-	}
-	selfPkg := pkgs[self]
-	if selfPkg == nil {
-		t.Fatal("go list did not list package platform")
-	}
-	files := parse(selfPkg)
-	info := &types.Info{Uses: map[*ast.Ident]types.Object{}, Defs: map[*ast.Ident]types.Object{}, Types: map[ast.Expr]types.TypeAndValue{}}
-	conf := types.Config{Importer: importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
-		p := pkgs[path]
-		if p == nil || p.Export == "" {
-			return nil, fmt.Errorf("no export data for %s", path)
-		}
-		return os.Open(p.Export)
-	})}
-	if _, err := conf.Check(self, fset, files, info); err != nil {
-		t.Fatalf("type-check platform: %v", err)
-	}
-
-	// Only what NewLocal reaches counts: the package also assembles the AWS functions'
-	// handlers, which serve their own subsets.
-	declOf := map[types.Object]*ast.FuncDecl{}
-	for _, d := range declsOf(files) {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
-			declOf[info.Defs[fd.Name]] = fd
-		}
-	}
-	start := types.Object(nil)
-	for o, fd := range declOf {
-		if fd.Recv == nil && fd.Name.Name == "NewLocal" {
-			start = o
-		}
-	}
-	if start == nil {
-		t.Fatal("package platform has no NewLocal")
-	}
-	reached := map[types.Object]bool{start: true}
-	var localDecls []ast.Decl
-	for queue := []types.Object{start}; len(queue) > 0; queue = queue[1:] {
-		fd := declOf[queue[0]]
-		localDecls = append(localDecls, fd)
-		ast.Inspect(fd.Body, func(n ast.Node) bool {
-			if id, ok := n.(*ast.Ident); ok {
-				if fn, ok := info.Uses[id].(*types.Func); ok {
-					fn = fn.Origin()
-					if declOf[fn] != nil && !reached[fn] {
-						reached[fn] = true
-						queue = append(queue, fn)
-					}
-				}
-			}
-			return true
-		})
-	}
-	local := func() ast.Node { return &ast.File{Decls: localDecls} }
-
-	isMux := func(tp types.Type) bool {
-		ptr, ok := tp.(*types.Pointer)
-		if !ok {
-			return false
-		}
-		named, ok := ptr.Elem().(*types.Named)
-		return ok && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == "net/http" && named.Obj().Name() == "ServeMux"
-	}
-	objOf := func(e ast.Expr) types.Object {
-		id, ok := ast.Unparen(e).(*ast.Ident)
-		if !ok {
-			return nil
-		}
-		if o := info.Defs[id]; o != nil {
-			return o
-		}
-		return info.Uses[id]
-	}
-	funcOf := func(call *ast.CallExpr) *types.Func {
-		switch f := ast.Unparen(call.Fun).(type) {
-		case *ast.Ident:
-			fn, _ := info.Uses[f].(*types.Func)
-			return fn
-		case *ast.SelectorExpr:
-			fn, _ := info.Uses[f.Sel].(*types.Func)
-			return fn
-		}
-		return nil
-	}
-
-	// binding maps a variable to the muxes (named by the variable NewServeMux was
-	// assigned to) it may hold.
-	binding := map[types.Object]map[string]bool{}
-	bind := func(o types.Object, muxes map[string]bool) bool {
-		if o == nil || len(muxes) == 0 {
-			return false
-		}
-		if binding[o] == nil {
-			binding[o] = map[string]bool{}
-		}
-		changed := false
-		for m := range muxes {
-			if !binding[o][m] {
-				binding[o][m] = true
-				changed = true
-			}
-		}
-		return changed
-	}
-	muxesOf := func(e ast.Expr) map[string]bool { return binding[objOf(e)] }
-
-	ast.Inspect(local(), func(n ast.Node) bool {
-		as, ok := n.(*ast.AssignStmt)
-		if !ok || len(as.Lhs) != len(as.Rhs) {
-			return true
-		}
-		for i, rhs := range as.Rhs {
-			call, ok := ast.Unparen(rhs).(*ast.CallExpr)
-			if !ok {
-				continue
-			}
-			if fn := funcOf(call); fn != nil && fn.Pkg() != nil && fn.Pkg().Path() == "net/http" && fn.Name() == "NewServeMux" {
-				if o := objOf(as.Lhs[i]); o != nil {
-					bind(o, map[string]bool{o.Name(): true})
-				}
-			}
-		}
-		return true
-	})
-	if len(binding) == 0 {
-		t.Fatal("package platform creates no http.ServeMux")
-	}
-
-	for changed := true; changed; {
-		changed = false
-		ast.Inspect(local(), func(n ast.Node) bool {
-			switch x := n.(type) {
-			case *ast.AssignStmt:
-				if len(x.Lhs) == len(x.Rhs) {
-					for i := range x.Rhs {
-						changed = bind(objOf(x.Lhs[i]), muxesOf(x.Rhs[i])) || changed
-					}
-				}
-			case *ast.RangeStmt:
-				if lit, ok := ast.Unparen(x.X).(*ast.CompositeLit); ok && x.Value != nil {
-					for _, el := range lit.Elts {
-						changed = bind(objOf(x.Value), muxesOf(el)) || changed
-					}
-				}
-			case *ast.CallExpr:
-				fn := funcOf(x)
-				if fn == nil || fn.Pkg() == nil || fn.Pkg().Path() != self {
-					return true
-				}
-				sig := fn.Type().(*types.Signature)
-				for i, arg := range x.Args {
-					if i < sig.Params().Len() && isMux(sig.Params().At(i).Type()) {
-						changed = bind(sig.Params().At(i), muxesOf(arg)) || changed
-					}
-				}
-			}
-			return true
-		})
-	}
-
-	type registration struct {
-		pattern string
-		muxes   map[string]bool
-		where   string
-	}
-	var regs []registration
-	type mount struct{ prefix, parent string }
-	mounts := map[string]mount{}
-	parents := map[string]bool{}
-	external := newRouteSourceReader(t, fset, pkgs, parse)
-
-	ast.Inspect(local(), func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok {
-			return true
-		}
-		fn := funcOf(call)
-		if fn == nil || fn.Pkg() == nil {
-			return true
-		}
-		sig := fn.Type().(*types.Signature)
-		if recv := sig.Recv(); recv != nil && isMux(recv.Type()) && (fn.Name() == "Handle" || fn.Name() == "HandleFunc") {
-			sel := ast.Unparen(call.Fun).(*ast.SelectorExpr)
-			on := muxesOf(sel.X)
-			lit, ok := call.Args[0].(*ast.BasicLit)
-			if !ok || lit.Kind != token.STRING {
-				t.Errorf("%s: route pattern is not a string literal", fset.Position(call.Pos()))
-				return true
-			}
-			pattern, _ := strconv.Unquote(lit.Value)
-			inner := map[string]bool{}
-			if len(call.Args) > 1 {
-				ast.Inspect(call.Args[1], func(n ast.Node) bool {
-					if e, ok := n.(ast.Expr); ok {
-						for m := range muxesOf(e) {
-							if !on[m] {
-								inner[m] = true
-							}
-						}
-					}
-					return true
-				})
-			}
-			if len(inner) == 0 {
-				regs = append(regs, registration{normalizePattern(pattern), on, fset.Position(call.Pos()).String()})
-				return true
-			}
-			for m := range inner {
-				for p := range on {
-					mounts[m] = mount{prefix: pattern, parent: p}
-					parents[p] = true
-				}
-			}
-			return true
-		}
-		if fn.Pkg().Path() == self || fn.Pkg().Path() == "net/http" {
-			return true
-		}
-		args := map[int]map[string]bool{}
-		for i, arg := range call.Args {
-			if m := muxesOf(arg); len(m) > 0 {
-				args[i] = m
-			}
-		}
-		if len(args) == 0 {
-			return true
-		}
-		for _, r := range external.registrations(fn, args) {
-			regs = append(regs, registration(r))
-		}
-		return true
-	})
-
-	var roots []string
-	for p := range parents {
-		if _, mounted := mounts[p]; !mounted {
-			roots = append(roots, p)
-		}
-	}
-	if len(roots) != 1 {
-		t.Fatalf("want exactly one root mux (mounting the others), found %v", roots)
-	}
-	var reachable func(pattern, mux string, depth int) bool
-	reachable = func(pattern, mux string, depth int) bool {
-		if mux == roots[0] {
-			return true
-		}
-		m, ok := mounts[mux]
-		if !ok || depth > 8 {
-			return false
-		}
-		method, path, _ := strings.Cut(pattern, " ")
-		prefix := m.prefix
-		if pm, pp, ok := strings.Cut(prefix, " "); ok {
-			if pm != method {
-				return false
-			}
-			prefix = pp
-		}
-		if strings.HasSuffix(prefix, "/") && !strings.HasPrefix(path, prefix) || !strings.HasSuffix(prefix, "/") && path != prefix {
-			return false
-		}
-		return reachable(pattern, m.parent, depth+1)
-	}
-	res := routeAnalysis{mounted: map[string]string{}}
-	for _, r := range regs {
-		if !strings.Contains(r.pattern, " ") {
-			t.Errorf("%s: pattern %q has no method, so it cannot be documented per operation", r.where, r.pattern)
-			continue
-		}
-		for mux := range r.muxes {
-			if reachable(r.pattern, mux, 0) {
-				res.mounted[r.pattern] = r.where
-			}
-		}
-	}
-	return res
-}
-
-func declsOf(files []*ast.File) []ast.Decl {
-	var d []ast.Decl
-	for _, f := range files {
-		d = append(d, f.Decls...)
-	}
-	return d
-}
-
-// routeSourceReader finds the patterns another package's route registrar puts on the
-// muxes it is given, following calls into the same package's functions and methods.
-type routeSourceReader struct {
-	t     *testing.T
-	fset  *token.FileSet
-	pkgs  map[string]*listedPackage
-	parse func(*listedPackage) []*ast.File
-	files map[string][]*ast.File
-}
-
-type externalRegistration struct {
-	pattern string
-	muxes   map[string]bool
-	where   string
-}
-
-func newRouteSourceReader(t *testing.T, fset *token.FileSet, pkgs map[string]*listedPackage, parse func(*listedPackage) []*ast.File) *routeSourceReader {
-	return &routeSourceReader{t: t, fset: fset, pkgs: pkgs, parse: parse, files: map[string][]*ast.File{}}
-}
-
-func (r *routeSourceReader) decls(path string) []*ast.FuncDecl {
-	files, ok := r.files[path]
-	if !ok {
-		p := r.pkgs[path]
-		if p == nil {
-			r.t.Fatalf("no source for package %s", path)
-		}
-		files = r.parse(p)
-		r.files[path] = files
-	}
-	var out []*ast.FuncDecl
-	for _, f := range files {
-		for _, d := range f.Decls {
-			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
-				out = append(out, fd)
-			}
-		}
-	}
-	return out
-}
-
-func recvTypeName(fd *ast.FuncDecl) string {
-	if fd.Recv == nil || len(fd.Recv.List) == 0 {
-		return ""
-	}
-	e := fd.Recv.List[0].Type
-	for {
-		switch x := e.(type) {
-		case *ast.StarExpr:
-			e = x.X
-		case *ast.IndexExpr:
-			e = x.X
-		case *ast.IndexListExpr:
-			e = x.X
-		case *ast.ParenExpr:
-			e = x.X
-		case *ast.Ident:
-			return x.Name
-		default:
-			return ""
-		}
-	}
-}
-
-func paramNames(fd *ast.FuncDecl) []string {
-	var names []string
-	for _, f := range fd.Type.Params.List {
-		if len(f.Names) == 0 {
-			names = append(names, "_")
-		}
-		for _, n := range f.Names {
-			names = append(names, n.Name)
-		}
-	}
-	return names
-}
-
-// registrations returns the patterns fn registers when called with the given muxes at
-// the given argument positions.
-func (r *routeSourceReader) registrations(fn *types.Func, args map[int]map[string]bool) []externalRegistration {
-	recv := ""
-	if sig := fn.Type().(*types.Signature); sig.Recv() != nil {
-		tp := sig.Recv().Type()
-		if p, ok := tp.(*types.Pointer); ok {
-			tp = p.Elem()
-		}
-		if n, ok := tp.(*types.Named); ok {
-			recv = n.Obj().Name()
-		}
-	}
-	path := fn.Pkg().Path()
-	for _, fd := range r.decls(path) {
-		if fd.Name.Name == fn.Name() && recvTypeName(fd) == recv {
-			names := paramNames(fd)
-			muxParams := map[string]map[string]bool{}
-			for i, m := range args {
-				if i < len(names) {
-					muxParams[names[i]] = m
-				}
-			}
-			return r.walk(path, fd, muxParams, map[string]bool{})
-		}
-	}
-	r.t.Errorf("cannot find the source of %s", fn.FullName())
-	return nil
-}
-
-func (r *routeSourceReader) walk(path string, fd *ast.FuncDecl, muxParams map[string]map[string]bool, seen map[string]bool) []externalRegistration {
-	key := fmt.Sprintf("%s.%s.%s:%v", path, recvTypeName(fd), fd.Name.Name, muxParams)
-	if seen[key] {
-		return nil
-	}
-	seen[key] = true
-	all := map[string]bool{}
-	for _, m := range muxParams {
-		for x := range m {
-			all[x] = true
-		}
-	}
-	var out []externalRegistration
-	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok {
-			return true
-		}
-		var name string
-		var recvExpr ast.Expr
-		switch f := ast.Unparen(call.Fun).(type) {
-		case *ast.Ident:
-			name = f.Name
-		case *ast.SelectorExpr:
-			name, recvExpr = f.Sel.Name, f.X
-		default:
-			return true
-		}
-		if (name == "HandleFunc" || name == "Handle") && recvExpr != nil && len(call.Args) > 0 {
-			id, _ := recvExpr.(*ast.Ident)
-			muxes := all
-			if id != nil && muxParams[id.Name] != nil {
-				muxes = muxParams[id.Name]
-			}
-			lit, ok := call.Args[0].(*ast.BasicLit)
-			if !ok || lit.Kind != token.STRING {
-				if id != nil && muxParams[id.Name] != nil {
-					r.t.Errorf("%s: route pattern is not a string literal", r.fset.Position(call.Pos()))
-				}
-				return true
-			}
-			p, _ := strconv.Unquote(lit.Value)
-			out = append(out, externalRegistration{normalizePattern(p), muxes, r.fset.Position(call.Pos()).String()})
-			return true
-		}
-		// A call passing one of our muxes on to a function or method of the same package.
-		childArgs := map[int]map[string]bool{}
-		for i, a := range call.Args {
-			if id, ok := ast.Unparen(a).(*ast.Ident); ok && muxParams[id.Name] != nil {
-				childArgs[i] = muxParams[id.Name]
-			}
-		}
-		if len(childArgs) == 0 {
-			return true
-		}
-		for _, cand := range r.decls(path) {
-			if cand.Name.Name != name || (recvExpr == nil) != (cand.Recv == nil) {
-				continue
-			}
-			names := paramNames(cand)
-			child := map[string]map[string]bool{}
-			for i, m := range childArgs {
-				if i < len(names) {
-					child[names[i]] = m
-				}
-			}
-			out = append(out, r.walk(path, cand, child, seen)...)
-		}
-		return true
-	})
-	return slices.Clip(out)
-}
-
-// exchange is one request to the platform and its answer.
 type exchange struct {
 	method, path string
 	status       int

@@ -8,19 +8,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/plinth-ai/plinth/shared/audit"
-	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/registry"
-	"github.com/plinth-ai/plinth/shared/store"
-	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/toolhub"
 	"github.com/plinth-ai/plinth/shared/toolhub/builtin"
 	"github.com/plinth-ai/plinth/shared/toolhub/lambdatool"
@@ -37,25 +35,39 @@ func toolSecrets(resolve func(context.Context, registry.Deployment) (string, err
 	}
 }
 
-// newToolHub builds the tool catalog and hub over the store, with guardrails and usage
-// records shared with the model gateway.
-func newToolHub(st store.Store, tenants *tenant.Service, guards *guardrail.Service, rec *usage.Recorder, trail audit.Recorder, log *slog.Logger,
-	secrets func(context.Context, registry.Deployment) (string, error), ports builtin.Ports) (*toolhub.Service, *toolhub.Hub, *mcpclient.Client) {
-	client := mcpclient.New(mcpclient.WithHTTPClient(UpstreamHTTPClient()), mcpclient.WithLogger(log))
-	svc := toolhub.NewService(st,
-		toolhub.WithBackend(toolhub.KindMCP, mcpclient.NewBackend(client)),
-		toolhub.WithBackend(toolhub.KindOpenAPI, openapitool.New(UpstreamHTTPClient())),
-		toolhub.WithBackend(toolhub.KindBuiltin, builtin.New(ports)),
-		toolhub.WithBackend(toolhub.KindLambda, lambdatool.New(lambdaClient)),
-		toolhub.WithSecrets(toolSecrets(secrets)),
-		toolhub.WithLogger(log))
-	hub := toolhub.NewHub(svc,
-		toolhub.WithGuard(toolGuard{g: newGuardAdapter(guards)}),
-		toolhub.WithRecorder(toolRecorder{rec: rec, trail: trail, log: log}),
-		toolhub.WithRateLimitStore(st),
-		toolhub.WithTenants(tenants.CachedTenant),
-		toolhub.WithHubLogger(log))
-	return svc, hub, client
+// Tooling is the tool catalog and the hub that calls tools for /mcp and agents.
+type Tooling struct {
+	Catalog *toolhub.Service
+	Hub     *toolhub.Hub
+}
+
+// Tools builds the tool catalog and hub over the store, with guardrails and usage
+// records shared with the model gateway, and the built-in tools over the platform's
+// knowledge bases, guardrails and evaluations (those available here).
+func Tools(p *Platform) (*Tooling, error) {
+	return part(p, partTools, func() (*Tooling, error) {
+		guards, err := Guardrails(p)
+		if err != nil {
+			return nil, err
+		}
+		st, log := p.b.Data.Store, p.log
+		client := mcpclient.New(mcpclient.WithHTTPClient(p.b.Upstream), mcpclient.WithLogger(log))
+		p.onClose(func(ctx context.Context) error { client.Close(ctx); return nil })
+		svc := toolhub.NewService(st,
+			toolhub.WithBackend(toolhub.KindMCP, mcpclient.NewBackend(client)),
+			toolhub.WithBackend(toolhub.KindOpenAPI, openapitool.New(p.b.Upstream)),
+			toolhub.WithBackend(toolhub.KindBuiltin, builtin.New(builtinPorts(p, guards))),
+			toolhub.WithBackend(toolhub.KindLambda, lambdatool.New(lambdaClient(p.b.AWS))),
+			toolhub.WithSecrets(toolSecrets(p.b.Secrets)),
+			toolhub.WithLogger(log))
+		hub := toolhub.NewHub(svc,
+			toolhub.WithGuard(toolGuard{g: newGuardAdapter(guards)}),
+			toolhub.WithRecorder(toolRecorder{rec: p.Usage, trail: p.Audit, log: log, now: p.now}),
+			toolhub.WithRateLimitStore(st),
+			toolhub.WithTenants(p.Tenants.CachedTenant),
+			toolhub.WithHubLogger(log))
+		return &Tooling{Catalog: svc, Hub: hub}, nil
+	})
 }
 
 // toolGuard applies the caller's tenant guardrail policy to tool arguments and results.
@@ -80,6 +92,7 @@ func (t toolGuard) Check(ctx context.Context, c *toolhub.Caller, src toolhub.Gua
 // toolRecorder writes one audit event per tool call or refusal, and a usage record per
 // call (model "tool:<server>/<tool>", so usage reports and chargeback include tools).
 type toolRecorder struct {
+	now   func() time.Time
 	rec   *usage.Recorder
 	trail audit.Recorder
 	log   *slog.Logger
@@ -130,7 +143,7 @@ func (t toolRecorder) RecordCall(ctx context.Context, r toolhub.CallRecord) {
 		status = usage.StatusCanceled
 	}
 	if err := t.rec.Record(ctx, usage.Record{RequestID: r.RequestID, Tenant: r.Tenant, KeyID: r.KeyID, Model: model,
-		LatencyMS: r.LatencyMS, Guardrail: r.Guardrail, Status: status, Time: time.Now().UTC()}); err != nil {
+		LatencyMS: r.LatencyMS, Guardrail: r.Guardrail, Status: status, Time: t.now().UTC()}); err != nil {
 		t.log.ErrorContext(ctx, "tool usage record lost", "tenant", r.Tenant, "server", r.Server, "tool", r.Tool, "error", err)
 	}
 }
@@ -142,25 +155,33 @@ func mountMCP(root, v1 *http.ServeMux, gw *mcpgw.Gateway) {
 }
 
 // builtinPorts gives the built-in tools the platform's knowledge bases, guardrails and
-// evaluations, each for the calling tenant only.
-// A nil service leaves its tools answering that they are unavailable.
-func builtinPorts(kb *rag.Service, guards *guardrail.Service, ev *eval.Service) builtin.Ports {
-	var p builtin.Ports
-	if kb != nil {
-		p.Retrieve = func(ctx context.Context, tenantID, id, query string, topK int) (any, error) {
+// evaluations, each for the calling tenant only. Tools whose capability this runtime
+// does not have (no buckets for it) answer that they are unavailable.
+func builtinPorts(p *Platform, guards *guardrail.Service) builtin.Ports {
+	ports := builtin.Ports{
+		Guard: func(ctx context.Context, tenantID, source, text string) (any, error) {
+			return guards.Apply(ctx, tenantID, guardrail.ApplyRequest{Source: guardrail.Source(source),
+				Content: []guardrail.ContentBlock{{Text: &guardrail.TextBlock{Text: text}}}})
+		},
+	}
+	blobs := p.b.Data.Blobs
+	if blobs.Documents != nil && blobs.Index != nil {
+		ports.Retrieve = func(ctx context.Context, tenantID, id, query string, topK int) (any, error) {
+			kb, err := RAG(p)
+			if err != nil {
+				return nil, err
+			}
 			return kb.Retrieve(ctx, tenantID, id, rag.RetrieveRequest{Query: query, TopK: topK})
 		}
 	}
-	if guards != nil {
-		p.Guard = func(ctx context.Context, tenantID, source, text string) (any, error) {
-			return guards.Apply(ctx, tenantID, guardrail.ApplyRequest{Source: guardrail.Source(source),
-				Content: []guardrail.ContentBlock{{Text: &guardrail.TextBlock{Text: text}}}})
+	if blobs.Eval == nil {
+		return ports
+	}
+	ports.StartEvaluation = func(ctx context.Context, tenantID, suite string) (any, error) {
+		ev, err := Eval(p)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if ev == nil {
-		return p
-	}
-	p.StartEvaluation = func(ctx context.Context, tenantID, suite string) (any, error) {
 		su, err := ev.GetSuite(ctx, suite)
 		if err != nil {
 			return nil, err
@@ -170,7 +191,11 @@ func builtinPorts(kb *rag.Service, guards *guardrail.Service, ev *eval.Service) 
 		}
 		return ev.StartRun(ctx, suite, 0)
 	}
-	p.EvaluationRun = func(ctx context.Context, tenantID, id string) (any, error) {
+	ports.EvaluationRun = func(ctx context.Context, tenantID, id string) (any, error) {
+		ev, err := Eval(p)
+		if err != nil {
+			return nil, err
+		}
 		r, err := ev.GetRun(ctx, id)
 		if err != nil {
 			return nil, err
@@ -180,15 +205,21 @@ func builtinPorts(kb *rag.Service, guards *guardrail.Service, ev *eval.Service) 
 		}
 		return r, nil
 	}
-	return p
+	return ports
 }
 
-// lambdaClient builds the Lambda client of Lambda tool servers from the default AWS
-// configuration (AWS_ENDPOINT_URL_LAMBDA points it at an emulator).
-func lambdaClient(ctx context.Context) (lambdatool.InvokeAPI, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, err
+// lambdaClient builds the Lambda client of Lambda tool servers from the platform's AWS
+// configuration, or, without one, the default chain when first needed
+// (AWS_ENDPOINT_URL_LAMBDA points it at an emulator).
+func lambdaClient(sdk *aws.Config) func(ctx context.Context) (lambdatool.InvokeAPI, error) {
+	return func(ctx context.Context) (lambdatool.InvokeAPI, error) {
+		if sdk != nil {
+			return lambda.NewFromConfig(*sdk), nil
+		}
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return lambda.NewFromConfig(cfg), nil
 	}
-	return lambda.NewFromConfig(cfg), nil
 }

@@ -1,0 +1,244 @@
+// Package platform is Plinth's one composition root. New builds the platform once from a
+// set of Backends (where data lives, how secrets are read, how flows start and schedules
+// run, where metrics and traces go, and the clock); the local runtime and the AWS Lambda
+// functions differ only in the backends they pass (LocalBackends, AWSBackends) and in
+// the part of the platform they serve (Handler with the APIs of their routes, the flow
+// tasks of IngestTasks and EvalTasks).
+//
+// Capabilities are built on first use and shared: the gateway service (Gateway), the
+// guardrails (Guardrails), knowledge bases (RAG), evaluation (Eval), human evaluation
+// (HumanEval) and the tool hub (Tools). They are package functions rather than methods,
+// so a Lambda binary links only the capabilities its routes and tasks reach.
+//
+// A runtime's story is three steps:
+//
+//	b, err := platform.AWSBackends(ctx, platform.AWSConfigFromEnv())               // backends
+//	p, err := platform.New(ctx, b)                                                 // build
+//	h, err := platform.Handler(p, platform.TenantEdge(p), platform.GatewayAPIs()...) // serve
+//
+// Locally: NewLocalRuntime (backends), New (build), LocalRuntime.Serve (serve all of it).
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/plinth-ai/plinth/shared/audit"
+	"github.com/plinth-ai/plinth/shared/audit/storelog"
+	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/eval"
+	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/observe"
+	"github.com/plinth-ai/plinth/shared/provider/router"
+	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/tenant"
+	"github.com/plinth-ai/plinth/shared/usage"
+)
+
+// ErrMissingConfig means a backend a capability needs was not given (a bucket, a table).
+var ErrMissingConfig = errors.New("missing configuration")
+
+// Backends are what a runtime gives the platform. Only Store is required; a capability
+// whose backend is missing fails with ErrMissingConfig when first used.
+type Backends struct {
+	// Data is where tenants' data lives. Every tenant lives in this one pool cell; a silo
+	// tenant will get a Cell of its own, chosen per tenant, and the capabilities built
+	// over it (the root builds them per cell), without changing the other backends.
+	Data Cell
+
+	// Secrets resolves provider and tool credentials (default: the registry entry or an
+	// environment variable, EnvSecrets).
+	Secrets SecretResolver
+	// Flows starts the state machines; nil means runs cannot be started from here.
+	Flows Flows
+	// IngestOnUpload starts ingestion through Flows when a document is uploaded; false
+	// where the blob store's own notifications start it (S3 → EventBridge in AWS).
+	IngestOnUpload bool
+	// Schedules runs evaluation suites on their schedules; nil means they are not run.
+	Schedules Schedules
+	// Events receives evaluation events (runs finished, regressions); nil logs them.
+	Events eval.EventPublisher
+	// Metrics receives one observation per gateway request (CloudWatch EMF in AWS).
+	Metrics gateway.Metrics
+	// Tracer traces upstream calls (X-Ray in AWS); nil traces nothing.
+	Tracer *observe.Tracer
+	// Upstream is the HTTP client of provider and tool calls (default UpstreamHTTPClient).
+	Upstream *http.Client
+	// AWS is the SDK configuration for Amazon Bedrock, Bedrock Guardrails and Lambda tool
+	// servers; nil loads the default chain when one of them is first called.
+	AWS *aws.Config
+	// UsageSpool keeps usage records durably until the store has them (optional).
+	UsageSpool usage.Spool
+	// Router tunes the model router (retries, backoff, breakers, default timeouts);
+	// Deployments add to how deployments are built.
+	Router      []router.Option
+	Deployments []router.BuildOption
+	// Clock is the platform's one clock (default time.Now): stores judge expiry with the
+	// same clock, quotas count windows by it, records are stamped with it.
+	Clock func() time.Time
+	// Log is the platform's logger (default slog.Default()).
+	Log *slog.Logger
+}
+
+// Cell is one place tenants' data lives: the single-table store, the blob buckets and
+// the vector store of dense knowledge-base vectors.
+type Cell struct {
+	Store store.Store
+	Blobs Buckets
+	// Vectors holds the dense vectors of knowledge bases whose index backend is
+	// "s3vectors"; nil when that backend is not offered.
+	Vectors index.VectorStore
+	// IndexCacheDir keeps downloaded index segments on local disk ("" = a temp dir).
+	IndexCacheDir string
+}
+
+// Buckets are the blob stores of a cell. Locally one directory serves all three.
+type Buckets struct {
+	// Documents holds uploaded documents and ingestion intermediates; DocumentsName is
+	// the bucket name S3 events and source URIs carry ("local" locally).
+	Documents     blob.Store
+	DocumentsName string
+	// Index holds knowledge-base index segments.
+	Index blob.Store
+	// Eval holds evaluation datasets, results, reports and ground-truth datasets.
+	Eval blob.Store
+}
+
+// Platform is the built platform: the registry, tenants, usage and audit trail every
+// part shares, and the capabilities, built on first use.
+type Platform struct {
+	// Registry, Tenants, Usage, Audit and AuditLog are built with the platform.
+	Registry *registry.Service
+	Tenants  *tenant.Service
+	Usage    *usage.Recorder
+	Audit    *audit.Writer
+	AuditLog audit.Log
+
+	b   Backends
+	log *slog.Logger
+	now func() time.Time
+
+	mu      sync.Mutex
+	parts   map[partKey]*partEntry
+	closers []func(context.Context) error
+}
+
+// New builds the platform over b. Close it when done.
+func New(ctx context.Context, b Backends) (*Platform, error) {
+	if b.Data.Store == nil {
+		return nil, fmt.Errorf("platform store: %w", ErrMissingConfig)
+	}
+	if b.Log == nil {
+		b.Log = slog.Default()
+	}
+	if b.Clock == nil {
+		b.Clock = time.Now
+	}
+	if b.Secrets == nil {
+		b.Secrets = EnvSecrets
+	}
+	if b.Upstream == nil {
+		b.Upstream = UpstreamHTTPClient()
+	}
+	if b.Tracer != nil && b.Tracer.Enabled() {
+		c := *b.Upstream
+		c.Transport = b.Tracer.Transport(c.Transport)
+		b.Upstream = &c
+	}
+	st := b.Data.Store
+	p := &Platform{b: b, log: b.Log, now: b.Clock, parts: map[partKey]*partEntry{}}
+	p.Registry = registry.NewService(st, registry.WithClock(b.Clock))
+	p.Tenants = tenant.NewService(st, tenant.WithLogger(b.Log), tenant.WithClock(b.Clock))
+	recOpts := []usage.Option{usage.WithLogger(b.Log)}
+	if b.UsageSpool != nil {
+		recOpts = append(recOpts, usage.WithSpool(b.UsageSpool))
+	}
+	p.Usage = usage.NewRecorder(st, recOpts...)
+	p.AuditLog = storelog.New(st)
+	p.Audit = audit.NewWriter(p.AuditLog, audit.WithLogger(b.Log))
+	p.closers = []func(context.Context) error{p.Audit.Close, p.Usage.Close}
+	return p, nil
+}
+
+// Backends returns the backends the platform was built with.
+func (p *Platform) Backends() Backends { return p.b }
+
+// Log returns the platform's logger.
+func (p *Platform) Log() *slog.Logger { return p.log }
+
+// Clock returns the platform's clock.
+func (p *Platform) Clock() func() time.Time { return p.now }
+
+// Flush waits until the usage records and audit events so far are written: Lambda
+// handlers call it before an invocation completes, as the process may be frozen after.
+func (p *Platform) Flush(ctx context.Context) error {
+	return errors.Join(p.Usage.Flush(ctx), p.Audit.Flush(ctx))
+}
+
+// Close stops the capabilities that run in the background and flushes usage and audit
+// events, newest first.
+func (p *Platform) Close(ctx context.Context) error {
+	p.mu.Lock()
+	closers := p.closers
+	p.closers = nil
+	p.mu.Unlock()
+	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		errs = append(errs, closers[i](ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// onClose adds fn to what Close runs (before what was added earlier).
+func (p *Platform) onClose(fn func(context.Context) error) {
+	p.mu.Lock()
+	p.closers = append(p.closers, fn)
+	p.mu.Unlock()
+}
+
+// partKey names a capability built on first use.
+type partKey int
+
+const (
+	partGuardrails partKey = iota
+	partInvoker
+	partGateway
+	partUsage
+	partRAG
+	partEval
+	partHumanEval
+	partTools
+)
+
+type partEntry struct {
+	once sync.Once
+	v    any
+	err  error
+}
+
+// part builds the capability k once with build and returns it (or the error it failed
+// with) on every call. Capabilities may build others they need; none needs itself.
+func part[T any](p *Platform, k partKey, build func() (T, error)) (T, error) {
+	p.mu.Lock()
+	e, ok := p.parts[k]
+	if !ok {
+		e = &partEntry{}
+		p.parts[k] = e
+	}
+	p.mu.Unlock()
+	e.once.Do(func() { e.v, e.err = build() })
+	if e.err != nil {
+		var zero T
+		return zero, e.err
+	}
+	return e.v.(T), nil
+}
