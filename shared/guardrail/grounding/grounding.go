@@ -11,6 +11,7 @@ package grounding
 import (
 	"context"
 	"math"
+	"strings"
 
 	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
 )
@@ -55,7 +56,8 @@ func GroundingContext(ctx context.Context, answer string, sources []string) (flo
 }
 
 func grounding(ctx context.Context, answer string, sources []string, work *int) (float64, error) {
-	idx, err := indexSources(ctx, sources)
+	var zt, zp textnorm.Tokenizer // terms; proper names
+	idx, err := indexSources(ctx, &zt, sources)
 	if err != nil {
 		return 0, err
 	}
@@ -66,13 +68,15 @@ func grounding(ctx context.Context, answer string, sources []string, work *int) 
 	minS := 1.0
 	hits := map[int32]int{}
 	var ids []int32
+	var terms []string
+	cands := make([]int, 0, candidates)
 	for n, a := range textnorm.Sentences(answer) {
 		if n%pollEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return 0, err
 			}
 		}
-		terms := textnorm.Terms(a)
+		terms = zt.Terms(a, terms[:0])
 		if len(terms) == 0 {
 			continue
 		}
@@ -86,8 +90,9 @@ func grounding(ctx context.Context, answer string, sources []string, work *int) 
 		}
 		best := 0.85 * idx.support(terms, ids, -1, -1) // support scattered across the whole source counts less
 		*work += len(terms)
+		cands = idx.candidates(ids, hits, cands[:0], work)
 	windows:
-		for _, c := range idx.candidates(ids, hits, work) {
+		for _, c := range cands {
 			for _, w := range [][2]int{{c, c}, {c - 1, c}, {c, c + 1}} {
 				if best >= 1 {
 					break windows // fully supported: no window can do better
@@ -101,7 +106,7 @@ func grounding(ctx context.Context, answer string, sources []string, work *int) 
 		}
 		// A proper name the sources never mention is a likely fabricated fact: each one
 		// halves the sentence's support.
-		for _, pn := range properNames(a) {
+		for _, pn := range properNames(&zp, a) {
 			if _, ok := idx.ids[pn]; !ok {
 				best *= 0.5
 			}
@@ -130,10 +135,11 @@ type sourceIndex struct {
 
 func pair(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
-func indexSources(ctx context.Context, sources []string) (*sourceIndex, error) {
+func indexSources(ctx context.Context, z *textnorm.Tokenizer, sources []string) (*sourceIndex, error) {
 	idx := &sourceIndex{ids: map[string]int32{}, uni: map[uint64]struct{}{}, bi: map[[2]uint64]struct{}{},
 		allBi: map[uint64]struct{}{}, postings: map[int32][]int32{}}
 	prevLast := int32(-1)
+	var terms []string
 	for _, src := range sources {
 		for _, sent := range textnorm.Sentences(src) {
 			si := int32(len(idx.sents))
@@ -142,13 +148,13 @@ func indexSources(ctx context.Context, sources []string) (*sourceIndex, error) {
 					return nil, err
 				}
 			}
-			terms := textnorm.Terms(sent)
+			terms = z.Terms(sent, terms[:0])
 			ids := make([]int32, len(terms))
 			for k, t := range terms {
 				id, ok := idx.ids[t]
 				if !ok {
 					id = int32(len(idx.ids))
-					idx.ids[t] = id
+					idx.ids[strings.Clone(t)] = id
 				}
 				ids[k] = id
 				key := uint64(uint32(si))<<32 | uint64(uint32(id))
@@ -178,7 +184,7 @@ func indexSources(ctx context.Context, sources []string) (*sourceIndex, error) {
 
 // candidates returns up to `candidates` source sentences sharing the most terms with ids
 // (ties to the earlier sentence).
-func (x *sourceIndex) candidates(ids []int32, hits map[int32]int, work *int) []int {
+func (x *sourceIndex) candidates(ids []int32, hits map[int32]int, out []int, work *int) []int {
 	clear(hits)
 	for _, id := range ids {
 		if id < 0 {
@@ -189,7 +195,6 @@ func (x *sourceIndex) candidates(ids []int32, hits map[int32]int, work *int) []i
 		}
 		*work += len(x.postings[id])
 	}
-	out := make([]int, 0, candidates)
 	for si := range hits {
 		if len(out) < candidates {
 			out = append(out, int(si))
@@ -317,9 +322,9 @@ func Relevance(answer, query string) float64 {
 	return math.Min(1, 0.35+0.65*math.Sqrt(cov))
 }
 
-// properNames returns the stemmed terms of capitalised words that do not start the sentence.
-func properNames(sentence string) []string {
-	var z textnorm.Tokenizer
+// properNames returns the stemmed terms of capitalised words that do not start the
+// sentence (aliasing z until its next Reset).
+func properNames(z *textnorm.Tokenizer, sentence string) []string {
 	toks := z.Reset(sentence)
 	var out []string
 	for i, t := range toks {

@@ -12,8 +12,10 @@ const (
 // Featurizer turns tokens into hashed feature buckets, reusing its buffers; it is not
 // safe for concurrent use.
 type Featurizer struct {
-	buckets uint32
-	out     []uint32
+	buckets  uint32
+	out      []uint32
+	prev     uint32
+	havePrev bool
 }
 
 // NewFeaturizer returns a featurizer hashing into n buckets.
@@ -31,21 +33,46 @@ func hashString(h uint32, s string) uint32 {
 // marker, an artefact of where a text was posted rather than of what it says.
 func skip(norm string) bool { return norm == "rt" }
 
+// contractions maps contracted forms (as textnorm writes them, apostrophe dropped) to
+// their full words. Sources differ in register: the harmful requests say "What's the",
+// the benign instructions "What is the"; expanded, the register no longer tells them apart.
+var contractions = map[string][]string{
+	"whats": {"what", "is"}, "hows": {"how", "is"}, "whos": {"who", "is"}, "wheres": {"where", "is"},
+	"thats": {"that", "is"}, "theres": {"there", "is"}, "heres": {"here", "is"}, "whens": {"when", "is"},
+	"dont": {"do", "not"}, "doesnt": {"does", "not"}, "didnt": {"did", "not"}, "cant": {"can", "not"},
+	"cannot": {"can", "not"}, "wont": {"will", "not"}, "isnt": {"is", "not"}, "arent": {"are", "not"},
+	"wasnt": {"was", "not"}, "werent": {"were", "not"}, "shouldnt": {"should", "not"},
+	"couldnt": {"could", "not"}, "wouldnt": {"would", "not"}, "havent": {"have", "not"},
+	"hasnt": {"has", "not"}, "im": {"i", "am"}, "ive": {"i", "have"}, "youre": {"you", "are"},
+	"youve": {"you", "have"}, "theyre": {"they", "are"}, "weve": {"we", "have"}, "itll": {"it", "will"},
+	"youll": {"you", "will"}, "id": {"i", "would"}, "youd": {"you", "would"},
+}
+
 // Features returns the feature buckets of a tokenised text (valid until the next call).
 func (f *Featurizer) Features(toks []textnorm.Token) []uint32 {
 	f.out = f.out[:0]
-	prev := uint32(0)
-	havePrev := false
+	f.prev, f.havePrev = 0, false
 	for _, t := range toks {
 		if skip(t.Norm) {
 			continue
 		}
-		w := hashString(hashString(fnvOffset, "w:"), t.Norm)
-		f.out = append(f.out, w%f.buckets)
-		if havePrev {
-			f.out = append(f.out, (prev*0x9E3779B1^w*0x85EBCA77+0x27D4EB2F)%f.buckets)
+		if full, ok := contractions[t.Norm]; ok {
+			for _, w := range full {
+				f.word(w)
+			}
+			continue
 		}
-		prev, havePrev = w, true
+		f.word(t.Norm)
 	}
 	return f.out
+}
+
+// word adds a word's feature and its bigram with the previous word.
+func (f *Featurizer) word(norm string) {
+	w := hashString(hashString(fnvOffset, "w:"), norm)
+	f.out = append(f.out, w%f.buckets)
+	if f.havePrev {
+		f.out = append(f.out, (f.prev*0x9E3779B1^w*0x85EBCA77+0x27D4EB2F)%f.buckets)
+	}
+	f.prev, f.havePrev = w, true
 }

@@ -51,15 +51,23 @@ func Stem(w string) string {
 // Terms returns the stemmed content words of text (stop words dropped), in order.
 func Terms(text string) []string {
 	var z Tokenizer
-	toks := z.Reset(text)
-	out := make([]string, 0, len(toks))
-	for _, t := range toks {
+	out := z.Terms(text, nil)
+	for i, t := range out {
+		out[i] = strings.Clone(t)
+	}
+	return out
+}
+
+// Terms appends the stemmed content words of text to dst, reusing z's buffers: the
+// strings alias z and are valid only until its next Reset (clone one to keep it).
+func (z *Tokenizer) Terms(text string, dst []string) []string {
+	for _, t := range z.Reset(text) {
 		if stop[t.Norm] {
 			continue
 		}
-		out = append(out, Stem(t.Norm))
+		dst = append(dst, Stem(t.Norm))
 	}
-	return out
+	return dst
 }
 
 // Sentences splits text into sentences at . ! ? and newlines (keeping abbreviations and

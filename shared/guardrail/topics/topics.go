@@ -254,14 +254,11 @@ func (m *Matcher) MatchTokens(ctx context.Context, text string, toks []textnorm.
 			}
 		}
 	}
-	var textEmb []float32
+	var textEmb [][]float32
 	if m.emb != nil {
-		e, err := m.emb.Embed(ctx, []string{text})
-		if err != nil {
-			return nil, fmt.Errorf("embed text for topics: %w", err)
-		}
-		if len(e) > 0 {
-			textEmb = e[0]
+		var err error
+		if textEmb, err = m.embedWindows(ctx, text); err != nil {
+			return nil, err
 		}
 	}
 	out := make([]Score, 0, len(m.topics))
@@ -336,9 +333,9 @@ func (m *Matcher) MatchTokens(ctx context.Context, text string, toks []textnorm.
 				copy(prevHit, hit)
 			}
 		}
-		if textEmb != nil {
+		for _, te := range textEmb {
 			for _, re := range t.refEmb {
-				best = math.Max(best, cosF(textEmb, re))
+				best = math.Max(best, cosF(te, re))
 			}
 		}
 		thr := t.Threshold
@@ -346,6 +343,50 @@ func (m *Matcher) MatchTokens(ctx context.Context, text string, toks []textnorm.
 			thr = 0.35
 		}
 		out = append(out, Score{Name: t.Name, Score: math.Min(1, best), Threshold: thr, Matched: best >= thr})
+	}
+	return out, nil
+}
+
+// Embedding windows: the text is embedded in pieces of whole sentences of about
+// windowChars characters (a topic is usually one request, and an embedding model reads a
+// bounded input), sent embedBatch pieces per call.
+const (
+	windowChars = 1000
+	embedBatch  = 32
+)
+
+// embedWindows embeds text in windows of whole sentences; its cost is linear in the text.
+func (m *Matcher) embedWindows(ctx context.Context, text string) ([][]float32, error) {
+	var windows []string
+	var cur strings.Builder
+	for _, s := range textnorm.Sentences(text) {
+		for len(s) > windowChars { // one very long sentence is cut at a space
+			cut := strings.LastIndexByte(s[:windowChars], ' ')
+			if cut <= 0 {
+				cut = windowChars
+			}
+			windows = append(windows, s[:cut])
+			s = strings.TrimSpace(s[cut:])
+		}
+		if cur.Len() > 0 && cur.Len()+1+len(s) > windowChars {
+			windows = append(windows, cur.String())
+			cur.Reset()
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte(' ')
+		}
+		cur.WriteString(s)
+	}
+	if cur.Len() > 0 {
+		windows = append(windows, cur.String())
+	}
+	var out [][]float32
+	for i := 0; i < len(windows); i += embedBatch {
+		e, err := m.emb.Embed(ctx, windows[i:min(len(windows), i+embedBatch)])
+		if err != nil {
+			return nil, fmt.Errorf("embed text for topics: %w", err)
+		}
+		out = append(out, e...)
 	}
 	return out, nil
 }

@@ -8,7 +8,7 @@
 // and p99 for both paths, the added latency, the platform's CPU time per request
 // (utime+stime from /proc/<pid>/stat) and its peak RSS (VmHWM from /proc/<pid>/status).
 //
-//	go run ./test/bench/gateway [-d 3s] [-rounds 2] [-c 1,16,64] [-cache=true]
+//	go run ./test/bench/gateway [-d 3s] [-rounds 2] [-c 1,16,64] [-cache=true] [-guardrails=true]
 package main
 
 import (
@@ -56,12 +56,13 @@ func main() {
 	concs := flag.String("c", "1,16,64", "comma-separated concurrencies")
 	withCache := flag.Bool("cache", true, "also measure cache hits (tenant cache enabled)")
 	withFloor := flag.Bool("floor", true, "also measure a minimal forwarding proxy process, the floor of any gateway here")
+	withGuardrails := flag.Bool("guardrails", true, "also measure CPU per request with a guardrail policy using every detector")
 	flag.Parse()
 	levels, err := parseInts(*concs)
 	if err != nil {
 		fail(err)
 	}
-	if err := run(*dur, *rounds, levels, *withCache, *withFloor); err != nil {
+	if err := run(*dur, *rounds, levels, *withCache, *withFloor, *withGuardrails); err != nil {
 		fail(err)
 	}
 }
@@ -351,7 +352,7 @@ func configure(ctx context.Context, p *platformtest.Platform, mockURL string, mo
 	return s, nil
 }
 
-func run(dur time.Duration, rounds int, levels []int, withCache, withFloor bool) error {
+func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, withGuardrails bool) error {
 	ctx := context.Background()
 	mock := providertest.NewOpenAIHandler(providertest.WithReply("Hello! How can I help you today?"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -570,6 +571,11 @@ func run(dur time.Duration, rounds int, levels []int, withCache, withFloor bool)
 			cg := r.cacheGw
 			fmt.Printf("  c=%-3d rps %8.0f  p50 %s ms  p99 %s ms  CPU/req %.1f µs  upstream calls during the round: %d  errors %d\n",
 				r.c, cg.rps(), ms(cg.p50), ms(cg.p99), float64(cg.cpuPerReq())/float64(time.Microsecond), r.cacheUpReq, cg.errs)
+		}
+	}
+	if withGuardrails {
+		if err := guardrailCost(ctx, p, dur, rounds, 16); err != nil {
+			return err
 		}
 	}
 	stopped = true

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/guardrail"
@@ -169,6 +170,7 @@ func latency(ctx context.Context, e *guardrail.Engine, full *guardrail.Policy, n
 		}
 	}
 	durs := make([]time.Duration, 0, n)
+	cpu0 := cpuTime()
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
 		if _, err := e.ApplyCompiled(ctx, c, req); err != nil {
@@ -176,10 +178,21 @@ func latency(ctx context.Context, e *guardrail.Engine, full *guardrail.Policy, n
 		}
 		durs = append(durs, time.Since(t0))
 	}
+	cpu := (cpuTime() - cpu0) / time.Duration(n)
 	slices.Sort(durs)
 	at := func(q float64) time.Duration { return durs[min(len(durs)-1, int(q*float64(len(durs))))] }
 	fmt.Printf("\n4 KB through every detector (PII, regex, words, topics, content, prompt attack, grounding), %d runs:\n", n)
-	fmt.Printf("  p50 %v  p90 %v  p99 %v  max %v  (target p99 < 1ms)\n", at(0.50), at(0.90), at(0.99), durs[len(durs)-1])
+	fmt.Printf("  p50 %v  p90 %v  p99 %v  max %v  (target p99 < 1ms); CPU time per evaluation %v\n", at(0.50), at(0.90), at(0.99), durs[len(durs)-1], cpu)
+	fmt.Println("  (wall-clock percentiles include time the process waited for a CPU; the CPU time does not)")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func sizeName(n int) string {

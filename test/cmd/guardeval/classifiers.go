@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
 
+	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/guardrail/attack"
 	"github.com/plinth-ai/plinth/shared/guardrail/content"
 	"github.com/plinth-ai/plinth/shared/guardrail/eval"
 	"github.com/plinth-ai/plinth/shared/guardrail/textclass"
+	"github.com/plinth-ai/plinth/shared/guardrail/topics"
+	"github.com/plinth-ai/plinth/shared/provider/local"
 )
 
 func classifierReport(dir string, cross bool) error {
@@ -52,6 +56,10 @@ func classifierReport(dir string, cross bool) error {
 	}{{"content", cm}, {"prompt attack", am}} {
 		rate, per := eval.FlagRate(d.m, benign)
 		fmt.Printf("  %-14s %7.2f%% %7.2f%% %7.2f%%   at HIGH by label %v\n", d.name, 100*rate["LOW"], 100*rate["MEDIUM"], 100*rate["HIGH"], per)
+	}
+
+	if err := topicsReport(); err != nil {
+		return err
 	}
 
 	fmt.Println("\nProbes (prompt attack confidence):")
@@ -139,4 +147,29 @@ func printCross(rs []eval.CrossResult) {
 			fmt.Println()
 		}
 	}
+}
+
+func topicsReport() error {
+	set, err := eval.LoadTopicsSet()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	fmt.Println("\nDenied topics on paraphrases (shared/guardrail/eval/prompts/topics.json: 3 topics, 24 paraphrases, 20 off-topic texts):")
+	for _, c := range []struct {
+		name string
+		opts []topics.Option
+	}{
+		{"lexical", nil},
+		{"lexical + local-embed (hashing embedder)", []topics.Option{topics.WithEmbedder(topics.ProviderEmbedder{Model: local.NewEmbed(256), Name: "local-embed"})}},
+	} {
+		for _, thr := range []float64{guardrail.DefaultTopicThreshold, 0.25} {
+			r, err := eval.MeasureTopics(ctx, set, thr, c.opts...)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("  %-42s threshold %.2f: paraphrases matched %2d/%d, off-topic texts matched %2d/%d\n", c.name, thr, r.Matched, r.Paraphrases, r.FalseHits, r.OffTopic)
+		}
+	}
+	return nil
 }
