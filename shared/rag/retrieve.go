@@ -13,6 +13,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 // RetrieveRequest is a search over one knowledge base.
@@ -164,7 +165,7 @@ func (s *Service) embedQuery(ctx context.Context, kb KnowledgeBase, query string
 		return nil, fmt.Errorf("embed query: %w", err)
 	}
 	if s.usage != nil {
-		s.usage(ctx, kb.Tenant, kb.ID, kb.EmbeddingModel, chunk.CountTokens(query))
+		s.usage(ctx, kb.Tenant, kb.ID, kb.EmbeddingModel, tokens.Count(query))
 	}
 	return vecs[0], nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 var handbook = map[string]string{
@@ -366,7 +367,7 @@ func TestHierarchicalReturnsParents(t *testing.T) {
 	body := strings.Repeat("Filler sentence about nothing in particular here. ", 12) + "The secret ingredient is smoked paprika. " + strings.Repeat("More filler words to pad the parent out. ", 12)
 	e.upload(t, "acme", "kb", "recipe.txt", body, nil)
 	res := e.retrieve(t, "acme", "kb", RetrieveRequest{Query: "secret ingredient paprika", TopK: 3, SearchType: "LEXICAL"})
-	if len(res) == 0 || !strings.Contains(res[0].Text, "smoked paprika") || chunk.CountTokens(res[0].Text) <= 20 {
+	if len(res) == 0 || !strings.Contains(res[0].Text, "smoked paprika") || tokens.Count(res[0].Text) <= 20 {
 		t.Fatalf("want the parent passage around the matching child, got %+v", res)
 	}
 	for i := 1; i < len(res); i++ {

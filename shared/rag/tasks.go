@@ -21,6 +21,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/extract"
 	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 // Error names the ingestion state machine's Retry and Catch match on. A Lambda built from
@@ -429,10 +430,10 @@ func (s *Service) Embed(ctx context.Context, job Job) (Job, error) {
 		return Job{}, err
 	}
 	texts := make([]string, len(chunks))
-	tokens := 0
+	used := 0
 	for i, c := range chunks {
 		texts[i] = searchText(c)
-		tokens += chunk.CountTokens(texts[i])
+		used += tokens.Count(texts[i])
 	}
 	var vecs [][]float32
 	for lo := 0; lo < len(texts); lo += s.embedBatch {
@@ -444,7 +445,7 @@ func (s *Service) Embed(ctx context.Context, job Job) (Job, error) {
 		vecs = append(vecs, got...)
 	}
 	if s.usage != nil {
-		s.usage(ctx, kb.Tenant, kb.ID, kb.EmbeddingModel, tokens)
+		s.usage(ctx, kb.Tenant, kb.ID, kb.EmbeddingModel, used)
 	}
 	buf, err := encodeVectors(vecs)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 
 	"github.com/plinth-ai/plinth/shared/provider"
-	"github.com/plinth-ai/plinth/shared/provider/local"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 // Embed serves a Bedrock embedding model through InvokeModel: Titan Text Embeddings v2
@@ -174,7 +174,7 @@ func (e *Embed) embedCohere(ctx context.Context, req *provider.EmbeddingRequest)
 	}
 	// Cohere on Bedrock does not report tokens: estimate them as the local models count.
 	for _, t := range req.Input {
-		out.Usage.PromptTokens += local.CountTokens(t)
+		out.Usage.PromptTokens += tokens.Count(t)
 	}
 	out.Usage.TotalTokens = out.Usage.PromptTokens
 	return out, nil

@@ -3,6 +3,8 @@ package local
 import (
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 // stopwords are English function words that carry no topic; both local models ignore
@@ -81,7 +83,7 @@ func hasSuffix(w []byte, suf string) bool {
 func terms(s string) []string {
 	var out []string
 	var buf []byte
-	forEachToken(s, func(start, end int) bool {
+	tokens.Each(s, func(start, end int) bool {
 		if !isWordRuneAt(s, start) {
 			return true
 		}
@@ -97,5 +99,5 @@ func terms(s string) []string {
 
 func isWordRuneAt(s string, i int) bool {
 	r, _ := utf8.DecodeRuneInString(s[i:])
-	return isWordRune(r)
+	return tokens.IsWordRune(r)
 }

@@ -33,11 +33,3 @@ func BenchmarkChat(b *testing.B) {
 		}
 	}
 }
-
-func BenchmarkCountTokens(b *testing.B) {
-	b.ReportAllocs()
-	b.SetBytes(int64(len(benchAbstract)))
-	for b.Loop() {
-		CountTokens(benchAbstract)
-	}
-}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 // ChatModelID is the model name local-chat reports.
@@ -95,7 +96,7 @@ func (m *chatModel) complete(req *provider.ChatRequest) (*completion, error) {
 		id := newID("call_", m.now())
 		c.toolCall = &provider.ToolCall{ID: id, Type: "function", Function: provider.FunctionCall{Name: tool.Function.Name, Arguments: args}}
 		c.finishReason = "tool_calls"
-		c.usage.CompletionTokens = CountTokens(tool.Function.Name) + CountTokens(args)
+		c.usage.CompletionTokens = tokens.Count(tool.Function.Name) + tokens.Count(args)
 	} else {
 		c.text = continueAfter(prefillOf(req.Messages), answer(req.Messages))
 		c.finishReason = "stop"
@@ -104,7 +105,7 @@ func (m *chatModel) complete(req *provider.ChatRequest) (*completion, error) {
 		}
 		if mt := req.MaxOutputTokens(); req.MaxCompletionTokens != nil || req.MaxTokens != nil {
 			var cut bool
-			c.text, cut = truncateTokens(c.text, mt)
+			c.text, cut = tokens.Truncate(c.text, mt)
 			if cut {
 				c.finishReason = "length"
 			}
@@ -112,7 +113,7 @@ func (m *chatModel) complete(req *provider.ChatRequest) (*completion, error) {
 		if text, ok := structured(req, c.text); ok {
 			c.text = text
 		}
-		c.usage.CompletionTokens = CountTokens(c.text)
+		c.usage.CompletionTokens = tokens.Count(c.text)
 	}
 	c.usage.TotalTokens = c.usage.PromptTokens + c.usage.CompletionTokens
 	return c, nil
@@ -136,13 +137,13 @@ func promptTokens(req *provider.ChatRequest) int {
 	n := 0
 	for i := range req.Messages {
 		msg := &req.Messages[i]
-		n += CountTokens(msg.Content.String())
+		n += tokens.Count(msg.Content.String())
 		for _, tc := range msg.ToolCalls {
-			n += CountTokens(tc.Function.Name) + CountTokens(tc.Function.Arguments)
+			n += tokens.Count(tc.Function.Name) + tokens.Count(tc.Function.Arguments)
 		}
 	}
 	for _, t := range req.Tools {
-		n += CountTokens(t.Function.Name) + CountTokens(t.Function.Description) + CountTokens(string(t.Function.Parameters))
+		n += tokens.Count(t.Function.Name) + tokens.Count(t.Function.Description) + tokens.Count(string(t.Function.Parameters))
 	}
 	return n
 }
@@ -466,7 +467,7 @@ func splitSentences(text string) []string {
 	var out []string
 	add := func(s string) {
 		s = strings.TrimSpace(s)
-		if CountTokens(s) > 0 {
+		if tokens.Count(s) > 0 {
 			out = append(out, s)
 		}
 	}

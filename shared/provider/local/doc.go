@@ -15,6 +15,6 @@
 //     L2-normalised. Texts that share words land close together, which is enough for
 //     keyword-style semantic search; it does not know synonyms.
 //
-// Both are deterministic. Token usage is counted by CountTokens, a documented word-level
+// Both are deterministic. Token usage is counted by tokens.Count, a documented word-level
 // tokenizer the rest of the platform may reuse for estimates.
 package local

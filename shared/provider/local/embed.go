@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 // DefaultDimensions is local-embed's vector size when NewEmbed is given 0. Hashing
@@ -81,7 +82,7 @@ func (m *embedModel) Embed(ctx context.Context, req *provider.EmbeddingRequest) 
 	resp := &provider.EmbeddingResponse{Model: model, Data: make([]provider.Embedding, len(req.Input))}
 	// One backing array for all vectors: one allocation per request instead of one per input.
 	all := make([]float32, len(req.Input)*dim)
-	tokens := 0
+	used := 0
 	s := m.pool.Get().(*embedScratch)
 	defer m.pool.Put(s)
 	for i, text := range req.Input {
@@ -93,9 +94,9 @@ func (m *embedModel) Embed(ctx context.Context, req *provider.EmbeddingRequest) 
 		vec := all[i*dim : (i+1)*dim : (i+1)*dim]
 		m.embedInto(s, text, vec)
 		resp.Data[i] = provider.Embedding{Index: i, Embedding: vec}
-		tokens += CountTokens(text)
+		used += tokens.Count(text)
 	}
-	resp.Usage = provider.Usage{PromptTokens: tokens, TotalTokens: tokens}
+	resp.Usage = provider.Usage{PromptTokens: used, TotalTokens: used}
 	return resp, nil
 }
 
@@ -158,7 +159,7 @@ func (s *embedScratch) extract(text string) {
 	s.lower = s.lower[:0]
 	s.words = s.words[:0]
 	s.feats = s.feats[:0]
-	forEachToken(text, func(start, end int) bool {
+	tokens.Each(text, func(start, end int) bool {
 		if !isWordRuneAt(text, start) {
 			return true
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/provider/local"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 func ExampleNewChat() {
@@ -17,7 +18,7 @@ func ExampleNewChat() {
 		panic(err)
 	}
 	fmt.Println(resp.Choices[0].Message.Content.String())
-	fmt.Println(resp.Usage.CompletionTokens == local.CountTokens(resp.Choices[0].Message.Content.String()))
+	fmt.Println(resp.Usage.CompletionTokens == tokens.Count(resp.Choices[0].Message.Content.String()))
 	// Output:
 	// The Loire is the longest river in France.
 	// true

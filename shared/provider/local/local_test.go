@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 func msgs(pairs ...string) []provider.Message {
@@ -21,28 +22,6 @@ func msgs(pairs ...string) []provider.Message {
 }
 
 func intPtr(i int) *int { return &i }
-
-func TestCountTokens(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in   string
-		want int
-	}{
-		{"", 0},
-		{"   \n\t", 0},
-		{"Hello, world!", 4},
-		{"naïve café", 2},
-		{"x=42;", 4},
-		{"日本語 テキスト", 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if got := CountTokens(tt.in); got != tt.want {
-				t.Errorf("CountTokens(%q) = %d, want %d", tt.in, got, tt.want)
-			}
-		})
-	}
-}
 
 const rabbitContext = `The European rabbit is native to the Iberian Peninsula. Rabbits were introduced to Australia in 1859 by Thomas Austin. Today they are a major agricultural pest. Their burrows are called warrens.`
 
@@ -92,7 +71,7 @@ func TestChatAnswers(t *testing.T) {
 				t.Errorf("unexpected envelope %+v", resp)
 			}
 			u := resp.Usage
-			if u.CompletionTokens != CountTokens(got) || u.PromptTokens == 0 || u.TotalTokens != u.PromptTokens+u.CompletionTokens {
+			if u.CompletionTokens != tokens.Count(got) || u.PromptTokens == 0 || u.TotalTokens != u.PromptTokens+u.CompletionTokens {
 				t.Errorf("usage %+v for answer %q", u, got)
 			}
 		})
@@ -373,7 +352,7 @@ func TestEmbed(t *testing.T) {
 	if cosine(v[3].Embedding, v[3].Embedding) != 0 {
 		t.Error("empty text should embed to the zero vector")
 	}
-	if want := CountTokens(strings.Join(texts, " ")); resp.Usage.PromptTokens != want || resp.Usage.TotalTokens != want {
+	if want := tokens.Count(strings.Join(texts, " ")); resp.Usage.PromptTokens != want || resp.Usage.TotalTokens != want {
 		t.Errorf("usage %+v, want %d", resp.Usage, want)
 	}
 	again, _ := m.Embed(context.Background(), &provider.EmbeddingRequest{Input: texts[:1]})

@@ -3,7 +3,7 @@
 // structure-aware recursive splitting (headings, paragraphs, lines, sentences, words) and
 // hierarchical parent/child chunks (children are indexed, parents are returned).
 //
-// Token counts are the platform's (provider/local.CountTokens, which also meters the
+// Token counts are the platform's (package tokens, which also meters the
 // built-in models): a run of letters, digits and non-spacing marks, or any single other
 // non-space character, is one token. On English prose that is within about 10% of subword
 // tokenizers' counts, the precision chunk sizing needs. Tokens gives the same tokens'
@@ -17,8 +17,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/plinth-ai/plinth/shared/provider/local"
 	"github.com/plinth-ai/plinth/shared/rag/extract"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 // ErrInvalidConfig means the chunking parameters are out of range.
@@ -151,9 +151,6 @@ func isWord(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
 }
 
-// CountTokens returns the number of tokens in s.
-func CountTokens(s string) int { return local.CountTokens(s) }
-
 // Split chunks a document's sections with cfg.
 func Split(secs []extract.Section, cfg Config) ([]Chunk, error) {
 	if err := cfg.Validate(); err != nil {
@@ -195,7 +192,7 @@ func Split(secs []extract.Section, cfg Config) ([]Chunk, error) {
 			continue
 		}
 		c.Index = len(res)
-		c.Tokens = CountTokens(c.Text)
+		c.Tokens = tokens.Count(c.Text)
 		res = append(res, c)
 	}
 	return res, nil
@@ -306,7 +303,7 @@ func recursive(text string, max, overlap int) []string {
 		}
 	}
 	for _, p := range pieces {
-		n := CountTokens(p)
+		n := tokens.Count(p)
 		if sum+n > max && len(cur) > 0 {
 			emit()
 			// Carry trailing pieces up to overlap tokens into the next chunk.
@@ -338,7 +335,7 @@ func recursive(text string, max, overlap int) []string {
 // splitPieces cuts text at separators[level] (keeping the separator with the left piece)
 // and recurses into pieces still over max tokens; at the last level it cuts token windows.
 func splitPieces(text string, max, level int) []string {
-	if CountTokens(text) <= max {
+	if tokens.Count(text) <= max {
 		return []string{text}
 	}
 	if level >= len(separators) {

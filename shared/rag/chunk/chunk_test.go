@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/plinth-ai/plinth/shared/rag/extract"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 func words(prefix string, n int) string {
@@ -17,7 +18,8 @@ func words(prefix string, n int) string {
 	return strings.Join(w, " ")
 }
 
-func TestCountTokens(t *testing.T) {
+// TestTokensAgreeWithCount: the chunker's token spans are the platform's tokens.
+func TestTokensAgreeWithCount(t *testing.T) {
 	tests := []struct {
 		in   string
 		want int
@@ -32,8 +34,8 @@ func TestCountTokens(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			if got := CountTokens(tc.in); got != tc.want {
-				t.Errorf("CountTokens(%q) = %d, want %d", tc.in, got, tc.want)
+			if got := tokens.Count(tc.in); got != tc.want {
+				t.Errorf("tokens.Count(%q) = %d, want %d", tc.in, got, tc.want)
 			}
 			if got := len(Tokens(tc.in)); got != tc.want {
 				t.Errorf("len(Tokens(%q)) = %d, want %d", tc.in, got, tc.want)
@@ -117,7 +119,7 @@ func TestHierarchical(t *testing.T) {
 	if len(parents) != 2 {
 		t.Fatalf("got %d parents, want 2 (1500 + 500 tokens)", len(parents))
 	}
-	if n := CountTokens(parents[0]); n != 1500 {
+	if n := tokens.Count(parents[0]); n != 1500 {
 		t.Errorf("parent 0 has %d tokens, want 1500", n)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/provider/local"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
+	"github.com/plinth-ai/plinth/shared/tokens"
 	"github.com/plinth-ai/plinth/statemachines"
 	"github.com/plinth-ai/plinth/test/datasets"
 )
@@ -324,7 +325,7 @@ func leadOne(_ context.Context, _ string, req *provider.ChatRequest) (*provider.
 	if len(sentences) > 0 {
 		answer = sentences[0]
 	}
-	return textResponse("lead-1", answer, local.CountTokens(prompt)), nil
+	return textResponse("lead-1", answer, tokens.Count(prompt)), nil
 }
 
 const lexicalJudgeModel = "lexical-judge"
@@ -349,11 +350,11 @@ func lexicalJudge(req *provider.ChatRequest) (*provider.ChatResponse, error) {
 	}
 	score := 1 + int(frac*4+0.5)
 	text := fmt.Sprintf("```json\n{\"score\": %d, \"rationale\": \"lexical agreement %.2f\"}\n```", score, frac)
-	return textResponse(lexicalJudgeModel, text, local.CountTokens(prompt)), nil
+	return textResponse(lexicalJudgeModel, text, tokens.Count(prompt)), nil
 }
 
 func textResponse(model, text string, promptTokens int) *provider.ChatResponse {
-	c := local.CountTokens(text)
+	c := tokens.Count(text)
 	return &provider.ChatResponse{
 		Object: "chat.completion", Model: model,
 		Choices: []provider.Choice{{Message: provider.Message{Role: "assistant", Content: provider.TextContent(text)}, FinishReason: "stop"}},

@@ -1,23 +1,26 @@
-package local
+// Package tokens counts tokens the platform's own way, for the built-in models' usage,
+// chunk sizes, and the usage of providers that report none (Bedrock's Titan embeddings).
+// A token is a maximal run of letters and digits, or any single other non-space
+// character; whitespace is free. "Hello, world!" is 4 tokens. It is a stable, cheap
+// estimate (English text averages about 1.3 of these per word), not any provider's
+// tokenizer: it stays hand-written because it must match what the local models charge,
+// token for token, and it allocates nothing (BenchmarkCount).
+package tokens
 
 import (
 	"unicode"
 	"unicode/utf8"
 )
 
-// CountTokens counts tokens the way the local models do: a token is a maximal run of
-// letters and digits, or any single other non-space character. Whitespace is free.
-// "Hello, world!" is 4 tokens. It is a stable, cheap estimate (English text averages
-// about 1.3 of these per word), not any provider's tokenizer.
-func CountTokens(s string) int {
+// Count counts the tokens of s.
+func Count(s string) int {
 	n := 0
-	forEachToken(s, func(int, int) bool { n++; return true })
+	Each(s, func(int, int) bool { n++; return true })
 	return n
 }
 
-// forEachToken calls fn with the byte span of each token of s, in order, until fn
-// returns false.
-func forEachToken(s string, fn func(start, end int) bool) {
+// Each calls fn with the byte span of each token of s, in order, until fn returns false.
+func Each(s string, fn func(start, end int) bool) {
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -34,7 +37,7 @@ func forEachToken(s string, fn func(start, end int) bool) {
 						continue
 					}
 					r, size := utf8.DecodeRuneInString(s[j:])
-					if !isWordRune(r) {
+					if !IsWordRune(r) {
 						break
 					}
 					j += size
@@ -55,11 +58,11 @@ func forEachToken(s string, fn func(start, end int) bool) {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case isWordRune(r):
+		case IsWordRune(r):
 			j := i + size
 			for j < len(s) {
 				r2, sz := utf8.DecodeRuneInString(s[j:])
-				if !isWordRune(r2) {
+				if !IsWordRune(r2) {
 					break
 				}
 				j += sz
@@ -83,18 +86,20 @@ func isASCIIAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-func isWordRune(r rune) bool {
+// IsWordRune reports whether r belongs to a run of letters and digits (a word token):
+// a letter, a digit or a non-spacing mark.
+func IsWordRune(r rune) bool {
 	if r < utf8.RuneSelf {
 		return isASCIIAlnum(byte(r))
 	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
 }
 
-// truncateTokens returns the prefix of s holding at most max tokens (and the whitespace
-// before the next one dropped), and whether it cut anything.
-func truncateTokens(s string, max int) (string, bool) {
+// Truncate returns the prefix of s holding at most max tokens (the whitespace before the
+// next one dropped), and whether it cut anything.
+func Truncate(s string, max int) (string, bool) {
 	n, cut := 0, -1
-	forEachToken(s, func(start, end int) bool {
+	Each(s, func(start, end int) bool {
 		if n == max {
 			cut = start
 			return false
