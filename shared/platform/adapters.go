@@ -29,7 +29,8 @@ func scopeFor(path string) auth.Scope {
 	case strings.HasPrefix(path, "/v1/knowledge-bases"):
 		return auth.ScopeRetrieval
 	case strings.HasPrefix(path, "/v1/chat/"), strings.HasPrefix(path, "/v1/embeddings"),
-		strings.HasPrefix(path, "/v1/models"), strings.HasPrefix(path, "/v1/guardrails"):
+		strings.HasPrefix(path, "/v1/models"), strings.HasPrefix(path, "/v1/guardrails"),
+		strings.HasPrefix(path, "/v1/responses"), strings.HasPrefix(path, "/v1/tools"):
 		return auth.ScopeInference
 	}
 	return ""

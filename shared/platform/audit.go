@@ -31,6 +31,6 @@ func auditOperations() *audit.Operations {
 // scope check, so refusals are recorded too.
 func auditTrail(rec audit.Recorder, mux *http.ServeMux, next http.Handler) http.Handler {
 	return audit.Middleware(rec, mux, audit.WithOperations(auditOperations()),
-		audit.Skip("createChatCompletion", "createEmbedding"),
+		audit.Skip("createChatCompletion", "createEmbedding", "createResponse"),
 		audit.Include("listAuditEvents"))(next)
 }

@@ -329,7 +329,7 @@ func iamAdmin(next http.Handler) http.Handler {
 // it, and a client whose request reaches another is told (404) to initialize again, as
 // the transport specifies.
 func GatewayAPIs() []API {
-	return []API{HealthAPI, ConsoleAPI, ModelsAPI, UsageAPI, FeedbackAPI, HumanEvalAPI, ToolsAPI}
+	return []API{HealthAPI, ConsoleAPI, ModelsAPI, UsageAPI, FeedbackAPI, HumanEvalAPI, ToolsAPI, AgentsAPI}
 }
 
 // GuardrailsAPIs are the guardrails function's: POST /v1/guardrails/apply.
@@ -344,7 +344,7 @@ func RetrievalAPIs() []API { return []API{KnowledgeAPI} }
 // bases, evaluation suites and runs, review queues and datasets; the tool catalog; who
 // is signed in (GET /admin/session).
 func AdminAPIs() []API {
-	return []API{RegistryAPI, TenantsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI}
+	return []API{RegistryAPI, TenantsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI, AgentsAPI}
 }
 
 // Flusher is what a Lambda handler runs before an invocation completes: the usage

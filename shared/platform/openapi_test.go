@@ -22,6 +22,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plinth-ai/plinth/shared/agent"
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/console"
 	"github.com/plinth-ai/plinth/shared/eval"
@@ -1248,6 +1249,10 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"ToolServerList":              toolhub.ServerList{},
 		"ToolGrantList":               toolhub.GrantList{},
 		"ToolList":                    mcpgw.ToolList{},
+		"AgentDefinition":             agent.Definition{},
+		"AgentList":                   agent.DefinitionList{},
+		"ResponseRequest":             agent.ResponseRequest{},
+		"Response":                    agent.Response{},
 		"ConsoleSession":              console.Session{},
 	}
 	seen := map[string]bool{}

@@ -217,6 +217,7 @@ const (
 	partEval
 	partHumanEval
 	partTools
+	partAgents
 )
 
 type partEntry struct {

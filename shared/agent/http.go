@@ -1,0 +1,218 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/httpapi"
+)
+
+// Routes mounts the Responses API on mux (behind the /v1 authentication).
+func Routes(mux *http.ServeMux, rs *Responses) {
+	mux.HandleFunc("POST /v1/responses", rs.handleCreate)
+	mux.HandleFunc("GET /v1/responses/{id}", rs.handleGet)
+}
+
+// AdminRoutes mounts the agent registry's admin API on mux.
+func AdminRoutes(mux *http.ServeMux, svc *Service) {
+	mux.HandleFunc("POST /admin/agents", func(w http.ResponseWriter, r *http.Request) {
+		var d Definition
+		if err := httpapi.DecodeJSON(w, r, &d, 0); err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
+		by := "admin"
+		if p, ok := auth.FromContext(r.Context()); ok && p.KeyID != "" {
+			by = p.KeyID
+		}
+		out, err := svc.Save(r.Context(), d, by)
+		if err != nil {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusCreated, out)
+	})
+	mux.HandleFunc("GET /admin/agents", func(w http.ResponseWriter, r *http.Request) {
+		list, err := svc.List(r.Context(), r.URL.Query().Get("tenant"))
+		if err != nil {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, DefinitionList{Data: list})
+	})
+	mux.HandleFunc("GET /admin/agents/{id}", func(w http.ResponseWriter, r *http.Request) {
+		d, err := svc.Get(r.Context(), r.PathValue("id"), 0)
+		if err != nil {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, d)
+	})
+	mux.HandleFunc("GET /admin/agents/{id}/versions/{version}", func(w http.ResponseWriter, r *http.Request) {
+		v, err := strconv.Atoi(r.PathValue("version"))
+		if err != nil || v < 1 {
+			httpapi.WriteError(w, httpapi.BadRequest("version", "version must be a positive integer"))
+			return
+		}
+		d, err := svc.Get(r.Context(), r.PathValue("id"), v)
+		if err != nil {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, d)
+	})
+}
+
+// DefinitionList is the body of GET /admin/agents.
+type DefinitionList struct {
+	Data []Definition `json:"data"`
+}
+
+func toHTTP(err error) error {
+	if ae, ok := gateway.APIError(err); ok {
+		return ae
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return &httpapi.Error{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
+	case errors.Is(err, ErrInvalid):
+		return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: err.Error()}
+	case errors.Is(err, ErrConflict):
+		return &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
+	}
+	return err
+}
+
+func (rs *Responses) handleGet(w http.ResponseWriter, r *http.Request) {
+	c, ok := gateway.CallerFrom(r.Context())
+	if !ok {
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "no valid credentials were supplied"))
+		return
+	}
+	resp, err := rs.Get(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		httpapi.WriteError(w, toHTTP(err))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, resp)
+}
+
+func (rs *Responses) handleCreate(w http.ResponseWriter, r *http.Request) {
+	c, ok := gateway.CallerFrom(r.Context())
+	if !ok {
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "no valid credentials were supplied"))
+		return
+	}
+	var req ResponseRequest
+	if err := httpapi.DecodeJSON(w, r, &req, 0); err != nil {
+		httpapi.WriteError(w, err)
+		return
+	}
+	ctx := WithRequestID(r.Context(), httpapi.RequestID(r.Context()))
+	if !req.Stream {
+		resp, err := rs.Create(ctx, c, &req, nil)
+		if err != nil && resp == nil {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, resp)
+		return
+	}
+	sse := newEventWriter(w)
+	resp, err := rs.Create(ctx, c, &req, &Stream{Start: sse.begin, Item: sse.item})
+	if err != nil && resp == nil {
+		if !sse.started {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		sse.send("error", map[string]any{"type": "error", "code": "server_error", "message": err.Error()})
+		return
+	}
+	final := "response.completed"
+	switch resp.Status {
+	case "incomplete":
+		final = "response.incomplete"
+	case "failed":
+		final = "response.failed"
+	}
+	sse.send(final, map[string]any{"type": final, "response": resp})
+}
+
+// eventWriter streams the Responses API's events.
+type eventWriter struct {
+	w       http.ResponseWriter
+	mu      sync.Mutex
+	seq     int
+	started bool
+	index   map[string]int
+}
+
+func newEventWriter(w http.ResponseWriter) *eventWriter {
+	return &eventWriter{w: w, index: map[string]int{}}
+}
+
+// begin writes the stream's opening events once.
+func (e *eventWriter) begin(resp *Response) {
+	if e.started {
+		return
+	}
+	e.started = true
+	h := e.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	e.w.WriteHeader(http.StatusOK)
+	r := *resp
+	r.Status, r.Output = "in_progress", []OutputItem{}
+	e.send("response.created", map[string]any{"type": "response.created", "response": r})
+	e.send("response.in_progress", map[string]any{"type": "response.in_progress", "response": r})
+}
+
+// item streams an output item: added (with a message's text as a delta) or done.
+func (e *eventWriter) item(kind string, it OutputItem) {
+	e.mu.Lock()
+	idx, seen := e.index[it.ID]
+	if !seen {
+		idx = len(e.index)
+		e.index[it.ID] = idx
+	}
+	e.mu.Unlock()
+	if kind == "added" {
+		added := it
+		if it.Type == "message" {
+			added.Status, added.Content = "in_progress", []ContentPart{}
+		}
+		e.send("response.output_item.added", map[string]any{"type": "response.output_item.added", "output_index": idx, "item": added})
+		if it.Type == "message" {
+			for ci, part := range it.Content {
+				e.send("response.content_part.added", map[string]any{"type": "response.content_part.added", "item_id": it.ID, "output_index": idx, "content_index": ci,
+					"part": ContentPart{Type: "output_text", Text: "", Annotations: []any{}}})
+				e.send("response.output_text.delta", map[string]any{"type": "response.output_text.delta", "item_id": it.ID, "output_index": idx, "content_index": ci, "delta": part.Text})
+				e.send("response.output_text.done", map[string]any{"type": "response.output_text.done", "item_id": it.ID, "output_index": idx, "content_index": ci, "text": part.Text})
+				e.send("response.content_part.done", map[string]any{"type": "response.content_part.done", "item_id": it.ID, "output_index": idx, "content_index": ci, "part": part})
+			}
+		}
+		if it.Type == "mcp_call" && it.Status == "in_progress" {
+			return
+		}
+	}
+	e.send("response.output_item.done", map[string]any{"type": "response.output_item.done", "output_index": idx, "item": it})
+}
+
+func (e *eventWriter) send(event string, body map[string]any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	body["sequence_number"] = e.seq
+	e.seq++
+	b, _ := json.Marshal(body)
+	_, _ = e.w.Write([]byte("event: " + event + "\ndata: "))
+	_, _ = e.w.Write(b)
+	_, _ = e.w.Write([]byte("\n\n"))
+	if f, ok := e.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
