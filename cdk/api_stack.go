@@ -340,6 +340,9 @@ func (s *APIStack) routes() {
 	doc.AddMethod(jsii.String("DELETE"), retrieval, keyAuth(nil, docParams))
 
 	add(v1, "tools").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
+	responses := add(v1, "responses")
+	responses.AddMethod(jsii.String("POST"), gateway, keyAuth(nil, nil))
+	add(responses, "{id}").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, map[string]*bool{"method.request.path.id": jsii.Bool(true)}))
 	// The MCP gateway: JSON-RPC over Streamable HTTP, validated by the function itself.
 	mcp := add(api.Root(), "mcp")
 	for _, method := range []string{"POST", "GET", "DELETE"} {
