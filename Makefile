@@ -77,10 +77,10 @@ bench: build ## benchmarks: gateway overhead, package micro-benchmarks, Lambda s
 	$(GOTEST) -run '^$$' -bench . -benchmem -benchtime 2000x ./shared/gateway/... ./shared/tenant/... ./shared/quota/... ./shared/cache/... ./shared/store/... ./shared/provider/... ./shared/guardrail/... ./shared/flow/...
 
 bench-rag: ## retrieval quality and speed on SciFact (PLINTH_DATASETS, see docs/datasets.md)
-	$(GO) run ./shared/rag/cmd/benchrag
+	$(GO) run ./test/cmd/benchrag
 
 eval-demo: ## evaluation suite over SQuAD through the real flow, with a regression (PLINTH_DATASETS)
-	$(GO) run ./shared/eval/cmd/evaldemo
+	$(GO) run ./test/cmd/evaldemo
 
 clean:
 	rm -rf build cdk.out

@@ -54,7 +54,7 @@ var (
 	ErrConflict = errors.New("index: too many concurrent manifest updates")
 )
 
-// Defaults, chosen on SciFact (train queries, 5,183 abstracts; see cmd/benchrag):
+// Defaults, chosen on SciFact (train queries, 5,183 abstracts; see test/cmd/benchrag):
 //   - BM25 k1=1.2, b=0.75 (Lucene's defaults): nDCG@10 0.699 against 0.696 for Anserini's
 //     k1=0.9, b=0.4; the difference is noise, and Lucene's values generalise across corpora.
 //   - Hybrid fusion: convex combination of min-max normalised scores (Bruch et al., "An

@@ -4,7 +4,7 @@
 // deterministic lexical judge, prints EM, F1, ROUGE-L, BLEU, the judge summary and the
 // throughput, then swaps in a worse target and shows the regression event.
 //
-// Usage (from the project root): go run ./shared/eval/cmd/evaldemo [-data PATH] [-concurrency N] [-limit N]
+// Usage (from the project root): go run ./test/cmd/evaldemo [-data PATH] [-concurrency N] [-limit N]
 package main
 
 import (

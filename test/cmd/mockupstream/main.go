@@ -3,8 +3,8 @@
 // be tried against a running platform (-fault). It prints the base URL on its first line
 // of output and serves until interrupted.
 //
-//	go run ./shared/provider/providertest/cmd/mockupstream -addr 127.0.0.1:0 -latency 0s
-//	go run ./shared/provider/providertest/cmd/mockupstream -fault cut -after 4
+//	go run ./test/cmd/mockupstream -addr 127.0.0.1:0 -latency 0s
+//	go run ./test/cmd/mockupstream -fault cut -after 4
 package main
 
 import (
