@@ -195,30 +195,25 @@ func (x *sourceIndex) candidates(ids []int32, hits map[int32]int, out []int, wor
 		}
 		*work += len(x.postings[id])
 	}
-	for si := range hits {
+	// Keep the best few in out, with their counts beside them.
+	var counts [candidates]int
+	for si, h := range hits {
 		if len(out) < candidates {
+			counts[len(out)] = h
 			out = append(out, int(si))
 			continue
 		}
 		worst := 0
 		for k := 1; k < len(out); k++ {
-			if better(hits, int32(out[worst]), int32(out[k])) {
+			if counts[k] < counts[worst] || counts[k] == counts[worst] && out[k] > out[worst] {
 				worst = k
 			}
 		}
-		if better(hits, si, int32(out[worst])) {
-			out[worst] = int(si)
+		if h > counts[worst] || h == counts[worst] && int(si) < out[worst] {
+			out[worst], counts[worst] = int(si), h
 		}
 	}
 	return out
-}
-
-// better reports whether sentence a ranks above b: more shared terms, then earlier.
-func better(hits map[int32]int, a, b int32) bool {
-	if hits[a] != hits[b] {
-		return hits[a] > hits[b]
-	}
-	return a < b
 }
 
 // has reports whether term id occurs in sentences lo..hi (lo < 0: the whole source).
@@ -290,34 +285,39 @@ func (x *sourceIndex) support(terms []string, ids []int32, lo, hi int) float64 {
 // query's content words (stemmed) that the answer takes up, lifted when the answer
 // carries an entity-like token (a number or capitalised word) and some overlap.
 func Relevance(answer, query string) float64 {
-	q := textnorm.Terms(query)
-	a := textnorm.Terms(answer)
-	if len(a) == 0 {
-		return 0
-	}
+	var zq, za textnorm.Tokenizer
+	q := zq.Terms(query, nil)
 	if len(q) == 0 {
+		if len(za.Terms(answer, nil)) == 0 {
+			return 0
+		}
 		return 1
 	}
-	ab := make(map[string]bool, len(a))
-	for _, t := range a {
-		ab[t] = true
+	// Only the query's terms matter: mark which of them the answer holds, in one pass
+	// over the answer's terms (no set of the answer is built).
+	want := make(map[string]bool, len(q)) // term → found in the answer
+	for _, t := range q {
+		want[t] = false
+	}
+	n := 0
+	for _, t := range za.Terms(answer, nil) {
+		n++
+		if _, ok := want[t]; ok {
+			want[t] = true
+		}
+	}
+	if n == 0 {
+		return 0
 	}
 	hit := 0
-	seen := map[string]bool{}
-	uniq := 0
-	for _, t := range q {
-		if seen[t] {
-			continue
-		}
-		seen[t] = true
-		uniq++
-		if ab[t] {
+	for _, found := range want {
+		if found {
 			hit++
 		}
 	}
-	cov := float64(hit) / float64(uniq)
+	cov := float64(hit) / float64(len(want))
 	if hit == 0 {
-		return 0.1 * math.Min(1, float64(len(a))/20)
+		return 0.1 * math.Min(1, float64(n)/20)
 	}
 	return math.Min(1, 0.35+0.65*math.Sqrt(cov))
 }

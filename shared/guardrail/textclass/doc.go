@@ -2,9 +2,11 @@
 // bag of hashed features (normalised words and word bigrams), each feature has a learned
 // embedding, the text's vector is the mean of its features' embeddings (with a prior count
 // that pulls short texts toward no evidence), and one logistic output per label gives a
-// probability, so a text can belong to several labels at once. Character n-grams were
-// tried and left out: on this much training data they tied ordinary words to rare
-// harmful ones by their spelling ("class" to "ass") and tripled the over-refusal rate.
+// probability, so a text can belong to several labels at once. Character n-grams of
+// each word can be added (Options.CharGrams); the guardrail's models leave them out:
+// on their training data they tied ordinary words to rare harmful ones by spelling
+// ("class" to "ass"), tripled the over-refusal rate and lowered prompt-attack AUC on
+// held-back rows (0.84 against 0.89 without).
 //
 // Training (Train) is single-threaded stochastic gradient descent with a seeded shuffle,
 // so the same examples and options give the same model byte for byte on a given

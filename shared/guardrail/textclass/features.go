@@ -13,13 +13,16 @@ const (
 // safe for concurrent use.
 type Featurizer struct {
 	buckets  uint32
+	grams    int // longest character n-gram (3..grams), 0 for none
 	out      []uint32
 	prev     uint32
 	havePrev bool
+	buf      []byte
 }
 
-// NewFeaturizer returns a featurizer hashing into n buckets.
-func NewFeaturizer(n uint32) *Featurizer { return &Featurizer{buckets: n} }
+// NewFeaturizer returns a featurizer hashing into n buckets, adding the character 3- to
+// grams-grams of each word when grams ≥ 3.
+func NewFeaturizer(n uint32, grams int) *Featurizer { return &Featurizer{buckets: n, grams: grams} }
 
 func hashString(h uint32, s string) uint32 {
 	for i := 0; i < len(s); i++ {
@@ -67,7 +70,8 @@ func (f *Featurizer) Features(toks []textnorm.Token) []uint32 {
 	return f.out
 }
 
-// word adds a word's feature and its bigram with the previous word.
+// word adds a word's feature, its bigram with the previous word and, when the featurizer
+// has them, the character n-grams of "<word>" (at most the first 24 bytes of a word).
 func (f *Featurizer) word(norm string) {
 	w := hashString(hashString(fnvOffset, "w:"), norm)
 	f.out = append(f.out, w%f.buckets)
@@ -75,4 +79,20 @@ func (f *Featurizer) word(norm string) {
 		f.out = append(f.out, (f.prev*0x9E3779B1^w*0x85EBCA77+0x27D4EB2F)%f.buckets)
 	}
 	f.prev, f.havePrev = w, true
+	if f.grams < 3 {
+		return
+	}
+	f.buf = append(f.buf[:0], '<')
+	f.buf = append(f.buf, norm[:min(len(norm), 24)]...)
+	f.buf = append(f.buf, '>')
+	for g := 3; g <= f.grams; g++ {
+		for i := 0; i+g <= len(f.buf); i++ {
+			h := uint32(fnvOffset) ^ uint32(g)
+			for _, c := range f.buf[i : i+g] {
+				h ^= uint32(c)
+				h *= fnvPrime
+			}
+			f.out = append(f.out, h%f.buckets)
+		}
+	}
 }

@@ -36,7 +36,10 @@ type Model struct {
 	Labels     []string
 	Thresholds []Thresholds // per label
 	Buckets    uint32
-	Dim        int
+	// CharGrams is the longest character n-gram of a word used as a feature (3..CharGrams),
+	// 0 for words and word bigrams only.
+	CharGrams int
+	Dim       int
 	// emb holds Buckets rows of Dim int8 values, each row multiplied by its scale.
 	emb   []int8
 	scale []float32
@@ -64,7 +67,7 @@ type Scratch struct {
 
 // NewScratch returns buffers for predicting with m.
 func (m *Model) NewScratch() *Scratch {
-	return &Scratch{f: NewFeaturizer(m.Buckets), hidden: make([]float32, m.Dim), probs: make([]float64, len(m.Labels))}
+	return &Scratch{f: NewFeaturizer(m.Buckets, m.CharGrams), hidden: make([]float32, m.Dim), probs: make([]float64, len(m.Labels))}
 }
 
 // priorFeatures is added to the feature count when averaging: a text of few features
@@ -105,7 +108,7 @@ func (m *Model) PredictFeatures(s *Scratch, feats []uint32) []float64 {
 	return s.probs
 }
 
-const magic = "PLTC1\n"
+const magic = "PLTC2\n"
 
 // MarshalBinary encodes the model file: a magic line, then little-endian sizes, labels,
 // thresholds, output layer and the quantised embeddings.
@@ -116,6 +119,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	w(uint32(m.Buckets))
 	w(uint32(m.Dim))
 	w(uint32(len(m.Labels)))
+	w(uint32(m.CharGrams))
 	for _, l := range m.Labels {
 		w(uint16(len(l)))
 		b.WriteString(l)
@@ -142,14 +146,15 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 			err = binary.Read(r, binary.LittleEndian, v)
 		}
 	}
-	var buckets, dim, nl uint32
+	var buckets, dim, nl, grams uint32
 	rd(&buckets)
 	rd(&dim)
 	rd(&nl)
-	if err != nil || buckets == 0 || buckets > 1<<24 || dim == 0 || dim > 256 || nl == 0 || nl > 64 {
+	rd(&grams)
+	if err != nil || buckets == 0 || buckets > 1<<24 || dim == 0 || dim > 256 || nl == 0 || nl > 64 || grams > 8 {
 		return fmt.Errorf("%w: bad sizes", ErrBadModel)
 	}
-	m.Buckets, m.Dim = buckets, int(dim)
+	m.Buckets, m.Dim, m.CharGrams = buckets, int(dim), int(grams)
 	m.Labels = make([]string, nl)
 	for i := range m.Labels {
 		var n uint16

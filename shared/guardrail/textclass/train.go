@@ -19,11 +19,13 @@ type Example struct {
 // Options tune training; zero values take the defaults.
 type Options struct {
 	Labels  []string
-	Buckets uint32  // hashed feature buckets, default 1<<17
-	Dim     int     // embedding size, default 16
-	Epochs  int     // default 5
-	LR      float64 // initial learning rate, decayed linearly to 0; default 0.5
-	Seed    uint64
+	Buckets uint32 // hashed feature buckets, default 1<<17
+	// CharGrams adds the character 3- to CharGrams-grams of each word (0: none).
+	CharGrams int
+	Dim       int     // embedding size, default 16
+	Epochs    int     // default 5
+	LR        float64 // initial learning rate, decayed linearly to 0; default 0.5
+	Seed      uint64
 	// Balance weights each label's rarer class up by the square root of the imbalance.
 	Balance bool
 }
@@ -43,12 +45,6 @@ func (o *Options) defaults() {
 	}
 }
 
-// Featurize returns the feature buckets of a text for a model of n buckets.
-func Featurize(text string, n uint32) []uint32 {
-	var z textnorm.Tokenizer
-	return append([]uint32(nil), NewFeaturizer(n).Features(z.Reset(text))...)
-}
-
 // Train fits a model on examples. The result depends only on the examples (in order)
 // and the options: the shuffle and the initial embeddings come from opt.Seed, and every
 // update is done in one goroutine in a fixed order.
@@ -57,7 +53,7 @@ func Train(examples []Example, opt Options) *Model {
 	nl, d := len(opt.Labels), opt.Dim
 	feats := make([][]uint32, len(examples))
 	var z textnorm.Tokenizer
-	fz := NewFeaturizer(opt.Buckets)
+	fz := NewFeaturizer(opt.Buckets, opt.CharGrams)
 	for i, e := range examples {
 		feats[i] = append([]uint32(nil), fz.Features(z.Reset(e.Text))...)
 	}
@@ -157,7 +153,7 @@ func Train(examples []Example, opt Options) *Model {
 			}
 		}
 	}
-	m := &Model{Labels: append([]string(nil), opt.Labels...), Thresholds: make([]Thresholds, nl), Buckets: opt.Buckets, Dim: d,
+	m := &Model{Labels: append([]string(nil), opt.Labels...), Thresholds: make([]Thresholds, nl), Buckets: opt.Buckets, CharGrams: opt.CharGrams, Dim: d,
 		out: out, bias: bias, scale: make([]float32, opt.Buckets), emb: make([]int8, len(emb))}
 	// Quantise each embedding row to 8 bits with its own scale. Rows no training text
 	// touched keep no random initial value: a feature never seen says nothing.
