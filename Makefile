@@ -82,5 +82,11 @@ bench-rag: ## retrieval quality and speed on SciFact (PLINTH_DATASETS, see docs/
 eval-demo: ## evaluation suite over SQuAD through the real flow, with a regression (PLINTH_DATASETS)
 	$(GO) run ./test/cmd/evaldemo
 
+fuzz: ## run every fuzz target for FUZZTIME each (default 2m; FUZZPARALLEL workers, default 1)
+	bash test/fuzz.sh
+
+soak: ## 10 minutes of mixed traffic against the local platform: errors, p99 and RSS over time (SOAK_DURATION)
+	$(GO) run ./test/cmd/soak
+
 clean:
 	rm -rf build cdk.out

@@ -49,3 +49,35 @@ func fuzzOne(doc any, src string) {
 		}
 	}
 }
+
+// FuzzDefinition loads arbitrary state-machine definitions and runs the ones that load:
+// loading refuses or accepts, and a run ends (or hits its deadline), never with a panic.
+func FuzzDefinition(f *testing.F) {
+	for _, s := range []string{
+		`{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"a":1},"ResultPath":"$.r","End":true}}}`,
+		`{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.n","NumericGreaterThan":1,"Next":"A"}],"Default":"B"},"A":{"Type":"Succeed"},"B":{"Type":"Fail","Error":"E","Cause":"c"}}}`,
+		`{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","MaxConcurrency":2,"Iterator":{"StartAt":"X","States":{"X":{"Type":"Pass","End":true}}},"End":true}}}`,
+		`{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":0,"Next":"P"},"P":{"Type":"Parallel","Branches":[{"StartAt":"Q","States":{"Q":{"Type":"Pass","End":true}}}],"End":true}}}`,
+		`{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"x.$":"States.Format('{}', $.n)"},"Next":"P"}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, def []byte) {
+		m, err := Load(def, nil)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = m.Run(ctx, json.RawMessage(`{"n":2,"items":[1,2,3]}`))
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("a run ignored its deadline: %s", def)
+		}
+	})
+}

@@ -159,6 +159,10 @@ func (p *iparser) arg() (iarg, error) {
 				break
 			}
 		}
+		if q != 0 || j > len(p.s) {
+			// A quote left open (or an escape at the very end) inside a path argument.
+			return iarg{}, fmt.Errorf("unterminated string literal in path %q", p.s[p.i:])
+		}
 		src := strings.TrimSpace(p.s[p.i:j])
 		pp, err := compilePath(src)
 		if err != nil {
