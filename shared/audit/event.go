@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/plinth-ai/plinth/shared/fault"
 )
 
 // Sentinel errors.
 var (
 	// ErrInvalid means an event or a query is malformed (HTTP 400 at the edge).
-	ErrInvalid = errors.New("audit: invalid")
+	ErrInvalid = fault.Sentinel("audit: invalid", fault.ErrInvalid)
 	// ErrExists means an event with the same ID was already appended; the log never
 	// overwrites.
 	ErrExists = errors.New("audit: event exists")

@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -84,8 +83,5 @@ const MaxLimit = 1000
 // APIError maps the package's errors to HTTP: ErrInvalid → 400; others pass through
 // (500 without internals).
 func APIError(err error) error {
-	if errors.Is(err, ErrInvalid) {
-		return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: err.Error()}
-	}
-	return err
+	return httpapi.FromError(err)
 }

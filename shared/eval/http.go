@@ -53,15 +53,7 @@ func FeedbackRoutes(mux *http.ServeMux, svc *Service) {
 
 // toHTTP maps domain errors to API errors.
 func toHTTP(err error) error {
-	switch {
-	case errors.Is(err, ErrInvalid):
-		return httpapi.BadRequest("", "%s", err.Error())
-	case errors.Is(err, ErrNotFound):
-		return httpapi.Errorf(http.StatusNotFound, "not_found", "%s", err.Error())
-	case errors.Is(err, ErrExists):
-		return httpapi.Errorf(http.StatusConflict, "conflict", "%s", err.Error())
-	}
-	return err
+	return httpapi.FromError(err)
 }
 
 type listSuites struct {
@@ -299,11 +291,11 @@ type feedbackRequest struct {
 func (svc *Service) handleFeedback(w http.ResponseWriter, r *http.Request) {
 	p, ok := auth.FromContext(r.Context())
 	if !ok || p.TenantID == "" {
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "feedback needs a tenant API key"))
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "feedback needs a tenant API key"))
 		return
 	}
 	if !p.Has(auth.ScopeInference) {
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, "insufficient_scope", "the key lacks the inference scope"))
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, httpapi.CodeInsufficientScope, "the key lacks the inference scope"))
 		return
 	}
 	var req feedbackRequest

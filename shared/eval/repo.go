@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 )
 
@@ -52,7 +53,7 @@ func (s *Service) getJSON(ctx context.Context, key store.Key, v any) (int64, err
 	it, err := s.store.Get(ctx, key)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return 0, fmt.Errorf("%s %s: %w", key.PK, key.SK, ErrNotFound)
+			return 0, ErrNotFound
 		}
 		return 0, err
 	}
@@ -70,9 +71,9 @@ func (s *Service) putSuite(ctx context.Context, su *Suite, cond store.WriteOptio
 	if _, err := s.store.Put(ctx, store.Item{Key: suiteKey(su.ID), Data: b}, cond); err != nil {
 		if errors.Is(err, store.ErrConditionFailed) {
 			if cond.Cond == store.IfNotExists {
-				return fmt.Errorf("suite %q: %w", su.ID, ErrExists)
+				return fault.New(ErrExists, "id", "tenant %s already has an evaluation suite %q; choose another id, or replace it with PUT /admin/eval-suites/%s", su.Tenant, su.ID, su.ID)
 			}
-			return fmt.Errorf("suite %q: %w", su.ID, ErrNotFound)
+			return suiteNotFound(su.ID)
 		}
 		return fmt.Errorf("store suite %q: %w", su.ID, err)
 	}

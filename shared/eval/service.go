@@ -14,6 +14,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/eval/metrics"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/store"
 )
@@ -196,6 +197,9 @@ func (s *Service) checkRunnable(su *Suite) error {
 func (s *Service) GetSuite(ctx context.Context, id string) (*Suite, error) {
 	var su Suite
 	if _, err := s.getJSON(ctx, suiteKey(id), &su); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, suiteNotFound(id)
+		}
 		return nil, fmt.Errorf("suite %q: %w", id, err)
 	}
 	return &su, nil
@@ -224,7 +228,7 @@ func (s *Service) ListSuites(ctx context.Context, tenant string) ([]Suite, error
 func (s *Service) DeleteSuite(ctx context.Context, id string) error {
 	if err := s.store.Delete(ctx, suiteKey(id), store.WriteOptions{Cond: store.IfExists}); err != nil {
 		if errors.Is(err, store.ErrConditionFailed) {
-			return fmt.Errorf("suite %q: %w", id, ErrNotFound)
+			return suiteNotFound(id)
 		}
 		return fmt.Errorf("delete suite %q: %w", id, err)
 	}
@@ -333,6 +337,9 @@ func (s *Service) fail(r *Run, msg string) {
 func (s *Service) GetRun(ctx context.Context, id string) (*Run, error) {
 	var r Run
 	if _, err := s.getJSON(ctx, runKey(id), &r); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fault.New(ErrNotFound, "", "evaluation run %q does not exist; list a suite's runs with GET /admin/eval-suites/{id}/runs", id)
+		}
 		return nil, fmt.Errorf("run %q: %w", id, err)
 	}
 	return &r, nil
@@ -359,4 +366,8 @@ func (s *Service) ListRuns(ctx context.Context, suiteID string, limit int) ([]Ru
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
 	return out, nil
+}
+
+func suiteNotFound(id string) error {
+	return fault.New(ErrNotFound, "", "evaluation suite %q does not exist; list suites with GET /admin/eval-suites", id)
 }

@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -9,17 +8,18 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/eval/judge"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/provider"
 )
 
 // Sentinel errors; handlers map them to HTTP statuses with errors.Is.
 var (
 	// ErrInvalid means a suite, item or request failed validation.
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid = fault.Sentinel("eval: invalid", fault.ErrInvalid)
 	// ErrNotFound means no suite, run or feedback has the ID.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = fault.Sentinel("eval: not found", fault.ErrNotFound)
 	// ErrExists means a suite with the ID already exists.
-	ErrExists = errors.New("already exists")
+	ErrExists = fault.Sentinel("eval: already exists", fault.ErrExists)
 )
 
 // Metric keys.

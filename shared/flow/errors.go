@@ -3,6 +3,8 @@ package flow
 import (
 	"errors"
 	"fmt"
+
+	"github.com/plinth-ai/plinth/shared/fault"
 )
 
 // Predefined error names of the Amazon States Language.
@@ -32,13 +34,13 @@ const maxPayloadBytes = 256 * 1024
 // Sentinel errors returned by the executor API.
 var (
 	// ErrInvalidDefinition means a state machine definition does not follow the States Language.
-	ErrInvalidDefinition = errors.New("flow: invalid state machine definition")
+	ErrInvalidDefinition = fault.Sentinel("flow: invalid state machine definition", fault.ErrInvalid)
 	// ErrExecutionNotFound means no execution has the ID.
-	ErrExecutionNotFound = errors.New("flow: execution not found")
+	ErrExecutionNotFound = fault.Sentinel("flow: execution not found", fault.ErrNotFound)
 	// ErrExecutionExists means an execution with the same name is already known with a different input.
-	ErrExecutionExists = errors.New("flow: execution already exists")
+	ErrExecutionExists = fault.Sentinel("flow: execution already exists", fault.ErrExists)
 	// ErrMachineNotFound means no state machine is registered under the name.
-	ErrMachineNotFound = errors.New("flow: state machine not found")
+	ErrMachineNotFound = fault.Sentinel("flow: state machine not found", fault.ErrNotFound)
 	// ErrTaskTokenInvalid means a task token is unknown or its task already completed.
 	ErrTaskTokenInvalid = errors.New("flow: invalid task token")
 	// ErrNotRunning means the execution already finished.

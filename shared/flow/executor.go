@@ -155,7 +155,7 @@ func (e *Executor) Start(ctx context.Context, machine, name string, input json.R
 	m, ok := e.machines[machine]
 	e.mu.Unlock()
 	if !ok {
-		return Execution{}, fmt.Errorf("start %s: %w", machine, ErrMachineNotFound)
+		return Execution{}, fmt.Errorf("state machine %q does not exist; list them with GET /admin/state-machines: %w", machine, ErrMachineNotFound)
 	}
 	if len(input) == 0 {
 		input = json.RawMessage("{}")
@@ -178,7 +178,7 @@ func (e *Executor) Start(ctx context.Context, machine, name string, input json.R
 		if prev.Status == StatusRunning && JSONEqual(prev.Input, input) {
 			return prev, nil
 		}
-		return Execution{}, fmt.Errorf("start %s: %w", id, ErrExecutionExists)
+		return Execution{}, fmt.Errorf("an execution named %q already ran with a different input; choose another name: %w", id, ErrExecutionExists)
 	} else if !errors.Is(err, ErrExecutionNotFound) {
 		return Execution{}, fmt.Errorf("start %s: %w", id, err)
 	}

@@ -507,7 +507,7 @@ func TestRoutes(t *testing.T) {
 	}
 	do("POST", "/admin/executions/"+id+"/stop", "", http.StatusConflict, &apiErr)
 	do("GET", "/admin/executions/nope", "", http.StatusNotFound, &apiErr)
-	if apiErr.Error.Code != "execution_not_found" {
+	if apiErr.Error.Code != "not_found" {
 		t.Fatalf("error code %q", apiErr.Error.Code)
 	}
 	do("GET", "/admin/executions?status=BOGUS", "", http.StatusBadRequest, nil)

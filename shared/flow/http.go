@@ -33,18 +33,12 @@ func (e *Executor) Routes(mux *http.ServeMux) {
 
 func writeFlowError(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, ErrExecutionNotFound):
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "execution_not_found", "%v", err))
-	case errors.Is(err, ErrMachineNotFound):
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "state_machine_not_found", "%v", err))
-	case errors.Is(err, ErrExecutionExists):
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusConflict, "execution_already_exists", "%v", err))
 	case errors.Is(err, ErrInvalidName):
 		httpapi.WriteError(w, httpapi.BadRequest("name", "%v", err))
 	case errors.Is(err, ErrNotRunning):
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusConflict, "execution_not_running", "%v", err))
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusConflict, httpapi.CodeExecutionNotRunning, "%v", err))
 	default:
-		httpapi.WriteError(w, err)
+		httpapi.WriteError(w, httpapi.FromError(err))
 	}
 }
 

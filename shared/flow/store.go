@@ -98,7 +98,7 @@ func (s *MemoryStore) GetExecution(_ context.Context, id string) (Execution, err
 	defer s.mu.RUnlock()
 	ex, ok := s.execs[id]
 	if !ok {
-		return Execution{}, fmt.Errorf("get %s: %w", id, ErrExecutionNotFound)
+		return Execution{}, fmt.Errorf("execution %q does not exist; list executions with GET /admin/executions: %w", id, ErrExecutionNotFound)
 	}
 	return ex, nil
 }
@@ -139,7 +139,7 @@ func (s *MemoryStore) History(_ context.Context, id string) ([]HistoryEvent, err
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if _, ok := s.execs[id]; !ok {
-		return nil, fmt.Errorf("history of %s: %w", id, ErrExecutionNotFound)
+		return nil, fmt.Errorf("execution %q does not exist; list executions with GET /admin/executions: %w", id, ErrExecutionNotFound)
 	}
 	return append([]HistoryEvent(nil), s.history[id]...), nil
 }

@@ -126,7 +126,7 @@ const maxTransactOps = 100
 func (s *StoreBacked) GetExecution(ctx context.Context, id string) (Execution, error) {
 	it, err := s.st.Get(ctx, store.Key{PK: pkExecPrefix + id, SK: skMeta})
 	if errors.Is(err, store.ErrNotFound) {
-		return Execution{}, fmt.Errorf("get %s: %w", id, ErrExecutionNotFound)
+		return Execution{}, fmt.Errorf("execution %q does not exist; list executions with GET /admin/executions: %w", id, ErrExecutionNotFound)
 	}
 	if err != nil {
 		return Execution{}, fmt.Errorf("get %s: %w", id, err)

@@ -47,7 +47,7 @@ func Authenticate(a Authenticator, next http.Handler) http.Handler {
 				// Not a verdict on the credentials: the tenant store (or another
 				// dependency) failed. Say so, and log it, rather than a bare 500.
 				slog.ErrorContext(r.Context(), "authentication unavailable", "request_id", httpapi.RequestID(r.Context()), "error", err)
-				err = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable",
+				err = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: httpapi.CodeServiceUnavailable,
 					Message: "credentials cannot be checked right now; retry shortly", RetryAfter: time.Second}
 			}
 			httpapi.WriteError(w, err)
@@ -66,7 +66,7 @@ func (g *Gateway) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/models/{id...}", g.handleGetModel)
 }
 
-var errUnauthenticated = &httpapi.Error{Status: http.StatusUnauthorized, Code: "invalid_api_key", Message: "no valid credentials were supplied"}
+var errUnauthenticated = &httpapi.Error{Status: http.StatusUnauthorized, Code: httpapi.CodeInvalidAPIKey, Message: "no valid credentials were supplied"}
 
 // refuse records a request refused before it reached the service (a body that is not
 // JSON, an input of the wrong shape).

@@ -22,25 +22,25 @@ var errorStatuses = []struct {
 	status int
 	code   string
 }{
-	{quota.ErrBudgetExceeded, http.StatusTooManyRequests, "insufficient_quota"},
-	{quota.ErrRateLimited, http.StatusTooManyRequests, "rate_limit_exceeded"},
-	{ErrInvalidRequest, http.StatusBadRequest, "invalid_request_error"},
-	{ErrModelNotFound, http.StatusNotFound, "model_not_found"},
-	{ErrModelNotAllowed, http.StatusForbidden, "model_not_allowed"},
-	{ErrModelNotApproved, http.StatusForbidden, "model_not_approved"},
-	{ErrModelKind, http.StatusBadRequest, "invalid_model_kind"},
-	{ErrInsufficientScope, http.StatusForbidden, "insufficient_scope"},
-	{ErrKnowledgeBaseNotFound, http.StatusNotFound, "knowledge_base_not_found"},
-	{ErrGroundingUnavailable, http.StatusBadRequest, "invalid_request_error"},
-	{ErrGuardrailUnavailable, http.StatusInternalServerError, "guardrail_unavailable"},
-	{ErrCanceled, statusCanceled, "client_closed_request"},
-	{ErrContextLength, http.StatusBadRequest, "context_length_exceeded"},
-	{ErrContentFiltered, http.StatusBadRequest, "content_filter"},
-	{ErrUpstreamRejected, http.StatusBadRequest, "invalid_request_error"},
-	{ErrUpstreamRateLimited, http.StatusTooManyRequests, "upstream_rate_limited"},
-	{ErrUpstreamTimeout, http.StatusGatewayTimeout, "upstream_timeout"},
-	{ErrUpstreamUnavailable, http.StatusServiceUnavailable, "upstream_unavailable"},
-	{ErrUpstream, http.StatusBadGateway, "upstream_error"},
+	{quota.ErrBudgetExceeded, http.StatusTooManyRequests, httpapi.CodeInsufficientQuota},
+	{quota.ErrRateLimited, http.StatusTooManyRequests, httpapi.CodeRateLimitExceeded},
+	{ErrInvalidRequest, http.StatusBadRequest, httpapi.CodeInvalidRequest},
+	{ErrModelNotFound, http.StatusNotFound, httpapi.CodeModelNotFound},
+	{ErrModelNotAllowed, http.StatusForbidden, httpapi.CodeModelNotAllowed},
+	{ErrModelNotApproved, http.StatusForbidden, httpapi.CodeModelNotApproved},
+	{ErrModelKind, http.StatusBadRequest, httpapi.CodeInvalidModelKind},
+	{ErrInsufficientScope, http.StatusForbidden, httpapi.CodeInsufficientScope},
+	{ErrKnowledgeBaseNotFound, http.StatusNotFound, httpapi.CodeNotFound},
+	{ErrGroundingUnavailable, http.StatusBadRequest, httpapi.CodeInvalidRequest},
+	{ErrGuardrailUnavailable, http.StatusInternalServerError, httpapi.CodeGuardrailUnavailable},
+	{ErrCanceled, statusCanceled, httpapi.CodeClientClosedRequest},
+	{ErrContextLength, http.StatusBadRequest, httpapi.CodeContextLengthExceeded},
+	{ErrContentFiltered, http.StatusBadRequest, httpapi.CodeContentFilter},
+	{ErrUpstreamRejected, http.StatusBadRequest, httpapi.CodeInvalidRequest},
+	{ErrUpstreamRateLimited, http.StatusTooManyRequests, httpapi.CodeUpstreamRateLimited},
+	{ErrUpstreamTimeout, http.StatusGatewayTimeout, httpapi.CodeUpstreamTimeout},
+	{ErrUpstreamUnavailable, http.StatusServiceUnavailable, httpapi.CodeUpstreamUnavailable},
+	{ErrUpstream, http.StatusBadGateway, httpapi.CodeUpstreamError},
 }
 
 // apiError describes err in the API's terms: an *httpapi.Error (decoding failures) as
@@ -62,13 +62,13 @@ func apiError(err error) *httpapi.Error {
 		var le *quota.LimitError
 		if errors.As(err, &le) {
 			out.Message = le.Error()
-			if e.code == "insufficient_quota" {
+			if e.code == httpapi.CodeInsufficientQuota {
 				out.Type = "insufficient_quota"
 			}
 		}
 		return out
 	}
-	return &httpapi.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+	return &httpapi.Error{Status: http.StatusInternalServerError, Code: httpapi.CodeInternal, Message: "internal error"}
 }
 
 // APIError describes err in the API's terms when the gateway (or quota) refused or

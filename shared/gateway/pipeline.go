@@ -12,6 +12,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
 // defaultMaxOutput is reserved when neither the request nor the model caps output.
@@ -182,8 +183,16 @@ func (g *Gateway) resolve(ctx context.Context, c *Caller, name string, kind regi
 		return nil, fmt.Errorf("resolve model %s: %w", name, err)
 	}
 	if err := c.allowed(m, name); err != nil {
-		return nil, &Error{Kind: ErrModelNotAllowed, Param: "model", Err: err,
-			Message: fmt.Sprintf("This key may not call model `%s`: %v", name, err)}
+		kind := ErrModelNotAllowed
+		if errors.Is(err, tenant.ErrScope) {
+			kind = ErrInsufficientScope
+		}
+		msg := err.Error()
+		var he *httpapi.Error
+		if errors.As(tenant.APIError(err), &he) {
+			msg = he.Message
+		}
+		return nil, &Error{Kind: kind, Param: "model", Err: err, Message: msg}
 	}
 	if !m.Status.Invocable() {
 		return nil, &Error{Kind: ErrModelNotApproved, Param: "model",

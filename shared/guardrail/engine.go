@@ -2,7 +2,6 @@ package guardrail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/guardrail/attack"
 	"github.com/plinth-ai/plinth/shared/guardrail/content"
 	"github.com/plinth-ai/plinth/shared/guardrail/grounding"
@@ -20,7 +20,7 @@ import (
 )
 
 // ErrInvalidRequest is wrapped by errors about a malformed ApplyRequest.
-var ErrInvalidRequest = errors.New("guardrail: invalid request")
+var ErrInvalidRequest = fault.Sentinel("guardrail: invalid request", fault.ErrInvalid)
 
 // Delegate evaluates content with an external guardrail service (Amazon Bedrock's
 // ApplyGuardrail); see package bedrockguard.

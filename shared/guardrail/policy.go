@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/plinth-ai/plinth/shared/fault"
 )
 
 // ErrInvalidPolicy is wrapped by every policy validation error.
-var ErrInvalidPolicy = errors.New("guardrail: invalid policy")
+var ErrInvalidPolicy = fault.Sentinel("guardrail: invalid policy", fault.ErrInvalid)
 
 // Policy is a guardrail policy document. Its field names are those of Amazon Bedrock's
 // CreateGuardrail request, so a policy moves between Plinth and Bedrock unchanged; ID and

@@ -11,17 +11,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 )
 
 // Repository errors.
 var (
 	// ErrPolicyNotFound means no policy (or version) has the ID.
-	ErrPolicyNotFound = errors.New("guardrail: policy not found")
+	ErrPolicyNotFound = fault.Sentinel("guardrail: policy not found", fault.ErrNotFound)
 	// ErrPolicyExists means a policy with the ID already exists.
-	ErrPolicyExists = errors.New("guardrail: policy already exists")
+	ErrPolicyExists = fault.Sentinel("guardrail: policy already exists", fault.ErrExists)
 	// ErrConcurrentUpdate means another writer created a version at the same time; retry.
-	ErrConcurrentUpdate = errors.New("guardrail: concurrent policy update")
+	ErrConcurrentUpdate = fault.Sentinel("guardrail: concurrent policy update", fault.ErrConflict)
 )
 
 // Store layout (single table):
@@ -122,7 +123,7 @@ func (r *Repository) Create(ctx context.Context, p Policy) (*Policy, error) {
 		{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: pkIndex, SK: p.ID}, Data: infoJSON}},
 	})
 	if errors.Is(err, store.ErrTransactionConflict) || errors.Is(err, store.ErrConditionFailed) {
-		return nil, fmt.Errorf("create policy %s: %w", p.ID, ErrPolicyExists)
+		return nil, fault.New(ErrPolicyExists, "id", "guardrail policy %q already exists; choose another id, or change it with PUT /admin/guardrail-policies/%s", p.ID, p.ID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create policy %s: %w", p.ID, err)
@@ -138,7 +139,7 @@ func (r *Repository) Update(ctx context.Context, id string, p Policy) (*Policy, 
 	pk := pkPrefix + id
 	meta, err := r.st.Get(ctx, store.Key{PK: pk, SK: skMeta})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("update policy %s: %w", id, ErrPolicyNotFound)
+		return nil, policyNotFound(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("update policy %s: %w", id, err)
@@ -186,7 +187,7 @@ func (r *Repository) Get(ctx context.Context, id string, v int) (*Policy, error)
 	}
 	it, err := r.st.Get(ctx, store.Key{PK: pk, SK: versionSK(v)})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("get policy %s version %d: %w", id, v, ErrPolicyNotFound)
+		return nil, fault.New(ErrPolicyNotFound, "", "guardrail policy %s has no version %d; GET /admin/guardrail-policies/%s shows the latest", id, v, id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get policy %s version %d: %w", id, v, err)
@@ -207,14 +208,14 @@ func (r *Repository) GetFor(ctx context.Context, tenantID, id string, v int) (*P
 		return nil, err
 	}
 	if info.Tenant != "" && info.Tenant != tenantID {
-		return nil, fmt.Errorf("get policy %s: %w", id, ErrPolicyNotFound)
+		return nil, policyNotFound(id)
 	}
 	if v == 0 {
 		v = info.LatestVersion
 	}
 	if v > info.LatestVersion {
 		// A version that does not exist yet: answer as for a missing policy.
-		return nil, fmt.Errorf("get policy %s: %w", id, ErrPolicyNotFound)
+		return nil, policyNotFound(id)
 	}
 	return r.Get(ctx, id, v)
 }
@@ -223,7 +224,7 @@ func (r *Repository) GetFor(ctx context.Context, tenantID, id string, v int) (*P
 func (r *Repository) Info(ctx context.Context, id string) (PolicyInfo, error) {
 	it, err := r.st.Get(ctx, store.Key{PK: pkPrefix + id, SK: skMeta})
 	if errors.Is(err, store.ErrNotFound) {
-		return PolicyInfo{}, fmt.Errorf("get policy %s: %w", id, ErrPolicyNotFound)
+		return PolicyInfo{}, policyNotFound(id)
 	}
 	if err != nil {
 		return PolicyInfo{}, fmt.Errorf("get policy %s: %w", id, err)
@@ -272,4 +273,10 @@ func (r *Repository) List(ctx context.Context) ([]PolicyInfo, error) {
 		out = append(out, info)
 	}
 	return out, nil
+}
+
+// policyNotFound is the failure for a policy ID the repository does not have (or that
+// belongs to another tenant).
+func policyNotFound(id string) error {
+	return fault.New(ErrPolicyNotFound, "", "guardrail policy %q does not exist; list policies with GET /admin/guardrail-policies", id)
 }

@@ -51,7 +51,7 @@ func Errorf(status int, code, format string, args ...any) *Error {
 
 // BadRequest is a 400 invalid_request_error naming the offending parameter.
 func BadRequest(param, format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Param: param, Message: fmt.Sprintf(format, args...)}
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
 // typeFor maps a status to OpenAI's error type.
@@ -77,7 +77,7 @@ func typeFor(status int) string {
 func WriteError(w http.ResponseWriter, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		e = &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+		e = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error"}
 	}
 	typ := e.Type
 	if typ == "" {
@@ -116,7 +116,7 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) erro
 		limit = MaxBodyBytes
 	}
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "multipart/") {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "request body must be JSON, not " + ct}
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType, Message: "request body must be JSON, not " + ct}
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
@@ -124,17 +124,17 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) erro
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large", Message: fmt.Sprintf("request body exceeds %d bytes", limit)}
+			return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeRequestTooLarge, Message: fmt.Sprintf("request body exceeds %d bytes", limit)}
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return &Error{Status: http.StatusRequestTimeout, Code: "request_timeout", Message: "the request body did not arrive in time"}
+			return &Error{Status: http.StatusRequestTimeout, Code: CodeRequestTimeout, Message: "the request body did not arrive in time"}
 		case errors.Is(err, io.EOF):
-			return &Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: "request body is empty; expected a JSON object"}
+			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "request body is empty; expected a JSON object"}
 		default:
-			return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "request body is not valid JSON: " + err.Error()}
+			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Message: "request body is not valid JSON: " + err.Error()}
 		}
 	}
 	if dec.More() {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "request body has data after the JSON object"}
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Message: "request body has data after the JSON object"}
 	}
 	return nil
 }

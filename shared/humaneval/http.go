@@ -1,7 +1,6 @@
 package humaneval
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -60,20 +59,7 @@ func ReviewerRoutes(mux *http.ServeMux, svc *Service) {
 type handlers struct{ svc *Service }
 
 // toHTTP maps domain errors to API errors.
-func toHTTP(err error) error {
-	var he *httpapi.Error
-	switch {
-	case errors.As(err, &he):
-		return he
-	case errors.Is(err, ErrInvalid):
-		return httpapi.BadRequest("", "%s", err.Error())
-	case errors.Is(err, ErrNotFound):
-		return httpapi.Errorf(http.StatusNotFound, "not_found", "%s", err.Error())
-	case errors.Is(err, ErrConflict):
-		return httpapi.Errorf(http.StatusConflict, "conflict", "%s", err.Error())
-	}
-	return err
-}
+func toHTTP(err error) error { return httpapi.FromError(err) }
 
 // caller is who is calling: an admin (any tenant; the reviewer named in the body) or a
 // tenant's key (its own tenant; the key is the reviewer).
@@ -87,13 +73,13 @@ type caller struct {
 func callerOf(r *http.Request) (caller, error) {
 	p, ok := auth.FromContext(r.Context())
 	if !ok {
-		return caller{}, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "missing credentials")
+		return caller{}, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "missing credentials")
 	}
 	if p.Admin {
 		return caller{admin: true, tenant: r.URL.Query().Get("tenant"), name: p.KeyID}, nil
 	}
 	if p.TenantID == "" {
-		return caller{}, httpapi.Errorf(http.StatusForbidden, "permission_denied", "reviews need a tenant's key")
+		return caller{}, httpapi.Errorf(http.StatusForbidden, httpapi.CodePermissionDenied, "reviews need a tenant's key")
 	}
 	return caller{tenant: p.TenantID, reviewer: p.KeyID, name: p.KeyID}, nil
 }

@@ -1,21 +1,24 @@
 package humaneval
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/plinth-ai/plinth/shared/fault"
 )
 
 // Sentinel errors; handlers map them to HTTP statuses with errors.Is.
 var (
 	// ErrInvalid means a request failed validation.
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid = fault.Sentinel("invalid", fault.ErrInvalid)
 	// ErrNotFound means no queue, item or dataset has the ID.
-	ErrNotFound = errors.New("not found")
-	// ErrConflict means the reviewer already reviewed the item, or a concurrent write won.
-	ErrConflict = errors.New("conflict")
+	ErrNotFound = fault.Sentinel("not found", fault.ErrNotFound)
+	// ErrConflict means a concurrent write won.
+	ErrConflict = fault.Sentinel("conflict", fault.ErrConflict)
+	// ErrReviewed means the reviewer already reviewed the item.
+	ErrReviewed = fault.Sentinel("already reviewed", fault.ErrExists)
 )
 
 // Kind is how reviewers judge a queue's items.

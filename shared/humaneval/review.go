@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 )
 
@@ -200,7 +201,7 @@ func (s *Service) Submit(ctx context.Context, tenant string, r Review) (*Review,
 	_, err = s.store.Put(ctx, store.Item{Key: store.Key{PK: queuePK(q.ID), SK: reviewSK(item.ID, r.Reviewer)}, Data: b},
 		store.WriteOptions{Cond: store.IfNotExists})
 	if errors.Is(err, store.ErrConditionFailed) {
-		return nil, fmt.Errorf("%s already reviewed item %s: %w", r.Reviewer, item.ID, ErrConflict)
+		return nil, fault.New(ErrReviewed, "item_id", "%s already reviewed item %s", r.Reviewer, item.ID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store review: %w", err)

@@ -200,7 +200,7 @@ func TestRubricReviewValidation(t *testing.T) {
 	if _, err := svc.Submit(ctx, "acme", r); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Submit(ctx, "acme", r); !errors.Is(err, humaneval.ErrConflict) {
+	if _, err := svc.Submit(ctx, "acme", r); !errors.Is(err, humaneval.ErrReviewed) {
 		t.Errorf("second review by the same reviewer: %v", err)
 	}
 	// Another tenant sees nothing.

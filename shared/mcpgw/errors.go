@@ -67,13 +67,6 @@ func (w *errorWriter) finish() {
 	}
 	w.Header().Del("Content-Type")
 	w.Header().Del("X-Content-Type-Options")
-	code := map[int]string{
-		http.StatusBadRequest: "invalid_request_error", http.StatusNotFound: "session_not_found",
-		http.StatusMethodNotAllowed: "method_not_allowed", http.StatusForbidden: "forbidden",
-		http.StatusRequestEntityTooLarge: "request_too_large", http.StatusUnsupportedMediaType: "unsupported_media_type",
-	}[w.status]
-	if code == "" {
-		code = "mcp_error"
-	}
+	code := httpapi.CodeForStatus(w.status)
 	httpapi.WriteError(w.ResponseWriter, &httpapi.Error{Status: w.status, Code: code, Message: strings.TrimSpace(w.buf.String())})
 }

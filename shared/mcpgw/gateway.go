@@ -134,7 +134,7 @@ func (g *Gateway) authenticate(next http.Handler) http.Handler {
 		defer func() {
 			if v := recover(); v != nil {
 				g.log.ErrorContext(r.Context(), "panic serving /mcp", "panic", fmt.Sprint(v), "request_id", httpapi.RequestID(r.Context()))
-				httpapi.WriteError(w, httpapi.Errorf(http.StatusInternalServerError, "internal_error", "internal error"))
+				httpapi.WriteError(w, httpapi.Errorf(http.StatusInternalServerError, httpapi.CodeInternal, "internal error"))
 			}
 		}()
 		c, err := g.caller(r)
@@ -145,7 +145,7 @@ func (g *Gateway) authenticate(next http.Handler) http.Handler {
 			var he *httpapi.Error
 			if !errors.As(err, &he) {
 				g.log.ErrorContext(r.Context(), "authentication unavailable", "error", err)
-				err = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: "service_unavailable",
+				err = &httpapi.Error{Status: http.StatusServiceUnavailable, Code: httpapi.CodeServiceUnavailable,
 					Message: "credentials cannot be checked right now; retry shortly", RetryAfter: time.Second}
 			}
 			httpapi.WriteError(w, err)

@@ -79,7 +79,7 @@ func (o *OAuth) challenge(r *http.Request, err error) string {
 var errInvalidToken = errors.New("invalid access token")
 
 func unauthorized(msg string) error {
-	return fmt.Errorf("%w: %w", errInvalidToken, &httpapi.Error{Status: http.StatusUnauthorized, Code: "invalid_api_key", Message: msg})
+	return fmt.Errorf("%w: %w", errInvalidToken, &httpapi.Error{Status: http.StatusUnauthorized, Code: httpapi.CodeInvalidAPIKey, Message: msg})
 }
 
 // verify checks a token's signature, issuer, audience and lifetime and returns its caller.
@@ -122,17 +122,17 @@ func (o *OAuth) verify(ctx context.Context, raw string) (*toolhub.Caller, error)
 	}
 	tid, _ := extra[o.cfg.TenantClaim].(string)
 	if tid == "" {
-		return nil, &httpapi.Error{Status: http.StatusForbidden, Code: "permission_denied", Message: "the access token names no tenant (claim " + o.cfg.TenantClaim + ")"}
+		return nil, &httpapi.Error{Status: http.StatusForbidden, Code: httpapi.CodePermissionDenied, Message: "the access token names no tenant (claim " + o.cfg.TenantClaim + ")"}
 	}
 	t, err := o.tenants(ctx, tid)
 	if errors.Is(err, tenant.ErrNotFound) {
-		return nil, &httpapi.Error{Status: http.StatusForbidden, Code: "permission_denied", Message: "the access token's tenant is unknown"}
+		return nil, &httpapi.Error{Status: http.StatusForbidden, Code: httpapi.CodePermissionDenied, Message: "the access token's tenant is unknown"}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if t.Status != tenant.StatusActive {
-		return nil, &httpapi.Error{Status: http.StatusForbidden, Code: "tenant_suspended", Message: "tenant is suspended"}
+		return nil, &httpapi.Error{Status: http.StatusForbidden, Code: httpapi.CodeTenantSuspended, Message: "tenant is suspended"}
 	}
 	return &toolhub.Caller{Principal: auth.Principal{TenantID: t.ID, KeyID: "oauth:" + std.Subject, Scopes: []auth.Scope{auth.ScopeInference}}, Tenant: t}, nil
 }

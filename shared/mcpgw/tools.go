@@ -34,7 +34,7 @@ func (g *Gateway) ToolRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/tools", func(w http.ResponseWriter, r *http.Request) {
 		gc, ok := gateway.CallerFrom(r.Context())
 		if !ok {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "no valid credentials were supplied"))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "no valid credentials were supplied"))
 			return
 		}
 		v, err := g.hub.Visible(r.Context(), &toolhub.Caller{Principal: gc.Principal, Tenant: gc.Tenant})

@@ -13,11 +13,11 @@ func scopes(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := auth.FromContext(r.Context())
 		if !ok {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "no valid credentials were supplied"))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "no valid credentials were supplied"))
 			return
 		}
 		if need := scopeFor(r.URL.Path); need != "" && !p.Has(need) {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, "insufficient_scope", "this key lacks the %q scope needed for %s", need, r.URL.Path))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, httpapi.CodeInsufficientScope, "this key lacks the %q scope needed for %s", need, r.URL.Path))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
@@ -49,9 +50,9 @@ func (g ragGrounder) Ground(ctx context.Context, c *gateway.Caller, kb *provider
 	if err != nil {
 		switch {
 		case errors.Is(err, rag.ErrNotFound):
-			return nil, &gateway.Error{Kind: gateway.ErrKnowledgeBaseNotFound, Param: "knowledge_base.id", Message: err.Error(), Err: err}
+			return nil, &gateway.Error{Kind: gateway.ErrKnowledgeBaseNotFound, Param: "knowledge_base.id", Message: fault.Message(err), Err: err}
 		case errors.Is(err, rag.ErrInvalid):
-			return nil, &gateway.Error{Kind: gateway.ErrInvalidRequest, Param: "knowledge_base", Message: err.Error(), Err: err}
+			return nil, &gateway.Error{Kind: gateway.ErrInvalidRequest, Param: "knowledge_base", Message: fault.Message(err), Err: err}
 		}
 		return nil, err
 	}

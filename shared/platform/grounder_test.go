@@ -86,7 +86,7 @@ func TestChatGroundedInKnowledgeBase(t *testing.T) {
 	}
 	st, b = do("POST", "/v1/chat/completions", p.DemoKey, "application/json", strings.NewReader(
 		`{"model":"local-chat","knowledge_base":{"id":"nope"},"messages":[{"role":"user","content":"x?"}]}`))
-	if st != 404 || !strings.Contains(string(b), "knowledge_base_not_found") {
+	if st != 404 || !strings.Contains(string(b), `"param":"knowledge_base.id","code":"not_found"`) {
 		t.Fatalf("unknown knowledge base: %d %s", st, b)
 	}
 }

@@ -2,11 +2,15 @@ package platform
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/guardrail"
+	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/tenant"
@@ -63,6 +67,12 @@ func (g *guardAdapter) policy(ctx context.Context, c *gateway.Caller, ref string
 		return cached.p, nil
 	}
 	p, err := g.svc.PolicyByRefFor(ctx, c.Tenant.ID, ref)
+	if errors.Is(err, guardrail.ErrPolicyNotFound) {
+		// The tenant's requests cannot be guarded as configured: refuse them, and say why.
+		return nil, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: httpapi.CodeGuardrailPolicyMissing,
+			Message: fmt.Sprintf("tenant %s is assigned guardrail policy %q, which no longer exists or is not the tenant's; "+
+				"requests are refused until a platform admin assigns an existing one (PATCH /admin/tenants/%s)", c.Tenant.ID, ref, c.Tenant.ID)}
+	}
 	if err != nil {
 		return nil, err
 	}

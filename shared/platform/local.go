@@ -403,11 +403,11 @@ func adminOnly(key string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(tenant.BearerToken(r))
 		if len(got) == 0 {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "the admin API needs Authorization: Bearer <admin key>"))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "the admin API needs Authorization: Bearer <admin key>"))
 			return
 		}
 		if subtle.ConstantTimeCompare(got, want) != 1 {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "invalid admin key"))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "invalid admin key"))
 			return
 		}
 		p := auth.Principal{Admin: true, KeyID: "admin"}

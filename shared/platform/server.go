@@ -52,7 +52,7 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.Error("handler panic", "request_id", httpapi.RequestID(r.Context()), "panic", v, "stack", string(debug.Stack()))
-				httpapi.WriteError(w, &httpapi.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"})
+				httpapi.WriteError(w, &httpapi.Error{Status: http.StatusInternalServerError, Code: httpapi.CodeInternal, Message: "internal error"})
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -70,10 +70,10 @@ func notFound(mux *http.ServeMux, next http.Handler) http.Handler {
 			h.ServeHTTP(rec, r)
 			if rec.status == http.StatusMethodNotAllowed {
 				w.Header().Set("Allow", rec.header.Get("Allow"))
-				httpapi.WriteError(w, httpapi.Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s", r.Method, r.URL.Path))
+				httpapi.WriteError(w, httpapi.Errorf(http.StatusMethodNotAllowed, httpapi.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
 				return
 			}
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "not_found", "no such route: %s %s", r.Method, strings.SplitN(r.URL.Path, "?", 2)[0]))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such route: %s %s", r.Method, strings.SplitN(r.URL.Path, "?", 2)[0]))
 			return
 		}
 		next.ServeHTTP(w, r)

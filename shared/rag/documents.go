@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/rag/extract"
 	"github.com/plinth-ai/plinth/shared/store"
 )
@@ -51,7 +52,7 @@ func (s *Service) GetDocument(ctx context.Context, tenant, kb, id string) (Docum
 func (s *Service) getDoc(ctx context.Context, tenant, kb, id string) (Document, int64, error) {
 	it, err := s.store.Get(ctx, s.docKey(tenant, kb, id))
 	if errors.Is(err, store.ErrNotFound) {
-		return Document{}, 0, fmt.Errorf("document %s in %s/%s: %w", id, tenant, kb, ErrNotFound)
+		return Document{}, 0, fault.New(ErrNotFound, "", "knowledge base %s of tenant %s has no document %q; list its documents with GET /v1/knowledge-bases/%s/documents", kb, tenant, id, kb)
 	}
 	if err != nil {
 		return Document{}, 0, fmt.Errorf("get document %s: %w", id, err)
@@ -137,7 +138,7 @@ func (s *Service) UploadDocument(ctx context.Context, tenant, kbID string, up Up
 		return Document{}, err
 	}
 	if _, err := extract.Detect(up.Name, up.ContentType, nil); err != nil && path.Ext(up.Name) != "" {
-		return Document{}, fmt.Errorf("%w: %v (supported: txt, md, html, pdf, docx, csv, json)", ErrInvalid, err)
+		return Document{}, fault.New(ErrInvalid, "file", "%v (supported: txt, md, html, pdf, docx, csv, json)", err)
 	}
 	if err := checkSchema(kb, up.Metadata); err != nil {
 		return Document{}, err
@@ -147,14 +148,14 @@ func (s *Service) UploadDocument(ctx context.Context, tenant, kbID string, up Up
 		return Document{}, fmt.Errorf("read upload: %w", err)
 	}
 	if int64(len(body)) > s.maxDoc {
-		return Document{}, fmt.Errorf("%w: document exceeds %d bytes", ErrInvalid, s.maxDoc)
+		return Document{}, fault.New(ErrInvalid, "file", "the document exceeds %d bytes", s.maxDoc)
 	}
 	key := ObjectKey(tenant, kbID, up.Name)
 	sidecar := key + SidecarSuffix
 	if up.Metadata != nil {
 		md, err := json.Marshal(map[string]any{"metadataAttributes": up.Metadata})
 		if err != nil {
-			return Document{}, fmt.Errorf("%w: metadata: %v", ErrInvalid, err)
+			return Document{}, fault.New(ErrInvalid, "metadata", "metadata: %v", err)
 		}
 		if _, err := s.blob.Put(ctx, sidecar, bytes.NewReader(md), blob.PutOptions{ContentType: "application/json"}); err != nil {
 			return Document{}, fmt.Errorf("store metadata of %s: %w", up.Name, err)
@@ -275,7 +276,7 @@ func checkSchema(kb KnowledgeBase, md map[string]any) error {
 			}
 		}
 		if !okType {
-			return fmt.Errorf("%w: metadata %q must be a %s", ErrInvalid, k, want)
+			return fault.New(ErrInvalid, "metadata", "metadata %q must be a %s, as the knowledge base's metadata_schema says", k, want)
 		}
 	}
 	return nil

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
@@ -51,31 +51,43 @@ func writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case he != nil || errors.As(err, &he):
 		httpapi.WriteError(w, he)
-	case errors.Is(err, ErrNotFound):
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "not_found", "%s", trimPrefix(err)))
-	case errors.Is(err, ErrExists):
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusConflict, "already_exists", "%s", trimPrefix(err)))
-	case errors.Is(err, ErrInvalid):
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "invalid_request_error", "%s", trimPrefix(err)))
 	case errors.Is(err, ErrNoEmbedder), errors.Is(err, ErrNoChatModel):
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusServiceUnavailable, "model_unavailable", "%s", trimPrefix(err)))
+		httpapi.WriteError(w, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: httpapi.CodeModelUnavailable, Message: fault.Message(err)})
 	case isProviderErr(err):
-		pe, _ := provider.AsError(err)
-		status := http.StatusBadGateway
-		switch pe.Kind {
-		case provider.KindRateLimited:
-			status = http.StatusTooManyRequests
-		case provider.KindTimeout:
-			status = http.StatusGatewayTimeout
-		case provider.KindUnavailable:
-			status = http.StatusServiceUnavailable
-		case provider.KindBadRequest, provider.KindContextLength, provider.KindContentFilter:
-			status = http.StatusBadRequest
-		}
-		httpapi.WriteError(w, &httpapi.Error{Status: status, Code: "model_error", Message: trimPrefix(err), RetryAfter: pe.RetryAfter})
+		httpapi.WriteError(w, modelError(err))
 	default:
-		httpapi.WriteError(w, err)
+		httpapi.WriteError(w, httpapi.FromError(err))
 	}
+}
+
+// modelError maps a failed model call that did not come through the gateway service
+// (whose errors gateway.APIError maps) to the API error the caller sees: the code the
+// provider error names when it is one of the API's, else one by kind.
+func modelError(err error) *httpapi.Error {
+	pe, _ := provider.AsError(err)
+	msg := pe.Message
+	if msg == "" {
+		msg = pe.Error()
+	}
+	if pe.Status >= 400 && httpapi.KnownCode(pe.Code) {
+		return &httpapi.Error{Status: pe.Status, Code: pe.Code, Message: msg, RetryAfter: pe.RetryAfter}
+	}
+	status, code := http.StatusBadGateway, httpapi.CodeUpstreamError
+	switch pe.Kind {
+	case provider.KindRateLimited:
+		status, code = http.StatusTooManyRequests, httpapi.CodeUpstreamRateLimited
+	case provider.KindTimeout:
+		status, code = http.StatusGatewayTimeout, httpapi.CodeUpstreamTimeout
+	case provider.KindUnavailable:
+		status, code = http.StatusServiceUnavailable, httpapi.CodeUpstreamUnavailable
+	case provider.KindBadRequest:
+		status, code = http.StatusBadRequest, httpapi.CodeInvalidRequest
+	case provider.KindContextLength:
+		status, code = http.StatusBadRequest, httpapi.CodeContextLengthExceeded
+	case provider.KindContentFilter:
+		status, code = http.StatusBadRequest, httpapi.CodeContentFilter
+	}
+	return &httpapi.Error{Status: status, Code: code, Message: msg, RetryAfter: pe.RetryAfter}
 }
 
 func isProviderErr(err error) bool {
@@ -83,12 +95,10 @@ func isProviderErr(err error) bool {
 	return ok
 }
 
-func trimPrefix(err error) string { return strings.ReplaceAll(err.Error(), "rag: ", "") }
-
 func principal(r *http.Request) (auth.Principal, error) {
 	p, ok := auth.FromContext(r.Context())
 	if !ok {
-		return auth.Principal{}, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "missing credentials")
+		return auth.Principal{}, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "missing credentials")
 	}
 	return p, nil
 }
@@ -101,7 +111,7 @@ func tenantFor(r *http.Request) (string, error) {
 		return "", err
 	}
 	if !p.Has(auth.ScopeRetrieval) {
-		return "", httpapi.Errorf(http.StatusForbidden, "permission_denied", "this key may not use knowledge bases")
+		return "", httpapi.Errorf(http.StatusForbidden, httpapi.CodeInsufficientScope, "this key lacks the retrieval scope knowledge bases need; create a key with \"scopes\":[\"retrieval\"]")
 	}
 	if p.TenantID != "" {
 		return p.TenantID, nil
@@ -121,7 +131,7 @@ func adminTenant(r *http.Request, tenant string, write bool) error {
 	if p.Admin || (!write && p.TenantID == tenant && p.Has(auth.ScopeAdminRead)) {
 		return nil
 	}
-	return httpapi.Errorf(http.StatusForbidden, "permission_denied", "admin credentials required")
+	return httpapi.Errorf(http.StatusForbidden, httpapi.CodeAdminRequired, "managing knowledge bases needs platform admin credentials")
 }
 
 func (h *handlers) createKB(w http.ResponseWriter, r *http.Request) {
@@ -206,7 +216,7 @@ func (h *handlers) upload(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseMultipartForm(32 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeErr(w, httpapi.Errorf(http.StatusRequestEntityTooLarge, "request_too_large", "document exceeds %d bytes", h.svc.maxDoc))
+			writeErr(w, httpapi.Errorf(http.StatusRequestEntityTooLarge, httpapi.CodeRequestTooLarge, "document exceeds %d bytes", h.svc.maxDoc))
 			return
 		}
 		writeErr(w, httpapi.BadRequest("file", "expected multipart/form-data with a file field: %v", err))

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
@@ -65,13 +66,13 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 	}
 	req.Query = strings.TrimSpace(req.Query)
 	if req.Query == "" {
-		return RetrieveResponse{}, fmt.Errorf("%w: query is required", ErrInvalid)
+		return RetrieveResponse{}, fault.New(ErrInvalid, "query", "query is required")
 	}
 	if req.TopK == 0 {
 		req.TopK = DefaultRetrieveTopK
 	}
 	if req.TopK < 1 || req.TopK > index.MaxTopK {
-		return RetrieveResponse{}, fmt.Errorf("%w: top_k must be between 1 and %d", ErrInvalid, index.MaxTopK)
+		return RetrieveResponse{}, fault.New(ErrInvalid, "top_k", "top_k must be between 1 and %d", index.MaxTopK)
 	}
 	st := index.SearchType(strings.ToUpper(req.SearchType))
 	switch st {
@@ -79,10 +80,10 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 		st = index.Hybrid
 	case index.Hybrid, index.Semantic, index.Lexical:
 	default:
-		return RetrieveResponse{}, fmt.Errorf("%w: search_type %q (HYBRID, SEMANTIC or LEXICAL)", ErrInvalid, req.SearchType)
+		return RetrieveResponse{}, fault.New(ErrInvalid, "search_type", "search_type %q must be HYBRID, SEMANTIC or LEXICAL", req.SearchType)
 	}
 	if err := req.Filter.Validate(); err != nil {
-		return RetrieveResponse{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return RetrieveResponse{}, fault.New(ErrInvalid, "filter", "filter: %v", err)
 	}
 	q := index.Query{Text: req.Query, TopK: req.TopK, Type: st, Filter: req.Filter}
 	if h := kb.Hybrid; h != nil {
@@ -97,7 +98,7 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 		case err != nil:
 			return RetrieveResponse{}, err
 		case vec == nil && st == index.Semantic:
-			return RetrieveResponse{}, fmt.Errorf("%w: knowledge base %s has no embedding model; use LEXICAL", ErrInvalid, kb.ID)
+			return RetrieveResponse{}, fault.New(ErrInvalid, "search_type", "knowledge base %s has no embedding model; use search_type LEXICAL", kb.ID)
 		case vec == nil:
 			q.Type = index.Lexical
 		default:
@@ -117,7 +118,7 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 	hits, err := ix.Search(ctx, q)
 	if err != nil {
 		if errors.Is(err, index.ErrInvalidQuery) || errors.Is(err, index.ErrInvalidFilter) || errors.Is(err, index.ErrDimension) {
-			return RetrieveResponse{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+			return RetrieveResponse{}, fault.New(ErrInvalid, "", "%v", err)
 		}
 		return RetrieveResponse{}, err
 	}

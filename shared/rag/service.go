@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/index"
@@ -35,11 +36,11 @@ import (
 // Sentinel errors; HTTP handlers map them with errors.Is.
 var (
 	// ErrNotFound means the knowledge base or document does not exist for the tenant.
-	ErrNotFound = errors.New("rag: not found")
+	ErrNotFound = fault.Sentinel("rag: not found", fault.ErrNotFound)
 	// ErrExists means a knowledge base with the ID already exists.
-	ErrExists = errors.New("rag: already exists")
+	ErrExists = fault.Sentinel("rag: already exists", fault.ErrExists)
 	// ErrInvalid means a request is malformed.
-	ErrInvalid = errors.New("rag: invalid request")
+	ErrInvalid = fault.Sentinel("rag: invalid request", fault.ErrInvalid)
 	// ErrNoEmbedder means no embedding model is bound for the knowledge base.
 	ErrNoEmbedder = errors.New("rag: no embedding model available")
 	// ErrNoChatModel means Answer has no chat model bound.
@@ -218,17 +219,17 @@ func docPK(tenant, kb string) string { return "RAGDOC#" + tenant + "#" + kb }
 // CreateKnowledgeBase validates kb, fills defaults and stores it.
 func (s *Service) CreateKnowledgeBase(ctx context.Context, kb KnowledgeBase) (KnowledgeBase, error) {
 	if !validID.MatchString(kb.Tenant) {
-		return KnowledgeBase{}, fmt.Errorf("%w: tenant %q", ErrInvalid, kb.Tenant)
+		return KnowledgeBase{}, fault.New(ErrInvalid, "tenant", "tenant %q must be 1-64 letters, digits, '.', '_' or '-'", kb.Tenant)
 	}
 	if !validID.MatchString(kb.ID) {
-		return KnowledgeBase{}, fmt.Errorf("%w: knowledge base id %q must be 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, kb.ID)
+		return KnowledgeBase{}, fault.New(ErrInvalid, "id", "knowledge base id %q must be 1-64 letters, digits, '.', '_' or '-'", kb.ID)
 	}
 	if kb.Name == "" {
 		kb.Name = kb.ID
 	}
 	kb.Chunking = kb.Chunking.WithDefaults()
 	if err := kb.Chunking.Validate(); err != nil {
-		return KnowledgeBase{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return KnowledgeBase{}, fault.New(ErrInvalid, "chunking", "chunking: %v", err)
 	}
 	if kb.EmbeddingModel == "" {
 		kb.EmbeddingModel = DefaultEmbeddingModel
@@ -239,26 +240,26 @@ func (s *Service) CreateKnowledgeBase(ctx context.Context, kb KnowledgeBase) (Kn
 	case BackendEmbedded:
 	case BackendS3Vectors:
 		if s.vectorIndexes == nil {
-			return KnowledgeBase{}, fmt.Errorf("%w: index backend s3vectors is not configured on this platform", ErrInvalid)
+			return KnowledgeBase{}, fault.New(ErrInvalid, "index_backend", "index backend s3vectors is not configured on this platform; use embedded")
 		}
 	default:
-		return KnowledgeBase{}, fmt.Errorf("%w: index_backend %q (embedded or s3vectors)", ErrInvalid, kb.IndexBackend)
+		return KnowledgeBase{}, fault.New(ErrInvalid, "index_backend", "index_backend %q must be embedded or s3vectors", kb.IndexBackend)
 	}
 	if h := kb.Hybrid; h != nil {
 		switch index.Fusion(h.Fusion) {
 		case "", index.FusionConvex, index.FusionRRF:
 		default:
-			return KnowledgeBase{}, fmt.Errorf("%w: hybrid.fusion %q (convex or rrf)", ErrInvalid, h.Fusion)
+			return KnowledgeBase{}, fault.New(ErrInvalid, "hybrid.fusion", "hybrid.fusion %q must be convex or rrf", h.Fusion)
 		}
 		if h.LexicalWeight < 0 || h.LexicalWeight > 1 {
-			return KnowledgeBase{}, fmt.Errorf("%w: hybrid.lexical_weight must be between 0 and 1", ErrInvalid)
+			return KnowledgeBase{}, fault.New(ErrInvalid, "hybrid.lexical_weight", "hybrid.lexical_weight must be between 0 and 1")
 		}
 	}
 	for k, t := range kb.MetadataSchema {
 		switch t {
 		case "string", "number", "boolean", "string_list":
 		default:
-			return KnowledgeBase{}, fmt.Errorf("%w: metadata_schema[%q] type %q (string, number, boolean, string_list)", ErrInvalid, k, t)
+			return KnowledgeBase{}, fault.New(ErrInvalid, "metadata_schema", "metadata_schema[%q] type %q must be string, number, boolean or string_list", k, t)
 		}
 	}
 	kb.CreatedAt = s.now().UTC()
@@ -268,7 +269,7 @@ func (s *Service) CreateKnowledgeBase(ctx context.Context, kb KnowledgeBase) (Kn
 	}
 	_, err = s.store.Put(ctx, store.Item{Key: kbKey(kb.Tenant, kb.ID), Data: data}, store.WriteOptions{Cond: store.IfNotExists})
 	if errors.Is(err, store.ErrConditionFailed) {
-		return KnowledgeBase{}, fmt.Errorf("knowledge base %s/%s: %w", kb.Tenant, kb.ID, ErrExists)
+		return KnowledgeBase{}, fault.New(ErrExists, "id", "tenant %s already has a knowledge base %q; choose another id", kb.Tenant, kb.ID)
 	}
 	if err != nil {
 		return KnowledgeBase{}, fmt.Errorf("create knowledge base %s/%s: %w", kb.Tenant, kb.ID, err)
@@ -278,7 +279,7 @@ func (s *Service) CreateKnowledgeBase(ctx context.Context, kb KnowledgeBase) (Kn
 
 // GetKnowledgeBase returns one of the tenant's knowledge bases.
 func (s *Service) GetKnowledgeBase(ctx context.Context, tenant, id string) (KnowledgeBase, error) {
-	notFound := fmt.Errorf("tenant %s has no knowledge base %q: %w", tenant, id, ErrNotFound)
+	notFound := fault.New(ErrNotFound, "", "tenant %s has no knowledge base %q; list its knowledge bases with GET /admin/knowledge-bases?tenant=%s", tenant, id, tenant)
 	if !validID.MatchString(tenant) || !validID.MatchString(id) {
 		return KnowledgeBase{}, notFound
 	}
@@ -299,7 +300,7 @@ func (s *Service) GetKnowledgeBase(ctx context.Context, tenant, id string) (Know
 // ListKnowledgeBases returns the tenant's knowledge bases in ID order.
 func (s *Service) ListKnowledgeBases(ctx context.Context, tenant string) ([]KnowledgeBase, error) {
 	if !validID.MatchString(tenant) {
-		return nil, fmt.Errorf("%w: tenant %q", ErrInvalid, tenant)
+		return nil, fault.New(ErrInvalid, "tenant", "tenant %q must be 1-64 letters, digits, '.', '_' or '-'", tenant)
 	}
 	items, err := s.store.Query(ctx, "RAGKB#"+tenant, store.QueryOptions{})
 	if err != nil {
@@ -381,16 +382,16 @@ const SidecarSuffix = ".metadata.json"
 // validName checks a document name (a relative path inside the knowledge base).
 func validName(name string) error {
 	if name == "" || len(name) > 512 || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") || strings.HasSuffix(name, SidecarSuffix) {
-		return fmt.Errorf("%w: document name %q", ErrInvalid, name)
+		return fault.New(ErrInvalid, "name", "document name %q must be a relative path of at most 512 bytes, not ending in / or %s", name, SidecarSuffix)
 	}
 	for _, part := range strings.Split(name, "/") {
 		if part == "" || part == "." || part == ".." || len(part) > 255 {
-			return fmt.Errorf("%w: document name %q", ErrInvalid, name)
+			return fault.New(ErrInvalid, "name", "document name %q has an empty, '.' or '..' part or one longer than 255 bytes", name)
 		}
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f || r == '\\' {
-			return fmt.Errorf("%w: document name %q has control characters or backslashes", ErrInvalid, name)
+			return fault.New(ErrInvalid, "name", "document name %q has control characters or backslashes", name)
 		}
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
@@ -196,7 +197,7 @@ func (s *Service) exists(ctx context.Context, key string) (bool, error) {
 func (s *Service) Prepare(ctx context.Context, ev ObjectEvent) (Job, error) {
 	key := ev.Detail.Object.Key
 	if key == "" {
-		return Job{}, permanent(fmt.Errorf("%w: event has no detail.object.key", ErrInvalid))
+		return Job{}, permanent(fault.New(ErrInvalid, "", "event has no detail.object.key"))
 	}
 	// S3 notifications URL-encode keys; use the decoded form when the raw one is not there.
 	if dec, err := url.QueryUnescape(key); err == nil && dec != key {
@@ -208,7 +209,7 @@ func (s *Service) Prepare(ctx context.Context, ev ObjectEvent) (Job, error) {
 	}
 	tenant, kbID, name, ok := ParseKey(key)
 	if !ok {
-		return Job{}, permanent(fmt.Errorf("%w: key %q is not under tenants/{tenant}/kb/{kb}/", ErrInvalid, key))
+		return Job{}, permanent(fault.New(ErrInvalid, "", "key %q is not under tenants/{tenant}/kb/{kb}/", key))
 	}
 	kb, err := s.GetKnowledgeBase(ctx, tenant, kbID)
 	if err != nil {
@@ -320,7 +321,7 @@ func (s *Service) Extract(ctx context.Context, job Job) (Job, error) {
 			MetadataAttributes map[string]any `json:"metadataAttributes"`
 		}
 		if err := json.Unmarshal(side, &sc); err != nil {
-			return Job{}, permanent(fmt.Errorf("%w: metadata sidecar is not {\"metadataAttributes\":{…}}: %v", ErrInvalid, err))
+			return Job{}, permanent(fault.New(ErrInvalid, "", "metadata sidecar is not {\"metadataAttributes\":{…}}: %v", err))
 		}
 		md = sc.MetadataAttributes
 	case errors.Is(err, ErrNotFound):

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 )
 
@@ -73,7 +74,7 @@ type reviewRequest struct {
 func (svc *Service) handleReviewRoute(w http.ResponseWriter, r *http.Request) {
 	id, ok := cutSuffix(r.PathValue("id"), "/review")
 	if !ok {
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "not_found", "no such route: %s %s", r.Method, r.URL.Path))
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such route: %s %s", r.Method, r.URL.Path))
 		return
 	}
 	var req reviewRequest
@@ -180,16 +181,11 @@ func cutSuffix(s, suffix string) (string, bool) {
 	return "", false
 }
 
+// toHTTP maps registry failures to API errors: a missing model is OpenAI's
+// model_not_found, everything else the shared vocabulary.
 func toHTTP(err error) error {
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return &httpapi.Error{Status: http.StatusNotFound, Code: "model_not_found", Message: err.Error()}
-	case errors.Is(err, ErrExists):
-		return &httpapi.Error{Status: http.StatusConflict, Code: "model_exists", Message: err.Error()}
-	case errors.Is(err, ErrInvalid):
-		return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: err.Error()}
-	case errors.Is(err, ErrConflict):
-		return &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
+	if errors.Is(err, ErrNotFound) && !errors.Is(err, ErrPromptNotFound) {
+		return &httpapi.Error{Status: http.StatusNotFound, Code: httpapi.CodeModelNotFound, Param: fault.Param(err), Message: fault.Message(err)}
 	}
-	return err
+	return httpapi.FromError(err)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/store"
 )
@@ -35,10 +36,10 @@ func promptSK(v int) string     { return fmt.Sprintf("V#%06d", v) }
 // tested.
 func (s *Service) SavePrompt(ctx context.Context, p Prompt, by string) (Prompt, error) {
 	if !idPattern.MatchString(p.ID) {
-		return Prompt{}, fmt.Errorf("%w: prompt id %q must be 1-128 characters of letters, digits, '.', '_', ':', '/', '-'", ErrInvalid, p.ID)
+		return Prompt{}, fault.New(ErrInvalid, "id", "prompt id %q must be 1-128 characters of letters, digits, '.', '_', ':', '/', '-'", p.ID)
 	}
 	if strings.TrimSpace(p.Template) == "" {
-		return Prompt{}, fmt.Errorf("%w: template is required", ErrInvalid)
+		return Prompt{}, fault.New(ErrInvalid, "template", "template is required")
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		latest, err := s.Prompt(ctx, p.ID, 0)
@@ -74,7 +75,7 @@ func (s *Service) Prompt(ctx context.Context, id string, version int) (Prompt, e
 		var err error
 		it, err = s.st.Get(ctx, store.Key{PK: promptPK(id), SK: promptSK(version)})
 		if errors.Is(err, store.ErrNotFound) {
-			return Prompt{}, fmt.Errorf("prompt %s version %d: %w", id, version, ErrNotFound)
+			return Prompt{}, fault.New(ErrPromptNotFound, "", "prompt %q has no version %d; list its versions with GET /admin/prompts/%s", id, version, id)
 		}
 		if err != nil {
 			return Prompt{}, fmt.Errorf("get prompt %s: %w", id, err)
@@ -85,7 +86,7 @@ func (s *Service) Prompt(ctx context.Context, id string, version int) (Prompt, e
 			return Prompt{}, fmt.Errorf("get prompt %s: %w", id, err)
 		}
 		if len(items) == 0 {
-			return Prompt{}, fmt.Errorf("prompt %s: %w", id, ErrNotFound)
+			return Prompt{}, promptNotFound(id)
 		}
 		it = items[0]
 	}
@@ -103,7 +104,7 @@ func (s *Service) PromptVersions(ctx context.Context, id string) ([]Prompt, erro
 		return nil, fmt.Errorf("list prompt %s: %w", id, err)
 	}
 	if len(items) == 0 {
-		return nil, fmt.Errorf("prompt %s: %w", id, ErrNotFound)
+		return nil, promptNotFound(id)
 	}
 	out := make([]Prompt, 0, len(items))
 	for _, it := range items {
@@ -157,4 +158,8 @@ func PromptRoutes(mux *http.ServeMux, svc *Service) {
 		}
 		httpapi.WriteJSON(w, http.StatusOK, p)
 	})
+}
+
+func promptNotFound(id string) error {
+	return fault.New(ErrPromptNotFound, "", "prompt %q does not exist; create it with POST /admin/prompts", id)
 }

@@ -5,10 +5,11 @@ package registry
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/plinth-ai/plinth/shared/fault"
 )
 
 // Kind says what a model does.
@@ -18,6 +19,18 @@ const (
 	KindChat      Kind = "chat"
 	KindEmbedding Kind = "embedding"
 )
+
+// Noun names the kind with its article, for messages: "a chat model", "an embedding model".
+func (k Kind) Noun() string {
+	switch k {
+	case KindEmbedding:
+		return "an embedding model"
+	case KindChat:
+		return "a chat model"
+	default:
+		return "a model of kind " + string(k)
+	}
+}
 
 // Status is a model's place in its review lifecycle.
 type Status string
@@ -42,11 +55,13 @@ const (
 
 // Errors returned by the registry. Handlers map them with errors.Is.
 var (
-	ErrNotFound     = errors.New("model not found")
-	ErrExists       = errors.New("model already exists")
-	ErrInvalid      = errors.New("invalid model")
+	ErrNotFound     = fault.Sentinel("model not found", fault.ErrNotFound)
+	ErrExists       = fault.Sentinel("model already exists", fault.ErrExists)
+	ErrInvalid      = fault.Sentinel("invalid model", fault.ErrInvalid)
 	ErrNotInvocable = errors.New("model is not approved for use")
-	ErrConflict     = errors.New("model was changed concurrently")
+	ErrConflict     = fault.Sentinel("model was changed concurrently", fault.ErrConflict)
+	// ErrPromptNotFound means no prompt template (or version) has the ID; it is an ErrNotFound.
+	ErrPromptNotFound = fault.Sentinel("prompt not found", ErrNotFound)
 )
 
 // Deployment is one endpoint serving a model.
@@ -166,46 +181,46 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
 // Validate checks a model definition before it is stored.
 func (m *Model) Validate() error {
 	if !idPattern.MatchString(m.ID) {
-		return fmt.Errorf("%w: id %q must be 1-128 characters of letters, digits, '.', '_', ':', '/', '-'", ErrInvalid, m.ID)
+		return fault.New(ErrInvalid, "id", "id %q must be 1-128 characters of letters, digits, '.', '_', ':', '/', '-'", m.ID)
 	}
 	if m.Kind != KindChat && m.Kind != KindEmbedding {
-		return fmt.Errorf("%w: kind must be %q or %q", ErrInvalid, KindChat, KindEmbedding)
+		return fault.New(ErrInvalid, "kind", "kind must be %q or %q", KindChat, KindEmbedding)
 	}
 	if len(m.Deployments) == 0 {
-		return fmt.Errorf("%w: at least one deployment is required", ErrInvalid)
+		return fault.New(ErrInvalid, "deployments", "at least one deployment is required")
 	}
 	for i, d := range m.Deployments {
 		switch d.Provider {
 		case ProviderOpenAI:
 			if d.BaseURL == "" {
-				return fmt.Errorf("%w: deployments[%d].base_url is required for provider openai", ErrInvalid, i)
+				return fault.New(ErrInvalid, "", "deployments[%d].base_url is required for provider openai", i)
 			}
 		case ProviderBedrock, ProviderLocal:
 		default:
-			return fmt.Errorf("%w: deployments[%d].provider %q is not one of openai, bedrock, local", ErrInvalid, i, d.Provider)
+			return fault.New(ErrInvalid, "", "deployments[%d].provider %q is not one of openai, bedrock, local", i, d.Provider)
 		}
 		if d.Model == "" {
-			return fmt.Errorf("%w: deployments[%d].model is required", ErrInvalid, i)
+			return fault.New(ErrInvalid, "", "deployments[%d].model is required", i)
 		}
 		if d.Weight < 0 {
-			return fmt.Errorf("%w: deployments[%d].weight must not be negative", ErrInvalid, i)
+			return fault.New(ErrInvalid, "", "deployments[%d].weight must not be negative", i)
 		}
 	}
 	if m.Prices.InputPerMillion < 0 || m.Prices.OutputPerMillion < 0 {
-		return fmt.Errorf("%w: prices must not be negative", ErrInvalid)
+		return fault.New(ErrInvalid, "prices", "prices must not be negative")
 	}
 	for _, f := range m.Fallbacks {
 		if f == m.ID {
-			return fmt.Errorf("%w: a model cannot fall back to itself", ErrInvalid)
+			return fault.New(ErrInvalid, "fallbacks", "a model cannot fall back to itself")
 		}
 	}
 	for _, a := range m.Aliases {
 		if !idPattern.MatchString(a) {
-			return fmt.Errorf("%w: alias %q is not a valid name", ErrInvalid, a)
+			return fault.New(ErrInvalid, "aliases", "alias %q is not a valid name", a)
 		}
 	}
 	if m.Timeouts.FirstTokenMS < 0 || m.Timeouts.IdleMS < 0 || m.Timeouts.TotalMS < 0 {
-		return fmt.Errorf("%w: timeouts must not be negative", ErrInvalid)
+		return fault.New(ErrInvalid, "timeouts", "timeouts must not be negative")
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 )
 
@@ -125,7 +126,7 @@ func normalise(m *Model) {
 func (s *Service) Get(ctx context.Context, id string) (Model, error) {
 	it, err := s.st.Get(ctx, store.Key{PK: pkModels, SK: id})
 	if errors.Is(err, store.ErrNotFound) {
-		return Model{}, fmt.Errorf("model %q: %w", id, ErrNotFound)
+		return Model{}, modelNotFound(id)
 	}
 	if err != nil {
 		return Model{}, fmt.Errorf("get model %s: %w", id, err)
@@ -197,7 +198,7 @@ func (s *Service) Update(ctx context.Context, id string, change func(*Model) err
 // Review records a decision: "approve", "reject", "deprecate" or "retire".
 func (s *Service) Review(ctx context.Context, id, decision, reviewer, comment string) (Model, error) {
 	if reviewer == "" {
-		return Model{}, fmt.Errorf("%w: reviewer is required", ErrInvalid)
+		return Model{}, fault.New(ErrInvalid, "reviewer", "reviewer is required")
 	}
 	var to Status
 	switch decision {
@@ -210,7 +211,7 @@ func (s *Service) Review(ctx context.Context, id, decision, reviewer, comment st
 	case "retire":
 		to = StatusRetired
 	default:
-		return Model{}, fmt.Errorf("%w: decision must be approve, reject, deprecate or retire", ErrInvalid)
+		return Model{}, fault.New(ErrInvalid, "decision", "decision must be approve, reject, deprecate or retire")
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		cur, err := s.Get(ctx, id)
@@ -250,7 +251,7 @@ func checkTransition(from, to Status) error {
 		ok = from == StatusApproved || from == StatusDeprecated
 	}
 	if !ok {
-		return fmt.Errorf("%w: cannot move from %s to %s", ErrInvalid, from, to)
+		return fault.New(ErrInvalid, "", "cannot move from %s to %s", from, to)
 	}
 	return nil
 }
@@ -263,7 +264,7 @@ func (s *Service) Resolve(ctx context.Context, name string) (*Model, error) {
 	}
 	m, ok := snap[name]
 	if !ok {
-		return nil, fmt.Errorf("model %q: %w", name, ErrNotFound)
+		return nil, modelNotFound(name)
 	}
 	return m, nil
 }
@@ -334,7 +335,7 @@ func (s *Service) put(ctx context.Context, m *Model, opts store.WriteOptions) er
 	v, err := s.st.Put(ctx, store.Item{Key: store.Key{PK: pkModels, SK: m.ID}, Data: data}, opts)
 	if errors.Is(err, store.ErrConditionFailed) {
 		if opts.Cond == store.IfNotExists {
-			return fmt.Errorf("model %q: %w", m.ID, ErrExists)
+			return fault.New(ErrExists, "id", "model %q is already registered; change it with PATCH /admin/models/%s", m.ID, m.ID)
 		}
 		return fmt.Errorf("model %q: %w", m.ID, ErrConflict)
 	}
@@ -349,14 +350,14 @@ func (s *Service) put(ctx context.Context, m *Model, opts store.WriteOptions) er
 func (s *Service) checkAliases(ctx context.Context, m *Model) error {
 	for _, a := range m.Aliases {
 		if a == m.ID {
-			return fmt.Errorf("%w: alias %q equals the model id", ErrInvalid, a)
+			return fault.New(ErrInvalid, "", "alias %q equals the model id", a)
 		}
 		if _, err := s.st.Get(ctx, store.Key{PK: pkModels, SK: a}); err == nil {
-			return fmt.Errorf("%w: alias %q is already a model id", ErrInvalid, a)
+			return fault.New(ErrInvalid, "", "alias %q is already a model id", a)
 		}
 		it, err := s.st.Get(ctx, store.Key{PK: pkAliases, SK: a})
 		if err == nil && string(it.Data) != m.ID {
-			return fmt.Errorf("%w: alias %q already points at %s", ErrInvalid, a, it.Data)
+			return fault.New(ErrInvalid, "", "alias %q already points at %s", a, it.Data)
 		}
 	}
 	return nil
@@ -378,4 +379,9 @@ func (s *Service) writeAliases(ctx context.Context, m *Model, old []string) erro
 		}
 	}
 	return nil
+}
+
+// modelNotFound is the failure for a model ID or alias the registry does not have.
+func modelNotFound(id string) error {
+	return fault.New(ErrNotFound, "", "model %q is not in the registry; list models with GET /admin/models, or register it with POST /admin/models", id)
 }

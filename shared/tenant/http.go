@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/audit"
@@ -15,43 +16,39 @@ import (
 
 // APIError translates a domain error into the HTTP error handlers write:
 // ErrInvalidKey/ErrKeyRevoked/ErrKeyExpired → 401 invalid_api_key, ErrTenantSuspended,
-// ErrUnknownPrincipal, ErrModelNotAllowed, ErrScope → 403, ErrNotFound → 404,
-// ErrExists → 409, ErrInvalid → 400. Other errors pass through unchanged.
+// ErrUnknownPrincipal, ErrModelNotAllowed, ErrScope → 403, and the shared kinds of
+// package fault (ErrNotFound → 404, ErrExists → 409, ErrInvalid → 400) as httpapi maps
+// them. Other errors pass through unchanged.
 func APIError(err error) error {
-	var status int
-	var code string
+	var (
+		status   int
+		code     string
+		sentinel error
+	)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrInvalidKey), errors.Is(err, ErrKeyRevoked), errors.Is(err, ErrKeyExpired):
-		status, code = http.StatusUnauthorized, "invalid_api_key"
-	case errors.Is(err, ErrTenantSuspended):
-		status, code = http.StatusForbidden, "tenant_suspended"
-	case errors.Is(err, ErrUnknownPrincipal):
-		status, code = http.StatusForbidden, "unknown_principal"
-	case errors.Is(err, ErrModelNotAllowed):
-		status, code = http.StatusForbidden, "model_not_allowed"
-	case errors.Is(err, ErrScope):
-		status, code = http.StatusForbidden, "insufficient_scope"
-	case errors.Is(err, ErrNotFound):
-		status, code = http.StatusNotFound, "not_found"
-	case errors.Is(err, ErrExists):
-		status, code = http.StatusConflict, "already_exists"
-	case errors.Is(err, ErrInvalid):
-		status, code = http.StatusBadRequest, "invalid_request_error"
-	default:
-		return err
-	}
-	msg := err.Error()
-	if status == http.StatusUnauthorized {
 		// Never echo anything derived from the presented secret.
-		for _, e := range []error{ErrInvalidKey, ErrKeyRevoked, ErrKeyExpired} {
+		msg := ErrInvalidKey.Error()
+		for _, e := range []error{ErrKeyRevoked, ErrKeyExpired} {
 			if errors.Is(err, e) {
 				msg = e.Error()
 			}
 		}
+		return &httpapi.Error{Status: http.StatusUnauthorized, Code: httpapi.CodeInvalidAPIKey, Message: msg}
+	case errors.Is(err, ErrTenantSuspended):
+		status, code, sentinel = http.StatusForbidden, httpapi.CodeTenantSuspended, ErrTenantSuspended
+	case errors.Is(err, ErrUnknownPrincipal):
+		status, code, sentinel = http.StatusForbidden, httpapi.CodeUnknownPrincipal, ErrUnknownPrincipal
+	case errors.Is(err, ErrModelNotAllowed):
+		status, code, sentinel = http.StatusForbidden, httpapi.CodeModelNotAllowed, ErrModelNotAllowed
+	case errors.Is(err, ErrScope):
+		status, code, sentinel = http.StatusForbidden, httpapi.CodeInsufficientScope, ErrScope
+	default:
+		return httpapi.FromError(err)
 	}
-	return &httpapi.Error{Status: status, Code: code, Message: msg}
+	return &httpapi.Error{Status: status, Code: code, Message: strings.TrimSuffix(err.Error(), ": "+sentinel.Error())}
 }
 
 // Routes registers the admin API for tenants, keys and IAM mappings on mux. Admin
@@ -207,13 +204,13 @@ func (h handlers) createKey(w http.ResponseWriter, r *http.Request) {
 	var b createKeyBody
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
 	if err != nil {
-		httpapi.WriteError(w, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large", Message: "request body too large"})
+		httpapi.WriteError(w, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: httpapi.CodeRequestTooLarge, Message: "request body exceeds 64 KiB"})
 		return
 	}
 	// An empty body means all defaults, like {}.
 	if len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, &b); err != nil {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, "invalid_json", "request body is not valid JSON: %v", err))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidJSON, "request body is not valid JSON: %v", err))
 			return
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 )
 
@@ -37,7 +38,7 @@ func RoleARN(arn string) string {
 // It fails with ErrExists when the ARN is already mapped.
 func (s *Service) MapIAMPrincipal(ctx context.Context, tenantID, arn string, scopes []auth.Scope) (*IAMPrincipal, error) {
 	if !validARN(arn) {
-		return nil, fmt.Errorf("map IAM principal: %q is not an IAM or STS ARN: %w", arn, ErrInvalid)
+		return nil, fault.New(ErrInvalid, "arn", "%q is not an IAM or STS ARN (arn:aws:iam::123456789012:role/name)", arn)
 	}
 	if _, err := s.GetTenant(ctx, tenantID); err != nil {
 		return nil, fmt.Errorf("map IAM principal: %w", err)
@@ -52,7 +53,7 @@ func (s *Service) MapIAMPrincipal(ctx context.Context, tenantID, arn string, sco
 	data, _ := json.Marshal(p)
 	_, err := s.st.Put(ctx, store.Item{Key: store.Key{PK: pkIAM, SK: arn}, Data: data}, store.WriteOptions{Cond: store.IfNotExists})
 	if errors.Is(err, store.ErrConditionFailed) {
-		return nil, fmt.Errorf("map IAM principal %s: %w", arn, ErrExists)
+		return nil, fault.New(ErrExists, "arn", "IAM principal %s is already mapped to a tenant; unmap it first", arn)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("map IAM principal %s: %w", arn, err)
@@ -92,7 +93,7 @@ func (s *Service) UnmapIAMPrincipal(ctx context.Context, tenantID, arn string) e
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("IAM principal %s of %s: %w", arn, tenantID, ErrNotFound)
+		return fault.New(ErrNotFound, "", "IAM principal %s is not mapped to tenant %s", arn, tenantID)
 	}
 	if err != nil {
 		return fmt.Errorf("unmap IAM principal %s: %w", arn, err)

@@ -2,8 +2,6 @@ package tenant
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -58,7 +56,7 @@ func (s *Service) Middleware(v *sigv4.Verifier) func(http.Handler) http.Handler 
 			default:
 				tok := BearerToken(r)
 				if tok == "" {
-					httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key",
+					httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey,
 						"You didn't provide an API key. Send it as Authorization: Bearer <key>."))
 					return
 				}
@@ -88,9 +86,6 @@ func (s *Service) CachedTenant(ctx context.Context, id string) (*Tenant, error) 
 	}
 	t, err := s.GetTenant(ctx, id)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("tenant %s: %w", id, ErrNotFound)
-		}
 		return nil, err
 	}
 	if s.opt.ttl > 0 {

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/plinth-ai/plinth/shared/auth"
 )
@@ -28,13 +29,13 @@ func CanInvoke(p auth.Principal, t *Tenant, scope auth.Scope, m ModelRef) error 
 		return nil
 	}
 	if !p.Has(scope) {
-		return fmt.Errorf("%s needs scope %q: %w", m.Name, scope, ErrScope)
+		return fmt.Errorf("this key lacks the %q scope that calling %s needs; create a key with that scope: %w", scope, m.Name, ErrScope)
 	}
 	if t == nil || t.ID != p.TenantID {
-		return fmt.Errorf("model %s: %w", m.Name, ErrModelNotAllowed)
+		return fmt.Errorf("this key may not call model %s: %w", m.Name, ErrModelNotAllowed)
 	}
 	if t.Status != StatusActive {
-		return fmt.Errorf("tenant %s: %w", t.ID, ErrTenantSuspended)
+		return fmt.Errorf("tenant %s is suspended; an admin can reactivate it with PATCH /admin/tenants/%s: %w", t.ID, t.ID, ErrTenantSuspended)
 	}
 	if len(t.AllowedModels) == 0 {
 		return nil
@@ -44,7 +45,8 @@ func CanInvoke(p auth.Principal, t *Tenant, scope auth.Scope, m ModelRef) error 
 			return nil
 		}
 	}
-	return fmt.Errorf("model %s: %w", m.Name, ErrModelNotAllowed)
+	return fmt.Errorf("tenant %s may not call model %s (its allowed_models: %s); an admin can add it with PATCH /admin/tenants/%s: %w",
+		t.ID, m.Name, strings.Join(t.AllowedModels, ", "), t.ID, ErrModelNotAllowed)
 }
 
 // Allowed reports whether CanInvoke admits the call.

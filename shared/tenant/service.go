@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 )
 
@@ -136,7 +137,7 @@ func (s *Service) CreateTenant(ctx context.Context, t Tenant) (*Tenant, error) {
 	}
 	_, err = s.st.Put(ctx, store.Item{Key: store.Key{PK: pkTenants, SK: t.ID}, Data: data}, store.WriteOptions{Cond: store.IfNotExists})
 	if errors.Is(err, store.ErrConditionFailed) {
-		return nil, fmt.Errorf("create tenant %s: %w", t.ID, ErrExists)
+		return nil, fault.New(ErrExists, "id", "tenant %q already exists; choose another id, or change it with PATCH /admin/tenants/%s", t.ID, t.ID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create tenant %s: %w", t.ID, err)
@@ -153,7 +154,7 @@ func (s *Service) GetTenant(ctx context.Context, id string) (*Tenant, error) {
 func (s *Service) getTenant(ctx context.Context, id string) (*Tenant, int64, error) {
 	it, err := s.st.Get(ctx, store.Key{PK: pkTenants, SK: id})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, 0, fmt.Errorf("tenant %s: %w", id, ErrNotFound)
+		return nil, 0, fault.New(ErrNotFound, "", "tenant %q does not exist; create it with POST /admin/tenants, or list tenants with GET /admin/tenants", id)
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("get tenant %s: %w", id, err)
@@ -252,7 +253,7 @@ func (s *Service) CreateKey(ctx context.Context, tenantID string, o KeyOptions) 
 	}
 	now := s.opt.now().UTC()
 	if o.ExpiresAt != nil && !o.ExpiresAt.After(now) {
-		return nil, "", fmt.Errorf("create key: expires_at must be in the future: %w", ErrInvalid)
+		return nil, "", fault.New(ErrInvalid, "expires_at", "expires_at must be in the future")
 	}
 	secret, err := newSecret()
 	if err != nil {
@@ -330,7 +331,7 @@ func (s *Service) ListKeys(ctx context.Context, tenantID string) ([]*Key, error)
 func (s *Service) RevokeKey(ctx context.Context, keyID string) (*Key, error) {
 	ptrItem, err := s.st.Get(ctx, keyIDKey(keyID))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("key %s: %w", keyID, ErrNotFound)
+		return nil, fault.New(ErrNotFound, "", "key %q does not exist; list a tenant's keys with GET /admin/tenants/{id}/keys", keyID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("revoke key %s: %w", keyID, err)

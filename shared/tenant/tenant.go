@@ -2,21 +2,21 @@ package tenant
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/fault"
 )
 
 // Sentinel errors. Handlers map them to HTTP statuses with errors.Is.
 var (
 	// ErrNotFound means no tenant, key or mapping has the given ID (404).
-	ErrNotFound = errors.New("tenant: not found")
+	ErrNotFound = fault.Sentinel("tenant: not found", fault.ErrNotFound)
 	// ErrExists means a tenant or mapping with the ID already exists (409).
-	ErrExists = errors.New("tenant: already exists")
+	ErrExists = fault.Sentinel("tenant: already exists", fault.ErrExists)
 	// ErrInvalid means the input failed validation (400).
-	ErrInvalid = errors.New("tenant: invalid input")
+	ErrInvalid = fault.Sentinel("tenant: invalid input", fault.ErrInvalid)
 	// ErrInvalidKey means the presented secret is malformed or unknown (401).
 	ErrInvalidKey = errors.New("invalid API key")
 	// ErrKeyRevoked means the key was revoked (401).
@@ -68,7 +68,7 @@ func (l Limits) IsZero() bool { return l == Limits{} }
 
 func (l Limits) validate() error {
 	if l.RequestsPerMinute < 0 || l.TokensPerMinute < 0 || l.DailyTokens < 0 || l.MonthlyTokens < 0 || l.DailyUSD < 0 || l.MonthlyUSD < 0 {
-		return fmt.Errorf("limits must not be negative: %w", ErrInvalid)
+		return fault.New(ErrInvalid, "limits", "limits must not be negative")
 	}
 	return nil
 }
@@ -112,20 +112,20 @@ func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 func (t *Tenant) validate() error {
 	if !ValidID(t.ID) {
-		return fmt.Errorf("tenant id %q must match %s: %w", t.ID, idPattern, ErrInvalid)
+		return fault.New(ErrInvalid, "id", "tenant id %q must match %s", t.ID, idPattern)
 	}
 	switch t.Status {
 	case StatusActive, StatusSuspended:
 	default:
-		return fmt.Errorf("status %q must be active or suspended: %w", t.Status, ErrInvalid)
+		return fault.New(ErrInvalid, "status", "status %q must be active or suspended", t.Status)
 	}
 	switch t.IsolationTier {
 	case TierPool, TierSilo:
 	default:
-		return fmt.Errorf("isolation_tier %q must be pool or silo: %w", t.IsolationTier, ErrInvalid)
+		return fault.New(ErrInvalid, "isolation_tier", "isolation_tier %q must be pool or silo", t.IsolationTier)
 	}
 	if t.Cache.TTLSeconds < 0 || t.Cache.SemanticThreshold < 0 || t.Cache.SemanticThreshold > 1 {
-		return fmt.Errorf("cache ttl_seconds must be ≥ 0 and semantic_threshold in [0,1]: %w", ErrInvalid)
+		return fault.New(ErrInvalid, "cache", "cache ttl_seconds must be ≥ 0 and semantic_threshold in [0,1]")
 	}
 	return t.Limits.validate()
 }
@@ -162,7 +162,7 @@ func validScopes(s []auth.Scope) error {
 		switch x {
 		case auth.ScopeInference, auth.ScopeRetrieval, auth.ScopeAdminRead:
 		default:
-			return fmt.Errorf("unknown scope %q (want inference, retrieval or admin-read): %w", x, ErrInvalid)
+			return fault.New(ErrInvalid, "scopes", "unknown scope %q (want inference, retrieval or admin-read)", x)
 		}
 	}
 	return nil

@@ -9,18 +9,20 @@ import (
 	"net/url"
 	"regexp"
 	"time"
+
+	"github.com/plinth-ai/plinth/shared/fault"
 )
 
 // Sentinel errors. Handlers map them to HTTP statuses with errors.Is.
 var (
 	// ErrNotFound means no tool server, tool or grant has the ID (404).
-	ErrNotFound = errors.New("toolhub: not found")
+	ErrNotFound = fault.Sentinel("toolhub: not found", fault.ErrNotFound)
 	// ErrExists means a server or grant with the ID already exists (409).
-	ErrExists = errors.New("toolhub: already exists")
+	ErrExists = fault.Sentinel("toolhub: already exists", fault.ErrExists)
 	// ErrInvalid means the input failed validation (400).
-	ErrInvalid = errors.New("toolhub: invalid input")
+	ErrInvalid = fault.Sentinel("toolhub: invalid input", fault.ErrInvalid)
 	// ErrConflict means a concurrent change won, or a grant would make two tools share a name (409).
-	ErrConflict = errors.New("toolhub: conflict")
+	ErrConflict = fault.Sentinel("toolhub: conflict", fault.ErrConflict)
 	// ErrUpstream means the tool server failed or could not be reached (502).
 	ErrUpstream = errors.New("toolhub: upstream tool server failed")
 	// ErrTimeout means the tool server did not answer within the call's timeout (504).

@@ -1,12 +1,10 @@
 package toolhub
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/httpapi"
-	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
 // Routes mounts the catalog's admin API on mux (admin credentials required upstream).
@@ -163,16 +161,4 @@ func (h *handlers) deleteGrant(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func toHTTP(err error) error {
-	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, tenant.ErrNotFound):
-		return &httpapi.Error{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
-	case errors.Is(err, ErrExists):
-		return &httpapi.Error{Status: http.StatusConflict, Code: "already_exists", Message: err.Error()}
-	case errors.Is(err, ErrConflict):
-		return &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
-	case errors.Is(err, ErrInvalid):
-		return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: err.Error()}
-	}
-	return err
-}
+func toHTTP(err error) error { return httpapi.FromError(err) }

@@ -58,7 +58,7 @@ func queryError(err error) error {
 func (s *Service) handleUsage(w http.ResponseWriter, r *http.Request) {
 	p, ok := auth.FromContext(r.Context())
 	if !ok || p.TenantID == "" {
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "an API key is required"))
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "an API key is required"))
 		return
 	}
 	q := r.URL.Query()

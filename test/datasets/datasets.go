@@ -52,9 +52,13 @@ func Path(rel ...string) (string, error) {
 	}
 	p := filepath.Join(append([]string{dir}, rel...)...)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%w: %s is not in %s. Set %s to the directory holding the datasets "+
+		what := "the directory " + dir + " does not exist"
+		if len(rel) > 0 {
+			what = filepath.Join(rel...) + " is not in " + dir
+		}
+		return "", fmt.Errorf("%w: %s. Set %s to the directory holding the datasets "+
 			"(a relative path is taken from the repository root; default %s); docs/datasets.md lists "+
-			"each file and where to get it", ErrMissing, filepath.Join(rel...), dir, EnvVar, Default)
+			"each file and where to get it", ErrMissing, what, EnvVar, Default)
 	}
 	return p, nil
 }

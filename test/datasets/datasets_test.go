@@ -63,3 +63,12 @@ func TestDefaultIsBesideTheRepository(t *testing.T) {
 		t.Fatalf("Dir = %s, want %s", got, want)
 	}
 }
+
+func TestMissingDirectorySaysSo(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nowhere")
+	t.Setenv(EnvVar, missing)
+	_, err := Path()
+	if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), missing+" does not exist") {
+		t.Fatalf("err = %v, want a message naming the missing directory", err)
+	}
+}

@@ -3,7 +3,6 @@
 package guardrailhttp
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -38,29 +37,17 @@ type handler struct{ svc *guardrail.Service }
 
 // writeErr maps domain errors to API errors.
 func writeErr(w http.ResponseWriter, err error) {
-	var apiErr *httpapi.Error
-	switch {
-	case errors.As(err, &apiErr):
-	case errors.Is(err, guardrail.ErrInvalidPolicy), errors.Is(err, guardrail.ErrInvalidRequest):
-		err = &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: err.Error()}
-	case errors.Is(err, guardrail.ErrPolicyNotFound):
-		err = &httpapi.Error{Status: http.StatusNotFound, Code: "guardrail_policy_not_found", Message: err.Error()}
-	case errors.Is(err, guardrail.ErrPolicyExists):
-		err = &httpapi.Error{Status: http.StatusConflict, Code: "guardrail_policy_exists", Message: err.Error()}
-	case errors.Is(err, guardrail.ErrConcurrentUpdate):
-		err = &httpapi.Error{Status: http.StatusConflict, Code: "concurrent_update", Message: err.Error()}
-	}
-	httpapi.WriteError(w, err)
+	httpapi.WriteError(w, httpapi.FromError(err))
 }
 
 func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 	p, ok := auth.FromContext(r.Context())
 	if !ok {
-		writeErr(w, &httpapi.Error{Status: http.StatusUnauthorized, Code: "invalid_api_key", Message: "missing or invalid API key"})
+		writeErr(w, &httpapi.Error{Status: http.StatusUnauthorized, Code: httpapi.CodeInvalidAPIKey, Message: "missing or invalid API key"})
 		return
 	}
 	if !p.Has(auth.ScopeInference) {
-		writeErr(w, &httpapi.Error{Status: http.StatusForbidden, Code: "insufficient_scope", Message: "the API key lacks the inference scope"})
+		writeErr(w, &httpapi.Error{Status: http.StatusForbidden, Code: httpapi.CodeInsufficientScope, Message: "the API key lacks the inference scope"})
 		return
 	}
 	var req guardrail.ApplyRequest
@@ -80,11 +67,11 @@ func (h *handler) admin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, ok := auth.FromContext(r.Context())
 		if !ok {
-			writeErr(w, &httpapi.Error{Status: http.StatusUnauthorized, Code: "invalid_api_key", Message: "admin credentials required"})
+			writeErr(w, &httpapi.Error{Status: http.StatusUnauthorized, Code: httpapi.CodeInvalidAPIKey, Message: "admin credentials required"})
 			return
 		}
 		if !p.Admin {
-			writeErr(w, &httpapi.Error{Status: http.StatusForbidden, Code: "admin_required", Message: "guardrail policies are managed by platform admins"})
+			writeErr(w, &httpapi.Error{Status: http.StatusForbidden, Code: httpapi.CodeAdminRequired, Message: "guardrail policies are managed by platform admins"})
 			return
 		}
 		next(w, r)

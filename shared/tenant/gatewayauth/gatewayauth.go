@@ -66,7 +66,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*gateway.Caller, error) {
 	if m, ok := a.authorizerContext(r); ok {
 		p, ok := authorizer.PrincipalFromAuthorizerContext(m)
 		if !ok {
-			return nil, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "the request carries no tenant context")
+			return nil, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "the request carries no tenant context")
 		}
 		id.Principal, id.KeyLimits = p, authorizer.KeyLimitsFromAuthorizerContext(m)
 		if id.Tenant, err = a.svc.CachedTenant(ctx, p.TenantID); err != nil {
@@ -90,7 +90,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*gateway.Caller, error) {
 	} else {
 		tok := tenant.BearerToken(r)
 		if tok == "" {
-			return nil, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key",
+			return nil, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey,
 				"You didn't provide an API key. Send it as Authorization: Bearer <key>.")
 		}
 		if id, err = a.svc.Resolve(ctx, tok); err != nil {

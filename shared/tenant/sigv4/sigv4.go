@@ -342,9 +342,9 @@ func parseAuth(h string) (authHeader, error) {
 func APIError(err error) *httpapi.Error {
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
-		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "request_too_large", "%v", err)
+		return httpapi.Errorf(http.StatusRequestEntityTooLarge, httpapi.CodeRequestTooLarge, "%v", err)
 	case errors.Is(err, errReadBody):
-		return httpapi.Errorf(http.StatusBadRequest, "invalid_request_error", "%v", err)
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "%v", err)
 	}
-	return httpapi.Errorf(http.StatusForbidden, "invalid_signature", "%v", err)
+	return httpapi.Errorf(http.StatusForbidden, httpapi.CodeInvalidSignature, "%v", err)
 }
