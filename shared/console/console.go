@@ -67,14 +67,14 @@ func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s", r.Method, r.URL.Path))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusMethodNotAllowed, httpapi.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
 			return
 		}
 		p := strings.TrimPrefix(r.URL.Path, Prefix)
 		a, ok := files[p]
 		if !ok {
 			if path.Ext(p) != "" {
-				httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, "not_found", "no such console file: %s", p))
+				httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such console file: %s", p))
 				return
 			}
 			a = files["index.html"]

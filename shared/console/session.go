@@ -33,7 +33,7 @@ func TenantSessionRoute(v1 *http.ServeMux) { v1.HandleFunc("GET /v1/session", se
 func session(w http.ResponseWriter, r *http.Request) {
 	p, ok := auth.FromContext(r.Context())
 	if !ok {
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "no valid credentials were supplied"))
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "no valid credentials were supplied"))
 		return
 	}
 	s := Session{Role: "tenant", Tenant: p.TenantID, KeyID: p.KeyID, Scopes: p.Scopes}

@@ -309,7 +309,7 @@ func iamAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arn, ok := iamIdentity(r)
 		if !ok {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, "iam_required", "the admin API needs AWS IAM (SigV4) authorization"))
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, httpapi.CodeIAMRequired, "the admin API needs AWS IAM (SigV4) authorization"))
 			return
 		}
 		p := auth.Principal{Admin: true, KeyID: arn}
