@@ -8,15 +8,18 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
 // Sentinel errors. Handlers map them to HTTP statuses with errors.Is.
 var (
-	ErrNotFound = errors.New("agent: not found")
-	ErrInvalid  = errors.New("agent: invalid input")
-	ErrConflict = errors.New("agent: conflict")
+	ErrNotFound = fault.Sentinel("agent: not found", fault.ErrNotFound)
+	ErrInvalid  = fault.Sentinel("agent: invalid input", fault.ErrInvalid)
+	ErrConflict = fault.Sentinel("agent: conflict", fault.ErrConflict)
+	// ErrTaken means another tenant already has an agent with the ID.
+	ErrTaken = fault.Sentinel("agent: id taken", fault.ErrExists)
 )
 
 // Budget bounds one run of an agent (zero fields are unbounded).
@@ -118,7 +121,7 @@ func (s *Service) Save(ctx context.Context, d Definition, by string) (Definition
 		case err != nil:
 			return Definition{}, err
 		case latest.Tenant != d.Tenant:
-			return Definition{}, fmt.Errorf("%w: agent %s belongs to another tenant", ErrConflict, d.ID)
+			return Definition{}, fault.New(ErrTaken, "id", "agent id %q is taken by another tenant; choose another id", d.ID)
 		default:
 			d.Version = latest.Version + 1
 		}

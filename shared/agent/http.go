@@ -2,7 +2,6 @@ package agent
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -77,21 +76,13 @@ func toHTTP(err error) error {
 	if ae, ok := gateway.APIError(err); ok {
 		return ae
 	}
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return &httpapi.Error{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
-	case errors.Is(err, ErrInvalid):
-		return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: err.Error()}
-	case errors.Is(err, ErrConflict):
-		return &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
-	}
-	return err
+	return httpapi.FromError(err)
 }
 
 func (rs *Responses) handleGet(w http.ResponseWriter, r *http.Request) {
 	c, ok := gateway.CallerFrom(r.Context())
 	if !ok {
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "no valid credentials were supplied"))
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "no valid credentials were supplied"))
 		return
 	}
 	resp, err := rs.Get(r.Context(), c, r.PathValue("id"))
@@ -105,7 +96,7 @@ func (rs *Responses) handleGet(w http.ResponseWriter, r *http.Request) {
 func (rs *Responses) handleCreate(w http.ResponseWriter, r *http.Request) {
 	c, ok := gateway.CallerFrom(r.Context())
 	if !ok {
-		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "no valid credentials were supplied"))
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "no valid credentials were supplied"))
 		return
 	}
 	var req ResponseRequest
