@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -306,7 +307,7 @@ func TestSummaryHasNoMatchedText(t *testing.T) {
 	if s.Counts["pii.EMAIL"] != 1 || s.Counts["pii.CREDIT_DEBIT_CARD_NUMBER"] != 1 || s.Action != ActionIntervened {
 		t.Fatalf("summary = %s", b)
 	}
-	if len(s.Blocked) == 0 || s.Blocked[0] != "content.INSULTS" && s.Blocked[0] != "pii.CREDIT_DEBIT_CARD_NUMBER" {
+	if !slices.Contains(s.Blocked, "pii.CREDIT_DEBIT_CARD_NUMBER") {
 		t.Fatalf("blocked = %v", s.Blocked)
 	}
 }

@@ -14,7 +14,7 @@ var ContentCategories = []string{"HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCO
 // capped at 2%, 0.75% and 0.2% false positives on every benign source's calibration rows.
 func ContentSpec() *Spec {
 	return &Spec{Name: "content", FPR: [3]float64{0.02, 0.0075, 0.002},
-		Options: textclass.Options{Labels: ContentCategories, Buckets: 1 << 17, Dim: 16, Epochs: 5, LR: 0.5, Seed: 1, Balance: true}}
+		Options: textclass.Options{Labels: ContentCategories, Buckets: 1 << 17, Dim: 16, Epochs: 5, LR: 0.5, Seed: 1, Balance: true, Concepts: true}}
 }
 
 // AttackSpec is the prompt-attack classifier: injections from the deepset data against
@@ -22,7 +22,7 @@ func ContentSpec() *Spec {
 // at 4%, 1.5% and 0.3% false positives on every benign source's calibration rows.
 func AttackSpec() *Spec {
 	return &Spec{Name: "attack", FPR: [3]float64{0.04, 0.015, 0.003},
-		Options: textclass.Options{Labels: []string{"PROMPT_ATTACK"}, Buckets: 1 << 17, Dim: 16, Epochs: 8, LR: 0.5, Seed: 1, Balance: true}}
+		Options: textclass.Options{Labels: []string{"PROMPT_ATTACK"}, Buckets: 1 << 17, Dim: 16, Epochs: 8, LR: 0.5, Seed: 1, Balance: true, Concepts: true}}
 }
 
 //go:embed prompts/system_prompts.txt

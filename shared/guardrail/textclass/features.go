@@ -14,6 +14,7 @@ const (
 type Featurizer struct {
 	buckets  uint32
 	grams    int // longest character n-gram (3..grams), 0 for none
+	concepts bool
 	out      []uint32
 	prev     uint32
 	havePrev bool
@@ -21,8 +22,11 @@ type Featurizer struct {
 }
 
 // NewFeaturizer returns a featurizer hashing into n buckets, adding the character 3- to
-// grams-grams of each word when grams ≥ 3.
-func NewFeaturizer(n uint32, grams int) *Featurizer { return &Featurizer{buckets: n, grams: grams} }
+// grams-grams of each word when grams ≥ 3, and each word's broader concepts
+// (textnorm.Concepts) when concepts is set.
+func NewFeaturizer(n uint32, grams int, concepts bool) *Featurizer {
+	return &Featurizer{buckets: n, grams: grams, concepts: concepts}
+}
 
 func hashString(h uint32, s string) uint32 {
 	for i := 0; i < len(s); i++ {
@@ -79,6 +83,11 @@ func (f *Featurizer) word(norm string) {
 		f.out = append(f.out, (f.prev*0x9E3779B1^w*0x85EBCA77+0x27D4EB2F)%f.buckets)
 	}
 	f.prev, f.havePrev = w, true
+	if f.concepts {
+		for _, c := range textnorm.Concepts(norm) {
+			f.out = append(f.out, (c*0x9E3779B1^0x5bd1e995)%f.buckets)
+		}
+	}
 	if f.grams < 3 {
 		return
 	}

@@ -39,7 +39,9 @@ type Model struct {
 	// CharGrams is the longest character n-gram of a word used as a feature (3..CharGrams),
 	// 0 for words and word bigrams only.
 	CharGrams int
-	Dim       int
+	// Concepts adds each word's broader concepts (textnorm.Concepts) as features.
+	Concepts bool
+	Dim      int
 	// emb holds Buckets rows of Dim int8 values, each row multiplied by its scale.
 	emb   []int8
 	scale []float32
@@ -67,7 +69,7 @@ type Scratch struct {
 
 // NewScratch returns buffers for predicting with m.
 func (m *Model) NewScratch() *Scratch {
-	return &Scratch{f: NewFeaturizer(m.Buckets, m.CharGrams), hidden: make([]float32, m.Dim), probs: make([]float64, len(m.Labels))}
+	return &Scratch{f: NewFeaturizer(m.Buckets, m.CharGrams, m.Concepts), hidden: make([]float32, m.Dim), probs: make([]float64, len(m.Labels))}
 }
 
 // priorFeatures is added to the feature count when averaging: a text of few features
@@ -108,7 +110,7 @@ func (m *Model) PredictFeatures(s *Scratch, feats []uint32) []float64 {
 	return s.probs
 }
 
-const magic = "PLTC2\n"
+const magic = "PLTC3\n"
 
 // MarshalBinary encodes the model file: a magic line, then little-endian sizes, labels,
 // thresholds, output layer and the quantised embeddings.
@@ -120,6 +122,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	w(uint32(m.Dim))
 	w(uint32(len(m.Labels)))
 	w(uint32(m.CharGrams))
+	w(boolU32(m.Concepts))
 	for _, l := range m.Labels {
 		w(uint16(len(l)))
 		b.WriteString(l)
@@ -146,15 +149,16 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 			err = binary.Read(r, binary.LittleEndian, v)
 		}
 	}
-	var buckets, dim, nl, grams uint32
+	var buckets, dim, nl, grams, concepts uint32
 	rd(&buckets)
 	rd(&dim)
 	rd(&nl)
 	rd(&grams)
-	if err != nil || buckets == 0 || buckets > 1<<24 || dim == 0 || dim > 256 || nl == 0 || nl > 64 || grams > 8 {
+	rd(&concepts)
+	if err != nil || buckets == 0 || buckets > 1<<24 || dim == 0 || dim > 256 || nl == 0 || nl > 64 || grams > 8 || concepts > 1 {
 		return fmt.Errorf("%w: bad sizes", ErrBadModel)
 	}
-	m.Buckets, m.Dim, m.CharGrams = buckets, int(dim), int(grams)
+	m.Buckets, m.Dim, m.CharGrams, m.Concepts = buckets, int(dim), int(grams), concepts == 1
 	m.Labels = make([]string, nl)
 	for i := range m.Labels {
 		var n uint16
@@ -193,4 +197,11 @@ func Load(data []byte) (*Model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+func boolU32(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -22,10 +22,12 @@ type Options struct {
 	Buckets uint32 // hashed feature buckets, default 1<<17
 	// CharGrams adds the character 3- to CharGrams-grams of each word (0: none).
 	CharGrams int
-	Dim       int     // embedding size, default 16
-	Epochs    int     // default 5
-	LR        float64 // initial learning rate, decayed linearly to 0; default 0.5
-	Seed      uint64
+	// Concepts adds each word's broader concepts (textnorm.Concepts) as features.
+	Concepts bool
+	Dim      int     // embedding size, default 16
+	Epochs   int     // default 5
+	LR       float64 // initial learning rate, decayed linearly to 0; default 0.5
+	Seed     uint64
 	// Balance weights each label's rarer class up by the square root of the imbalance.
 	Balance bool
 }
@@ -53,7 +55,7 @@ func Train(examples []Example, opt Options) *Model {
 	nl, d := len(opt.Labels), opt.Dim
 	feats := make([][]uint32, len(examples))
 	var z textnorm.Tokenizer
-	fz := NewFeaturizer(opt.Buckets, opt.CharGrams)
+	fz := NewFeaturizer(opt.Buckets, opt.CharGrams, opt.Concepts)
 	for i, e := range examples {
 		feats[i] = append([]uint32(nil), fz.Features(z.Reset(e.Text))...)
 	}
@@ -153,7 +155,7 @@ func Train(examples []Example, opt Options) *Model {
 			}
 		}
 	}
-	m := &Model{Labels: append([]string(nil), opt.Labels...), Thresholds: make([]Thresholds, nl), Buckets: opt.Buckets, CharGrams: opt.CharGrams, Dim: d,
+	m := &Model{Labels: append([]string(nil), opt.Labels...), Thresholds: make([]Thresholds, nl), Buckets: opt.Buckets, CharGrams: opt.CharGrams, Concepts: opt.Concepts, Dim: d,
 		out: out, bias: bias, scale: make([]float32, opt.Buckets), emb: make([]int8, len(emb))}
 	// Quantise each embedding row to 8 bits with its own scale. Rows no training text
 	// touched keep no random initial value: a feature never seen says nothing.
