@@ -1,16 +1,18 @@
 // Package topics matches text against denied topics, each a name, a definition and up to
 // five example phrases. Similarity is lexical by default: cosine of weighted unigram and
-// bigram vectors of stemmed content words, between each sentence window of the text and
-// each example (and the definition), taking the maximum. An optional Embedder adds
-// semantic similarity (cosine of embeddings), and the topic's score is the larger of the
-// two. Lexical matching needs shared words: a paraphrase with no word in common with the
-// definition or examples scores near zero without an embedder.
+// bigram vectors of stemmed content words and, at half weight, their broader WordNet
+// concepts (textnorm.Concepts), between each sentence window of the text and each example
+// (and the definition), taking the maximum. An optional Embedder adds semantic similarity
+// (cosine of embeddings of the text's windows), and the topic's score is the larger of the
+// two. Lexical matching needs shared words or concepts: most paraphrases score well below
+// the default threshold without an embedding model.
 package topics
 
 import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -66,18 +68,26 @@ func New(ctx context.Context, ts []Topic, opts ...Option) (*Matcher, error) {
 		if !ok {
 			id = next
 			next++
-			m.vocab[term] = id
+			m.vocab[strings.Clone(term)] = id // term may alias the tokenizer's buffer
 		}
 		return id
 	}
+	var z textnorm.Tokenizer
 	sparse := func(text string) []entry {
-		terms := textnorm.Terms(text)
 		acc := map[int32]float64{}
 		prev := int32(-1)
-		for i, t := range terms {
-			id := intern(t)
+		i := 0
+		for _, tok := range z.Reset(text) {
+			if textnorm.IsStop(tok.Norm) {
+				continue
+			}
+			for _, c := range textnorm.Concepts(tok.Norm) {
+				acc[intern(conceptKey(c))] += conceptWeight
+			}
+			id := intern(textnorm.Stem(tok.Norm))
 			acc[id]++
-			if i > 0 {
+			i++
+			if i > 1 {
 				key := uint64(uint32(prev))<<32 | uint64(uint32(id))
 				bid, ok := m.bigrams[key]
 				if !ok {
@@ -143,6 +153,14 @@ func cosF(a, b []float32) float64 {
 	return dot / math.Sqrt(na*nb)
 }
 
+// conceptWeight is the weight of a word's broader concept (textnorm.Concepts) beside the
+// word itself: a paraphrase that shares concepts but not words ("savings" and "funds")
+// scores, but less than one that shares the words.
+const conceptWeight = 0.5
+
+// conceptKey names a concept in the matcher's vocabulary, apart from any word.
+func conceptKey(c uint32) string { return "\x00c" + strconv.FormatUint(uint64(c), 36) }
+
 // Score is one topic's similarity to a text.
 type Score struct {
 	Name      string
@@ -184,6 +202,13 @@ func (m *Matcher) sentenceWindows(text string, toks []textnorm.Token) []window {
 		prevEnd = t.End
 		if textnorm.IsStop(t.Norm) {
 			continue
+		}
+		for _, c := range textnorm.Concepts(t.Norm) {
+			if cid, ok := m.vocab[conceptKey(c)]; ok {
+				cur.counts[cid] += conceptWeight
+			} else {
+				cur.other += conceptWeight * conceptWeight
+			}
 		}
 		id, ok := m.vocab[textnorm.Stem(t.Norm)]
 		if !ok {
