@@ -49,7 +49,7 @@ const (
 	reasonBedrockModels = "Models are approved into the registry at runtime by admins, so InvokeModel is scoped " +
 		"to foundation models, inference profiles and custom models of this account/region rather than fixed IDs."
 	reasonDynamoIndexes = "Queries on the table's secondary indexes; the index names are part of the table ARN path."
-	reasonVPCAccess = "Lambda attaches a VPC function through network interfaces it creates and deletes itself; " +
+	reasonVPCAccess     = "Lambda attaches a VPC function through network interfaces it creates and deletes itself; " +
 		"AWS's AWSLambdaVPCAccessExecutionRole grants exactly those ec2 network-interface actions, which do not support " +
 		"resource-level scoping to interfaces that do not exist yet."
 	// The provider secret holds keys that third parties issue, so no rotation Lambda can

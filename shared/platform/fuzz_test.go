@@ -78,7 +78,9 @@ func FuzzChatCompletions(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	l := fuzzPlatform(f)
-	f.Fuzz(func(t *testing.T, body []byte) { fuzzCall(t, l, l.DemoKey, "/v1/chat/completions", "application/json", body) })
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fuzzCall(t, l, l.DemoKey, "/v1/chat/completions", "application/json", body)
+	})
 }
 
 func FuzzEmbeddings(f *testing.F) {
@@ -100,7 +102,9 @@ func FuzzGuardrailApply(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	l := fuzzPlatform(f)
-	f.Fuzz(func(t *testing.T, body []byte) { fuzzCall(t, l, l.DemoKey, "/v1/guardrails/apply", "application/json", body) })
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fuzzCall(t, l, l.DemoKey, "/v1/guardrails/apply", "application/json", body)
+	})
 }
 
 func FuzzGuardrailPolicy(f *testing.F) {
