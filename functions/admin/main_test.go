@@ -25,7 +25,8 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/plinth-ai/plinth/shared/platform"
-	"github.com/plinth-ai/plinth/shared/rag/s3vectors"
+	schedules "github.com/plinth-ai/plinth/shared/platform/scheduler"
+	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/test/dynalite"
 )
@@ -222,7 +223,7 @@ func TestAdminAPIOverIAM(t *testing.T) {
 	}
 
 	// One schedule, for the scheduled suite, targeting the evaluation state machine.
-	name := platform.ScheduleName("acme", "nightly")
+	name := schedules.Name("acme", "nightly")
 	sc := sched.schedules[name]
 	if len(sched.schedules) != 1 || sc == nil || sched.updates != 1 {
 		t.Fatalf("schedules %v (updates %d)", sched.schedules, sched.updates)

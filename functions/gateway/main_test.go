@@ -26,6 +26,7 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/gateway/emf"
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/platform"
@@ -216,7 +217,7 @@ func newFixture(t *testing.T, opts ...func(*platform.AWSConfig)) *fixture {
 
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(sm.URL)}
 	cfg := platform.AWSConfig{Table: "plinth", ProviderSecretARN: providerSecret, AWS: &sdk, DynamoDB: ddb,
-		Metrics: observe.NewEMF(f.metrics), UpstreamHTTPClient: up.Client()}
+		Metrics: emf.New(f.metrics), UpstreamHTTPClient: up.Client()}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -100,7 +100,7 @@ func (g *Gateway) chat(ctx context.Context, c *Caller, in *ChatRequest, deliver 
 	}
 	cl.charge(usage, served.Prices)
 	if cl.useCache && cacheable(resp) {
-		g.cache.Store(ctx, c, &cl.req, resp)
+		cl.store(resp)
 	}
 	return res, nil
 }

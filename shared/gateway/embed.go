@@ -41,10 +41,8 @@ func (g *Gateway) Embed(ctx context.Context, c *Caller, req *EmbedRequest) (res 
 		tokens += int64(len(s)+2)/3 + 1
 	}
 	cl.est = Estimate{Tokens: tokens, USD: m.Prices.Cost(tokens, 0)}
-	if g.quota != nil {
-		if cl.res, err = g.quota.Reserve(ctx, c, m.ID, cl.est); err != nil {
-			return nil, fmt.Errorf("reserve quota for tenant %s on model %s: %w", c.Principal.TenantID, m.ID, err)
-		}
+	if err := cl.reserve(); err != nil {
+		return nil, err
 	}
 	resp, served, err := g.invoker.Embed(ctx, m, &provider.EmbeddingRequest{Model: m.ID, Input: req.Input, Dimensions: req.Dimensions, InputType: req.InputType})
 	cl.rec.Deployment = served.DeploymentID

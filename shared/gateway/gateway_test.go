@@ -21,6 +21,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/quota"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/tenant"
+	"github.com/plinth-ai/plinth/shared/usage"
 )
 
 // models is a fixed registry.
@@ -95,34 +96,34 @@ type ledger struct {
 	refuse   error
 }
 
-type hold struct{ l *ledger }
-
-func (l *ledger) Reserve(_ context.Context, _ *gateway.Caller, _ string, est gateway.Estimate) (gateway.Reservation, error) {
+func (l *ledger) Reserve(_ context.Context, r quota.ReserveRequest) (*quota.Reservation, error) {
 	if l.refuse != nil {
 		return nil, l.refuse
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.reserved = append(l.reserved, est)
-	return hold{l}, nil
+	l.reserved = append(l.reserved, gateway.Estimate{Tokens: r.EstTokens, USD: r.EstUSD})
+	return &quota.Reservation{Tenant: r.Tenant, KeyID: r.KeyID, Tokens: r.EstTokens, USD: r.EstUSD}, nil
 }
 
-func (h hold) Settle(_ context.Context, tokens int64, usd float64) error {
-	h.l.mu.Lock()
-	defer h.l.mu.Unlock()
-	h.l.settled = append(h.l.settled, [2]float64{float64(tokens), usd})
+func (l *ledger) Reconcile(_ context.Context, _ *quota.Reservation, tokens int64, usd float64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.settled = append(l.settled, [2]float64{float64(tokens), usd})
 	return nil
 }
 
+// usageLog is a Usage keeping what it is given.
 type usageLog struct {
 	mu   sync.Mutex
-	recs []gateway.UsageRecord
+	recs []usage.Record
 }
 
-func (u *usageLog) Record(_ context.Context, r gateway.UsageRecord) {
+func (u *usageLog) Record(_ context.Context, r usage.Record) error {
 	u.mu.Lock()
 	u.recs = append(u.recs, r)
 	u.mu.Unlock()
+	return nil
 }
 
 type fixture struct {
@@ -268,7 +269,7 @@ func TestChatReservesWorstCaseAndSettlesActual(t *testing.T) {
 	if len(f.quota.settled) != 1 || f.quota.settled[0][0] != 15 || f.quota.settled[0][1] != wantUSD {
 		t.Fatalf("settled %v, want 15 tokens and %v USD", f.quota.settled, wantUSD)
 	}
-	if len(f.usage.recs) != 1 || f.usage.recs[0].CostUSD != wantUSD || f.usage.recs[0].Model != "chat-a" || f.usage.recs[0].TenantID != "acme" {
+	if len(f.usage.recs) != 1 || f.usage.recs[0].CostUSD != wantUSD || f.usage.recs[0].Model != "chat-a" || f.usage.recs[0].Tenant != "acme" {
 		t.Fatalf("usage %+v", f.usage.recs)
 	}
 }

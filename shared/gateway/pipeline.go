@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/cache"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/quota"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
@@ -39,7 +41,7 @@ type call struct {
 	req        provider.ChatRequest
 	cite       func(string) []byte
 	est        Estimate
-	res        Reservation
+	res        *quota.Reservation
 	settled    bool
 	useCache   bool
 	guardrail  *Guardrail
@@ -93,10 +95,8 @@ func (cl *call) prepare(req *ChatRequest) (*ChatResult, error) {
 
 	// Reserve the worst case of what the model will see.
 	cl.est = estimateChat(&cl.req, m)
-	if g.quota != nil {
-		if cl.res, err = g.quota.Reserve(ctx, c, m.ID, cl.est); err != nil {
-			return nil, fmt.Errorf("reserve quota for tenant %s on model %s: %w", c.Principal.TenantID, m.ID, err)
-		}
+	if err := cl.reserve(); err != nil {
+		return nil, err
 	}
 
 	// Guard in: what the caller sent, never what the platform wrote around it.
@@ -124,13 +124,52 @@ func (cl *call) prepare(req *ChatRequest) (*ChatResult, error) {
 	// Cache.
 	cl.useCache = g.cache != nil && c.cacheEnabled() && !req.NoCache
 	if cl.useCache {
-		if hit, ok := g.cache.Lookup(ctx, c, &cl.req); ok {
+		if hit := cl.cached(); hit != nil {
 			cl.settle(0, 0)
 			cl.rec.CacheHit = true
 			return &ChatResult{Response: hit, Served: Served{ModelID: hit.Model}, CacheHit: true, Deprecated: cl.deprecated, Guardrail: cl.guardrail}, nil
 		}
 	}
 	return nil, nil
+}
+
+// reserve holds the call's estimate against the caller's tenant and key limits.
+func (cl *call) reserve() error {
+	if cl.g.quota == nil {
+		return nil
+	}
+	c := cl.c
+	if c.Tenant == nil {
+		return fmt.Errorf("reserve quota: caller %s has no tenant", c.Principal.KeyID)
+	}
+	r, err := cl.g.quota.Reserve(cl.ctx, quota.ReserveRequest{Tenant: c.Tenant.ID, KeyID: c.Principal.KeyID, Limits: c.Tenant.Limits,
+		KeyLimits: c.KeyLimits, EstTokens: cl.est.Tokens, EstUSD: cl.est.USD})
+	if err != nil {
+		return fmt.Errorf("reserve quota for tenant %s on model %s: %w", c.Tenant.ID, cl.rec.Model, err)
+	}
+	cl.res = r
+	return nil
+}
+
+// cached is the tenant's cached answer to the call, or nil. A cache failure is a miss.
+func (cl *call) cached() *provider.ChatResponse {
+	e, hit, err := cl.g.cache.Lookup(cl.ctx, cl.c.Principal.TenantID, &cl.req, cl.c.Tenant.Cache)
+	if err != nil {
+		cl.g.log.WarnContext(cl.ctx, "cache lookup failed", "tenant", cl.c.Principal.TenantID, "error", err)
+		return nil
+	}
+	if hit == cache.Miss || e == nil {
+		return nil
+	}
+	return e.Response
+}
+
+// store caches a complete answer to the call. A cache failure is logged.
+func (cl *call) store(resp *provider.ChatResponse) {
+	ctx := context.WithoutCancel(cl.ctx)
+	if err := cl.g.cache.Store(ctx, cl.c.Principal.TenantID, &cl.req, cl.c.Tenant.Cache, &cache.Entry{Response: resp}); err != nil {
+		cl.g.log.WarnContext(ctx, "cache store failed", "tenant", cl.c.Principal.TenantID, "error", err)
+	}
 }
 
 // prompt is what the model sees: the caller's messages, framed when the platform frames them.
@@ -222,7 +261,7 @@ func (cl *call) settle(tokens int64, usd float64) {
 	if cl.res == nil {
 		return
 	}
-	if err := cl.res.Settle(context.WithoutCancel(cl.ctx), tokens, usd); err != nil {
+	if err := cl.g.quota.Reconcile(context.WithoutCancel(cl.ctx), cl.res, tokens, usd); err != nil {
 		cl.g.log.ErrorContext(cl.ctx, "quota settle failed; reservation stands", "request_id", cl.rec.RequestID, "tenant", cl.rec.TenantID, "error", err)
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/cache"
 	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/quota"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/tenant"
+	"github.com/plinth-ai/plinth/shared/usage"
 )
 
 // Estimate is the worst case a request may cost, reserved before the provider call.
@@ -15,18 +18,13 @@ type Estimate struct {
 	USD    float64
 }
 
-// Reservation is quota held for one request.
-type Reservation interface {
-	// Settle replaces the reserved amounts with the actual ones. When actual usage is
-	// unknown the gateway passes the reserved amounts.
-	Settle(ctx context.Context, tokens int64, usd float64) error
-}
-
-// Quota reserves capacity before a call. A caller over a limit or budget is refused with
-// an error matching quota.ErrRateLimited or quota.ErrBudgetExceeded (a *quota.LimitError
+// Quota reserves capacity before a call and reconciles it with the actual usage after:
+// *quota.Quotas plugs in as it is. A caller over a limit or budget is refused with an
+// error matching quota.ErrRateLimited or quota.ErrBudgetExceeded (a *quota.LimitError
 // in the chain says which limit and when to retry).
 type Quota interface {
-	Reserve(ctx context.Context, c *Caller, model string, est Estimate) (Reservation, error)
+	Reserve(ctx context.Context, r quota.ReserveRequest) (*quota.Reservation, error)
+	Reconcile(ctx context.Context, r *quota.Reservation, tokens int64, usd float64) error
 }
 
 // UsageRecord describes one request for accounting. It never holds prompt or output text.
@@ -52,9 +50,10 @@ type UsageRecord struct {
 	Time      time.Time
 }
 
-// Usage records accounting records.
+// Usage keeps usage records, the billing ledger: *usage.Recorder plugs in as it is. An
+// error means the record was not stored; the gateway logs it in full.
 type Usage interface {
-	Record(ctx context.Context, rec UsageRecord)
+	Record(ctx context.Context, rec usage.Record) error
 }
 
 // Invoker routes a request to a model's deployments, with retries, fallbacks and breakers.
@@ -127,12 +126,13 @@ type Guard interface {
 	OutputStream(ctx context.Context, c *Caller) StreamGuard
 }
 
-// Cache is the tenant-scoped response cache.
+// Cache is the tenant-scoped response cache: *cache.Cache plugs in as it is. Its
+// failures are logged and count as misses: the cache never fails a request.
 type Cache interface {
-	// Lookup returns a cached response for the request, if the caller's policy allows caching it.
-	Lookup(ctx context.Context, c *Caller, req *provider.ChatRequest) (*provider.ChatResponse, bool)
-	// Store saves a response.
-	Store(ctx context.Context, c *Caller, req *provider.ChatRequest, resp *provider.ChatResponse)
+	// Lookup returns the tenant's cached answer to req, if its settings cache it.
+	Lookup(ctx context.Context, tenantID string, req *provider.ChatRequest, s tenant.CacheSettings) (*cache.Entry, cache.Hit, error)
+	// Store caches a complete answer.
+	Store(ctx context.Context, tenantID string, req *provider.ChatRequest, s tenant.CacheSettings, e *cache.Entry) error
 }
 
 // Metrics receives one observation per request (CloudWatch EMF in AWS).

@@ -2,14 +2,22 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"strings"
+
+	"github.com/plinth-ai/plinth/shared/usage"
 )
 
 // record writes a finished request's usage record, metrics and log line.
 func (g *Gateway) record(ctx context.Context, rec *UsageRecord) {
 	rec.Latency = g.now().Sub(rec.Time)
 	if g.usage != nil && rec.TenantID != "" {
-		g.usage.Record(ctx, *rec)
+		u := usageRecord(rec)
+		if err := g.usage.Record(ctx, u); err != nil {
+			raw, _ := json.Marshal(u)
+			g.log.ErrorContext(ctx, "usage record NOT STORED", "error", err, "tenant", u.Tenant, "request_id", u.RequestID, "usage_record", string(raw))
+		}
 	}
 	g.metrics.Observe(rec)
 	if level := levelFor(rec.Status); g.log.Enabled(ctx, level) {
@@ -41,4 +49,23 @@ func tenantTags(c *Caller) map[string]string {
 		return nil
 	}
 	return c.Tenant.Tags
+}
+
+// usageRecord is the ledger's record of a request.
+func usageRecord(rec *UsageRecord) usage.Record {
+	status := usage.StatusOK
+	switch {
+	case rec.Status == statusCanceled:
+		status = usage.StatusCanceled
+	case strings.HasPrefix(rec.ErrorCode, "guardrail_"):
+		status = usage.StatusBlocked
+	case rec.Status >= 400 || rec.ErrorCode != "":
+		status = usage.StatusError
+	}
+	return usage.Record{
+		RequestID: rec.RequestID, Tenant: rec.TenantID, KeyID: rec.KeyID, Model: rec.Model, Deployment: rec.Deployment,
+		InputTokens: rec.InputTokens, OutputTokens: rec.OutputTokens, CostUSD: rec.CostUSD, LatencyMS: rec.Latency.Milliseconds(),
+		CacheHit: rec.CacheHit, Guardrail: rec.Guardrail, Status: status, HTTPStatus: rec.Status, Estimated: rec.Estimated,
+		Streamed: rec.Streamed, Time: rec.Time,
+	}
 }

@@ -201,7 +201,7 @@ func TestChatStreamService(t *testing.T) {
 	if text != "Hello" || usage == nil || usage.TotalTokens != 6 || st.Model != "chat-a" {
 		t.Fatalf("streamed %q usage %+v model %q", text, usage, st.Model)
 	}
-	if len(s.usage.recs) != 1 || s.usage.recs[0].Status != 200 || !s.usage.recs[0].Streamed || len(s.quota.settled) != 1 || s.quota.settled[0][0] != 6 {
+	if len(s.usage.recs) != 1 || s.usage.recs[0].HTTPStatus != 200 || !s.usage.recs[0].Streamed || len(s.quota.settled) != 1 || s.quota.settled[0][0] != 6 {
 		t.Fatalf("records %+v settled %v", s.usage.recs, s.quota.settled)
 	}
 
@@ -215,7 +215,7 @@ func TestChatStreamService(t *testing.T) {
 	_ = st.Close()
 	_ = st.Close()
 	rec := s.usage.recs[len(s.usage.recs)-1]
-	if len(s.usage.recs) != 2 || rec.Status != 499 || !rec.Estimated || len(s.quota.settled) != 2 || s.quota.settled[1][0] == 0 {
+	if len(s.usage.recs) != 2 || rec.HTTPStatus != 499 || !rec.Estimated || len(s.quota.settled) != 2 || s.quota.settled[1][0] == 0 {
 		t.Fatalf("a stream closed midway: records %+v settled %v", s.usage.recs, s.quota.settled)
 	}
 	if !s.inv.closed {

@@ -269,7 +269,7 @@ func (s *Stream) end(failure error) {
 		resp := &provider.ChatResponse{ID: s.id, Object: "chat.completion", Created: s.created, Model: s.Model,
 			Choices: []provider.Choice{{Message: provider.Message{Role: "assistant", Content: provider.TextContent(s.text.String())}, FinishReason: s.finish, Logprobs: nullJSON}},
 			Usage:   s.usage}
-		cl.g.cache.Store(context.WithoutCancel(cl.ctx), cl.c, &cl.req, resp)
+		cl.store(resp)
 	}
 }
 

@@ -1,6 +1,5 @@
-// Package observe is Plinth's telemetry for AWS Lambda: CloudWatch embedded metric
-// format (EMF) records per gateway request, a slog JSON logger that stamps every line
-// with the Lambda request ID, and a lean AWS X-Ray tracer that sends subsegments for
+// Package observe is Plinth's telemetry for AWS Lambda: a slog JSON logger that stamps
+// every line with the Lambda request ID, and a lean AWS X-Ray tracer that sends subsegments for
 // provider and AWS calls to the Lambda X-Ray daemon.
 //
 // Why not the X-Ray SDK for Go: aws-xray-sdk-go v1.8.5 links the v1 AWS SDK, gRPC and
@@ -13,5 +12,5 @@
 //
 // Everything is inert outside Lambda: the tracer only sends when the X-Ray daemon
 // address is set and the invocation carries a sampled trace header, and metrics are
-// plain JSON lines on stdout.
+// plain JSON lines on stdout (gateway/emf writes the gateway's request metrics).
 package observe

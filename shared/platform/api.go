@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/console"
@@ -281,4 +282,30 @@ func SyncSchedules(ctx context.Context, p *Platform) error {
 		return fmt.Errorf("list scheduled suites: %w", err)
 	}
 	return p.b.Schedules.Sync(ctx, suites)
+}
+
+// isSuiteChange matches /admin/eval-suites and /admin/eval-suites/{id}, not runs.
+func isSuiteChange(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/admin/eval-suites")
+	return ok && (rest == "" || strings.Count(rest, "/") == 1)
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+	w.ResponseWriter.WriteHeader(s)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
 }

@@ -2,7 +2,6 @@ package platform
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3vectorsapi "github.com/aws/aws-sdk-go-v2/service/s3vectors"
-	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	awsscheduler "github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -24,12 +23,16 @@ import (
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
 	"github.com/plinth-ai/plinth/shared/eval/eventbus"
 	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/gateway/emf"
+	"github.com/plinth-ai/plinth/shared/gateway/tenantauth"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/observe/awstrace"
-	"github.com/plinth-ai/plinth/shared/rag/s3vectors"
+	"github.com/plinth-ai/plinth/shared/platform/scheduler"
+	"github.com/plinth-ai/plinth/shared/platform/stepfunctions"
+	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors"
+	secretstore "github.com/plinth-ai/plinth/shared/secret/secretsmanager"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
-	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
 	"github.com/plinth-ai/plinth/shared/usage/sqsspool"
 	"github.com/plinth-ai/plinth/statemachines"
 )
@@ -63,16 +66,6 @@ const (
 type SQSAPI interface {
 	sqsspool.SendAPI
 	sqsspool.RedriveAPI
-}
-
-// SecretsAPI is the part of the Secrets Manager client the secret resolver uses.
-type SecretsAPI interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-// StartExecutionAPI is the part of the Step Functions client that starts runs.
-type StartExecutionAPI interface {
-	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 }
 
 // PutEventsAPI is the part of the EventBridge client that publishes events.
@@ -112,10 +105,10 @@ type AWSConfig struct {
 
 	DynamoDB       dynamostore.Client
 	S3             s3blob.Client
-	SecretsManager SecretsAPI
-	StepFunctions  StartExecutionAPI
+	SecretsManager secretstore.API
+	StepFunctions  stepfunctions.API
 	EventBridge    PutEventsAPI
-	Scheduler      SchedulerAPI
+	Scheduler      scheduler.API
 	S3Vectors      s3vectors.API
 	SQS            SQSAPI
 }
@@ -158,7 +151,7 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 		b.Tracer = observe.NewTracer()
 	}
 	if b.Metrics == nil {
-		b.Metrics = observe.NewEMF(os.Stdout)
+		b.Metrics = emf.New(os.Stdout)
 	}
 	var sdk aws.Config
 	if cfg.AWS != nil {
@@ -211,7 +204,7 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 		b.Data.Vectors = s3vectors.New(api, cfg.VectorBucket)
 	}
 	secrets := cfg.SecretsManager
-	b.Secrets = NewSecretsResolver(func() SecretsAPI {
+	b.Secrets = secretstore.New(func() secretstore.API {
 		if secrets != nil {
 			return secrets
 		}
@@ -230,14 +223,14 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 		if client == nil {
 			client = sfn.NewFromConfig(sdk)
 		}
-		b.Flows = &StepFunctions{Client: client, Machines: machines}
+		b.Flows = &stepfunctions.Flows{Client: client, Machines: machines}
 	}
 	if cfg.ScheduleGroup != "" && cfg.SchedulerRoleARN != "" && cfg.EvaluationStateMachineARN != "" {
 		client := cfg.Scheduler
 		if client == nil {
-			client = scheduler.NewFromConfig(sdk)
+			client = awsscheduler.NewFromConfig(sdk)
 		}
-		b.Schedules = &EventBridgeSchedules{Client: client, Group: cfg.ScheduleGroup, Machine: cfg.EvaluationStateMachineARN,
+		b.Schedules = &scheduler.Schedules{Client: client, Group: cfg.ScheduleGroup, Machine: cfg.EvaluationStateMachineARN,
 			Role: cfg.SchedulerRoleARN, DLQ: cfg.SchedulerDLQARN}
 	}
 	if cfg.UsageQueueURL != "" {
@@ -264,27 +257,10 @@ func sqsClient(cfg AWSConfig, sdk aws.Config) SQSAPI {
 	return sqs.NewFromConfig(sdk)
 }
 
-// StepFunctions starts the platform's state machines on AWS Step Functions.
-type StepFunctions struct {
-	Client StartExecutionAPI
-	// Machines maps a state machine's name (statemachines.Evaluation, ...) to its ARN.
-	Machines map[string]string
-}
-
-var _ Flows = (*StepFunctions)(nil)
-
-// Start implements Flows; the execution ID is the execution ARN.
-func (s *StepFunctions) Start(ctx context.Context, machine string, input json.RawMessage) (string, error) {
-	arn, ok := s.Machines[machine]
-	if !ok {
-		return "", fmt.Errorf("state machine %s has no ARN here: %w", machine, ErrMissingConfig)
-	}
-	out, err := s.Client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(string(input))})
-	if err != nil {
-		return "", fmt.Errorf("start execution of %s: %w", arn, err)
-	}
-	return aws.ToString(out.ExecutionArn), nil
-}
+var (
+	_ Flows     = (*stepfunctions.Flows)(nil)
+	_ Schedules = (*scheduler.Schedules)(nil)
+)
 
 // TenantEdge is the edge of the Lambda functions behind API Gateway's tenant routes:
 // the key authorizer's context first, then an IAM identity API Gateway verified, then
@@ -292,7 +268,7 @@ func (s *StepFunctions) Start(ctx context.Context, machine string, input json.Ra
 // platform's.
 func TenantEdge(p *Platform) Edge {
 	return Edge{
-		Tenants: gatewayauth.New(p.Tenants, gatewayauth.WithAuthorizerContext(authorizerContext), gatewayauth.WithIAMIdentity(iamIdentity)),
+		Tenants: tenantauth.New(p.Tenants, tenantauth.WithAuthorizerContext(authorizerContext), tenantauth.WithIAMIdentity(iamIdentity)),
 		Wrap:    apiGatewayRequestIDs,
 	}
 }

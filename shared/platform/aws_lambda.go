@@ -159,7 +159,7 @@ func apiGatewayRequestIDs(next http.Handler) http.Handler {
 }
 
 // authorizerContext finds the Lambda authorizer's context (requestContext.authorizer)
-// of the API Gateway request, for gatewayauth.WithAuthorizerContext.
+// of the API Gateway request, for tenantauth.WithAuthorizerContext.
 func authorizerContext(r *http.Request) (map[string]any, bool) {
 	rc, ok := core.GetAPIGatewayContextFromContext(r.Context())
 	if !ok || len(rc.Authorizer) == 0 {
@@ -169,7 +169,7 @@ func authorizerContext(r *http.Request) (map[string]any, bool) {
 }
 
 // iamIdentity finds the IAM principal API Gateway verified (AWS_IAM authorization), for
-// gatewayauth.WithIAMIdentity.
+// tenantauth.WithIAMIdentity.
 func iamIdentity(r *http.Request) (string, bool) {
 	rc, ok := core.GetAPIGatewayContextFromContext(r.Context())
 	if !ok || rc.Identity.UserArn == "" {

@@ -3,15 +3,10 @@ package platform
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
-	"time"
 
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
-	"github.com/plinth-ai/plinth/shared/schedule"
 	"github.com/plinth-ai/plinth/statemachines"
 )
 
@@ -28,18 +23,6 @@ type Flows interface {
 // (LocalSchedules), EventBridge Scheduler in AWS.
 type Schedules interface {
 	Sync(ctx context.Context, suites []eval.ScheduledSuite) error
-}
-
-// ExecutorFlows starts state machines on the embedded executor.
-type ExecutorFlows struct{ Exec *flow.Executor }
-
-// Start implements Flows.
-func (f ExecutorFlows) Start(ctx context.Context, machine string, input json.RawMessage) (string, error) {
-	ex, err := f.Exec.Start(ctx, machine, "", input)
-	if err != nil {
-		return "", err
-	}
-	return ex.ID, nil
 }
 
 // LocalFunctionARN is the function ARN a task placeholder is bound to in local mode; it
@@ -99,59 +82,3 @@ func registerMachine(exec *flow.Executor, name string, tasks map[string]TaskFunc
 	}
 	return exec.Register(name, m)
 }
-
-// LocalSchedules runs evaluation schedules with the in-process scheduler, starting each
-// run on the evaluation state machine through flows. Run it with Run.
-type LocalSchedules struct {
-	sched  *schedule.Scheduler
-	flows  Flows
-	log    *slog.Logger
-	mu     sync.Mutex
-	active map[string]string // name → expression
-}
-
-// NewLocalSchedules returns schedules that start runs through flows.
-func NewLocalSchedules(flows Flows, log *slog.Logger) *LocalSchedules {
-	return &LocalSchedules{sched: schedule.NewScheduler(), flows: flows, log: log, active: map[string]string{}}
-}
-
-// Sync implements Schedules.
-func (s *LocalSchedules) Sync(_ context.Context, suites []eval.ScheduledSuite) error {
-	want := make(map[string]eval.ScheduledSuite, len(suites))
-	for _, su := range suites {
-		want[su.Tenant+"/"+su.SuiteID] = su
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for name, expr := range s.active {
-		if w, ok := want[name]; !ok || w.Schedule != expr {
-			s.sched.Remove(name)
-			delete(s.active, name)
-		}
-	}
-	var errs []error
-	for name, w := range want {
-		if _, ok := s.active[name]; ok {
-			continue
-		}
-		sc, err := schedule.Parse(w.Schedule)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("suite %s: schedule %q: %w", name, w.Schedule, err))
-			continue
-		}
-		input := w.Input
-		if err := s.sched.Add(name, sc, func(ctx context.Context, at time.Time) {
-			if _, err := s.flows.Start(ctx, statemachines.Evaluation, input); err != nil {
-				s.log.Error("scheduled evaluation did not start", "schedule", name, "at", at, "error", err)
-			}
-		}); err != nil {
-			errs = append(errs, fmt.Errorf("suite %s: %w", name, err))
-			continue
-		}
-		s.active[name] = w.Schedule
-	}
-	return errors.Join(errs...)
-}
-
-// Run runs the scheduler until ctx ends.
-func (s *LocalSchedules) Run(ctx context.Context) { s.sched.Run(ctx) }

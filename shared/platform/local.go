@@ -22,16 +22,18 @@ import (
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/gateway/tenantauth"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/mcpgw"
+	"github.com/plinth-ai/plinth/shared/platform/inprocess"
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/rag"
+	"github.com/plinth-ai/plinth/shared/secret"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
 	"github.com/plinth-ai/plinth/shared/store/tiered"
 	"github.com/plinth-ai/plinth/shared/tenant"
-	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
 	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
 	"github.com/plinth-ai/plinth/shared/toolhub"
 	"github.com/plinth-ai/plinth/shared/usage"
@@ -78,6 +80,11 @@ type Config struct {
 	DeploymentOptions []router.BuildOption
 }
 
+var (
+	_ Flows     = inprocess.Flows{}
+	_ Schedules = (*inprocess.Schedules)(nil)
+)
+
 // LocalRuntime is the local platform's backends and what runs them in this process: the
 // embedded store (bbolt, with a write-behind memory tier), the data directory's blobs,
 // environment-variable secrets, the embedded flow executor, the in-process scheduler and
@@ -86,7 +93,7 @@ type LocalRuntime struct {
 	Backends Backends
 	Executor *flow.Executor
 	// Schedules runs evaluation schedules in process.
-	Schedules *LocalSchedules
+	Schedules *inprocess.Schedules
 
 	cfg Config
 	// running stop what runs on the platform (loops, the executor); closers release the
@@ -114,7 +121,7 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 			_ = r.Close(context.Background())
 		}
 	}()
-	b := Backends{Clock: cfg.Clock, Log: cfg.Logger, Secrets: EnvSecrets, IngestOnUpload: true,
+	b := Backends{Clock: cfg.Clock, Log: cfg.Logger, Secrets: secret.Env, IngestOnUpload: true,
 		Router: cfg.RouterOptions, Deployments: cfg.DeploymentOptions}
 	if b.Clock == nil {
 		b.Clock = time.Now
@@ -172,8 +179,8 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 
 	r.Executor = flow.NewExecutor(flow.WithStore(flow.NewStoreBacked(st)), flow.WithLogger(b.Log))
 	r.running = append(r.running, r.Executor.Close)
-	b.Flows = ExecutorFlows{Exec: r.Executor}
-	r.Schedules = NewLocalSchedules(b.Flows, b.Log)
+	b.Flows = inprocess.Flows{Exec: r.Executor}
+	r.Schedules = inprocess.NewSchedules(b.Flows, b.Log)
 	b.Schedules = r.Schedules
 	r.Backends = b
 	ok = true
@@ -204,16 +211,16 @@ func (r *LocalRuntime) Close(ctx context.Context) error {
 // Edge admits tenants by API key (or SigV4 with the configured credentials) and admins
 // by the admin key.
 func (r *LocalRuntime) Edge(p *Platform, adminKey string) Edge {
-	var authOpts []gatewayauth.Option
+	var authOpts []tenantauth.Option
 	if len(r.cfg.SigV4) > 0 {
 		region := r.cfg.Region
 		if region == "" {
 			region = "us-east-1"
 		}
-		authOpts = append(authOpts, gatewayauth.WithSigV4(sigv4.NewVerifier(region, "execute-api", r.cfg.SigV4)))
+		authOpts = append(authOpts, tenantauth.WithSigV4(sigv4.NewVerifier(region, "execute-api", r.cfg.SigV4)))
 	}
 	return Edge{
-		Tenants:  gatewayauth.New(p.Tenants, authOpts...),
+		Tenants:  tenantauth.New(p.Tenants, authOpts...),
 		Admin:    func(next http.Handler) http.Handler { return adminOnly(adminKey, next) },
 		MCPOAuth: r.cfg.MCPOAuth,
 	}

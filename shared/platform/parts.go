@@ -8,21 +8,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 
 	"github.com/plinth-ai/plinth/shared/cache"
-	"github.com/plinth-ai/plinth/shared/cache/gatewaycache"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/gateway/grounding"
+	"github.com/plinth-ai/plinth/shared/gateway/guardrails"
+	"github.com/plinth-ai/plinth/shared/gateway/routing"
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/guardrail/bedrockguard"
 	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/quota"
-	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/usage"
-	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
 	"github.com/plinth-ai/plinth/statemachines"
 )
 
@@ -48,13 +48,13 @@ func Guardrails(p *Platform) (*guardrail.Service, error) {
 
 // invoker routes calls to models' deployments: provider keys from the Secrets backend,
 // Bedrock on the AWS configuration, the shared upstream HTTP client.
-func invoker(p *Platform) (*Invoker, error) {
-	return part(p, partInvoker, func() (*Invoker, error) {
+func invoker(p *Platform) (*routing.Invoker, error) {
+	return part(p, partInvoker, func() (*routing.Invoker, error) {
 		opts := []router.BuildOption{router.WithSharedHTTPClient(p.b.Upstream)}
 		if p.b.AWS != nil {
 			opts = append(opts, router.WithAWSConfig(*p.b.AWS))
 		}
-		return NewInvoker(router.New(p.b.Router...), p.Registry, p.b.Secrets, append(opts, p.b.Deployments...)...), nil
+		return routing.New(router.New(p.b.Router...), p.Registry, p.b.Secrets, append(opts, p.b.Deployments...)...), nil
 	})
 }
 
@@ -76,11 +76,11 @@ func Gateway(p *Platform) (*gateway.Gateway, error) {
 			gateway.WithLogger(p.log),
 			gateway.WithClock(p.now),
 			gateway.WithTenants(p.Tenants),
-			gateway.WithGuard(newGuardAdapter(guards)),
-			gateway.WithGrounder(ragGrounder{p}),
-			gateway.WithQuota(gatewayquota.New(quota.New(st, quota.WithClock(p.now)))),
-			gateway.WithUsage(gatewayusage.New(p.Usage, p.log)),
-			gateway.WithCache(gatewaycache.New(cache.New(st, cache.WithClock(p.now), cache.WithEmbedder(semanticEmbedder(inv, p.Registry))), p.log)),
+			gateway.WithGuard(guardrails.New(guards)),
+			gateway.WithGrounder(grounding.New(func() (*rag.Service, error) { return RAG(p) })),
+			gateway.WithQuota(quota.New(st, quota.WithClock(p.now))),
+			gateway.WithUsage(p.Usage),
+			gateway.WithCache(cache.New(st, cache.WithClock(p.now), cache.WithEmbedder(semanticEmbedder(inv, p.Registry)))),
 		}
 		if p.b.Metrics != nil {
 			opts = append(opts, gateway.WithMetrics(p.b.Metrics))
@@ -217,7 +217,7 @@ func (r ragRetriever) Retrieve(ctx context.Context, tenantID, kb, query string, 
 // localEmbedder scores embedding similarity with the built-in embedding model (a
 // platform cost, not charged to a tenant).
 type localEmbedder struct {
-	inv    *Invoker
+	inv    *routing.Invoker
 	models gateway.Models
 }
 
@@ -241,7 +241,7 @@ func (e localEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, 
 
 // semanticEmbedder embeds prompts for the semantic cache with the built-in embedding
 // model: lookups stay local and free, whatever model answered the request.
-func semanticEmbedder(inv *Invoker, models gateway.Models) func(ctx context.Context, text string) ([]float32, error) {
+func semanticEmbedder(inv *routing.Invoker, models gateway.Models) func(ctx context.Context, text string) ([]float32, error) {
 	e := localEmbedder{inv: inv, models: models}
 	return func(ctx context.Context, text string) ([]float32, error) {
 		v, err := e.Embed(ctx, []string{text})

@@ -39,6 +39,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/secret"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/usage"
@@ -55,9 +56,9 @@ type Backends struct {
 	// over it (the root builds them per cell), without changing the other backends.
 	Data Cell
 
-	// Secrets resolves provider and tool credentials (default: the registry entry or an
-	// environment variable, EnvSecrets).
-	Secrets SecretResolver
+	// Secrets resolves provider and tool credentials (default secret.Env: the entry's own
+	// value or an environment variable).
+	Secrets secret.Resolver
 	// Flows starts the state machines; nil means runs cannot be started from here.
 	Flows Flows
 	// IngestOnUpload starts ingestion through Flows when a document is uploaded; false
@@ -144,7 +145,7 @@ func New(ctx context.Context, b Backends) (*Platform, error) {
 		b.Clock = time.Now
 	}
 	if b.Secrets == nil {
-		b.Secrets = EnvSecrets
+		b.Secrets = secret.Env
 	}
 	if b.Upstream == nil {
 		b.Upstream = UpstreamHTTPClient()

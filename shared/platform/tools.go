@@ -14,11 +14,12 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/gateway/guardrails"
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
-	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/secret"
 	"github.com/plinth-ai/plinth/shared/toolhub"
 	"github.com/plinth-ai/plinth/shared/toolhub/builtin"
 	"github.com/plinth-ai/plinth/shared/toolhub/lambdatool"
@@ -29,9 +30,9 @@ import (
 
 // toolSecrets resolves tool servers' credentials like provider keys: a stored value, an
 // environment variable, or (in AWS) a Secrets Manager secret.
-func toolSecrets(resolve func(context.Context, registry.Deployment) (string, error)) toolhub.Secrets {
+func toolSecrets(resolve secret.Resolver) toolhub.Secrets {
 	return func(ctx context.Context, c *toolhub.Credential) (string, error) {
-		return resolve(ctx, registry.Deployment{ID: "tool credential", APIKey: c.Value, APIKeyEnv: c.Env, APIKeySecret: c.Secret})
+		return resolve(ctx, secret.Ref{Owner: "tool credential", Value: c.Value, Env: c.Env, Secret: c.Secret})
 	}
 }
 
@@ -61,7 +62,7 @@ func Tools(p *Platform) (*Tooling, error) {
 			toolhub.WithSecrets(toolSecrets(p.b.Secrets)),
 			toolhub.WithLogger(log))
 		hub := toolhub.NewHub(svc,
-			toolhub.WithGuard(toolGuard{g: newGuardAdapter(guards)}),
+			toolhub.WithGuard(toolGuard{g: guardrails.New(guards)}),
 			toolhub.WithRecorder(toolRecorder{rec: p.Usage, trail: p.Audit, log: log, now: p.now}),
 			toolhub.WithRateLimitStore(st),
 			toolhub.WithTenants(p.Tenants.CachedTenant),
@@ -71,7 +72,7 @@ func Tools(p *Platform) (*Tooling, error) {
 }
 
 // toolGuard applies the caller's tenant guardrail policy to tool arguments and results.
-type toolGuard struct{ g *guardAdapter }
+type toolGuard struct{ g *guardrails.Guard }
 
 func (t toolGuard) Check(ctx context.Context, c *toolhub.Caller, src toolhub.GuardSource, texts []string) (toolhub.GuardVerdict, error) {
 	gc := &gateway.Caller{Principal: c.Principal, Tenant: c.Tenant}

@@ -1,4 +1,8 @@
-package platform
+// Package grounding plugs the knowledge bases into the gateway's Grounder port: a chat
+// completion naming a knowledge base (the knowledge_base extension) retrieves from it
+// for the caller's question, and the platform's grounding prompt with the numbered
+// sources is framed around the caller's words after the input guardrail.
+package grounding
 
 import (
 	"context"
@@ -12,11 +16,23 @@ import (
 	"github.com/plinth-ai/plinth/shared/rag/index"
 )
 
-// ragGrounder implements gateway.Grounder on the platform's knowledge bases, built when
-// a request first names one.
-type ragGrounder struct{ p *Platform }
+// Grounder implements gateway.Grounder on the knowledge-base service, which it gets from
+// knowledgeBases when a request first names a knowledge base (so a runtime builds
+// knowledge bases only when grounding is asked for).
+type Grounder struct {
+	knowledgeBases func() (*rag.Service, error)
+}
 
-var _ gateway.Grounder = ragGrounder{}
+// New returns a grounder over the knowledge bases knowledgeBases returns; an error from
+// it answers grounded requests with gateway.ErrGroundingUnavailable.
+func New(knowledgeBases func() (*rag.Service, error)) *Grounder {
+	if knowledgeBases == nil {
+		panic("grounding: nil knowledge bases")
+	}
+	return &Grounder{knowledgeBases: knowledgeBases}
+}
+
+var _ gateway.Grounder = (*Grounder)(nil)
 
 // lastUser is the text of the last user message.
 func lastUser(msgs []provider.Message) string {
@@ -28,8 +44,9 @@ func lastUser(msgs []provider.Message) string {
 	return ""
 }
 
-func (g ragGrounder) Ground(ctx context.Context, c *gateway.Caller, kb *provider.KnowledgeBaseRef, msgs []provider.Message) (*gateway.Grounding, error) {
-	svc, err := RAG(g.p)
+// Ground implements gateway.Grounder.
+func (g *Grounder) Ground(ctx context.Context, c *gateway.Caller, kb *provider.KnowledgeBaseRef, msgs []provider.Message) (*gateway.Grounding, error) {
+	svc, err := g.knowledgeBases()
 	if err != nil {
 		return nil, &gateway.Error{Kind: gateway.ErrGroundingUnavailable, Param: "knowledge_base", Err: err,
 			Message: "this deployment does not serve knowledge bases: " + err.Error()}

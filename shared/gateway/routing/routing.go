@@ -1,10 +1,13 @@
-package platform
+// Package routing plugs the model router into the gateway's Invoker port: a registry
+// model becomes a routing target of its deployments (weights, retries, breakers,
+// fallbacks), with provider clients built once per model version and reused, and keys
+// read through a secret.Resolver.
+package routing
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -12,36 +15,15 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/secret"
 )
-
-// SecretResolver returns a deployment's provider API key from wherever it is kept
-// (the registry entry, an environment variable, Secrets Manager).
-type SecretResolver func(ctx context.Context, d registry.Deployment) (string, error)
-
-// EnvSecrets resolves keys stored in the registry entry or named environment variables.
-func EnvSecrets(_ context.Context, d registry.Deployment) (string, error) {
-	if d.APIKey != "" {
-		return d.APIKey, nil
-	}
-	if d.APIKeyEnv != "" {
-		v, ok := os.LookupEnv(d.APIKeyEnv)
-		if !ok {
-			return "", fmt.Errorf("environment variable %s (api key of deployment %s) is not set", d.APIKeyEnv, d.ID)
-		}
-		return v, nil
-	}
-	if d.APIKeySecret != "" {
-		return "", fmt.Errorf("deployment %s names secret %s, but no secret store is configured", d.ID, d.APIKeySecret)
-	}
-	return "", nil
-}
 
 // Invoker implements gateway.Invoker on the router: registry entries become routing
 // targets whose provider clients are built once per model version and reused.
 type Invoker struct {
 	router  *router.Router
 	models  gateway.Models
-	secrets SecretResolver
+	secrets secret.Resolver
 	build   []router.BuildOption
 
 	mu      sync.Mutex
@@ -55,13 +37,13 @@ type cachedTarget struct {
 	target  router.Target
 }
 
-// NewInvoker returns an Invoker.
-func NewInvoker(r *router.Router, models gateway.Models, secrets SecretResolver, opts ...router.BuildOption) *Invoker {
+// New returns an Invoker; secrets defaults to secret.Env.
+func New(r *router.Router, models gateway.Models, secrets secret.Resolver, opts ...router.BuildOption) *Invoker {
 	if r == nil || models == nil {
-		panic("platform: nil router or models")
+		panic("routing: nil router or models")
 	}
 	if secrets == nil {
-		secrets = EnvSecrets
+		secrets = secret.Env
 	}
 	return &Invoker{router: r, models: models, secrets: secrets, build: opts, targets: map[string]cachedTarget{}}
 }
@@ -107,7 +89,7 @@ func (inv *Invoker) target(ctx context.Context, m *registry.Model) (router.Targe
 }
 
 func (inv *Invoker) deployment(ctx context.Context, m *registry.Model, d registry.Deployment) (router.Deployment, error) {
-	key, err := inv.secrets(ctx, d)
+	key, err := inv.secrets(ctx, KeyOf(d))
 	if err != nil {
 		return router.Deployment{}, err
 	}
@@ -204,4 +186,9 @@ func (inv *Invoker) Embed(ctx context.Context, m *registry.Model, req *provider.
 	}
 	resp, s, err := inv.router.Embed(ctx, t, inv.resolve(registry.KindEmbedding), req)
 	return resp, inv.served(ctx, s), err
+}
+
+// KeyOf says where a deployment's provider API key is kept.
+func KeyOf(d registry.Deployment) secret.Ref {
+	return secret.Ref{Owner: "deployment " + d.ID, Value: d.APIKey, Env: d.APIKeyEnv, Secret: d.APIKeySecret}
 }

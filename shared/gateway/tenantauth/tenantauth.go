@@ -1,8 +1,8 @@
-// Package gatewayauth adapts the tenant service to the gateway's Authenticator port:
+// Package tenantauth plugs the tenant service into the gateway's Authenticator port:
 // it admits a request by API key, by AWS SigV4 signature (local IAM), or by the context
 // the Lambda authorizer attached in AWS, and describes the caller with its tenant's
 // settings and the one model-access policy.
-package gatewayauth
+package tenantauth
 
 import (
 	"net/http"
@@ -47,7 +47,7 @@ var _ gateway.Authenticator = (*Authenticator)(nil)
 // New returns an Authenticator over svc. It panics if svc is nil.
 func New(svc *tenant.Service, opts ...Option) *Authenticator {
 	if svc == nil {
-		panic("gatewayauth.New: nil tenant service")
+		panic("tenantauth.New: nil tenant service")
 	}
 	a := &Authenticator{svc: svc}
 	for _, f := range opts {

@@ -1,9 +1,9 @@
-package platform
+// Package secretsmanager resolves credentials (secret.Ref) from AWS Secrets Manager.
+package secretsmanager
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,34 +12,36 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/plinth-ai/plinth/shared/registry"
+	"github.com/plinth-ai/plinth/shared/secret"
 )
 
 // DefaultSecretTTL is how long a fetched secret is reused before it is read again, so a
 // rotated provider key reaches warm functions within minutes.
 const DefaultSecretTTL = 5 * time.Minute
 
-// ErrSecretNotFound means a deployment names a key the provider secret does not hold.
-var ErrSecretNotFound = errors.New("provider key not found")
+// API is the part of the Secrets Manager client the resolver uses.
+type API interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
 
-// SecretsResolver resolves deployments' provider API keys from AWS Secrets Manager.
-// A deployment's api_key_secret is either
+// Resolver resolves credentials from AWS Secrets Manager. A Ref's Secret (a deployment's
+// api_key_secret, a tool credential's secret) is either
 //
 //   - the name of an entry of the platform's provider secret (PLINTH_PROVIDER_SECRET_ARN),
 //     a JSON object mapping names to keys: {"openai-prod":"sk-…","azure-eu":"…"}; or
 //   - a secret's ARN, whose value is the key itself, or a JSON object with an "api_key"
 //     (or single) member.
 //
-// Keys in the registry entry or named environment variables (EnvSecrets) still work.
-// Values are cached for the TTL; concurrent misses of one secret make one call.
-type SecretsResolver struct {
-	client   func() SecretsAPI
+// Values given inline or in environment variables (secret.Env) still work. Values are
+// cached for the TTL; concurrent misses of one secret make one call.
+type Resolver struct {
+	client   func() API
 	provider string
 	ttl      time.Duration
 	now      func() time.Time
 
 	once sync.Once
-	api  SecretsAPI
+	api  API
 
 	mu    sync.Mutex
 	cache map[string]*secretEntry
@@ -51,26 +53,40 @@ type secretEntry struct {
 	fetched time.Time
 }
 
-// NewSecretsResolver returns a resolver; client is called once, on the first miss, so
-// functions that never need a key never build a Secrets Manager client.
-func NewSecretsResolver(client func() SecretsAPI, providerSecretARN string) *SecretsResolver {
-	return &SecretsResolver{client: client, provider: providerSecretARN, ttl: DefaultSecretTTL, now: time.Now, cache: map[string]*secretEntry{}}
+// Option configures a Resolver.
+type Option func(*Resolver)
+
+// WithTTL sets how long a fetched secret is reused (default DefaultSecretTTL).
+func WithTTL(d time.Duration) Option { return func(s *Resolver) { s.ttl = d } }
+
+// WithClock sets the clock the TTL is judged by.
+func WithClock(now func() time.Time) Option { return func(s *Resolver) { s.now = now } }
+
+// New returns a resolver reading the platform's provider secret (an ARN; "" when there
+// is none). client is called once, on the first miss, so functions that never need a
+// credential never build a Secrets Manager client.
+func New(client func() API, providerSecretARN string, opts ...Option) *Resolver {
+	s := &Resolver{client: client, provider: providerSecretARN, ttl: DefaultSecretTTL, now: time.Now, cache: map[string]*secretEntry{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
-// Resolve implements SecretResolver.
-func (s *SecretsResolver) Resolve(ctx context.Context, d registry.Deployment) (string, error) {
-	if d.APIKey != "" || d.APIKeySecret == "" {
-		return EnvSecrets(ctx, d)
+// Resolve implements secret.Resolver.
+func (s *Resolver) Resolve(ctx context.Context, r secret.Ref) (string, error) {
+	if r.Value != "" || r.Secret == "" {
+		return secret.Env(ctx, r)
 	}
-	if strings.HasPrefix(d.APIKeySecret, "arn:") {
-		raw, err := s.get(ctx, d.APIKeySecret)
+	if strings.HasPrefix(r.Secret, "arn:") {
+		raw, err := s.get(ctx, r.Secret)
 		if err != nil {
-			return "", fmt.Errorf("api key of deployment %s: %w", d.ID, err)
+			return "", fmt.Errorf("credential of %s: %w", r.Owner, err)
 		}
 		return keyFromSecret(raw), nil
 	}
 	if s.provider == "" {
-		return "", fmt.Errorf("deployment %s names provider key %q, but %s is not set: %w", d.ID, d.APIKeySecret, EnvProviderSecretARN, ErrMissingConfig)
+		return "", fmt.Errorf("%s names provider key %q, but the platform has no provider secret: %w", r.Owner, r.Secret, secret.ErrNoStore)
 	}
 	raw, err := s.get(ctx, s.provider)
 	if err != nil {
@@ -80,9 +96,9 @@ func (s *SecretsResolver) Resolve(ctx context.Context, d registry.Deployment) (s
 	if err := json.Unmarshal([]byte(raw), &keys); err != nil {
 		return "", fmt.Errorf("provider keys secret is not a JSON object of strings: %w", err)
 	}
-	k, ok := keys[d.APIKeySecret]
+	k, ok := keys[r.Secret]
 	if !ok || k == "" {
-		return "", fmt.Errorf("deployment %s: %q: %w", d.ID, d.APIKeySecret, ErrSecretNotFound)
+		return "", fmt.Errorf("%s: provider key %q: %w", r.Owner, r.Secret, secret.ErrNotFound)
 	}
 	return k, nil
 }
@@ -104,7 +120,7 @@ func keyFromSecret(raw string) string {
 	return strings.TrimSpace(raw)
 }
 
-func (s *SecretsResolver) get(ctx context.Context, id string) (string, error) {
+func (s *Resolver) get(ctx context.Context, id string) (string, error) {
 	s.mu.Lock()
 	e, ok := s.cache[id]
 	if !ok {

@@ -1,16 +1,17 @@
-package observe_test
+package emf_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/gateway"
-	"github.com/plinth-ai/plinth/shared/observe"
+	"github.com/plinth-ai/plinth/shared/gateway/emf"
 )
 
 // emfUnits are the units the EMF specification allows in a MetricDefinition.
@@ -126,7 +127,7 @@ func TestEMFRecordFollowsTheSpecification(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			e := observe.NewEMF(&out, observe.WithEMFClock(func() time.Time { return now }))
+			e := emf.New(&out, emf.WithClock(func() time.Time { return now }))
 			e.Observe(&tc.rec)
 			if n := strings.Count(out.String(), "\n"); n != 1 || !strings.HasSuffix(out.String(), "\n") {
 				t.Fatalf("want one line, got %q", out.String())
@@ -173,7 +174,7 @@ func TestEMFRecordFollowsTheSpecification(t *testing.T) {
 
 func TestEMFConcurrentLinesStayWhole(t *testing.T) {
 	var out bytes.Buffer
-	e := observe.NewEMF(&out)
+	e := emf.New(&out)
 	done := make(chan struct{})
 	for i := range 8 {
 		go func() {
@@ -194,5 +195,15 @@ func TestEMFConcurrentLinesStayWhole(t *testing.T) {
 		if _, err := validateEMF([]byte(l)); err != nil {
 			t.Fatalf("%v: %s", err, l)
 		}
+	}
+}
+
+func BenchmarkObserve(b *testing.B) {
+	e := emf.New(io.Discard)
+	rec := &gateway.UsageRecord{RequestID: "req_1", TenantID: "acme", Model: "local-chat", Endpoint: "chat.completions",
+		InputTokens: 120, OutputTokens: 40, Latency: 3 * time.Millisecond, Status: 200}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Observe(rec)
 	}
 }

@@ -1,4 +1,4 @@
-package gatewayauth_test
+package tenantauth_test
 
 import (
 	"context"
@@ -12,16 +12,14 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/gateway/tenantauth"
 	"github.com/plinth-ai/plinth/shared/quota"
-	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
-	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
 	"github.com/plinth-ai/plinth/shared/usage"
-	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
 )
 
 // fixed admits every request as one caller without reading anything (the "off" case).
@@ -91,10 +89,10 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 			}
 			_, secret, _ := ts.CreateKey(ctx, "acme", tenant.KeyOptions{})
 			rec := usage.NewRecorder(st, usage.WithQueueSize(1<<16))
-			g := gateway.New(reg, echo{}, quiet, gateway.WithQuota(gatewayquota.New(quota.New(st))), gateway.WithUsage(gatewayusage.New(rec, nil)))
+			g := gateway.New(reg, echo{}, quiet, gateway.WithQuota(quota.New(st)), gateway.WithUsage(rec))
 			mux := http.NewServeMux()
 			g.Routes(mux)
-			h := gateway.Authenticate(gatewayauth.New(ts), mux)
+			h := gateway.Authenticate(tenantauth.New(ts), mux)
 			serve(b, h, secret)
 			b.StopTimer()
 			_ = rec.Close(ctx)

@@ -1,4 +1,4 @@
-package gatewayauth_test
+package tenantauth_test
 
 import (
 	"context"
@@ -7,11 +7,11 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/plinth-ai/plinth/shared/gateway/tenantauth"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/authorizer"
-	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
 )
 
 // TestAuthenticateSources covers each way a caller is admitted: the authorizer context
@@ -34,15 +34,15 @@ func TestAuthenticateSources(t *testing.T) {
 	_, secret, _ := svc.CreateKey(ctx, "acme", tenant.KeyOptions{Limits: &tenant.Limits{RequestsPerMinute: 3}})
 
 	const hdrCtx, hdrARN = "X-Test-Authorizer-Tenant", "X-Test-User-Arn"
-	a := gatewayauth.New(svc,
-		gatewayauth.WithAuthorizerContext(func(r *http.Request) (map[string]any, bool) {
+	a := tenantauth.New(svc,
+		tenantauth.WithAuthorizerContext(func(r *http.Request) (map[string]any, bool) {
 			tn := r.Header.Get(hdrCtx)
 			if tn == "" {
 				return nil, false
 			}
 			return map[string]any{authorizer.ContextTenant: tn, authorizer.ContextKeyID: "key_x", authorizer.ContextScopes: "inference", authorizer.ContextKeyLimits: `{"requests_per_minute":9}`}, true
 		}),
-		gatewayauth.WithIAMIdentity(func(r *http.Request) (string, bool) { return r.Header.Get(hdrARN), true }))
+		tenantauth.WithIAMIdentity(func(r *http.Request) (string, bool) { return r.Header.Get(hdrARN), true }))
 
 	tests := []struct {
 		name, header, value string

@@ -1,4 +1,8 @@
-package platform
+// Package guardrails plugs the guardrail service into the gateway's Guard port: the
+// caller's tenant's policy, cached briefly, judges the caller's messages, the answer,
+// and streamed answers by windows. A policy that cannot be applied to a stream fails
+// closed, never silently open.
+package guardrails
 
 import (
 	"context"
@@ -12,31 +16,12 @@ import (
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/provider"
-	"github.com/plinth-ai/plinth/shared/store"
-	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
-// newGuardrails builds the guardrail service over the store, with tenants' assigned
-// policies (guardrail_policy "id" or "id:version") looked up through the tenant cache.
-func newGuardrails(st store.Store, tenants *tenant.Service, now func() time.Time, opts ...guardrail.Option) (*guardrail.Service, error) {
-	engine, err := guardrail.New(opts...)
-	if err != nil {
-		return nil, err
-	}
-	return guardrail.NewService(engine, guardrail.NewRepository(st, guardrail.WithRepoClock(now)),
-		guardrail.WithTenantPolicy(guardrail.TenantPolicyFromRef(func(ctx context.Context, tenantID string) (string, error) {
-			t, err := tenants.CachedTenant(ctx, tenantID)
-			if err != nil {
-				return "", err
-			}
-			return t.GuardrailPolicy, nil
-		}))), nil
-}
-
-// guardAdapter implements gateway.Guard on the guardrail service. Policies are read
-// through a short-lived cache so the request path does not hit the store for them: a
-// stored version never changes, and "latest" references see a new version within ttl.
-type guardAdapter struct {
+// Guard implements gateway.Guard on the guardrail service. Policies are read through a
+// short-lived cache so the request path does not hit the store for them: a stored
+// version never changes, and "latest" references see a new version within ttl.
+type Guard struct {
 	svc *guardrail.Service
 	ttl time.Duration
 
@@ -49,15 +34,19 @@ type cachedPolicy struct {
 	until time.Time
 }
 
-func newGuardAdapter(svc *guardrail.Service) *guardAdapter {
-	return &guardAdapter{svc: svc, ttl: 10 * time.Second, policies: map[string]cachedPolicy{}}
+// New returns the guard over svc. It panics if svc is nil.
+func New(svc *guardrail.Service) *Guard {
+	if svc == nil {
+		panic("guardrails: nil guardrail service")
+	}
+	return &Guard{svc: svc, ttl: 10 * time.Second, policies: map[string]cachedPolicy{}}
 }
 
-var _ gateway.Guard = (*guardAdapter)(nil)
+var _ gateway.Guard = (*Guard)(nil)
 
 // policy returns the policy the caller's tenant is assigned, if the tenant may apply it
 // (its own or a platform-shared one).
-func (g *guardAdapter) policy(ctx context.Context, c *gateway.Caller, ref string) (*guardrail.Policy, error) {
+func (g *Guard) policy(ctx context.Context, c *gateway.Caller, ref string) (*guardrail.Policy, error) {
 	now := time.Now()
 	key := c.Tenant.ID + "\x00" + ref
 	g.mu.Lock()
@@ -93,7 +82,7 @@ func ref(c *gateway.Caller) string {
 }
 
 // Input implements gateway.Guard.
-func (g *guardAdapter) Input(ctx context.Context, c *gateway.Caller, msgs []provider.Message) (gateway.GuardVerdict, error) {
+func (g *Guard) Input(ctx context.Context, c *gateway.Caller, msgs []provider.Message) (gateway.GuardVerdict, error) {
 	r := ref(c)
 	gm := make([]guardrail.Message, len(msgs))
 	for i := range msgs {
@@ -111,7 +100,7 @@ func (g *guardAdapter) Input(ctx context.Context, c *gateway.Caller, msgs []prov
 }
 
 // Output implements gateway.Guard.
-func (g *guardAdapter) Output(ctx context.Context, c *gateway.Caller, out []string) (gateway.GuardVerdict, error) {
+func (g *Guard) Output(ctx context.Context, c *gateway.Caller, out []string) (gateway.GuardVerdict, error) {
 	r := ref(c)
 	if r == "" {
 		return gateway.GuardVerdict{Texts: out}, nil
@@ -125,7 +114,7 @@ func (g *guardAdapter) Output(ctx context.Context, c *gateway.Caller, out []stri
 }
 
 // OutputStream implements gateway.Guard.
-func (g *guardAdapter) OutputStream(ctx context.Context, c *gateway.Caller) gateway.StreamGuard {
+func (g *Guard) OutputStream(ctx context.Context, c *gateway.Caller) gateway.StreamGuard {
 	r := ref(c)
 	if r == "" {
 		return nil

@@ -1,4 +1,4 @@
-package gatewayauth_test
+package tenantauth_test
 
 import (
 	"context"
@@ -13,17 +13,14 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/cache"
-	"github.com/plinth-ai/plinth/shared/cache/gatewaycache"
 	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/gateway/tenantauth"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/quota"
-	"github.com/plinth-ai/plinth/shared/quota/gatewayquota"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
-	"github.com/plinth-ai/plinth/shared/tenant/gatewayauth"
 	"github.com/plinth-ai/plinth/shared/usage"
-	"github.com/plinth-ai/plinth/shared/usage/gatewayusage"
 )
 
 // models is a fixed registry: two approved chat models, one with an alias.
@@ -93,12 +90,12 @@ func TestGatewayWiring(t *testing.T) {
 		"local-chat": {ID: "local-chat", Kind: registry.KindChat, Aliases: []string{"chat-fast"}, Status: registry.StatusApproved, Prices: registry.Prices{InputPerMillion: 100, OutputPerMillion: 100}, MaxOutputTokens: 5},
 		"gpt-x":      {ID: "gpt-x", Kind: registry.KindChat, Status: registry.StatusApproved},
 	}
-	g := gateway.New(reg, echo{}, gateway.WithQuota(gatewayquota.New(q)), gateway.WithUsage(gatewayusage.New(rec, nil)),
-		gateway.WithCache(gatewaycache.New(cache.New(st), nil)), gateway.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	g := gateway.New(reg, echo{}, gateway.WithQuota(q), gateway.WithUsage(rec),
+		gateway.WithCache(cache.New(st)), gateway.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	mux := http.NewServeMux()
 	g.Routes(mux)
 	usage.Routes(mux, usage.NewService(st, ts))
-	srv := httptest.NewServer(gateway.Authenticate(gatewayauth.New(ts), mux))
+	srv := httptest.NewServer(gateway.Authenticate(tenantauth.New(ts), mux))
 	defer srv.Close()
 
 	do := func(key, method, path, body string) (*http.Response, string) {

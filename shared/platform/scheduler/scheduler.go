@@ -1,4 +1,7 @@
-package platform
+// Package scheduler runs evaluation suites on their schedules with Amazon EventBridge
+// Scheduler: one schedule per scheduled suite in the platform's group, each starting the
+// evaluation state machine (the platform's Schedules backend in AWS).
+package scheduler
 
 import (
 	"context"
@@ -6,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,9 +18,8 @@ import (
 	"github.com/plinth-ai/plinth/shared/eval"
 )
 
-// SchedulerAPI is the part of the EventBridge Scheduler client the admin function uses
-// to keep evaluation schedules in step with the suites.
-type SchedulerAPI interface {
+// API is the part of the EventBridge Scheduler client the sync uses.
+type API interface {
 	CreateSchedule(ctx context.Context, in *scheduler.CreateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error)
 	UpdateSchedule(ctx context.Context, in *scheduler.UpdateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.UpdateScheduleOutput, error)
 	DeleteSchedule(ctx context.Context, in *scheduler.DeleteScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.DeleteScheduleOutput, error)
@@ -28,10 +29,10 @@ type SchedulerAPI interface {
 // evalSchedulePrefix starts the name of every schedule the platform manages in its group.
 const evalSchedulePrefix = "eval-"
 
-// ScheduleName is the EventBridge Scheduler schedule name of a tenant's suite: readable,
+// Name is the EventBridge Scheduler schedule name of a tenant's suite: readable,
 // within Scheduler's 64 characters of [0-9A-Za-z-_.], and unique through a hash of the
 // exact IDs.
-func ScheduleName(tenantID, suiteID string) string {
+func Name(tenantID, suiteID string) string {
 	clean := func(s string, n int) string {
 		s = strings.Map(func(r rune) rune {
 			if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_' || r == '.' {
@@ -48,22 +49,20 @@ func ScheduleName(tenantID, suiteID string) string {
 	return evalSchedulePrefix + clean(tenantID, 24) + "-" + clean(suiteID, 24) + "-" + hex.EncodeToString(sum[:3])
 }
 
-// EventBridgeSchedules keeps an EventBridge Scheduler group holding exactly one
+// Schedules keeps an EventBridge Scheduler group holding exactly one
 // schedule per scheduled suite, each starting the evaluation state machine with the
 // suite's flow input through the scheduler role, failed deliveries going to the
 // dead-letter queue (DLQ, optional).
-type EventBridgeSchedules struct {
-	Client  SchedulerAPI
+type Schedules struct {
+	Client  API
 	Group   string
 	Machine string
 	Role    string
 	DLQ     string
 }
 
-var _ Schedules = (*EventBridgeSchedules)(nil)
-
 // Sync creates, updates and deletes schedules until the group matches want.
-func (s *EventBridgeSchedules) Sync(ctx context.Context, want []eval.ScheduledSuite) error {
+func (s *Schedules) Sync(ctx context.Context, want []eval.ScheduledSuite) error {
 	var err error
 	have := map[string]bool{}
 	var next *string
@@ -82,7 +81,7 @@ func (s *EventBridgeSchedules) Sync(ctx context.Context, want []eval.ScheduledSu
 	var errs []error
 	wanted := map[string]bool{}
 	for _, su := range want {
-		name := ScheduleName(su.Tenant, su.SuiteID)
+		name := Name(su.Tenant, su.SuiteID)
 		wanted[name] = true
 		target := &types.Target{
 			Arn: aws.String(s.Machine), RoleArn: aws.String(s.Role), Input: aws.String(string(su.Input)),
@@ -115,30 +114,4 @@ func (s *EventBridgeSchedules) Sync(ctx context.Context, want []eval.ScheduledSu
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// isSuiteChange matches /admin/eval-suites and /admin/eval-suites/{id}, not runs.
-func isSuiteChange(path string) bool {
-	rest, ok := strings.CutPrefix(path, "/admin/eval-suites")
-	return ok && (rest == "" || strings.Count(rest, "/") == 1)
-}
-
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(s int) {
-	if w.status == 0 {
-		w.status = s
-	}
-	w.ResponseWriter.WriteHeader(s)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
 }

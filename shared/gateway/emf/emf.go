@@ -1,4 +1,8 @@
-package observe
+// Package emf plugs CloudWatch embedded metric format into the gateway's Metrics port:
+// one JSON line per request on stdout, which CloudWatch Logs turns into metrics in AWS
+// Lambda. The record is written by hand into a reused buffer: the directive never
+// changes, and a request must not pay for marshalling it (BenchmarkObserve).
+package emf
 
 import (
 	"bytes"
@@ -42,15 +46,15 @@ type EMF struct {
 
 var _ gateway.Metrics = (*EMF)(nil)
 
-// EMFOption configures an EMF writer.
-type EMFOption func(*EMF)
+// Option configures an EMF writer.
+type Option func(*EMF)
 
-// WithEMFClock sets the clock stamping records (default time.Now).
-func WithEMFClock(now func() time.Time) EMFOption { return func(e *EMF) { e.now = now } }
+// WithClock sets the clock stamping records (default time.Now).
+func WithClock(now func() time.Time) Option { return func(e *EMF) { e.now = now } }
 
-// NewEMF returns an EMF writer on w (os.Stdout when nil: Lambda ships stdout to
+// New returns an EMF writer on w (os.Stdout when nil: Lambda ships stdout to
 // CloudWatch Logs, which extracts the metrics).
-func NewEMF(w io.Writer, opts ...EMFOption) *EMF {
+func New(w io.Writer, opts ...Option) *EMF {
 	if w == nil {
 		w = os.Stdout
 	}
