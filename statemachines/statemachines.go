@@ -16,6 +16,7 @@ var files embed.FS
 const (
 	Ingestion  = "ingestion"
 	Evaluation = "evaluation"
+	Agent      = "agent"
 )
 
 // Definition returns the definition named name.

@@ -17,6 +17,76 @@ func Routes(mux *http.ServeMux, rs *Responses) {
 	mux.HandleFunc("GET /v1/responses/{id}", rs.handleGet)
 }
 
+// RunRoutes mounts durable agent runs on mux (behind the /v1 authentication).
+func RunRoutes(mux *http.ServeMux, d *Durable) {
+	mux.HandleFunc("POST /v1/agent-runs", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := gateway.CallerFrom(r.Context())
+		if !ok {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "no valid credentials were supplied"))
+			return
+		}
+		var req StartRunRequest
+		if err := httpapi.DecodeJSON(w, r, &req, 0); err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
+		run, err := d.Start(r.Context(), c, req.Agent, req.Input)
+		if err != nil {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusAccepted, run)
+	})
+	mux.HandleFunc("GET /v1/agent-runs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := gateway.CallerFrom(r.Context())
+		if !ok {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "no valid credentials were supplied"))
+			return
+		}
+		run, err := d.Get(r.Context(), c, r.PathValue("id"))
+		if err != nil {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, run)
+	})
+	mux.HandleFunc("POST /v1/agent-runs/{id}/approvals", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := gateway.CallerFrom(r.Context())
+		if !ok {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, "invalid_api_key", "no valid credentials were supplied"))
+			return
+		}
+		var req ApprovalRequest
+		if err := httpapi.DecodeJSON(w, r, &req, 0); err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
+		if req.CallID == "" || req.Approve == nil {
+			httpapi.WriteError(w, httpapi.BadRequest("call_id", "call_id and approve are required"))
+			return
+		}
+		run, err := d.Decide(r.Context(), c, r.PathValue("id"), req.CallID, *req.Approve, req.Reviewer)
+		if err != nil {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, run)
+	})
+}
+
+// StartRunRequest is the body of POST /v1/agent-runs.
+type StartRunRequest struct {
+	Agent string `json:"agent"`
+	Input string `json:"input"`
+}
+
+// ApprovalRequest is the body of POST /v1/agent-runs/{id}/approvals.
+type ApprovalRequest struct {
+	CallID   string `json:"call_id"`
+	Approve  *bool  `json:"approve"`
+	Reviewer string `json:"reviewer,omitempty"`
+}
+
 // AdminRoutes mounts the agent registry's admin API on mux.
 func AdminRoutes(mux *http.ServeMux, svc *Service) {
 	mux.HandleFunc("POST /admin/agents", func(w http.ResponseWriter, r *http.Request) {

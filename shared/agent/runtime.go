@@ -315,90 +315,23 @@ func (r *Runtime) resume(ctx context.Context, c *gateway.Caller, spec *Spec, b m
 }
 
 func (r *Runtime) loop(ctx context.Context, c *gateway.Caller, spec *Spec, b map[string]*binding, defs []provider.Tool, st *State, emit func(Event)) error {
-	budget := spec.Def.Budget
-	for step := 0; ; step++ {
-		if step >= spec.Def.Steps() {
-			st.Status, st.Incomplete = StatusIncomplete, "max_steps"
-			return nil
-		}
-		if over(budget, st.Usage) {
-			st.Status, st.Incomplete = StatusIncomplete, "budget"
-			return nil
-		}
-		msgs := st.Messages
-		if st.Instructions != "" {
-			msgs = append([]provider.Message{{Role: "system", Content: provider.TextContent(st.Instructions)}}, msgs...)
-		}
-		req := &gateway.ChatRequest{ChatRequest: provider.ChatRequest{Model: spec.Def.Model, Messages: msgs, Tools: defs, Temperature: spec.Def.Temperature}}
-		start := r.now()
-		out, err := r.models.Chat(ctx, c, req)
-		ms := r.now().Sub(start).Milliseconds()
-		if err != nil {
-			st.Trace = append(st.Trace, Step{Kind: "model", Name: spec.Def.Model, Status: "error", Error: err.Error(), DurationMS: ms})
-			st.Status, st.Error = StatusFailed, err.Error()
+	for {
+		now, pending, done, err := r.step(ctx, c, spec, b, defs, st, emit)
+		if err != nil || done {
 			return err
-		}
-		ms1 := Step{Kind: "model", Name: spec.Def.Model, Model: out.Response.Model, Status: "ok", DurationMS: ms}
-		if u := out.Response.Usage; u != nil {
-			ms1.InputTokens, ms1.OutputTokens = int64(u.PromptTokens), int64(u.CompletionTokens)
-			ms1.CostUSD = out.Served.Prices.Cost(ms1.InputTokens, ms1.OutputTokens)
-		}
-		if out.Refused() {
-			ms1.Status = "blocked"
-		}
-		st.Usage.add(Usage{InputTokens: ms1.InputTokens, OutputTokens: ms1.OutputTokens, CostUSD: ms1.CostUSD, Steps: 1})
-		if len(out.Response.Choices) == 0 {
-			st.Trace = append(st.Trace, ms1)
-			st.Status, st.Error = StatusFailed, "the model answered no choice"
-			return errors.New(st.Error)
-		}
-		msg := out.Response.Choices[0].Message
-		text := msg.Content.String()
-		ms1.Output = text
-		st.Trace = append(st.Trace, ms1)
-		st.Messages = append(st.Messages, provider.Message{Role: "assistant", Content: msg.Content, ToolCalls: msg.ToolCalls})
-		if text != "" {
-			st.Output = text
-			emit(Event{Type: "message", Step: ms1, Text: text})
-		}
-		if len(msg.ToolCalls) == 0 {
-			st.Status = StatusCompleted
-			return nil
-		}
-		if budget.MaxToolCalls > 0 && st.Usage.ToolCalls+len(msg.ToolCalls) > budget.MaxToolCalls {
-			for _, call := range msg.ToolCalls {
-				st.Messages = append(st.Messages, provider.Message{Role: "tool", ToolCallID: call.ID, Content: provider.TextContent("Error: the run's budget of tool calls is used up; the call was not made.")})
-			}
-			st.Status, st.Incomplete = StatusIncomplete, "budget"
-			return nil
-		}
-		// Calls that need the client or a reviewer wait; the others run now.
-		var now []provider.ToolCall
-		var pending []Pending
-		for _, call := range msg.ToolCalls {
-			bd := b[call.Function.Name]
-			switch {
-			case bd != nil && bd.client:
-				pending = append(pending, Pending{CallID: call.ID, Name: call.Function.Name, Arguments: call.Function.Arguments, Kind: "function"})
-				emit(Event{Type: "function_call", Step: Step{Kind: "tool", Name: call.Function.Name, CallID: call.ID, Arguments: call.Function.Arguments, Status: "pending"}})
-			case bd != nil && bd.approval:
-				pending = append(pending, Pending{CallID: call.ID, Name: bd.hub, Arguments: call.Function.Arguments, Kind: "approval", Server: bd.server})
-				emit(Event{Type: "approval_request", Step: Step{Kind: "tool", Name: bd.hub, CallID: call.ID, Arguments: call.Function.Arguments, Status: "pending"}})
-			default:
-				now = append(now, call)
-			}
 		}
 		steps, outs := r.execute(ctx, c, spec, b, st, now, false, emit)
 		st.Trace = append(st.Trace, steps...)
+		done2 := map[string]string{}
+		for i, call := range now {
+			done2[call.ID] = outs[i]
+		}
+		last := st.Messages[len(st.Messages)-1]
 		if len(pending) > 0 {
-			// The tool messages of calls already made are kept until the rest are answered,
-			// so the transcript stays in the order the model asked.
+			// The tool messages of calls already made are kept; the waiting calls' follow
+			// when the run resumes.
 			st.Pending = pending
-			done := map[string]string{}
-			for i, call := range now {
-				done[call.ID] = outs[i]
-			}
-			st.Messages = append(st.Messages, pendingResults(msg.ToolCalls, done)...)
+			st.Messages = append(st.Messages, pendingResults(last.ToolCalls, done2)...)
 			st.Status = StatusRequiresAction
 			for _, p := range pending {
 				if p.Kind == "approval" {
@@ -407,10 +340,87 @@ func (r *Runtime) loop(ctx context.Context, c *gateway.Caller, spec *Spec, b map
 			}
 			return nil
 		}
-		for i, call := range now {
-			st.Messages = append(st.Messages, provider.Message{Role: "tool", ToolCallID: call.ID, Content: provider.TextContent(outs[i])})
+		st.Messages = append(st.Messages, pendingResults(last.ToolCalls, done2)...)
+	}
+}
+
+// step makes one model step: it checks the limits, asks the model, records the step and
+// its answer, and sorts the answer's tool calls into those to make now and those that
+// wait for the client or a reviewer. done reports that the run ended (st.Status says how).
+func (r *Runtime) step(ctx context.Context, c *gateway.Caller, spec *Spec, b map[string]*binding, defs []provider.Tool, st *State, emit func(Event)) (now []provider.ToolCall, pending []Pending, done bool, err error) {
+	if emit == nil {
+		emit = func(Event) {}
+	}
+	budget := spec.Def.Budget
+	if st.Usage.Steps >= spec.Def.Steps() {
+		st.Status, st.Incomplete = StatusIncomplete, "max_steps"
+		return nil, nil, true, nil
+	}
+	if over(budget, st.Usage) {
+		st.Status, st.Incomplete = StatusIncomplete, "budget"
+		return nil, nil, true, nil
+	}
+	msgs := st.Messages
+	if st.Instructions != "" {
+		msgs = append([]provider.Message{{Role: "system", Content: provider.TextContent(st.Instructions)}}, msgs...)
+	}
+	req := &gateway.ChatRequest{ChatRequest: provider.ChatRequest{Model: spec.Def.Model, Messages: msgs, Tools: defs, Temperature: spec.Def.Temperature}}
+	start := r.now()
+	out, err := r.models.Chat(ctx, c, req)
+	ms := r.now().Sub(start).Milliseconds()
+	if err != nil {
+		st.Trace = append(st.Trace, Step{Kind: "model", Name: spec.Def.Model, Status: "error", Error: err.Error(), DurationMS: ms})
+		st.Status, st.Error = StatusFailed, err.Error()
+		return nil, nil, true, err
+	}
+	ms1 := Step{Kind: "model", Name: spec.Def.Model, Model: out.Response.Model, Status: "ok", DurationMS: ms}
+	if u := out.Response.Usage; u != nil {
+		ms1.InputTokens, ms1.OutputTokens = int64(u.PromptTokens), int64(u.CompletionTokens)
+		ms1.CostUSD = out.Served.Prices.Cost(ms1.InputTokens, ms1.OutputTokens)
+	}
+	if out.Refused() {
+		ms1.Status = "blocked"
+	}
+	st.Usage.add(Usage{InputTokens: ms1.InputTokens, OutputTokens: ms1.OutputTokens, CostUSD: ms1.CostUSD, Steps: 1})
+	if len(out.Response.Choices) == 0 {
+		st.Trace = append(st.Trace, ms1)
+		st.Status, st.Error = StatusFailed, "the model answered no choice"
+		return nil, nil, true, errors.New(st.Error)
+	}
+	msg := out.Response.Choices[0].Message
+	text := msg.Content.String()
+	ms1.Output = text
+	st.Trace = append(st.Trace, ms1)
+	st.Messages = append(st.Messages, provider.Message{Role: "assistant", Content: msg.Content, ToolCalls: msg.ToolCalls})
+	if text != "" {
+		st.Output = text
+		emit(Event{Type: "message", Step: ms1, Text: text})
+	}
+	if len(msg.ToolCalls) == 0 {
+		st.Status = StatusCompleted
+		return nil, nil, true, nil
+	}
+	if budget.MaxToolCalls > 0 && st.Usage.ToolCalls+len(msg.ToolCalls) > budget.MaxToolCalls {
+		for _, call := range msg.ToolCalls {
+			st.Messages = append(st.Messages, provider.Message{Role: "tool", ToolCallID: call.ID, Content: provider.TextContent("Error: the run's budget of tool calls is used up; the call was not made.")})
+		}
+		st.Status, st.Incomplete = StatusIncomplete, "budget"
+		return nil, nil, true, nil
+	}
+	for _, call := range msg.ToolCalls {
+		bd := b[call.Function.Name]
+		switch {
+		case bd != nil && bd.client:
+			pending = append(pending, Pending{CallID: call.ID, Name: call.Function.Name, Arguments: call.Function.Arguments, Kind: "function"})
+			emit(Event{Type: "function_call", Step: Step{Kind: "tool", Name: call.Function.Name, CallID: call.ID, Arguments: call.Function.Arguments, Status: "pending"}})
+		case bd != nil && bd.approval:
+			pending = append(pending, Pending{CallID: call.ID, Name: bd.hub, Arguments: call.Function.Arguments, Kind: "approval", Server: bd.server})
+			emit(Event{Type: "approval_request", Step: Step{Kind: "tool", Name: bd.hub, CallID: call.ID, Arguments: call.Function.Arguments, Status: "pending"}})
+		default:
+			now = append(now, call)
 		}
 	}
+	return now, pending, false, nil
 }
 
 // pendingResults are the tool messages of a step's calls that were made while others of

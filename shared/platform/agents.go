@@ -1,17 +1,23 @@
 package platform
 
 import (
+	"context"
+	"encoding/json"
+
 	"github.com/plinth-ai/plinth/shared/agent"
+	"github.com/plinth-ai/plinth/statemachines"
 )
 
-// Agenting is the agent registry and the Responses API that runs agents.
+// Agenting is the agent registry, the Responses API that runs agents, and durable runs
+// on the agent state machine (nil when the platform's flows cannot complete task tokens).
 type Agenting struct {
 	Registry  *agent.Service
 	Responses *agent.Responses
+	Durable   *agent.Durable
 }
 
 // Agents builds the agent registry and runtime: model steps through the gateway service,
-// tool calls through the tool hub, responses kept in the store.
+// tool calls through the tool hub, responses and runs kept in the store.
 func Agents(p *Platform) (*Agenting, error) {
 	return part(p, partAgents, func() (*Agenting, error) {
 		gw, err := Gateway(p)
@@ -25,11 +31,19 @@ func Agents(p *Platform) (*Agenting, error) {
 		st := p.b.Data.Store
 		reg := agent.NewService(st)
 		rt := agent.NewRuntime(gw, tools.Hub, reg, p.log)
-		return &Agenting{Registry: reg, Responses: agent.NewResponses(rt, reg, st)}, nil
+		a := &Agenting{Registry: reg, Responses: agent.NewResponses(rt, reg, st)}
+		if tokens, ok := p.b.Flows.(agent.TaskTokens); ok {
+			start := func(ctx context.Context, in json.RawMessage) (string, error) {
+				return p.b.Flows.Start(ctx, statemachines.Agent, in)
+			}
+			a.Durable = agent.NewDurable(rt, st, gw.CallerFor, start, tokens)
+		}
+		return a, nil
 	})
 }
 
-// AgentsAPI serves /admin/agents and the Responses API (/v1/responses).
+// AgentsAPI serves /admin/agents, the Responses API (/v1/responses) and durable runs
+// (/v1/agent-runs) where the flows support them.
 func AgentsAPI(p *Platform, m *Muxes) error {
 	a, err := Agents(p)
 	if err != nil {
@@ -37,5 +51,21 @@ func AgentsAPI(p *Platform, m *Muxes) error {
 	}
 	agent.AdminRoutes(m.Admin, a.Registry)
 	agent.Routes(m.V1, a.Responses)
+	if a.Durable != nil {
+		agent.RunRoutes(m.V1, a.Durable)
+	}
 	return nil
+}
+
+// AgentTasks are the agent state machine's tasks (nil without durable runs).
+func AgentTasks(p *Platform) (map[string]TaskFunc, error) {
+	a, err := Agents(p)
+	if err != nil || a.Durable == nil {
+		return nil, err
+	}
+	out := map[string]TaskFunc{}
+	for k, f := range a.Durable.Tasks() {
+		out[k] = f
+	}
+	return out, nil
 }

@@ -49,6 +49,15 @@ func RunFlows(ctx context.Context, p *Platform, exec *flow.Executor) error {
 	if err := registerMachine(exec, statemachines.Evaluation, evalTasks); err != nil {
 		return err
 	}
+	agentTasks, err := AgentTasks(p)
+	if err != nil {
+		return err
+	}
+	if agentTasks != nil {
+		if err := registerMachine(exec, statemachines.Agent, agentTasks); err != nil {
+			return err
+		}
+	}
 	n, err := exec.Resume(ctx)
 	if err != nil {
 		return fmt.Errorf("resume executions: %w", err)

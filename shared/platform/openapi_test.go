@@ -1253,6 +1253,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"AgentList":                   agent.DefinitionList{},
 		"ResponseRequest":             agent.ResponseRequest{},
 		"Response":                    agent.Response{},
+		"AgentRun":                    agent.DurableRun{},
+		"StartAgentRunRequest":        agent.StartRunRequest{},
+		"AgentRunApproval":            agent.ApprovalRequest{},
 		"ConsoleSession":              console.Session{},
 	}
 	seen := map[string]bool{}

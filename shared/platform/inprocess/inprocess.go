@@ -30,6 +30,12 @@ func (f Flows) Start(ctx context.Context, machine string, input json.RawMessage)
 	return ex.ID, nil
 }
 
+// SendTaskSuccess completes a waiting (.waitForTaskToken) task: durable agent runs
+// resume on it after approvals.
+func (f Flows) SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error {
+	return f.Exec.SendTaskSuccess(ctx, token, output)
+}
+
 // Starter starts a state machine with an input (the platform's Flows).
 type Starter interface {
 	Start(ctx context.Context, machine string, input json.RawMessage) (string, error)

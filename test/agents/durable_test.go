@@ -1,0 +1,106 @@
+package agents
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plinth-ai/plinth/test/scripted"
+)
+
+type run struct {
+	ID        string `json:"id"`
+	Status    string `json:"status"`
+	Output    string `json:"output"`
+	Error     string `json:"error"`
+	Approvals []struct {
+		CallID string `json:"call_id"`
+		Name   string `json:"name"`
+	} `json:"approvals"`
+	Usage struct {
+		ToolCalls int     `json:"tool_calls"`
+		CostUSD   float64 `json:"cost_usd"`
+	} `json:"usage"`
+	Trace []step `json:"trace"`
+}
+
+func (e *env) waitRun(id string, done func(run) bool) run {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var r run
+		e.do("GET", "/v1/agent-runs/"+id, e.key, nil, http.StatusOK, &r)
+		if done(r) {
+			return r
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("run %s stuck in %s: %+v", id, r.Status, r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDurableRunWithApproval runs an agent on the agent state machine: the tool that
+// needs approval parks the run on a task token; approving one call and denying the other
+// resumes it, and the run completes with both outcomes in its record.
+func TestDurableRunWithApproval(t *testing.T) {
+	e := newEnv(t, map[string][]scripted.Reply{
+		"send two greetings": {
+			{Calls: []scripted.Call{echo("to alice"), echo("to bob"), {Name: "test_simple_text", Arguments: `{}`}}},
+			{Func: reportTools},
+		},
+	})
+	e.agent(map[string]any{"id": "mailer", "tools": []string{"echo", "test_simple_text"}, "require_approval": []string{"echo"}})
+	var started run
+	e.do("POST", "/v1/agent-runs", e.key, map[string]any{"agent": "mailer", "input": "send two greetings"}, http.StatusAccepted, &started)
+	r := e.waitRun(started.ID, func(r run) bool { return r.Status != "running" })
+	if r.Status != "requires_approval" || len(r.Approvals) != 2 {
+		t.Fatalf("run %+v, want requires_approval with two calls", r)
+	}
+	if n := e.fixture.Calls.Load(); n != 0 {
+		t.Fatalf("%d calls reached the server before approval", n)
+	}
+	waiting := r.Approvals
+	e.do("POST", "/v1/agent-runs/"+r.ID+"/approvals", e.key, map[string]any{"call_id": r.Approvals[0].CallID, "approve": true, "reviewer": "alice"}, http.StatusOK, nil)
+	if got := e.waitRun(r.ID, func(run) bool { return true }); got.Status != "requires_approval" {
+		t.Fatalf("after one of two decisions: %s", got.Status)
+	}
+	e.do("POST", "/v1/agent-runs/"+r.ID+"/approvals", e.key, map[string]any{"call_id": r.Approvals[1].CallID, "approve": false}, http.StatusOK, nil)
+	r = e.waitRun(r.ID, func(r run) bool { return r.Status == "completed" || r.Status == "failed" })
+	want := "tools said: to alice | Error: a reviewer did not approve this call; it was not made. | This is a simple text response for testing."
+	if r.Status != "completed" || r.Output != want {
+		t.Fatalf("run %s: %q (%s), want %q", r.Status, r.Output, r.Error, want)
+	}
+	if n := e.fixture.Calls.Load(); n != 2 {
+		t.Errorf("%d calls reached the server, want 2 (the approved echo and the tool without approval)", n)
+	}
+	statuses := []string{}
+	for _, s := range r.Trace {
+		statuses = append(statuses, s.Kind+":"+s.Status)
+	}
+	if strings.Join(statuses, ",") != "model:ok,tool:ok,tool:denied,tool:ok,model:ok" {
+		t.Errorf("trace %v", statuses)
+	}
+	// A decided run takes no more decisions.
+	e.do("POST", "/v1/agent-runs/"+r.ID+"/approvals", e.key, map[string]any{"call_id": waiting[0].CallID, "approve": true}, http.StatusConflict, nil)
+}
+
+// TestDurableSupervisor: a durable run of a supervisor that calls another agent.
+func TestDurableSupervisor(t *testing.T) {
+	e := newEnv(t, map[string][]scripted.Reply{
+		"plan a trip": {{Calls: []scripted.Call{{Name: "agent_researcher", Arguments: `{"input":"find hotels"}`}}}, {Func: reportTools}},
+		"find hotels": {{Calls: []scripted.Call{echo("Hotel Lutetia")}}, {Func: reportTools}},
+	})
+	e.agent(map[string]any{"id": "researcher", "tools": []string{"echo"}})
+	e.agent(map[string]any{"id": "supervisor", "agents": []string{"researcher"}, "budget": map[string]any{"max_usd": 1}})
+	var started run
+	e.do("POST", "/v1/agent-runs", e.key, map[string]any{"agent": "supervisor", "input": "plan a trip"}, http.StatusAccepted, &started)
+	r := e.waitRun(started.ID, func(r run) bool { return r.Status != "running" })
+	if r.Status != "completed" || r.Output != "tools said: tools said: Hotel Lutetia" {
+		t.Fatalf("run %s %q %s", r.Status, r.Output, r.Error)
+	}
+	if len(r.Trace) != 3 || r.Trace[1].Kind != "agent" || len(r.Trace[1].Children) != 3 || r.Usage.CostUSD <= 0 {
+		t.Fatalf("trace %+v usage %+v", r.Trace, r.Usage)
+	}
+}
