@@ -158,14 +158,18 @@ func (d *Durable) Start(ctx context.Context, c *gateway.Caller, agentID, input s
 	if err != nil {
 		return nil, fmt.Errorf("start the agent state machine: %w", err)
 	}
-	if s2, v, err := d.load(ctx, s.Run.Tenant, s.Run.ID); err == nil {
-		s2.Run.ExecutionID = exec
-		if d.save(ctx, s2, v) == nil {
-			s = s2
-		}
+	// The execution's ID is kept beside the run: the run itself is the tasks' to write.
+	b, _ := json.Marshal(exec)
+	if _, err := d.st.Put(ctx, store.Item{Key: d.execKey(s.Run.Tenant, s.Run.ID), Data: b}, store.WriteOptions{}); err != nil {
+		return nil, fmt.Errorf("record the run's execution: %w", err)
 	}
 	out := s.Run
+	out.ExecutionID = exec
 	return &out, nil
+}
+
+func (d *Durable) execKey(tenantID, id string) store.Key {
+	return store.Key{PK: callPK(tenantID, id), SK: "EXECUTION"}
 }
 
 // Get returns a run of the caller's tenant.
@@ -173,6 +177,9 @@ func (d *Durable) Get(ctx context.Context, c *gateway.Caller, id string) (*Durab
 	s, _, err := d.load(ctx, c.Principal.TenantID, id)
 	if err != nil {
 		return nil, err
+	}
+	if it, err := d.st.Get(ctx, d.execKey(c.Principal.TenantID, id)); err == nil {
+		_ = json.Unmarshal(it.Data, &s.Run.ExecutionID)
 	}
 	return &s.Run, nil
 }
