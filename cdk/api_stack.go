@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -14,6 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/plinth-ai/plinth/shared/platform/apiroutes"
 )
 
 // APIStackProps configures the API stack.
@@ -178,6 +181,10 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 		streamTimeoutSeconds, 1024, cfg.GatewayReservedConcurrency)
 	grantTableReadWrite(gw.Role, data.Table, data.Key)
 	grantSecretRead(gw.Role, data.ProviderSecret, data.Key)
+	// Chat completions grounded in a knowledge base read its index; feedback and the
+	// reviewers' queues live with the evaluation artifacts.
+	grantObjectsRead(gw.Role, data.Index, data.Key, "")
+	grantObjectsReadWrite(gw.Role, data.EvalArtifacts, data.Key, "")
 	grantBedrockInvoke(gw.Role)
 	grantBedrockGuardrail(gw.Role)
 	suppressDataAccess(gw)
@@ -289,95 +296,58 @@ func (s *APIStack) routes() {
 	}
 	guardrails, retrieval, admin := buffered("guardrails"), buffered("retrieval"), buffered("admin")
 
-	keyAuth := func(model awsapigateway.IModel, params map[string]*bool) *awsapigateway.MethodOptions {
-		o := &awsapigateway.MethodOptions{
-			AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
-			Authorizer:        s.Authorizer,
-			RequestValidator:  validator,
-		}
-		if model != nil {
-			o.RequestModels = &map[string]awsapigateway.IModel{"application/json": model}
-		}
-		if len(params) > 0 {
-			o.RequestParameters = &params
-		}
-		return o
+	integrations := map[string]awsapigateway.LambdaIntegration{
+		apiroutes.FunctionGateway: gateway, apiroutes.FunctionGuardrails: guardrails,
+		apiroutes.FunctionRetrieval: retrieval, apiroutes.FunctionAdmin: admin,
 	}
 	models := requestModels(api)
-
-	v1 := api.Root().AddResource(jsii.String("v1"), nil)
-	add := func(parent awsapigateway.IResource, path string) awsapigateway.Resource {
-		return parent.AddResource(jsii.String(path), nil)
+	resources := map[string]awsapigateway.IResource{"": api.Root()}
+	var resource func(path string) awsapigateway.IResource
+	resource = func(path string) awsapigateway.IResource {
+		if r, ok := resources[path]; ok {
+			return r
+		}
+		parent, part := "", path
+		if i := strings.LastIndex(path, "/"); i >= 0 {
+			parent, part = path[:i], path[i+1:]
+		}
+		r := resource(parent).AddResource(jsii.String(part), nil)
+		resources[path] = r
+		return r
 	}
-	chat := add(add(v1, "chat"), "completions")
-	chat.AddMethod(jsii.String("POST"), gateway, keyAuth(models["ChatCompletionRequest"], nil))
-	add(v1, "embeddings").AddMethod(jsii.String("POST"), gateway, keyAuth(models["EmbeddingRequest"], nil))
-	add(v1, "models").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
-	add(v1, "usage").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
-	add(v1, "feedback").AddMethod(jsii.String("POST"), gateway, keyAuth(models["FeedbackRequest"], nil))
-	add(add(v1, "guardrails"), "apply").AddMethod(jsii.String("POST"), guardrails, keyAuth(models["GuardrailApplyRequest"], nil))
-	add(v1, "session").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
-
-	// A tenant's reviewers work through human-evaluation queues with their own credential.
-	queues := add(v1, "review-queues")
-	queues.AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
-	queue := add(queues, "{id}")
-	queueParam := map[string]*bool{"method.request.path.id": jsii.Bool(true)}
-	queue.AddMethod(jsii.String("GET"), gateway, keyAuth(nil, queueParam))
-	add(queue, "next").AddMethod(jsii.String("POST"), gateway, keyAuth(nil, queueParam))
-	add(queue, "reviews").AddMethod(jsii.String("POST"), gateway, keyAuth(nil, queueParam))
-
-	kb := add(add(v1, "knowledge-bases"), "{kb}")
-	kbParam := map[string]*bool{"method.request.path.kb": jsii.Bool(true)}
-	add(kb, "retrieve").AddMethod(jsii.String("POST"), retrieval, keyAuth(models["RetrieveRequest"], kbParam))
-	add(kb, "answer").AddMethod(jsii.String("POST"), retrieval, keyAuth(models["AnswerRequest"], kbParam))
-	docs := add(kb, "documents")
-	docs.AddMethod(jsii.String("GET"), retrieval, keyAuth(nil, kbParam))
-	docs.AddMethod(jsii.String("POST"), retrieval, keyAuth(nil, kbParam))
-	doc := add(docs, "{document}")
-	docParams := map[string]*bool{"method.request.path.kb": jsii.Bool(true), "method.request.path.document": jsii.Bool(true)}
-	doc.AddMethod(jsii.String("GET"), retrieval, keyAuth(nil, docParams))
-	doc.AddMethod(jsii.String("DELETE"), retrieval, keyAuth(nil, docParams))
-
-	add(v1, "tools").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, nil))
-	responses := add(v1, "responses")
-	responses.AddMethod(jsii.String("POST"), gateway, keyAuth(nil, nil))
-	add(responses, "{id}").AddMethod(jsii.String("GET"), gateway, keyAuth(nil, map[string]*bool{"method.request.path.id": jsii.Bool(true)}))
-	// The MCP gateway: JSON-RPC over Streamable HTTP, validated by the function itself.
-	mcp := add(api.Root(), "mcp")
-	for _, method := range []string{"POST", "GET", "DELETE"} {
-		mcp.AddMethod(jsii.String(method), gateway, keyAuth(nil, nil))
+	for _, rt := range apiroutes.All() {
+		o := &awsapigateway.MethodOptions{RequestValidator: validator}
+		switch rt.Auth {
+		case apiroutes.AuthTenant:
+			o.AuthorizationType, o.Authorizer = awsapigateway.AuthorizationType_CUSTOM, s.Authorizer
+		case apiroutes.AuthIAM:
+			o.AuthorizationType = awsapigateway.AuthorizationType_IAM
+		default:
+			o.AuthorizationType, o.RequestValidator = awsapigateway.AuthorizationType_NONE, nil
+		}
+		if rt.Model != "" {
+			o.RequestModels = &map[string]awsapigateway.IModel{"application/json": models[rt.Model]}
+		}
+		if params := pathParameters(rt.Path); len(params) > 0 && rt.Auth == apiroutes.AuthTenant {
+			o.RequestParameters = &params
+		}
+		m := resource(strings.TrimPrefix(rt.Path, "/")).AddMethod(jsii.String(rt.Method), integrations[rt.Function], o)
+		if rt.Auth == apiroutes.AuthNone {
+			suppress(m, false, nagSuppression("AwsSolutions-APIG4", rt.Path+" is intentionally unauthenticated: "+rt.Why+"."))
+		}
 	}
+}
 
-	adminProxy := add(add(api.Root(), "admin"), "{proxy+}")
-	adminProxy.AddMethod(jsii.String("ANY"), admin, &awsapigateway.MethodOptions{
-		AuthorizationType: awsapigateway.AuthorizationType_IAM,
-		RequestValidator:  validator,
-	})
-
-	// The MCP gateway's OAuth protected resource metadata (RFC 9728) is public by design.
-	prm := add(add(add(api.Root(), ".well-known"), "oauth-protected-resource"), "mcp").AddMethod(jsii.String("GET"), gateway,
-		&awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_NONE})
-	suppress(prm, false, nagSuppression("AwsSolutions-APIG4",
-		"/.well-known/oauth-protected-resource/mcp is intentionally unauthenticated: RFC 9728 metadata tells clients how to authenticate."))
-
-	// Liveness, the API description and the web console's static files are public by
-	// design; every API call the console makes carries the user's own credential
-	// (SigV4 for IAM and IAM Identity Center users, or an API key) and is authorized as
-	// any other call.
-	public := func(r awsapigateway.IResource, what string) {
-		m := r.AddMethod(jsii.String("GET"), gateway, &awsapigateway.MethodOptions{
-			AuthorizationType: awsapigateway.AuthorizationType_NONE,
-		})
-		suppress(m, false, nagSuppression("AwsSolutions-APIG4",
-			"/"+what+" is intentionally unauthenticated: it reveals no tenant data (liveness / public API description / the console's static files)."))
+// pathParameters are the required path parameters of a route's {name} segments (not a
+// greedy {proxy+}).
+func pathParameters(path string) map[string]*bool {
+	params := map[string]*bool{}
+	for _, seg := range strings.Split(path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") && !strings.HasSuffix(seg, "+}") {
+			params["method.request.path."+strings.Trim(seg, "{}")] = jsii.Bool(true)
+		}
 	}
-	for _, path := range []string{"healthz", "openapi.json"} {
-		public(add(api.Root(), path), path)
-	}
-	consoleRoot := add(api.Root(), "console")
-	public(consoleRoot, "console")
-	public(add(consoleRoot, "{proxy+}"), "console/{proxy+}")
+	return params
 }
 
 // requestModels defines the JSON schemas API Gateway checks before a request

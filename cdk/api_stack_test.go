@@ -86,7 +86,7 @@ func TestAPIStack(t *testing.T) {
 
 	t.Run("routes", func(t *testing.T) {
 		want := []string{
-			"POST /v1/chat/completions", "POST /v1/embeddings", "GET /v1/models", "GET /v1/usage", "POST /v1/feedback",
+			"POST /v1/chat/completions", "POST /v1/embeddings", "GET /v1/models", "GET /v1/models/{model+}", "GET /v1/usage", "POST /v1/feedback",
 			"POST /v1/guardrails/apply",
 			"POST /v1/knowledge-bases/{kb}/retrieve", "POST /v1/knowledge-bases/{kb}/answer",
 			"GET /v1/knowledge-bases/{kb}/documents", "POST /v1/knowledge-bases/{kb}/documents",
@@ -232,6 +232,23 @@ func TestAPIStack(t *testing.T) {
 		}
 		if !create || !pass {
 			t.Errorf("admin role: CreateSchedule in group %v, PassRole to scheduler only %v", create, pass)
+		}
+	})
+
+	t.Run("the gateway reads knowledge-base indexes and writes evaluation artifacts", func(t *testing.T) {
+		role := logicalID(a.Stack, a.Functions["gateway"].Role.RoleArn())
+		var index, eval bool
+		for _, stmt := range policyOfRole(raw, role) {
+			res := jsonText(stmt["Resource"])
+			if hasAction(stmt, "s3:GetObject") && strings.Contains(res, "Index") {
+				index = true
+			}
+			if hasAction(stmt, "s3:PutObject") && strings.Contains(res, "EvalArtifacts") {
+				eval = true
+			}
+		}
+		if !index || !eval {
+			t.Errorf("gateway role: index read %v, eval artifacts write %v (grounded chat, feedback, review queues)", index, eval)
 		}
 	})
 
