@@ -21,7 +21,13 @@ var awsDifferences = map[string]string{
 	"POST /admin/executions/{id}/stop":             "the embedded executor's API: in AWS, executions are Step Functions', read with its console and API",
 	"POST /admin/state-machines/{name}/executions": "the embedded executor's API: in AWS, state machines are started by their triggers (S3 events, schedules, the admin API's runs)",
 	"GET /admin/state-machines":                    "the embedded executor's API: in AWS, state machines are deployed by the CDK app",
+	"POST /v1/agent-runs":                          durableRuns,
+	"GET /v1/agent-runs/{id}":                      durableRuns,
+	"POST /v1/agent-runs/{id}/approvals":           durableRuns,
 }
+
+// durableRuns is why durable agent runs are local only for now.
+const durableRuns = "durable agent runs park approvals on Step Functions task tokens; the AWS flows backend does not complete task tokens yet and the stack does not deploy the agent state machine, so API Gateway has no route for them"
 
 // operation is one documented operation.
 type operation struct {
