@@ -188,6 +188,12 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	grantBedrockInvoke(gw.Role)
 	grantBedrockGuardrail(gw.Role)
 	suppressDataAccess(gw)
+	// /v1/agent-runs starts durable agent runs and resumes them after approvals.
+	agentRuns := flows.Agent.StateMachine
+	allow(gw.Role, []string{"states:StartExecution"}, agentRuns.StateMachineArn())
+	// Approvals complete the run's waiting task (granted on the agent machine only).
+	allow(gw.Role, []string{"states:SendTaskSuccess"}, agentRuns.StateMachineArn())
+	gw.AddEnvironment("PLINTH_AGENT_STATE_MACHINE_ARN", agentRuns.StateMachineArn())
 
 	auth := newFn("authorizer", "Plinth API-key authorizer: resolves a key to its tenant", 10, 256, 0)
 	grantTableReadWrite(auth.Role, data.Table, data.Key)

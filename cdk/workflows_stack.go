@@ -43,9 +43,10 @@ type WorkflowsStackProps struct {
 	Network *NetworkStack
 	// AssetDir is the folder with the function binaries.
 	AssetDir string
-	// IngestionDefinition and EvaluationDefinition are the ASL files.
+	// IngestionDefinition, EvaluationDefinition and AgentDefinition are the ASL files.
 	IngestionDefinition  string
 	EvaluationDefinition string
+	AgentDefinition      string
 }
 
 // WorkflowsStack runs ingestion and evaluation on Step Functions: one Lambda
@@ -55,9 +56,10 @@ type WorkflowsStackProps struct {
 // Scheduler group and role the admin API uses for evaluation schedules.
 type WorkflowsStack struct {
 	awscdk.Stack
-	// Ingestion and Evaluation are the state machines.
+	// Ingestion, Evaluation and Agent (durable agent runs) are the state machines.
 	Ingestion  *StateMachineFromFile
 	Evaluation *StateMachineFromFile
+	Agent      *StateMachineFromFile
 	// TaskFunctions are the task functions by placeholder name.
 	TaskFunctions map[string]*Function
 	// DocumentsRule starts ingestion for document events.
@@ -135,6 +137,21 @@ func taskCatalog() map[string]taskSpec {
 			grantObjectsRead(f.Role, d(w).EvalArtifacts, d(w).Key, "")
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
+		// Durable agent runs: the run in the table, model steps through the gateway
+		// service (provider keys, Bedrock, guardrails), tools through the tool hub (tool
+		// credentials in the provider secret, Lambda tools named plinth-tool-*), and the
+		// approval task's token handed back through the API.
+		"AgentModelStepFunctionArn": {"agent", "Asks the agent's model for its next step", 300, 1024, grantAgentTask},
+		"AgentRequestApprovalFunctionArn": {"agent", "Parks the run until every call that needs approval is decided", 30, 256, func(w *WorkflowsStack, f *Function) {
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+		}},
+		"AgentToolCallFunctionArn": {"agent", "Makes one of a step's tool calls through the tool hub", 900, 1024, grantAgentTask},
+		"AgentCollectFunctionArn": {"agent", "Adds a step's tool results to the run's conversation", 60, 512, func(w *WorkflowsStack, f *Function) {
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+		}},
+		"AgentFailFunctionArn": {"agent", "Records why a run failed", 30, 256, func(w *WorkflowsStack, f *Function) {
+			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+		}},
 		"InvokeTargetFunctionArn": {"evaluation", "Runs dataset items through the target model or RAG configuration", 900, 1024, func(w *WorkflowsStack, f *Function) {
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 			grantObjectsRead(f.Role, d(w).Index, d(w).Key, "")
@@ -193,9 +210,12 @@ func NewWorkflowsStack(scope constructs.Construct, id string, props *WorkflowsSt
 	machines := []struct {
 		id, file string
 		dst      **StateMachineFromFile
+		hours    float64
 	}{
-		{"Ingestion", props.IngestionDefinition, &w.Ingestion},
-		{"Evaluation", props.EvaluationDefinition, &w.Evaluation},
+		{"Ingestion", props.IngestionDefinition, &w.Ingestion, 24},
+		{"Evaluation", props.EvaluationDefinition, &w.Evaluation, 24},
+		// An agent run may wait a week for a reviewer's approval.
+		{"Agent", props.AgentDefinition, &w.Agent, 8 * 24},
 	}
 	for _, m := range machines {
 		functions, err := w.taskFunctions(m.id, m.file, props.AssetDir)
@@ -207,7 +227,7 @@ func NewWorkflowsStack(scope constructs.Construct, id string, props *WorkflowsSt
 			Functions:      functions,
 			Substitutions:  substitutions,
 			LogKey:         data.Key,
-			Timeout:        awscdk.Duration_Hours(jsii.Number(24)),
+			Timeout:        awscdk.Duration_Hours(jsii.Number(m.hours)),
 		})
 		if err != nil {
 			return nil, err
@@ -219,6 +239,7 @@ func NewWorkflowsStack(scope constructs.Construct, id string, props *WorkflowsSt
 	w.schedulerAccess()
 	output(stack, "IngestionStateMachineArn", w.Ingestion.StateMachine.StateMachineArn())
 	output(stack, "EvaluationStateMachineArn", w.Evaluation.StateMachine.StateMachineArn())
+	output(stack, "AgentStateMachineArn", w.Agent.StateMachine.StateMachineArn())
 	return w, nil
 }
 
@@ -366,4 +387,22 @@ func suppressDataAccess(f *Function) {
 		nagSuppression("AwsSolutions-IAM5", reasonObjectPrefix, `/^Resource::.*\/\*$/g`),
 		nagSuppression("AwsSolutions-IAM5", reasonBedrockModels, `/^Resource::arn:<AWS::Partition>:bedrock:.*\/\*$/g`),
 	)
+}
+
+// grantAgentTask lets an agent task call models through the gateway service and tools
+// through the tool hub: the table, provider and tool secrets, Bedrock, and Lambda tool
+// servers (functions named plinth-tool-*).
+func grantAgentTask(w *WorkflowsStack, f *Function) {
+	data := w.data
+	grantTableReadWrite(f.Role, data.Table, data.Key)
+	grantSecretRead(f.Role, data.ProviderSecret, data.Key)
+	grantBedrockInvoke(f.Role)
+	grantBedrockGuardrail(f.Role)
+	allow(f.Role, []string{"lambda:InvokeFunction"}, awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":lambda:"), awscdk.Aws_REGION(), jsii.String(":"),
+		awscdk.Aws_ACCOUNT_ID(), jsii.String(":function:plinth-tool-*"),
+	}))
+	suppress(f.Role, true, nagSuppression("AwsSolutions-IAM5",
+		"Lambda tool servers are registered at run time; the agent may invoke only functions named plinth-tool-*.",
+		`/^Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:plinth-tool-\*$/g`))
 }

@@ -48,6 +48,7 @@ func TestWorkflowsStack(t *testing.T) {
 	}{
 		{"ingestion", "ingestion.asl.json", w.Ingestion},
 		{"evaluation", "evaluation.asl.json", w.Evaluation},
+		{"agent", "agent.asl.json", w.Agent},
 	} {
 		t.Run(m.name+" state machine", func(t *testing.T) {
 			def, err := os.ReadFile(filepath.Join(s.defsDir, m.file))

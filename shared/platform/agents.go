@@ -32,7 +32,11 @@ func Agents(p *Platform) (*Agenting, error) {
 		reg := agent.NewService(st)
 		rt := agent.NewRuntime(gw, tools.Hub, reg, p.log)
 		a := &Agenting{Registry: reg, Responses: agent.NewResponses(rt, reg, st)}
-		if tokens, ok := p.b.Flows.(agent.TaskTokens); ok {
+		deployed := true
+		if h, ok := p.b.Flows.(interface{ Has(machine string) bool }); ok {
+			deployed = h.Has(statemachines.Agent)
+		}
+		if tokens, ok := p.b.Flows.(agent.TaskTokens); ok && deployed {
 			start := func(ctx context.Context, in json.RawMessage) (string, error) {
 				return p.b.Flows.Start(ctx, statemachines.Agent, in)
 			}

@@ -48,9 +48,11 @@ const (
 	EnvTask                      = "PLINTH_TASK"
 	EnvEvaluationStateMachineARN = "PLINTH_EVALUATION_STATE_MACHINE_ARN"
 	EnvIngestionStateMachineARN  = "PLINTH_INGESTION_STATE_MACHINE_ARN"
-	EnvScheduleGroup             = "PLINTH_SCHEDULE_GROUP"
-	EnvSchedulerRoleARN          = "PLINTH_SCHEDULER_ROLE_ARN"
-	EnvSchedulerDLQARN           = "PLINTH_SCHEDULER_DLQ_ARN"
+	// EnvAgentStateMachineARN names the durable agent run state machine.
+	EnvAgentStateMachineARN = "PLINTH_AGENT_STATE_MACHINE_ARN"
+	EnvScheduleGroup        = "PLINTH_SCHEDULE_GROUP"
+	EnvSchedulerRoleARN     = "PLINTH_SCHEDULER_ROLE_ARN"
+	EnvSchedulerDLQARN      = "PLINTH_SCHEDULER_DLQ_ARN"
 	// EnvVectorBucket names an S3 Vectors bucket; when set, knowledge bases may use the
 	// "s3vectors" index backend.
 	EnvVectorBucket = "PLINTH_VECTOR_BUCKET"
@@ -85,6 +87,7 @@ type AWSConfig struct {
 	EventBus                  string
 	EvaluationStateMachineARN string
 	IngestionStateMachineARN  string
+	AgentStateMachineARN      string
 	ScheduleGroup             string
 	SchedulerRoleARN          string
 	SchedulerDLQARN           string
@@ -124,6 +127,7 @@ func AWSConfigFromEnv() AWSConfig {
 		EventBus:                  os.Getenv(EnvEventBus),
 		EvaluationStateMachineARN: os.Getenv(EnvEvaluationStateMachineARN),
 		IngestionStateMachineARN:  os.Getenv(EnvIngestionStateMachineARN),
+		AgentStateMachineARN:      os.Getenv(EnvAgentStateMachineARN),
 		ScheduleGroup:             os.Getenv(EnvScheduleGroup),
 		SchedulerRoleARN:          os.Getenv(EnvSchedulerRoleARN),
 		SchedulerDLQARN:           os.Getenv(EnvSchedulerDLQARN),
@@ -217,6 +221,9 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 	}
 	if cfg.IngestionStateMachineARN != "" {
 		machines[statemachines.Ingestion] = cfg.IngestionStateMachineARN
+	}
+	if cfg.AgentStateMachineARN != "" {
+		machines[statemachines.Agent] = cfg.AgentStateMachineARN
 	}
 	if len(machines) > 0 {
 		client := cfg.StepFunctions

@@ -39,3 +39,27 @@ func (s *Flows) Start(ctx context.Context, machine string, input json.RawMessage
 	}
 	return aws.ToString(out.ExecutionArn), nil
 }
+
+// Has reports whether machine is deployed here.
+func (s *Flows) Has(machine string) bool {
+	_, ok := s.Machines[machine]
+	return ok
+}
+
+// tokenAPI is the part of the Step Functions client that completes waiting tasks.
+type tokenAPI interface {
+	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+}
+
+// SendTaskSuccess completes a waiting (.waitForTaskToken) task with output: durable agent
+// runs resume on it after approvals.
+func (s *Flows) SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error {
+	c, ok := s.Client.(tokenAPI)
+	if !ok {
+		return errors.New("the Step Functions client cannot complete task tokens")
+	}
+	if _, err := c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(output))}); err != nil {
+		return fmt.Errorf("send task success: %w", err)
+	}
+	return nil
+}
