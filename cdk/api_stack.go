@@ -38,8 +38,13 @@ type APIStackProps struct {
 // IAM; and the functions that serve them.
 type APIStack struct {
 	awscdk.Stack
-	// API is the REST API.
+	// API is the REST API: API keys on the tenant routes (the Lambda REQUEST
+	// authorizer), IAM on /admin.
 	API awsapigateway.RestApi
+	// IAMAPI is the same tenant routes with AWS_IAM authorization, for applications that
+	// call with SigV4 as an IAM principal mapped to a tenant. With a custom domain it is
+	// served under /iam.
+	IAMAPI awsapigateway.RestApi
 	// AccessLogs receives the stage's JSON access logs.
 	AccessLogs awslogs.LogGroup
 	// Authorizer turns an API key into a tenant context.
@@ -123,6 +128,19 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 	}
 	openAIErrorResponses(s.API)
 
+	// The IAM API: the same stage settings and network, its own routes; the account's
+	// CloudWatch role and the domain are the first API's.
+	iamProps := *apiProps
+	iamProps.RestApiName = jsii.String("plinth-iam")
+	iamProps.Description = jsii.String("Plinth: the tenant API for IAM callers (SigV4)")
+	iamProps.CloudWatchRole = jsii.Bool(false)
+	iamProps.DomainName = nil
+	s.IAMAPI = awsapigateway.NewRestApi(stack, jsii.String("IamApi"), &iamProps)
+	openAIErrorResponses(s.IAMAPI)
+	if s.Domain != nil {
+		s.Domain.AddBasePathMapping(s.IAMAPI, &awsapigateway.BasePathMappingOptions{BasePath: jsii.String(IAMBasePath)})
+	}
+
 	s.Authorizer = awsapigateway.NewRequestAuthorizer(stack, jsii.String("KeyAuthorizer"), &awsapigateway.RequestAuthorizerProps{
 		Handler:         s.Functions["authorizer"].Function,
 		IdentitySources: &[]*string{awsapigateway.IdentitySource_Header(jsii.String("Authorization"))},
@@ -130,7 +148,8 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 		// 30 s) bound how long a revoked key keeps working: 30 s + 30 s = 60 s.
 		ResultsCacheTtl: durationSeconds(30),
 	})
-	s.routes()
+	s.routes(s.API, false)
+	s.routes(s.IAMAPI, true)
 
 	if cfg.UsagePlan {
 		s.API.AddUsagePlan(jsii.String("UsagePlan"), &awsapigateway.UsagePlanProps{
@@ -139,7 +158,8 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 				RateLimit:  jsii.Number(cfg.ThrottleRate),
 				BurstLimit: jsii.Number(cfg.ThrottleBurst),
 			},
-			ApiStages: &[]*awsapigateway.UsagePlanPerApiStage{{Api: s.API, Stage: s.API.DeploymentStage()}},
+			ApiStages: &[]*awsapigateway.UsagePlanPerApiStage{{Api: s.API, Stage: s.API.DeploymentStage()},
+				{Api: s.IAMAPI, Stage: s.IAMAPI.DeploymentStage()}},
 		})
 	}
 
@@ -147,7 +167,11 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 		ResourceARN: s.API.DeploymentStage().StageArn(),
 		RateLimit:   cfg.WAFRateLimit,
 	})
+	s.Firewall.Protect("IamAssociation", s.IAMAPI.DeploymentStage().StageArn())
 	// Suppressions attach to what exists, so they come after every route.
+	suppress(s.IAMAPI, true,
+		nagSuppression("AwsSolutions-COG4", "Callers authenticate with SigV4 as IAM principals mapped to tenants; "+
+			"the platform has no Cognito user pool."))
 	suppress(s.API, true,
 		nagSuppression("AwsSolutions-IAM4", "API Gateway's account-level CloudWatch role uses the AWS-managed "+
 			"AmazonAPIGatewayPushToCloudWatchLogs policy, which AWS maintains for exactly this purpose.",
@@ -156,8 +180,13 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 			"or SigV4 (IAM); the platform has no Cognito user pool."),
 	)
 	output(stack, "ApiURL", s.API.Url())
+	output(stack, "IamApiURL", s.IAMAPI.Url())
 	return s
 }
+
+// IAMBasePath is where the IAM API is served under a custom domain: IAM callers use
+// https://<domain>/iam/v1/..., key callers https://<domain>/v1/...
+const IAMBasePath = "iam"
 
 // createFunctions creates the API's functions with exactly the access each needs.
 func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg Config) {
@@ -280,9 +309,10 @@ func (s *APIStack) usageDrain(data *DataStack, cfg Config) {
 	s.Functions["usage"] = f
 }
 
-// routes wires every public route.
-func (s *APIStack) routes() {
-	api := s.API
+// routes wires the route table (shared/platform/apiroutes) onto api. On the key API
+// tenant routes take API keys through the REQUEST authorizer, /admin takes IAM and public
+// routes are open; on the IAM API (iam) only the tenant routes exist, with AWS_IAM.
+func (s *APIStack) routes(api awsapigateway.RestApi, iam bool) {
 	validator := api.AddRequestValidator(jsii.String("Validator"), &awsapigateway.RequestValidatorOptions{
 		RequestValidatorName:      jsii.String("body-and-parameters"),
 		ValidateRequestBody:       jsii.Bool(true),
@@ -322,11 +352,16 @@ func (s *APIStack) routes() {
 		return r
 	}
 	for _, rt := range apiroutes.All() {
+		if iam && rt.Auth != apiroutes.AuthTenant {
+			continue
+		}
 		o := &awsapigateway.MethodOptions{RequestValidator: validator}
-		switch rt.Auth {
-		case apiroutes.AuthTenant:
+		switch {
+		case rt.Auth == apiroutes.AuthTenant && iam:
+			o.AuthorizationType = awsapigateway.AuthorizationType_IAM
+		case rt.Auth == apiroutes.AuthTenant:
 			o.AuthorizationType, o.Authorizer = awsapigateway.AuthorizationType_CUSTOM, s.Authorizer
-		case apiroutes.AuthIAM:
+		case rt.Auth == apiroutes.AuthIAM:
 			o.AuthorizationType = awsapigateway.AuthorizationType_IAM
 		default:
 			o.AuthorizationType, o.RequestValidator = awsapigateway.AuthorizationType_NONE, nil

@@ -11,8 +11,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// routeTable maps "METHOD /path" to the method resource's properties.
-func routeTable(raw map[string]any) map[string]map[string]any {
+// routeTable maps "METHOD /path" to the properties of the methods of the REST API
+// apiID (a logical ID).
+func routeTable(raw map[string]any, apiID string) map[string]map[string]any {
 	res := resources(raw, "AWS::ApiGateway::Resource")
 	var path func(id string) string
 	path = func(id string) string {
@@ -26,6 +27,9 @@ func routeTable(raw map[string]any) map[string]map[string]any {
 	routes := map[string]map[string]any{}
 	for _, m := range resources(raw, "AWS::ApiGateway::Method") {
 		p := props(m)
+		if !strings.Contains(jsonText(p["RestApiId"]), `"`+apiID+`"`) {
+			continue
+		}
 		routes[p["HttpMethod"].(string)+" "+path(getAttTarget(p["ResourceId"]))] = p
 	}
 	return routes
@@ -35,7 +39,8 @@ func TestAPIStack(t *testing.T) {
 	s := platform(t)
 	a := s.platform.API
 	tpl, raw := s.templates["api"], s.raw["api"]
-	routes := routeTable(raw)
+	routes := routeTable(raw, logicalID(a.Stack, a.API.RestApiId()))
+	iamRoutes := routeTable(raw, logicalID(a.Stack, a.IAMAPI.RestApiId()))
 	fnID := func(binary string) string { return logicalID(a.Stack, a.Functions[binary].Function.FunctionArn()) }
 
 	t.Run("functions", func(t *testing.T) {
@@ -206,14 +211,24 @@ func TestAPIStack(t *testing.T) {
 				}),
 			})
 		})
-		stageID := logicalID(a.Stack, a.API.DeploymentStage().StageName())
+		stages := map[string]bool{
+			logicalID(a.Stack, a.API.DeploymentStage().StageName()):    false,
+			logicalID(a.Stack, a.IAMAPI.DeploymentStage().StageName()): false,
+		}
 		assoc := resources(raw, "AWS::WAFv2::WebACLAssociation")
-		if len(assoc) != 1 {
-			t.Fatalf("web ACL associations = %d, want 1", len(assoc))
+		if len(assoc) != 2 {
+			t.Fatalf("web ACL associations = %d, want the key API's and the IAM API's stages", len(assoc))
 		}
 		for _, r := range assoc {
-			if !strings.Contains(jsonText(props(r)["ResourceArn"]), `{"Ref":"`+stageID+`"}`) {
-				t.Errorf("web ACL associated with %v, want stage %s", props(r)["ResourceArn"], stageID)
+			for id := range stages {
+				if strings.Contains(jsonText(props(r)["ResourceArn"]), `{"Ref":"`+id+`"}`) {
+					stages[id] = true
+				}
+			}
+		}
+		for id, ok := range stages {
+			if !ok {
+				t.Errorf("stage %s has no web ACL", id)
 			}
 		}
 	})
@@ -276,6 +291,40 @@ func TestAPIStack(t *testing.T) {
 		}
 	})
 
+	t.Run("IAM callers: every tenant route on the IAM API, with AWS_IAM, served by the same function", func(t *testing.T) {
+		var tenantRoutes []string
+		for route, p := range routes {
+			if p["AuthorizationType"] == "CUSTOM" {
+				tenantRoutes = append(tenantRoutes, route)
+			}
+		}
+		sort.Strings(tenantRoutes)
+		if got := sortedKeys(iamRoutes); !slices.Equal(got, tenantRoutes) {
+			t.Errorf("IAM API routes\n got %v\nwant the key API's tenant routes %v", got, tenantRoutes)
+		}
+		for route, p := range iamRoutes {
+			if p["AuthorizationType"] != "AWS_IAM" || p["AuthorizerId"] != nil {
+				t.Errorf("%s on the IAM API: authorization %v/%v, want AWS_IAM", route, p["AuthorizationType"], p["AuthorizerId"])
+			}
+			fn := func(m map[string]any) string {
+				return jsonText(m["Integration"].(map[string]any)["Uri"])
+			}
+			if fn(p) != fn(routes[route]) {
+				t.Errorf("%s: the IAM API integrates %s, the key API %s", route, fn(p), fn(routes[route]))
+			}
+		}
+		has(t, "IAM API", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::RestApi"), map[string]any{
+				"Name": "plinth-iam", "EndpointConfiguration": map[string]any{"Types": []any{"REGIONAL"}},
+			})
+		})
+		has(t, "IAM API stage", func() {
+			tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Stage"), map[string]any{
+				"RestApiId": map[string]any{"Ref": logicalID(a.Stack, a.IAMAPI.RestApiId())}, "TracingEnabled": true,
+			})
+		})
+	})
+
 	t.Run("chat completions may stream for five minutes", func(t *testing.T) {
 		integ := routes["POST /v1/chat/completions"]["Integration"].(map[string]any)
 		if integ["TimeoutInMillis"] != float64(streamTimeoutSeconds*1000) {
@@ -313,7 +362,12 @@ func TestAPIStackCustomDomain(t *testing.T) {
 			"SecurityPolicy":         "TLS_1_2",
 		})
 	})
-	tpl.ResourceCountIs(jsii.String("AWS::ApiGateway::BasePathMapping"), jsii.Number(1))
+	tpl.ResourceCountIs(jsii.String("AWS::ApiGateway::BasePathMapping"), jsii.Number(2))
+	has(t, "the IAM API under /iam", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::BasePathMapping"), map[string]any{
+			"BasePath": IAMBasePath, "RestApiId": map[string]any{"Ref": logicalID(p.API.Stack, p.API.IAMAPI.RestApiId())},
+		})
+	})
 	has(t, "reserved concurrency", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 			"Description":                  assertions.Match_StringLikeRegexp(jsii.String("^Plinth model gateway")),

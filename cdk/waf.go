@@ -85,3 +85,11 @@ func NewAPIFirewall(scope constructs.Construct, id string, props *APIFirewallPro
 	})
 	return &APIFirewall{Construct: c, WebACL: acl}
 }
+
+// Protect associates the web ACL with another API stage.
+func (f *APIFirewall) Protect(id string, resourceARN *string) {
+	awswafv2.NewCfnWebACLAssociation(f.Construct, jsii.String(id), &awswafv2.CfnWebACLAssociationProps{
+		ResourceArn: resourceARN,
+		WebAclArn:   f.WebACL.AttrArn(),
+	})
+}

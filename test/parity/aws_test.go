@@ -248,8 +248,8 @@ func (rt *awsRT) gateway(ctx context.Context, c call) (reply, error) {
 		return reply{}, err
 	}
 	route, params, ok := apiroutes.Match(rt.routes, c.Method, u.Path)
-	if !ok {
-		return missingToken, nil
+	if !ok || (c.IAM != "" && route.Auth != apiroutes.AuthTenant) {
+		return missingToken, nil // the IAM API has the tenant routes only
 	}
 	n := rt.requests.Add(1)
 	ev := events.APIGatewayProxyRequest{
@@ -290,8 +290,12 @@ func (rt *awsRT) gateway(ctx context.Context, c call) (reply, error) {
 		ev.Body = string(c.Body)
 	}
 
-	switch route.Auth {
-	case apiroutes.AuthTenant:
+	switch {
+	case c.IAM != "":
+		// The IAM API: API Gateway verified the SigV4 signature and names the caller.
+		ev.RequestContext.Identity.UserArn = c.IAM
+		ev.RequestContext.Identity.Caller = "AROAPARITY:" + c.IAM[strings.LastIndex(c.IAM, "/")+1:]
+	case route.Auth == apiroutes.AuthTenant:
 		if header.Get("Authorization") == "" {
 			return unauthorized, nil // the identity source is missing: the authorizer is not called
 		}
@@ -315,7 +319,7 @@ func (rt *awsRT) gateway(ctx context.Context, c call) (reply, error) {
 			ctxMap[k] = v
 		}
 		ev.RequestContext.Authorizer = ctxMap
-	case apiroutes.AuthIAM:
+	case route.Auth == apiroutes.AuthIAM:
 		if !c.Admin {
 			return missingToken, nil // an unsigned request to an AWS_IAM route
 		}

@@ -3,6 +3,8 @@ package parity
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,11 +15,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/plinth-ai/plinth/shared/platform"
 	"github.com/plinth-ai/plinth/shared/provider/providertest"
 	"github.com/plinth-ai/plinth/shared/provider/router"
+	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
 )
 
 // call is one HTTP request of the suite, with the caller's credential: an admin, a
@@ -28,8 +32,24 @@ type call struct {
 	ContentType  string
 	Key          string
 	Admin        bool
-	Header       http.Header
+	// IAM signs the call as this IAM principal (an assumed-role session of iamCallers)
+	// instead: SigV4 locally, the IAM API in AWS.
+	IAM    string
+	Header http.Header
 }
+
+// iamCallers are the IAM principals calls may be signed as, with the credentials the
+// local platform verifies them by (PLINTH_SIGV4_CREDENTIALS); in AWS, IAM verifies them.
+var iamCallers = map[string]sigv4.Credential{
+	appSession:      {AccessKeyID: "AKIAPARITYAPP", SecretAccessKey: "parity-app-secret", PrincipalARN: appSession},
+	strangerSession: {AccessKeyID: "AKIAPARITYSTRANGER", SecretAccessKey: "parity-stranger-secret", PrincipalARN: strangerSession},
+}
+
+const (
+	appRole         = "arn:aws:iam::123456789012:role/plinth-app"
+	appSession      = "arn:aws:sts::123456789012:assumed-role/plinth-app/app-1"
+	strangerSession = "arn:aws:sts::123456789012:assumed-role/stranger/s-1"
+)
 
 // reply is a whole HTTP response.
 type reply struct {
@@ -106,13 +126,20 @@ type local struct {
 	l *platform.Local
 }
 
-const localAdminKey = "adm-parity"
+const (
+	localAdminKey = "adm-parity"
+	localRegion   = "eu-west-1"
+)
 
 func newLocal(t *testing.T, e *env) *local {
 	t.Helper()
 	ctx := context.Background()
+	var creds []sigv4.Credential
+	for _, c := range iamCallers {
+		creds = append(creds, c)
+	}
 	l, err := platform.NewLocal(ctx, platform.Config{DataDir: t.TempDir(), AdminKey: localAdminKey, Logger: quiet(),
-		DeploymentOptions: []router.BuildOption{router.WithAWSConfig(e.sdk)}})
+		DeploymentOptions: []router.BuildOption{router.WithAWSConfig(e.sdk)}, SigV4: creds, Region: localRegion})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +163,14 @@ func (l *local) do(t *testing.T, c call) reply {
 		r.Header.Set("Authorization", "Bearer "+localAdminKey)
 	case c.Key != "":
 		r.Header.Set("Authorization", "Bearer "+c.Key)
+	case c.IAM != "":
+		cred := iamCallers[c.IAM]
+		sum := sha256.Sum256(c.Body)
+		err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: cred.AccessKeyID, SecretAccessKey: cred.SecretAccessKey},
+			r, hex.EncodeToString(sum[:]), "execute-api", localRegion, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	w := httptest.NewRecorder()
 	l.l.Handler.ServeHTTP(w, r)

@@ -231,10 +231,10 @@ func TestScenario(t *testing.T) {
 				Requests int `json:"requests"`
 			} `json:"total"`
 		}
-		tenantCall("GET", "/v1/usage", nil).decode(t, &u)
-		if u.Total.Requests < 8 {
-			t.Fatalf("usage counts %d requests", u.Total.Requests)
-		}
+		eventually(t, "acme's usage", func() (bool, string) {
+			tenantCall("GET", "/v1/usage", nil).decode(t, &u)
+			return u.Total.Requests >= 8, string(jsonBody(u))
+		})
 		if r := admin("GET", "/admin/usage/report?group_by=model", nil, http.StatusOK); !r.contains("local-chat", "nova") {
 			t.Fatalf("usage report: %v", r)
 		}
