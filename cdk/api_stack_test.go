@@ -97,7 +97,8 @@ func TestAPIStack(t *testing.T) {
 			"GET /v1/knowledge-bases/{kb}/documents", "POST /v1/knowledge-bases/{kb}/documents",
 			"GET /v1/knowledge-bases/{kb}/documents/{document}", "DELETE /v1/knowledge-bases/{kb}/documents/{document}",
 			"ANY /admin/{proxy+}", "GET /healthz", "GET /openapi.json",
-			"GET /v1/tools", "POST /v1/responses", "GET /v1/responses/{id}", "POST /mcp", "GET /mcp", "DELETE /mcp", "GET /.well-known/oauth-protected-resource/mcp",
+			"GET /v1/tools", "POST /v1/responses", "GET /v1/responses/{id}",
+			"POST /v1/agent-runs", "GET /v1/agent-runs/{id}", "POST /v1/agent-runs/{id}/approvals", "POST /mcp", "GET /mcp", "DELETE /mcp", "GET /.well-known/oauth-protected-resource/mcp",
 			"GET /v1/session", "GET /v1/review-queues", "GET /v1/review-queues/{id}",
 			"POST /v1/review-queues/{id}/next", "POST /v1/review-queues/{id}/reviews",
 			"GET /console", "GET /console/{proxy+}",
@@ -143,7 +144,7 @@ func TestAPIStack(t *testing.T) {
 			"/v1/chat": "gateway", "/v1/embeddings": "gateway", "/v1/models": "gateway", "/v1/usage": "gateway",
 			"/v1/feedback": "gateway", "/v1/guardrails": "guardrails", "/v1/knowledge-bases": "retrieval",
 			"/admin": "admin", "/healthz": "gateway", "/openapi.json": "gateway",
-			"/v1/tools": "gateway", "/v1/responses": "gateway", "/mcp": "gateway", "/.well-known": "gateway",
+			"/v1/tools": "gateway", "/v1/responses": "gateway", "/v1/agent-runs": "gateway", "/mcp": "gateway", "/.well-known": "gateway",
 			"/v1/session": "gateway", "/v1/review-queues": "gateway", "/console": "gateway",
 		}
 		for route, p := range routes {

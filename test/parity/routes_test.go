@@ -26,8 +26,8 @@ var awsDifferences = map[string]string{
 	"POST /v1/agent-runs/{id}/approvals":           durableRuns,
 }
 
-// durableRuns is why durable agent runs are local only for now.
-const durableRuns = "durable agent runs park approvals on Step Functions task tokens; the AWS flows backend does not complete task tokens yet and the stack does not deploy the agent state machine, so API Gateway has no route for them"
+// durableRuns is why durable agent runs differ here.
+const durableRuns = "durable agent runs need the agent state machine (PLINTH_AGENT_STATE_MACHINE_ARN): the stack deploys it, but this in-process AWS runtime's fake Step Functions runs no task-token waits, so its gateway function mounts no durable-run routes"
 
 // operation is one documented operation.
 type operation struct {
