@@ -80,12 +80,18 @@ func TestTaskDispatch(t *testing.T) {
 		t.Fatalf("no table: %v", err)
 	}
 
-	// The knowledge base acme/docs of the sample events, created as an admin would.
-	admin := adminAPI(t, awsPlatform(t, cfg))
-	kb := events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/admin/knowledge-bases", Body: `{"tenant":"acme","id":"docs"}`,
-		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "r-1", Identity: events.APIGatewayRequestIdentity{UserArn: "arn:aws:iam::123456789012:role/admin"}}}
-	if resp, err := platform.BufferedHandler(admin, nil)(context.Background(), kb); err != nil || resp.StatusCode != 201 {
-		t.Fatalf("create knowledge base: %v %d %s", err, resp.StatusCode, resp.Body)
+	// The tenant acme and its knowledge base docs of the sample events, created as an
+	// admin would.
+	admin := platform.BufferedHandler(adminAPI(t, awsPlatform(t, cfg)), nil)
+	for _, c := range []struct{ path, body string }{
+		{"/admin/tenants", `{"id":"acme"}`},
+		{"/admin/knowledge-bases", `{"tenant":"acme","id":"docs"}`},
+	} {
+		req := events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: c.path, Body: c.body,
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "r-1", Identity: events.APIGatewayRequestIdentity{UserArn: "arn:aws:iam::123456789012:role/admin"}}}
+		if resp, err := admin(context.Background(), req); err != nil || resp.StatusCode != 201 {
+			t.Fatalf("POST %s: %v %d %s", c.path, err, resp.StatusCode, resp.Body)
+		}
 	}
 	otherKB := strings.Replace(string(eventFile(t, "s3-object-created.json")), "tenants/acme/kb/docs/", "tenants/acme/kb/nope/", 1)
 

@@ -31,7 +31,7 @@ func BenchmarkEvaluationFlow(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r, err := svc.StartRun(ctx, "bench", 4)
+		r, err := svc.StartRun(ctx, "", "bench", 4)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -32,7 +32,7 @@ func TestRunOnBoltStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		run, err := svc.StartRun(ctx, "qa", 4)
+		run, err := svc.StartRun(ctx, "", "qa", 4)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -51,7 +51,7 @@ func TestRunThroughEvaluationStateMachine(t *testing.T) {
 	if _, err := svc.CreateSuite(ctx, qaSuite()); err != nil {
 		t.Fatal(err)
 	}
-	run, err := svc.StartRun(ctx, "qa", 2)
+	run, err := svc.StartRun(ctx, "", "qa", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestRunThroughEvaluationStateMachine(t *testing.T) {
 
 	// A worse target regresses against the previous succeeded run.
 	target.setAnswers(worseAnswers)
-	run2, err := svc.StartRun(ctx, "qa", 0)
+	run2, err := svc.StartRun(ctx, "", "qa", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestFlowMarksRunFailed(t *testing.T) {
 	if _, err := svc.CreateSuite(ctx, su); err != nil {
 		t.Fatal(err)
 	}
-	run, err := svc.StartRun(ctx, "qa", 0)
+	run, err := svc.StartRun(ctx, "", "qa", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestScheduledStartCreatesRun(t *testing.T) {
 	if e = h.wait(t, e.ID); e.Status != flow.StatusSucceeded {
 		t.Fatalf("execution %s %s", e.Status, e.Cause)
 	}
-	runs, err := svc.ListRuns(ctx, "qa", 0)
+	runs, err := svc.ListRuns(ctx, "acme", "qa", 0)
 	if err != nil || len(runs) != 1 || runs[0].Trigger != "schedule" || runs[0].Status != StatusSucceeded {
 		t.Fatalf("runs = %+v, %v", runs, err)
 	}
@@ -264,7 +264,7 @@ func TestLargeDatasetTravelsAsIndexBatches(t *testing.T) {
 	if len(loaded.Batches) != 9 || loaded.Batches[8].End != n || loaded.Batches[0].Items != nil {
 		t.Fatalf("batches = %d, last end %d, inline %v", len(loaded.Batches), loaded.Batches[len(loaded.Batches)-1].End, loaded.Batches[0].Items != nil)
 	}
-	run, err := svc.StartRun(ctx, "big", 3)
+	run, err := svc.StartRun(ctx, "", "big", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestTargetFailureIsRecordedPerItem(t *testing.T) {
 	if _, err := svc.CreateSuite(ctx, su); err != nil {
 		t.Fatal(err)
 	}
-	run, _ := svc.StartRun(ctx, "qa", 0)
+	run, _ := svc.StartRun(ctx, "", "qa", 0)
 	if e := h.wait(t, run.ExecutionID); e.Status != flow.StatusSucceeded {
 		t.Fatalf("execution %s %s", e.Status, e.Cause)
 	}
@@ -310,7 +310,7 @@ func TestNewServiceRefusesNil(t *testing.T) {
 	if _, err := NewService(nil, nil, nil); err == nil {
 		t.Fatal("nil ports accepted")
 	}
-	if _, err := (&Service{}).StartRun(context.Background(), "x", 0); err == nil || errors.Is(err, ErrNotFound) {
+	if _, err := (&Service{}).StartRun(context.Background(), "", "x", 0); err == nil || errors.Is(err, ErrNotFound) {
 		t.Fatalf("start without starter: %v", err)
 	}
 }
@@ -328,7 +328,7 @@ func TestAllItemsFailedAreReported(t *testing.T) {
 	if _, err := svc.CreateSuite(ctx, su); err != nil {
 		t.Fatal(err)
 	}
-	run, _ := svc.StartRun(ctx, "qa", 0)
+	run, _ := svc.StartRun(ctx, "", "qa", 0)
 	h.wait(t, run.ExecutionID)
 	got, _ := svc.GetRun(ctx, run.ID)
 	if got.Status != StatusFailed || got.FailedItems != 2 || got.ItemCount != 2 || !strings.Contains(got.Error, "every item failed") {

@@ -9,22 +9,26 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 )
 
-// Routes registers the evaluation API on mux:
+// Routes registers the evaluation API on mux. Suites belong to a tenant: two tenants may
+// each have a suite "qa". ?tenant= says whose suite or run a route means; without it, the
+// ID must name one tenant's suite (else 400 tenant_required), and a run is found by its
+// globally unique ID. With it, another tenant's suite or run is 404, as a missing one.
 //
-//	POST /admin/eval-suites                  create a suite (201)
-//	GET  /admin/eval-suites[?tenant=]        list suites
-//	GET  /admin/eval-suites/{id}             one suite
-//	PUT  /admin/eval-suites/{id}             replace a suite
-//	DELETE /admin/eval-suites/{id}           delete a suite (204)
-//	POST /admin/eval-suites/{id}/runs        start a run (202 {"id","status"}); body {"max_concurrency"} optional
-//	GET  /admin/eval-suites/{id}/runs        the suite's runs, newest first
-//	GET  /admin/eval-suites/{id}/trend       HTML trend across runs
-//	GET  /admin/eval-runs/{id}               the run with its items
-//	GET  /admin/eval-runs/{id}/report.html   HTML report with inline SVG charts
-//	GET  /admin/eval-runs/{id}.csv           per-item CSV
+//	POST /admin/eval-suites                          create a suite of the body's tenant (201)
+//	GET  /admin/eval-suites[?tenant=]                list suites
+//	GET  /admin/eval-suites/{id}[?tenant=]           one suite
+//	PUT  /admin/eval-suites/{id}[?tenant=]           replace a suite
+//	DELETE /admin/eval-suites/{id}[?tenant=]         delete a suite (204)
+//	POST /admin/eval-suites/{id}/runs[?tenant=]      start a run (202 {"id","status"}); body {"max_concurrency"} optional
+//	GET  /admin/eval-suites/{id}/runs[?tenant=]      the suite's runs, newest first
+//	GET  /admin/eval-suites/{id}/trend[?tenant=]     HTML trend across runs
+//	GET  /admin/eval-runs/{id}[?tenant=]             the run with its items
+//	GET  /admin/eval-runs/{id}/report.html[?tenant=] HTML report with inline SVG charts
+//	GET  /admin/eval-runs/{id}.csv[?tenant=]         per-item CSV
 //	POST /v1/feedback                        record feedback for the caller's tenant (201)
 //	GET  /admin/feedback/export?tenant=      the tenant's feedback as a JSONL dataset
 //
@@ -76,7 +80,13 @@ func (svc *Service) handleCreateSuite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (svc *Service) handleListSuites(w http.ResponseWriter, r *http.Request) {
-	suites, err := svc.ListSuites(r.Context(), r.URL.Query().Get("tenant"))
+	if t := tenantOf(r); t != "" && svc.refs.Tenant != nil {
+		if err := svc.refs.Tenant(r.Context(), t); err != nil {
+			httpapi.WriteError(w, toHTTP(fault.WithParam(err, "tenant")))
+			return
+		}
+	}
+	suites, err := svc.ListSuites(r.Context(), tenantOf(r))
 	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return
@@ -87,8 +97,11 @@ func (svc *Service) handleListSuites(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, listSuites{Object: "list", Data: suites})
 }
 
+// tenantOf is the tenant a request names with ?tenant= ("" when it names none).
+func tenantOf(r *http.Request) string { return r.URL.Query().Get("tenant") }
+
 func (svc *Service) handleGetSuite(w http.ResponseWriter, r *http.Request) {
-	su, err := svc.GetSuite(r.Context(), r.PathValue("id"))
+	su, err := svc.GetSuite(r.Context(), tenantOf(r), r.PathValue("id"))
 	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return
@@ -109,6 +122,19 @@ func (svc *Service) handlePutSuite(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, httpapi.BadRequest("id", "body id %q does not match the path", su.ID))
 		return
 	}
+	if t := tenantOf(r); t != "" && su.Tenant != "" && su.Tenant != t {
+		httpapi.WriteError(w, httpapi.BadRequest("tenant", "body tenant %q does not match ?tenant=%s; a suite cannot move between tenants", su.Tenant, t))
+		return
+	}
+	if su.Tenant == "" {
+		// The suite keeps its owner: the one ?tenant= names, or the one tenant with the ID.
+		cur, err := svc.GetSuite(r.Context(), tenantOf(r), su.ID)
+		if err != nil {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		su.Tenant = cur.Tenant
+	}
 	updated, err := svc.UpdateSuite(r.Context(), su)
 	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
@@ -118,10 +144,13 @@ func (svc *Service) handlePutSuite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (svc *Service) handleDeleteSuite(w http.ResponseWriter, r *http.Request) {
-	if suite, err := svc.GetSuite(r.Context(), r.PathValue("id")); err == nil {
-		audit.SetTenant(r.Context(), suite.Tenant)
+	suite, err := svc.GetSuite(r.Context(), tenantOf(r), r.PathValue("id"))
+	if err != nil {
+		httpapi.WriteError(w, toHTTP(err))
+		return
 	}
-	if err := svc.DeleteSuite(r.Context(), r.PathValue("id")); err != nil {
+	audit.SetTenant(r.Context(), suite.Tenant)
+	if err := svc.DeleteSuite(r.Context(), suite.Tenant, suite.ID); err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return
 	}
@@ -155,7 +184,7 @@ func (svc *Service) handleStartRun(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, httpapi.BadRequest("max_concurrency", "max_concurrency must be 1-40"))
 		return
 	}
-	run, err := svc.StartRun(r.Context(), r.PathValue("id"), req.MaxConcurrency)
+	run, err := svc.StartRun(r.Context(), tenantOf(r), r.PathValue("id"), req.MaxConcurrency)
 	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return
@@ -166,12 +195,13 @@ func (svc *Service) handleStartRun(w http.ResponseWriter, r *http.Request) {
 }
 
 func (svc *Service) handleListRuns(w http.ResponseWriter, r *http.Request) {
-	if _, err := svc.GetSuite(r.Context(), r.PathValue("id")); err != nil {
+	su, err := svc.GetSuite(r.Context(), tenantOf(r), r.PathValue("id"))
+	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return
 	}
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	runs, err := svc.ListRuns(r.Context(), r.PathValue("id"), max(0, limit))
+	runs, err := svc.ListRuns(r.Context(), su.Tenant, su.ID, max(0, limit))
 	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return
@@ -208,7 +238,7 @@ func (svc *Service) handleGetRun(w http.ResponseWriter, r *http.Request) {
 		svc.handleCSV(w, r, strings.TrimSuffix(id, ".csv"))
 		return
 	}
-	run, err := svc.GetRun(r.Context(), id)
+	run, err := svc.RunOf(r.Context(), tenantOf(r), id)
 	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return
@@ -234,7 +264,7 @@ func (svc *Service) handleGetRun(w http.ResponseWriter, r *http.Request) {
 }
 
 func (svc *Service) handleCSV(w http.ResponseWriter, r *http.Request, id string) {
-	run, err := svc.GetRun(r.Context(), id)
+	run, err := svc.RunOf(r.Context(), tenantOf(r), id)
 	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return
@@ -250,7 +280,7 @@ func (svc *Service) handleCSV(w http.ResponseWriter, r *http.Request, id string)
 }
 
 func (svc *Service) handleReport(w http.ResponseWriter, r *http.Request) {
-	run, err := svc.GetRun(r.Context(), r.PathValue("id"))
+	run, err := svc.RunOf(r.Context(), tenantOf(r), r.PathValue("id"))
 	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return
@@ -265,7 +295,7 @@ func (svc *Service) handleReport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (svc *Service) handleTrend(w http.ResponseWriter, r *http.Request) {
-	su, err := svc.GetSuite(r.Context(), r.PathValue("id"))
+	su, err := svc.GetSuite(r.Context(), tenantOf(r), r.PathValue("id"))
 	if err != nil {
 		httpapi.WriteError(w, toHTTP(err))
 		return

@@ -61,7 +61,7 @@ func TestRAGTargetMetrics(t *testing.T) {
 	if _, err := svc.CreateSuite(ctx, su); err != nil {
 		t.Fatal(err)
 	}
-	run, err := svc.StartRun(ctx, "rag", 0)
+	run, err := svc.StartRun(ctx, "", "rag", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

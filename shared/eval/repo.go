@@ -13,8 +13,8 @@ import (
 
 // Store layout (one table):
 //
-//	EVAL#SUITES               SUITE#<id>                     the suite
-//	EVAL#SUITE#<id>#RUNS      <started RFC3339Nano>#<run>    run index entry (summary)
+//	EVAL#SUITES                        SUITE#<tenant>#<id>            the suite
+//	EVAL#SUITE#<tenant>#<id>#RUNS      <started RFC3339Nano>#<run>    run index entry (summary)
 //	EVAL#RUN#<run>            META                           the run
 //	EVAL#RUN#<run>            ITEM#<index, 8 digits>         one item result
 //	EVAL#FEEDBACK#<tenant>    <created RFC3339Nano>#<id>     one feedback record
@@ -25,13 +25,18 @@ const (
 	timeLayout = "2006-01-02T15:04:05.000000000Z"
 )
 
-func suiteKey(id string) store.Key { return store.Key{PK: pkSuites, SK: "SUITE#" + id} }
-func runKey(id string) store.Key   { return store.Key{PK: "EVAL#RUN#" + id, SK: skRunMeta} }
-func runIndexPK(suite string) string {
-	return "EVAL#SUITE#" + suite + "#RUNS"
+// IDs and tenants never hold '#' (reID), so the keys below cannot collide. Suites
+// stored before they were scoped by tenant had SK SUITE#<id> and run index partitions
+// EVAL#SUITE#<id>#RUNS; migrateLegacy moves them.
+func suiteKey(tenant, id string) store.Key {
+	return store.Key{PK: pkSuites, SK: "SUITE#" + tenant + "#" + id}
+}
+func runKey(id string) store.Key { return store.Key{PK: "EVAL#RUN#" + id, SK: skRunMeta} }
+func runIndexPK(tenant, suite string) string {
+	return "EVAL#SUITE#" + tenant + "#" + suite + "#RUNS"
 }
 func runIndexKey(r *Run) store.Key {
-	return store.Key{PK: runIndexPK(r.SuiteID), SK: r.StartedAt.UTC().Format(timeLayout) + "#" + r.ID}
+	return store.Key{PK: runIndexPK(r.Tenant, r.SuiteID), SK: r.StartedAt.UTC().Format(timeLayout) + "#" + r.ID}
 }
 func itemKey(run string, index int) store.Key {
 	return store.Key{PK: "EVAL#RUN#" + run, SK: fmt.Sprintf("%s%08d", itemPrefix, index)}
@@ -68,12 +73,12 @@ func (s *Service) putSuite(ctx context.Context, su *Suite, cond store.WriteOptio
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.Put(ctx, store.Item{Key: suiteKey(su.ID), Data: b}, cond); err != nil {
+	if _, err := s.store.Put(ctx, store.Item{Key: suiteKey(su.Tenant, su.ID), Data: b}, cond); err != nil {
 		if errors.Is(err, store.ErrConditionFailed) {
 			if cond.Cond == store.IfNotExists {
-				return fault.New(ErrExists, "id", "tenant %s already has an evaluation suite %q; choose another id, or replace it with PUT /admin/eval-suites/%s", su.Tenant, su.ID, su.ID)
+				return fault.New(ErrExists, "id", "tenant %s already has an evaluation suite %q; choose another id, or replace it with PUT /admin/eval-suites/%s?tenant=%s", su.Tenant, su.ID, su.ID, su.Tenant)
 			}
-			return suiteNotFound(su.ID)
+			return suiteNotFound(su.Tenant, su.ID)
 		}
 		return fmt.Errorf("store suite %q: %w", su.ID, err)
 	}
@@ -164,8 +169,8 @@ func (s *Service) itemResults(ctx context.Context, run string, from, to int) ([]
 	return out, nil
 }
 
-func (s *Service) runSummaries(ctx context.Context, suite string, limit int) ([]runSummary, error) {
-	items, err := s.store.Query(ctx, runIndexPK(suite), store.QueryOptions{Desc: true, Limit: limit})
+func (s *Service) runSummaries(ctx context.Context, tenant, suite string, limit int) ([]runSummary, error) {
+	items, err := s.store.Query(ctx, runIndexPK(tenant, suite), store.QueryOptions{Desc: true, Limit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("query runs of suite %s: %w", suite, err)
 	}

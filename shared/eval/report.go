@@ -285,7 +285,7 @@ td,th{border:1px solid #ccc;padding:4px 6px;text-align:left}th{background:#f3f3f
 // WriteTrend renders the suite's runs, oldest first, as an HTML page with an inline SVG
 // line chart of every metric (scaled to its range).
 func (s *Service) WriteTrend(ctx context.Context, w io.Writer, su *Suite) error {
-	runs, err := s.ListRuns(ctx, su.ID, 0)
+	runs, err := s.ListRuns(ctx, su.Tenant, su.ID, 0)
 	if err != nil {
 		return err
 	}

@@ -69,8 +69,13 @@ type Service struct {
 	// inlineLimit is the largest serialised batch carried through the flow's state.
 	inlineLimit int
 
+	refs References
+
 	mu       sync.Mutex
 	datasets map[string][]Item // snapshot key → items, a small cache for the tasks
+
+	migrateMu sync.Mutex
+	migrated  bool // suites of the layout before tenant scoping are moved
 }
 
 // Option configures a Service.
@@ -137,104 +142,6 @@ func newID(prefix string, now time.Time) string {
 	return fmt.Sprintf("%s%s%s", prefix, now.UTC().Format("20060102t150405"), hex.EncodeToString(b[:]))
 }
 
-// CreateSuite validates and stores a new suite.
-func (s *Service) CreateSuite(ctx context.Context, su Suite) (*Suite, error) {
-	if err := su.Validate(); err != nil {
-		return nil, err
-	}
-	if err := s.checkRunnable(&su); err != nil {
-		return nil, err
-	}
-	now := s.now().UTC()
-	su.CreatedAt, su.UpdatedAt = now, now
-	if err := s.putSuite(ctx, &su, store.WriteOptions{Cond: store.IfNotExists}); err != nil {
-		return nil, err
-	}
-	return &su, nil
-}
-
-// UpdateSuite replaces an existing suite, keeping its creation time.
-func (s *Service) UpdateSuite(ctx context.Context, su Suite) (*Suite, error) {
-	old, err := s.GetSuite(ctx, su.ID)
-	if err != nil {
-		return nil, err
-	}
-	if err := su.Validate(); err != nil {
-		return nil, err
-	}
-	if err := s.checkRunnable(&su); err != nil {
-		return nil, err
-	}
-	su.CreatedAt, su.UpdatedAt = old.CreatedAt, s.now().UTC()
-	if err := s.putSuite(ctx, &su, store.WriteOptions{Cond: store.IfExists}); err != nil {
-		return nil, err
-	}
-	return &su, nil
-}
-
-// checkRunnable rejects suites that need a port the service lacks.
-func (s *Service) checkRunnable(su *Suite) error {
-	for _, m := range su.EffectiveMetrics() {
-		if m == MetricEmbeddingSimilarity && s.embedder == nil {
-			return fmt.Errorf("suite %q: metric %s needs an embedding model, and none is configured: %w", su.ID, m, ErrInvalid)
-		}
-	}
-	if su.Target.KnowledgeBase != "" && s.retriever == nil {
-		return fmt.Errorf("suite %q: knowledge-base targets are not available here: %w", su.ID, ErrInvalid)
-	}
-	if p := su.Target.Prompt; p != nil {
-		if s.prompts == nil {
-			return fmt.Errorf("suite %q: registry prompts are not available here: %w", su.ID, ErrInvalid)
-		}
-		if p.ID == "" || p.Version < 0 {
-			return fmt.Errorf("suite %q: target.prompt needs an id and a version ≥ 0: %w", su.ID, ErrInvalid)
-		}
-	}
-	return nil
-}
-
-// GetSuite returns a suite.
-func (s *Service) GetSuite(ctx context.Context, id string) (*Suite, error) {
-	var su Suite
-	if _, err := s.getJSON(ctx, suiteKey(id), &su); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, suiteNotFound(id)
-		}
-		return nil, fmt.Errorf("suite %q: %w", id, err)
-	}
-	return &su, nil
-}
-
-// ListSuites returns every suite, or the tenant's when tenant is not empty, by ID.
-func (s *Service) ListSuites(ctx context.Context, tenant string) ([]Suite, error) {
-	items, err := s.store.Query(ctx, pkSuites, store.QueryOptions{Prefix: "SUITE#"})
-	if err != nil {
-		return nil, fmt.Errorf("list suites: %w", err)
-	}
-	out := []Suite{}
-	for _, it := range items {
-		var su Suite
-		if err := json.Unmarshal(it.Data, &su); err != nil {
-			return nil, fmt.Errorf("decode suite %s: %w", it.SK, err)
-		}
-		if tenant == "" || su.Tenant == tenant {
-			out = append(out, su)
-		}
-	}
-	return out, nil
-}
-
-// DeleteSuite removes a suite (its runs stay readable).
-func (s *Service) DeleteSuite(ctx context.Context, id string) error {
-	if err := s.store.Delete(ctx, suiteKey(id), store.WriteOptions{Cond: store.IfExists}); err != nil {
-		if errors.Is(err, store.ErrConditionFailed) {
-			return suiteNotFound(id)
-		}
-		return fmt.Errorf("delete suite %q: %w", id, err)
-	}
-	return nil
-}
-
 // ScheduledSuite is a suite with a schedule, for the scheduler to register.
 type ScheduledSuite struct {
 	SuiteID  string `json:"suite_id"`
@@ -255,28 +162,31 @@ func (s *Service) Schedules(ctx context.Context) ([]ScheduledSuite, error) {
 		if su.Schedule == "" {
 			continue
 		}
-		in, _ := json.Marshal(FlowInput{SuiteID: su.ID, Trigger: "schedule"})
+		in, _ := json.Marshal(FlowInput{Tenant: su.Tenant, SuiteID: su.ID, Trigger: "schedule"})
 		out = append(out, ScheduledSuite{SuiteID: su.ID, Tenant: su.Tenant, Schedule: su.Schedule, Input: in})
 	}
 	return out, nil
 }
 
 // FlowInput is the evaluation state machine's execution input. RunID is empty when a
-// schedule starts the machine directly; LoadDataset then creates the run.
+// schedule starts the machine directly; LoadDataset then creates the run. Tenant names
+// the suite's owner (inputs without one name a suite ID only one tenant has).
 type FlowInput struct {
+	Tenant         string `json:"tenant,omitempty"`
 	SuiteID        string `json:"suite_id"`
 	RunID          string `json:"run_id,omitempty"`
 	MaxConcurrency int    `json:"max_concurrency,omitempty"`
 	Trigger        string `json:"trigger,omitempty"`
 }
 
-// StartRun creates a running run of the suite and starts the state machine for it
-// through the RunStarter. maxConcurrency bounds the Map state (0 = default 4).
-func (s *Service) StartRun(ctx context.Context, suiteID string, maxConcurrency int) (*Run, error) {
+// StartRun creates a running run of the tenant's suite and starts the state machine for
+// it through the RunStarter (tenant "" finds the suite as GetSuite does). maxConcurrency
+// bounds the Map state (0 = default 4).
+func (s *Service) StartRun(ctx context.Context, tenant, suiteID string, maxConcurrency int) (*Run, error) {
 	if s.starter == nil {
 		return nil, errors.New("eval: no run starter configured")
 	}
-	su, err := s.GetSuite(ctx, suiteID)
+	su, err := s.GetSuite(ctx, tenant, suiteID)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +194,7 @@ func (s *Service) StartRun(ctx context.Context, suiteID string, maxConcurrency i
 	if err != nil {
 		return nil, err
 	}
-	in, _ := json.Marshal(FlowInput{SuiteID: su.ID, RunID: r.ID, MaxConcurrency: maxConcurrency, Trigger: "api"})
+	in, _ := json.Marshal(FlowInput{Tenant: su.Tenant, SuiteID: su.ID, RunID: r.ID, MaxConcurrency: maxConcurrency, Trigger: "api"})
 	exec, err := s.starter(ctx, in)
 	if err != nil {
 		msg := "start evaluation flow: " + err.Error()
@@ -345,14 +255,27 @@ func (s *Service) GetRun(ctx context.Context, id string) (*Run, error) {
 	return &r, nil
 }
 
+// RunOf returns the run if it belongs to tenant ("" = any tenant); another tenant's run
+// is not found, exactly as a missing one.
+func (s *Service) RunOf(ctx context.Context, tenant, id string) (*Run, error) {
+	r, err := s.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ownedBy(r, tenant) {
+		return nil, fault.New(ErrNotFound, "", "tenant %s has no evaluation run %q; list a suite's runs with GET /admin/eval-suites/{id}/runs?tenant=%s", tenant, id, tenant)
+	}
+	return r, nil
+}
+
 // RunItems returns a run's item results in dataset order.
 func (s *Service) RunItems(ctx context.Context, id string) ([]ItemResult, error) {
 	return s.itemResults(ctx, id, 0, -1)
 }
 
-// ListRuns returns a suite's runs, newest first (at most limit; 0 = all).
-func (s *Service) ListRuns(ctx context.Context, suiteID string, limit int) ([]Run, error) {
-	sums, err := s.runSummaries(ctx, suiteID, limit)
+// ListRuns returns the runs of the tenant's suite, newest first (at most limit; 0 = all).
+func (s *Service) ListRuns(ctx context.Context, tenant, suiteID string, limit int) ([]Run, error) {
+	sums, err := s.runSummaries(ctx, tenant, suiteID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -366,8 +289,4 @@ func (s *Service) ListRuns(ctx context.Context, suiteID string, limit int) ([]Ru
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
 	return out, nil
-}
-
-func suiteNotFound(id string) error {
-	return fault.New(ErrNotFound, "", "evaluation suite %q does not exist; list suites with GET /admin/eval-suites", id)
 }

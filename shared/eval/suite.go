@@ -20,6 +20,8 @@ var (
 	ErrNotFound = fault.Sentinel("eval: not found", fault.ErrNotFound)
 	// ErrExists means a suite with the ID already exists.
 	ErrExists = fault.Sentinel("eval: already exists", fault.ErrExists)
+	// ErrAmbiguous means a suite ID given without a tenant names suites of several tenants.
+	ErrAmbiguous = fault.Sentinel("eval: several tenants have the suite", fault.ErrAmbiguous)
 )
 
 // Metric keys.

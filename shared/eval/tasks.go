@@ -80,7 +80,7 @@ type Loaded struct {
 // LoadDataset loads and validates the suite's dataset, snapshots it for the run
 // (creating the run when a schedule started the flow) and splits it into batches.
 func (s *Service) LoadDataset(ctx context.Context, in FlowInput) (*Loaded, error) {
-	su, err := s.GetSuite(ctx, in.SuiteID)
+	su, err := s.GetSuite(ctx, in.Tenant, in.SuiteID)
 	if err != nil {
 		return nil, err
 	}
@@ -297,9 +297,11 @@ type FlowError struct {
 	Cause string `json:"Cause"`
 }
 
-// StoreInput is StoreRun's input: an aggregate to record, or a failure.
+// StoreInput is StoreRun's input: an aggregate to record, or a failure. Tenant is the
+// flow input's, for a failure before the run existed.
 type StoreInput struct {
 	Aggregated
+	Tenant  string     `json:"tenant,omitempty"`
 	Failure *FlowError `json:"error,omitempty"`
 }
 
@@ -312,7 +314,7 @@ func (s *Service) StoreRun(ctx context.Context, in StoreInput) (*RunRef, error) 
 			msg = in.Failure.Error + ": " + in.Failure.Cause
 		}
 		if in.RunID == "" {
-			su, err := s.GetSuite(ctx, in.SuiteID)
+			su, err := s.GetSuite(ctx, in.Tenant, in.SuiteID)
 			if err != nil {
 				return nil, err
 			}
@@ -411,7 +413,7 @@ func (s *Service) baselineOf(ctx context.Context, r *Run) (*runSummary, error) {
 		}
 		return &runSummary{ID: b.ID, Metrics: b.Metrics}, nil
 	}
-	sums, err := s.runSummaries(ctx, r.SuiteID, 0)
+	sums, err := s.runSummaries(ctx, r.Tenant, r.SuiteID, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -29,9 +29,15 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrConflict: the resource changed concurrently; retrying may succeed.
 	ErrConflict = errors.New("changed concurrently")
+	// ErrAmbiguous: the ID names resources of several tenants; the request must say
+	// whose (an admin route's ?tenant=).
+	ErrAmbiguous = errors.New("ambiguous")
+	// ErrModelNotFound: the not-found of a model, which OpenAI's API (and so this one)
+	// names apart from other resources. It is an ErrNotFound.
+	ErrModelNotFound = fmt.Errorf("model %w", ErrNotFound)
 )
 
-var kinds = []error{ErrNotFound, ErrExists, ErrInvalid, ErrConflict}
+var kinds = []error{ErrNotFound, ErrExists, ErrInvalid, ErrConflict, ErrAmbiguous, ErrModelNotFound}
 
 // sentinel is a package's own sentinel error of a kind.
 type sentinel struct {
@@ -99,6 +105,22 @@ func Message(err error) string {
 		}
 	}
 	return msg
+}
+
+// WithParam returns err naming param as the request field at fault, keeping its kind
+// and message: a check that knows what is wrong (a model does not exist) but not where
+// the caller named it.
+func WithParam(err error, param string) error {
+	if err == nil {
+		return nil
+	}
+	var fe *Error
+	if errors.As(err, &fe) {
+		out := *fe
+		out.Param = param
+		return &out
+	}
+	return &Error{Kind: err, Param: param, Msg: Message(err)}
 }
 
 // Param returns the request field the innermost *Error names, or "".

@@ -45,3 +45,15 @@ func TestParamOfPlainErrorsIsEmpty(t *testing.T) {
 		t.Fatalf("Param = %q", p)
 	}
 }
+
+func TestWithParamKeepsKindAndMessage(t *testing.T) {
+	base := fault.New(errDocNotFound, "", "model %q is not in the registry", "gpt-9")
+	err := fault.WithParam(fmt.Errorf("check: %w", base), "allowed_models[1]")
+	if !errors.Is(err, fault.ErrNotFound) || fault.Param(err) != "allowed_models[1]" || fault.Message(err) != `model "gpt-9" is not in the registry` {
+		t.Fatalf("WithParam: kind %v, param %q, message %q", errors.Is(err, fault.ErrNotFound), fault.Param(err), fault.Message(err))
+	}
+	plain := fault.WithParam(fmt.Errorf("tenant acme: %w", fault.ErrNotFound), "tenant")
+	if !errors.Is(plain, fault.ErrNotFound) || fault.Param(plain) != "tenant" || fault.Message(plain) != "tenant acme" {
+		t.Fatalf("WithParam on a plain error: param %q, message %q", fault.Param(plain), fault.Message(plain))
+	}
+}

@@ -111,8 +111,8 @@ func KnownCode(code string) bool {
 }
 
 // FromError maps a domain failure to the API's error: an *Error is kept; the kinds of
-// package fault become 404 not_found, 409 already_exists, 400 invalid_request_error and
-// 409 concurrent_update, with the failure's own message and param. Anything else is
+// package fault become 404 not_found, 409 already_exists, 400 invalid_request_error,
+// 409 concurrent_update and 400 tenant_required, with the failure's own message and param. Anything else is
 // returned unchanged (WriteError turns it into a 500 that leaks nothing).
 func FromError(err error) error {
 	var he *Error
@@ -121,6 +121,8 @@ func FromError(err error) error {
 	}
 	status, code := 0, ""
 	switch {
+	case errors.Is(err, fault.ErrModelNotFound):
+		status, code = http.StatusNotFound, CodeModelNotFound
 	case errors.Is(err, fault.ErrNotFound):
 		status, code = http.StatusNotFound, CodeNotFound
 	case errors.Is(err, fault.ErrExists):
@@ -129,6 +131,8 @@ func FromError(err error) error {
 		status, code = http.StatusBadRequest, CodeInvalidRequest
 	case errors.Is(err, fault.ErrConflict):
 		status, code = http.StatusConflict, CodeConcurrentUpdate
+	case errors.Is(err, fault.ErrAmbiguous):
+		status, code = http.StatusBadRequest, CodeTenantRequired
 	default:
 		return err
 	}

@@ -116,6 +116,7 @@ func RAG(p *Platform) (*rag.Service, error) {
 			rag.WithClock(p.now),
 			rag.WithEmbedders(ragEmbedders(gw)),
 			rag.WithChat(ragChat(gw), DefaultAnswerModel),
+			rag.WithReferences(references{p}.ragRefs()),
 		}
 		if cell.Blobs.DocumentsName != "" {
 			opts = append(opts, rag.WithBucket(cell.Blobs.DocumentsName))
@@ -166,6 +167,7 @@ func Eval(p *Platform) (*eval.Service, error) {
 			eval.WithEventPublisher(events),
 			eval.WithPromptResolver(promptResolver(p.Registry)),
 			eval.WithRetriever(ragRetriever{p}),
+			eval.WithReferences(references{p}.evalRefs()),
 		}
 		if p.b.Flows != nil {
 			flows := p.b.Flows

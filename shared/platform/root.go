@@ -158,7 +158,8 @@ func New(ctx context.Context, b Backends) (*Platform, error) {
 	st := b.Data.Store
 	p := &Platform{b: b, log: b.Log, now: b.Clock, parts: map[partKey]*partEntry{}}
 	p.Registry = registry.NewService(st, registry.WithClock(b.Clock))
-	p.Tenants = tenant.NewService(st, tenant.WithLogger(b.Log), tenant.WithClock(b.Clock))
+	p.Tenants = tenant.NewService(st, tenant.WithLogger(b.Log), tenant.WithClock(b.Clock),
+		tenant.WithReferences(references{p}.tenantRefs()))
 	recOpts := []usage.Option{usage.WithLogger(b.Log)}
 	if b.UsageSpool != nil {
 		recOpts = append(recOpts, usage.WithSpool(b.UsageSpool))

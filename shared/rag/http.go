@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/gateway"
@@ -17,9 +18,13 @@ import (
 // /v1 call is the principal's, never one named in the body.
 //
 //	POST   /admin/knowledge-bases                         create (admin)        → 201
-//	GET    /admin/knowledge-bases?tenant=                 list (admin, or the tenant with admin-read)
-//	GET    /admin/knowledge-bases/{kb}?tenant=            get
-//	DELETE /admin/knowledge-bases/{kb}?tenant=            delete with documents and index (admin)
+//	GET    /admin/knowledge-bases[?tenant=]               list (admin: every tenant's without ?tenant=; or the tenant with admin-read)
+//	GET    /admin/knowledge-bases/{kb}[?tenant=]          get
+//	DELETE /admin/knowledge-bases/{kb}[?tenant=]          delete with documents and index (admin)
+//
+// Without ?tenant=, an admin route's ID must name one tenant's knowledge base (else 400
+// tenant_required), as for every tenant-owned resource of the admin API.
+//
 //	POST   /v1/knowledge-bases/{kb}/documents             multipart file (+ metadata JSON) → 202
 //	GET    /v1/knowledge-bases/{kb}/documents             {"data":[…]}
 //	GET    /v1/knowledge-bases/{kb}/documents/{id}
@@ -157,21 +162,25 @@ func (h *handlers) createKB(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) listKBs(w http.ResponseWriter, r *http.Request) {
+	p, err := principal(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	tenant := r.URL.Query().Get("tenant")
-	if tenant == "" {
-		if p, err := principal(r); err == nil {
-			tenant = p.TenantID
-		}
+	if tenant == "" && !p.Admin {
+		tenant = p.TenantID
 	}
 	if err := adminTenant(r, tenant, false); err != nil {
 		writeErr(w, err)
 		return
 	}
+	var kbs []KnowledgeBase
 	if tenant == "" {
-		writeErr(w, httpapi.BadRequest("tenant", "tenant query parameter is required"))
-		return
+		kbs, err = h.svc.ListAllKnowledgeBases(r.Context())
+	} else if err = h.svc.checkTenant(r.Context(), tenant); err == nil {
+		kbs, err = h.svc.ListKnowledgeBases(r.Context(), tenant)
 	}
-	kbs, err := h.svc.ListKnowledgeBases(r.Context(), tenant)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -179,13 +188,31 @@ func (h *handlers) listKBs(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": kbs})
 }
 
-func (h *handlers) getKB(w http.ResponseWriter, r *http.Request) {
-	tenant := r.URL.Query().Get("tenant")
-	if err := adminTenant(r, tenant, false); err != nil {
-		writeErr(w, err)
-		return
+// adminKB finds the knowledge base an admin route names: by ?tenant= and ID, or by ID
+// alone when one tenant has it. A tenant key with admin-read names its own tenant.
+func (h *handlers) adminKB(r *http.Request, write bool) (KnowledgeBase, error) {
+	p, err := principal(r)
+	if err != nil {
+		return KnowledgeBase{}, err
 	}
-	kb, err := h.svc.GetKnowledgeBase(r.Context(), tenant, r.PathValue("kb"))
+	tenant := r.URL.Query().Get("tenant")
+	if tenant == "" && !p.Admin {
+		tenant = p.TenantID
+	}
+	if err := adminTenant(r, tenant, write); err != nil {
+		return KnowledgeBase{}, err
+	}
+	if tenant == "" {
+		return h.svc.FindKnowledgeBase(r.Context(), r.PathValue("kb"))
+	}
+	if err := h.svc.checkTenant(r.Context(), tenant); err != nil {
+		return KnowledgeBase{}, err
+	}
+	return h.svc.GetKnowledgeBase(r.Context(), tenant, r.PathValue("kb"))
+}
+
+func (h *handlers) getKB(w http.ResponseWriter, r *http.Request) {
+	kb, err := h.adminKB(r, false)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -194,16 +221,17 @@ func (h *handlers) getKB(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) deleteKB(w http.ResponseWriter, r *http.Request) {
-	tenant := r.URL.Query().Get("tenant")
-	if err := adminTenant(r, tenant, true); err != nil {
+	kb, err := h.adminKB(r, true)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	if err := h.svc.DeleteKnowledgeBase(r.Context(), tenant, r.PathValue("kb")); err != nil {
+	audit.SetTenant(r.Context(), kb.Tenant)
+	if err := h.svc.DeleteKnowledgeBase(r.Context(), kb.Tenant, kb.ID); err != nil {
 		writeErr(w, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("kb"), "deleted": true})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"id": kb.ID, "tenant": kb.Tenant, "deleted": true})
 }
 
 func (h *handlers) upload(w http.ResponseWriter, r *http.Request) {

@@ -43,6 +43,9 @@ var (
 	ErrInvalid = fault.Sentinel("rag: invalid request", fault.ErrInvalid)
 	// ErrNoEmbedder means no embedding model is bound for the knowledge base.
 	ErrNoEmbedder = errors.New("rag: no embedding model available")
+	// ErrAmbiguous means a knowledge base ID given without a tenant names knowledge bases
+	// of several tenants.
+	ErrAmbiguous = fault.Sentinel("rag: several tenants have the knowledge base", fault.ErrAmbiguous)
 	// ErrNoChatModel means Answer has no chat model bound.
 	ErrNoChatModel = errors.New("rag: no chat model available")
 )
@@ -167,8 +170,24 @@ type Service struct {
 	embedBatch    int
 	maxDoc        int64
 	limit         *limiter
+	refs          References
 	now           func() time.Time
 }
+
+// References check what a knowledge base names when it is created. Each returns nil or
+// an error of package fault's kinds saying what is wrong; a nil check accepts anything.
+type References struct {
+	// Tenant checks that the owning tenant exists.
+	Tenant func(ctx context.Context, id string) error
+	// EmbeddingModel checks that a model ID or alias is an embedding model.
+	EmbeddingModel func(ctx context.Context, id string) error
+	// Tenants lists every tenant ID, for admin calls that name a knowledge base without
+	// its tenant.
+	Tenants func(ctx context.Context) ([]string, error)
+}
+
+// WithReferences validates a new knowledge base's tenant and embedding model.
+func WithReferences(r References) Option { return func(s *Service) { s.refs = r } }
 
 // NewService builds the service over the store, blob store and index manager.
 func NewService(st store.Store, bs blob.Store, indexes *index.Manager, opts ...Option) *Service {
@@ -260,6 +279,16 @@ func (s *Service) CreateKnowledgeBase(ctx context.Context, kb KnowledgeBase) (Kn
 		case "string", "number", "boolean", "string_list":
 		default:
 			return KnowledgeBase{}, fault.New(ErrInvalid, "metadata_schema", "metadata_schema[%q] type %q must be string, number, boolean or string_list", k, t)
+		}
+	}
+	if s.refs.Tenant != nil {
+		if err := s.refs.Tenant(ctx, kb.Tenant); err != nil {
+			return KnowledgeBase{}, fault.WithParam(err, "tenant")
+		}
+	}
+	if s.refs.EmbeddingModel != nil && kb.EmbeddingModel != NoEmbedding {
+		if err := s.refs.EmbeddingModel(ctx, kb.EmbeddingModel); err != nil {
+			return KnowledgeBase{}, fault.WithParam(err, "embedding_model")
 		}
 	}
 	kb.CreatedAt = s.now().UTC()

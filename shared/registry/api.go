@@ -1,11 +1,9 @@
 package registry
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/plinth-ai/plinth/shared/auth"
-	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 )
 
@@ -181,11 +179,5 @@ func cutSuffix(s, suffix string) (string, bool) {
 	return "", false
 }
 
-// toHTTP maps registry failures to API errors: a missing model is OpenAI's
-// model_not_found, everything else the shared vocabulary.
-func toHTTP(err error) error {
-	if errors.Is(err, ErrNotFound) && !errors.Is(err, ErrPromptNotFound) {
-		return &httpapi.Error{Status: http.StatusNotFound, Code: httpapi.CodeModelNotFound, Param: fault.Param(err), Message: fault.Message(err)}
-	}
-	return httpapi.FromError(err)
-}
+// toHTTP maps registry failures to API errors (a missing model is model_not_found).
+func toHTTP(err error) error { return httpapi.FromError(err) }

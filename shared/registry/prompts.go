@@ -44,7 +44,7 @@ func (s *Service) SavePrompt(ctx context.Context, p Prompt, by string) (Prompt, 
 	for attempt := 0; attempt < 5; attempt++ {
 		latest, err := s.Prompt(ctx, p.ID, 0)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrPromptNotFound):
 			p.Version = 1
 		case err != nil:
 			return Prompt{}, err

@@ -55,13 +55,13 @@ const (
 
 // Errors returned by the registry. Handlers map them with errors.Is.
 var (
-	ErrNotFound     = fault.Sentinel("model not found", fault.ErrNotFound)
+	ErrNotFound     = fault.Sentinel("model not found", fault.ErrModelNotFound)
 	ErrExists       = fault.Sentinel("model already exists", fault.ErrExists)
 	ErrInvalid      = fault.Sentinel("invalid model", fault.ErrInvalid)
 	ErrNotInvocable = errors.New("model is not approved for use")
 	ErrConflict     = fault.Sentinel("model was changed concurrently", fault.ErrConflict)
-	// ErrPromptNotFound means no prompt template (or version) has the ID; it is an ErrNotFound.
-	ErrPromptNotFound = fault.Sentinel("prompt not found", ErrNotFound)
+	// ErrPromptNotFound means no prompt template (or version) has the ID.
+	ErrPromptNotFound = fault.Sentinel("prompt not found", fault.ErrNotFound)
 )
 
 // Deployment is one endpoint serving a model.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -100,6 +101,9 @@ func (s *Service) Create(ctx context.Context, m Model, by string) (Model, error)
 	if err := s.checkAliases(ctx, &m); err != nil {
 		return Model{}, err
 	}
+	if err := s.checkFallbacks(ctx, &m, nil); err != nil {
+		return Model{}, err
+	}
 	if err := s.put(ctx, &m, store.WriteOptions{Cond: store.IfNotExists}); err != nil {
 		return Model{}, err
 	}
@@ -177,6 +181,9 @@ func (s *Service) Update(ctx context.Context, id string, change func(*Model) err
 			return Model{}, err
 		}
 		if err := s.checkAliases(ctx, &next); err != nil {
+			return Model{}, err
+		}
+		if err := s.checkFallbacks(ctx, &next, cur.Fallbacks); err != nil {
 			return Model{}, err
 		}
 		err = s.put(ctx, &next, store.WriteOptions{Cond: store.IfVersion, Version: cur.Version})
@@ -347,6 +354,24 @@ func (s *Service) put(ctx context.Context, m *Model, opts store.WriteOptions) er
 }
 
 // checkAliases refuses aliases that name another model or another model's alias.
+// checkFallbacks checks that every fallback m names, and had not named before, is a
+// registered model of m's kind.
+func (s *Service) checkFallbacks(ctx context.Context, m *Model, before []string) error {
+	for i, f := range m.Fallbacks {
+		if slices.Contains(before, f) {
+			continue
+		}
+		fb, err := s.Resolve(ctx, f)
+		if err != nil {
+			return fault.WithParam(err, fmt.Sprintf("fallbacks[%d]", i))
+		}
+		if fb.Kind != m.Kind {
+			return fault.New(ErrInvalid, fmt.Sprintf("fallbacks[%d]", i), "fallback %q is %s; %s falls back only to %s", f, fb.Kind.Noun(), m.ID, m.Kind.Noun())
+		}
+	}
+	return nil
+}
+
 func (s *Service) checkAliases(ctx context.Context, m *Model) error {
 	for _, a := range m.Aliases {
 		if a == m.ID {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -43,7 +44,23 @@ type options struct {
 	ttl        time.Duration
 	maxEntries int
 	log        *slog.Logger
+	refs       References
 }
+
+// References check what a tenant names when it is written, so a tenant never points at
+// something that does not exist. Each check returns nil, or an error of package fault's
+// kinds saying what is wrong (a model that is not in the registry, a policy that is
+// another tenant's). A nil check accepts everything.
+type References struct {
+	// Model checks a model ID or alias of allowed_models.
+	Model func(ctx context.Context, id string) error
+	// GuardrailPolicy checks a guardrail_policy reference ("id" or "id:version") the
+	// tenant would apply.
+	GuardrailPolicy func(ctx context.Context, tenantID, ref string) error
+}
+
+// WithReferences validates allowed_models and guardrail_policy on create and update.
+func WithReferences(r References) Option { return func(o *options) { o.refs = r } }
 
 // Option configures a Service.
 type Option func(*options)
@@ -131,6 +148,9 @@ func (s *Service) CreateTenant(ctx context.Context, t Tenant) (*Tenant, error) {
 	if err := t.validate(); err != nil {
 		return nil, fmt.Errorf("create tenant: %w", err)
 	}
+	if err := s.checkReferences(ctx, nil, &t); err != nil {
+		return nil, err
+	}
 	data, err := json.Marshal(&t)
 	if err != nil {
 		return nil, err
@@ -198,13 +218,16 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, fn func(*Tenant) 
 		if err != nil {
 			return nil, err
 		}
-		created := t.CreatedAt
+		created, before := t.CreatedAt, *t
 		if err := fn(t); err != nil {
 			return nil, fmt.Errorf("update tenant %s: %w", id, err)
 		}
 		t.ID, t.CreatedAt, t.UpdatedAt = id, created, s.opt.now().UTC()
 		if err := t.validate(); err != nil {
 			return nil, fmt.Errorf("update tenant %s: %w", id, err)
+		}
+		if err := s.checkReferences(ctx, &before, t); err != nil {
+			return nil, err
 		}
 		data, err := json.Marshal(t)
 		if err != nil {
@@ -220,6 +243,27 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, fn func(*Tenant) 
 		s.invalidateTenant(id)
 		return t, nil
 	}
+}
+
+// checkReferences checks what t names that before (nil on create) did not: a reference
+// that was valid when written and went stale later does not block unrelated updates.
+func (s *Service) checkReferences(ctx context.Context, before, t *Tenant) error {
+	if check := s.opt.refs.Model; check != nil {
+		for i, m := range t.AllowedModels {
+			if before != nil && slices.Contains(before.AllowedModels, m) {
+				continue
+			}
+			if err := check(ctx, m); err != nil {
+				return fault.WithParam(fmt.Errorf("allowed_models names model %q: %w", m, err), fmt.Sprintf("allowed_models[%d]", i))
+			}
+		}
+	}
+	if check := s.opt.refs.GuardrailPolicy; check != nil && t.GuardrailPolicy != "" && (before == nil || before.GuardrailPolicy != t.GuardrailPolicy) {
+		if err := check(ctx, t.ID, t.GuardrailPolicy); err != nil {
+			return fault.WithParam(err, "guardrail_policy")
+		}
+	}
+	return nil
 }
 
 // ---- keys ----

@@ -118,6 +118,7 @@ func TestSampleEvents(t *testing.T) {
 	}
 	t.Run("Scheduler evaluation input", func(t *testing.T) {
 		var in struct {
+			Tenant        string `json:"tenant"`
 			SuiteID       string `json:"suite_id"`
 			Trigger       string `json:"trigger"`
 			ScheduleARN   string `json:"schedule_arn"`
@@ -126,19 +127,20 @@ func TestSampleEvents(t *testing.T) {
 			AttemptNumber int    `json:"attempt_number"`
 		}
 		decodeStrict(t, "scheduler-eval-suite.json", &in)
-		if in.SuiteID != "qa" || in.Trigger != "schedule" || in.AttemptNumber != 1 || in.ScheduledTime == "" {
+		if in.Tenant != "acme" || in.SuiteID != "qa" || in.Trigger != "schedule" || in.AttemptNumber != 1 || in.ScheduledTime == "" {
 			t.Fatalf("got %+v", in)
 		}
 	})
 	t.Run("Step Functions task inputs", func(t *testing.T) {
 		var eval struct {
+			Tenant         string `json:"tenant"`
 			SuiteID        string `json:"suite_id"`
 			RunID          string `json:"run_id"`
 			MaxConcurrency int    `json:"max_concurrency"`
 			Trigger        string `json:"trigger"`
 		}
 		decodeStrict(t, "sfn-evaluation-input.json", &eval)
-		if eval.SuiteID != "qa" || eval.RunID == "" || eval.MaxConcurrency != 4 {
+		if eval.Tenant != "acme" || eval.SuiteID != "qa" || eval.RunID == "" || eval.MaxConcurrency != 4 {
 			t.Fatalf("evaluation input: %+v", eval)
 		}
 		var job struct {

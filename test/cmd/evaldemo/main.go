@@ -177,7 +177,7 @@ func writePages(ctx context.Context, svc *eval.Service, dir, suiteID string, run
 			return err
 		}
 	}
-	su, err := svc.GetSuite(ctx, suiteID)
+	su, err := svc.GetSuite(ctx, "", suiteID)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ var blobPutOptions = blob.PutOptions{ContentType: "application/x-ndjson"}
 
 func runOnce(ctx context.Context, svc *eval.Service, exec *flow.Executor, suiteID string, concurrency int) (*eval.Run, error) {
 	start := time.Now()
-	r, err := svc.StartRun(ctx, suiteID, concurrency)
+	r, err := svc.StartRun(ctx, "", suiteID, concurrency)
 	if err != nil {
 		return nil, err
 	}
