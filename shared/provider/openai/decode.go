@@ -3,6 +3,8 @@ package openai
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -18,6 +20,24 @@ import (
 
 var errMalformed = errors.New("malformed JSON")
 
+// errNotObject refuses a body that is valid JSON but not an object. encoding/json
+// would decode `null` into an empty response, which would pass for an answer without
+// choices (or an embeddings response without vectors); no OpenAI-compatible server
+// means that, so the decoders say what they got instead.
+var errNotObject = errors.New("JSON body is not an object")
+
+// notObject describes a valid JSON value that is not an object, for errNotObject.
+func notObject(root gjson.Result) error {
+	kind := "a " + strings.ToLower(root.Type.String())
+	switch {
+	case root.Type == gjson.Null:
+		kind = "null"
+	case root.IsArray():
+		kind = "an array"
+	}
+	return fmt.Errorf("%w: got %s", errNotObject, kind)
+}
+
 // errFallback asks for the encoding/json path.
 var errFallback = errors.New("use encoding/json")
 
@@ -27,7 +47,7 @@ func decodeChunk(b []byte) (*provider.ChatChunk, *apiError, error) {
 	}
 	root := gjson.Parse(string(b))
 	if !root.IsObject() {
-		return nil, nil, errMalformed
+		return nil, nil, notObject(root)
 	}
 	c := &provider.ChatChunk{}
 	var ae *apiError
@@ -138,7 +158,7 @@ func decodeResponse(b []byte) (*provider.ChatResponse, error) {
 	}
 	root := gjson.Parse(string(b))
 	if !root.IsObject() {
-		return nil, errMalformed
+		return nil, notObject(root)
 	}
 	r := &provider.ChatResponse{}
 	var err error
@@ -216,11 +236,11 @@ func choice(v gjson.Result) (provider.Choice, error) {
 				case "content":
 					switch mv.Type {
 					case gjson.String:
-						if !utf8.ValidString(mv.Str) {
-							err = errFallback
+						var text string
+						if text, err = str(mv); err != nil {
 							return false
 						}
-						c.Message.Content = provider.Content{Text: mv.Str}
+						c.Message.Content = provider.Content{Text: text}
 					case gjson.Null:
 						c.Message.Content = provider.Content{Null: true}
 					default:
@@ -245,11 +265,15 @@ func choice(v gjson.Result) (provider.Choice, error) {
 	return c, err
 }
 
+// str reads a string the way encoding/json would, or asks for encoding/json where
+// gjson's unescaping differs from it: invalid UTF-8 (encoding/json substitutes U+FFFD
+// per bad byte) and lone UTF-16 surrogates (gjson pairs "\ud800" with whatever \u
+// escape follows, swallowing it).
 func str(v gjson.Result) (string, error) {
 	switch v.Type {
 	case gjson.String:
-		if !utf8.ValidString(v.Str) {
-			return "", errFallback // encoding/json substitutes U+FFFD
+		if !utf8.ValidString(v.Str) || hasLoneSurrogate(v.Raw) {
+			return "", errFallback
 		}
 		return v.Str, nil
 	case gjson.Null:
@@ -261,15 +285,61 @@ func str(v gjson.Result) (string, error) {
 func strPtr(v gjson.Result) (*string, error) {
 	switch v.Type {
 	case gjson.String:
-		if !utf8.ValidString(v.Str) {
-			return nil, errFallback
+		s, err := str(v)
+		if err != nil {
+			return nil, err
 		}
-		s := v.Str
 		return &s, nil
 	case gjson.Null:
 		return nil, nil
 	}
 	return nil, errFallback
+}
+
+// hasLoneSurrogate reports whether a raw JSON string holds a \u escape of a UTF-16
+// surrogate that is not half of a high-low pair.
+func hasLoneSurrogate(raw string) bool {
+	if !strings.Contains(raw, `\u`) {
+		return false
+	}
+	high := false // the previous escape was a high surrogate awaiting its low half
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			if high {
+				return true
+			}
+			continue
+		}
+		i++
+		if i >= len(raw) || raw[i] != 'u' || i+4 >= len(raw) {
+			if high {
+				return true
+			}
+			continue
+		}
+		r, err := strconv.ParseUint(raw[i+1:i+5], 16, 16)
+		i += 4
+		if err != nil {
+			continue // not valid JSON; ValidBytes has refused it already
+		}
+		switch {
+		case r >= 0xd800 && r < 0xdc00:
+			if high {
+				return true
+			}
+			high = true
+		case r >= 0xdc00 && r < 0xe000:
+			if !high {
+				return true
+			}
+			high = false
+		default:
+			if high {
+				return true
+			}
+		}
+	}
+	return high
 }
 
 func integer(v gjson.Result) (int64, error) {

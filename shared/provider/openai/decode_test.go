@@ -1,7 +1,9 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -93,6 +95,69 @@ func TestDecodeResponseMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// refusedNonObject accepts the one way the decoders may differ from encoding/json on a
+// body it decodes: refusing valid JSON that is not an object (encoding/json decodes
+// null into an empty struct). It fails the test if err says so of an object.
+func refusedNonObject(t *testing.T, b []byte, err error) bool {
+	t.Helper()
+	if !errors.Is(err, errNotObject) {
+		return false
+	}
+	if trimmed := bytes.TrimLeft(b, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
+		t.Fatalf("object refused as not an object: %v", err)
+	}
+	return true
+}
+
+// TestDecodersAgreeOnStringsAndRefuseNonObjects pins what the fuzz targets found: a
+// lone UTF-16 surrogate escape followed by another \u escape decoded differently from
+// encoding/json, and a JSON null body passed for an empty answer.
+func TestDecodersAgreeOnStringsAndRefuseNonObjects(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{`\ud800\u0000`, `\ud800\u0041`, `\udc00\ud800`, `x\ud800`, `\ud800\\`, `\ud83d\ude00 ok`, `\ud800\ud800\udc00`} {
+		for _, p := range []string{
+			`{"choices":[{"delta":{"content":"` + s + `","role":"` + s + `"}}],"id":"` + s + `"}`,
+			`{"choices":[{"message":{"content":"` + s + `","refusal":"` + s + `"}}],"model":"` + s + `"}`,
+		} {
+			var wantChunk chunkOrError
+			if err := json.Unmarshal([]byte(p), &wantChunk); err != nil {
+				t.Fatal(err)
+			}
+			gotChunk, _, err := decodeChunk([]byte(p))
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			normalizeChunk(&wantChunk.ChatChunk)
+			normalizeChunk(gotChunk)
+			if !reflect.DeepEqual(*gotChunk, wantChunk.ChatChunk) {
+				t.Errorf("chunk %s: got %q, want %q", p, gotChunk.ID, wantChunk.ID)
+			}
+			var wantResp provider.ChatResponse
+			if err := json.Unmarshal([]byte(p), &wantResp); err != nil {
+				t.Fatal(err)
+			}
+			gotResp, err := decodeResponse([]byte(p))
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if !reflect.DeepEqual(*gotResp, wantResp) {
+				t.Errorf("response %s: got model %q, want %q", p, gotResp.Model, wantResp.Model)
+			}
+		}
+	}
+	for _, body := range []string{`null`, ` null `, `[]`, `"x"`, `1`, `true`} {
+		if _, _, err := decodeChunk([]byte(body)); !errors.Is(err, errNotObject) {
+			t.Errorf("chunk %s: err %v, want errNotObject", body, err)
+		}
+		if _, err := decodeResponse([]byte(body)); !errors.Is(err, errNotObject) {
+			t.Errorf("response %s: err %v, want errNotObject", body, err)
+		}
+		if _, err := decodeEmbeddings([]byte(body)); !errors.Is(err, errNotObject) {
+			t.Errorf("embeddings %s: err %v, want errNotObject", body, err)
+		}
+	}
+}
+
 func FuzzDecodeChunk(f *testing.F) {
 	for _, p := range chunkPayloads {
 		f.Add([]byte(p))
@@ -104,6 +169,9 @@ func FuzzDecodeChunk(f *testing.F) {
 			return
 		}
 		got, _, err := decodeChunk(b)
+		if refusedNonObject(t, b, err) {
+			return
+		}
 		if err != nil {
 			t.Fatalf("fast decoder failed where encoding/json succeeded: %v", err)
 		}
@@ -126,6 +194,9 @@ func FuzzDecodeResponse(f *testing.F) {
 			return
 		}
 		got, err := decodeResponse(b)
+		if refusedNonObject(t, b, err) {
+			return
+		}
 		if err != nil {
 			t.Fatalf("fast decoder failed where encoding/json succeeded: %v", err)
 		}

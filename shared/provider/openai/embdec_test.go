@@ -84,6 +84,9 @@ func FuzzDecodeEmbeddings(f *testing.F) {
 			return
 		}
 		got, err := decodeEmbeddings(b)
+		if refusedNonObject(t, b, err) {
+			return
+		}
 		if err != nil {
 			t.Fatalf("fast decoder failed where encoding/json succeeded: %v", err)
 		}

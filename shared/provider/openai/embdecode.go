@@ -16,7 +16,7 @@ func decodeEmbeddings(b []byte) (*embedResponse, error) {
 	}
 	root := gjson.Parse(string(b))
 	if !root.IsObject() {
-		return nil, errMalformed
+		return nil, notObject(root)
 	}
 	out := &embedResponse{}
 	ok := true
