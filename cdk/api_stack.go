@@ -213,6 +213,7 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	// Chat completions grounded in a knowledge base read its index; feedback and the
 	// reviewers' queues live with the evaluation artifacts.
 	grantObjectsRead(gw.Role, data.Index, data.Key, "")
+	grantVectors(gw.Role, data, vectorsRead)
 	grantObjectsReadWrite(gw.Role, data.EvalArtifacts, data.Key, "")
 	grantBedrockInvoke(gw.Role)
 	grantBedrockGuardrail(gw.Role)
@@ -238,6 +239,7 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	grantTableReadWrite(ret.Role, data.Table, data.Key)
 	grantObjectsReadWrite(ret.Role, data.Documents, data.Key, DocumentsPrefix)
 	grantObjectsRead(ret.Role, data.Index, data.Key, "")
+	grantVectors(ret.Role, data, vectorsRead)
 	grantSecretRead(ret.Role, data.ProviderSecret, data.Key)
 	grantBedrockInvoke(ret.Role)
 	grantBedrockGuardrail(ret.Role)
@@ -248,6 +250,7 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	grantSecretRead(admin.Role, data.ProviderSecret, data.Key)
 	grantObjectsReadWrite(admin.Role, data.EvalArtifacts, data.Key, "")
 	grantObjectsRead(admin.Role, data.Documents, data.Key, DocumentsPrefix)
+	grantVectors(admin.Role, data, vectorsDrop)
 	eval := flows.Evaluation.StateMachine
 	allow(admin.Role, []string{"states:StartExecution"}, eval.StateMachineArn())
 	allow(admin.Role, []string{"states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"},

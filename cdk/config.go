@@ -52,7 +52,23 @@ type Config struct {
 	// PrivateEgress adds NAT gateways to the private network so functions can call model
 	// providers outside AWS. Context `privateEgress`, default false.
 	PrivateEgress bool
+	// VectorBackend is where knowledge bases keep their dense vectors by default:
+	// "embedded" (with the index segments in the index bucket) or "s3vectors" (an Amazon S3
+	// Vectors bucket, KMS-encrypted, one vector index per tenant and knowledge base, which
+	// knowledge bases may also ask for by name). Context `vectorBackend`, default
+	// "embedded".
+	VectorBackend string
+	// GuardrailEmbeddingModel names the registry embedding model denied topics are also
+	// matched with semantically (every function's PLINTH_GUARDRAIL_EMBEDDING_MODEL).
+	// Context `guardrailEmbeddingModel`, default none (lexical topic matching).
+	GuardrailEmbeddingModel string
 }
+
+// Vector backends.
+const (
+	VectorBackendEmbedded  = "embedded"
+	VectorBackendS3Vectors = "s3vectors"
+)
 
 // DefaultConfig returns the settings used when no context overrides them.
 func DefaultConfig() Config {
@@ -64,6 +80,7 @@ func DefaultConfig() Config {
 		ThrottleBurst:    400,
 		WAFRateLimit:     3000,
 		Nag:              true,
+		VectorBackend:    VectorBackendEmbedded,
 	}
 }
 
@@ -115,6 +132,8 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 	str("domainName", &cfg.DomainName)
 	str("certificateArn", &cfg.CertificateARN)
 	str("alarmEmail", &cfg.AlarmEmail)
+	str("vectorBackend", &cfg.VectorBackend)
+	str("guardrailEmbeddingModel", &cfg.GuardrailEmbeddingModel)
 	for key, dst := range map[string]*float64{
 		"throttleRate":               &cfg.ThrottleRate,
 		"throttleBurst":              &cfg.ThrottleBurst,
@@ -129,6 +148,9 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 		if err := boolean(key, dst); err != nil {
 			return Config{}, err
 		}
+	}
+	if cfg.VectorBackend != VectorBackendEmbedded && cfg.VectorBackend != VectorBackendS3Vectors {
+		return Config{}, fmt.Errorf("context vectorBackend=%q: use %s or %s", cfg.VectorBackend, VectorBackendEmbedded, VectorBackendS3Vectors)
 	}
 	if (cfg.DomainName == "") != (cfg.CertificateARN == "") {
 		return Config{}, fmt.Errorf("context domainName and certificateArn must be given together")

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3vectors"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -20,6 +21,11 @@ import (
 // DataStackProps configures the data stack.
 type DataStackProps struct {
 	awscdk.StackProps
+	// Vectors creates the S3 vector bucket of knowledge bases' dense vectors.
+	Vectors bool
+	// GuardrailEmbeddingModel is the platform-wide setting every function gets as
+	// PLINTH_GUARDRAIL_EMBEDDING_MODEL ("" = none).
+	GuardrailEmbeddingModel string
 }
 
 // DataStack owns everything that holds state: the platform's KMS key, the
@@ -53,6 +59,14 @@ type DataStack struct {
 	// AWS half of the audit trail; the platform's own (GET /admin/audit) lives in the table.
 	Trail     awscloudtrail.Trail
 	TrailLogs awss3.Bucket
+	// Vectors is the Amazon S3 Vectors bucket of knowledge bases' dense vectors,
+	// encrypted with Key; the platform creates one vector index per tenant and knowledge
+	// base in it (named kb-…) when it first writes one. Nil unless the vector backend is
+	// s3vectors; VectorBucketName names it.
+	Vectors          awss3vectors.CfnVectorBucket
+	VectorBucketName *string
+	// GuardrailEmbeddingModel is the functions' PLINTH_GUARDRAIL_EMBEDDING_MODEL.
+	GuardrailEmbeddingModel string
 }
 
 // usageVisibilitySeconds is the usage queue's visibility timeout: six times the usage
@@ -70,6 +84,10 @@ func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) 
 	}
 	stack := awscdk.NewStack(scope, &id, &sprops)
 	s := &DataStack{Stack: stack}
+	vectors := props != nil && props.Vectors
+	if props != nil {
+		s.GuardrailEmbeddingModel = props.GuardrailEmbeddingModel
+	}
 	// Server access logs are delivered through a bucket policy, not an ACL,
 	// so every bucket can enforce bucket-owner object ownership.
 	stack.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
@@ -80,6 +98,9 @@ func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) 
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
 	allowServiceUseOfKey(s.Key)
+	if vectors {
+		s.vectorBucket()
+	}
 
 	s.Table = awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
@@ -245,6 +266,32 @@ func allowServiceUseOfKey(key awskms.Key) {
 			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
 		},
 	}), jsii.Bool(false))
+}
+
+// vectorBucket creates the S3 vector bucket, SSE-KMS with the platform key, which S3
+// Vectors' indexing service may use to decrypt only for this account's vector buckets.
+func (s *DataStack) vectorBucket() {
+	s.VectorBucketName = awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("plinth-vectors"), awscdk.Aws_ACCOUNT_ID(), awscdk.Aws_REGION()})
+	s.Vectors = awss3vectors.NewCfnVectorBucket(s.Stack, jsii.String("Vectors"), &awss3vectors.CfnVectorBucketProps{
+		VectorBucketName: s.VectorBucketName,
+		EncryptionConfiguration: &awss3vectors.CfnVectorBucket_EncryptionConfigurationProperty{
+			SseType: jsii.String("aws:kms"), KmsKeyArn: s.Key.KeyArn(),
+		},
+	})
+	s.Vectors.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+	s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowS3VectorsIndexing"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("indexing.s3vectors.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			"ArnLike": map[string]interface{}{"aws:SourceArn": awscdk.Fn_Join(jsii.String(""), &[]*string{
+				jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":s3vectors:"), awscdk.Aws_REGION(),
+				jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":bucket/*")})},
+		},
+	}), jsii.Bool(false))
+	output(s.Stack, "VectorBucketName", s.VectorBucketName)
 }
 
 // output adds a stack output.

@@ -67,6 +67,30 @@ func grantObjectsReadWrite(role awsiam.IRole, bucket awss3.IBucket, key awskms.I
 	allow(role, kmsEncrypt, key.KeyArn())
 }
 
+// Vector index operations by role.
+var (
+	// vectorsRead queries knowledge bases' dense vectors (GetVectors is what QueryVectors
+	// needs to return metadata or filter on it).
+	vectorsRead = []string{"s3vectors:QueryVectors", "s3vectors:GetVectors"}
+	// vectorsWrite indexes and removes a knowledge base's vectors, creating its index on
+	// first use.
+	vectorsWrite = []string{"s3vectors:CreateIndex", "s3vectors:GetIndex", "s3vectors:PutVectors", "s3vectors:DeleteVectors"}
+	// vectorsDrop removes a deleted knowledge base's index.
+	vectorsDrop = []string{"s3vectors:DeleteIndex"}
+)
+
+// grantVectors allows actions on the platform's vector indexes (kb-…) in the vector
+// bucket, and the key that encrypts them; nothing when there is no vector bucket.
+func grantVectors(role awsiam.IRole, data *DataStack, actions []string) {
+	if data.Vectors == nil {
+		return
+	}
+	indexes := awscdk.Fn_Join(jsii.String(""), &[]*string{data.Vectors.AttrVectorBucketArn(), jsii.String("/index/kb-*")})
+	allow(role, actions, indexes)
+	allow(role, []string{"kms:Decrypt", "kms:GenerateDataKey"}, data.Key.KeyArn())
+	suppress(role, true, nagSuppression("AwsSolutions-IAM5", reasonVectorIndexes, `/^Resource::.*\/index\/kb-\*$/g`))
+}
+
 // grantSecretRead allows reading the provider secret.
 func grantSecretRead(role awsiam.IRole, secret awssecretsmanager.ISecret, key awskms.IKey) {
 	allow(role, []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, secret.SecretArn())

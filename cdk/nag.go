@@ -48,6 +48,8 @@ const (
 		"created at runtime per tenant and document, so the ARN ends in a prefix wildcard."
 	reasonBedrockModels = "Models are approved into the registry at runtime by admins, so InvokeModel is scoped " +
 		"to foundation models, inference profiles and custom models of this account/region rather than fixed IDs."
+	reasonVectorIndexes = "S3 Vectors indexes are created at runtime, one per tenant and knowledge base, so the " +
+		"ARN ends in the platform's kb- index-name prefix within its one vector bucket."
 	reasonDynamoIndexes = "Queries on the table's secondary indexes; the index names are part of the table ARN path."
 	reasonVPCAccess     = "Lambda attaches a VPC function through network interfaces it creates and deletes itself; " +
 		"AWS's AWSLambdaVPCAccessExecutionRole grants exactly those ec2 network-interface actions, which do not support " +

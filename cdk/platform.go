@@ -28,7 +28,8 @@ func NewPlatform(app awscdk.App, cfg Config, env *awscdk.Environment) (*Platform
 	// and under IAM's policy size limit.
 	app.Node().SetContext(jsii.String("@aws-cdk/aws-iam:minimizePolicies"), true)
 	p := &Platform{}
-	p.Data = NewDataStack(app, "PlinthData", &DataStackProps{StackProps: props("Plinth data: key, table, buckets, secret")})
+	p.Data = NewDataStack(app, "PlinthData", &DataStackProps{StackProps: props("Plinth data: key, table, buckets, secret"),
+		Vectors: cfg.VectorBackend == VectorBackendS3Vectors, GuardrailEmbeddingModel: cfg.GuardrailEmbeddingModel})
 	if cfg.PrivateNetwork {
 		p.Network = NewNetworkStack(app, "PlinthNetwork", &NetworkStackProps{
 			StackProps: props("Plinth private network: VPC, private subnets, VPC endpoints"),

@@ -116,6 +116,7 @@ func taskCatalog() map[string]taskSpec {
 		"IndexFunctionArn": {"ingest", "Writes chunks and vectors into the knowledge-base index", 600, 2048, func(w *WorkflowsStack, f *Function) {
 			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
 			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			grantVectors(f.Role, d(w), vectorsWrite)
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
 		"MarkDocumentFunctionArn": {"ingest", "Records a document as indexed", 60, 256, func(w *WorkflowsStack, f *Function) {
@@ -129,6 +130,7 @@ func taskCatalog() map[string]taskSpec {
 		"DeleteDocumentFunctionArn": {"ingest", "Removes a deleted document from the index and the records", 300, 1024, func(w *WorkflowsStack, f *Function) {
 			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
 			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			grantVectors(f.Role, d(w), vectorsWrite)
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 		}},
 		// Evaluation: runs and item results in the table, datasets and reports
@@ -155,6 +157,7 @@ func taskCatalog() map[string]taskSpec {
 		"InvokeTargetFunctionArn": {"evaluation", "Runs dataset items through the target model or RAG configuration", 900, 1024, func(w *WorkflowsStack, f *Function) {
 			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
 			grantObjectsRead(f.Role, d(w).Index, d(w).Key, "")
+			grantVectors(f.Role, d(w), vectorsRead)
 			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
 			grantBedrockInvoke(f.Role)
 			grantBedrockGuardrail(f.Role)
@@ -377,6 +380,14 @@ func commonEnvironment(f *Function, data *DataStack) {
 	// Every function that calls models records usage: it spools each record to the
 	// usage queue before its invocation ends.
 	f.AddEnvironment("PLINTH_USAGE_QUEUE_URL", data.UsageQueue.QueueUrl())
+	if data.GuardrailEmbeddingModel != "" {
+		f.AddEnvironment("PLINTH_GUARDRAIL_EMBEDDING_MODEL", jsii.String(data.GuardrailEmbeddingModel))
+	}
+	if data.Vectors != nil {
+		// New knowledge bases keep their dense vectors in the vector bucket.
+		f.AddEnvironment("PLINTH_VECTOR_BUCKET", data.VectorBucketName)
+		f.AddEnvironment("PLINTH_INDEX_BACKEND", jsii.String(VectorBackendS3Vectors))
+	}
 	allow(f.Role, []string{"sqs:SendMessage"}, data.UsageQueue.QueueArn())
 	allow(f.Role, []string{"kms:GenerateDataKey", "kms:Decrypt"}, data.Key.KeyArn())
 }

@@ -69,6 +69,8 @@ func serve() error {
 		Region:   env("AWS_REGION", "us-east-1"),
 		Logger:   log,
 		MCPOAuth: mcpOAuth(addr),
+		// Denied topics match semantically with this registry embedding model.
+		GuardrailEmbeddingModel: os.Getenv("PLINTH_GUARDRAIL_EMBEDDING_MODEL"),
 	})
 	if err != nil {
 		return err

@@ -56,6 +56,12 @@ const (
 	// EnvVectorBucket names an S3 Vectors bucket; when set, knowledge bases may use the
 	// "s3vectors" index backend.
 	EnvVectorBucket = "PLINTH_VECTOR_BUCKET"
+	// EnvIndexBackend is the index backend of knowledge bases created without one
+	// ("embedded" or "s3vectors").
+	EnvIndexBackend = "PLINTH_INDEX_BACKEND"
+	// EnvGuardrailEmbeddingModel names the registry embedding model denied topics are
+	// matched with semantically (unset: lexical matching only).
+	EnvGuardrailEmbeddingModel = "PLINTH_GUARDRAIL_EMBEDDING_MODEL"
 	// EnvUsageQueueURL names the SQS queue usage records are spooled to; when unset they
 	// are written to the table directly.
 	EnvUsageQueueURL = "PLINTH_USAGE_QUEUE_URL"
@@ -92,6 +98,8 @@ type AWSConfig struct {
 	SchedulerRoleARN          string
 	SchedulerDLQARN           string
 	VectorBucket              string
+	IndexBackend              string
+	GuardrailEmbeddingModel   string
 	UsageQueueURL             string
 	UsageDLQURL               string
 
@@ -132,6 +140,8 @@ func AWSConfigFromEnv() AWSConfig {
 		SchedulerRoleARN:          os.Getenv(EnvSchedulerRoleARN),
 		SchedulerDLQARN:           os.Getenv(EnvSchedulerDLQARN),
 		VectorBucket:              os.Getenv(EnvVectorBucket),
+		IndexBackend:              os.Getenv(EnvIndexBackend),
+		GuardrailEmbeddingModel:   os.Getenv(EnvGuardrailEmbeddingModel),
 		UsageQueueURL:             os.Getenv(EnvUsageQueueURL),
 		UsageDLQURL:               os.Getenv(EnvUsageDLQURL),
 	}
@@ -147,7 +157,8 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 	if cfg.Table == "" {
 		return Backends{}, fmt.Errorf("%s: %w", EnvTable, ErrMissingConfig)
 	}
-	b := Backends{Log: cfg.Logger, Tracer: cfg.Tracer, Metrics: cfg.Metrics, Upstream: cfg.UpstreamHTTPClient}
+	b := Backends{Log: cfg.Logger, Tracer: cfg.Tracer, Metrics: cfg.Metrics, Upstream: cfg.UpstreamHTTPClient,
+		GuardrailEmbeddingModel: cfg.GuardrailEmbeddingModel}
 	if b.Log == nil {
 		b.Log = observe.NewLogger(os.Stdout)
 	}
@@ -207,6 +218,7 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 		}
 		b.Data.Vectors = s3vectors.New(api, cfg.VectorBucket)
 	}
+	b.Data.IndexBackend = cfg.IndexBackend
 	secrets := cfg.SecretsManager
 	b.Secrets = secretstore.New(func() secretstore.API {
 		if secrets != nil {

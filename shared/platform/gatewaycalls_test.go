@@ -17,6 +17,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/eval/judge"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/provider/providertest"
 	"github.com/plinth-ai/plinth/shared/quota"
 	"github.com/plinth-ai/plinth/shared/usage"
 )
@@ -234,5 +235,43 @@ func TestPlatformCallsTakeTheApplicationPath(t *testing.T) {
 	}
 	if calls != 3 || hits != 1 || blocked != 1 {
 		t.Fatalf("acme's usage: %d evaluation calls, %d cache hits, %d blocked; want 3, 1, 1: %+v", calls, hits, blocked, recs)
+	}
+}
+
+// TestDeniedTopicsUseTheConfiguredEmbeddingModel: with a guardrail embedding model set,
+// a tenant's denied topics are matched with it (its deployment is called for the
+// topic's references and the guarded text); without one, topic matching stays lexical
+// and no embedding model is called.
+func TestDeniedTopicsUseTheConfiguredEmbeddingModel(t *testing.T) {
+	for _, configured := range []bool{true, false} {
+		up := providertest.NewOpenAIServer(providertest.WithEmbeddingDimensions(8))
+		t.Cleanup(up.Close)
+		cfg := Config{DataDir: t.TempDir(), AdminKey: "adm", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		if configured {
+			cfg.GuardrailEmbeddingModel = "topic-embed"
+		}
+		l, err := NewLocal(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &localPlatform{Local: l, t: t, srv: httptest.NewServer(l.Handler)}
+		t.Cleanup(func() { p.srv.Close(); _ = l.Close(context.Background()) })
+		p.json("POST", "/admin/models", "adm", map[string]any{"id": "topic-embed", "kind": "embedding",
+			"deployments": []any{map[string]any{"provider": "openai", "base_url": up.BaseURL(), "model": "embed-1", "api_key": "sk-test"}}}, 201)
+		p.json("POST", "/admin/models/topic-embed/review", "adm", map[string]any{"decision": "approve", "reviewer": "test"}, 200)
+		var policy struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(p.json("POST", "/admin/guardrail-policies", "adm", map[string]any{"name": "no-advice",
+			"blockedInputMessaging": "Blocked.", "blockedOutputsMessaging": "Withheld.",
+			"topicPolicyConfig": map[string]any{"topicsConfig": []any{map[string]any{"name": "Investment advice", "type": "DENY",
+				"definition": "Recommendations on which stocks, funds or assets to buy or sell."}}},
+		}, 201), &policy)
+		p.json("PATCH", "/admin/tenants/demo", "adm", map[string]any{"guardrail_policy": policy.ID}, 200)
+		p.json("POST", "/v1/chat/completions", p.DemoKey, map[string]any{"model": "local-chat",
+			"messages": []any{map[string]any{"role": "user", "content": "Should I put my savings into index funds this year?"}}}, 200)
+		if called := up.Requests() > 0; called != configured {
+			t.Errorf("embedding model configured %v, its deployment called %v (%d requests)", configured, called, up.Requests())
+		}
 	}
 }

@@ -78,6 +78,9 @@ type Config struct {
 	// DeploymentOptions add to how deployments are built, e.g. router.WithAWSConfig to
 	// serve Bedrock deployments.
 	DeploymentOptions []router.BuildOption
+	// GuardrailEmbeddingModel, when set, matches denied topics semantically with this
+	// registry embedding model (PLINTH_GUARDRAIL_EMBEDDING_MODEL).
+	GuardrailEmbeddingModel string
 }
 
 var (
@@ -122,7 +125,7 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 		}
 	}()
 	b := Backends{Clock: cfg.Clock, Log: cfg.Logger, Secrets: secret.Env, IngestOnUpload: true,
-		Router: cfg.RouterOptions, Deployments: cfg.DeploymentOptions}
+		Router: cfg.RouterOptions, Deployments: cfg.DeploymentOptions, GuardrailEmbeddingModel: cfg.GuardrailEmbeddingModel}
 	if b.Clock == nil {
 		b.Clock = time.Now
 	}

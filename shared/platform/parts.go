@@ -38,6 +38,13 @@ func Guardrails(p *Platform) (*guardrail.Service, error) {
 		if p.b.AWS != nil {
 			opts = append(opts, guardrail.WithDelegate(bedrockguard.New(bedrockruntime.NewFromConfig(*p.b.AWS))))
 		}
+		if id := p.b.GuardrailEmbeddingModel; id != "" {
+			inv, err := invoker(p)
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, guardrail.WithEmbedder(modelEmbedder{inv: inv, models: p.Registry, model: id}))
+		}
 		svc, err := newGuardrails(p.b.Data.Store, p.Tenants, p.now, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("guardrail engine: %w", err)
@@ -123,6 +130,9 @@ func RAG(p *Platform) (*rag.Service, error) {
 		}
 		if cell.Vectors != nil {
 			opts = append(opts, rag.WithVectorIndexes(index.NewManager(cell.Blobs.Index, append(idxOpts, index.WithVectorStore(cell.Vectors))...)))
+		}
+		if cell.IndexBackend != "" {
+			opts = append(opts, rag.WithDefaultIndexBackend(cell.IndexBackend))
 		}
 		if p.b.IngestOnUpload && p.b.Flows != nil {
 			flows := p.b.Flows
@@ -224,9 +234,25 @@ type localEmbedder struct {
 }
 
 func (e localEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	m, err := e.models.Resolve(ctx, "local-embed")
+	return modelEmbedder{inv: e.inv, models: e.models, model: "local-embed"}.Embed(ctx, texts)
+}
+
+// modelEmbedder embeds with a registry embedding model through the router, as a
+// platform cost (the guardrails' denied topics, evaluation's similarity, the semantic
+// cache): no tenant is charged.
+type modelEmbedder struct {
+	inv    *routing.Invoker
+	models gateway.Models
+	model  string
+}
+
+func (e modelEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	m, err := e.models.Resolve(ctx, e.model)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("embedding model %s: %w", e.model, err)
+	}
+	if m.Kind != registry.KindEmbedding || !m.Status.Invocable() {
+		return nil, fmt.Errorf("model %s is a %s model, %s: not an approved embedding model", e.model, m.Kind, m.Status)
 	}
 	resp, _, err := e.inv.Embed(ctx, m, &provider.EmbeddingRequest{Model: m.ID, Input: texts})
 	if err != nil {

@@ -77,6 +77,10 @@ type Backends struct {
 	// AWS is the SDK configuration for Amazon Bedrock, Bedrock Guardrails and Lambda tool
 	// servers; nil loads the default chain when one of them is first called.
 	AWS *aws.Config
+	// GuardrailEmbeddingModel, when set, is the registry embedding model denied topics
+	// are also matched with semantically (a paraphrase of a topic is caught); unset keeps
+	// topic matching lexical. It is a platform cost, not charged to tenants.
+	GuardrailEmbeddingModel string
 	// UsageSpool keeps usage records durably until the store has them (optional).
 	UsageSpool usage.Spool
 	// Router tunes the model router (retries, backoff, breakers, default timeouts);
@@ -100,6 +104,9 @@ type Cell struct {
 	Vectors index.VectorStore
 	// IndexCacheDir keeps downloaded index segments on local disk ("" = a temp dir).
 	IndexCacheDir string
+	// IndexBackend is the index backend of knowledge bases created without one:
+	// "embedded" (default) or "s3vectors" (needs Vectors).
+	IndexBackend string
 }
 
 // Buckets are the blob stores of a cell. Locally one directory serves all three.

@@ -2,6 +2,7 @@ package rag
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sort"
 	"sync"
@@ -95,5 +96,26 @@ func TestKnowledgeBaseOnVectorStoreBackend(t *testing.T) {
 	}
 	if _, err := e.svc.GetKnowledgeBase(context.Background(), "acme", "vec"); err == nil {
 		t.Fatal("knowledge base still there")
+	}
+}
+
+// TestDefaultIndexBackend: with a default backend, knowledge bases created without one
+// use it; one that names a backend keeps it; s3vectors as the default needs a vector store.
+func TestDefaultIndexBackend(t *testing.T) {
+	ctx := context.Background()
+	vs := &memVectors{vecs: map[index.Namespace]map[string][]float32{}}
+	e := newEnv(t, envConfig{opts: []Option{WithDefaultIndexBackend(BackendS3Vectors), func(s *Service) {
+		s.vectorIndexes = index.NewManager(s.blob, index.WithVectorStore(vs), index.WithRefreshInterval(-1))
+	}}})
+	kb, err := e.svc.CreateKnowledgeBase(ctx, KnowledgeBase{Tenant: "acme", ID: "by-default"})
+	if err != nil || kb.IndexBackend != BackendS3Vectors {
+		t.Fatalf("created %+v %v, want the s3vectors default", kb, err)
+	}
+	if kb, err := e.svc.CreateKnowledgeBase(ctx, KnowledgeBase{Tenant: "acme", ID: "named", IndexBackend: BackendEmbedded}); err != nil || kb.IndexBackend != BackendEmbedded {
+		t.Fatalf("created %+v %v, want the embedded backend it named", kb, err)
+	}
+	bare := newEnv(t, envConfig{opts: []Option{WithDefaultIndexBackend(BackendS3Vectors)}})
+	if _, err := bare.svc.CreateKnowledgeBase(ctx, KnowledgeBase{Tenant: "acme", ID: "kb"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("s3vectors default without a vector store: %v", err)
 	}
 }

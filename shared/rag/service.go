@@ -152,26 +152,33 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // (a Manager built with index.WithVectorStore).
 func WithVectorIndexes(m *index.Manager) Option { return func(s *Service) { s.vectorIndexes = m } }
 
+// WithDefaultIndexBackend sets the index backend of knowledge bases created without one
+// (default "embedded"); "s3vectors" needs WithVectorIndexes.
+func WithDefaultIndexBackend(backend string) Option {
+	return func(s *Service) { s.defaultBackend = backend }
+}
+
 // Service is the knowledge-base domain: admin, documents, ingestion tasks and retrieval.
 type Service struct {
-	store         store.Store
-	blob          blob.Store
-	indexes       *index.Manager
-	vectorIndexes *index.Manager
-	embedders     EmbedderResolver
-	chat          ChatFunc
-	chatModel     string
-	grounding     GroundingFunc
-	starter       Starter
-	usage         UsageFunc
-	bucket        string
-	embedAttempts int
-	embedBackoff  time.Duration
-	embedBatch    int
-	maxDoc        int64
-	limit         *limiter
-	refs          References
-	now           func() time.Time
+	store          store.Store
+	blob           blob.Store
+	indexes        *index.Manager
+	vectorIndexes  *index.Manager
+	defaultBackend string
+	embedders      EmbedderResolver
+	chat           ChatFunc
+	chatModel      string
+	grounding      GroundingFunc
+	starter        Starter
+	usage          UsageFunc
+	bucket         string
+	embedAttempts  int
+	embedBackoff   time.Duration
+	embedBatch     int
+	maxDoc         int64
+	limit          *limiter
+	refs           References
+	now            func() time.Time
 }
 
 // References check what a knowledge base names when it is created. Each returns nil or
@@ -252,6 +259,9 @@ func (s *Service) CreateKnowledgeBase(ctx context.Context, kb KnowledgeBase) (Kn
 	}
 	if kb.EmbeddingModel == "" {
 		kb.EmbeddingModel = DefaultEmbeddingModel
+	}
+	if kb.IndexBackend == "" {
+		kb.IndexBackend = s.defaultBackend
 	}
 	switch kb.IndexBackend {
 	case "":
