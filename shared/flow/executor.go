@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -235,6 +236,7 @@ func (e *Executor) launch(m *Machine, rec Execution, cp *Checkpoint, seq int64) 
 		tokens:  e.tokens,
 		execCtx: executionContext(rec.Machine, rec.Name, in, rec.StartTime),
 		smCtx:   map[string]any{"Id": rec.MachineID, "Name": rec.Machine},
+		log:     e.log,
 	}
 	env.record = func(ev HistoryEvent) { e.appendEvent(a, ev) }
 	env.checkpoint = func(st string, input any) {
@@ -260,6 +262,13 @@ func (e *Executor) launch(m *Machine, rec Execution, cp *Checkpoint, seq int64) 
 		defer e.wg.Done()
 		defer close(a.done)
 		defer cancel(nil)
+		defer func() {
+			// A fault of the interpreter itself fails this execution, never the process.
+			if v := recover(); v != nil {
+				e.log.Error("flow: execution panicked", "execution", rec.ID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				e.finish(ctx, a, nil, fail(ErrNameRuntime, "the executor failed: %v", v))
+			}
+		}()
 		out, err := runWithTimeout(ctx, env, m.root, start, startInput)
 		e.finish(ctx, a, out, err)
 	}()

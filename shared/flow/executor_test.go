@@ -513,3 +513,63 @@ func TestRoutes(t *testing.T) {
 	do("GET", "/admin/executions?status=BOGUS", "", http.StatusBadRequest, nil)
 	do("POST", "/admin/state-machines/none/executions", `{}`, http.StatusNotFound, nil)
 }
+
+// TestTaskPanicFailsOnlyItsTask: a task that panics fails with States.TaskFailed naming
+// the panic, a Catch can handle it, and the executor and its other executions go on.
+func TestTaskPanicFailsOnlyItsTask(t *testing.T) {
+	const fnPanic = "arn:aws:lambda:local:000000000000:function:panic"
+	release := make(chan struct{})
+	e := newTestExecutor(t, WithTasks(map[string]TaskFunc{
+		fnPanic: func(context.Context, json.RawMessage) (json.RawMessage, error) {
+			var counts map[string]int
+			bump(counts) // a nil-map write: a runtime panic
+			return nil, nil
+		},
+		fnBlock: func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+			select {
+			case <-release:
+				return in, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		},
+	}))
+	for name, def := range map[string]string{
+		"panics":  `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"` + fnPanic + `","End":true}}}`,
+		"catches": `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"` + fnPanic + `","Catch":[{"ErrorEquals":["States.TaskFailed"],"ResultPath":"$.error","Next":"Caught"}],"End":true},"Caught":{"Type":"Pass","End":true}}}`,
+		"blocks":  `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"` + fnBlock + `","End":true}}}`,
+	} {
+		if err := e.Register(name, mustLoad(t, def)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	other, err := e.Start(ctx, "blocks", "other", json.RawMessage(`{"n":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Start(ctx, "panics", "p", json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := waitDone(t, e, p.ID)
+	if got.Status != "FAILED" || got.Error != ErrNameTaskFailed || !strings.Contains(got.Cause, "assignment to entry in nil map") {
+		t.Fatalf("panicking task: %s %s %q, want FAILED States.TaskFailed naming the panic", got.Status, got.Error, got.Cause)
+	}
+	c, err := e.Start(ctx, "catches", "c", json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitDone(t, e, c.ID); got.Status != "SUCCEEDED" || !strings.Contains(string(got.Output), "nil map") {
+		t.Fatalf("caught panic: %s %s", got.Status, got.Output)
+	}
+	if ex, err := e.Describe(ctx, other.ID); err != nil || ex.Status != "RUNNING" {
+		t.Fatalf("the other execution: %+v %v, want RUNNING", ex, err)
+	}
+	close(release)
+	if got := waitDone(t, e, other.ID); got.Status != "SUCCEEDED" || string(got.Output) != `{"n":1}` {
+		t.Fatalf("the other execution ended %s %s", got.Status, got.Output)
+	}
+}
+
+func bump(counts map[string]int) { counts["boom"]++ }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +47,23 @@ type runEnv struct {
 	execCtx    map[string]any
 	smCtx      map[string]any
 	extraCtx   map[string]any
+	// log, when set, records the stack of a task that panicked.
+	log *slog.Logger
+}
+
+// call runs a task's handler. A handler that panics fails its task with States.TaskFailed
+// naming the panic, as a crashed Lambda function fails its task in Step Functions; the
+// execution may retry or catch it, and the process and other executions go on.
+func (env *runEnv) call(ctx context.Context, state string, fn TaskFunc, in json.RawMessage) (out json.RawMessage, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if env.log != nil {
+				env.log.ErrorContext(ctx, "flow: task panicked", "state", state, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			}
+			out, err = nil, &TaskError{Type: ErrNameTaskFailed, Cause: fmt.Sprintf("the task of state %q panicked: %v", state, v)}
+		}
+	}()
+	return fn(ctx, in)
 }
 
 func (env *runEnv) event(ev HistoryEvent) {
@@ -573,7 +592,7 @@ func (env *runEnv) runTask(ctx context.Context, s *state, eff any, ctxObj map[st
 		tokenC, heartbeatC = env.tokens.channels(token)
 	}
 	go func() {
-		out, err := fn(taskCtx, in)
+		out, err := env.call(taskCtx, s.name, fn, in)
 		done <- result{out, err}
 	}()
 	env.event(HistoryEvent{Timestamp: env.clock.Now(), Type: "TaskStarted", StateName: s.name, Resource: s.Resource})
