@@ -408,6 +408,17 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 			answer.WriteString(b.text)
 			answer.WriteByte('\n')
 		}
+		// Both checks read the answer once; sources are indexed only for a grounding filter.
+		var groundSources []string
+		for _, f := range c.grounding {
+			if f.Type == GroundingGrounding {
+				groundSources = sources
+			}
+		}
+		groundScore, relScore, err := grounding.Check(ctx, answer.String(), groundSources, query)
+		if err != nil {
+			return ApplyResponse{}, evaluation{}, fmt.Errorf("guardrail evaluation stopped: %w", err)
+		}
 		for _, f := range c.grounding {
 			var score float64
 			switch f.Type {
@@ -415,16 +426,12 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 				if len(sources) == 0 {
 					continue
 				}
-				var err error
-				score, err = grounding.GroundingContext(ctx, answer.String(), sources)
-				if err != nil {
-					return ApplyResponse{}, evaluation{}, fmt.Errorf("guardrail evaluation stopped: %w", err)
-				}
+				score = groundScore
 			case GroundingRelevance:
 				if query == "" {
 					continue
 				}
-				score = grounding.Relevance(answer.String(), query)
+				score = relScore
 			}
 			g := GroundingFinding{Type: f.Type, Threshold: f.Threshold, Score: round3(score), Action: FindingNone}
 			if score < f.Threshold {

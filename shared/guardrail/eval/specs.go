@@ -22,7 +22,7 @@ func ContentSpec() *Spec {
 // at 4%, 1.5% and 0.3% false positives on every benign source's calibration rows.
 func AttackSpec() *Spec {
 	return &Spec{Name: "attack", FPR: [3]float64{0.04, 0.015, 0.003},
-		Options: textclass.Options{Labels: []string{"PROMPT_ATTACK"}, Buckets: 1 << 17, Dim: 16, Epochs: 8, LR: 0.5, Seed: 1, Balance: true, Concepts: true}}
+		Options: textclass.Options{Labels: []string{"PROMPT_ATTACK"}, Buckets: 1 << 17, Dim: 16, Epochs: 8, LR: 0.5, Seed: 1, Balance: true, Concepts: true, CharGrams: 4}}
 }
 
 //go:embed prompts/system_prompts.txt
@@ -30,6 +30,9 @@ var systemPrompts string
 
 //go:embed prompts/benign_questions.txt
 var benignQuestions string
+
+//go:embed prompts/role_prompts.txt
+var rolePrompts string
 
 func lines(src, source string) []Row {
 	var out []Row
@@ -43,8 +46,21 @@ func lines(src, source string) []Row {
 	return out
 }
 
-// ContentRows are the harmful-content classifier's data: harmful/*.jsonl.
-func ContentRows(dataDir string) ([]Row, error) { return LoadHarmful(dataDir) }
+// ContentRows are the harmful-content classifier's data: harmful/*.jsonl and the
+// generated rows of SyntheticContentRows.
+func ContentRows(dataDir string) ([]Row, error) {
+	rows, err := LoadHarmful(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, SyntheticContentRows(syntheticContentCount, 1)...), nil
+}
+
+// syntheticContentCount is the number of generated content rows.
+const syntheticContentCount = 3000
+
+// syntheticAttackCount is the number of generated rows (half attacks, half look-alikes).
+const syntheticAttackCount = 4000
 
 // AttackRows are the prompt-attack classifier's data: the deepset injections and benign
 // prompts, and as further benign prompts (none is an attack): the Alpaca instructions,
@@ -67,5 +83,7 @@ func AttackRows(dataDir string) ([]Row, error) {
 	}
 	rows = append(rows, lines(systemPrompts, "system_prompts")...)
 	rows = append(rows, lines(benignQuestions, "benign_questions")...)
+	rows = append(rows, lines(rolePrompts, "role_prompts")...)
+	rows = append(rows, SyntheticAttackRows(syntheticAttackCount, 1)...)
 	return rows, nil
 }

@@ -52,16 +52,38 @@ const (
 // terms with it (and their neighbours), found through an index of the sources.
 func GroundingContext(ctx context.Context, answer string, sources []string) (float64, error) {
 	var work int
-	return grounding(ctx, answer, sources, &work)
+	return grounding(ctx, answer, sources, &work, nil)
 }
 
-func grounding(ctx context.Context, answer string, sources []string, work *int) (float64, error) {
+// Check returns the grounding score of answer against sources and its relevance to
+// query, as GroundingContext and Relevance do, reading the answer's words once. With no
+// sources the grounding score is 0; with an empty query the relevance is Relevance's.
+func Check(ctx context.Context, answer string, sources []string, query string) (ground, relevance float64, err error) {
+	rel := newRelevance(query)
+	if len(sources) == 0 {
+		var z textnorm.Tokenizer
+		for _, t := range z.Terms(answer, nil) {
+			rel.add(t)
+		}
+		return 0, rel.score(), nil
+	}
+	var work int
+	ground, err = grounding(ctx, answer, sources, &work, rel)
+	return ground, rel.score(), err
+}
+
+func grounding(ctx context.Context, answer string, sources []string, work *int, rel *relevance) (float64, error) {
 	var zt, zp textnorm.Tokenizer // terms; proper names
 	idx, err := indexSources(ctx, &zt, sources)
 	if err != nil {
 		return 0, err
 	}
 	if len(idx.sents) == 0 {
+		if rel != nil {
+			for _, t := range zt.Terms(answer, nil) {
+				rel.add(t)
+			}
+		}
 		return 0, nil
 	}
 	var sum, weight float64
@@ -77,6 +99,11 @@ func grounding(ctx context.Context, answer string, sources []string, work *int) 
 			}
 		}
 		terms = zt.Terms(a, terms[:0])
+		if rel != nil {
+			for _, t := range terms {
+				rel.add(t)
+			}
+		}
 		if len(terms) == 0 {
 			continue
 		}
@@ -130,14 +157,21 @@ type sourceIndex struct {
 	uni      map[uint64]struct{} // sentence<<32 | term
 	bi       map[[2]uint64]struct{}
 	allBi    map[uint64]struct{} // a<<32 | b over the whole source
-	postings map[int32][]int32
+	postings [][]int32           // by term ID
 }
 
 func pair(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
 func indexSources(ctx context.Context, z *textnorm.Tokenizer, sources []string) (*sourceIndex, error) {
-	idx := &sourceIndex{ids: map[string]int32{}, uni: map[uint64]struct{}{}, bi: map[[2]uint64]struct{}{},
-		allBi: map[uint64]struct{}{}, postings: map[int32][]int32{}}
+	// Size the sets for the sources up front (about one term per seven bytes): growing
+	// them is most of the cost of indexing a long source.
+	n := 0
+	for _, src := range sources {
+		n += len(src)
+	}
+	hint := n / 7
+	idx := &sourceIndex{ids: make(map[string]int32, hint/2), uni: make(map[uint64]struct{}, hint), bi: make(map[[2]uint64]struct{}, hint),
+		allBi: make(map[uint64]struct{}, hint)}
 	prevLast := int32(-1)
 	var terms []string
 	for _, src := range sources {
@@ -155,6 +189,7 @@ func indexSources(ctx context.Context, z *textnorm.Tokenizer, sources []string) 
 				if !ok {
 					id = int32(len(idx.ids))
 					idx.ids[strings.Clone(t)] = id
+					idx.postings = append(idx.postings, nil)
 				}
 				ids[k] = id
 				key := uint64(uint32(si))<<32 | uint64(uint32(id))
@@ -285,39 +320,58 @@ func (x *sourceIndex) support(terms []string, ids []int32, lo, hi int) float64 {
 // query's content words (stemmed) that the answer takes up, lifted when the answer
 // carries an entity-like token (a number or capitalised word) and some overlap.
 func Relevance(answer, query string) float64 {
-	var zq, za textnorm.Tokenizer
+	rel := newRelevance(query)
+	var za textnorm.Tokenizer
+	for _, t := range za.Terms(answer, nil) {
+		rel.add(t)
+	}
+	return rel.score()
+}
+
+// relevance accumulates an answer's terms against a query's: only the query's terms
+// matter, so it marks which of them the answer holds, in one pass over the answer's
+// terms (no set of the answer is built).
+type relevance struct {
+	want map[string]bool // query term → found in the answer
+	n    int             // answer terms seen
+}
+
+func newRelevance(query string) *relevance {
+	var zq textnorm.Tokenizer
 	q := zq.Terms(query, nil)
-	if len(q) == 0 {
-		if len(za.Terms(answer, nil)) == 0 {
+	r := &relevance{want: make(map[string]bool, len(q))}
+	for _, t := range q {
+		r.want[strings.Clone(t)] = false
+	}
+	return r
+}
+
+func (r *relevance) add(term string) {
+	r.n++
+	if _, ok := r.want[term]; ok {
+		r.want[term] = true
+	}
+}
+
+func (r *relevance) score() float64 {
+	if len(r.want) == 0 {
+		if r.n == 0 {
 			return 0
 		}
 		return 1
 	}
-	// Only the query's terms matter: mark which of them the answer holds, in one pass
-	// over the answer's terms (no set of the answer is built).
-	want := make(map[string]bool, len(q)) // term → found in the answer
-	for _, t := range q {
-		want[t] = false
-	}
-	n := 0
-	for _, t := range za.Terms(answer, nil) {
-		n++
-		if _, ok := want[t]; ok {
-			want[t] = true
-		}
-	}
-	if n == 0 {
+	if r.n == 0 {
 		return 0
 	}
 	hit := 0
-	for _, found := range want {
+	for _, found := range r.want {
 		if found {
 			hit++
 		}
 	}
-	cov := float64(hit) / float64(len(want))
+	cov := float64(hit) / float64(len(r.want))
 	if hit == 0 {
-		return 0.1 * math.Min(1, float64(n)/20)
+		return 0.1 * math.Min(1, float64(r.n)/20)
 	}
 	return math.Min(1, 0.35+0.65*math.Sqrt(cov))
 }

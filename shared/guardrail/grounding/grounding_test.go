@@ -48,7 +48,7 @@ func TestGroundingWorkIsLinear(t *testing.T) {
 		for _, n := range []int{1 << 10, 1 << 13} {
 			text := strings.Repeat(unit, n)
 			work := 0
-			if _, err := grounding(context.Background(), text, []string{text}, &work); err != nil {
+			if _, err := grounding(context.Background(), text, []string{text}, &work, nil); err != nil {
 				t.Fatal(err)
 			}
 			terms := len(textnorm.Terms(text))
@@ -65,5 +65,25 @@ func TestGroundingStopsWhenCancelled(t *testing.T) {
 	text := strings.Repeat("The Amazon river is long. ", 1000)
 	if _, err := GroundingContext(ctx, text, []string{text}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestCheckMatchesTheSeparateScores(t *testing.T) {
+	src := "The backups run nightly at 02:00. The 2023 report lists 14 incidents. Alice Moreau leads the team."
+	for _, c := range []struct{ answer, query string }{
+		{"The backups run nightly at 02:00.", "When do the backups run?"},
+		{"Bob leads the team. The report lists 15 incidents.", "Who leads the team?"},
+		{"", "anything"}, {"Only stop words: it is what it is.", ""},
+	} {
+		g, r, err := Check(context.Background(), c.answer, []string{src}, c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g != Grounding(c.answer, []string{src}) || r != Relevance(c.answer, c.query) {
+			t.Errorf("%q: Check = %v, %v; separately %v, %v", c.answer, g, r, Grounding(c.answer, []string{src}), Relevance(c.answer, c.query))
+		}
+		if _, r2, _ := Check(context.Background(), c.answer, nil, c.query); r2 != r {
+			t.Errorf("%q: relevance without sources %v, with %v", c.answer, r2, r)
+		}
 	}
 }

@@ -3,10 +3,11 @@
 // embedding, the text's vector is the mean of its features' embeddings (with a prior count
 // that pulls short texts toward no evidence), and one logistic output per label gives a
 // probability, so a text can belong to several labels at once. Character n-grams of
-// each word can be added (Options.CharGrams); the guardrail's models leave them out:
-// on their training data they tied ordinary words to rare harmful ones by spelling
-// ("class" to "ass"), tripled the over-refusal rate and lowered prompt-attack AUC on
-// held-back rows (0.84 against 0.89 without).
+// each word can be added (Options.CharGrams): the prompt-attack model uses 3- and
+// 4-grams (held-out role prompts flagged at strength HIGH 6% with them against 15%
+// without; German attacks found by an English-trained model 58% against 38% at MEDIUM);
+// the content model leaves them out, because on its tweets they tied ordinary words to
+// rare harmful ones by spelling ("class" to "ass").
 //
 // Training (Train) is single-threaded stochastic gradient descent with a seeded shuffle,
 // so the same examples and options give the same model byte for byte on a given

@@ -74,8 +74,9 @@ func (m *Model) NewScratch() *Scratch {
 
 // priorFeatures is added to the feature count when averaging: a text of few features
 // is pulled toward the zero vector, where the outputs are their biases, so that a short
-// text must carry strong features to score high. Training divides the same way.
-const priorFeatures = 8
+// text must carry strong features to score high (at 8, one word seen only in harmful
+// tweets, "mail", made a text score HIGH). Training divides the same way.
+const priorFeatures = 16
 
 // Predict returns the probability of every label for a tokenised text (valid until the
 // next call with the same scratch). A text with no features has probability sigmoid(bias).

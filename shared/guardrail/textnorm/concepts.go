@@ -55,42 +55,39 @@ func Concepts(w string) []uint32 {
 	if c, ok := conceptTable[w]; ok {
 		return c
 	}
-	for _, base := range baseForms(w) {
-		if c, ok := conceptTable[base]; ok {
-			return c
+	// The candidate base forms are built in a stack buffer and looked up without
+	// allocating (this runs for every word of every classified text).
+	var buf [64]byte
+	var found []uint32
+	eachBaseForm(w, buf[:0], func(base []byte) bool {
+		if c, ok := conceptTable[string(base)]; ok {
+			found = c
+			return true
 		}
-	}
-	return nil
+		return false
+	})
+	return found
 }
 
-// baseForms lists candidate dictionary forms of an inflected word, in the order WordNet's
-// morphological rules try them.
-func baseForms(w string) []string {
-	var out []string
-	add := func(suffix, repl string) {
-		if strings.HasSuffix(w, suffix) && len(w) > len(suffix)+1 {
-			out = append(out, w[:len(w)-len(suffix)]+repl)
+// eachBaseForm calls try with each candidate dictionary form of an inflected word, in
+// the order WordNet's morphological rules try them ("ies" → "y", "s" → "", "ed" → "e",
+// "ing" → "", a doubled final consonant undone: "running" → "run"), until try returns
+// true.
+func eachBaseForm(w string, buf []byte, try func([]byte) bool) {
+	rules := [...][2]string{{"ies", "y"}, {"ses", "s"}, {"xes", "x"}, {"ches", "ch"}, {"shes", "sh"}, {"s", ""},
+		{"ied", "y"}, {"ed", "e"}, {"ed", ""}, {"ing", "e"}, {"ing", ""}, {"er", ""}, {"est", ""}}
+	for _, r := range rules {
+		if strings.HasSuffix(w, r[0]) && len(w) > len(r[0])+1 {
+			b := append(append(buf[:0], w[:len(w)-len(r[0])]...), r[1]...)
+			if try(b) {
+				return
+			}
 		}
 	}
-	add("ies", "y")
-	add("ses", "s")
-	add("xes", "x")
-	add("ches", "ch")
-	add("shes", "sh")
-	add("s", "")
-	add("ied", "y")
-	add("ed", "e")
-	add("ed", "")
-	add("ing", "e")
-	add("ing", "")
-	add("er", "")
-	add("est", "")
 	if n := len(w); n > 5 && (strings.HasSuffix(w, "ing") || strings.HasSuffix(w, "ed")) {
-		// "running" → "run", "stopped" → "stop"
 		stem := strings.TrimSuffix(strings.TrimSuffix(w, "ing"), "ed")
 		if m := len(stem); m > 2 && stem[m-1] == stem[m-2] {
-			out = append(out, stem[:m-1])
+			try(append(buf[:0], stem[:m-1]...))
 		}
 	}
-	return out
 }

@@ -20,12 +20,24 @@ var stop = func() map[string]bool {
 // IsStop reports whether a normalised token is a stop word.
 func IsStop(w string) bool { return stop[w] }
 
+// stemSuffixes are the inflections Stem strips, tried in this order.
+var stemSuffixes = []string{"ational", "ization", "ations", "ation", "ments", "ment", "ness", "ingly", "ings", "ing", "edly", "ies", "ied", "ers", "er", "ed", "ly", "es", "s"}
+
+// suffixesByLast holds stemSuffixes grouped by their last letter, each group in the
+// order of stemSuffixes, so a word is only compared with the suffixes it can end with.
+var suffixesByLast = func() (m [256][]string) {
+	for _, suf := range stemSuffixes {
+		m[suf[len(suf)-1]] = append(m[suf[len(suf)-1]], suf)
+	}
+	return m
+}()
+
 // Stem strips common English inflections ("running" → "run", "topics" → "topic").
 func Stem(w string) string {
 	if len(w) <= 4 {
 		return w
 	}
-	for _, suf := range []string{"ational", "ization", "ations", "ation", "ments", "ment", "ness", "ingly", "ings", "ing", "edly", "ies", "ied", "ers", "er", "ed", "ly", "es", "s"} {
+	for _, suf := range suffixesByLast[w[len(w)-1]] {
 		if suf == "es" && !(strings.HasSuffix(w, "ses") || strings.HasSuffix(w, "xes") || strings.HasSuffix(w, "zes") ||
 			strings.HasSuffix(w, "ches") || strings.HasSuffix(w, "shes")) {
 			continue // "doses" → "dose" by the "s" rule, "boxes" → "box"

@@ -48,6 +48,7 @@ var inputs = []struct{ name, unit string }{
 func main() {
 	n := flag.Int("n", 2000, "evaluations of the 4 KB text for the latency distribution")
 	sizesFlag := flag.String("sizes", "1024,102400,1048576", "input sizes in bytes")
+	table := flag.Bool("table", true, "print the ms-per-MB table (false: only the 4 KB figures)")
 	flag.Parse()
 	var full guardrail.Policy
 	if err := json.Unmarshal(policyJSON, &full); err != nil {
@@ -73,6 +74,9 @@ func main() {
 	}
 	fmt.Println()
 	for _, d := range detectors(&full) {
+		if !*table {
+			break
+		}
 		c, err := engine.Compile(ctx, d.policy)
 		if err != nil {
 			fail(err)
@@ -91,6 +95,35 @@ func main() {
 		}
 	}
 	latency(ctx, engine, &full, *n)
+	perDetector(ctx, engine, &full, *n/4+1)
+}
+
+// text4KB is the 4 KB prose text of the latency figures.
+func text4KB() string {
+	para := inputs[0].unit + "The customer, reachable at +1 415-555-0132, asked whether the nightly backups at https://status.example.org are affected. "
+	return strings.Repeat(para, 4096/len(para)+1)[:4096]
+}
+
+// perDetector prints the CPU time of the 4 KB text through each detector alone.
+func perDetector(ctx context.Context, e *guardrail.Engine, full *guardrail.Policy, n int) {
+	fmt.Printf("\nCPU time per evaluation of the 4 KB text, one detector at a time (%d runs each):\n", n)
+	for _, d := range detectors(full) {
+		c, err := e.Compile(ctx, d.policy)
+		if err != nil {
+			fail(err)
+		}
+		req := d.request(text4KB())
+		if _, err := e.ApplyCompiled(ctx, c, req); err != nil {
+			fail(err)
+		}
+		cpu0 := cpuTime()
+		for i := 0; i < n; i++ {
+			if _, err := e.ApplyCompiled(ctx, c, req); err != nil {
+				fail(err)
+			}
+		}
+		fmt.Printf("  %-10s %v\n", d.name, (cpuTime()-cpu0)/time.Duration(n))
+	}
 }
 
 type detector struct {
@@ -157,8 +190,7 @@ func latency(ctx context.Context, e *guardrail.Engine, full *guardrail.Policy, n
 	if err != nil {
 		fail(err)
 	}
-	para := inputs[0].unit + "The customer, reachable at +1 415-555-0132, asked whether the nightly backups at https://status.example.org are affected. "
-	text := strings.Repeat(para, 4096/len(para)+1)[:4096]
+	text := text4KB()
 	req := guardrail.ApplyRequest{Source: guardrail.SourceInput, Content: []guardrail.ContentBlock{
 		{Text: &guardrail.TextBlock{Text: text}},
 		{Text: &guardrail.TextBlock{Text: text, Qualifiers: []string{guardrail.QualifierGroundingSource}}},

@@ -66,19 +66,35 @@ func classifierReport(dir string, cross bool) error {
 	for _, p := range eval.AttackProbes {
 		fmt.Printf("  %-6s want %-6s %q\n", eval.Confidence(am, 0, p.Text), p.Want, p.Text)
 	}
+	fmt.Println("\nProbes (harmful content, highest confidence over the categories):")
+	for _, p := range eval.ContentProbes {
+		conf, label := "NONE", ""
+		for l := range cm.Labels {
+			if c := eval.Confidence(cm, l, p.Text); rank(c) > rank(conf) {
+				conf, label = c, cm.Labels[l]
+			}
+		}
+		fmt.Printf("  %-6s %-10s want %-6s %q\n", conf, label, p.Want, p.Text)
+	}
 
 	if !cross {
 		return nil
 	}
 	fmt.Println("\nCross-source, harmful content: a model fitted (and calibrated) without the source, measured on all of its rows.")
-	printCross(cs.CrossSource(crows, []string{"advbench", "harmbench", "strongreject", "jailbreakbench", "simplesafetytests", "openai_moderation", "davidson_hate_offensive"}))
+	printCross(cs.CrossSource(crows, []string{"advbench", "harmbench", "strongreject", "jailbreakbench", "simplesafetytests", "openai_moderation", "davidson_hate_offensive", eval.SyntheticContentSource}))
 	fmt.Println("\nCross-source, prompt attack: fitted without the source, measured on it (benign sources: false-positive rate).")
-	printCross(as.CrossSource(arows, []string{"alpaca", "system_prompts", "openai_moderation", "advbench"}))
+	fmt.Println("(held out deepset: a model of the synthetic attacks and the benign sources, measured on the real injections;")
+	fmt.Println(" held out synthetic_attacks: a model of deepset and the benign sources, measured on the generated attacks and look-alikes)")
+	printCross(as.CrossSource(arows, []string{"deepset", eval.SyntheticAttackSource, "alpaca", "system_prompts", "role_prompts", "openai_moderation", "advbench"}))
 	fmt.Println("\nCross-language, prompt attack: fitted on the deepset rows of one language (with every benign source), measured on the other's.")
 	for _, r := range eval.CrossLanguage(as, arows) {
 		printCross([]eval.CrossResult{r})
 	}
 	return nil
+}
+
+func rank(conf string) int {
+	return map[string]int{"NONE": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}[conf]
 }
 
 func f3(x float64) string {
