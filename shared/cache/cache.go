@@ -13,6 +13,12 @@
 // cache hit costs the caller one request in the rate window and no tokens or USD: the
 // gateway reserves quota first and reconciles the reservation to zero on a hit; the usage
 // record is written with CacheHit true and zero tokens.
+//
+// The in-memory LRU is hand-written (container/list) rather than a library's because of a
+// behaviour contract: each entry expires when its stored item does (per-entry TTLs set by
+// tenants' cache policies), on the cache's clock, so a front entry never outlives the
+// shared one and tests move time without sleeping; the expirable LRUs of libraries take
+// one TTL per cache and read the wall clock.
 package cache
 
 import (

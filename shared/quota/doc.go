@@ -53,4 +53,9 @@
 //
 // Periods are UTC minutes, days and calendar months. A limit set in the middle of a period
 // counts from the moment its item starts being written.
+//
+// Why counters in the store and not an in-process token bucket (golang.org/x/time/rate,
+// which rag uses to pace one process's embedding calls): a bucket per process admits its
+// limit once per gateway instance, and Lambda runs many; the Guarantee above is the
+// behaviour contract that keeps this code.
 package quota

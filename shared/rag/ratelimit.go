@@ -2,24 +2,22 @@ package rag
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// limiter is a token bucket shared by every embedding call of a service, so a burst of
-// ingestions cannot exceed the embedding model's request rate.
+// limiter is a token bucket (golang.org/x/time/rate) shared by every embedding call of a
+// service, so a burst of ingestions cannot exceed the embedding model's request rate.
+// Reservations are taken at the service's clock, so tests drive it without real time.
 type limiter struct {
-	mu     sync.Mutex
-	rate   float64 // tokens per second
-	burst  float64
-	tokens float64
-	last   time.Time
+	bucket *rate.Limiter
 	now    func() time.Time
 	sleep  func(ctx context.Context, d time.Duration) error
 }
 
 func newLimiter(perSecond float64, burst int, now func() time.Time) *limiter {
-	return &limiter{rate: perSecond, burst: float64(max(burst, 1)), tokens: float64(max(burst, 1)), last: now(), now: now, sleep: sleepCtx}
+	return &limiter{bucket: rate.NewLimiter(rate.Limit(perSecond), max(burst, 1)), now: now, sleep: sleepCtx}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -33,22 +31,23 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// wait takes one token, sleeping until one is available.
+// wait takes one token, sleeping until it is available; a call canceled while it waits
+// gives its token back.
 func (l *limiter) wait(ctx context.Context) error {
 	if l == nil {
 		return nil
 	}
-	l.mu.Lock()
 	now := l.now()
-	l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
-	l.last = now
-	l.tokens--
-	deficit := -l.tokens
-	l.mu.Unlock()
-	if deficit <= 0 {
+	r := l.bucket.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	if d <= 0 {
 		return nil
 	}
-	return l.sleep(ctx, time.Duration(deficit/l.rate*float64(time.Second)))
+	if err := l.sleep(ctx, d); err != nil {
+		r.CancelAt(l.now())
+		return err
+	}
+	return nil
 }
 
 // WithEmbedRateLimit caps embedding calls (batches) at perSecond with bursts of burst,

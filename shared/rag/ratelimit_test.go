@@ -29,3 +29,28 @@ func TestLimiterSpacesCallsBeyondTheBurst(t *testing.T) {
 		t.Fatalf("nil limiter: %v", err)
 	}
 }
+
+func TestLimiterReturnsTheTokenOfACanceledWait(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newLimiter(1, 1, func() time.Time { return now })
+	var slept []time.Duration
+	l.sleep = func(ctx context.Context, d time.Duration) error {
+		slept = append(slept, d)
+		return ctx.Err()
+	}
+	if err := l.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.wait(ctx); err == nil {
+		t.Fatal("a canceled wait succeeded")
+	}
+	// The canceled caller's token is back: the next caller waits one interval, not two.
+	if err := l.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(slept) != 2 || slept[1] != time.Second {
+		t.Fatalf("slept %v, want the second wait to be 1s", slept)
+	}
+}

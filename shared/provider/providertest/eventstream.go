@@ -1,41 +1,29 @@
 package providertest
 
 import (
-	"encoding/binary"
-	"hash/crc32"
+	"bytes"
+	"encoding/json"
+
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
 
 // EventHeader is one string-valued header of an AWS event-stream message.
 type EventHeader struct{ Name, Value string }
 
 // EncodeEventMessage frames payload as one AWS event-stream message (the binary
-// framing of Bedrock's ConverseStream and InvokeModelWithResponseStream):
-//
-//	prelude:  total length (uint32) | headers length (uint32) | CRC32 of those 8 bytes
-//	headers:  name length (uint8) | name | value type 7 = string (uint8) | value length (uint16) | value
-//	payload
-//	message CRC32 of everything before it
-//
-// All integers are big-endian; CRCs are IEEE CRC-32.
+// framing of Bedrock's ConverseStream and InvokeModelWithResponseStream) with the
+// SDK's own encoder, so the fake speaks exactly what the SDK's decoder reads.
 func EncodeEventMessage(headers []EventHeader, payload []byte) []byte {
-	hlen := 0
+	msg := eventstream.Message{Payload: payload}
 	for _, h := range headers {
-		hlen += 1 + len(h.Name) + 1 + 2 + len(h.Value)
+		msg.Headers.Set(h.Name, eventstream.StringValue(h.Value))
 	}
-	total := 12 + hlen + len(payload) + 4
-	b := make([]byte, 0, total)
-	b = binary.BigEndian.AppendUint32(b, uint32(total))
-	b = binary.BigEndian.AppendUint32(b, uint32(hlen))
-	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[:8]))
-	for _, h := range headers {
-		b = append(b, byte(len(h.Name)))
-		b = append(b, h.Name...)
-		b = append(b, 7)
-		b = binary.BigEndian.AppendUint16(b, uint16(len(h.Value)))
-		b = append(b, h.Value...)
+	var b bytes.Buffer
+	if err := eventstream.NewEncoder().Encode(&b, msg); err != nil {
+		// Only oversized headers or payloads fail; the fake never builds those.
+		panic("providertest: encode event-stream message: " + err.Error())
 	}
-	b = append(b, payload...)
-	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	return b.Bytes()
 }
 
 // EventMessage frames a Bedrock stream event (":message-type" event).
@@ -57,18 +45,8 @@ func ExceptionMessage(exceptionType, message string) []byte {
 	}, []byte(`{"message":`+quote(message)+`}`))
 }
 
+// quote is s as a JSON string.
 func quote(s string) string {
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for _, r := range s {
-		switch r {
-		case '"', '\\':
-			b = append(b, '\\', byte(r))
-		case '\n':
-			b = append(b, '\\', 'n')
-		default:
-			b = append(b, string(r)...)
-		}
-	}
-	return string(append(b, '"'))
+	b, _ := json.Marshal(s)
+	return string(b)
 }
