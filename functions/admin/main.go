@@ -46,7 +46,7 @@ func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (
 	if err := p.Registry.SeedBuiltins(ctx); err != nil { // the built-in models, on first use of a table
 		return nil, err
 	}
-	h, err := platform.Handler(p, platform.AdminEdge(), platform.AdminAPIs()...)
+	h, err := platform.Handler(p, platform.AdminEdge(p), platform.AdminAPIs()...)
 	if err != nil {
 		return nil, err
 	}

@@ -226,7 +226,7 @@ func adminAPI(t *testing.T, p *platform.Platform) http.Handler {
 	if err := p.Registry.SeedBuiltins(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h, err := platform.Handler(p, platform.AdminEdge(), platform.AdminAPIs()...)
+	h, err := platform.Handler(p, platform.AdminEdge(p), platform.AdminAPIs()...)
 	if err != nil {
 		t.Fatal(err)
 	}

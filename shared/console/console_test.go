@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,9 +84,19 @@ func TestSession(t *testing.T) {
 		path string
 		p    *auth.Principal
 		want console.Session
+		// may and mayNot are routes the session must and must not list as allowed.
+		may, mayNot string
 	}{
-		{admin, "/admin/session", &auth.Principal{Admin: true, KeyID: "admin"}, console.Session{Role: "admin", KeyID: "admin"}},
-		{v1, "/v1/session", &auth.Principal{TenantID: "acme", KeyID: "key_1", Scopes: []auth.Scope{auth.ScopeRetrieval}}, console.Session{Role: "tenant", Tenant: "acme", KeyID: "key_1"}},
+		{admin, "/admin/session", &auth.Principal{Admin: true, KeyID: "admin"},
+			console.Session{Role: auth.RolePlatformAdmin, Platform: true, KeyID: "admin"}, "POST /admin/tenants", "POST /v1/chat/completions"},
+		{admin, "/admin/session", &auth.Principal{KeyID: "key_9", Role: auth.RoleAuditor, Scopes: []auth.Scope{auth.ScopeAdminRead}},
+			console.Session{Role: auth.RoleAuditor, Platform: true, KeyID: "key_9"}, "GET /admin/audit", "POST /admin/tenants"},
+		{admin, "/admin/session", &auth.Principal{TenantID: "acme", KeyID: "key_2", Role: auth.RoleTenantAdmin, Scopes: []auth.Scope{auth.ScopeAdmin, auth.ScopeAdminRead, auth.ScopeInference}},
+			console.Session{Role: auth.RoleTenantAdmin, Tenant: "acme", KeyID: "key_2"}, "POST /admin/tenants/{id}/keys", "GET /admin/tenants"},
+		{v1, "/v1/session", &auth.Principal{TenantID: "acme", KeyID: "key_1", Scopes: []auth.Scope{auth.ScopeRetrieval}},
+			console.Session{Role: auth.RoleDeveloper, Tenant: "acme", KeyID: "key_1"}, "POST /v1/knowledge-bases/{kb}/retrieve", "POST /v1/chat/completions"},
+		{v1, "/v1/session", &auth.Principal{TenantID: "acme", KeyID: "key_3", Role: auth.RoleViewer, Scopes: []auth.Scope{auth.ScopeAdminRead}},
+			console.Session{Role: auth.RoleViewer, Tenant: "acme", KeyID: "key_3"}, "GET /admin/knowledge-bases", "POST /admin/knowledge-bases"},
 	}
 	for _, c := range cases {
 		r := httptest.NewRequest("GET", c.path, nil)
@@ -96,8 +107,11 @@ func TestSession(t *testing.T) {
 		if err := json.NewDecoder(w.Body).Decode(&got); err != nil || w.Code != 200 {
 			t.Fatalf("%s: %d %v", c.path, w.Code, err)
 		}
-		if got.Role != c.want.Role || got.Tenant != c.want.Tenant || got.KeyID != c.want.KeyID || len(got.Scopes) == 0 {
+		if got.Role != c.want.Role || got.Platform != c.want.Platform || got.Tenant != c.want.Tenant || got.KeyID != c.want.KeyID || len(got.Scopes) == 0 {
 			t.Errorf("%s: %+v, want %+v", c.path, got, c.want)
+		}
+		if !slices.Contains(got.Allowed, c.may) || slices.Contains(got.Allowed, c.mayNot) {
+			t.Errorf("%s as %s: allowed %v, want %q and not %q", c.path, c.want.Role, got.Allowed, c.may, c.mayNot)
 		}
 	}
 	w := httptest.NewRecorder()

@@ -3,18 +3,25 @@ package console
 import (
 	"net/http"
 
+	"github.com/plinth-ai/plinth/shared/access"
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 )
 
 // Session is who the signed-in credential is, so the console shows only what it may do.
 type Session struct {
-	// Role is "admin" for platform administrators and "tenant" for a tenant's API key or
-	// IAM principal.
-	Role   string       `json:"role"`
-	Tenant string       `json:"tenant,omitempty"`
-	KeyID  string       `json:"key_id"`
-	Scopes []auth.Scope `json:"scopes"`
+	// Role is the credential's role: platform-admin, auditor, tenant-admin, developer or
+	// viewer (see auth.Role).
+	Role auth.Role `json:"role"`
+	// Platform is set for credentials that act across tenants (platform admins and
+	// platform auditors); the others act for Tenant only.
+	Platform bool         `json:"platform"`
+	Tenant   string       `json:"tenant,omitempty"`
+	KeyID    string       `json:"key_id"`
+	Scopes   []auth.Scope `json:"scopes"`
+	// Allowed lists the routes ("METHOD /pattern") the credential may call for its own
+	// tenant (every tenant for platform credentials), as the access policy decides them.
+	Allowed []string `json:"allowed"`
 }
 
 // SessionRoutes registers GET /admin/session on admin and GET /v1/session on v1; each
@@ -36,10 +43,10 @@ func session(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "no valid credentials were supplied"))
 		return
 	}
-	s := Session{Role: "tenant", Tenant: p.TenantID, KeyID: p.KeyID, Scopes: p.Scopes}
+	s := Session{Role: p.EffectiveRole(), Platform: p.PlatformWide(), Tenant: p.TenantID, KeyID: p.KeyID, Scopes: p.Scopes,
+		Allowed: access.Allowed(p)}
 	if p.Admin {
-		s.Role = "admin"
-		s.Scopes = []auth.Scope{auth.ScopeInference, auth.ScopeRetrieval, auth.ScopeAdminRead}
+		s.Scopes = []auth.Scope{auth.ScopeInference, auth.ScopeRetrieval, auth.ScopeAdminRead, auth.ScopeAdmin}
 	}
 	if s.Scopes == nil {
 		s.Scopes = []auth.Scope{}

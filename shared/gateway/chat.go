@@ -63,7 +63,7 @@ func (g *Gateway) chat(ctx context.Context, c *Caller, in *ChatRequest, deliver 
 
 	// Guard out.
 	blocked := false
-	if g.guard != nil && c.guardrailPolicy() != "" {
+	if g.guard != nil {
 		texts := make([]string, len(resp.Choices))
 		for i := range resp.Choices {
 			texts[i] = resp.Choices[i].Message.Content.String()
@@ -72,8 +72,9 @@ func (g *Gateway) chat(ctx context.Context, c *Caller, in *ChatRequest, deliver 
 		if err != nil {
 			cl.charge(usage, served.Prices)
 			return nil, &Error{Kind: ErrGuardrailUnavailable, Err: err,
-				Message: fmt.Sprintf("the guardrail policy %s could not be applied to the answer", c.guardrailPolicy())}
+				Message: fmt.Sprintf("the guardrail policy %s could not be applied to the answer", cl.policyName())}
 		}
+		cl.judged(v.Policy)
 		cl.rec.Guardrail = mergeCounts(cl.rec.Guardrail, v.Findings)
 		switch {
 		case v.Blocked:

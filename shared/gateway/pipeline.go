@@ -45,7 +45,10 @@ type call struct {
 	settled    bool
 	useCache   bool
 	guardrail  *Guardrail
-	finished   bool
+	// policy names the guardrail policy that judged the request (its tenant's, under the
+	// platform's baseline), once one did.
+	policy   string
+	finished bool
 }
 
 // begin starts the pipeline's bookkeeping for one request: the usage record every
@@ -100,13 +103,14 @@ func (cl *call) prepare(req *ChatRequest) (*ChatResult, error) {
 	}
 
 	// Guard in: what the caller sent, never what the platform wrote around it.
-	if g.guard != nil && c.guardrailPolicy() != "" && len(cl.callerMsgs) > 0 {
+	if g.guard != nil && len(cl.callerMsgs) > 0 {
 		v, err := g.guard.Input(ctx, c, cl.callerMsgs)
 		if err != nil {
 			cl.settle(0, 0)
 			return nil, &Error{Kind: ErrGuardrailUnavailable, Err: err,
-				Message: fmt.Sprintf("the guardrail policy %s could not be applied to the input", c.guardrailPolicy())}
+				Message: fmt.Sprintf("the guardrail policy %s could not be applied to the input", cl.policyName())}
 		}
+		cl.judged(v.Policy)
 		cl.rec.Guardrail = mergeCounts(cl.rec.Guardrail, v.Findings)
 		switch {
 		case v.Blocked:
@@ -328,10 +332,30 @@ func (cl *call) finish(err error) {
 	cl.g.record(cl.ctx, cl.rec)
 }
 
+// judged notes that a guardrail policy judged the request ("" when none applied).
+func (cl *call) judged(policy string) {
+	if policy != "" {
+		cl.policy = policy
+		cl.rec.Guarded = true
+	}
+}
+
+// policyName names the guardrail policy of the request for messages: the one that judged
+// it, else the tenant's, else the platform's baseline.
+func (cl *call) policyName() string {
+	switch {
+	case cl.policy != "":
+		return cl.policy
+	case cl.c.guardrailPolicy() != "":
+		return cl.c.guardrailPolicy()
+	}
+	return "(platform baseline)"
+}
+
 // intervene notes a guardrail action on the result.
 func (cl *call) intervene(source, action string, kinds []string) {
 	if cl.guardrail == nil {
-		cl.guardrail = &Guardrail{Policy: cl.c.guardrailPolicy()}
+		cl.guardrail = &Guardrail{Policy: cl.policyName()}
 	}
 	cl.guardrail.Interventions = append(cl.guardrail.Interventions, Intervention{Source: source, Action: action, Filters: filtersOf(kinds)})
 }

@@ -44,6 +44,8 @@ type UsageRecord struct {
 	// Estimated is true when the provider reported no usage and the reservation was charged.
 	Estimated bool
 	Guardrail map[string]int
+	// Guarded is true when a guardrail policy judged the request.
+	Guarded   bool
 	Status    int
 	ErrorCode string
 	Tags      map[string]string
@@ -97,6 +99,9 @@ type GuardVerdict struct {
 	// Filters are the kinds of the filters that acted, as the guardrail summarises them
 	// ("content.PROMPT_ATTACK", "pii.EMAIL", "word.custom", "topic.<name>", ...).
 	Filters []string
+	// Policy names the policy that judged the content; empty when none applies to the
+	// caller (no policy of its own and no platform baseline), and the content passed.
+	Policy string
 }
 
 // StreamGuard checks streamed output incrementally, holding back a window so an entity

@@ -66,6 +66,6 @@ func usageRecord(rec *UsageRecord) usage.Record {
 		RequestID: rec.RequestID, Tenant: rec.TenantID, KeyID: rec.KeyID, Model: rec.Model, Deployment: rec.Deployment,
 		InputTokens: rec.InputTokens, OutputTokens: rec.OutputTokens, CostUSD: rec.CostUSD, LatencyMS: rec.Latency.Milliseconds(),
 		CacheHit: rec.CacheHit, Guardrail: rec.Guardrail, Status: status, HTTPStatus: rec.Status, Estimated: rec.Estimated,
-		Streamed: rec.Streamed, Time: rec.Time,
+		Streamed: rec.Streamed, Guarded: rec.Guarded, Time: rec.Time,
 	}
 }

@@ -48,8 +48,10 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Caller, in *ChatRequest) (*
 	}
 	cl.rec.Model = served.ModelID
 	s.Model, s.Deployment, s.served, s.up = served.ModelID, served.DeploymentID, served, up
-	if g.guard != nil && c.guardrailPolicy() != "" {
-		s.guard = g.guard.OutputStream(ctx, c)
+	if g.guard != nil {
+		if s.guard = g.guard.OutputStream(ctx, c); s.guard != nil {
+			cl.rec.Guarded = true
+		}
 	}
 	return s, nil
 }

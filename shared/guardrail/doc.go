@@ -12,7 +12,7 @@
 //
 //	v, err := svc.CheckMessages(ctx, ref, guardrail.SourceInput, msgs) // system prompts skip PROMPT_ATTACK
 //	v, err := svc.Check(ctx, ref, guardrail.SourceOutput, []string{answer})
-//	gv := gateway.GuardVerdict(v)                      // identical fields: Blocked, Message, Texts, Changed, Findings
+//	gv := gateway.GuardVerdict(v)                      // identical fields: Blocked, Message, Texts, Changed, Findings, Filters, Policy
 //	sg, err := svc.OutputStream(ctx, ref)              // nil when the policy checks no output
 //	safe, blocked := sg.Write(delta) … rest, blocked := sg.Flush(); sg.Findings(); sg.Message()
 //

@@ -37,7 +37,8 @@ func NewService(engine *Engine, repo *Repository, opts ...ServiceOption) *Servic
 	return s
 }
 
-// TenantPolicy returns the policy assigned to the tenant, or nil when it has none.
+// TenantPolicy returns the policy that applies to the tenant: the one assigned to it
+// under the platform's baseline (Floor), or nil when there is neither.
 func (s *Service) TenantPolicy(ctx context.Context, tenantID string) (*Policy, error) {
 	if s.tenant == nil || tenantID == "" {
 		return nil, nil
@@ -46,10 +47,17 @@ func (s *Service) TenantPolicy(ctx context.Context, tenantID string) (*Policy, e
 	if err != nil {
 		return nil, fmt.Errorf("look up guardrail policy of tenant %s: %w", tenantID, err)
 	}
-	if id == "" {
-		return nil, nil
+	var p *Policy
+	if id != "" {
+		if p, err = s.Repo.GetFor(ctx, tenantID, id, v); err != nil {
+			return nil, err
+		}
 	}
-	return s.Repo.GetFor(ctx, tenantID, id, v)
+	base, err := s.BaselinePolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Floor(p, base), nil
 }
 
 // EffectivePolicy is the policy that applies to a tenant's request: the tenant's assigned

@@ -20,6 +20,20 @@ type Verdict struct {
 	// Filters are the summary kinds of the filters that acted ("content.PROMPT_ATTACK",
 	// "pii.EMAIL", "topic.<name>", ...): those that blocked, else those that masked.
 	Filters []string
+	// Policy names the policy that judged the content (its ID, else its name); empty when
+	// there was no policy to apply.
+	Policy string
+}
+
+// policyName is how a verdict names the policy that judged it.
+func policyName(p *Policy) string {
+	switch {
+	case p.ID != "":
+		return p.ID
+	case p.Name != "":
+		return p.Name
+	}
+	return "inline policy"
 }
 
 // Findings turns a summary's kinds into bare type names: "pii.EMAIL" → "EMAIL",
@@ -116,14 +130,19 @@ func (s *Service) Check(ctx context.Context, ref string, src Source, texts []str
 
 // CheckWith is Check with the policy already loaded (callers that cache policies).
 func (s *Service) CheckWith(ctx context.Context, p *Policy, src Source, texts []string) (Verdict, error) {
-	if p == nil || len(texts) == 0 {
+	if p == nil {
 		return Verdict{Texts: texts}, nil
+	}
+	if len(texts) == 0 {
+		return Verdict{Texts: texts, Policy: policyName(p)}, nil
 	}
 	resp, err := s.Engine.Apply(ctx, p, NewTextRequest(src, texts...))
 	if err != nil {
 		return Verdict{}, err
 	}
-	return VerdictOf(resp, texts), nil
+	v := VerdictOf(resp, texts)
+	v.Policy = policyName(p)
+	return v, nil
 }
 
 // Message is one chat message for CheckMessages.
@@ -157,8 +176,11 @@ func (s *Service) CheckMessagesWith(ctx context.Context, p *Policy, src Source, 
 	for i, m := range msgs {
 		texts[i] = m.Text
 	}
-	if p == nil || len(msgs) == 0 {
+	if p == nil {
 		return Verdict{Texts: texts}, nil
+	}
+	if len(msgs) == 0 {
+		return Verdict{Texts: texts, Policy: policyName(p)}, nil
 	}
 	req := ApplyRequest{Source: src}
 	var idx []int // message index of each content block
@@ -170,7 +192,7 @@ func (s *Service) CheckMessagesWith(ctx context.Context, p *Policy, src Source, 
 		idx = append(idx, i)
 	}
 	if len(req.Content) == 0 {
-		return Verdict{Texts: texts}, nil
+		return Verdict{Texts: texts, Policy: policyName(p)}, nil
 	}
 	resp, err := s.Engine.Apply(ctx, p, req)
 	if err != nil {
@@ -186,6 +208,7 @@ func (s *Service) CheckMessagesWith(ctx context.Context, p *Policy, src Source, 
 		out[i] = v.Texts[k]
 	}
 	v.Texts = out
+	v.Policy = policyName(p)
 	return v, nil
 }
 

@@ -75,7 +75,7 @@ func callerOf(r *http.Request) (caller, error) {
 	if !ok {
 		return caller{}, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "missing credentials")
 	}
-	if p.Admin {
+	if p.PlatformWide() {
 		return caller{admin: true, tenant: r.URL.Query().Get("tenant"), name: p.KeyID}, nil
 	}
 	if p.TenantID == "" {

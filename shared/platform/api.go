@@ -71,13 +71,14 @@ func Handler(p *Platform, edge Edge, apis ...API) (http.Handler, error) {
 		}
 	}
 	if edge.Tenants != nil {
-		m.Root.Handle("/v1/", notFound(m.V1, gateway.Authenticate(edge.Tenants, logRoute(m.V1, auditTrail(p.Audit, m.V1, scopes(m.V1))))))
+		m.Root.Handle("/v1/", notFound(m.V1, gateway.Authenticate(edge.Tenants, logRoute(m.V1, auditTrail(p.Audit, m.V1, authorizer(p, m.V1)(m.V1))))))
 	}
 	if edge.Admin != nil {
 		var admin http.Handler = m.Admin
 		for _, mw := range m.adminWrap {
 			admin = mw(admin)
 		}
+		admin = authorizer(p, m.Admin)(admin)
 		m.Root.Handle("/admin/", notFound(m.Admin, edge.Admin(logRoute(m.Admin, auditTrail(p.Audit, m.Admin, admin)))))
 	}
 	h := requestIDs(requestLog(p.log, recoverer(p.log, notFound(m.Root, m.Root))))
@@ -91,7 +92,7 @@ func Handler(p *Platform, edge Edge, apis ...API) (http.Handler, error) {
 // /openapi.json naming the local platform as the server).
 func AllAPIs() []API {
 	return []API{LocalHealthAPI, ConsoleAPI, ModelsAPI, UsageAPI, FeedbackAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI,
-		HumanEvalAPI, RegistryAPI, TenantsAPI, AuditAPI, ToolsAPI, AgentsAPI}
+		HumanEvalAPI, RegistryAPI, TenantsAPI, AuditAPI, ToolsAPI, AgentsAPI, KPIsAPI}
 }
 
 // HealthAPI serves GET /healthz and GET /openapi.json, unauthenticated.
@@ -237,7 +238,7 @@ func ToolsAPI(p *Platform, m *Muxes) error {
 		}
 		opts = append(opts, mcpgw.WithOAuth(o))
 	}
-	mcp := mcpgw.New(t.Hub, m.Edge.Tenants, opts...)
+	mcp := mcpgw.New(t.Hub, mcpAccess{m.Edge.Tenants}, opts...)
 	p.onClose(func(context.Context) error { mcp.Close(); return nil })
 	mountMCP(m.Root, m.V1, mcp)
 	return nil

@@ -18,14 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
 	"github.com/plinth-ai/plinth/shared/eval/eventbus"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/gateway/emf"
 	"github.com/plinth-ai/plinth/shared/gateway/tenantauth"
-	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/observe/awstrace"
 	"github.com/plinth-ai/plinth/shared/platform/scheduler"
@@ -293,23 +291,10 @@ func TenantEdge(p *Platform) Edge {
 }
 
 // AdminEdge is the edge of the admin function: API Gateway authorizes /admin with
-// AWS_IAM, and every IAM principal it admits is a platform admin.
-func AdminEdge() Edge {
-	return Edge{Admin: iamAdmin, Wrap: apiGatewayRequestIDs}
-}
-
-// iamAdmin admits the IAM principal API Gateway verified as a platform admin; a request
-// without one (the route is not IAM-authorized) is refused.
-func iamAdmin(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arn, ok := iamIdentity(r)
-		if !ok {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusForbidden, httpapi.CodeIAMRequired, "the admin API needs AWS IAM (SigV4) authorization"))
-			return
-		}
-		p := auth.Principal{Admin: true, KeyID: arn}
-		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
-	})
+// AWS_IAM; an IAM principal mapped to a role (a tenant's, or a platform auditor) acts
+// with it, and one mapped nowhere is a platform admin. The access policy decides the rest.
+func AdminEdge(p *Platform) Edge {
+	return Edge{Admin: iamAdmin(p.Tenants), Wrap: apiGatewayRequestIDs}
 }
 
 // What each Lambda function serves, as API Gateway routes to it (cdk/api_stack.go). Each
@@ -337,9 +322,9 @@ func RetrievalAPIs() []API { return []API{KnowledgeAPI} }
 // AdminAPIs are the admin function's, everything under /admin: registry, tenants and
 // keys, usage reports, audit, guardrail policies, and with their buckets knowledge
 // bases, evaluation suites and runs, review queues and datasets; the tool catalog; who
-// is signed in (GET /admin/session).
+// is signed in (GET /admin/session); the platform's KPIs (GET /admin/kpis).
 func AdminAPIs() []API {
-	return []API{RegistryAPI, TenantsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI, AgentsAPI}
+	return []API{RegistryAPI, TenantsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI, AgentsAPI, KPIsAPI}
 }
 
 // Flusher is what a Lambda handler runs before an invocation completes: the usage

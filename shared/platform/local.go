@@ -3,7 +3,6 @@ package platform
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -16,14 +15,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/gateway/tenantauth"
-	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/platform/inprocess"
@@ -211,20 +208,25 @@ func (r *LocalRuntime) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Edge admits tenants by API key (or SigV4 with the configured credentials) and admins
-// by the admin key.
+// Edge admits tenants by API key (or SigV4 with the configured credentials), and the
+// admin API's callers by the admin key, platform keys, tenants' keys or SigV4; the access
+// policy behind it decides what each may call.
 func (r *LocalRuntime) Edge(p *Platform, adminKey string) Edge {
-	var authOpts []tenantauth.Option
+	var (
+		authOpts []tenantauth.Option
+		verifier *sigv4.Verifier
+	)
 	if len(r.cfg.SigV4) > 0 {
 		region := r.cfg.Region
 		if region == "" {
 			region = "us-east-1"
 		}
-		authOpts = append(authOpts, tenantauth.WithSigV4(sigv4.NewVerifier(region, "execute-api", r.cfg.SigV4)))
+		verifier = sigv4.NewVerifier(region, "execute-api", r.cfg.SigV4)
+		authOpts = append(authOpts, tenantauth.WithSigV4(verifier))
 	}
 	return Edge{
 		Tenants:  tenantauth.New(p.Tenants, authOpts...),
-		Admin:    func(next http.Handler) http.Handler { return adminOnly(adminKey, next) },
+		Admin:    func(next http.Handler) http.Handler { return adminAuth(adminKey, p.Tenants, verifier, next) },
 		MCPOAuth: r.cfg.MCPOAuth,
 	}
 }
@@ -407,23 +409,6 @@ func secretFile(given, path, prefix string) (string, error) {
 	return s, nil
 }
 
-// adminOnly admits requests bearing the admin key (constant-time comparison).
-func adminOnly(key string, next http.Handler) http.Handler {
-	want := []byte(key)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(tenant.BearerToken(r))
-		if len(got) == 0 {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "the admin API needs Authorization: Bearer <admin key>"))
-			return
-		}
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "invalid admin key"))
-			return
-		}
-		p := auth.Principal{Admin: true, KeyID: "admin"}
-		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
-	})
-}
 
 // UpstreamHTTPClient is the shared client for provider calls: a connection pool sized
 // for gateway load, no overall timeout (streams are bounded by the router's timeouts).

@@ -31,6 +31,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/humaneval"
+	"github.com/plinth-ai/plinth/shared/kpi"
 	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag"
@@ -1257,6 +1258,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"StartAgentRunRequest":        agent.StartRunRequest{},
 		"AgentRunApproval":            agent.ApprovalRequest{},
 		"ConsoleSession":              console.Session{},
+		"KPIReport":                   kpi.Report{},
+		"GuardrailBaseline":           guardrail.Baseline{},
 	}
 	seen := map[string]bool{}
 	for name, v := range types {

@@ -115,7 +115,8 @@ func tenantFor(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !p.Has(auth.ScopeRetrieval) {
+	// Readers (admin-read) may list and read documents; everything else needs retrieval.
+	if !p.Has(auth.ScopeRetrieval) && (r.Method != http.MethodGet || !p.Has(auth.ScopeAdminRead)) {
 		return "", httpapi.Errorf(http.StatusForbidden, httpapi.CodeInsufficientScope, "this key lacks the retrieval scope knowledge bases need; create a key with \"scopes\":[\"retrieval\"]")
 	}
 	if p.TenantID != "" {
@@ -127,16 +128,23 @@ func tenantFor(r *http.Request) (string, error) {
 	return "", httpapi.BadRequest("tenant", "the caller has no tenant")
 }
 
-// adminTenant checks admin rights for a tenant's knowledge-base administration.
+// adminTenant checks that the caller may administer the tenant's knowledge bases. Which
+// roles may read or change them is decided in front of the admin API (shared/access);
+// this keeps a tenant's principal to its own tenant and read-only callers to reads.
 func adminTenant(r *http.Request, tenant string, write bool) error {
 	p, err := principal(r)
 	if err != nil {
 		return err
 	}
-	if p.Admin || (!write && p.TenantID == tenant && p.Has(auth.ScopeAdminRead)) {
+	switch {
+	case p.Admin:
+		return nil
+	case p.PlatformWide() && !write:
+		return nil
+	case p.TenantID != "" && p.TenantID == tenant && (write && p.Has(auth.ScopeAdmin) || !write && p.Has(auth.ScopeAdminRead)):
 		return nil
 	}
-	return httpapi.Errorf(http.StatusForbidden, httpapi.CodeAdminRequired, "managing knowledge bases needs platform admin credentials")
+	return httpapi.Errorf(http.StatusForbidden, httpapi.CodePermissionDenied, "this credential may not administer the knowledge bases of tenant %s", tenant)
 }
 
 func (h *handlers) createKB(w http.ResponseWriter, r *http.Request) {

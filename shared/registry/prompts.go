@@ -19,17 +19,54 @@ import (
 // Prompt is one immutable version of a named prompt template. Templates use
 // {{input}} and {{context}} placeholders (evaluation suites render items with them).
 type Prompt struct {
-	ID          string    `json:"id"`
-	Version     int       `json:"version"`
-	Template    string    `json:"template"`
-	System      string    `json:"system,omitempty"`
-	Description string    `json:"description,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	CreatedBy   string    `json:"created_by,omitempty"`
+	ID          string `json:"id"`
+	Version     int    `json:"version"`
+	Template    string `json:"template"`
+	System      string `json:"system,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Tenant owns the prompt; empty for a platform-shared prompt every tenant may read and
+	// use. Set by the first version; later versions must keep it.
+	Tenant    string    `json:"tenant,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by,omitempty"`
 }
 
 func promptPK(id string) string { return "REGISTRY#PROMPT#" + id }
-func promptSK(v int) string     { return fmt.Sprintf("V#%06d", v) }
+
+// promptIndexPK lists every prompt (one item per ID, rewritten with each version).
+const promptIndexPK = "REGISTRY#PROMPTS"
+
+// PromptInfo describes a prompt in the listing.
+type PromptInfo struct {
+	ID            string    `json:"id"`
+	Tenant        string    `json:"tenant,omitempty"`
+	LatestVersion int       `json:"latest_version"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// ListPrompts returns every prompt saved since the listing existed, ordered by ID.
+func (s *Service) ListPrompts(ctx context.Context) ([]PromptInfo, error) {
+	var out []PromptInfo
+	after := ""
+	for {
+		items, err := s.st.Query(ctx, promptIndexPK, store.QueryOptions{After: after, Limit: 500})
+		if err != nil {
+			return nil, fmt.Errorf("list prompts: %w", err)
+		}
+		for _, it := range items {
+			var pi PromptInfo
+			if err := json.Unmarshal(it.Data, &pi); err != nil {
+				return nil, fmt.Errorf("decode prompt listing %s: %w", it.SK, err)
+			}
+			out = append(out, pi)
+		}
+		if len(items) < 500 {
+			return out, nil
+		}
+		after = items[len(items)-1].SK
+	}
+}
+func promptSK(v int) string { return fmt.Sprintf("V#%06d", v) }
 
 // SavePrompt stores a new version of the prompt (version 1 for a new ID). Versions are
 // never changed afterwards, so an evaluation run that names one records exactly what it
@@ -48,6 +85,8 @@ func (s *Service) SavePrompt(ctx context.Context, p Prompt, by string) (Prompt, 
 			p.Version = 1
 		case err != nil:
 			return Prompt{}, err
+		case latest.Tenant != p.Tenant:
+			return Prompt{}, fmt.Errorf("prompt %s belongs to %s and a new version keeps its owner: %w", p.ID, ownerName(latest.Tenant), ErrConflict)
 		default:
 			p.Version = latest.Version + 1
 		}
@@ -56,8 +95,12 @@ func (s *Service) SavePrompt(ctx context.Context, p Prompt, by string) (Prompt, 
 		if err != nil {
 			return Prompt{}, err
 		}
-		_, err = s.st.Put(ctx, store.Item{Key: store.Key{PK: promptPK(p.ID), SK: promptSK(p.Version)}, Data: data}, store.WriteOptions{Cond: store.IfNotExists})
-		if errors.Is(err, store.ErrConditionFailed) {
+		listed, _ := json.Marshal(PromptInfo{ID: p.ID, Tenant: p.Tenant, LatestVersion: p.Version, UpdatedAt: p.CreatedAt})
+		err = s.st.Transact(ctx, []store.Op{
+			{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: promptPK(p.ID), SK: promptSK(p.Version)}, Data: data}, Options: store.WriteOptions{Cond: store.IfNotExists}},
+			{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: promptIndexPK, SK: p.ID}, Data: listed}},
+		})
+		if errors.Is(err, store.ErrConditionFailed) || errors.Is(err, store.ErrTransactionConflict) {
 			continue // another writer took this version number
 		}
 		if err != nil {
@@ -115,6 +158,14 @@ func (s *Service) PromptVersions(ctx context.Context, id string) ([]Prompt, erro
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// ownerName names a prompt's owner without revealing another tenant's ID.
+func ownerName(tenant string) string {
+	if tenant == "" {
+		return "the platform"
+	}
+	return "another tenant"
 }
 
 // PromptRoutes registers the prompt-template admin API on mux:

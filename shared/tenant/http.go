@@ -16,7 +16,7 @@ import (
 
 // APIError translates a domain error into the HTTP error handlers write:
 // ErrInvalidKey/ErrKeyRevoked/ErrKeyExpired → 401 invalid_api_key, ErrTenantSuspended,
-// ErrUnknownPrincipal, ErrModelNotAllowed, ErrScope → 403, and the shared kinds of
+// ErrUnknownPrincipal, ErrModelNotAllowed, ErrScope, ErrKeyPolicy → 403, and the shared kinds of
 // package fault (ErrNotFound → 404, ErrExists → 409, ErrInvalid → 400) as httpapi maps
 // them. Other errors pass through unchanged.
 func APIError(err error) error {
@@ -45,6 +45,8 @@ func APIError(err error) error {
 		status, code, sentinel = http.StatusForbidden, httpapi.CodeModelNotAllowed, ErrModelNotAllowed
 	case errors.Is(err, ErrScope):
 		status, code, sentinel = http.StatusForbidden, httpapi.CodeInsufficientScope, ErrScope
+	case errors.Is(err, ErrKeyPolicy):
+		status, code, sentinel = http.StatusForbidden, httpapi.CodePermissionDenied, ErrKeyPolicy
 	default:
 		return httpapi.FromError(err)
 	}
@@ -61,9 +63,17 @@ func APIError(err error) error {
 //	POST   /admin/tenants/{id}/keys                       201 key with "key" (the secret, shown once)
 //	GET    /admin/tenants/{id}/keys                       {"object":"list","data":[key]}
 //	DELETE /admin/keys/{id}                               204
-//	POST   /admin/tenants/{id}/iam-principals             201 {"arn","tenant","scopes"}
+//	POST   /admin/tenants/{id}/iam-principals             201 {"arn","tenant","role","scopes"}
 //	GET    /admin/tenants/{id}/iam-principals             {"object":"list","data":[…]}
 //	DELETE /admin/tenants/{id}/iam-principals/{arn...}    204
+//	POST   /admin/keys                                    201 platform key (auditor or platform-admin)
+//	GET    /admin/keys                                    {"object":"list","data":[platform key]}
+//	POST   /admin/iam-principals                          201 platform IAM mapping
+//	GET    /admin/iam-principals                          {"object":"list","data":[…]}
+//	DELETE /admin/iam-principals/{arn...}                 204
+//
+// Who may call each route is decided in front of mux (shared/access); a key created by
+// a caller other than a platform admin is bound by the tenant's key policy.
 func Routes(mux *http.ServeMux, svc *Service) {
 	h := handlers{svc}
 	mux.HandleFunc("POST /admin/tenants", h.createTenant)
@@ -76,6 +86,11 @@ func Routes(mux *http.ServeMux, svc *Service) {
 	mux.HandleFunc("POST /admin/tenants/{id}/iam-principals", h.mapIAM)
 	mux.HandleFunc("GET /admin/tenants/{id}/iam-principals", h.listIAM)
 	mux.HandleFunc("DELETE /admin/tenants/{id}/iam-principals/{arn...}", h.unmapIAM)
+	mux.HandleFunc("POST /admin/keys", h.createPlatformKey)
+	mux.HandleFunc("GET /admin/keys", h.listPlatformKeys)
+	mux.HandleFunc("POST /admin/iam-principals", h.mapPlatformIAM)
+	mux.HandleFunc("GET /admin/iam-principals", h.listPlatformIAM)
+	mux.HandleFunc("DELETE /admin/iam-principals/{arn...}", h.unmapPlatformIAM)
 }
 
 type handlers struct{ svc *Service }
@@ -140,6 +155,7 @@ type tenantPatch struct {
 	IsolationTier   *IsolationTier     `json:"isolation_tier"`
 	Tags            *map[string]string `json:"tags"`
 	Cache           json.RawMessage    `json:"cache"`
+	KeyPolicy       *KeyPolicy         `json:"key_policy"`
 }
 
 func (h handlers) patchTenant(w http.ResponseWriter, r *http.Request) {
@@ -167,6 +183,9 @@ func (h handlers) patchTenant(w http.ResponseWriter, r *http.Request) {
 		if p.Tags != nil {
 			t.Tags = *p.Tags
 		}
+		if p.KeyPolicy != nil {
+			t.KeyPolicy = *p.KeyPolicy
+		}
 		if len(p.Limits) > 0 {
 			if err := json.Unmarshal(p.Limits, &t.Limits); err != nil {
 				return httpapi.BadRequest("limits", "limits: %v", err)
@@ -188,6 +207,7 @@ func (h handlers) patchTenant(w http.ResponseWriter, r *http.Request) {
 
 type createKeyBody struct {
 	Name      string       `json:"name"`
+	Role      auth.Role    `json:"role"`
 	Scopes    []auth.Scope `json:"scopes"`
 	ExpiresAt *time.Time   `json:"expires_at"`
 	Limits    *Limits      `json:"limits"`
@@ -200,31 +220,66 @@ type CreatedKey struct {
 	Secret string `json:"key"`
 }
 
-func (h handlers) createKey(w http.ResponseWriter, r *http.Request) {
+// decodeKeyBody reads a key request; an empty body means all defaults, like {}.
+func decodeKeyBody(w http.ResponseWriter, r *http.Request) (createKeyBody, bool) {
 	var b createKeyBody
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
 	if err != nil {
 		httpapi.WriteError(w, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: httpapi.CodeRequestTooLarge, Message: "request body exceeds 64 KiB"})
-		return
+		return b, false
 	}
-	// An empty body means all defaults, like {}.
 	if len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, &b); err != nil {
 			httpapi.WriteError(w, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidJSON, "request body is not valid JSON: %v", err))
-			return
+			return b, false
 		}
 	}
-	var (
-		k      *Key
-		secret string
-	)
-	k, secret, err = h.svc.CreateKey(r.Context(), r.PathValue("id"), KeyOptions(b))
+	return b, true
+}
+
+func (b createKeyBody) options(r *http.Request) KeyOptions {
+	p, _ := auth.FromContext(r.Context())
+	return KeyOptions{Name: b.Name, Role: b.Role, Scopes: b.Scopes, ExpiresAt: b.ExpiresAt, Limits: b.Limits, Delegated: !p.Admin}
+}
+
+func writeCreatedKey(w http.ResponseWriter, k *Key, secret string) {
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, http.StatusCreated, CreatedKey{Key: k, Secret: secret})
+}
+
+func (h handlers) createKey(w http.ResponseWriter, r *http.Request) {
+	b, ok := decodeKeyBody(w, r)
+	if !ok {
+		return
+	}
+	k, secret, err := h.svc.CreateKey(r.Context(), r.PathValue("id"), b.options(r))
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpapi.WriteJSON(w, http.StatusCreated, CreatedKey{Key: k, Secret: secret})
+	writeCreatedKey(w, k, secret)
+}
+
+func (h handlers) createPlatformKey(w http.ResponseWriter, r *http.Request) {
+	b, ok := decodeKeyBody(w, r)
+	if !ok {
+		return
+	}
+	k, secret, err := h.svc.CreatePlatformKey(r.Context(), b.options(r))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeCreatedKey(w, k, secret)
+}
+
+func (h handlers) listPlatformKeys(w http.ResponseWriter, r *http.Request) {
+	ks, err := h.svc.ListPlatformKeys(r.Context())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, list(ks))
 }
 
 func (h handlers) listKeys(w http.ResponseWriter, r *http.Request) {
@@ -246,21 +301,47 @@ func (h handlers) revokeKey(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+type mapIAMBody struct {
+	ARN    string       `json:"arn"`
+	Role   auth.Role    `json:"role"`
+	Scopes []auth.Scope `json:"scopes"`
+}
+
 func (h handlers) mapIAM(w http.ResponseWriter, r *http.Request) {
-	var b struct {
-		ARN    string       `json:"arn"`
-		Scopes []auth.Scope `json:"scopes"`
-	}
+	h.mapIAMFor(w, r, r.PathValue("id"))
+}
+
+func (h handlers) mapPlatformIAM(w http.ResponseWriter, r *http.Request) { h.mapIAMFor(w, r, "") }
+
+func (h handlers) mapIAMFor(w http.ResponseWriter, r *http.Request, tenantID string) {
+	var b mapIAMBody
 	if err := httpapi.DecodeJSON(w, r, &b, 1<<16); err != nil {
 		httpapi.WriteError(w, err)
 		return
 	}
-	p, err := h.svc.MapIAMPrincipal(r.Context(), r.PathValue("id"), b.ARN, b.Scopes)
+	p, err := h.svc.MapIAM(r.Context(), IAMPrincipal{ARN: b.ARN, TenantID: tenantID, Role: b.Role, Scopes: b.Scopes})
 	if err != nil {
 		fail(w, err)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusCreated, p)
+}
+
+func (h handlers) listPlatformIAM(w http.ResponseWriter, r *http.Request) {
+	ps, err := h.svc.ListPlatformIAMPrincipals(r.Context())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, list(ps))
+}
+
+func (h handlers) unmapPlatformIAM(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.UnmapIAMPrincipal(r.Context(), "", r.PathValue("arn")); err != nil {
+		fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h handlers) listIAM(w http.ResponseWriter, r *http.Request) {

@@ -34,31 +34,45 @@ func RoleARN(arn string) string {
 	return strings.Join([]string{"arn", parts[1], "iam", "", parts[4], "role/" + role}, ":")
 }
 
-// MapIAMPrincipal maps a principal ARN to the tenant (scopes default to DefaultScopes).
-// It fails with ErrExists when the ARN is already mapped.
+// MapIAMPrincipal maps a principal ARN to the tenant as a developer (scopes default to
+// DefaultScopes). It fails with ErrExists when the ARN is already mapped.
 func (s *Service) MapIAMPrincipal(ctx context.Context, tenantID, arn string, scopes []auth.Scope) (*IAMPrincipal, error) {
-	if !validARN(arn) {
-		return nil, fault.New(ErrInvalid, "arn", "%q is not an IAM or STS ARN (arn:aws:iam::123456789012:role/name)", arn)
+	return s.MapIAM(ctx, IAMPrincipal{ARN: arn, TenantID: tenantID, Scopes: scopes})
+}
+
+// MapIAM maps a principal ARN to a tenant with a role (default developer), or, with no
+// tenant, to a platform role (auditor by default, or platform-admin). Scopes default to
+// the role's and must fit it. It fails with ErrExists when the ARN is already mapped.
+func (s *Service) MapIAM(ctx context.Context, m IAMPrincipal) (*IAMPrincipal, error) {
+	if !validARN(m.ARN) {
+		return nil, fault.New(ErrInvalid, "arn", "%q is not an IAM or STS ARN (arn:aws:iam::123456789012:role/name)", m.ARN)
 	}
-	if _, err := s.GetTenant(ctx, tenantID); err != nil {
+	allowed := platformRoles
+	if m.TenantID != "" {
+		if _, err := s.GetTenant(ctx, m.TenantID); err != nil {
+			return nil, fmt.Errorf("map IAM principal: %w", err)
+		}
+		allowed = tenantRoles
+	}
+	role, scopes, err := roleAndScopes(m.Role, m.Scopes, allowed)
+	if err != nil {
 		return nil, fmt.Errorf("map IAM principal: %w", err)
 	}
-	if len(scopes) == 0 {
-		scopes = append([]auth.Scope(nil), DefaultScopes...)
-	}
-	if err := validScopes(scopes); err != nil {
-		return nil, fmt.Errorf("map IAM principal: %w", err)
-	}
-	p := IAMPrincipal{ARN: arn, TenantID: tenantID, Scopes: scopes, CreatedAt: s.opt.now().UTC()}
+	p := IAMPrincipal{ARN: m.ARN, TenantID: m.TenantID, Role: role, Scopes: scopes, CreatedAt: s.opt.now().UTC()}
 	data, _ := json.Marshal(p)
-	_, err := s.st.Put(ctx, store.Item{Key: store.Key{PK: pkIAM, SK: arn}, Data: data}, store.WriteOptions{Cond: store.IfNotExists})
+	_, err = s.st.Put(ctx, store.Item{Key: store.Key{PK: pkIAM, SK: m.ARN}, Data: data}, store.WriteOptions{Cond: store.IfNotExists})
 	if errors.Is(err, store.ErrConditionFailed) {
-		return nil, fault.New(ErrExists, "arn", "IAM principal %s is already mapped to a tenant; unmap it first", arn)
+		return nil, fault.New(ErrExists, "arn", "IAM principal %s is already mapped; unmap it first", m.ARN)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("map IAM principal %s: %w", arn, err)
+		return nil, fmt.Errorf("map IAM principal %s: %w", m.ARN, err)
 	}
 	return &p, nil
+}
+
+// ListPlatformIAMPrincipals returns the ARNs mapped to platform roles.
+func (s *Service) ListPlatformIAMPrincipals(ctx context.Context) ([]*IAMPrincipal, error) {
+	return s.listIAM(ctx, "")
 }
 
 // ListIAMPrincipals returns the ARNs mapped to the tenant.
@@ -66,6 +80,10 @@ func (s *Service) ListIAMPrincipals(ctx context.Context, tenantID string) ([]*IA
 	if _, err := s.GetTenant(ctx, tenantID); err != nil {
 		return nil, err
 	}
+	return s.listIAM(ctx, tenantID)
+}
+
+func (s *Service) listIAM(ctx context.Context, tenantID string) ([]*IAMPrincipal, error) {
 	items, err := s.st.Query(ctx, pkIAM, store.QueryOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list IAM principals: %w", err)
@@ -77,6 +95,9 @@ func (s *Service) ListIAMPrincipals(ctx context.Context, tenantID string) ([]*IA
 			return nil, fmt.Errorf("decode IAM principal %s: %w", it.SK, err)
 		}
 		if p.TenantID == tenantID {
+			if p.Role == "" {
+				p.Role = auth.RoleDeveloper
+			}
 			out = append(out, &p)
 		}
 	}
@@ -113,8 +134,19 @@ func (s *Service) UnmapIAMPrincipal(ctx context.Context, tenantID, arn string) e
 
 // AuthenticateIAM resolves a verified IAM principal ARN (from SigV4 verification locally,
 // or API Gateway's IAM authorizer in AWS) to its tenant. An assumed-role ARN matches a
-// mapping of itself or of its role. Errors: ErrUnknownPrincipal, ErrTenantSuspended.
+// mapping of itself or of its role. Errors: ErrUnknownPrincipal (also for an ARN mapped
+// to a platform role: those serve the admin API only), ErrTenantSuspended.
 func (s *Service) AuthenticateIAM(ctx context.Context, arn string) (auth.Principal, *Tenant, error) {
+	p, t, err := s.AuthenticateIAMAny(ctx, arn)
+	if err == nil && t == nil {
+		return auth.Principal{}, nil, fmt.Errorf("%s is mapped to a platform role: %w", arn, ErrUnknownPrincipal)
+	}
+	return p, t, err
+}
+
+// AuthenticateIAMAny is AuthenticateIAM accepting platform mappings too (the tenant is
+// nil for them); the admin API uses it.
+func (s *Service) AuthenticateIAMAny(ctx context.Context, arn string) (auth.Principal, *Tenant, error) {
 	now := s.opt.now()
 	nowNS := now.UnixNano()
 	s.mu.RLock()
@@ -129,7 +161,7 @@ func (s *Service) AuthenticateIAM(ctx context.Context, arn string) (auth.Princip
 	if e.err != nil {
 		return auth.Principal{}, nil, e.err
 	}
-	if e.id.Tenant.Status != StatusActive {
+	if e.id.Tenant != nil && e.id.Tenant.Status != StatusActive {
 		return auth.Principal{}, nil, fmt.Errorf("tenant %s: %w", e.id.Tenant.ID, ErrTenantSuspended)
 	}
 	return e.id.Principal, e.id.Tenant, nil
@@ -156,6 +188,15 @@ func (s *Service) loadIAM(ctx context.Context, arn string, nowNS int64) (*cacheE
 	if err := json.Unmarshal(it.Data, &p); err != nil {
 		return nil, fmt.Errorf("decode IAM principal: %w", err)
 	}
+	if p.Role == "" {
+		p.Role = auth.RoleDeveloper
+	}
+	if p.TenantID == "" {
+		e := &cacheEntry{hash: p.ARN, until: nowNS + int64(s.opt.ttl),
+			id: Identity{Principal: auth.Principal{KeyID: arn, Scopes: p.Scopes, Role: p.Role, Admin: p.Role == auth.RolePlatformAdmin}}}
+		s.cacheIAM(arn, e)
+		return e, nil
+	}
 	t, err := s.GetTenant(ctx, p.TenantID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%s: %w", arn, ErrUnknownPrincipal)
@@ -164,14 +205,19 @@ func (s *Service) loadIAM(ctx context.Context, arn string, nowNS int64) (*cacheE
 		return nil, fmt.Errorf("authenticate IAM principal: %w", err)
 	}
 	e := &cacheEntry{hash: p.ARN, until: nowNS + int64(s.opt.ttl),
-		id: Identity{Principal: auth.Principal{TenantID: t.ID, KeyID: arn, Scopes: p.Scopes}, Tenant: t}}
-	if s.opt.ttl > 0 {
-		s.mu.Lock()
-		if len(s.iam) >= s.opt.maxEntries {
-			clear(s.iam)
-		}
-		s.iam[arn] = e
-		s.mu.Unlock()
-	}
+		id: Identity{Principal: auth.Principal{TenantID: t.ID, KeyID: arn, Scopes: p.Scopes, Role: p.Role}, Tenant: t}}
+	s.cacheIAM(arn, e)
 	return e, nil
+}
+
+func (s *Service) cacheIAM(arn string, e *cacheEntry) {
+	if s.opt.ttl <= 0 {
+		return
+	}
+	s.mu.Lock()
+	if len(s.iam) >= s.opt.maxEntries {
+		clear(s.iam)
+	}
+	s.iam[arn] = e
+	s.mu.Unlock()
 }

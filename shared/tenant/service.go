@@ -37,7 +37,14 @@ const (
 
 func keyHashKey(hash string) store.Key { return store.Key{PK: "APIKEY#" + hash, SK: skKey} }
 func keyIDKey(id string) store.Key     { return store.Key{PK: "KEYID#" + id, SK: skKey} }
-func keyListPK(tenant string) string   { return "TENANT#" + tenant + "#KEYS" }
+
+// keyListPK is the partition listing a tenant's keys, or the platform keys for "".
+func keyListPK(tenant string) string {
+	if tenant == "" {
+		return "PLATFORM#KEYS"
+	}
+	return "TENANT#" + tenant + "#KEYS"
+}
 
 type options struct {
 	now        func() time.Time
@@ -271,25 +278,87 @@ func (s *Service) checkReferences(ctx context.Context, before, t *Tenant) error 
 // KeyOptions describe a new key.
 type KeyOptions struct {
 	Name string
-	// Scopes default to DefaultScopes.
+	// Role defaults to developer (today's behaviour) for a tenant's key and to auditor for
+	// a platform key.
+	Role auth.Role
+	// Scopes default to the role's defaults (DefaultScopes for a developer) and must fit
+	// the role (RoleScopes).
 	Scopes    []auth.Scope
 	ExpiresAt *time.Time
 	Limits    *Limits
+	// Delegated marks a key issued by one of the tenant's own admins: the tenant's
+	// KeyPolicy then bounds its role, lifetime and the number of active keys.
+	Delegated bool
 }
 
 // CreateKey issues a key for an existing tenant and returns its record and the secret.
-// The secret is not stored and cannot be retrieved again.
+// The secret is not stored and cannot be retrieved again. A delegated key that breaks
+// the tenant's key policy fails with ErrKeyPolicy.
 func (s *Service) CreateKey(ctx context.Context, tenantID string, o KeyOptions) (*Key, string, error) {
-	if _, err := s.GetTenant(ctx, tenantID); err != nil {
+	t, err := s.GetTenant(ctx, tenantID)
+	if err != nil {
 		return nil, "", fmt.Errorf("create key: %w", err)
 	}
-	scopes := o.Scopes
-	if len(scopes) == 0 {
-		scopes = append([]auth.Scope(nil), DefaultScopes...)
-	}
-	if err := validScopes(scopes); err != nil {
+	role, scopes, err := roleAndScopes(o.Role, o.Scopes, tenantRoles)
+	if err != nil {
 		return nil, "", fmt.Errorf("create key: %w", err)
 	}
+	o.Role, o.Scopes = role, scopes
+	if o.Delegated {
+		if err := s.checkKeyPolicy(ctx, t, o); err != nil {
+			return nil, "", fmt.Errorf("create key for %s: %w", tenantID, err)
+		}
+	}
+	return s.createKey(ctx, tenantID, o)
+}
+
+// CreatePlatformKey issues a key that belongs to no tenant: a platform auditor's (the
+// default) or a named platform admin's. Platform keys are accepted by the admin API only.
+func (s *Service) CreatePlatformKey(ctx context.Context, o KeyOptions) (*Key, string, error) {
+	role, scopes, err := roleAndScopes(o.Role, o.Scopes, platformRoles)
+	if err != nil {
+		return nil, "", fmt.Errorf("create platform key: %w", err)
+	}
+	o.Role, o.Scopes = role, scopes
+	return s.createKey(ctx, "", o)
+}
+
+// ListPlatformKeys returns the platform keys (never secrets or hashes).
+func (s *Service) ListPlatformKeys(ctx context.Context) ([]*Key, error) {
+	return s.listKeys(ctx, "")
+}
+
+func (s *Service) checkKeyPolicy(ctx context.Context, t *Tenant, o KeyOptions) error {
+	kp := t.KeyPolicy
+	if !slices.Contains(kp.delegatedRoles(), o.Role) {
+		return fmt.Errorf("tenant admins may issue %v keys, not %s: %w", kp.delegatedRoles(), o.Role, ErrKeyPolicy)
+	}
+	now := s.opt.now()
+	if kp.MaxLifetimeDays > 0 {
+		limit := now.Add(time.Duration(kp.MaxLifetimeDays) * 24 * time.Hour)
+		if o.ExpiresAt == nil || o.ExpiresAt.After(limit) {
+			return fmt.Errorf("keys issued by tenant admins must expire within %d days (expires_at): %w", kp.MaxLifetimeDays, ErrKeyPolicy)
+		}
+	}
+	if kp.MaxKeys > 0 {
+		keys, err := s.ListKeys(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		active := 0
+		for _, k := range keys {
+			if !k.Revoked && (k.ExpiresAt == nil || k.ExpiresAt.After(now)) {
+				active++
+			}
+		}
+		if active >= kp.MaxKeys {
+			return fmt.Errorf("the tenant has %d active keys, the most its key policy allows; revoke one first: %w", active, ErrKeyPolicy)
+		}
+	}
+	return nil
+}
+
+func (s *Service) createKey(ctx context.Context, tenantID string, o KeyOptions) (*Key, string, error) {
 	if o.Limits != nil {
 		if err := o.Limits.validate(); err != nil {
 			return nil, "", fmt.Errorf("create key: %w", err)
@@ -307,12 +376,42 @@ func (s *Service) CreateKey(ctx context.Context, tenantID string, o KeyOptions) 
 	if err != nil {
 		return nil, "", fmt.Errorf("create key: %w", err)
 	}
-	rec := keyRecord{Key: Key{ID: id, TenantID: tenantID, Name: o.Name, Prefix: secret[:len(SecretPrefix)+4], Scopes: scopes, CreatedAt: now, ExpiresAt: o.ExpiresAt, Limits: o.Limits}, Hash: HashSecret(secret)}
+	rec := keyRecord{Key: Key{ID: id, TenantID: tenantID, Name: o.Name, Role: o.Role, Prefix: secret[:len(SecretPrefix)+4], Scopes: o.Scopes, CreatedAt: now, ExpiresAt: o.ExpiresAt, Limits: o.Limits}, Hash: HashSecret(secret)}
 	if err := s.st.Transact(ctx, s.keyWrites(rec, store.IfNotExists, true)); err != nil {
 		return nil, "", fmt.Errorf("create key for %s: %w", tenantID, err)
 	}
 	k := rec.Key
 	return &k, secret, nil
+}
+
+// KeyTenant returns the tenant of the key with the public ID ("" for a platform key), or
+// ErrNotFound.
+func (s *Service) KeyTenant(ctx context.Context, keyID string) (string, error) {
+	ptr, err := s.keyPointer(ctx, keyID)
+	if err != nil {
+		return "", err
+	}
+	return ptr.Tenant, nil
+}
+
+type keyPointer struct {
+	Tenant string `json:"tenant"`
+	Hash   string `json:"hash"`
+}
+
+func (s *Service) keyPointer(ctx context.Context, keyID string) (keyPointer, error) {
+	var ptr keyPointer
+	it, err := s.st.Get(ctx, keyIDKey(keyID))
+	if errors.Is(err, store.ErrNotFound) {
+		return ptr, fault.New(ErrNotFound, "", "key %q does not exist; list a tenant's keys with GET /admin/tenants/{id}/keys", keyID)
+	}
+	if err != nil {
+		return ptr, fmt.Errorf("read key %s: %w", keyID, err)
+	}
+	if err := json.Unmarshal(it.Data, &ptr); err != nil {
+		return ptr, fmt.Errorf("decode key pointer %s: %w", keyID, err)
+	}
+	return ptr, nil
 }
 
 func (s *Service) keyWrites(rec keyRecord, cond store.Cond, pointer bool) []store.Op {
@@ -337,6 +436,10 @@ func (s *Service) ListKeys(ctx context.Context, tenantID string) ([]*Key, error)
 	if _, err := s.GetTenant(ctx, tenantID); err != nil {
 		return nil, err
 	}
+	return s.listKeys(ctx, tenantID)
+}
+
+func (s *Service) listKeys(ctx context.Context, tenantID string) ([]*Key, error) {
 	items, err := s.st.Query(ctx, keyListPK(tenantID), store.QueryOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list keys of %s: %w", tenantID, err)
@@ -357,6 +460,9 @@ func (s *Service) ListKeys(ctx context.Context, tenantID string) ([]*Key, error)
 			if err := json.Unmarshal(it.Data, &k); err != nil {
 				return nil, fmt.Errorf("decode key %s: %w", it.SK, err)
 			}
+			if k.Role == "" {
+				k.Role = auth.RoleDeveloper
+			}
 			out = append(out, &k)
 		}
 	}
@@ -373,19 +479,9 @@ func (s *Service) ListKeys(ctx context.Context, tenantID string) ([]*Key, error)
 // RevokeKey revokes the key with the public ID. It takes effect at once on this instance
 // and within the cache TTL everywhere. Revoking twice is not an error.
 func (s *Service) RevokeKey(ctx context.Context, keyID string) (*Key, error) {
-	ptrItem, err := s.st.Get(ctx, keyIDKey(keyID))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fault.New(ErrNotFound, "", "key %q does not exist; list a tenant's keys with GET /admin/tenants/{id}/keys", keyID)
-	}
+	ptr, err := s.keyPointer(ctx, keyID)
 	if err != nil {
-		return nil, fmt.Errorf("revoke key %s: %w", keyID, err)
-	}
-	var ptr struct {
-		Tenant string `json:"tenant"`
-		Hash   string `json:"hash"`
-	}
-	if err := json.Unmarshal(ptrItem.Data, &ptr); err != nil {
-		return nil, fmt.Errorf("decode key pointer %s: %w", keyID, err)
+		return nil, err
 	}
 	it, err := s.st.Get(ctx, keyHashKey(ptr.Hash))
 	if err != nil {
@@ -423,8 +519,19 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (auth.Princip
 	return id.Principal, id.Tenant, err
 }
 
-// Resolve is Authenticate returning the key's own limits as well.
+// Resolve is Authenticate returning the key's own limits as well. Platform keys are
+// refused with ErrInvalidKey: they belong to no tenant and serve only the admin API.
 func (s *Service) Resolve(ctx context.Context, secret string) (Identity, error) {
+	id, err := s.ResolveAny(ctx, secret)
+	if err == nil && id.Tenant == nil {
+		return Identity{}, ErrInvalidKey
+	}
+	return id, err
+}
+
+// ResolveAny resolves a tenant's key or a platform key (Identity.Tenant is nil for a
+// platform key); the admin API accepts both.
+func (s *Service) ResolveAny(ctx context.Context, secret string) (Identity, error) {
 	if !wellFormed(secret) {
 		return Identity{}, ErrInvalidKey
 	}
@@ -446,7 +553,7 @@ func (s *Service) Resolve(ctx context.Context, secret string) (Identity, error) 
 	if e.expires != 0 && nowNS >= e.expires {
 		return Identity{}, ErrKeyExpired
 	}
-	if e.id.Tenant.Status != StatusActive {
+	if e.id.Tenant != nil && e.id.Tenant.Status != StatusActive {
 		return Identity{}, fmt.Errorf("tenant %s: %w", e.id.Tenant.ID, ErrTenantSuspended)
 	}
 	if last := e.lastTouch.Load(); nowNS-last >= int64(lastUsedEvery) && e.lastTouch.CompareAndSwap(last, nowNS) {
@@ -470,9 +577,20 @@ func (s *Service) loadKey(ctx context.Context, h [32]byte, now time.Time) (*cach
 		return nil, fmt.Errorf("authenticate: decode key: %w", err)
 	}
 	e := &cacheEntry{hash: hash, until: now.Add(s.opt.ttl).UnixNano()}
-	if rec.Revoked {
+	role := rec.Role
+	if role == "" {
+		role = auth.RoleDeveloper
+	}
+	switch {
+	case rec.Revoked:
 		e.err = fmt.Errorf("key %s: %w", rec.ID, ErrKeyRevoked)
-	} else {
+	case rec.TenantID == "":
+		e.id = Identity{Principal: auth.Principal{KeyID: rec.ID, Scopes: rec.Scopes, Role: rec.Role, Admin: rec.Role == auth.RolePlatformAdmin}}
+		if rec.ExpiresAt != nil {
+			e.expires = rec.ExpiresAt.UnixNano()
+		}
+		e.lastTouch.Store(now.UnixNano() - int64(lastUsedEvery))
+	default:
 		t, err := s.GetTenant(ctx, rec.TenantID)
 		if errors.Is(err, ErrNotFound) {
 			return nil, ErrInvalidKey
@@ -480,7 +598,7 @@ func (s *Service) loadKey(ctx context.Context, h [32]byte, now time.Time) (*cach
 		if err != nil {
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
-		e.id = Identity{Principal: auth.Principal{TenantID: t.ID, KeyID: rec.ID, Scopes: rec.Scopes}, Tenant: t, KeyLimits: rec.Limits}
+		e.id = Identity{Principal: auth.Principal{TenantID: t.ID, KeyID: rec.ID, Scopes: rec.Scopes, Role: role}, Tenant: t, KeyLimits: rec.Limits}
 		if rec.ExpiresAt != nil {
 			e.expires = rec.ExpiresAt.UnixNano()
 		}

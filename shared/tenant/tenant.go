@@ -100,8 +100,10 @@ type Tenant struct {
 	IsolationTier   IsolationTier     `json:"isolation_tier"`
 	Tags            map[string]string `json:"tags,omitempty"`
 	Cache           CacheSettings     `json:"cache"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
+	// KeyPolicy bounds the keys the tenant's own admins may issue.
+	KeyPolicy KeyPolicy `json:"key_policy"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
@@ -127,15 +129,21 @@ func (t *Tenant) validate() error {
 	if t.Cache.TTLSeconds < 0 || t.Cache.SemanticThreshold < 0 || t.Cache.SemanticThreshold > 1 {
 		return fault.New(ErrInvalid, "cache", "cache ttl_seconds must be ≥ 0 and semantic_threshold in [0,1]")
 	}
+	if err := t.KeyPolicy.validate(); err != nil {
+		return err
+	}
 	return t.Limits.validate()
 }
 
 // Key is an API key's public record. The secret is never stored; only its SHA-256 hash.
 type Key struct {
 	// ID is the key's public identifier ("key_…"), safe to log and show.
-	ID       string `json:"id"`
+	ID string `json:"id"`
+	// TenantID is the key's tenant; empty for a platform key (auditor or platform admin).
 	TenantID string `json:"tenant"`
 	Name     string `json:"name,omitempty"`
+	// Role is what the key may do (see auth.Role); keys made before roles are developers.
+	Role auth.Role `json:"role"`
 	// Prefix is the secret's first characters, to help owners recognise a key.
 	Prefix     string       `json:"prefix"`
 	Scopes     []auth.Scope `json:"scopes"`
@@ -160,18 +168,20 @@ var DefaultScopes = []auth.Scope{auth.ScopeInference, auth.ScopeRetrieval}
 func validScopes(s []auth.Scope) error {
 	for _, x := range s {
 		switch x {
-		case auth.ScopeInference, auth.ScopeRetrieval, auth.ScopeAdminRead:
+		case auth.ScopeInference, auth.ScopeRetrieval, auth.ScopeAdminRead, auth.ScopeAdmin:
 		default:
-			return fault.New(ErrInvalid, "scopes", "unknown scope %q (want inference, retrieval or admin-read)", x)
+			return fault.New(ErrInvalid, "scopes", "unknown scope %q (want inference, retrieval, admin-read or admin)", x)
 		}
 	}
 	return nil
 }
 
-// IAMPrincipal maps an IAM principal ARN (role or user) to a tenant.
+// IAMPrincipal maps an IAM principal ARN (role or user) to a tenant and a role, or, with
+// no tenant, to a platform role (auditor or platform admin).
 type IAMPrincipal struct {
 	ARN       string       `json:"arn"`
 	TenantID  string       `json:"tenant"`
+	Role      auth.Role    `json:"role"`
 	Scopes    []auth.Scope `json:"scopes"`
 	CreatedAt time.Time    `json:"created_at"`
 }

@@ -30,9 +30,9 @@ func NewLedger(st store.Store, ttl time.Duration) *Ledger {
 }
 
 // maxBatch bounds the records written in one store transaction: each adds a put, and
-// the batch adds one aggregate update per tenant, model and day, within the store's 100
-// operations.
-const maxBatch = 40
+// the batch adds one aggregate update per tenant, model and day and one per tenant, key
+// and day, within the store's 100 operations.
+const maxBatch = 32
 
 // WriteError names the records a Write could not store; the others are stored.
 type WriteError struct {
@@ -123,6 +123,18 @@ func (l *Ledger) ops(batch []Record) ([]store.Op, error) {
 		}
 		key := store.Key{PK: aggPK(rec.Tenant), SK: day + "#" + model}
 		deltas := recordDeltas(rec)
+		if i, ok := aggs[key]; ok {
+			ops[i].Deltas = mergeDeltas(ops[i].Deltas, deltas)
+			continue
+		}
+		aggs[key] = len(ops)
+		ops = append(ops, store.Op{Kind: store.OpAdd, Key: key, Deltas: deltas,
+			Add: store.AddOptions{ExpiresAt: rec.Time.Add(400 * 24 * time.Hour)}})
+	}
+	// Per-key aggregates: what each application (use case) of a tenant called and spent.
+	for _, rec := range batch {
+		key := keyAggKey(rec)
+		deltas := keyDeltas(rec)
 		if i, ok := aggs[key]; ok {
 			ops[i].Deltas = mergeDeltas(ops[i].Deltas, deltas)
 			continue

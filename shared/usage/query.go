@@ -41,14 +41,16 @@ func NewService(st store.Store, tenants Tenants) *Service {
 
 // Totals are summed usage counters.
 type Totals struct {
-	Requests       int64          `json:"requests"`
-	InputTokens    int64          `json:"input_tokens"`
-	OutputTokens   int64          `json:"output_tokens"`
-	CostUSD        float64        `json:"cost_usd"`
-	CacheHits      int64          `json:"cache_hits"`
-	Errors         int64          `json:"errors"`
-	Estimated      int64          `json:"estimated"`
-	Streamed       int64          `json:"streamed"`
+	Requests     int64   `json:"requests"`
+	InputTokens  int64   `json:"input_tokens"`
+	OutputTokens int64   `json:"output_tokens"`
+	CostUSD      float64 `json:"cost_usd"`
+	CacheHits    int64   `json:"cache_hits"`
+	Errors       int64   `json:"errors"`
+	Estimated    int64   `json:"estimated"`
+	Streamed     int64   `json:"streamed"`
+	// Guarded counts requests a guardrail policy judged.
+	Guarded        int64          `json:"guarded"`
 	AvgLatencyMS   float64        `json:"avg_latency_ms"`
 	GuardrailHits  map[string]int `json:"guardrail,omitempty"`
 	latencySum     float64
@@ -65,6 +67,7 @@ func (t *Totals) add(n map[string]float64) {
 	t.Errors += int64(n[nErrors])
 	t.Estimated += int64(n[nEstimated])
 	t.Streamed += int64(n[nStreamed])
+	t.Guarded += int64(n[nGuarded])
 	t.latencySum += n[nLatency]
 	if t.Requests > 0 {
 		t.AvgLatencyMS = t.latencySum / float64(t.Requests)

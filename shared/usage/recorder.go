@@ -350,6 +350,7 @@ func recordDeltas(rec Record) []store.Delta {
 		{Name: nErrors, By: b(rec.Status != StatusOK && rec.Status != "")},
 		{Name: nEstimated, By: b(rec.Estimated)},
 		{Name: nStreamed, By: b(rec.Streamed)},
+		{Name: nGuarded, By: b(rec.Guarded)},
 		{Name: nLatency, By: float64(rec.LatencyMS)},
 	}
 	for typ, n := range rec.Guardrail {

@@ -36,7 +36,10 @@ type Record struct {
 	CacheHit     bool    `json:"cache_hit"`
 	// Guardrail counts guardrail actions by type (e.g. "EMAIL": 2, "PROMPT_ATTACK": 1).
 	Guardrail map[string]int `json:"guardrail,omitempty"`
-	Status    string         `json:"status"`
+	// Guarded is true when a guardrail policy (the tenant's, the platform's baseline, or
+	// both) judged the request.
+	Guarded bool   `json:"guarded,omitempty"`
+	Status  string `json:"status"`
 	// HTTPStatus is the status the client received.
 	HTTPStatus int `json:"http_status,omitempty"`
 	// Estimated is true when the provider reported no usage and the reservation was
@@ -62,6 +65,7 @@ const (
 	nErrors    = "errors"
 	nEstimated = "estimated"
 	nStreamed  = "streamed"
+	nGuarded   = "guarded"
 	nLatency   = "latency_ms"
 	nGuardrail = "g:"
 )

@@ -287,7 +287,7 @@ try {
     for (const hidden of ['Tenants & keys', 'Evaluations', 'Flows', 'Audit log']) assert.ok(!nav.includes(hidden), `tenant sees ${hidden}`);
     for (const shown of ['Overview', 'Knowledge bases', 'Human review', 'Usage & chargeback']) assert.ok(nav.includes(shown), `tenant misses ${shown}`);
     await tenant.goto(`${URL_}/console/#/tenants`);
-    await tenant.waitForSelector('.alert.warn:has-text("for platform admins")');
+    await tenant.waitForSelector('.alert.warn:has-text("not available to you")');
     await shot(tenant, '10-tenant-restricted');
     await open(tenant, 'overview', '.kpi');
     await shot(tenant, '11-tenant-overview');
@@ -306,6 +306,67 @@ try {
       await tenant.waitForFunction((p) => document.querySelector('[data-testid=prompt]')?.textContent !== p || document.querySelector('[data-testid=review-done]'), prompt);
     }
     await tenant.waitForSelector('[data-testid=review-done]');
+  });
+
+  // Federated administration: a tenant admin manages its own tenant and no other; a
+  // viewer reads; a platform auditor reads every tenant and changes nothing.
+  const tadmin = await newPage();
+  let viewerKey;
+  await step(tadmin, 'role restrictions: a tenant admin', async () => {
+    const k = await api('POST', '/admin/tenants/demo/keys', { name: 'demo admin', role: 'tenant-admin' });
+    await signIn(tadmin, k.key);
+    const nav = await tadmin.locator('nav a').allTextContents();
+    for (const shown of ['Tenants & keys', 'Knowledge bases', 'Evaluations', 'Human review', 'Audit log', 'Guardrails']) assert.ok(nav.includes(shown), `tenant admin misses ${shown}`);
+    for (const hidden of ['Flows', 'Tools & agents']) assert.ok(!nav.includes(hidden), `tenant admin sees ${hidden}`);
+    await open(tadmin, 'tenants', 'h2:text("Tenant demo")');
+    assert.equal(await tadmin.locator('button:text("Create tenant")').count(), 0, 'a tenant admin onboards no tenant');
+    assert.equal(await tadmin.locator('section:has-text("Settings and limits")').count(), 0, 'a tenant admin edits no limits');
+    await tadmin.fill('input[name=key_name]', 'dashboard');
+    await tadmin.selectOption('select[name=key_role]', 'viewer');
+    await tadmin.click('button:text("Issue key")');
+    viewerKey = await tadmin.textContent('[data-secret=api-key]');
+    assert.match(viewerKey, /^pk-/);
+    await tadmin.waitForSelector('tr:has-text("dashboard") [data-key-role=viewer]');
+    const roles = await tadmin.locator('select[name=key_role] option').allTextContents();
+    assert.ok(!roles.includes('tenant-admin'), `a tenant admin may issue ${roles} by default`);
+    await shot(tadmin, '12a-tenant-admin');
+    // Another tenant's page is refused by the platform, not just hidden.
+    await tadmin.goto(`${URL_}/console/#/tenants/acme`);
+    await tadmin.waitForSelector('.alert:has-text("acts for tenant demo only")');
+    tadmin.errors = tadmin.errors.filter(e => !/status of 403/.test(e));
+    await open(tadmin, 'audit', 'h1:text("Audit log")');
+    await tadmin.waitForSelector('td code:has-text("createKey")');
+    assert.equal(await tadmin.locator('td:text-is("acme")').count(), 0, 'the tenant admin reads another tenant\'s audit trail');
+  });
+
+  const viewer = await newPage();
+  await step(viewer, 'role restrictions: a viewer', async () => {
+    await signIn(viewer, viewerKey);
+    const nav = await viewer.locator('nav a').allTextContents();
+    for (const shown of ['Overview', 'Tenants & keys', 'Knowledge bases', 'Evaluations', 'Usage & chargeback']) assert.ok(nav.includes(shown), `viewer misses ${shown}`);
+    for (const hidden of ['Model hub', 'Flows', 'Audit log', 'Tools & agents']) assert.ok(!nav.includes(hidden), `viewer sees ${hidden}`);
+    await open(viewer, 'tenants', 'h2:text("Tenant demo")');
+    assert.equal(await viewer.locator('button:text("Issue key")').count(), 0, 'a viewer issues keys');
+    assert.equal(await viewer.locator('button:text("Revoke")').count(), 0, 'a viewer revokes keys');
+    await open(viewer, 'evaluations', 'h1:text("Evaluations")');
+    assert.equal(await viewer.locator('button:text("Create suite")').count(), 0, 'a viewer creates suites');
+    assert.equal(await viewer.locator('button:text("Start a run")').count(), 0, 'a viewer starts runs');
+    await shot(viewer, '12b-viewer');
+  });
+
+  const auditor = await newPage();
+  await step(auditor, 'role restrictions: a platform auditor', async () => {
+    const k = await api('POST', '/admin/keys', { name: 'compliance', role: 'auditor' });
+    await signIn(auditor, k.key);
+    const nav = await auditor.locator('nav a').allTextContents();
+    for (const shown of ['Tenants & keys', 'Model hub', 'Flows', 'Audit log', 'Tools & agents', 'Usage & chargeback']) assert.ok(nav.includes(shown), `auditor misses ${shown}`);
+    await open(auditor, 'tenants', 'td a:text("acme")');
+    assert.equal(await auditor.locator('button:text("Create tenant")').count(), 0, 'an auditor onboards tenants');
+    await open(auditor, 'models', 'h1:text("Model hub")');
+    assert.equal(await auditor.locator('button:text("Approve")').count(), 0, 'an auditor approves models');
+    assert.equal(await auditor.locator('button:text("Propose model")').count(), 0, 'an auditor registers models');
+    await open(auditor, 'overview', '.kpi:has-text("Maturity stage")');
+    await shot(auditor, '12c-platform-auditor');
   });
 
   await step(admin, 'human review: agreement and ground truth', async () => {
@@ -376,6 +437,11 @@ try {
   await step(admin, 'overview with traffic', async () => {
     await open(admin, 'overview', '.kpi');
     await admin.waitForSelector('.bars .bar-row');
+    // The overview shows the platform's maturity stage from GET /admin/kpis.
+    const stage = await admin.textContent('.kpi:has-text("Maturity stage") .value');
+    const kpis = await api('GET', '/admin/kpis');
+    assert.equal(stage, kpis.stage);
+    figures.maturity_stage = kpis.stage;
     await shot(admin, '18-overview');
   });
 
@@ -407,7 +473,7 @@ try {
     });
     for (const [sel, r] of ratios) if (r !== null) assert.ok(r >= 4.5, `${sel} contrast ${r.toFixed(2)} < 4.5`);
     figures.min_contrast = round(Math.min(...ratios.filter(([, r]) => r !== null).map(([, r]) => r)));
-    for (const p of [admin, tenant, sso]) {
+    for (const p of [admin, tenant, sso, tadmin, viewer, auditor]) {
       assert.deepEqual(p.foreign, [], 'requests outside the platform');
       assert.deepEqual(p.errors, [], 'script errors');
     }

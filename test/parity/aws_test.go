@@ -161,7 +161,7 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	if err := adm.Registry.SeedBuiltins(ctx); err != nil {
 		t.Fatal(err)
 	}
-	serve(apiroutes.FunctionAdmin, adm, platform.AdminEdge(), platform.AdminAPIs(), false)
+	serve(apiroutes.FunctionAdmin, adm, platform.AdminEdge(adm), platform.AdminAPIs(), false)
 
 	// The ingest and evaluation functions run the state machines' tasks.
 	ingest, err := platform.IngestTasks(build(cfg))

@@ -88,11 +88,11 @@ func TestIsolationMatrix(t *testing.T) {
 		{"GET", "/v1/knowledge-bases/docs/documents/" + alphaDoc, nil, 404},
 		{"DELETE", "/v1/knowledge-bases/docs/documents/" + alphaDoc, nil, 404},
 		{"GET", "/v1/usage", nil, 0},
-		{"GET", "/admin/tenants", nil, 401},
-		{"GET", "/admin/tenants/alpha", nil, 401},
-		{"POST", "/admin/tenants/alpha/keys", map[string]any{}, 401},
-		{"GET", "/admin/usage/report", nil, 401},
-		{"GET", "/admin/knowledge-bases?tenant=alpha", nil, 401},
+		{"GET", "/admin/tenants", nil, 403},
+		{"GET", "/admin/tenants/alpha", nil, 403},
+		{"POST", "/admin/tenants/alpha/keys", map[string]any{}, 403},
+		{"GET", "/admin/usage/report", nil, 403},
+		{"GET", "/admin/knowledge-bases?tenant=alpha", nil, 403},
 	}
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

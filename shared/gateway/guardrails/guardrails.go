@@ -44,23 +44,28 @@ func New(svc *guardrail.Service) *Guard {
 
 var _ gateway.Guard = (*Guard)(nil)
 
-// policy returns the policy the caller's tenant is assigned, if the tenant may apply it
-// (its own or a platform-shared one).
+// policy returns the policy that applies to the caller's tenant: the one it is assigned,
+// if the tenant may apply it (its own or a platform-shared one), under the platform's
+// guardrail baseline; nil when there is neither.
 func (g *Guard) policy(ctx context.Context, c *gateway.Caller, ref string) (*guardrail.Policy, error) {
 	now := time.Now()
-	key := c.Tenant.ID + "\x00" + ref
+	tenantID := ""
+	if c.Tenant != nil {
+		tenantID = c.Tenant.ID
+	}
+	key := tenantID + "\x00" + ref
 	g.mu.Lock()
 	cached, ok := g.policies[key]
 	g.mu.Unlock()
 	if ok && now.Before(cached.until) {
 		return cached.p, nil
 	}
-	p, err := g.svc.PolicyByRefFor(ctx, c.Tenant.ID, ref)
-	if errors.Is(err, guardrail.ErrPolicyNotFound) {
+	p, err := g.svc.PolicyForTenant(ctx, tenantID, ref)
+	if errors.Is(err, guardrail.ErrPolicyNotFound) && ref != "" {
 		// The tenant's requests cannot be guarded as configured: refuse them, and say why.
 		return nil, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: httpapi.CodeGuardrailPolicyMissing,
 			Message: fmt.Sprintf("tenant %s is assigned guardrail policy %q, which no longer exists or is not the tenant's; "+
-				"requests are refused until a platform admin assigns an existing one (PATCH /admin/tenants/%s)", c.Tenant.ID, ref, c.Tenant.ID)}
+				"requests are refused until a platform admin assigns an existing one (PATCH /admin/tenants/%s)", tenantID, ref, tenantID)}
 	}
 	if err != nil {
 		return nil, err
@@ -83,17 +88,16 @@ func ref(c *gateway.Caller) string {
 
 // Input implements gateway.Guard.
 func (g *Guard) Input(ctx context.Context, c *gateway.Caller, msgs []provider.Message) (gateway.GuardVerdict, error) {
-	r := ref(c)
 	gm := make([]guardrail.Message, len(msgs))
 	for i := range msgs {
 		gm[i] = guardrail.Message{Role: msgs[i].Role, Text: msgs[i].Content.String()}
 	}
-	if r == "" {
-		return gateway.GuardVerdict{Texts: texts(gm)}, nil
-	}
-	p, err := g.policy(ctx, c, r)
+	p, err := g.policy(ctx, c, ref(c))
 	if err != nil {
 		return gateway.GuardVerdict{}, err
+	}
+	if p == nil {
+		return gateway.GuardVerdict{Texts: texts(gm)}, nil
 	}
 	v, err := g.svc.CheckMessagesWith(ctx, p, guardrail.SourceInput, gm)
 	return gateway.GuardVerdict(v), err
@@ -101,13 +105,12 @@ func (g *Guard) Input(ctx context.Context, c *gateway.Caller, msgs []provider.Me
 
 // Output implements gateway.Guard.
 func (g *Guard) Output(ctx context.Context, c *gateway.Caller, out []string) (gateway.GuardVerdict, error) {
-	r := ref(c)
-	if r == "" {
-		return gateway.GuardVerdict{Texts: out}, nil
-	}
-	p, err := g.policy(ctx, c, r)
+	p, err := g.policy(ctx, c, ref(c))
 	if err != nil {
 		return gateway.GuardVerdict{}, err
+	}
+	if p == nil {
+		return gateway.GuardVerdict{Texts: out}, nil
 	}
 	v, err := g.svc.CheckWith(ctx, p, guardrail.SourceOutput, out)
 	return gateway.GuardVerdict(v), err
@@ -115,13 +118,12 @@ func (g *Guard) Output(ctx context.Context, c *gateway.Caller, out []string) (ga
 
 // OutputStream implements gateway.Guard.
 func (g *Guard) OutputStream(ctx context.Context, c *gateway.Caller) gateway.StreamGuard {
-	r := ref(c)
-	if r == "" {
-		return nil
-	}
-	p, err := g.policy(ctx, c, r)
+	p, err := g.policy(ctx, c, ref(c))
 	if err != nil {
 		return failClosed{msg: "The response was withheld: its guardrail policy could not be loaded."}
+	}
+	if p == nil {
+		return nil
 	}
 	s, err := g.svc.OutputStreamWith(ctx, p)
 	if err != nil {

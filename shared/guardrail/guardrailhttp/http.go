@@ -20,8 +20,13 @@ import (
 //	PUT  /admin/guardrail-policies/{id}                       new version (200)
 //	POST /admin/guardrail-policies/{id}/versions              new version (201)
 //	GET  /admin/guardrail-policies/{id}/versions/{version}    one version
+//	GET  /admin/guardrail-baseline                            the platform's floor
+//	PUT  /admin/guardrail-baseline                            set it {"policy":"id[:version]"}
 //
-// The caller's principal must already be in the request context (auth middleware).
+// The caller's principal must already be in the request context (auth middleware), and
+// who may call each admin route is decided in front of mux (shared/access): tenant admins
+// manage their own tenant's policies, platform admins every policy and the baseline. A
+// list with ?tenant= shows that tenant's policies and the platform-shared ones.
 func Routes(mux *http.ServeMux, svc *guardrail.Service) {
 	h := &handler{svc: svc}
 	mux.HandleFunc("POST /v1/guardrails/apply", h.apply)
@@ -31,6 +36,8 @@ func Routes(mux *http.ServeMux, svc *guardrail.Service) {
 	mux.HandleFunc("PUT /admin/guardrail-policies/{id}", h.admin(h.update(http.StatusOK)))
 	mux.HandleFunc("POST /admin/guardrail-policies/{id}/versions", h.admin(h.update(http.StatusCreated)))
 	mux.HandleFunc("GET /admin/guardrail-policies/{id}/versions/{version}", h.admin(h.getVersion))
+	mux.HandleFunc("GET /admin/guardrail-baseline", h.admin(h.baseline))
+	mux.HandleFunc("PUT /admin/guardrail-baseline", h.admin(h.setBaseline))
 }
 
 type handler struct{ svc *guardrail.Service }
@@ -70,8 +77,8 @@ func (h *handler) admin(next http.HandlerFunc) http.HandlerFunc {
 			writeErr(w, &httpapi.Error{Status: http.StatusUnauthorized, Code: httpapi.CodeInvalidAPIKey, Message: "admin credentials required"})
 			return
 		}
-		if !p.Admin {
-			writeErr(w, &httpapi.Error{Status: http.StatusForbidden, Code: httpapi.CodeAdminRequired, Message: "guardrail policies are managed by platform admins"})
+		if !p.PlatformWide() && p.TenantID == "" {
+			writeErr(w, &httpapi.Error{Status: http.StatusForbidden, Code: httpapi.CodePermissionDenied, Message: "guardrail policies are managed by platform and tenant admins"})
 			return
 		}
 		next(w, r)
@@ -120,7 +127,42 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if tenant := r.URL.Query().Get("tenant"); tenant != "" {
+		mine := infos[:0]
+		for _, in := range infos {
+			if in.Tenant == "" || in.Tenant == tenant {
+				mine = append(mine, in)
+			}
+		}
+		infos = mine
+	}
 	httpapi.WriteJSON(w, http.StatusOK, listResponse{Object: "list", Data: infos})
+}
+
+func (h *handler) baseline(w http.ResponseWriter, r *http.Request) {
+	b, err := h.svc.Repo.Baseline(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, b)
+}
+
+func (h *handler) setBaseline(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Policy string `json:"policy"`
+	}
+	if err := httpapi.DecodeJSON(w, r, &body, 1<<16); err != nil {
+		writeErr(w, err)
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	b, err := h.svc.Repo.SetBaseline(r.Context(), body.Policy, p.KeyID)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, b)
 }
 
 type policyResponse struct {

@@ -3,12 +3,14 @@ package guardrailhttp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/plinth-ai/plinth/shared/access"
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
@@ -23,6 +25,10 @@ func withPrincipal(next http.Handler) http.Handler {
 			r = r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{Admin: true}))
 		case "acme":
 			r = r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{TenantID: "acme", KeyID: "k1", Scopes: []auth.Scope{auth.ScopeInference}}))
+		case "acme-admin":
+			r = r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{TenantID: "acme", KeyID: "k3", Role: auth.RoleTenantAdmin, Scopes: []auth.Scope{auth.ScopeAdmin, auth.ScopeAdminRead}}))
+		case "globex-admin":
+			r = r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{TenantID: "globex", KeyID: "k4", Role: auth.RoleTenantAdmin, Scopes: []auth.Scope{auth.ScopeAdmin, auth.ScopeAdminRead}}))
 		case "readonly":
 			r = r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{TenantID: "acme", KeyID: "k2", Scopes: []auth.Scope{auth.ScopeRetrieval}}))
 		}
@@ -46,7 +52,14 @@ func newServer(t *testing.T) *httptest.Server {
 		}))
 	mux := http.NewServeMux()
 	Routes(mux, svc)
-	srv := httptest.NewServer(withPrincipal(mux))
+	srv := httptest.NewServer(withPrincipal(access.Middleware(mux, access.WithOwners(access.Owners{
+		access.ResourceGuardrailPolicy: func(ctx context.Context, id string) (string, error) {
+			info, err := svc.Repo.Info(ctx, id)
+			if err != nil {
+				return "", fmt.Errorf("%w: %v", access.ErrNoOwner, err)
+			}
+			return info.Tenant, nil
+		}}))(mux)))
 	t.Cleanup(srv.Close)
 	assigned = "acme-policy"
 	return srv
@@ -159,6 +172,72 @@ func TestAdminPolicyLifecycle(t *testing.T) {
 				if _, ok := m["error"].(map[string]any); !ok {
 					t.Fatalf("error body not in OpenAI shape: %v", m)
 				}
+			}
+			if s.check != nil {
+				s.check(t, m)
+			}
+		})
+	}
+}
+
+// TestTenantAdminsTightenTheBaseline: a tenant admin manages its own tenant's policies
+// only, the platform admin sets the floor, and the floor applies under every tenant's
+// policy, whatever the tenant's policy says.
+func TestTenantAdminsTightenTheBaseline(t *testing.T) {
+	srv := newServer(t) // acme is assigned "acme-policy"; globex has no policy
+	floor := `{"id":"floor","name":"floor","sensitiveInformationPolicyConfig":{"piiEntitiesConfig":[{"type":"EMAIL","action":"BLOCK"}]},"blockedInputMessaging":"blocked by the floor"}`
+	mine := `{"id":"acme-policy","tenant":"acme","name":"acme","sensitiveInformationPolicyConfig":{"piiEntitiesConfig":[{"type":"EMAIL","action":"ANONYMIZE"},{"type":"PHONE","action":"ANONYMIZE"}]}}`
+	apply := func(text string) string {
+		return `{"source":"INPUT","content":[{"text":{"text":"` + text + `"}}]}`
+	}
+	steps := []struct {
+		name, method, path, who, body string
+		status                        int
+		check                         func(t *testing.T, m map[string]any)
+	}{
+		{"platform policy", "POST", "/admin/guardrail-policies", "admin", floor, 201, nil},
+		{"tenant admin may not set the floor", "PUT", "/admin/guardrail-baseline", "acme-admin", `{"policy":"floor"}`, 403, nil},
+		{"a tenant's policy cannot be the floor", "POST", "/admin/guardrail-policies", "globex-admin",
+			`{"id":"globex-policy","tenant":"globex","name":"g","wordPolicyConfig":{"wordsConfig":[{"text":"secret"}]}}`, 201, nil},
+		{"floor must be shared", "PUT", "/admin/guardrail-baseline", "admin", `{"policy":"globex-policy"}`, 400, nil},
+		{"set the floor", "PUT", "/admin/guardrail-baseline", "admin", `{"policy":"floor"}`, 200, func(t *testing.T, m map[string]any) {
+			if m["policy"] != "floor" {
+				t.Errorf("baseline = %v", m)
+			}
+		}},
+		{"tenants read the floor", "GET", "/admin/guardrail-baseline", "acme-admin", "", 200, nil},
+		{"own tenant's policy", "POST", "/admin/guardrail-policies", "acme-admin", mine, 201, nil},
+		{"another tenant's policy", "POST", "/admin/guardrail-policies", "acme-admin", strings.Replace(mine, `"tenant":"acme"`, `"tenant":"globex"`, 1), 403, nil},
+		{"a platform-shared policy", "POST", "/admin/guardrail-policies", "acme-admin", strings.Replace(mine, `"tenant":"acme",`, ``, 1), 400, nil},
+		{"the floor itself", "PUT", "/admin/guardrail-policies/floor", "acme-admin", floor, 403, nil},
+		{"another tenant's policy version", "POST", "/admin/guardrail-policies/globex-policy/versions", "acme-admin", `{"name":"g"}`, 403, nil},
+		{"read the floor policy", "GET", "/admin/guardrail-policies/floor", "acme-admin", "", 200, nil},
+		{"read another tenant's policy", "GET", "/admin/guardrail-policies/globex-policy", "acme-admin", "", 403, nil},
+		{"list shows own and shared", "GET", "/admin/guardrail-policies", "acme-admin", "", 200, func(t *testing.T, m map[string]any) {
+			var ids []string
+			for _, d := range m["data"].([]any) {
+				ids = append(ids, d.(map[string]any)["id"].(string))
+			}
+			if strings.Join(ids, ",") != "acme-policy,floor" {
+				t.Errorf("listed %v, want acme-policy and floor", ids)
+			}
+		}},
+		{"the floor blocks what the tenant only anonymizes", "POST", "/v1/guardrails/apply", "acme", apply("mail jane@example.com or call +1 415-555-0132"), 200, func(t *testing.T, m map[string]any) {
+			if m["action"] != "GUARDRAIL_INTERVENED" || m["outputs"].([]any)[0].(map[string]any)["text"] != "blocked by the floor" {
+				t.Errorf("apply = %v", m)
+			}
+		}},
+		{"the tenant's own rules still apply", "POST", "/v1/guardrails/apply", "acme", apply("call +1 415-555-0132"), 200, func(t *testing.T, m map[string]any) {
+			if m["outputs"].([]any)[0].(map[string]any)["text"] != "call {PHONE}" {
+				t.Errorf("apply = %v", m)
+			}
+		}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			status, m := do(t, srv, s.method, s.path, s.who, s.body)
+			if status != s.status {
+				t.Fatalf("status = %d, want %d; body %v", status, s.status, m)
 			}
 			if s.check != nil {
 				s.check(t, m)

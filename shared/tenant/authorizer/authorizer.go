@@ -1,5 +1,5 @@
 // Package authorizer is the API Gateway Lambda REQUEST authorizer: it turns a bearer API
-// key into an IAM policy plus a context ({tenant, keyId, scopes}) that API Gateway caches
+// key into an IAM policy plus a context ({tenant, keyId, scopes, role}) that API Gateway caches
 // (keyed by the Authorization header) and passes to the gateway function, which then
 // trusts it through PrincipalFromAuthorizerContext instead of reading the key again.
 //
@@ -31,6 +31,8 @@ const (
 	ContextTenant = "tenant"
 	ContextKeyID  = "keyId"
 	ContextScopes = "scopes"
+	// ContextRole holds the key's role (tenant-admin, developer, viewer, auditor).
+	ContextRole = "role"
 	// ContextKeyLimits holds the key's own limits as JSON, when it has any.
 	ContextKeyLimits = "keyLimits"
 )
@@ -119,7 +121,7 @@ func ContextFor(p auth.Principal) map[string]any {
 	for i, s := range p.Scopes {
 		scopes[i] = string(s)
 	}
-	return map[string]any{ContextTenant: p.TenantID, ContextKeyID: p.KeyID, ContextScopes: strings.Join(scopes, " ")}
+	return map[string]any{ContextTenant: p.TenantID, ContextKeyID: p.KeyID, ContextScopes: strings.Join(scopes, " "), ContextRole: string(p.EffectiveRole())}
 }
 
 // PrincipalFromAuthorizerContext rebuilds the principal from the authorizer context API
@@ -132,7 +134,11 @@ func PrincipalFromAuthorizerContext(m map[string]any) (auth.Principal, bool) {
 	if tenantID == "" || keyID == "" {
 		return auth.Principal{}, false
 	}
-	p := auth.Principal{TenantID: tenantID, KeyID: keyID}
+	role, _ := m[ContextRole].(string)
+	p := auth.Principal{TenantID: tenantID, KeyID: keyID, Role: auth.Role(role)}
+	if !p.Role.Valid() || p.Role == auth.RolePlatformAdmin {
+		p.Role = auth.RoleDeveloper
+	}
 	for _, s := range strings.Fields(scopes) {
 		p.Scopes = append(p.Scopes, auth.Scope(s))
 	}

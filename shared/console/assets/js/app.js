@@ -1,22 +1,30 @@
 // The console's shell: sign-in, navigation by role, and a hash router that loads each
 // page's module on first use (the first page needs only this file and three helpers).
 import { h, mount, field, errorBox, button } from './dom.js';
-import { state, load, signIn, signOut, isAdmin } from './state.js';
+import { state, load, signIn, signOut, isPlatform, can, ROLE_LABELS } from './state.js';
 
-/** Pages: path, label, who may see it, and the module that renders it. */
+const ALL = ['platform-admin', 'auditor', 'tenant-admin', 'developer', 'viewer'];
+
+/**
+ * Pages: path, label, the roles that may see it, the routes it reads (it shows when the
+ * credential may call one of them, so a key's scopes count too), and its module.
+ */
 const PAGES = [
-  { path: 'overview', label: 'Overview', roles: ['admin', 'tenant'], mod: './pages/overview.js' },
-  { path: 'tenants', label: 'Tenants & keys', roles: ['admin'], mod: './pages/tenants.js' },
-  { path: 'models', label: 'Model hub', roles: ['admin', 'tenant'], mod: './pages/models.js' },
-  { path: 'guardrails', label: 'Guardrails', roles: ['admin', 'tenant'], mod: './pages/guardrails.js' },
-  { path: 'knowledge', label: 'Knowledge bases', roles: ['admin', 'tenant'], mod: './pages/knowledge.js' },
-  { path: 'evaluations', label: 'Evaluations', roles: ['admin'], mod: './pages/evaluations.js' },
-  { path: 'reviews', label: 'Human review', roles: ['admin', 'tenant'], mod: './pages/reviews.js' },
-  { path: 'flows', label: 'Flows', roles: ['admin'], mod: './pages/flows.js' },
-  { path: 'usage', label: 'Usage & chargeback', roles: ['admin', 'tenant'], mod: './pages/usage.js' },
-  { path: 'audit', label: 'Audit log', roles: ['admin'], mod: './pages/audit.js' },
-  { path: 'tools', label: 'Tools & agents', roles: ['admin'], mod: './pages/tools.js' },
+  { path: 'overview', label: 'Overview', roles: ALL, needs: ['GET /admin/usage/report', 'GET /v1/usage'], mod: './pages/overview.js' },
+  { path: 'tenants', label: 'Tenants & keys', roles: ['platform-admin', 'auditor', 'tenant-admin', 'viewer'], needs: ['GET /admin/tenants', 'GET /admin/tenants/{id}'], mod: './pages/tenants.js' },
+  { path: 'models', label: 'Model hub', roles: ['platform-admin', 'auditor', 'tenant-admin', 'developer'], needs: ['GET /admin/models', 'GET /v1/models'], mod: './pages/models.js' },
+  { path: 'guardrails', label: 'Guardrails', roles: ALL, needs: ['GET /admin/guardrail-policies', 'POST /v1/guardrails/apply'], mod: './pages/guardrails.js' },
+  { path: 'knowledge', label: 'Knowledge bases', roles: ALL, needs: ['GET /admin/knowledge-bases', 'GET /v1/knowledge-bases/{kb}/documents'], mod: './pages/knowledge.js' },
+  { path: 'evaluations', label: 'Evaluations', roles: ['platform-admin', 'auditor', 'tenant-admin', 'developer', 'viewer'], needs: ['GET /admin/eval-suites'], mod: './pages/evaluations.js' },
+  { path: 'reviews', label: 'Human review', roles: ALL, needs: ['GET /admin/review-queues', 'GET /v1/review-queues'], mod: './pages/reviews.js' },
+  { path: 'flows', label: 'Flows', roles: ['platform-admin', 'auditor'], needs: ['GET /admin/executions'], mod: './pages/flows.js' },
+  { path: 'usage', label: 'Usage & chargeback', roles: ALL, needs: ['GET /admin/usage/report', 'GET /v1/usage'], mod: './pages/usage.js' },
+  { path: 'audit', label: 'Audit log', roles: ['platform-admin', 'auditor', 'tenant-admin'], needs: ['GET /admin/audit'], mod: './pages/audit.js' },
+  { path: 'tools', label: 'Tools & agents', roles: ['platform-admin', 'auditor'], needs: ['GET /admin/tool-servers'], mod: './pages/tools.js' },
 ];
+
+/** visible reports whether the signed-in credential may see the page. */
+const visible = (p) => p.roles.includes(state.session.role) && p.needs.some(can);
 
 const app = document.getElementById('app');
 
@@ -83,11 +91,11 @@ function signInPage(error) {
 function shell(current) {
   const role = state.session.role;
   const nav = h('nav', { 'aria-label': 'Console sections' }, h('ul', null,
-    PAGES.filter(p => p.roles.includes(role)).map(p => h('li', null,
+    PAGES.filter(visible).map(p => h('li', null,
       h('a', { href: '#/' + p.path, 'aria-current': p.path === current ? 'page' : null }, p.label)))));
-  const who = isAdmin()
-    ? h('span', null, h('strong', null, 'Platform admin'), state.reviewer ? ` · ${state.reviewer}` : '')
-    : h('span', null, h('strong', null, state.session.tenant), ` · key ${state.session.key_id}`);
+  const who = isPlatform()
+    ? h('span', null, h('strong', null, ROLE_LABELS[role] || role), state.reviewer ? ` · ${state.reviewer}` : '')
+    : h('span', null, h('strong', null, state.session.tenant), ` · ${(ROLE_LABELS[role] || role).toLowerCase()} · key ${state.session.key_id}`);
   const main = h('main', { id: 'main', tabindex: '-1' });
   mount(app,
     h('div', { class: 'layout' },
@@ -96,7 +104,7 @@ function shell(current) {
         nav),
       h('div', { class: 'content' },
         h('header', { class: 'topbar' },
-          h('span', { class: 'role', 'data-role': role }, role === 'admin' ? 'admin' : 'tenant'),
+          h('span', { class: 'role', 'data-role': isPlatform() ? 'platform' : 'tenant' }, role === 'platform-admin' ? 'admin' : role),
           who,
           h('span', { class: 'grow' }),
           h('a', { href: apiDoc(), class: 'link', target: '_blank', rel: 'noopener' }, 'API reference'),
@@ -111,7 +119,8 @@ const loaded = new Map();
 
 /** stillValid reports whether the signed-in credential is still accepted. */
 async function stillValid() {
-  try { await state.client.get(isAdmin() ? '/admin/session' : '/v1/session'); return true; } catch { return false; }
+  try { await state.client.get('/admin/session'); return true; } catch { /* a credential the admin API refuses */ }
+  try { await state.client.get('/v1/session'); return true; } catch { return false; }
 }
 
 export async function render({ focus = false } = {}) {
@@ -120,9 +129,10 @@ export async function render({ focus = false } = {}) {
   const page = PAGES.find(p => p.path === path);
   const main = shell(page ? path : '');
   if (!page) { mount(main, h('h1', null, 'Not found'), h('p', null, 'No such page.')); return; }
-  if (!page.roles.includes(state.session.role)) {
+  if (!visible(page)) {
+    const who = (ROLE_LABELS[state.session.role] || state.session.role).toLowerCase();
     mount(main, h('h1', null, page.label), h('div', { class: 'alert warn', role: 'alert' },
-      `The ${page.label} page is for platform admins; you are signed in with a tenant key.`));
+      `The ${page.label} page is not available to you: you are signed in as a ${who}${state.session.tenant ? ` of tenant ${state.session.tenant}` : ''}, and your role or your key's scopes do not include it.`));
     return;
   }
   document.title = `${page.label} · Plinth console`;

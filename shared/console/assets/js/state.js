@@ -5,7 +5,7 @@ const KEY = 'plinth.console';
 const TENANT_KEYS = 'plinth.console.tenant-keys';
 
 export const state = {
-  session: null, // {role, tenant, key_id, scopes}
+  session: null, // {role, platform, tenant, key_id, scopes, allowed}
   cred: null,    // {key} or {sigv4}
   reviewer: '',  // the name an admin reviews under
   client: null,
@@ -27,7 +27,10 @@ function save() {
   sessionStorage.setItem(KEY, JSON.stringify({ session: state.session, cred: state.cred, reviewer: state.reviewer }));
 }
 
-/** signIn checks the credential against the admin API, then the tenant API. */
+/**
+ * signIn asks who the credential is: the admin API answers for every credential it
+ * accepts (platform keys and tenants' keys alike); the tenant API for the rest.
+ */
 export async function signIn(cred, reviewer) {
   const c = new Client(cred);
   let session = null;
@@ -37,7 +40,7 @@ export async function signIn(cred, reviewer) {
     if (!(e instanceof ApiError) || (e.status !== 401 && e.status !== 403)) throw e;
   }
   if (!session) session = await c.get('/v1/session');
-  Object.assign(state, { session, cred, reviewer: reviewer || (session.role === 'admin' ? 'admin' : session.key_id), client: c });
+  Object.assign(state, { session, cred, reviewer: reviewer || (session.platform ? 'admin' : session.key_id), client: c });
   save();
   return session;
 }
@@ -45,15 +48,29 @@ export async function signIn(cred, reviewer) {
 /** signOut revokes the tenant session keys this console issued and forgets everything. */
 export async function signOut() {
   const keys = tenantKeys();
-  if (state.session?.role === 'admin') {
+  if (isPlatform() && can('DELETE /admin/keys/{id}')) {
     await Promise.allSettled(Object.values(keys).map(k => state.client.del(`/admin/keys/${encodeURIComponent(k.id)}`)));
   }
   sessionStorage.clear(); // the credential, the tenant keys and remembered choices
   Object.assign(state, { session: null, cred: null, client: null, reviewer: '' });
 }
 
-export const isAdmin = () => state.session?.role === 'admin';
-export const hasScope = (s) => isAdmin() || (state.session?.scopes || []).includes(s);
+/** isPlatform: the credential acts across tenants (a platform admin or a platform auditor). */
+export const isPlatform = () => !!state.session?.platform;
+/** isAdmin: pages show every tenant (platform credentials); what they may change is can(). */
+export const isAdmin = isPlatform;
+/** can reports whether the access policy lets the credential call the route ("METHOD /pattern"). */
+export const can = (route) => (state.session?.allowed || []).includes(route);
+/**
+ * canAsTenant reports whether the console may call a tenant API route ("METHOD /v1/…"):
+ * with the credential itself when it is a tenant's, else through a console session key
+ * (platform admins only).
+ */
+export const canAsTenant = (route) => isPlatform() ? can('POST /admin/tenants/{id}/keys') : can(route);
+export const hasScope = (s) => (state.session?.scopes || []).includes(s);
+
+/** Role names as people say them. */
+export const ROLE_LABELS = { 'platform-admin': 'Platform admin', auditor: 'Auditor', 'tenant-admin': 'Tenant admin', developer: 'Developer', viewer: 'Viewer' };
 
 function tenantKeys() {
   try { return JSON.parse(sessionStorage.getItem(TENANT_KEYS) || '{}'); } catch { return {}; }
@@ -65,11 +82,12 @@ function tenantKeys() {
  * tenant (named "console session", one hour, revoked on sign-out) and reuses meanwhile.
  */
 export async function tenantClient(tenant) {
-  if (!isAdmin()) {
+  if (!isPlatform()) {
     if (tenant && tenant !== state.session.tenant) throw new Error(`this key belongs to ${state.session.tenant}`);
     return state.client;
   }
   if (!tenant) throw new Error('choose a tenant first');
+  if (!can('POST /admin/tenants/{id}/keys')) throw new Error('an auditor reads tenants\' records through the admin API only; this view needs a tenant\'s own key');
   const keys = tenantKeys();
   const k = keys[tenant];
   if (k && new Date(k.expires_at) - Date.now() > 60_000) return new Client({ key: k.key });

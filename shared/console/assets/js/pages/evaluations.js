@@ -1,6 +1,6 @@
 import { h, mount, field, card, table, badge, button, errorBox, toast, when, fixed, num, kv, download } from '../dom.js';
 import { lineChart } from '../charts.js';
-import { state } from '../state.js';
+import { state, can, isPlatform } from '../state.js';
 import { header, tenantPicker } from '../ui.js';
 
 const METRICS = ['exact_match', 'f1', 'rouge1', 'rouge2', 'rougeL', 'bleu', 'embedding_similarity', 'context_precision', 'context_recall', 'faithfulness'];
@@ -21,7 +21,7 @@ export async function render(main, { params, go }) {
         { label: 'Metrics', value: s => (s.metrics || []).join(', ') },
         { label: 'Schedule', value: s => s.schedule || '—' },
       ], suites, { empty: 'No suites yet.', rowAttrs: s => ({ class: s.id === selected?.id ? 'selected' : null }) })),
-      createCard(picker.value(), go)),
+      can('POST /admin/eval-suites') ? createCard(picker.value(), go) : null),
     detail);
   if (selected) await renderSuite(detail, selected, go);
 }
@@ -59,7 +59,7 @@ async function renderSuite(el, suite, go) {
     card(`Suite ${suite.id}`,
       kv([['Tenant', suite.tenant], ['Target', suite.target?.model], ['Dataset', suite.dataset?.uri || `${(suite.dataset?.items || []).length || 'inline'} items`],
         ['Baseline', suite.baseline?.mode || 'previous'], ['Thresholds', Object.entries(suite.thresholds || {}).map(([k, v]) => `${k} ≥ ${v}`).join(', ') || '—']]),
-      h('div', { class: 'toolbar spaced' }, start), status),
+      can('POST /admin/eval-suites/{id}/runs') ? h('div', { class: 'toolbar spaced' }, start) : null, status),
     chrono.length ? h('div', { class: 'grid two', 'data-testid': 'trend' }, charts) : card('Trend', h('p', { class: 'empty' }, 'No finished run yet: start one.')),
     card('Runs', table([
       { label: 'Run', value: r => h('a', { href: `#/evaluations/runs/${encodeURIComponent(r.id)}` }, r.id) },
@@ -105,7 +105,7 @@ async function renderRun(main, id) {
 }
 
 function createCard(tenant, go) {
-  const tsel = h('input', { name: 'suite_tenant', value: tenant || 'demo', required: true });
+  const tsel = h('input', { name: 'suite_tenant', value: tenant || state.session.tenant || 'demo', required: true, readonly: !isPlatform() });
   const id = h('input', { name: 'suite_id', required: true, placeholder: 'qa' });
   const model = h('input', { name: 'target_model', value: 'local-chat', required: true });
   const uri = h('input', { name: 'dataset_uri', placeholder: 'blob://datasets/acme/gold/v1.jsonl' });

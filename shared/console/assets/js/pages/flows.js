@@ -1,5 +1,5 @@
 import { h, mount, field, card, table, badge, button, errorBox, toast, when, pre, kv } from '../dom.js';
-import { state } from '../state.js';
+import { state, can } from '../state.js';
 import { header } from '../ui.js';
 
 const short = (arn) => String(arn || '').split(':').slice(-1)[0];
@@ -27,7 +27,7 @@ export async function render(main, { params, query, go }) {
       { label: 'Error', value: x => x.error ? h('code', null, x.error) : '' },
     ], list.slice(0, 100), { empty: 'No executions match.', rowAttrs: x => ({ class: x.executionArn === selected ? 'selected' : null }) })),
     detail,
-    startCard(machines, go));
+    can('POST /admin/state-machines/{name}/executions') ? startCard(machines, go) : null);
   if (selected) await renderExecution(detail, selected, go);
 }
 
@@ -42,7 +42,7 @@ async function renderExecution(el, arn, go) {
   mount(el, card(`Execution ${x.name}`,
     kv([['State machine', x.stateMachineName], ['Status', badge(x.status)], ['Started', when(x.startDate)], ['Stopped', when(x.stopDate)],
       ['Error', x.error ? `${x.error}: ${x.cause || ''}` : '—']]),
-    x.status === 'RUNNING' ? h('div', { class: 'toolbar' }, button('Stop execution', async () => {
+    x.status === 'RUNNING' && can('POST /admin/executions/{id}/stop') ? h('div', { class: 'toolbar' }, button('Stop execution', async () => {
       await state.client.post(`${path}/stop`, { error: 'Console.Stopped', cause: 'stopped from the console' });
       toast('Execution stopped');
       go(`flows/${encodeURIComponent(arn)}`);

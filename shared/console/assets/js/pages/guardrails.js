@@ -1,6 +1,6 @@
 import { h, mount, field, card, table, badge, button, errorBox, toast, when } from '../dom.js';
 import { validate } from '../schema.js';
-import { state, isAdmin, tenantClient } from '../state.js';
+import { state, isAdmin, tenantClient, can } from '../state.js';
 import { header, tenantPicker } from '../ui.js';
 import { apiRoot } from '../api.js';
 
@@ -20,11 +20,16 @@ async function schemaDoc() {
 }
 
 export async function render(main, { params, go }) {
-  const admin = isAdmin();
-  const [list, doc] = await Promise.all([admin ? state.client.get('/admin/guardrail-policies') : { data: [] }, schemaDoc()]);
+  // Platform admins see every policy; a tenant's credential its own and the shared ones.
+  const admin = can('GET /admin/guardrail-policies');
+  const [list, doc, baseline] = await Promise.all([admin ? state.client.get('/admin/guardrail-policies') : { data: [] }, schemaDoc(),
+    can('GET /admin/guardrail-baseline') ? state.client.get('/admin/guardrail-baseline') : null]);
   const policies = list.data || [];
   const selectedID = params[0] || '';
   const current = admin && selectedID ? await state.client.get(`/admin/guardrail-policies/${encodeURIComponent(selectedID)}`) : null;
+  // Tenant admins change their own tenant's policies only; shared ones are the platform's.
+  const mine = (p) => isAdmin() || (p?.tenant && p.tenant === state.session.tenant);
+  const writable = current ? can('PUT /admin/guardrail-policies/{id}') && mine(current) : can('POST /admin/guardrail-policies');
   const start = current ? stripMeta(current.policy) : TEMPLATE;
 
   const editor = h('textarea', { class: 'policy', name: 'policy', spellcheck: 'false', 'aria-describedby': 'policy-status' });
@@ -46,9 +51,10 @@ export async function render(main, { params, go }) {
   };
   editor.addEventListener('input', () => { clearTimeout(editor._t); editor._t = setTimeout(parse, 250); });
 
-  const save = admin ? button(current ? `Save as version ${current.latestVersion + 1}` : 'Create policy', async () => {
+  const save = writable ? button(current ? `Save as version ${current.latestVersion + 1}` : 'Create policy', async () => {
     const value = parse();
     if (!value) return;
+    if (!isAdmin()) value.tenant = state.session.tenant;
     try {
       const saved = current
         ? await state.client.put(`/admin/guardrail-policies/${encodeURIComponent(current.id)}`, value)
@@ -85,19 +91,27 @@ export async function render(main, { params, go }) {
     admin ? card('Policies', table([
       { label: 'Policy', value: p => h('a', { href: `#/guardrails/${encodeURIComponent(p.id)}` }, p.name || p.id) },
       { label: 'ID', value: p => h('code', null, p.id) },
+      { label: 'Owner', value: p => p.tenant || h('span', { class: 'tag' }, p.id === baselineID(baseline) ? 'platform baseline' : 'shared') },
       { label: 'Latest version', num: true, value: p => p.latestVersion },
       { label: 'Updated', value: p => when(p.updatedAt) },
     ], policies, { empty: 'No policy yet: edit the template below and create one.', rowAttrs: p => ({ class: p.id === selectedID ? 'selected' : null }) }),
-    h('p', null, h('a', { href: '#/guardrails' }, 'New policy from the template'))) : null,
+    baseline ? h('p', { 'data-testid': 'baseline' }, baseline.policy
+      ? ['Platform baseline: ', h('code', null, baseline.policy), '. Every tenant\u2019s policy includes it; a tenant\u2019s own rules may only add to it or tighten it.']
+      : 'No platform baseline is set.') : null,
+    current && !current.tenant && can('PUT /admin/guardrail-baseline') && baselineID(baseline) !== current.id
+      ? button('Make this the platform baseline', async () => {
+        try { await state.client.put('/admin/guardrail-baseline', { policy: current.id }); toast(`${current.id} is the platform baseline`); go(`guardrails/${current.id}`); } catch (ex) { toast(ex.message, 'bad'); }
+      }, { kind: 'secondary' }) : null,
+    writable || can('POST /admin/guardrail-policies') ? h('p', null, h('a', { href: '#/guardrails' }, 'New policy from the template')) : null) : null,
     h('div', { class: 'split' },
       card(current ? `Edit ${current.name || current.id}` : (admin ? 'New policy' : 'Policy to test'),
         field('Policy document (JSON)', editor, 'Checked as you type against the CreateGuardrail schema published in /openapi.json; the server validates again on save.'),
         status, h('div', { class: 'toolbar' }, button('Validate', async () => { if (parse()) toast('The policy is valid'); }, { kind: 'secondary' }), save)),
-      card('Test box',
+      can('POST /v1/guardrails/apply') || can('POST /admin/tenants/{id}/keys') && isAdmin() ? card('Test box',
         h('div', { class: 'row' }, picker.el, field('Check as', source), field('Apply', which)),
         field('Text', text),
         h('div', { class: 'toolbar' }, test),
-        result)));
+        result) : null));
   parse();
 }
 
@@ -148,3 +162,6 @@ function highlight(text, spans) {
   out.push(cps.slice(at).join(''));
   return out;
 }
+
+/** baselineID is the policy ID the baseline names ("" when none). */
+function baselineID(b) { return (b?.policy || '').split(':')[0]; }

@@ -1,9 +1,10 @@
 import { h, mount, field, card, table, badge, button, errorBox, toast, when, num, fixed } from '../dom.js';
-import { state, isAdmin, tenantClient, pref } from '../state.js';
+import { state, isAdmin, tenantClient, pref, can, canAsTenant } from '../state.js';
 import { header, tenantPicker } from '../ui.js';
 
 export async function render(main, { params, go }) {
-  const admin = isAdmin();
+  // Listing needs the admin API (platform credentials, or a tenant's with admin-read).
+  const admin = can('GET /admin/knowledge-bases');
   const body = h('div');
   const picker = await tenantPicker(() => go('knowledge'));
   const tenant = picker.value();
@@ -26,8 +27,8 @@ export async function render(main, { params, go }) {
   mount(main,
     header('Knowledge bases', 'Documents with their ingestion status, uploads, and a retrieval playground.'),
     h('div', { class: 'grid two' },
-      card(admin ? 'Knowledge bases' : 'Knowledge base', admin ? h('div', { class: 'row' }, picker.el) : null, kbChooser),
-      admin ? createCard(tenant, go) : null),
+      card(admin ? 'Knowledge bases' : 'Knowledge base', isAdmin() ? h('div', { class: 'row' }, picker.el) : null, kbChooser),
+      can('POST /admin/knowledge-bases') ? createCard(tenant, go) : null),
     body);
   if (!kb) return;
   pref('kb-' + tenant, kb);
@@ -76,7 +77,7 @@ async function renderKB(el, client, tenant, kb) {
       { label: 'Size', num: true, value: d => `${num(d.size / 1024, 1)} KB` },
       { label: 'Metadata', value: d => Object.entries(d.metadata || {}).map(([k, v]) => h('span', { class: 'tag' }, `${k}=${v}`)) },
       { label: 'Updated', value: d => when(d.updated_at) },
-      { label: 'Action', value: d => button('Delete', async () => {
+      { label: 'Action', value: d => !canAsTenant('DELETE /v1/knowledge-bases/{kb}/documents/{id}') ? '' : button('Delete', async () => {
         if (!confirm(`Delete ${d.name} and its chunks?`)) return;
         await client.del(`${path}/documents/${encodeURIComponent(d.id)}`);
         toast(`${d.name} deleted`);
@@ -133,9 +134,10 @@ async function renderKB(el, client, tenant, kb) {
     } catch (ex) { mount(results, errorBox(ex)); }
   }, { kind: 'secondary' });
 
+  const uploads = canAsTenant('POST /v1/knowledge-bases/{kb}/documents');
   mount(el,
-    card(`Documents of ${kb}`, docsBox, h('h3', null, 'Upload a document'), upload),
-    card('Retrieval playground',
+    card(`Documents of ${kb}`, docsBox, uploads ? [h('h3', null, 'Upload a document'), upload] : null),
+    !canAsTenant('POST /v1/knowledge-bases/{kb}/retrieve') ? null : card('Retrieval playground',
       h('form', { onsubmit: (e) => { e.preventDefault(); retrieve.click(); } },
         h('div', { class: 'row' }, field('Query', query), field('Top k', topk), field('Search', stype), field('Filter (JSON)', filter)),
         h('div', { class: 'toolbar' }, retrieve, answer)),

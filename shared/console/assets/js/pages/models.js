@@ -1,6 +1,6 @@
 import { h, mount, field, card, table, badge, button, errorBox, toast, when, usd, kv, num } from '../dom.js';
 import { lineageGraph } from '../charts.js';
-import { state, isAdmin } from '../state.js';
+import { state, isAdmin, can } from '../state.js';
 import { header } from '../ui.js';
 
 const list = (s) => s.split(',').map(x => x.trim()).filter(Boolean);
@@ -22,7 +22,7 @@ export async function render(main, { params, go, rerender }) {
         { label: 'Deployments', value: m => (m.deployments || []).map(d => h('span', { class: 'tag' }, `${d.provider}:${d.model}`)) },
         { label: 'Price in/out per 1M', value: price },
         { label: 'Proposed', value: m => `${when(m.created_at)}${m.created_by ? ' by ' + m.created_by : ''}` },
-        { label: 'Decision', value: m => reviewButtons(m, rerender) },
+        { label: 'Decision', value: m => can('POST /admin/models/{id...}') ? reviewButtons(m, rerender) : badge(m.status) },
       ], pending)),
     card('Models', table([
       { label: 'Model', value: m => h('a', { href: `#/models/${m.id}` }, m.id) },
@@ -35,7 +35,7 @@ export async function render(main, { params, go, rerender }) {
     ], models, { rowAttrs: m => ({ class: m.id === selected?.id ? 'selected' : null }) })),
     lineageCard(models),
     detail,
-    registerCard(go));
+    can('POST /admin/models') ? registerCard(go) : null);
   if (selected) renderModel(detail, selected, rerender);
 }
 
@@ -118,8 +118,8 @@ function renderModel(el, m, rerender) {
         { label: 'Comment', value: r => r.comment || '—' },
         { label: 'At', value: r => when(r.at) },
       ], m.reviews || [], { empty: 'Not reviewed yet.' }),
-      h('h3', null, 'Lifecycle'), lifecycle),
-    card('Prices, aliases and fallbacks', form)));
+      can('POST /admin/models/{id...}') ? [h('h3', null, 'Lifecycle'), lifecycle] : null),
+    can('PATCH /admin/models/{id...}') ? card('Prices, aliases and fallbacks', form) : null));
 }
 
 function registerCard(go) {

@@ -1,9 +1,12 @@
 import { h, mount, field, card, table, badge, button, errorBox, toast, when, fixed, num, pct, kv, download, id as uid } from '../dom.js';
-import { state, isAdmin } from '../state.js';
+import { state, isAdmin, can } from '../state.js';
 import { header, tenantPicker } from '../ui.js';
 
 const base = () => (isAdmin() ? '/admin/review-queues' : '/v1/review-queues');
 const q = (id) => `${base()}/${encodeURIComponent(id)}`;
+// A queue's agreement, items and datasets are read on the admin API, by a tenant admin too.
+const adminQ = (id) => `/admin/review-queues/${encodeURIComponent(id)}`;
+const mayReview = () => can(isAdmin() ? 'POST /admin/review-queues/{id}/next' : 'POST /v1/review-queues/{id}/next');
 
 export async function render(main, { params, query, go }) {
   if (params[0] && params[1] === 'review') return renderReview(main, params[0], go);
@@ -19,10 +22,10 @@ export async function render(main, { params, query, go }) {
       { label: 'Source', value: x => sourceText(x.source) },
       { label: 'Progress', value: x => progress(x) },
       { label: 'Reviewers', value: x => (x.progress?.reviewers || []).join(', ') || '—' },
-      { label: '', value: x => h('a', { class: 'btn primary small', href: `#/reviews/${encodeURIComponent(x.id)}/review` }, 'Review') },
-    ], queues, { empty: isAdmin() ? 'No review queue yet: build one below.' : 'No review queue for your tenant yet.' })),
-    isAdmin() ? createCard(picker.value(), query, go) : null,
-    isAdmin() ? await datasetsCard(picker.value()) : null);
+      { label: '', value: x => mayReview() ? h('a', { class: 'btn primary small', href: `#/reviews/${encodeURIComponent(x.id)}/review` }, 'Review') : '' },
+    ], queues, { empty: can('POST /admin/review-queues') ? 'No review queue yet: build one below.' : 'No review queue for your tenant yet.' })),
+    can('POST /admin/review-queues') ? createCard(picker.value(), query, go) : null,
+    can('GET /admin/datasets') ? await datasetsCard(picker.value()) : null);
 }
 
 function sourceText(s) {
@@ -38,7 +41,7 @@ function progress(x) {
 }
 
 function createCard(tenant, query, go) {
-  const tsel = h('input', { name: 'queue_tenant', value: tenant || 'demo', required: true });
+  const tsel = h('input', { name: 'queue_tenant', value: tenant || state.session.tenant || 'demo', required: true, readonly: !isAdmin() });
   const name = h('input', { name: 'queue_name', required: true, placeholder: 'Answer quality, week 12' });
   const kind = h('select', { name: 'kind' }, h('option', { value: 'rubric' }, 'Rubric: score one output'), h('option', { value: 'pairwise' }, 'Side by side: compare two outputs'));
   const per = h('input', { type: 'number', name: 'reviewers_per_item', min: '1', max: '10', value: '2' });
@@ -105,17 +108,17 @@ async function datasetsCard(tenant) {
 
 async function renderQueue(main, id, go) {
   const queue = await state.client.get(q(id));
-  const [agreement, items] = isAdmin()
-    ? await Promise.all([state.client.get(`${q(id)}/agreement`), state.client.get(`${q(id)}/items`)])
+  const [agreement, items] = can('GET /admin/review-queues/{id}/agreement')
+    ? await Promise.all([state.client.get(`${adminQ(id)}/agreement`), state.client.get(`${adminQ(id)}/items`)])
     : [null, null];
   const publishErr = h('div');
   const dsName = h('input', { name: 'dataset_name', required: true, value: queue.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'gold' });
   const minReviews = h('input', { type: 'number', name: 'min_reviews', min: '1', max: '10', value: String(queue.reviewers_per_item) });
-  const publish = isAdmin() ? h('form', { onsubmit: async (e) => {
+  const publish = can('POST /admin/review-queues/{id}/datasets') ? h('form', { onsubmit: async (e) => {
     e.preventDefault();
     mount(publishErr);
     try {
-      const v = await state.client.post(`${q(id)}/datasets`, { name: dsName.value.trim(), min_reviews: Number(minReviews.value) });
+      const v = await state.client.post(`${adminQ(id)}/datasets`, { name: dsName.value.trim(), min_reviews: Number(minReviews.value) });
       mount(publishErr, h('div', { class: 'alert good', role: 'status' }, `Published ${v.name} v${v.version}: ${v.items} items (use `, h('code', null, v.uri), ' as an evaluation suite\u2019s dataset).'));
     } catch (ex) { mount(publishErr, errorBox(ex)); }
   } }, h('div', { class: 'row' }, field('Dataset name', dsName), field('Reviews needed per item', minReviews)),

@@ -1,5 +1,5 @@
 import { h, mount, field, card, table, badge, button, errorBox, toast, when, num, usd, kv } from '../dom.js';
-import { state, tenants, sessionKeyIDs } from '../state.js';
+import { state, tenants, sessionKeyIDs, isPlatform, can } from '../state.js';
 import { header } from '../ui.js';
 
 const LIMITS = [
@@ -28,6 +28,7 @@ function limitsText(l = {}) {
 }
 
 export async function render(main, { params, go }) {
+  if (!isPlatform()) return renderOwn(main, params);
   const [resp, policies] = await Promise.all([state.client.get('/admin/tenants'), state.client.get('/admin/guardrail-policies').catch(() => ({ data: [] }))]);
   const all = resp.data || [];
   const selected = params[0] ? all.find(t => t.id === params[0]) : null;
@@ -41,7 +42,7 @@ export async function render(main, { params, go }) {
         { label: 'Status', value: t => badge(t.status) },
         { label: 'Limits', value: t => h('span', { class: 'muted' }, limitsText(t.limits)) },
       ], all, { rowAttrs: t => ({ class: t.id === selected?.id ? 'selected' : null }) })),
-      createTenantCard(go)),
+      can('POST /admin/tenants') ? createTenantCard(go) : null),
     detail);
   if (selected) await renderTenant(detail, selected, policies.data || []);
 }
@@ -73,6 +74,25 @@ function createTenantCard(go) {
   return card('Onboard a tenant', form);
 }
 
+/** renderOwn shows a tenant's own credential its tenant only: another's is refused. */
+async function renderOwn(main, params) {
+  const id = params[0] || state.session.tenant;
+  const [t, policies] = await Promise.all([
+    state.client.get(`/admin/tenants/${encodeURIComponent(id)}`),
+    state.client.get('/admin/guardrail-policies').catch(() => ({ data: [] })),
+  ]);
+  const detail = h('div');
+  mount(main, header('Tenants & keys', `Tenant ${t.id}: its keys, limits and guardrail policy.`), detail);
+  await renderTenant(detail, t, policies.data || []);
+}
+
+/** keyRoles are the roles the signed-in credential may give a key of tenant t. */
+function keyRoles(t) {
+  if (state.session.role === 'platform-admin') return ['developer', 'tenant-admin', 'viewer', 'auditor'];
+  const allowed = t.key_policy?.roles?.length ? t.key_policy.roles : ['developer', 'viewer', 'auditor'];
+  return ['developer', 'tenant-admin', 'viewer', 'auditor'].filter(r => allowed.includes(r));
+}
+
 async function renderTenant(el, t, policies) {
   const [keys, principals] = await Promise.all([
     state.client.get(`/admin/tenants/${encodeURIComponent(t.id)}/keys`),
@@ -88,13 +108,14 @@ async function renderTenant(el, t, policies) {
   const drawKeys = (ks) => mount(keysBox, table([
     { label: 'Key', value: k => h('span', null, h('code', null, k.id), mine.has(k.id) ? h('span', { class: 'tag' }, 'this console') : null) },
     { label: 'Name', value: k => k.name || '—' },
+    { label: 'Role', value: k => h('span', { class: 'tag', 'data-key-role': k.role }, k.role || 'developer') },
     { label: 'Prefix', value: k => h('code', null, k.prefix + '…') },
     { label: 'Scopes', value: k => (k.scopes || []).map(s => h('span', { class: 'tag' }, s)) },
     { label: 'Created', value: k => when(k.created_at) },
     { label: 'Expires', value: k => k.expires_at ? when(k.expires_at) : 'never' },
     { label: 'Last used', value: k => k.last_used_at ? when(k.last_used_at) : 'never' },
     { label: 'Status', value: k => badge(k.revoked ? 'revoked' : (k.expires_at && new Date(k.expires_at) < new Date() ? 'expired' : 'active')) },
-    { label: 'Action', value: k => k.revoked ? '' : button('Revoke', async () => {
+    { label: 'Action', value: k => k.revoked || !can('DELETE /admin/keys/{id}') ? '' : button('Revoke', async () => {
       if (!confirm(`Revoke ${k.id}? Applications using it stop working at once.`)) return;
       try {
         await state.client.del(`/admin/keys/${encodeURIComponent(k.id)}`);
@@ -107,14 +128,17 @@ async function renderTenant(el, t, policies) {
 
   // Issue a key.
   const kname = h('input', { name: 'key_name', placeholder: 'ci-pipeline' });
-  const scopeBoxes = ['inference', 'retrieval', 'admin-read'].map(s => ({ s, box: h('input', { type: 'checkbox', id: `scope-${s}`, checked: s !== 'admin-read' }) }));
+  const krole = h('select', { name: 'key_role' }, keyRoles(t).map(r => h('option', { value: r }, r)));
+  const scopeBoxes = ['inference', 'retrieval', 'admin-read'].map(s => ({ s, box: h('input', { type: 'checkbox', id: `scope-${s}`, checked: s === 'inference' || s === 'retrieval' }) }));
   const days = h('input', { type: 'number', min: '0', name: 'expires_days', placeholder: 'never' });
   const kerr = h('div');
   const issue = h('form', { onsubmit: async (e) => {
     e.preventDefault();
     mount(kerr);
     try {
-      const body = { name: kname.value.trim() || undefined, scopes: scopeBoxes.filter(x => x.box.checked).map(x => x.s) };
+      // Leaving every scope unticked asks for the role's defaults.
+      const scopes = scopeBoxes.filter(x => x.box.checked).map(x => x.s);
+      const body = { name: kname.value.trim() || undefined, role: krole.value, scopes: krole.value === 'developer' ? scopes : undefined };
       if (days.value) body.expires_at = new Date(Date.now() + Number(days.value) * 86400_000).toISOString();
       const created = await state.client.post(`/admin/tenants/${encodeURIComponent(t.id)}/keys`, body);
       mount(secretBox, h('div', { class: 'alert good', role: 'alert' },
@@ -124,8 +148,8 @@ async function renderTenant(el, t, policies) {
       await refreshKeys();
     } catch (ex) { mount(kerr, errorBox(ex)); }
   } },
-  h('div', { class: 'row' }, field('Key name', kname), field('Expires in (days)', days)),
-  h('fieldset', null, h('legend', null, 'Scopes'), h('div', { class: 'row' }, scopeBoxes.map(x => h('div', { class: 'check' }, x.box, h('label', { for: x.box.id }, x.s))))),
+  h('div', { class: 'row' }, field('Key name', kname), field('Role', krole, 'Tenant admins manage this tenant; viewers and auditors read it; developers call models.'), field('Expires in (days)', days)),
+  h('fieldset', null, h('legend', null, 'Scopes (developer keys; other roles get their role\'s)'), h('div', { class: 'row' }, scopeBoxes.map(x => h('div', { class: 'check' }, x.box, h('label', { for: x.box.id }, x.s))))),
   kerr, h('button', { type: 'submit', class: 'btn primary' }, 'Issue key'));
 
   // Edit settings and limits.
@@ -175,11 +199,17 @@ async function renderTenant(el, t, policies) {
       } catch (ex) { mount(ierr, errorBox(ex)); }
     } }, field('Map an IAM principal', arn), h('button', { type: 'submit', class: 'btn secondary' }, 'Map')), ierr);
 
+  const kp = t.key_policy || {};
   mount(el,
     h('h2', { class: 'section' }, `Tenant ${t.id}`),
     card(null, kv([['Name', t.name], ['Status', badge(t.status)], ['Isolation tier', t.isolation_tier || 'pool'],
       ['Guardrail policy', t.guardrail_policy || 'none'], ['Allowed models', (t.allowed_models || []).join(', ') || 'every approved model'],
-      ['Tags', Object.entries(t.tags || {}).map(([k, v]) => `${k}=${v}`).join(', ') || '—'], ['Created', when(t.created_at)]])),
-    card('API keys', secretBox, keysBox, h('h3', null, 'Issue a key'), issue),
-    h('div', { class: 'grid two' }, card('Settings and limits', edit), card('IAM principals', iam)));
+      ['Tags', Object.entries(t.tags || {}).map(([k, v]) => `${k}=${v}`).join(', ') || '—'],
+      ['Key policy', `tenant admins issue ${(kp.roles?.length ? kp.roles : ['developer', 'viewer', 'auditor']).join(', ')} keys` +
+        (kp.max_keys ? `, at most ${kp.max_keys} active` : '') + (kp.max_lifetime_days ? `, living at most ${kp.max_lifetime_days} days` : '')],
+      ['Limits', limitsText(t.limits)], ['Created', when(t.created_at)]])),
+    card('API keys', secretBox, keysBox, can('POST /admin/tenants/{id}/keys') ? [h('h3', null, 'Issue a key'), issue] : null),
+    h('div', { class: 'grid two' },
+      can('PATCH /admin/tenants/{id}') ? card('Settings and limits', edit) : null,
+      can('POST /admin/tenants/{id}/iam-principals') ? card('IAM principals', iam) : null));
 }

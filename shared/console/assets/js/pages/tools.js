@@ -1,5 +1,5 @@
 import { h, mount, card, table, badge, button, toast, when, kv, field, errorBox } from '../dom.js';
-import { state } from '../state.js';
+import { state, can } from '../state.js';
 import { header } from '../ui.js';
 import { waiting } from './waiting.js';
 
@@ -27,10 +27,10 @@ export async function render(main, { params, rerender, go }) {
       { label: 'Status', value: s => badge(s.status) },
       { label: 'Tools', value: s => (s.tools || []).filter(t => !t.removed).length },
       { label: 'Synced', value: s => s.sync_error ? h('span', { class: 'badge bad' }, s.sync_error) : when(s.synced_at) },
-      { label: 'Decision', value: s => h('div', { class: 'choices' },
+      { label: 'Decision', value: s => !can('POST /admin/tool-servers/{id}/review') ? badge(s.status) : h('div', { class: 'choices' },
         button('Approve', review(s, 'approve'), { kind: 'good small' }), button('Reject', review(s, 'reject'), { kind: 'danger small' })) },
     ], servers, { empty: 'No tool server registered.' })),
-    registerCard(go),
+    can('POST /admin/tool-servers') ? registerCard(go) : null,
     selected ? card(`Server ${selected.id}`, kv([['Kind', selected.kind], ['URL', selected.url || selected.function || selected.builtin], ['Owner', selected.owner], ['Status', badge(selected.status)]]),
       table([
         { label: 'Tool', value: t => h('code', null, t.name) },
