@@ -409,7 +409,6 @@ func secretFile(given, path, prefix string) (string, error) {
 	return s, nil
 }
 
-
 // UpstreamHTTPClient is the shared client for provider calls: a connection pool sized
 // for gateway load, no overall timeout (streams are bounded by the router's timeouts).
 func UpstreamHTTPClient() *http.Client {

@@ -93,6 +93,8 @@ func newWorld(t *testing.T) *world {
 		w.must(t, "POST", "/admin/guardrail-policies", map[string]any{"tenant": tn, "id": r["policy"], "name": tn,
 			"wordPolicyConfig": map[string]any{"wordsConfig": []map[string]any{{"text": "forbidden"}}}}, 201)
 		r["key"] = w.must(t, "POST", "/admin/tenants/"+tn+"/keys", map[string]any{"name": "spare"}, 201)["id"].(string)
+		r["agent"] = tn + "-agent"
+		w.must(t, "POST", "/admin/agents", map[string]any{"tenant": tn, "id": r["agent"], "model": "local-chat", "instructions": "Answer briefly."}, 201)
 		w.res[tn] = r
 	}
 	for _, c := range credentials {

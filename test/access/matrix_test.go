@@ -92,6 +92,8 @@ func request(op documented, r map[string]string) (path string, body any) {
 		id = r["prompt"]
 	case strings.HasPrefix(op.path, "/admin/guardrail-policies/"):
 		id = r["policy"]
+	case strings.HasPrefix(op.path, "/admin/agents/"):
+		id = r["agent"]
 	}
 	params["id"] = id
 	path = op.path
