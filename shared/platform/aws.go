@@ -30,8 +30,9 @@ import (
 	"github.com/plinth-ai/plinth/shared/platform/stepfunctions"
 	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors"
 	secretstore "github.com/plinth-ai/plinth/shared/secret/secretsmanager"
+	"github.com/plinth-ai/plinth/shared/spool/sqsspool"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
-	"github.com/plinth-ai/plinth/shared/usage/sqsspool"
+	"github.com/plinth-ai/plinth/shared/usage"
 	"github.com/plinth-ai/plinth/statemachines"
 )
 
@@ -253,7 +254,7 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 	if cfg.UsageQueueURL != "" {
 		// Records are sent to the usage queue before the invocation returns; the usage
 		// function drains it into the table.
-		b.UsageSpool = sqsspool.New(sqsClient(cfg, sdk), cfg.UsageQueueURL)
+		b.UsageSpool = sqsspool.New[usage.Record](sqsClient(cfg, sdk), cfg.UsageQueueURL)
 	}
 	if cfg.EventBus != "" {
 		client := cfg.EventBridge

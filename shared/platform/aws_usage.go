@@ -7,8 +7,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/plinth-ai/plinth/shared/spool/sqsspool"
 	"github.com/plinth-ai/plinth/shared/usage"
-	"github.com/plinth-ai/plinth/shared/usage/sqsspool"
 )
 
 // UsageDrainHandler is the usage function's handler: an SQS event from the usage queue
@@ -17,7 +17,7 @@ import (
 // (PLINTH_USAGE_DLQ_URL) into the ledger.
 func UsageDrainHandler(p *Platform, cfg AWSConfig) func(context.Context, json.RawMessage) (any, error) {
 	ledger := usage.NewLedger(p.b.Data.Store, 0)
-	drain := sqsspool.Handler(ledger.Write, p.log)
+	drain := sqsspool.Handler(ledger.Write, usage.Key, p.log)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			Records    []json.RawMessage `json:"Records"`
@@ -37,7 +37,7 @@ func UsageDrainHandler(p *Platform, cfg AWSConfig) func(context.Context, json.Ra
 			if cfg.UsageDLQURL == "" {
 				return nil, fmt.Errorf("usage function: %s: %w", EnvUsageDLQURL, ErrMissingConfig)
 			}
-			moved, err := sqsspool.Redrive(ctx, sqsClient(cfg, *p.b.AWS), cfg.UsageDLQURL, ledger.Write)
+			moved, err := sqsspool.Redrive(ctx, sqsClient(cfg, *p.b.AWS), cfg.UsageDLQURL, ledger.Write, usage.Key)
 			p.log.Info("usage dead-letter redrive", "moved", moved, "error", err)
 			return map[string]int{"moved": moved}, err
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/secret"
+	"github.com/plinth-ai/plinth/shared/spool/filespool"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
 	"github.com/plinth-ai/plinth/shared/store/tiered"
@@ -34,7 +35,6 @@ import (
 	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
 	"github.com/plinth-ai/plinth/shared/toolhub"
 	"github.com/plinth-ai/plinth/shared/usage"
-	"github.com/plinth-ai/plinth/shared/usage/filespool"
 )
 
 // hotPartitions are store partitions written on every gateway request whose loss in an

@@ -46,6 +46,10 @@ func (e *WriteError) Error() string {
 
 func (e *WriteError) Unwrap() error { return e.Err }
 
+// Unstored names the records to retry (spool.Partial): a spool's drainer retries only
+// those.
+func (e *WriteError) Unstored() []Record { return e.Failed }
+
 // Write stores recs: in transactions of up to maxBatch records, or record by record when
 // a batch fails (e.g. because one of its records is already stored). It fails only if
 // some record could not be stored, with a *WriteError naming those worth retrying.

@@ -76,6 +76,16 @@ func recordPK(tenant string, t time.Time) string {
 
 func aggPK(tenant string) string { return "USAGEAGG#" + tenant }
 
+// Key identifies a record the way the ledger does (its time and request ID), so a
+// spool can name the records a write left unstored; "" for a record without a request
+// ID, which is not one.
+func Key(r Record) string {
+	if r.RequestID == "" {
+		return ""
+	}
+	return recordSK(r)
+}
+
 // recordSK sorts records by time; the fixed-width time keeps lexical order chronological.
 func recordSK(r Record) string {
 	return r.Time.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + r.RequestID

@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/plinth-ai/plinth/shared/spool/sqsspool"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
 	"github.com/plinth-ai/plinth/shared/usage"
-	"github.com/plinth-ai/plinth/shared/usage/sqsspool"
 )
 
 // fakeQueues keeps SQS standard queues in memory with the semantics the spool relies on:
@@ -183,7 +183,7 @@ func TestEveryRecordArrivesOnceThroughSQS(t *testing.T) {
 	q := &fakeQueues{queues: map[string][]*msg{}, dlq: map[string]string{main: dead}, maxReceive: 3, refuse: 0.1, rnd: rand.New(rand.NewPCG(3, 4))}
 	st := memstore.New()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rec := usage.NewRecorder(st, usage.WithSpool(sqsspool.New(q, main)), usage.WithLogger(quiet))
+	rec := usage.NewRecorder(st, usage.WithSpool(sqsspool.New[usage.Record](q, main)), usage.WithLogger(quiet))
 	const n = 300
 	for i := range n {
 		r := usage.Record{RequestID: fmt.Sprintf("req_%04d", i), Tenant: "acme", Model: "local-chat", InputTokens: 3, OutputTokens: 2,
@@ -197,13 +197,13 @@ func TestEveryRecordArrivesOnceThroughSQS(t *testing.T) {
 	}
 
 	flaky := usage.NewLedger(&flakyStore{Store: st, rnd: rand.New(rand.NewPCG(5, 6)), before: 0.4, after: 0.2}, 0)
-	h := sqsspool.Handler(flaky.Write, quiet)
+	h := sqsspool.Handler(flaky.Write, usage.Key, quiet)
 	for q.pollOnce(t, main, h) > 0 {
 	}
 	if len(q.queues[dead]) == 0 {
 		t.Fatal("no message was dead-lettered: the test did not exercise the redrive")
 	}
-	moved, err := sqsspool.Redrive(context.Background(), q, dead, usage.NewLedger(st, 0).Write)
+	moved, err := sqsspool.Redrive(context.Background(), q, dead, usage.NewLedger(st, 0).Write, usage.Key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,9 @@
-// Package filespool is the local usage spool: records are appended to segment files on
-// disk before Record returns, and a background drainer writes them to the ledger with
-// retries, as long as it takes. A process that dies (even by SIGKILL) loses nothing: on
-// the next start the spool replays every record past its last acknowledged position, and
-// the ledger's idempotent writes make replays count once.
+// Package filespool is the local spool.Spool: records (usage records, audit events) are
+// appended to segment files on disk before Append returns, and a background drainer
+// writes them to the spool's sink with retries, as long as it takes. A process that dies
+// (even by SIGKILL) loses nothing: on the next start the spool replays every record past
+// its last acknowledged position, and the sink's idempotent writes make replays count
+// once.
 //
 // Layout under the spool's directory:
 //
@@ -34,7 +35,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plinth-ai/plinth/shared/usage"
+	"github.com/plinth-ai/plinth/shared/spool"
 )
 
 // ErrClosed is returned by Append after Close.
@@ -49,10 +50,6 @@ const (
 	cursorName  = "cursor"
 	segSuffix   = ".seg"
 )
-
-// Sink writes drained records to the ledger; an error makes the drainer retry them (only
-// the records a *usage.WriteError names, when it is one).
-type Sink func(ctx context.Context, recs []usage.Record) error
 
 type options struct {
 	sync        bool
@@ -86,16 +83,16 @@ type position struct {
 
 func (p position) before(q position) bool { return p.seg < q.seg || p.seg == q.seg && p.off < q.off }
 
-// Spool is a durable usage spool on local disk. It implements usage.Spool.
-type Spool struct {
+// Spool is a durable spool of records of type T on local disk, each stored as its JSON.
+type Spool[T any] struct {
 	dir  string
-	sink Sink
+	sink spool.Sink[T]
 	opt  options
 
 	mu     sync.Mutex
 	w      *os.File
 	write  position // end of the last complete frame
-	acked  position // everything before it is in the ledger
+	acked  position // everything before it is drained
 	closed bool
 	idle   *sync.Cond // signalled when acked moves
 
@@ -105,11 +102,12 @@ type Spool struct {
 	done   chan struct{}
 }
 
-var _ usage.Spool = (*Spool)(nil)
+var _ spool.Spool[struct{}] = (*Spool[struct{}])(nil)
 
 // Open opens (or creates) the spool in dir and starts draining into sink, beginning
-// with whatever an earlier process left unacknowledged.
-func Open(dir string, sink Sink, opts ...Option) (*Spool, error) {
+// with whatever an earlier process left unacknowledged. One directory holds one kind of
+// record.
+func Open[T any](dir string, sink spool.Sink[T], opts ...Option) (*Spool[T], error) {
 	if sink == nil {
 		return nil, errors.New("filespool: nil sink")
 	}
@@ -120,7 +118,7 @@ func Open(dir string, sink Sink, opts ...Option) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("filespool: %w", err)
 	}
-	s := &Spool{dir: dir, sink: sink, opt: o, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Spool[T]{dir: dir, sink: sink, opt: o, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.idle = sync.NewCond(&s.mu)
 	if err := s.recover(); err != nil {
 		return nil, err
@@ -129,12 +127,12 @@ func Open(dir string, sink Sink, opts ...Option) (*Spool, error) {
 	return s, nil
 }
 
-func (s *Spool) segPath(seg uint64) string {
+func (s *Spool[T]) segPath(seg uint64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seg, segSuffix))
 }
 
 // segments lists the segment numbers on disk, oldest first.
-func (s *Spool) segments() ([]uint64, error) {
+func (s *Spool[T]) segments() ([]uint64, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("filespool: %w", err)
@@ -155,7 +153,7 @@ func (s *Spool) segments() ([]uint64, error) {
 
 // recover reads the cursor, cuts a torn tail off the newest segment and opens it for
 // appending.
-func (s *Spool) recover() error {
+func (s *Spool[T]) recover() error {
 	segs, err := s.segments()
 	if err != nil {
 		return err
@@ -173,7 +171,7 @@ func (s *Spool) recover() error {
 	}
 	if s.acked.seg < segs[0] {
 		// The cursor is missing, torn or older than every segment: replay them all; the
-		// ledger makes replays harmless.
+		// sink makes replays harmless.
 		s.acked = position{seg: segs[0]}
 	}
 	last := segs[len(segs)-1]
@@ -240,18 +238,18 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 
 // Append writes recs to the current segment in one write; with WithSync it also fsyncs.
 // Once it returns nil, the records survive the process.
-func (s *Spool) Append(_ context.Context, recs []usage.Record) error {
+func (s *Spool[T]) Append(_ context.Context, recs []T) error {
 	if len(recs) == 0 {
 		return nil
 	}
 	var buf []byte
-	for _, rec := range recs {
+	for i, rec := range recs {
 		payload, err := json.Marshal(rec)
 		if err != nil {
-			return fmt.Errorf("filespool: encode %s: %w", rec.RequestID, err)
+			return fmt.Errorf("filespool: encode record %d of %d: %w", i+1, len(recs), err)
 		}
 		if len(payload) > maxFrame {
-			return fmt.Errorf("filespool: record %s is %d bytes", rec.RequestID, len(payload))
+			return fmt.Errorf("filespool: record %d of %d is %d bytes, over %d", i+1, len(recs), len(payload), maxFrame)
 		}
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(payload)))
 		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(payload, castagnoli))
@@ -287,7 +285,7 @@ func (s *Spool) Append(_ context.Context, recs []usage.Record) error {
 }
 
 // rotate starts the next segment. Called with s.mu held.
-func (s *Spool) rotate() error {
+func (s *Spool[T]) rotate() error {
 	next := s.write.seg + 1
 	f, err := os.OpenFile(s.segPath(next), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -304,8 +302,8 @@ func (s *Spool) rotate() error {
 	return nil
 }
 
-// Backlog is how many bytes of records are not yet in the ledger.
-func (s *Spool) Backlog() int64 {
+// Backlog is how many bytes of records are not yet drained.
+func (s *Spool[T]) Backlog() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.acked.seg == s.write.seg {
@@ -314,8 +312,8 @@ func (s *Spool) Backlog() int64 {
 	return s.write.off + (s.opt.segmentSize - s.acked.off) + int64(s.write.seg-s.acked.seg-1)*s.opt.segmentSize
 }
 
-// Flush waits until everything appended so far is in the ledger.
-func (s *Spool) Flush(ctx context.Context) error {
+// Flush waits until everything appended so far is drained into the sink.
+func (s *Spool[T]) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	target := s.write
 	s.mu.Unlock()
@@ -338,7 +336,7 @@ func (s *Spool) Flush(ctx context.Context) error {
 
 // Close stops accepting records, drains what it can until ctx ends, and closes the
 // files. Records still spooled then stay on disk for the next Open.
-func (s *Spool) Close(ctx context.Context) error {
+func (s *Spool[T]) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -352,15 +350,16 @@ func (s *Spool) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ferr != nil {
-		s.opt.log.Warn("usage spool closed with records not yet in the ledger; they are written on the next start",
+		s.opt.log.Warn("spool closed with records not yet drained; they are drained on the next start",
 			"dir", s.dir, "backlog_from", fmt.Sprintf("%d:%d", s.acked.seg, s.acked.off))
 	}
 	return errors.Join(s.w.Close(), s.cursor.Close())
 }
 
 // drain reads frames past the acknowledged position, writes them to the sink (retrying
-// with backoff until it succeeds or the spool stops) and moves the cursor.
-func (s *Spool) drain() {
+// with backoff until it succeeds or the spool stops) and moves the cursor. Log lines
+// name the spool by its directory.
+func (s *Spool[T]) drain() {
 	defer close(s.done)
 	var (
 		rf      *os.File
@@ -397,7 +396,7 @@ func (s *Spool) drain() {
 					rf = nil
 					continue
 				}
-				s.opt.log.Error("usage spool: cannot open segment", "error", err)
+				s.opt.log.Error("spool: cannot open segment", "dir", s.dir, "error", err)
 				rf = nil
 				if !s.sleep(&backoff) {
 					return
@@ -405,7 +404,7 @@ func (s *Spool) drain() {
 				continue
 			}
 			if _, err := rf.Seek(acked.off, io.SeekStart); err != nil {
-				s.opt.log.Error("usage spool: cannot seek segment", "error", err)
+				s.opt.log.Error("spool: cannot seek segment", "dir", s.dir, "error", err)
 				if !s.sleep(&backoff) {
 					return
 				}
@@ -418,7 +417,7 @@ func (s *Spool) drain() {
 		if acked.seg == write.seg {
 			limit = write.off
 		}
-		var recs []usage.Record
+		var recs []T
 		next := readPos
 		var readErr error
 		for len(recs) < batchSize && (limit < 0 || next.off < limit) {
@@ -428,9 +427,9 @@ func (s *Spool) drain() {
 				break
 			}
 			next.off += frameHeader + int64(len(payload))
-			var rec usage.Record
+			var rec T
 			if err := json.Unmarshal(payload, &rec); err != nil {
-				s.opt.log.Error("usage spool: undecodable record skipped", "error", err, "payload", string(payload))
+				s.opt.log.Error("spool: undecodable record skipped", "dir", s.dir, "error", err, "payload", string(payload))
 				continue
 			}
 			recs = append(recs, rec)
@@ -440,11 +439,11 @@ func (s *Spool) drain() {
 				// A damaged finished segment: keep it for inspection, say so loudly, go on.
 				aside := s.segPath(acked.seg) + ".damaged"
 				_ = os.Rename(s.segPath(acked.seg), aside)
-				s.opt.log.Error("usage spool: damaged segment set aside; records after the damage are NOT in the ledger",
+				s.opt.log.Error("spool: damaged segment set aside; records after the damage are NOT drained",
 					"segment", aside, "offset", next.off, "error", readErr)
 			}
 			if acked.seg < write.seg {
-				// The segment is finished: everything in it is in the ledger.
+				// The segment is finished: everything in it is drained.
 				s.advance(position{seg: acked.seg + 1}, acked.seg)
 				rf.Close()
 				rf = nil
@@ -464,11 +463,8 @@ func (s *Spool) drain() {
 			if err == nil {
 				break
 			}
-			var we *usage.WriteError
-			if errors.As(err, &we) {
-				recs = we.Failed
-			}
-			s.opt.log.Error("usage spool: ledger write failed; retrying", "records", len(recs), "error", err, "retry_in", backoff.String())
+			recs = spool.Unstored(recs, err)
+			s.opt.log.Error("spool: sink write failed; retrying", "dir", s.dir, "records", len(recs), "error", err, "retry_in", backoff.String())
 			if !s.sleep(&backoff) {
 				return
 			}
@@ -481,7 +477,7 @@ func (s *Spool) drain() {
 
 // advance moves the acknowledged position, persists it, and removes the finished
 // segment when done is non-zero.
-func (s *Spool) advance(to position, done uint64) {
+func (s *Spool[T]) advance(to position, done uint64) {
 	var buf [20]byte
 	binary.LittleEndian.PutUint64(buf[0:], to.seg)
 	binary.LittleEndian.PutUint64(buf[8:], uint64(to.off))
@@ -499,7 +495,7 @@ func (s *Spool) advance(to position, done uint64) {
 }
 
 // sleep waits out the backoff (doubling it) unless the spool stops first.
-func (s *Spool) sleep(backoff *time.Duration) bool {
+func (s *Spool[T]) sleep(backoff *time.Duration) bool {
 	t := time.NewTimer(*backoff)
 	defer t.Stop()
 	*backoff = min(*backoff*2, s.opt.maxBackoff)

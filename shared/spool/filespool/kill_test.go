@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/spool/filespool"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/boltstore"
 	"github.com/plinth-ai/plinth/shared/usage"
-	"github.com/plinth-ai/plinth/shared/usage/filespool"
 )
 
 const childEnv = "PLINTH_SPOOL_KILL_CHILD"

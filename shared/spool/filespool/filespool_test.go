@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/spool/filespool"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
 	"github.com/plinth-ai/plinth/shared/usage"
-	"github.com/plinth-ai/plinth/shared/usage/filespool"
 )
 
 var day = time.Date(2031, 5, 6, 7, 0, 0, 0, time.UTC)

@@ -1,10 +1,11 @@
-// Package sqsspool is the usage spool in AWS: Record sends each record to an SQS queue
-// before the request ends; an SQS event source mapping delivers the messages to the
-// usage function, which writes them to the ledger (Handler) and reports the ones it
-// could not store so SQS retries just those. A message that keeps failing moves, after
-// the queue's maxReceiveCount, to a dead-letter queue, from which Redrive writes it into
-// the ledger once the cause is gone (the usage function runs it on a schedule). The
-// ledger's idempotent writes make SQS's at-least-once delivery count once.
+// Package sqsspool is the spool.Spool in AWS: Append sends each record (a usage record,
+// an audit event) as one JSON message to an SQS queue before the request ends; an SQS
+// event source mapping delivers the messages to a drain function, which writes them to
+// the sink (Handler) and reports the ones it could not store so SQS retries just those.
+// A message that keeps failing moves, after the queue's maxReceiveCount, to a
+// dead-letter queue, from which Redrive writes it into the sink once the cause is gone
+// (the drain function runs it on a schedule). The sink's idempotent writes make SQS's
+// at-least-once delivery count once.
 package sqsspool
 
 import (
@@ -21,7 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/plinth-ai/plinth/shared/usage"
+	"github.com/plinth-ai/plinth/shared/spool"
 )
 
 // SendAPI is the part of the SQS client Append uses.
@@ -35,30 +36,32 @@ type RedriveAPI interface {
 	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
 }
 
-// Writer stores records in the ledger (usage.Ledger.Write).
-type Writer func(ctx context.Context, recs []usage.Record) error
+// Key names a record for the log lines and partial failures of Handler and Redrive; ""
+// marks a record that decoded but is not one (e.g. a message of another kind), which
+// stays for the dead-letter queue.
+type Key[T any] func(T) string
 
-// Spool sends usage records to an SQS queue. It implements usage.Spool.
-type Spool struct {
+// Spool sends records of type T to an SQS queue, each as its JSON.
+type Spool[T any] struct {
 	api      SendAPI
 	queueURL string
 	attempts int
 	backoff  time.Duration
 }
 
-var _ usage.Spool = (*Spool)(nil)
+var _ spool.Spool[struct{}] = (*Spool[struct{}])(nil)
 
 // New returns a Spool sending to queueURL.
-func New(api SendAPI, queueURL string) *Spool {
+func New[T any](api SendAPI, queueURL string) *Spool[T] {
 	if api == nil || queueURL == "" {
 		panic("sqsspool.New: nil client or empty queue URL")
 	}
-	return &Spool{api: api, queueURL: queueURL, attempts: 3, backoff: 50 * time.Millisecond}
+	return &Spool[T]{api: api, queueURL: queueURL, attempts: 3, backoff: 50 * time.Millisecond}
 }
 
 // Append sends recs, ten to a batch, retrying entries SQS refused; it fails if any
-// record could not be sent (the Recorder then writes it to the ledger itself).
-func (s *Spool) Append(ctx context.Context, recs []usage.Record) error {
+// record could not be sent (the caller then writes it to the sink itself).
+func (s *Spool[T]) Append(ctx context.Context, recs []T) error {
 	for len(recs) > 0 {
 		n := min(len(recs), 10)
 		if err := s.send(ctx, recs[:n]); err != nil {
@@ -69,12 +72,12 @@ func (s *Spool) Append(ctx context.Context, recs []usage.Record) error {
 	return nil
 }
 
-func (s *Spool) send(ctx context.Context, recs []usage.Record) error {
+func (s *Spool[T]) send(ctx context.Context, recs []T) error {
 	pending := map[string]types.SendMessageBatchRequestEntry{}
 	for i, rec := range recs {
 		body, err := json.Marshal(rec)
 		if err != nil {
-			return fmt.Errorf("sqsspool: encode %s: %w", rec.RequestID, err)
+			return fmt.Errorf("sqsspool: encode record %d of %d: %w", i+1, len(recs), err)
 		}
 		id := strconv.Itoa(i)
 		pending[id] = types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(string(body))}
@@ -109,53 +112,73 @@ func (s *Spool) send(ctx context.Context, recs []usage.Record) error {
 }
 
 // Handler handles the queue's event source mapping (with ReportBatchItemFailures): it
-// writes the batch's records to the ledger and reports the messages whose records it
+// writes the batch's records to the sink and reports the messages whose records it
 // could not store, or could not read, so SQS redelivers only those (and, past the
 // queue's maxReceiveCount, moves them to the dead-letter queue instead of dropping them).
-func Handler(write Writer, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+// key names each record; two messages of one record (SQS may deliver a message twice)
+// are written once and reported together.
+func Handler[T any](write spool.Sink[T], key Key[T], log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	if write == nil || key == nil {
+		panic("sqsspool.Handler: nil sink or key")
+	}
 	if log == nil {
 		log = slog.Default()
 	}
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var (
 			resp  events.SQSEventResponse
-			recs  []usage.Record
-			msgOf = map[string]string{} // request ID → message ID
+			recs  []T
+			msgOf = map[string][]string{} // record key → message IDs
 		)
+		fail := func(ids ...string) {
+			for _, id := range ids {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+			}
+		}
 		for _, m := range ev.Records {
-			var rec usage.Record
-			if err := json.Unmarshal([]byte(m.Body), &rec); err != nil || rec.RequestID == "" {
-				log.Error("usage message unreadable; left for the dead-letter queue", "message_id", m.MessageId, "error", err)
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			var rec T
+			err := json.Unmarshal([]byte(m.Body), &rec)
+			k := ""
+			if err == nil {
+				k = key(rec)
+			}
+			if k == "" {
+				log.Error("spooled message unreadable; left for the dead-letter queue", "queue", m.EventSourceARN, "message_id", m.MessageId, "error", err)
+				fail(m.MessageId)
 				continue
 			}
-			recs = append(recs, rec)
-			msgOf[rec.RequestID+"\x00"+rec.Time.String()] = m.MessageId
+			if _, dup := msgOf[k]; !dup {
+				recs = append(recs, rec)
+			}
+			msgOf[k] = append(msgOf[k], m.MessageId)
+		}
+		if len(recs) == 0 {
+			return resp, nil
 		}
 		err := write(ctx, recs)
 		if err == nil {
 			return resp, nil
 		}
-		var we *usage.WriteError
-		if !errors.As(err, &we) {
-			// Nothing can be said about which records landed: let SQS redeliver them all.
-			log.Error("usage batch not stored; SQS redelivers it", "records", len(recs), "error", err)
-			for _, m := range ev.Records {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-			}
-			return resp, nil
-		}
-		log.Error("usage records not stored; SQS redelivers them", "records", len(we.Failed), "error", err)
-		for _, rec := range we.Failed {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msgOf[rec.RequestID+"\x00"+rec.Time.String()]})
+		failed := spool.Unstored(recs, err)
+		log.Error("spooled records not stored; SQS redelivers them", "queue", queueOf(ev), "records", len(failed), "of", len(recs), "error", err)
+		for _, rec := range failed {
+			fail(msgOf[key(rec)]...)
 		}
 		return resp, nil
 	}
 }
 
-// Redrive writes the dead-letter queue's records into the ledger and deletes the messages
+func queueOf(ev events.SQSEvent) string {
+	if len(ev.Records) == 0 {
+		return ""
+	}
+	return ev.Records[0].EventSourceARN
+}
+
+// Redrive writes the dead-letter queue's records into the sink and deletes the messages
 // it stored, until the queue is empty or ctx ends. It returns how many it moved.
-func Redrive(ctx context.Context, api RedriveAPI, dlqURL string, write Writer) (int, error) {
+// Unreadable messages (key "") stay for a person to look at.
+func Redrive[T any](ctx context.Context, api RedriveAPI, dlqURL string, write spool.Sink[T], key Key[T]) (int, error) {
 	moved := 0
 	for ctx.Err() == nil {
 		out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 10,
@@ -168,11 +191,11 @@ func Redrive(ctx context.Context, api RedriveAPI, dlqURL string, write Writer) (
 		}
 		var done []types.DeleteMessageBatchRequestEntry
 		for i, m := range out.Messages {
-			var rec usage.Record
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &rec); err != nil || rec.RequestID == "" {
+			var rec T
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &rec); err != nil || key(rec) == "" {
 				continue // unreadable: stays in the dead-letter queue for a person to look at
 			}
-			if err := write(ctx, []usage.Record{rec}); err != nil {
+			if err := write(ctx, []T{rec}); err != nil {
 				continue // still failing: stays, visible again after the timeout
 			}
 			done = append(done, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
