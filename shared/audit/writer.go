@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/plinth-ai/plinth/shared/spool"
 )
 
 type writerOptions struct {
+	spool    spool.Spool[Event]
 	queue    int
 	attempts int
 	backoff  time.Duration
@@ -20,6 +23,12 @@ type writerOptions struct {
 
 // WriterOption configures a Writer.
 type WriterOption func(*writerOptions)
+
+// WithSpool makes Record hand every event to a durable spool (a file locally, a queue in
+// AWS) before it returns: once the action's response is sent, its event survives the
+// process, and the spool's drainer appends it to the log (Store) exactly once. Should
+// the spool refuse an event, Record falls back to appending it itself.
+func WithSpool(s spool.Spool[Event]) WriterOption { return func(o *writerOptions) { o.spool = s } }
 
 // WithQueueSize bounds the events waiting to be appended (default 4096); when full,
 // Record appends synchronously rather than drop.
@@ -38,9 +47,9 @@ func WithLogger(l *slog.Logger) WriterOption { return func(o *writerOptions) { o
 func WithClock(now func() time.Time) WriterOption { return func(o *writerOptions) { o.now = now } }
 
 // Writer is the Recorder the platform wires: Record stamps the event (ID, time) and
-// queues it; a background worker appends it to the Log with retries. An event that
-// still cannot be appended is logged in full at ERROR level (it holds no secrets), so
-// nothing is dropped silently. Close flushes.
+// spools it durably (WithSpool), or queues it for a background worker that appends it to
+// the Log with retries. An event that still cannot be appended is logged in full at
+// ERROR level (it holds no secrets), so nothing is dropped silently. Close flushes.
 type Writer struct {
 	log Log
 	opt writerOptions
@@ -71,7 +80,9 @@ func NewWriter(l Log, opts ...WriterOption) *Writer {
 	return w
 }
 
-// Record queues e for appending. It fills ID and Time when empty.
+// Record spools e (WithSpool), or queues it for appending. It fills ID and Time when
+// empty: the ID is fixed before the event leaves Record, so however often a spool or a
+// retry delivers it, the log holds it once.
 func (w *Writer) Record(ctx context.Context, e Event) {
 	if e.Time.IsZero() {
 		e.Time = w.opt.now()
@@ -83,6 +94,13 @@ func (w *Writer) Record(ctx context.Context, e Event) {
 	if err := e.Validate(); err != nil {
 		w.lost(e, err)
 		return
+	}
+	if w.opt.spool != nil {
+		err := w.opt.spool.Append(context.WithoutCancel(ctx), []Event{e})
+		if err == nil {
+			return
+		}
+		w.opt.log.Warn("audit spool refused an event; appending it directly", "action", e.Action, "request_id", e.RequestID, "error", err)
 	}
 	w.mu.RLock()
 	if w.closed {
@@ -103,16 +121,20 @@ func (w *Writer) Record(ctx context.Context, e Event) {
 	w.appendWithRetry(context.WithoutCancel(ctx), e)
 }
 
-// Flush waits until every event recorded so far is appended (or logged as lost).
+// Flush waits until every event recorded so far is appended (or logged as lost), and
+// until a spool that can say so has drained.
 func (w *Writer) Flush(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { w.pending.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("audit: flush: %w", ctx.Err())
 	}
+	if f, ok := w.opt.spool.(interface{ Flush(context.Context) error }); ok {
+		return f.Flush(ctx)
+	}
+	return nil
 }
 
 // Close stops accepting events and waits for the queued ones to be appended.
@@ -160,8 +182,65 @@ func (w *Writer) appendWithRetry(ctx context.Context, e Event) {
 }
 
 // lost logs an event that could not be appended, in full, so it can be replayed.
-func (w *Writer) lost(e Event, err error) {
+func (w *Writer) lost(e Event, err error) { logLost(w.opt.log, e, err) }
+
+func logLost(log *slog.Logger, e Event, err error) {
 	raw, _ := json.Marshal(e)
-	w.opt.log.Error("audit event NOT STORED; replay it from this log line", "action", e.Action, "request_id", e.RequestID,
+	log.Error("audit event NOT STORED; replay it from this log line", "action", e.Action, "request_id", e.RequestID,
 		"error", err, "audit_event", string(raw))
 }
+
+// AppendError names the events a Store sink could not append (spool.Partial); the
+// others are in the log.
+type AppendError struct {
+	Failed []Event
+	Err    error
+}
+
+func (e *AppendError) Error() string {
+	return fmt.Sprintf("audit: %d events not appended: %v", len(e.Failed), e.Err)
+}
+
+func (e *AppendError) Unwrap() error { return e.Err }
+
+// Unstored names the events to retry.
+func (e *AppendError) Unstored() []Event { return e.Failed }
+
+// Store is the sink a spool drains into: it appends each event to l. An event already
+// there (ErrExists: a replay after a crash, a redelivered message) counts as appended;
+// an event the log refuses as invalid can never be appended, so it is logged in full at
+// ERROR level instead of retried forever; the others that fail are named in an
+// *AppendError for the spool to retry.
+func Store(l Log, log *slog.Logger) spool.Sink[Event] {
+	if l == nil {
+		panic("audit.Store: nil log")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return func(ctx context.Context, events []Event) error {
+		var (
+			failed []Event
+			errs   []error
+		)
+		for _, e := range events {
+			err := l.Append(ctx, e)
+			switch {
+			case err == nil, errors.Is(err, ErrExists):
+			case errors.Is(err, ErrInvalid):
+				logLost(log, e, err)
+			default:
+				failed = append(failed, e)
+				errs = append(errs, err)
+			}
+		}
+		if len(failed) == 0 {
+			return nil
+		}
+		return &AppendError{Failed: failed, Err: errors.Join(errs...)}
+	}
+}
+
+// Key names an event for a spool: its ID, which the log is keyed by ("" for a message
+// that is not an event).
+func Key(e Event) string { return e.ID }

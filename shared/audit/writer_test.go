@@ -76,3 +76,26 @@ func TestWriterLogsWhatItCannotStore(t *testing.T) {
 		t.Fatal("an event recorded after Close vanished without a log line")
 	}
 }
+
+// refusingSpool refuses every event, as a full disk or an unreachable queue would.
+type refusingSpool struct{}
+
+func (refusingSpool) Append(context.Context, []audit.Event) error { return errors.New("no space left on device") }
+
+func TestWriterAppendsItselfWhenTheSpoolRefuses(t *testing.T) {
+	ctx := context.Background()
+	l := storelog.New(memstore.New())
+	var logs bytes.Buffer
+	w := audit.NewWriter(l, audit.WithSpool(refusingSpool{}), audit.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	w.Record(ctx, audit.Event{Actor: "admin", ActorType: audit.ActorAdmin, Action: "createTenant", Tenant: "acme", Outcome: audit.OutcomeSuccess})
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := l.Query(ctx, audit.Query{Tenant: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 1 || !strings.Contains(logs.String(), "audit spool refused an event") {
+		t.Fatalf("%d events stored, logs %s; want the event appended directly and the refusal logged", len(page.Events), logs.String())
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/audit"
+	"github.com/plinth-ai/plinth/shared/audit/storelog"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
 	"github.com/plinth-ai/plinth/shared/eval"
@@ -176,6 +178,14 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 	}
 	r.closers = append([]func(context.Context) error{spool.Close}, r.closers...)
 	b.UsageSpool = spool
+	// Audit events likewise: spooled before the action's response ends, appended to the
+	// log exactly once.
+	auditSpool, err := filespool.Open(filepath.Join(cfg.DataDir, "audit-spool"), audit.Store(storelog.New(st), b.Log), spoolOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("open audit spool: %w", err)
+	}
+	r.closers = append([]func(context.Context) error{auditSpool.Close}, r.closers...)
+	b.AuditSpool = auditSpool
 
 	r.Executor = flow.NewExecutor(flow.WithStore(flow.NewStoreBacked(st)), flow.WithLogger(b.Log))
 	r.running = append(r.running, r.Executor.Close)
@@ -197,7 +207,7 @@ func (r *LocalRuntime) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close stops what runs (Stop), then closes the usage spool and the store. Close the
+// Close stops what runs (Stop), then closes the usage and audit spools and the store. Close the
 // platform built on the runtime in between: Local.Close does.
 func (r *LocalRuntime) Close(ctx context.Context) error {
 	errs := []error{r.Stop(ctx)}

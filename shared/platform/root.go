@@ -40,6 +40,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/secret"
+	"github.com/plinth-ai/plinth/shared/spool"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/usage"
@@ -83,6 +84,9 @@ type Backends struct {
 	GuardrailEmbeddingModel string
 	// UsageSpool keeps usage records durably until the store has them (optional).
 	UsageSpool usage.Spool
+	// AuditSpool keeps audit events durably until the audit log has them (optional;
+	// without it they are queued in memory and appended with retries).
+	AuditSpool spool.Spool[audit.Event]
 	// Router tunes the model router (retries, backoff, breakers, default timeouts);
 	// Deployments add to how deployments are built.
 	Router      []router.Option
@@ -173,7 +177,11 @@ func New(ctx context.Context, b Backends) (*Platform, error) {
 	}
 	p.Usage = usage.NewRecorder(st, recOpts...)
 	p.AuditLog = storelog.New(st)
-	p.Audit = audit.NewWriter(p.AuditLog, audit.WithLogger(b.Log))
+	auditOpts := []audit.WriterOption{audit.WithLogger(b.Log)}
+	if b.AuditSpool != nil {
+		auditOpts = append(auditOpts, audit.WithSpool(b.AuditSpool))
+	}
+	p.Audit = audit.NewWriter(p.AuditLog, auditOpts...)
 	p.closers = []func(context.Context) error{p.Audit.Close, p.Usage.Close}
 	return p, nil
 }
