@@ -80,7 +80,9 @@ func TestWriterLogsWhatItCannotStore(t *testing.T) {
 // refusingSpool refuses every event, as a full disk or an unreachable queue would.
 type refusingSpool struct{}
 
-func (refusingSpool) Append(context.Context, []audit.Event) error { return errors.New("no space left on device") }
+func (refusingSpool) Append(context.Context, []audit.Event) error {
+	return errors.New("no space left on device")
+}
 
 func TestWriterAppendsItselfWhenTheSpoolRefuses(t *testing.T) {
 	ctx := context.Background()
