@@ -294,10 +294,21 @@ func (d *Durable) modelStep(ctx context.Context, in TaskInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	now, pending, done, stepErr := d.rt.step(ctx, c, spec, b, defs, &s.State, nil)
+	res, stepErr := d.rt.step(ctx, c, spec, b, defs, &s.State, nil, nil)
+	if res == nil {
+		return nil, stepErr
+	}
+	now, pending := res.now, res.pending
 	out := TaskInput{Tenant: in.Tenant, RunID: in.RunID, Next: "done"}
+	// Calls answered without being made get their results now; collect adds them.
+	for _, a := range res.answered {
+		b, _ := json.Marshal(callResult{CallID: a.call.ID, Step: a.step, Output: a.output})
+		if _, err := d.st.Put(ctx, store.Item{Key: store.Key{PK: callPK(in.Tenant, in.RunID), SK: callSK(a.call.ID)}, Data: b}, store.WriteOptions{}); err != nil {
+			return nil, err
+		}
+	}
 	switch {
-	case done:
+	case res.done:
 		s.Run.Status = map[string]string{StatusCompleted: RunCompleted, StatusIncomplete: RunIncomplete, StatusFailed: RunFailed}[s.State.Status]
 		s.Run.Incomplete, s.Run.Error = s.State.Incomplete, s.State.Error
 	case len(pending) > 0:

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/gateway"
@@ -184,91 +183,28 @@ func (rs *Responses) handleCreate(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, resp)
 		return
 	}
-	sse := newEventWriter(w)
-	resp, err := rs.Create(ctx, c, &req, &Stream{Start: sse.begin, Item: sse.item})
-	if err != nil && resp == nil {
-		if !sse.started {
-			httpapi.WriteError(w, toHTTP(err))
-			return
-		}
-		sse.send("error", map[string]any{"type": "error", "code": "server_error", "message": err.Error()})
-		return
+	sse := &eventWriter{w: w}
+	resp, err := rs.Create(ctx, c, &req, sse.send)
+	if err != nil && resp == nil && !sse.started {
+		httpapi.WriteError(w, toHTTP(err))
 	}
-	final := "response.completed"
-	switch resp.Status {
-	case "incomplete":
-		final = "response.incomplete"
-	case "failed":
-		final = "response.failed"
-	}
-	sse.send(final, map[string]any{"type": final, "response": resp})
 }
 
-// eventWriter streams the Responses API's events.
+// eventWriter writes the Responses API's server-sent events, opening the stream with
+// the first.
 type eventWriter struct {
 	w       http.ResponseWriter
-	mu      sync.Mutex
-	seq     int
 	started bool
-	index   map[string]int
-}
-
-func newEventWriter(w http.ResponseWriter) *eventWriter {
-	return &eventWriter{w: w, index: map[string]int{}}
-}
-
-// begin writes the stream's opening events once.
-func (e *eventWriter) begin(resp *Response) {
-	if e.started {
-		return
-	}
-	e.started = true
-	h := e.w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	e.w.WriteHeader(http.StatusOK)
-	r := *resp
-	r.Status, r.Output = "in_progress", []OutputItem{}
-	e.send("response.created", map[string]any{"type": "response.created", "response": r})
-	e.send("response.in_progress", map[string]any{"type": "response.in_progress", "response": r})
-}
-
-// item streams an output item: added (with a message's text as a delta) or done.
-func (e *eventWriter) item(kind string, it OutputItem) {
-	e.mu.Lock()
-	idx, seen := e.index[it.ID]
-	if !seen {
-		idx = len(e.index)
-		e.index[it.ID] = idx
-	}
-	e.mu.Unlock()
-	if kind == "added" {
-		added := it
-		if it.Type == "message" {
-			added.Status, added.Content = "in_progress", []ContentPart{}
-		}
-		e.send("response.output_item.added", map[string]any{"type": "response.output_item.added", "output_index": idx, "item": added})
-		if it.Type == "message" {
-			for ci, part := range it.Content {
-				e.send("response.content_part.added", map[string]any{"type": "response.content_part.added", "item_id": it.ID, "output_index": idx, "content_index": ci,
-					"part": ContentPart{Type: "output_text", Text: "", Annotations: []any{}}})
-				e.send("response.output_text.delta", map[string]any{"type": "response.output_text.delta", "item_id": it.ID, "output_index": idx, "content_index": ci, "delta": part.Text})
-				e.send("response.output_text.done", map[string]any{"type": "response.output_text.done", "item_id": it.ID, "output_index": idx, "content_index": ci, "text": part.Text})
-				e.send("response.content_part.done", map[string]any{"type": "response.content_part.done", "item_id": it.ID, "output_index": idx, "content_index": ci, "part": part})
-			}
-		}
-		if it.Type == "mcp_call" && it.Status == "in_progress" {
-			return
-		}
-	}
-	e.send("response.output_item.done", map[string]any{"type": "response.output_item.done", "output_index": idx, "item": it})
 }
 
 func (e *eventWriter) send(event string, body map[string]any) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	body["sequence_number"] = e.seq
-	e.seq++
+	if !e.started {
+		e.started = true
+		h := e.w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		e.w.WriteHeader(http.StatusOK)
+	}
 	b, _ := json.Marshal(body)
 	_, _ = e.w.Write([]byte("event: " + event + "\ndata: "))
 	_, _ = e.w.Write(b)

@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
+	"net/http"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/store"
@@ -55,41 +55,109 @@ type RequestTool struct {
 	Headers         map[string]string `json:"headers,omitempty"`
 }
 
-// Response is OpenAI's response object, with Plinth's run record under "plinth".
+// MarshalJSON writes the tool as responses echo it: a function with its parameters and
+// strict (null when unset), an MCP server without its headers (they may hold secrets).
+func (t RequestTool) MarshalJSON() ([]byte, error) {
+	switch t.Type {
+	case "function":
+		params := t.Parameters
+		if len(params) == 0 {
+			params = json.RawMessage("null")
+		}
+		return json.Marshal(struct {
+			Type        string          `json:"type"`
+			Name        string          `json:"name"`
+			Description string          `json:"description,omitempty"`
+			Parameters  json.RawMessage `json:"parameters"`
+			Strict      *bool           `json:"strict"`
+		}{t.Type, t.Name, t.Description, params, t.Strict})
+	case "mcp":
+		return json.Marshal(struct {
+			Type            string          `json:"type"`
+			ServerLabel     string          `json:"server_label"`
+			ServerURL       string          `json:"server_url,omitempty"`
+			AllowedTools    json.RawMessage `json:"allowed_tools,omitempty"`
+			RequireApproval json.RawMessage `json:"require_approval,omitempty"`
+		}{t.Type, t.ServerLabel, t.ServerURL, t.AllowedTools, t.RequireApproval})
+	}
+	type plain RequestTool
+	return json.Marshal(plain(t))
+}
+
+// Response is OpenAI's response object, every documented field present, with Plinth's
+// run record under "plinth".
 type Response struct {
 	ID                 string             `json:"id"`
 	Object             string             `json:"object"`
 	CreatedAt          int64              `json:"created_at"`
 	Status             string             `json:"status"`
+	AccessPrograms     AccessPrograms     `json:"access_programs"`
+	Background         bool               `json:"background"`
+	CompletedAt        *int64             `json:"completed_at"`
+	Error              *ResponseError     `json:"error"`
+	IncompleteDetails  *IncompleteDetails `json:"incomplete_details"`
+	Instructions       *string            `json:"instructions"`
+	MaxOutputTokens    *int               `json:"max_output_tokens"`
+	MaxToolCalls       *int               `json:"max_tool_calls"`
 	Model              string             `json:"model"`
 	Output             []OutputItem       `json:"output"`
-	Usage              *ResponseUsage     `json:"usage,omitempty"`
-	PreviousResponseID *string            `json:"previous_response_id"`
-	Instructions       *string            `json:"instructions"`
-	Tools              []RequestTool      `json:"tools"`
 	ParallelToolCalls  bool               `json:"parallel_tool_calls"`
+	PreviousResponseID *string            `json:"previous_response_id"`
+	Reasoning          ReasoningConfig    `json:"reasoning"`
+	Store              bool               `json:"store"`
+	Temperature        *float64           `json:"temperature"`
+	Text               TextConfig         `json:"text"`
+	ToolChoice         json.RawMessage    `json:"tool_choice"`
+	Tools              []RequestTool      `json:"tools"`
+	TopP               *float64           `json:"top_p"`
+	Truncation         string             `json:"truncation"`
+	Usage              *ResponseUsage     `json:"usage"`
+	User               *string            `json:"user"`
 	Metadata           map[string]string  `json:"metadata"`
-	IncompleteDetails  *IncompleteDetails `json:"incomplete_details"`
-	Error              *ResponseError     `json:"error"`
 	Plinth             *RunRecord         `json:"plinth,omitempty"`
+}
+
+// AccessPrograms names a response's access programs: the standard one.
+type AccessPrograms struct {
+	Cyber string `json:"cyber"`
+}
+
+// ReasoningConfig is a response's reasoning settings (none: the platform's models do not
+// expose reasoning).
+type ReasoningConfig struct {
+	Effort  *string `json:"effort"`
+	Summary *string `json:"summary"`
+}
+
+// TextConfig is a response's text format: plain text.
+type TextConfig struct {
+	Format struct {
+		Type string `json:"type"`
+	} `json:"format"`
 }
 
 // ResponseUsage is a response's token usage.
 type ResponseUsage struct {
-	InputTokens         int64        `json:"input_tokens"`
-	OutputTokens        int64        `json:"output_tokens"`
-	TotalTokens         int64        `json:"total_tokens"`
-	InputTokensDetails  TokenDetails `json:"input_tokens_details"`
-	OutputTokensDetails TokenDetails `json:"output_tokens_details"`
+	InputTokens         int64         `json:"input_tokens"`
+	InputTokensDetails  InputDetails  `json:"input_tokens_details"`
+	OutputTokens        int64         `json:"output_tokens"`
+	OutputTokensDetails OutputDetails `json:"output_tokens_details"`
+	TotalTokens         int64         `json:"total_tokens"`
 }
 
-// TokenDetails breaks usage down as OpenAI reports it.
-type TokenDetails struct {
-	CachedTokens    int64 `json:"cached_tokens"`
+// InputDetails breaks input usage down as OpenAI reports it.
+type InputDetails struct {
+	CachedTokens     int64 `json:"cached_tokens"`
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
+}
+
+// OutputDetails breaks output usage down as OpenAI reports it.
+type OutputDetails struct {
 	ReasoningTokens int64 `json:"reasoning_tokens"`
 }
 
-// IncompleteDetails says why a response stopped early.
+// IncompleteDetails says why a response stopped early: "max_output_tokens",
+// "content_filter", or Plinth's run limits "max_steps" and "budget".
 type IncompleteDetails struct {
 	Reason string `json:"reason"`
 }
@@ -110,31 +178,6 @@ type RunRecord struct {
 	ToolCalls    int     `json:"tool_calls"`
 	Steps        int     `json:"steps"`
 	Trace        []Step  `json:"trace"`
-}
-
-// OutputItem is one item of a response's output.
-type OutputItem struct {
-	ID      string        `json:"id"`
-	Type    string        `json:"type"` // message, function_call, mcp_call, mcp_approval_request
-	Status  string        `json:"status,omitempty"`
-	Role    string        `json:"role,omitempty"`
-	Content []ContentPart `json:"content,omitempty"`
-	// function_call
-	CallID string `json:"call_id,omitempty"`
-	Name   string `json:"name,omitempty"`
-	// function_call, mcp_call and mcp_approval_request
-	Arguments string `json:"arguments,omitempty"`
-	// mcp_call and mcp_approval_request
-	ServerLabel string  `json:"server_label,omitempty"`
-	Output      *string `json:"output,omitempty"`
-	Error       *string `json:"error,omitempty"`
-}
-
-// ContentPart is a message's text.
-type ContentPart struct {
-	Type        string `json:"type"`
-	Text        string `json:"text"`
-	Annotations []any  `json:"annotations"`
 }
 
 // stored is what the platform keeps of a response: the object and the run's state.
@@ -215,20 +258,11 @@ func (rs *Responses) save(ctx context.Context, c *gateway.Caller, s *stored) err
 	return err
 }
 
-// Stream receives a response as it is made: Start once the request is accepted, then
-// every output item when it is added and when it is done.
-type Stream struct {
-	Start func(*Response)
-	Item  func(kind string, item OutputItem)
-}
-
-// Create runs a response. s, when set, receives it as it is made (for streaming); the
-// returned response holds everything.
-func (rs *Responses) Create(ctx context.Context, c *gateway.Caller, req *ResponseRequest, s *Stream) (*Response, error) {
-	emit := func(string, OutputItem) {}
-	if s != nil && s.Item != nil {
-		emit = s.Item
-	}
+// Create runs a response. send, when set, streams it: it receives the Responses API's
+// events (name and body) as the run makes them, the terminal response.completed,
+// response.incomplete or response.failed last. The returned response holds everything.
+// An error with no response means the request was refused before anything was sent.
+func (rs *Responses) Create(ctx context.Context, c *gateway.Caller, req *ResponseRequest, send func(event string, body map[string]any)) (*Response, error) {
 	var prev *stored
 	if req.PreviousResponseID != "" {
 		p, err := rs.load(ctx, c, req.PreviousResponseID)
@@ -245,14 +279,73 @@ func (rs *Responses) Create(ctx context.Context, c *gateway.Caller, req *Respons
 	if err != nil {
 		return nil, err
 	}
+	choice, err := ParseToolChoice(req.ToolChoice)
+	if err != nil {
+		return nil, fault.New(ErrInvalid, "tool_choice", "tool_choice: %v", err)
+	}
+	if req.MaxOutputTokens != nil && *req.MaxOutputTokens < 1 {
+		return nil, fault.New(ErrInvalid, "max_output_tokens", "max_output_tokens must be at least 1")
+	}
 	st := &State{Agent: ref.Def.ID, AgentVersion: ref.Def.Version}
 	if prev != nil {
 		st = &prev.State
 		st.Trace = nil
 		st.Usage = Usage{}
 	}
-	resp := &Response{ID: newID("resp_"), Object: "response", CreatedAt: rs.now().Unix(), Model: ref.Def.Model,
-		Tools: req.Tools, Metadata: req.Metadata, ParallelToolCalls: true, Output: []OutputItem{}}
+	resp := rs.newResponse(req, ref)
+	out := newOutput(resp, ref, resume, send)
+	spec := &Spec{Def: ref.Def, ClientTools: ref.ClientTools, Approval: ref.Approval, NoApproval: ref.NoApproval,
+		ToolChoice: choice, Stream: send != nil}
+	if req.MaxOutputTokens != nil {
+		spec.MaxOutputTokens = *req.MaxOutputTokens
+	}
+	runErr := rs.rt.Run(ctx, c, spec, st, input, resume, out.on)
+	if runErr != nil && (errors.Is(runErr, ErrInvalid) || refusedBeforeOutput(runErr, st, out)) {
+		// Refused before the model said anything: the caller gets the error itself
+		// (a 429 with Retry-After, a 403, ...), as from chat completions.
+		if !out.started {
+			return nil, runErr
+		}
+	}
+	out.finish()
+	rs.conclude(resp, st, ref, runErr)
+	if req.Store == nil || *req.Store || len(st.Pending) > 0 {
+		if err := rs.save(ctx, c, &stored{Response: *resp, State: *st, Spec: *ref}); err != nil {
+			out.fail(err)
+			return resp, err
+		}
+	}
+	out.end()
+	return resp, runErr
+}
+
+// refusedBeforeOutput reports whether the run failed on a refusal of its first model
+// call (quota, permission, an unknown model) before producing any output.
+func refusedBeforeOutput(err error, st *State, out *output) bool {
+	ae, ok := gateway.APIError(err)
+	return ok && ae.Status < http.StatusInternalServerError && st.Usage.Steps <= 1 && len(out.resp.Output) == 0
+}
+
+// newResponse is the response object a request starts.
+func (rs *Responses) newResponse(req *ResponseRequest, ref *specRef) *Response {
+	resp := &Response{ID: newID("resp_"), Object: "response", CreatedAt: rs.now().Unix(), Status: "in_progress", Model: ref.Def.Model,
+		Tools: req.Tools, Metadata: req.Metadata, ParallelToolCalls: true, Output: []OutputItem{}, Truncation: "disabled",
+		Temperature: req.Temperature, MaxOutputTokens: req.MaxOutputTokens, Store: req.Store == nil || *req.Store,
+		ToolChoice: json.RawMessage(`"auto"`), AccessPrograms: AccessPrograms{Cyber: "standard"}}
+	resp.Text.Format.Type = "text"
+	if resp.Tools == nil {
+		resp.Tools = []RequestTool{}
+	}
+	if resp.Metadata == nil {
+		resp.Metadata = map[string]string{}
+	}
+	if len(req.ToolChoice) > 0 && string(req.ToolChoice) != "null" {
+		resp.ToolChoice = req.ToolChoice
+	}
+	if req.User != "" {
+		u := req.User
+		resp.User = &u
+	}
 	if req.PreviousResponseID != "" {
 		p := req.PreviousResponseID
 		resp.PreviousResponseID = &p
@@ -264,48 +357,11 @@ func (rs *Responses) Create(ctx context.Context, c *gateway.Caller, req *Respons
 	if ref.Def.ID != "" {
 		resp.Model = "agent:" + ref.Def.ID
 	}
-	if s != nil && s.Start != nil {
-		s.Start(resp)
-	}
-	items := map[string]int{}
-	add := func(it OutputItem) {
-		if i, ok := items[it.ID]; ok {
-			resp.Output[i] = it
-			emit("done", it)
-			return
-		}
-		items[it.ID] = len(resp.Output)
-		resp.Output = append(resp.Output, it)
-		emit("added", it)
-	}
-	onEvent := func(e Event) {
-		switch e.Type {
-		case "message":
-			add(OutputItem{ID: newID("msg_"), Type: "message", Status: "completed", Role: "assistant",
-				Content: []ContentPart{{Type: "output_text", Text: e.Text, Annotations: []any{}}}})
-		case "function_call":
-			add(OutputItem{ID: "fc_" + e.Step.CallID, Type: "function_call", Status: "completed", CallID: e.Step.CallID, Name: e.Step.Name, Arguments: e.Step.Arguments})
-		case "approval_request":
-			add(OutputItem{ID: "mcpr_" + e.Step.CallID, Type: "mcp_approval_request", Name: e.Step.Name, Arguments: e.Step.Arguments, ServerLabel: ref.Servers[e.Step.Name]})
-		case "tool_call":
-			add(OutputItem{ID: "mcp_" + e.Step.CallID, Type: "mcp_call", Status: "in_progress", Name: toolName(e.Step), Arguments: e.Step.Arguments, ServerLabel: label(ref, e.Step)})
-		case "tool_result":
-			it := OutputItem{ID: "mcp_" + e.Step.CallID, Type: "mcp_call", Status: "completed", Name: toolName(e.Step), Arguments: e.Step.Arguments, ServerLabel: label(ref, e.Step)}
-			out := e.Text
-			if e.Step.Status == "ok" {
-				it.Output = &out
-			} else {
-				it.Error = &out
-				it.Status = "failed"
-			}
-			add(it)
-		}
-	}
-	spec := &Spec{Def: ref.Def, ClientTools: ref.ClientTools, Approval: ref.Approval, NoApproval: ref.NoApproval}
-	runErr := rs.rt.Run(ctx, c, spec, st, input, resume, onEvent)
-	if runErr != nil && errors.Is(runErr, ErrInvalid) {
-		return nil, runErr
-	}
+	return resp
+}
+
+// conclude sets a finished run's status, usage and record on its response.
+func (rs *Responses) conclude(resp *Response, st *State, ref *specRef, runErr error) {
 	resp.Status = "completed"
 	switch st.Status {
 	case StatusIncomplete:
@@ -313,23 +369,28 @@ func (rs *Responses) Create(ctx context.Context, c *gateway.Caller, req *Respons
 		resp.IncompleteDetails = &IncompleteDetails{Reason: st.Incomplete}
 	case StatusFailed:
 		resp.Status = "failed"
-		resp.Error = &ResponseError{Code: "server_error", Message: st.Error}
+		msg := st.Error
+		if msg == "" && runErr != nil {
+			msg = runErr.Error()
+		}
+		resp.Error = &ResponseError{Code: errorCode(runErr), Message: msg}
+	}
+	if resp.Status == "completed" {
+		at := rs.now().Unix()
+		resp.CompletedAt = &at
 	}
 	resp.Usage = &ResponseUsage{InputTokens: st.Usage.InputTokens, OutputTokens: st.Usage.OutputTokens, TotalTokens: st.Usage.InputTokens + st.Usage.OutputTokens}
 	resp.Plinth = &RunRecord{Agent: ref.Def.ID, AgentVersion: ref.Def.Version, Status: st.Status, CostUSD: st.Usage.CostUSD,
 		ToolCalls: st.Usage.ToolCalls, Steps: st.Usage.Steps, Trace: st.Trace}
-	if req.Store == nil || *req.Store || len(st.Pending) > 0 {
-		if err := rs.save(ctx, c, &stored{Response: *resp, State: *st, Spec: *ref}); err != nil {
-			return nil, err
-		}
-	}
-	if runErr != nil {
-		return resp, runErr
-	}
-	return resp, nil
 }
 
-func toolName(s Step) string { return s.Name }
+// errorCode is the code of a failed response's error, in OpenAI's vocabulary.
+func errorCode(err error) string {
+	if ae, ok := gateway.APIError(err); ok && ae.Status == http.StatusTooManyRequests {
+		return "rate_limit_exceeded"
+	}
+	return "server_error"
+}
 
 func label(ref *specRef, s Step) string {
 	if s.Kind == "agent" {
@@ -339,267 +400,4 @@ func label(ref *specRef, s Step) string {
 		return l
 	}
 	return "plinth"
-}
-
-// spec resolves what the response runs: a continued response's spec, a registered agent,
-// or a model with the request's instructions and tools.
-func (rs *Responses) spec(ctx context.Context, c *gateway.Caller, req *ResponseRequest, prev *stored) (*specRef, error) {
-	if prev != nil {
-		ref := prev.Spec
-		return &ref, nil
-	}
-	agentID := req.Agent
-	if id, ok := strings.CutPrefix(req.Model, "agent:"); ok {
-		agentID = id
-	}
-	ref := &specRef{Approval: map[string]bool{}, NoApproval: map[string]bool{}, Servers: map[string]string{}}
-	if agentID != "" {
-		def, err := rs.agents.For(ctx, c.Principal.TenantID, agentID)
-		if err != nil {
-			return nil, err
-		}
-		if req.Instructions != "" {
-			def.Instructions = strings.TrimSpace(def.Instructions + "\n\n" + req.Instructions)
-		}
-		ref.Def = def
-	} else {
-		if req.Model == "" {
-			return nil, fmt.Errorf("%w: model is required", ErrInvalid)
-		}
-		ref.Def = Definition{Model: req.Model, Instructions: req.Instructions}
-	}
-	if req.Temperature != nil {
-		ref.Def.Temperature = req.Temperature
-	}
-	for i, t := range req.Tools {
-		switch t.Type {
-		case "function":
-			if t.Name == "" {
-				return nil, fmt.Errorf("%w: tools[%d].name is required", ErrInvalid, i)
-			}
-			params := t.Parameters
-			if len(params) == 0 {
-				params = json.RawMessage(`{"type":"object","properties":{}}`)
-			}
-			ref.ClientTools = append(ref.ClientTools, provider.Tool{Type: "function", Function: provider.FunctionDef{Name: t.Name, Description: t.Description, Parameters: params}})
-		case "mcp":
-			if err := rs.mcpTool(ctx, c, ref, i, t); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("%w: tools[%d].type %q is not supported (function, mcp)", ErrInvalid, i, t.Type)
-		}
-	}
-	for _, name := range ref.Def.Tools {
-		if ref.Servers[name] == "" {
-			ref.Servers[name] = "plinth"
-		}
-	}
-	return ref, nil
-}
-
-// mcpTool adds the tools of a catalog server the request names by server_label.
-func (rs *Responses) mcpTool(ctx context.Context, c *gateway.Caller, ref *specRef, i int, t RequestTool) error {
-	if t.ServerLabel == "" {
-		return fmt.Errorf("%w: tools[%d].server_label is required: it names a server of the tool catalog", ErrInvalid, i)
-	}
-	if t.ServerURL != "" {
-		u, err := url.Parse(t.ServerURL)
-		if err != nil || !strings.HasSuffix(u.Path, "/mcp") {
-			return fmt.Errorf("%w: tools[%d].server_url: only servers of the tool catalog are called; name one by server_label (server_url may be omitted or be this platform's /mcp)", ErrInvalid, i)
-		}
-	}
-	view, err := rs.rt.tools.Visible(ctx, hubCaller(ctx, c))
-	if err != nil {
-		return err
-	}
-	allowed, err := names(t.AllowedTools)
-	if err != nil {
-		return fmt.Errorf("%w: tools[%d].allowed_tools: %v", ErrInvalid, i, err)
-	}
-	var found []string
-	for _, e := range view.Tools {
-		if e.Server.ID != t.ServerLabel || (len(allowed) > 0 && !contains(allowed, e.Name) && !contains(allowed, e.Tool.Name)) {
-			continue
-		}
-		found = append(found, e.Name)
-	}
-	if len(found) == 0 {
-		return fmt.Errorf("%w: tools[%d]: server %q offers no tools to this key", ErrInvalid, i, t.ServerLabel)
-	}
-	always, never, err := approvals(t.RequireApproval)
-	if err != nil {
-		return fmt.Errorf("%w: tools[%d].require_approval: %v", ErrInvalid, i, err)
-	}
-	for _, name := range found {
-		ref.Def.Tools = append(ref.Def.Tools, name)
-		ref.Servers[name] = t.ServerLabel
-		switch {
-		case always == nil && never == nil: // the default: every call waits
-			ref.Approval[name] = true
-		case always != nil && (len(always) == 0 || contains(always, name)):
-			ref.Approval[name] = true
-		case never != nil && (len(never) == 0 || contains(never, name)):
-			ref.NoApproval[name] = true
-		default:
-			ref.Approval[name] = true
-		}
-	}
-	return nil
-}
-
-// names reads allowed_tools: an array of names or {"tool_names":[…]}.
-func names(raw json.RawMessage) ([]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var list []string
-	if json.Unmarshal(raw, &list) == nil {
-		return list, nil
-	}
-	var obj struct {
-		ToolNames []string `json:"tool_names"`
-	}
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, errors.New(`must be an array of tool names or {"tool_names":[…]}`)
-	}
-	return obj.ToolNames, nil
-}
-
-// approvals reads require_approval: "always" and "never" apply to every tool; the object
-// form lists tools (an empty non-nil list means every tool).
-func approvals(raw json.RawMessage) (always, never []string, err error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil, nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch s {
-		case "always":
-			return []string{}, nil, nil
-		case "never":
-			return nil, []string{}, nil
-		}
-		return nil, nil, fmt.Errorf(`%q must be "always" or "never"`, s)
-	}
-	var obj struct {
-		Always *struct {
-			ToolNames []string `json:"tool_names"`
-		} `json:"always"`
-		Never *struct {
-			ToolNames []string `json:"tool_names"`
-		} `json:"never"`
-	}
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, nil, errors.New(`must be "always", "never" or {"always":{"tool_names":[…]},"never":{"tool_names":[…]}}`)
-	}
-	if obj.Always != nil {
-		always = append([]string{}, obj.Always.ToolNames...)
-		if len(always) == 0 {
-			always = nil
-		}
-	}
-	if obj.Never != nil {
-		never = append([]string{}, obj.Never.ToolNames...)
-		if len(never) == 0 {
-			never = nil
-		}
-	}
-	if always == nil && never == nil {
-		return []string{}, nil, nil
-	}
-	return always, never, nil
-}
-
-// parseInput reads a request's input: new messages, function outputs and approvals.
-func parseInput(raw json.RawMessage) ([]provider.Message, Resume, error) {
-	res := Resume{Outputs: map[string]string{}, Approvals: map[string]bool{}}
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, res, nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return []provider.Message{{Role: "user", Content: provider.TextContent(s)}}, res, nil
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, res, fmt.Errorf("%w: input must be a string or an array of items", ErrInvalid)
-	}
-	var msgs []provider.Message
-	for i, it := range items {
-		var head struct {
-			Type              string          `json:"type"`
-			Role              string          `json:"role"`
-			Content           json.RawMessage `json:"content"`
-			CallID            string          `json:"call_id"`
-			Output            json.RawMessage `json:"output"`
-			ApprovalRequestID string          `json:"approval_request_id"`
-			Approve           *bool           `json:"approve"`
-		}
-		if err := json.Unmarshal(it, &head); err != nil {
-			return nil, res, fmt.Errorf("%w: input[%d] is not an object", ErrInvalid, i)
-		}
-		switch {
-		case head.Type == "function_call_output":
-			if head.CallID == "" {
-				return nil, res, fmt.Errorf("%w: input[%d].call_id is required", ErrInvalid, i)
-			}
-			var out string
-			if json.Unmarshal(head.Output, &out) != nil {
-				out = string(head.Output)
-			}
-			res.Outputs[head.CallID] = out
-		case head.Type == "mcp_approval_response":
-			if head.Approve == nil || !strings.HasPrefix(head.ApprovalRequestID, "mcpr_") {
-				return nil, res, fmt.Errorf("%w: input[%d] needs approve and the approval_request_id of an mcp_approval_request", ErrInvalid, i)
-			}
-			res.Approvals[strings.TrimPrefix(head.ApprovalRequestID, "mcpr_")] = *head.Approve
-		case head.Type == "message" || head.Type == "":
-			switch head.Role {
-			case "user", "system", "developer", "assistant":
-			default:
-				return nil, res, fmt.Errorf("%w: input[%d].role %q must be user, system, developer or assistant", ErrInvalid, i, head.Role)
-			}
-			text, err := inputText(head.Content)
-			if err != nil {
-				return nil, res, fmt.Errorf("%w: input[%d].content: %v", ErrInvalid, i, err)
-			}
-			role := head.Role
-			if role == "developer" {
-				role = "system"
-			}
-			msgs = append(msgs, provider.Message{Role: role, Content: provider.TextContent(text)})
-		default:
-			return nil, res, fmt.Errorf("%w: input[%d].type %q is not supported (message, function_call_output, mcp_approval_response)", ErrInvalid, i, head.Type)
-		}
-	}
-	return msgs, res, nil
-}
-
-// inputText reads a message's content: a string or input_text/output_text parts.
-func inputText(raw json.RawMessage) (string, error) {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s, nil
-	}
-	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return "", errors.New("must be a string or an array of text parts")
-	}
-	var b strings.Builder
-	for _, p := range parts {
-		switch p.Type {
-		case "input_text", "output_text", "text":
-			if b.Len() > 0 {
-				b.WriteString("\n")
-			}
-			b.WriteString(p.Text)
-		default:
-			return "", fmt.Errorf("part type %q is not supported (input_text)", p.Type)
-		}
-	}
-	return b.String(), nil
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -17,9 +16,10 @@ import (
 	"github.com/plinth-ai/plinth/shared/toolhub"
 )
 
-// Models answers model steps; *gateway.Gateway is one.
+// Models answers model steps, whole or streamed; *gateway.Gateway is one.
 type Models interface {
 	Chat(ctx context.Context, c *gateway.Caller, req *gateway.ChatRequest) (*gateway.ChatResult, error)
+	ChatStream(ctx context.Context, c *gateway.Caller, req *gateway.ChatRequest) (*gateway.Stream, error)
 }
 
 // Tools lists and calls hub tools; *toolhub.Hub is one.
@@ -33,7 +33,7 @@ const (
 	StatusCompleted        = "completed"
 	StatusRequiresAction   = "requires_action"   // a function the client executes was called
 	StatusRequiresApproval = "requires_approval" // a call waits for a human's approval
-	StatusIncomplete       = "incomplete"        // a step or budget limit was reached
+	StatusIncomplete       = "incomplete"        // a limit was reached, or a guardrail stopped the answer
 	StatusFailed           = "failed"
 )
 
@@ -91,7 +91,8 @@ type State struct {
 	Instructions string             `json:"instructions,omitempty"`
 	Messages     []provider.Message `json:"messages"`
 	Status       string             `json:"status"`
-	// Incomplete says which limit stopped the run: "max_steps" or "budget".
+	// Incomplete says why the run stopped early: "max_steps", "budget",
+	// "max_output_tokens" or "content_filter".
 	Incomplete string         `json:"incomplete,omitempty"`
 	Error      string         `json:"error,omitempty"`
 	Pending    []Pending      `json:"pending,omitempty"`
@@ -111,6 +112,14 @@ type Spec struct {
 	Approval map[string]bool
 	// NoApproval lists hub tools that never wait (overrides Def.RequireApproval).
 	NoApproval map[string]bool
+	// ToolChoice constrains the model steps of this request (the zero value is auto).
+	ToolChoice ToolChoice
+	// MaxOutputTokens bounds the output tokens of this request's model steps together
+	// (0 = no bound); reaching it ends the run as incomplete ("max_output_tokens").
+	MaxOutputTokens int
+	// Stream streams model steps: their text and call arguments are emitted as they
+	// arrive (EventTextDelta, EventCallStart, EventCallDelta).
+	Stream bool
 }
 
 // Resume carries what a paused run waited for.
@@ -121,9 +130,35 @@ type Resume struct {
 	Approvals map[string]bool
 }
 
+// Events of a run, in the order a model step makes them.
+const (
+	// EventTextDelta: a piece of the step's text (Text), as the model streams it.
+	EventTextDelta = "text_delta"
+	// EventCallStart: the model began a call (Step.Kind "function", "tool" or "agent",
+	// Step.Name, Step.CallID) whose arguments stream next.
+	EventCallStart = "call_start"
+	// EventCallDelta: a piece of a started call's arguments (Text).
+	EventCallDelta = "call_delta"
+	// EventMessage: the step's whole text (Text); Step is the model step, whose Status
+	// is "truncated" or "blocked" when the text was cut short.
+	EventMessage = "message"
+	// EventCallDropped: a started call that will not be made (its step was cut short).
+	EventCallDropped = "call_dropped"
+	// EventFunctionCall: a call of a client function, which the run waits for.
+	EventFunctionCall = "function_call"
+	// EventApprovalRequest: a hub tool call waiting for a reviewer.
+	EventApprovalRequest = "approval_request"
+	// EventCall: a hub tool or agent call of the step, with its whole arguments, made next.
+	EventCall = "call"
+	// EventToolCall: a call is being made.
+	EventToolCall = "tool_call"
+	// EventToolResult: a call's outcome (Text, Step.Status).
+	EventToolResult = "tool_result"
+)
+
 // Event is one thing a run did, streamed to its caller as it happens.
 type Event struct {
-	Type string // "message", "tool_call", "tool_result", "approval_request", "function_call"
+	Type string
 	Step Step
 	Text string
 }
@@ -152,11 +187,24 @@ func NewRuntime(models Models, tools Tools, agents *Service, log *slog.Logger) *
 type binding struct {
 	fn       string
 	hub      string // hub tool name
+	upstream string // the tool's name on its server
 	agent    string // agent ID
 	client   bool
 	approval bool
 	server   string
 	def      provider.Tool
+}
+
+// kind is how a call of the binding shows: "function" (the client's), "agent" or "tool"
+// (a hub tool), and the name it shows under.
+func (bd *binding) kind(fn string) (string, string) {
+	switch {
+	case bd.client:
+		return "function", fn
+	case bd.agent != "":
+		return "agent", bd.agent
+	}
+	return "tool", bd.hub
 }
 
 var fnUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
@@ -190,7 +238,7 @@ func (r *Runtime) bind(ctx context.Context, c *gateway.Caller, spec *Spec) (map[
 				missing = append(missing, name)
 				continue
 			}
-			b := &binding{hub: name, server: e.Server.ID}
+			b := &binding{hub: name, upstream: e.Tool.Name, server: e.Server.ID}
 			b.approval = (contains(spec.Def.RequireApproval, name) || spec.Approval[name]) && !spec.NoApproval[name]
 			b.fn = fnName(name, out)
 			b.def = provider.Tool{Type: "function", Function: provider.FunctionDef{Name: b.fn, Description: e.Tool.Description, Parameters: e.Tool.InputSchema}}
@@ -243,202 +291,6 @@ func hubCaller(ctx context.Context, c *gateway.Caller) *toolhub.Caller {
 	return &toolhub.Caller{Principal: c.Principal, Tenant: c.Tenant, RequestID: requestID(ctx)}
 }
 
-// Run continues st with input (new messages) and what a paused run waited for, until the
-// model answers, a limit is reached, or a call needs the client or a reviewer. emit, when
-// set, receives what happens as it happens.
-func (r *Runtime) Run(ctx context.Context, c *gateway.Caller, spec *Spec, st *State, input []provider.Message, res Resume, emit func(Event)) error {
-	if emit == nil {
-		emit = func(Event) {}
-	}
-	b, defs, err := r.bind(ctx, c, spec)
-	if err != nil {
-		return err
-	}
-	if st.Seen == nil {
-		st.Seen = map[string]int{}
-	}
-	st.Model, st.Instructions = spec.Def.Model, spec.Def.Instructions
-	if err := r.resume(ctx, c, spec, b, st, res, emit); err != nil {
-		return err
-	}
-	st.Messages = append(st.Messages, input...)
-	st.Status, st.Incomplete, st.Error = "", "", ""
-	return r.loop(ctx, c, spec, b, defs, st, emit)
-}
-
-// resume answers the calls a paused run waited for.
-func (r *Runtime) resume(ctx context.Context, c *gateway.Caller, spec *Spec, b map[string]*binding, st *State, res Resume, emit func(Event)) error {
-	if len(st.Pending) == 0 {
-		return nil
-	}
-	var missing []string
-	var approved []provider.ToolCall
-	results := map[string]string{}
-	for _, p := range st.Pending {
-		switch p.Kind {
-		case "function":
-			out, ok := res.Outputs[p.CallID]
-			if !ok {
-				missing = append(missing, p.CallID)
-				continue
-			}
-			results[p.CallID] = out
-		case "approval":
-			ok, decided := res.Approvals[p.CallID]
-			switch {
-			case !decided:
-				missing = append(missing, p.CallID)
-			case ok:
-				approved = append(approved, provider.ToolCall{ID: p.CallID, Type: "function", Function: provider.FunctionCall{Name: p.Name, Arguments: p.Arguments}})
-			default:
-				results[p.CallID] = "Error: a reviewer did not approve this call; it was not made."
-				st.Trace = append(st.Trace, Step{Kind: "tool", Name: p.Name, CallID: p.CallID, Arguments: p.Arguments, Status: "denied"})
-			}
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%w: the previous response waits for outputs or approvals of calls %s", ErrInvalid, strings.Join(missing, ", "))
-	}
-	if len(approved) > 0 {
-		steps, outs := r.execute(ctx, c, spec, b, st, approved, true, emit)
-		for i, call := range approved {
-			results[call.ID] = outs[i]
-		}
-		st.Trace = append(st.Trace, steps...)
-	}
-	// Tool messages follow the assistant turn in the order of its calls.
-	for _, p := range st.Pending {
-		st.Messages = append(st.Messages, provider.Message{Role: "tool", ToolCallID: p.CallID, Content: provider.TextContent(results[p.CallID])})
-	}
-	st.Pending = nil
-	return nil
-}
-
-func (r *Runtime) loop(ctx context.Context, c *gateway.Caller, spec *Spec, b map[string]*binding, defs []provider.Tool, st *State, emit func(Event)) error {
-	for {
-		now, pending, done, err := r.step(ctx, c, spec, b, defs, st, emit)
-		if err != nil || done {
-			return err
-		}
-		steps, outs := r.execute(ctx, c, spec, b, st, now, false, emit)
-		st.Trace = append(st.Trace, steps...)
-		done2 := map[string]string{}
-		for i, call := range now {
-			done2[call.ID] = outs[i]
-		}
-		last := st.Messages[len(st.Messages)-1]
-		if len(pending) > 0 {
-			// The tool messages of calls already made are kept; the waiting calls' follow
-			// when the run resumes.
-			st.Pending = pending
-			st.Messages = append(st.Messages, pendingResults(last.ToolCalls, done2)...)
-			st.Status = StatusRequiresAction
-			for _, p := range pending {
-				if p.Kind == "approval" {
-					st.Status = StatusRequiresApproval
-				}
-			}
-			return nil
-		}
-		st.Messages = append(st.Messages, pendingResults(last.ToolCalls, done2)...)
-	}
-}
-
-// step makes one model step: it checks the limits, asks the model, records the step and
-// its answer, and sorts the answer's tool calls into those to make now and those that
-// wait for the client or a reviewer. done reports that the run ended (st.Status says how).
-func (r *Runtime) step(ctx context.Context, c *gateway.Caller, spec *Spec, b map[string]*binding, defs []provider.Tool, st *State, emit func(Event)) (now []provider.ToolCall, pending []Pending, done bool, err error) {
-	if emit == nil {
-		emit = func(Event) {}
-	}
-	budget := spec.Def.Budget
-	if st.Usage.Steps >= spec.Def.Steps() {
-		st.Status, st.Incomplete = StatusIncomplete, "max_steps"
-		return nil, nil, true, nil
-	}
-	if over(budget, st.Usage) {
-		st.Status, st.Incomplete = StatusIncomplete, "budget"
-		return nil, nil, true, nil
-	}
-	msgs := st.Messages
-	if st.Instructions != "" {
-		msgs = append([]provider.Message{{Role: "system", Content: provider.TextContent(st.Instructions)}}, msgs...)
-	}
-	req := &gateway.ChatRequest{ChatRequest: provider.ChatRequest{Model: spec.Def.Model, Messages: msgs, Tools: defs, Temperature: spec.Def.Temperature}}
-	start := r.now()
-	out, err := r.models.Chat(ctx, c, req)
-	ms := r.now().Sub(start).Milliseconds()
-	if err != nil {
-		st.Trace = append(st.Trace, Step{Kind: "model", Name: spec.Def.Model, Status: "error", Error: err.Error(), DurationMS: ms})
-		st.Status, st.Error = StatusFailed, err.Error()
-		return nil, nil, true, err
-	}
-	ms1 := Step{Kind: "model", Name: spec.Def.Model, Model: out.Response.Model, Status: "ok", DurationMS: ms}
-	if u := out.Response.Usage; u != nil {
-		ms1.InputTokens, ms1.OutputTokens = int64(u.PromptTokens), int64(u.CompletionTokens)
-		ms1.CostUSD = out.Served.Prices.Cost(ms1.InputTokens, ms1.OutputTokens)
-	}
-	if out.Refused() {
-		ms1.Status = "blocked"
-	}
-	st.Usage.add(Usage{InputTokens: ms1.InputTokens, OutputTokens: ms1.OutputTokens, CostUSD: ms1.CostUSD, Steps: 1})
-	if len(out.Response.Choices) == 0 {
-		st.Trace = append(st.Trace, ms1)
-		st.Status, st.Error = StatusFailed, "the model answered no choice"
-		return nil, nil, true, errors.New(st.Error)
-	}
-	msg := out.Response.Choices[0].Message
-	text := msg.Content.String()
-	ms1.Output = text
-	st.Trace = append(st.Trace, ms1)
-	st.Messages = append(st.Messages, provider.Message{Role: "assistant", Content: msg.Content, ToolCalls: msg.ToolCalls})
-	if text != "" {
-		st.Output = text
-		emit(Event{Type: "message", Step: ms1, Text: text})
-	}
-	if len(msg.ToolCalls) == 0 {
-		st.Status = StatusCompleted
-		return nil, nil, true, nil
-	}
-	if budget.MaxToolCalls > 0 && st.Usage.ToolCalls+len(msg.ToolCalls) > budget.MaxToolCalls {
-		for _, call := range msg.ToolCalls {
-			st.Messages = append(st.Messages, provider.Message{Role: "tool", ToolCallID: call.ID, Content: provider.TextContent("Error: the run's budget of tool calls is used up; the call was not made.")})
-		}
-		st.Status, st.Incomplete = StatusIncomplete, "budget"
-		return nil, nil, true, nil
-	}
-	for _, call := range msg.ToolCalls {
-		bd := b[call.Function.Name]
-		switch {
-		case bd != nil && bd.client:
-			pending = append(pending, Pending{CallID: call.ID, Name: call.Function.Name, Arguments: call.Function.Arguments, Kind: "function"})
-			emit(Event{Type: "function_call", Step: Step{Kind: "tool", Name: call.Function.Name, CallID: call.ID, Arguments: call.Function.Arguments, Status: "pending"}})
-		case bd != nil && bd.approval:
-			pending = append(pending, Pending{CallID: call.ID, Name: bd.hub, Arguments: call.Function.Arguments, Kind: "approval", Server: bd.server})
-			emit(Event{Type: "approval_request", Step: Step{Kind: "tool", Name: bd.hub, CallID: call.ID, Arguments: call.Function.Arguments, Status: "pending"}})
-		default:
-			now = append(now, call)
-		}
-	}
-	return now, pending, false, nil
-}
-
-// pendingResults are the tool messages of a step's calls that were made while others of
-// the step wait; the waiting calls' messages follow when the run resumes.
-func pendingResults(calls []provider.ToolCall, done map[string]string) []provider.Message {
-	var out []provider.Message
-	for _, call := range calls {
-		if res, ok := done[call.ID]; ok {
-			out = append(out, provider.Message{Role: "tool", ToolCallID: call.ID, Content: provider.TextContent(res)})
-		}
-	}
-	return out
-}
-
-func over(b Budget, u Usage) bool {
-	return (b.MaxTokens > 0 && u.InputTokens+u.OutputTokens >= b.MaxTokens) || (b.MaxUSD > 0 && u.CostUSD >= b.MaxUSD)
-}
-
 // maxParallel bounds the tool calls of one step that run at once.
 const maxParallel = 8
 
@@ -461,6 +313,7 @@ func (r *Runtime) execute(ctx context.Context, c *gateway.Caller, spec *Spec, b 
 		if st.Seen[key] > 2 {
 			steps[i] = Step{Kind: "tool", Name: call.Function.Name, CallID: call.ID, Arguments: call.Function.Arguments, Status: "repeated"}
 			outs[i] = "Error: this exact call was already made twice with the same arguments and was not made again. Use the earlier result, or change the arguments."
+			emit(Event{Type: EventToolResult, Step: steps[i], Text: outs[i]})
 			continue
 		}
 		wg.Add(1)
@@ -468,13 +321,17 @@ func (r *Runtime) execute(ctx context.Context, c *gateway.Caller, spec *Spec, b 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			emit(Event{Type: "tool_call", Step: Step{Kind: "tool", Name: call.Function.Name, CallID: call.ID, Arguments: call.Function.Arguments, Status: "running"}})
+			kind, name := "tool", call.Function.Name
+			if bd != nil {
+				kind, name = bd.kind(call.Function.Name)
+			}
+			emit(Event{Type: EventToolCall, Step: Step{Kind: kind, Name: name, CallID: call.ID, Arguments: call.Function.Arguments, Status: "running"}})
 			s, out, sub := r.call(ctx, c, bd, call)
 			steps[i], outs[i] = s, out
 			mu.Lock()
 			st.Usage.add(sub)
 			mu.Unlock()
-			emit(Event{Type: "tool_result", Step: s, Text: out})
+			emit(Event{Type: EventToolResult, Step: s, Text: out})
 		}()
 	}
 	wg.Wait()

@@ -122,6 +122,13 @@ func (s *Stream) Close() error {
 	return nil
 }
 
+// Spent returns what the stream was charged, once it has ended (Recv returned io.EOF or
+// an error, or Close was called): the input and output tokens and their cost in USD, as
+// the usage record has them.
+func (s *Stream) Spent() (input, output int64, usd float64) {
+	return s.cl.rec.InputTokens, s.cl.rec.OutputTokens, s.cl.rec.CostUSD
+}
+
 func nilIfEOF(err error) error {
 	if errors.Is(err, io.EOF) {
 		return nil

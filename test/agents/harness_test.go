@@ -105,6 +105,7 @@ type response struct {
 	Output []struct {
 		ID          string  `json:"id"`
 		Type        string  `json:"type"`
+		Status      string  `json:"status"`
 		Name        string  `json:"name"`
 		CallID      string  `json:"call_id"`
 		Arguments   string  `json:"arguments"`
@@ -128,10 +129,11 @@ type response struct {
 }
 
 type step struct {
-	Kind     string `json:"kind"`
-	Name     string `json:"name"`
-	Status   string `json:"status"`
-	Children []step `json:"children"`
+	OutputTokens int64  `json:"output_tokens"`
+	Kind         string `json:"kind"`
+	Name         string `json:"name"`
+	Status       string `json:"status"`
+	Children     []step `json:"children"`
 }
 
 func (r *response) text() string {

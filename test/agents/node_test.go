@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ func TestOpenAINodeClient(t *testing.T) {
 	e := newEnv(t, map[string][]scripted.Reply{
 		"greet twice":       {{Calls: []scripted.Call{echo("hello"), echo("world")}}, {Func: reportTools}},
 		"weather in Paris?": {{Calls: []scripted.Call{{Name: "get_weather", Arguments: `{"city":"Paris"}`}}}, {Func: reportTools}},
+		"a long story":      {{Content: strings.Repeat("word ", 40)}},
 	})
 	e.agent(map[string]any{"id": "helper", "tools": []string{"echo"}})
 
@@ -61,6 +63,22 @@ func TestOpenAINodeClient(t *testing.T) {
 			Deltas    string   `json:"deltas"`
 			FinalText string   `json:"final_text"`
 		} `json:"stream"`
+		Accumulated struct {
+			OutputText string   `json:"output_text"`
+			Items      []string `json:"items"`
+			TextDeltas int      `json:"text_deltas"`
+		} `json:"accumulated"`
+		FunctionStream struct {
+			Arguments  string   `json:"arguments"`
+			Deltas     []string `json:"deltas"`
+			ToolChoice struct {
+				Type, Name string
+			} `json:"tool_choice"`
+		} `json:"function_stream"`
+		MaxOutputTokens struct {
+			Status, Reason string
+			Words          int
+		} `json:"max_output_tokens"`
 		Retrieve struct {
 			OutputText string `json:"output_text"`
 		} `json:"retrieve"`
@@ -83,6 +101,15 @@ func TestOpenAINodeClient(t *testing.T) {
 	}
 	if out.Stream.Deltas != want || out.Stream.FinalText != want {
 		t.Errorf("stream text: deltas %q, final %q", out.Stream.Deltas, out.Stream.FinalText)
+	}
+	if out.Accumulated.OutputText != want || !slices.Equal(out.Accumulated.Items, []string{"mcp_call", "mcp_call", "message"}) || out.Accumulated.TextDeltas != 5 {
+		t.Errorf("responses.stream: %+v", out.Accumulated)
+	}
+	if out.FunctionStream.Arguments != `{"city":"Paris"}` || len(out.FunctionStream.Deltas) != 2 || out.FunctionStream.ToolChoice.Name != "get_weather" {
+		t.Errorf("streamed function call: %+v", out.FunctionStream)
+	}
+	if out.MaxOutputTokens.Status != "incomplete" || out.MaxOutputTokens.Reason != "max_output_tokens" || out.MaxOutputTokens.Words != 16 {
+		t.Errorf("max_output_tokens: %+v", out.MaxOutputTokens)
 	}
 	if out.Retrieve.OutputText != want {
 		t.Errorf("retrieve: %q", out.Retrieve.OutputText)

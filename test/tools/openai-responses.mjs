@@ -29,6 +29,25 @@ for await (const ev of stream) {
 }
 out.stream = { types: [...new Set(types)], deltas, final_text: final ? text(final) : null };
 
+// responses.stream() rebuilds the response from the events and throws on any event
+// that does not fit what came before (an unknown output_index, a delta of a missing part).
+const runner = client.responses.stream({ model: 'agent:helper', input: 'greet twice' });
+let textDeltas = 0;
+runner.on('response.output_text.delta', () => { textDeltas++; });
+const streamed = await runner.finalResponse();
+out.accumulated = { output_text: streamed.output_text, items: streamed.output.map((o) => o.type), text_deltas: textDeltas };
+
+const fnRunner = client.responses.stream({ model: 'scripted', input: 'weather in Paris?', tools,
+  tool_choice: { type: 'function', name: 'get_weather' } });
+const argDeltas = [];
+fnRunner.on('response.function_call_arguments.delta', (ev) => { argDeltas.push(ev.delta); });
+const fnFinal = await fnRunner.finalResponse();
+const fnItem = fnFinal.output.find((o) => o.type === 'function_call');
+out.function_stream = { arguments: fnItem.arguments, deltas: argDeltas, tool_choice: fnFinal.tool_choice };
+
+const short = await client.responses.create({ model: 'scripted', input: 'a long story', max_output_tokens: 16 });
+out.max_output_tokens = { status: short.status, reason: short.incomplete_details?.reason, words: short.output_text.split(' ').filter(Boolean).length };
+
 const got = await client.responses.retrieve(r1.id);
 out.retrieve = { id: got.id, output_text: got.output_text };
 
