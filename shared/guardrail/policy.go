@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/plinth-ai/plinth/shared/fault"
+	"github.com/plinth-ai/plinth/shared/guardrail/topics"
 )
 
 // ErrInvalidPolicy is wrapped by every policy validation error.
@@ -175,7 +176,7 @@ const (
 	TopicDeny        = "DENY"
 
 	// DefaultTopicThreshold is the topic similarity at or above which a topic matches.
-	DefaultTopicThreshold = 0.35
+	DefaultTopicThreshold = topics.DefaultThreshold
 	// DefaultBlockedMessage is used when the policy sets no blocked messaging.
 	DefaultBlockedMessage = "Sorry, the model cannot answer this question."
 )

@@ -8,8 +8,12 @@ import (
 	"github.com/plinth-ai/plinth/shared/guardrail/topics"
 )
 
-//go:embed prompts/topics.json
-var topicsJSON []byte
+var (
+	//go:embed prompts/topics.json
+	topicsJSON []byte
+	//go:embed prompts/topics_heldout.json
+	topicsHeldoutJSON []byte
+)
 
 // TopicsSet is the denied-topic paraphrase set: topics with definitions and examples,
 // texts that ask for each topic in other words, and off-topic texts.
@@ -23,10 +27,17 @@ type TopicsSet struct {
 	OffTopic []string `json:"off_topic"`
 }
 
-// LoadTopicsSet decodes the embedded paraphrase set.
+// LoadTopicsSet decodes the embedded paraphrase set the topic matcher was developed on.
 func LoadTopicsSet() (TopicsSet, error) {
 	var s TopicsSet
 	return s, json.Unmarshal(topicsJSON, &s)
+}
+
+// LoadHeldoutTopicsSet decodes the second paraphrase set, written before the matcher was
+// changed and never used to choose its features, weights or thresholds.
+func LoadHeldoutTopicsSet() (TopicsSet, error) {
+	var s TopicsSet
+	return s, json.Unmarshal(topicsHeldoutJSON, &s)
 }
 
 // TopicsReport is the share of paraphrases matched to their own topic (recall) and of

@@ -1,11 +1,16 @@
 // Package topics matches text against denied topics, each a name, a definition and up to
-// five example phrases. Similarity is lexical by default: cosine of weighted unigram and
-// bigram vectors of stemmed content words and, at half weight, their broader WordNet
-// concepts (textnorm.Concepts), between each sentence window of the text and each example
-// (and the definition), taking the maximum. An optional Embedder adds semantic similarity
-// (cosine of embeddings of the text's windows), and the topic's score is the larger of the
-// two. Lexical matching needs shared words or concepts: most paraphrases score well below
-// the default threshold without an embedding model.
+// five example phrases. A topic's score is the largest of three similarities:
+//
+//   - lexical: cosine of weighted unigram and bigram vectors of stemmed content words and,
+//     at half weight, their broader WordNet concepts (textnorm.Concepts), between each
+//     sentence window of the text and each example (and the definition);
+//   - semantic, without any model: the topic's words expanded over WordNet into a
+//     neighbourhood of senses and words, met by the meaning of each word of a sentence
+//     (see semantic.go), so "savings" meets "funds" and "dosage" meets "dose";
+//   - with an Embedder: the cosine of each text window's embedding with the embeddings of
+//     each example and of the definition, calibrated per topic against a set of ordinary
+//     requests (see calibrate.go) so that the default threshold means the same for any
+//     embedding model.
 package topics
 
 import (
@@ -43,6 +48,7 @@ type compiled struct {
 	refNorms []float64
 	refEmb   [][]float32 // embeddings of the same, when an embedder is set
 	defIdx   int
+	cal      calibration // maps embedding cosines to scores, when an embedder is set
 }
 
 // Matcher scores texts against a set of topics.
@@ -51,6 +57,7 @@ type Matcher struct {
 	emb     Embedder
 	vocab   map[string]int32
 	bigrams map[uint64]int32
+	sem     *semantic
 }
 
 // Option configures a Matcher.
@@ -133,6 +140,12 @@ func New(ctx context.Context, ts []Topic, opts ...Option) (*Matcher, error) {
 			c.refEmb = e
 		}
 		m.topics = append(m.topics, c)
+	}
+	m.sem = newSemantic(ts)
+	if m.emb != nil && len(m.topics) > 0 {
+		if err := m.calibrate(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -286,9 +299,11 @@ func (m *Matcher) MatchTokens(ctx context.Context, text string, toks []textnorm.
 			return nil, err
 		}
 	}
+	semBest := make([]float64, len(m.topics))
+	m.sem.score(text, toks, semBest)
 	out := make([]Score, 0, len(m.topics))
-	for _, t := range m.topics {
-		best := 0.0
+	for ti, t := range m.topics {
+		best := semBest[ti]
 		for ri, r := range t.refs {
 			rn := t.refNorms[ri]
 			if rn == 0 {
@@ -359,13 +374,15 @@ func (m *Matcher) MatchTokens(ctx context.Context, text string, toks []textnorm.
 			}
 		}
 		for _, te := range textEmb {
+			cos := 0.0
 			for _, re := range t.refEmb {
-				best = math.Max(best, cosF(te, re))
+				cos = math.Max(cos, cosF(te, re))
 			}
+			best = math.Max(best, t.cal.score(cos))
 		}
 		thr := t.Threshold
 		if thr == 0 {
-			thr = 0.35
+			thr = DefaultThreshold
 		}
 		out = append(out, Score{Name: t.Name, Score: math.Min(1, best), Threshold: thr, Matched: best >= thr})
 	}

@@ -109,3 +109,63 @@ func TestProviderEmbedder(t *testing.T) {
 		t.Fatalf("vectors = %v", vs)
 	}
 }
+
+func TestSemanticMatchWithoutAModel(t *testing.T) {
+	ctx := context.Background()
+	m, err := New(ctx, []Topic{medical})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No word of these is in the topic's definition or examples.
+	for _, text := range []string{"What dosage of paracetamol is right for my son?", "Which drug should I use against my migraine?"} {
+		s, err := m.Match(ctx, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s[0].Matched {
+			t.Errorf("%q: score %.3f, want a match", text, s[0].Score)
+		}
+	}
+	for _, text := range []string{"Write a short poem about autumn.", "How do I reset my router?", "Plan a three-day trip to Kyoto."} {
+		s, _ := m.Match(ctx, text)
+		if s[0].Matched {
+			t.Errorf("%q: score %.3f, want no match", text, s[0].Score)
+		}
+	}
+}
+
+// offsetEmbedder is a model under which every text is fairly similar to every other
+// (cosine about 0.6), and texts naming a medicine word closer still: raw cosines would
+// match everything at the default threshold.
+type offsetEmbedder struct{}
+
+func (offsetEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		v := []float32{1, 0.3, 0}
+		for _, w := range []string{"medic", "ibuprofen", "flu", "pill", "doctor", "dose"} {
+			if contains(t, w) {
+				v = []float32{1, 0.3, 1.2}
+			}
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func TestEmbeddingScoresAreCalibratedAgainstOrdinaryRequests(t *testing.T) {
+	ctx := context.Background()
+	m, err := New(ctx, []Topic{medical}, WithEmbedder(offsetEmbedder{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, _ := m.Match(ctx, "Should I ask my doctor about those pills?")
+	off, _ := m.Match(ctx, "Can you recommend a film for tonight?")
+	if !on[0].Matched || off[0].Matched {
+		t.Fatalf("on-topic %.3f (want match), off-topic %.3f (want none)", on[0].Score, off[0].Score)
+	}
+	c := calibration{floor: 0.5, ceil: 0.9}
+	if c.score(0.5) >= DefaultThreshold || c.score(0.54) != DefaultThreshold || c.score(0.9) != 1 || c.score(0.7) <= DefaultThreshold {
+		t.Errorf("calibration: %v %v %v %v", c.score(0.5), c.score(0.54), c.score(0.9), c.score(0.7))
+	}
+}

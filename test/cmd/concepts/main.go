@@ -27,8 +27,16 @@ func main() {
 	dir := flag.String("wordnet", "/usr/share/wordnet", "WordNet 3.0 dictionary directory")
 	words := flag.String("words", "shared/guardrail/pii/data/english.txt.gz", "gzip word list limiting the table")
 	out := flag.String("out", "shared/guardrail/textnorm/concepts.txt.gz", "table to write")
+	meaning := flag.String("meaning", "shared/guardrail/textnorm/meaning.txt.gz", "meaning table to write")
 	flag.Parse()
-	if err := run(*dir, *words, *out); err != nil {
+	err := run(*dir, *words, *out)
+	if err == nil {
+		var vocab map[string]bool
+		if vocab, err = readVocab(*words); err == nil {
+			err = writeMeaning(*dir, vocab, *meaning)
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -83,20 +91,10 @@ func pointers(path, sym string) (map[string]string, map[string]bool, error) {
 }
 
 func run(dir, wordsPath, out string) error {
-	vocab := map[string]bool{}
-	wf, err := os.Open(wordsPath)
+	vocab, err := readVocab(wordsPath)
 	if err != nil {
 		return err
 	}
-	zr, err := gzip.NewReader(wf)
-	if err != nil {
-		return err
-	}
-	ws := bufio.NewScanner(zr)
-	for ws.Scan() {
-		vocab[strings.TrimSpace(ws.Text())] = true
-	}
-	wf.Close()
 	concepts := map[string][]string{}
 	for _, pos := range []struct{ name, letter, sym string }{{"noun", "n", "@"}, {"verb", "v", "@"}, {"adj", "a", "&"}} {
 		target, satellite, err := pointers(filepath.Join(dir, "data."+pos.name), pos.sym)
@@ -159,4 +157,23 @@ func run(dir, wordsPath, out string) error {
 	}
 	fmt.Printf("%d words with concepts; wrote %s (%d bytes)\n", len(keys), out, buf.Len())
 	return nil
+}
+
+// readVocab reads a gzip word list, one word a line.
+func readVocab(path string) (map[string]bool, error) {
+	vocab := map[string]bool{}
+	wf, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer wf.Close()
+	zr, err := gzip.NewReader(wf)
+	if err != nil {
+		return nil, err
+	}
+	ws := bufio.NewScanner(zr)
+	for ws.Scan() {
+		vocab[strings.TrimSpace(ws.Text())] = true
+	}
+	return vocab, ws.Err()
 }

@@ -166,25 +166,37 @@ func printCross(rs []eval.CrossResult) {
 }
 
 func topicsReport() error {
-	set, err := eval.LoadTopicsSet()
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	fmt.Println("\nDenied topics on paraphrases (shared/guardrail/eval/prompts/topics.json: 3 topics, 24 paraphrases, 20 off-topic texts):")
-	for _, c := range []struct {
-		name string
-		opts []topics.Option
+	for _, src := range []struct {
+		title string
+		load  func() (eval.TopicsSet, error)
 	}{
-		{"lexical", nil},
-		{"lexical + local-embed (hashing embedder)", []topics.Option{topics.WithEmbedder(topics.ProviderEmbedder{Model: local.NewEmbed(256), Name: "local-embed"})}},
+		{"eval/prompts/topics.json (the matcher was developed on it)", eval.LoadTopicsSet},
+		{"eval/prompts/topics_heldout.json (held out: written first, never tuned on)", eval.LoadHeldoutTopicsSet},
 	} {
-		for _, thr := range []float64{guardrail.DefaultTopicThreshold, 0.25} {
-			r, err := eval.MeasureTopics(ctx, set, thr, c.opts...)
-			if err != nil {
-				return err
+		set, err := src.load()
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, t := range set.Topics {
+			n += len(t.Paraphrases)
+		}
+		fmt.Printf("\nDenied topics on paraphrases, %s: %d topics, %d paraphrases, %d off-topic texts\n", src.title, len(set.Topics), n, len(set.OffTopic))
+		for _, c := range []struct {
+			name string
+			opts []topics.Option
+		}{
+			{"lexical + WordNet semantics (default)", nil},
+			{"+ local-embed (hashing embedder), calibrated", []topics.Option{topics.WithEmbedder(topics.ProviderEmbedder{Model: local.NewEmbed(256), Name: "local-embed"})}},
+		} {
+			for _, thr := range []float64{guardrail.DefaultTopicThreshold, 0.3, 0.5} {
+				r, err := eval.MeasureTopics(ctx, set, thr, c.opts...)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("  %-46s threshold %.2f: paraphrases matched %2d/%d, off-topic texts matched %2d/%d\n", c.name, thr, r.Matched, r.Paraphrases, r.FalseHits, r.OffTopic)
 			}
-			fmt.Printf("  %-42s threshold %.2f: paraphrases matched %2d/%d, off-topic texts matched %2d/%d\n", c.name, thr, r.Matched, r.Paraphrases, r.FalseHits, r.OffTopic)
 		}
 	}
 	return nil
