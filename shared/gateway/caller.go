@@ -15,6 +15,9 @@ type Caller struct {
 	Tenant *tenant.Tenant
 	// KeyLimits are the API key's own limits, when it has any.
 	KeyLimits *tenant.Limits
+	// OwnBudget makes KeyLimits the caller's only limits: its calls are not counted
+	// against the tenant's limits at all (ingestion, whose budget is its own).
+	OwnBudget bool
 }
 
 // allowed is the platform's one policy decision (tenant.CanInvoke) for a model the

@@ -116,7 +116,8 @@ const (
 
 // CallerFor returns the caller for work the platform does on tenantID's behalf
 // (evaluation targets and judges, grounded answers, ingestion embeddings): the tenant's
-// own model policy, quotas, guardrail policy, cache settings and usage, with keyID (one
+// own model policy, quotas (for KeyIngestion: the tenant's ingestion budget instead),
+// guardrail policy, cache settings and usage, with keyID (one
 // of the Key constants, or another "platform:…" name) as the key in usage records and
 // both the inference and retrieval scopes. It needs WithTenants, and refuses a tenant
 // that does not exist or is suspended.
@@ -131,8 +132,15 @@ func (g *Gateway) CallerFor(ctx context.Context, tenantID, keyID string) (*Calle
 	if t.Status != tenant.StatusActive {
 		return nil, fmt.Errorf("caller for tenant %s: %w", tenantID, tenant.ErrTenantSuspended)
 	}
-	return &Caller{
+	c := &Caller{
 		Principal: auth.Principal{TenantID: tenantID, KeyID: keyID, Scopes: []auth.Scope{auth.ScopeInference, auth.ScopeRetrieval}},
 		Tenant:    t,
-	}, nil
+	}
+	if keyID == KeyIngestion {
+		// Ingestion runs under the tenant's ingestion budget alone (counted under this
+		// key), never against the limits of the tenant's own requests.
+		budget := t.IngestionBudget()
+		c.KeyLimits, c.OwnBudget = &budget, true
+	}
+	return c, nil
 }

@@ -146,7 +146,11 @@ func (cl *call) reserve() error {
 	if c.Tenant == nil {
 		return fmt.Errorf("reserve quota: caller %s has no tenant", c.Principal.KeyID)
 	}
-	r, err := cl.g.quota.Reserve(cl.ctx, quota.ReserveRequest{Tenant: c.Tenant.ID, KeyID: c.Principal.KeyID, Limits: c.Tenant.Limits,
+	limits := c.Tenant.Limits
+	if c.OwnBudget {
+		limits = tenant.Limits{}
+	}
+	r, err := cl.g.quota.Reserve(cl.ctx, quota.ReserveRequest{Tenant: c.Tenant.ID, KeyID: c.Principal.KeyID, Limits: limits,
 		KeyLimits: c.KeyLimits, EstTokens: cl.est.Tokens, EstUSD: cl.est.USD})
 	if err != nil {
 		return fmt.Errorf("reserve quota for tenant %s on model %s: %w", c.Tenant.ID, cl.rec.Model, err)

@@ -137,7 +137,8 @@ func (s *Service) UploadDocument(ctx context.Context, tenant, kbID string, up Up
 	if err := validName(up.Name); err != nil {
 		return Document{}, err
 	}
-	if _, err := extract.Detect(up.Name, up.ContentType, nil); err != nil && path.Ext(up.Name) != "" {
+	format, err := extract.Detect(up.Name, up.ContentType, nil)
+	if err != nil && path.Ext(up.Name) != "" {
 		return Document{}, fault.New(ErrInvalid, "file", "%v (supported: txt, md, html, pdf, docx, csv, json)", err)
 	}
 	if err := checkSchema(kb, up.Metadata); err != nil {
@@ -147,8 +148,11 @@ func (s *Service) UploadDocument(ctx context.Context, tenant, kbID string, up Up
 	if err != nil {
 		return Document{}, fmt.Errorf("read upload: %w", err)
 	}
-	if int64(len(body)) > s.maxDoc {
-		return Document{}, fault.New(ErrInvalid, "file", "the document exceeds %d bytes", s.maxDoc)
+	if err := s.checkSize(int64(len(body))); err != nil {
+		return Document{}, err
+	}
+	if isText(format) && len(bytes.TrimSpace(body)) == 0 {
+		return Document{}, fault.New(ErrInvalid, "file", "the document %s has no text: there is nothing to index", up.Name)
 	}
 	key := ObjectKey(tenant, kbID, up.Name)
 	sidecar := key + SidecarSuffix
@@ -280,4 +284,33 @@ func checkSchema(kb KnowledgeBase, md map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// checkSize refuses an empty document and one over the size limit.
+func (s *Service) checkSize(n int64) error {
+	if n == 0 {
+		return fault.New(ErrInvalid, "file", "the document is empty: there is nothing to index")
+	}
+	if n > s.maxDoc {
+		return fault.New(ErrTooLarge, "file", "the document is %s, over the %s limit of a knowledge-base document; split it into smaller files",
+			mebibytes(n), mebibytes(s.maxDoc))
+	}
+	return nil
+}
+
+// isText reports whether a format is text whose bytes are its content.
+func isText(f extract.Format) bool {
+	switch f {
+	case extract.FormatText, extract.FormatMarkdown, extract.FormatCSV, extract.FormatJSON:
+		return true
+	}
+	return false
+}
+
+// mebibytes writes a size for people: MiB from 1 MiB up, else KiB.
+func mebibytes(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 }

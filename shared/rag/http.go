@@ -3,6 +3,7 @@ package rag
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/plinth-ai/plinth/shared/audit"
@@ -56,6 +57,8 @@ func writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case he != nil || errors.As(err, &he):
 		httpapi.WriteError(w, he)
+	case errors.Is(err, ErrTooLarge):
+		httpapi.WriteError(w, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: httpapi.CodeRequestTooLarge, Param: "file", Message: fault.Message(err)})
 	case errors.Is(err, ErrNoEmbedder), errors.Is(err, ErrNoChatModel):
 		httpapi.WriteError(w, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: httpapi.CodeModelUnavailable, Message: fault.Message(err)})
 	case isProviderErr(err):
@@ -252,7 +255,8 @@ func (h *handlers) upload(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseMultipartForm(32 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeErr(w, httpapi.Errorf(http.StatusRequestEntityTooLarge, httpapi.CodeRequestTooLarge, "document exceeds %d bytes", h.svc.maxDoc))
+			writeErr(w, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: httpapi.CodeRequestTooLarge, Param: "file",
+				Message: fmt.Sprintf("the upload is over the %s limit of a knowledge-base document; split it into smaller files", mebibytes(h.svc.maxDoc))})
 			return
 		}
 		writeErr(w, httpapi.BadRequest("file", "expected multipart/form-data with a file field: %v", err))

@@ -40,8 +40,12 @@ type Result struct {
 	Text     string      `json:"text"`
 	Document DocumentRef `json:"document"`
 	Source   string      `json:"source"`
-	Page     int         `json:"page,omitempty"`
-	ChunkID  string      `json:"chunk_id"`
+	// Page is the page the passage starts on; Pages lists every page it covers (both
+	// pages of a passage that runs over a page break). Both are absent for formats
+	// without pages.
+	Page    int    `json:"page,omitempty"`
+	Pages   []int  `json:"pages,omitempty"`
+	ChunkID string `json:"chunk_id"`
 	// Citation numbers the result from 1, as [n] markers in answers refer to it.
 	Citation int `json:"citation"`
 }
@@ -139,7 +143,7 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 			md = map[string]any{}
 		}
 		resp.Results = append(resp.Results, Result{
-			Score: h.Score, Text: text, Source: h.Source, Page: h.Page, ChunkID: h.ChunkID,
+			Score: h.Score, Text: text, Source: h.Source, Page: h.Page, Pages: pages(h.Page, h.EndPage), ChunkID: h.ChunkID,
 			Document: DocumentRef{ID: h.DocID, Name: h.DocName, Metadata: md},
 			Citation: len(resp.Results) + 1,
 		})
@@ -304,7 +308,10 @@ func BuildPrompt(query string, results []Result) string {
 	}
 	for _, r := range results {
 		fmt.Fprintf(&b, "[%d] (%s", r.Citation, r.Document.Name)
-		if r.Page > 0 {
+		switch {
+		case len(r.Pages) > 1:
+			fmt.Fprintf(&b, ", pages %d-%d", r.Pages[0], r.Pages[len(r.Pages)-1])
+		case r.Page > 0:
 			fmt.Fprintf(&b, ", page %d", r.Page)
 		}
 		b.WriteString(")\n")
@@ -315,4 +322,16 @@ func BuildPrompt(query string, results []Result) string {
 	b.WriteString(query)
 	b.WriteString("\nAnswer with citations:")
 	return b.String()
+}
+
+// pages lists the pages from first to last (last 0: first alone; first 0: none).
+func pages(first, last int) []int {
+	if first <= 0 {
+		return nil
+	}
+	out := []int{first}
+	for p := first + 1; p <= last; p++ {
+		out = append(out, p)
+	}
+	return out
 }

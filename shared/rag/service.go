@@ -43,6 +43,8 @@ var (
 	ErrInvalid = fault.Sentinel("rag: invalid request", fault.ErrInvalid)
 	// ErrNoEmbedder means no embedding model is bound for the knowledge base.
 	ErrNoEmbedder = errors.New("rag: no embedding model available")
+	// ErrTooLarge means a document is over the size limit of a knowledge-base document.
+	ErrTooLarge = fault.Sentinel("rag: document too large", fault.ErrInvalid)
 	// ErrAmbiguous means a knowledge base ID given without a tenant names knowledge bases
 	// of several tenants.
 	ErrAmbiguous = fault.Sentinel("rag: several tenants have the knowledge base", fault.ErrAmbiguous)
@@ -142,7 +144,11 @@ func WithEmbedRetry(attempts int, backoff time.Duration) Option {
 // WithEmbedBatch sets how many chunks go to the embedder per call (default 64).
 func WithEmbedBatch(n int) Option { return func(s *Service) { s.embedBatch = max(n, 1) } }
 
-// WithMaxDocumentBytes caps uploaded documents (default 50 MiB).
+// DefaultMaxDocumentBytes caps a document, uploaded or dropped in the bucket, unless
+// WithMaxDocumentBytes says otherwise.
+const DefaultMaxDocumentBytes = 20 << 20
+
+// WithMaxDocumentBytes caps documents, uploaded or dropped (default DefaultMaxDocumentBytes).
 func WithMaxDocumentBytes(n int64) Option { return func(s *Service) { s.maxDoc = n } }
 
 // WithClock sets the clock.
@@ -179,6 +185,7 @@ type Service struct {
 	limit          *limiter
 	refs           References
 	now            func() time.Time
+	sleep          func(ctx context.Context, d time.Duration) error
 }
 
 // References check what a knowledge base names when it is created. Each returns nil or
@@ -202,7 +209,7 @@ func NewService(st store.Store, bs blob.Store, indexes *index.Manager, opts ...O
 		panic("rag: NewService needs a store, a blob store and an index manager")
 	}
 	s := &Service{store: st, blob: bs, indexes: indexes, bucket: "local", embedAttempts: 4, embedBackoff: 200 * time.Millisecond,
-		embedBatch: 64, maxDoc: 50 << 20, now: time.Now}
+		embedBatch: 64, maxDoc: DefaultMaxDocumentBytes, now: time.Now, sleep: sleepCtx}
 	for _, o := range opts {
 		o(s)
 	}

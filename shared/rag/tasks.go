@@ -22,7 +22,6 @@ import (
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/extract"
 	"github.com/plinth-ai/plinth/shared/rag/index"
-	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 // Error names the ingestion state machine's Retry and Catch match on. A Lambda built from
@@ -309,6 +308,13 @@ func (s *Service) readJSON(ctx context.Context, key string, inline []byte, v any
 // Extract reads the document and its sidecar, skips it when its hash matches the indexed
 // version, and otherwise writes its text sections to the work area.
 func (s *Service) Extract(ctx context.Context, job Job) (Job, error) {
+	// Documents dropped in the bucket skip the upload's checks: check here, before
+	// reading a document that is too large.
+	if obj, err := s.blob.Head(ctx, job.Key); err == nil {
+		if err := s.checkSize(obj.Size); err != nil {
+			return Job{}, permanent(err)
+		}
+	}
 	data, contentType, err := s.readBlob(ctx, job.Key)
 	if err != nil {
 		return Job{}, err
@@ -409,55 +415,6 @@ func (s *Service) Chunk(ctx context.Context, job Job) (Job, error) {
 func searchText(c chunk.Chunk) string {
 	r := index.Record{Heading: c.Heading, Text: c.Text}
 	return r.SearchText()
-}
-
-// Embed embeds the chunks in batches, retrying transient provider errors with exponential
-// backoff, and charges the tokens through the usage callback.
-func (s *Service) Embed(ctx context.Context, job Job) (Job, error) {
-	kb, err := s.GetKnowledgeBase(ctx, job.Tenant, job.KB)
-	if err != nil {
-		return Job{}, err
-	}
-	emb, err := s.embedder(ctx, kb)
-	if err != nil {
-		return Job{}, err
-	}
-	if emb == nil {
-		job.VectorsKey, job.VectorsRaw = "", nil
-		return job, nil // lexical-only knowledge base
-	}
-	var chunks []chunk.Chunk
-	if err := s.readJSON(ctx, job.ChunksKey, job.ChunksRaw, &chunks); err != nil {
-		return Job{}, err
-	}
-	texts := make([]string, len(chunks))
-	used := 0
-	for i, c := range chunks {
-		texts[i] = searchText(c)
-		used += tokens.Count(texts[i])
-	}
-	var vecs [][]float32
-	for lo := 0; lo < len(texts); lo += s.embedBatch {
-		hi := min(lo+s.embedBatch, len(texts))
-		got, err := s.embedWithRetry(ctx, emb, texts[lo:hi], "search_document")
-		if err != nil {
-			return Job{}, err
-		}
-		vecs = append(vecs, got...)
-	}
-	if s.usage != nil {
-		s.usage(ctx, kb.Tenant, kb.ID, kb.EmbeddingModel, used)
-	}
-	buf, err := encodeVectors(vecs)
-	if err != nil {
-		return Job{}, permanent(err)
-	}
-	job.VectorsKey, job.VectorsRaw, err = s.stash(ctx, &job, "vectors.bin", buf)
-	return job, err
-}
-
-func (s *Service) embedWithRetry(ctx context.Context, emb Embedder, texts []string, inputType string) ([][]float32, error) {
-	return s.embedAttempt(ctx, emb, texts, inputType, s.embedAttempts)
 }
 
 func (s *Service) embedAttempt(ctx context.Context, emb Embedder, texts []string, inputType string, attempts int) ([][]float32, error) {
@@ -564,7 +521,7 @@ func (s *Service) Index(ctx context.Context, job Job) (Job, error) {
 	for i, c := range chunks {
 		recs[i] = index.Record{
 			ChunkID: fmt.Sprintf("%s:%d", job.DocumentID, c.Index), DocID: job.DocumentID, DocName: doc.Name,
-			Source: doc.SourceURI, Page: c.Page, Heading: c.Heading, Text: c.Text, Parent: c.Parent, Metadata: doc.Metadata,
+			Source: doc.SourceURI, Page: c.Page, EndPage: c.EndPage, Heading: c.Heading, Text: c.Text, Parent: c.Parent, Metadata: doc.Metadata,
 		}
 		if vecs != nil {
 			recs[i].Vector = vecs[i]

@@ -151,6 +151,7 @@ type tenantPatch struct {
 	Status          *Status            `json:"status"`
 	AllowedModels   *[]string          `json:"allowed_models"`
 	Limits          json.RawMessage    `json:"limits"`
+	IngestionLimits json.RawMessage    `json:"ingestion_limits"`
 	GuardrailPolicy *string            `json:"guardrail_policy"`
 	IsolationTier   *IsolationTier     `json:"isolation_tier"`
 	Tags            *map[string]string `json:"tags"`
@@ -189,6 +190,17 @@ func (h handlers) patchTenant(w http.ResponseWriter, r *http.Request) {
 		if len(p.Limits) > 0 {
 			if err := json.Unmarshal(p.Limits, &t.Limits); err != nil {
 				return httpapi.BadRequest("limits", "limits: %v", err)
+			}
+		}
+		if len(p.IngestionLimits) > 0 {
+			if string(p.IngestionLimits) == "null" {
+				t.IngestionLimits = nil
+			} else {
+				merged := t.IngestionBudget()
+				if err := json.Unmarshal(p.IngestionLimits, &merged); err != nil {
+					return httpapi.BadRequest("ingestion_limits", "ingestion_limits: %v", err)
+				}
+				t.IngestionLimits = &merged
 			}
 		}
 		if len(p.Cache) > 0 {

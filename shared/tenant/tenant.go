@@ -94,8 +94,13 @@ type Tenant struct {
 	Status Status `json:"status"`
 	// AllowedModels lists model IDs or aliases the tenant may call; empty means every
 	// approved model.
-	AllowedModels   []string          `json:"allowed_models,omitempty"`
-	Limits          Limits            `json:"limits"`
+	AllowedModels []string `json:"allowed_models,omitempty"`
+	Limits        Limits   `json:"limits"`
+	// IngestionLimits are the budget of the embeddings the platform makes to index the
+	// tenant's documents: counted apart from Limits, so ingestion never takes the
+	// capacity of the tenant's own requests, and paced, not failed, when spent. Unset:
+	// DefaultIngestionLimits.
+	IngestionLimits *Limits           `json:"ingestion_limits,omitempty"`
 	GuardrailPolicy string            `json:"guardrail_policy,omitempty"`
 	IsolationTier   IsolationTier     `json:"isolation_tier"`
 	Tags            map[string]string `json:"tags,omitempty"`
@@ -132,7 +137,24 @@ func (t *Tenant) validate() error {
 	if err := t.KeyPolicy.validate(); err != nil {
 		return err
 	}
+	if t.IngestionLimits != nil {
+		if err := t.IngestionLimits.validate(); err != nil {
+			return fault.WithParam(err, "ingestion_limits")
+		}
+	}
 	return t.Limits.validate()
+}
+
+// DefaultIngestionLimits is the ingestion budget of a tenant that sets none: a million
+// embedding tokens a minute (about 4 MB of text).
+var DefaultIngestionLimits = Limits{TokensPerMinute: 1_000_000}
+
+// IngestionBudget is the budget document ingestion runs under for the tenant.
+func (t *Tenant) IngestionBudget() Limits {
+	if t.IngestionLimits != nil {
+		return *t.IngestionLimits
+	}
+	return DefaultIngestionLimits
 }
 
 // Key is an API key's public record. The secret is never stored; only its SHA-256 hash.

@@ -105,6 +105,9 @@ type Chunk struct {
 	Text string `json:"text"`
 	// Page is the page the chunk starts on (0 when the format has no pages).
 	Page int `json:"page,omitempty"`
+	// EndPage is the page the chunk ends on when that is a later page than Page (a
+	// chunk that runs over a page break), else 0.
+	EndPage int `json:"end_page,omitempty"`
 	// Heading is the heading path of the section the chunk starts in.
 	Heading string `json:"heading,omitempty"`
 	// Parent is the enclosing parent passage for Hierarchical chunks: retrieval returns it
@@ -262,7 +265,11 @@ func (d *document) windows(from, to, size, overlap int) []window {
 		j := min(i+size, last)
 		start, end := d.spans[i].Start, d.spans[j-1].End
 		sec := d.sectionAt(start)
-		out = append(out, window{Chunk: Chunk{Text: d.text[start:end], Page: sec.Page, Heading: sec.Heading}, start: start, end: end})
+		c := Chunk{Text: d.text[start:end], Page: sec.Page, Heading: sec.Heading}
+		if last := d.sectionAt(end - 1); last.Page > c.Page {
+			c.EndPage = last.Page
+		}
+		out = append(out, window{Chunk: c, start: start, end: end})
 		if j == last {
 			break
 		}

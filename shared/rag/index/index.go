@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -217,7 +218,7 @@ func (m *Manager) Open(ctx context.Context, tenant, kb string) (*Index, error) {
 }
 
 // Drop deletes a knowledge base's whole index from the blob store, the external vector
-// store and memory.
+// store, memory and the local segment cache.
 func (m *Manager) Drop(ctx context.Context, tenant, kb string) error {
 	if !validName.MatchString(tenant) || !validName.MatchString(kb) {
 		return fmt.Errorf("%w: %q/%q", ErrInvalidName, tenant, kb)
@@ -240,7 +241,7 @@ func (m *Manager) Drop(ctx context.Context, tenant, kb string) error {
 			return fmt.Errorf("drop index %s/%s: %w", tenant, kb, err)
 		}
 	}
-	return nil
+	return m.dropCache(tenant, kb)
 }
 
 // manifest is the persisted list of live segments.
@@ -484,15 +485,50 @@ func (ix *Index) buildView(ctx context.Context, man manifest) (*view, error) {
 			}
 		}
 	}
+	for k := range ix.loaded {
+		if _, ok := keep[k]; !ok {
+			// A merge replaced the segment: its cached copy will not be read again.
+			if p := ix.cachePath(k); p != "" {
+				_ = os.Remove(p)
+			}
+		}
+	}
 	ix.loaded = keep
 	return v, nil
 }
 
-func (ix *Index) cachePath(k string) string {
-	if ix.m.opts.cacheDir == "" {
+// cachePath is where segment k is cached on local disk: the blob key's path under the
+// cache directory, so a knowledge base's segments share one directory ("" without a
+// cache directory).
+func (ix *Index) cachePath(k string) string { return ix.m.cachePath(k) }
+
+func (m *Manager) cachePath(k string) string {
+	if m.opts.cacheDir == "" {
 		return ""
 	}
-	return filepath.Join(ix.m.opts.cacheDir, strings.ReplaceAll(k, "/", "_"))
+	return filepath.Join(m.opts.cacheDir, filepath.FromSlash(k))
+}
+
+// dropCache removes a knowledge base's cached segments, and those an earlier cache layout
+// kept flat in the cache directory (<prefix with / as _>*).
+func (m *Manager) dropCache(tenant, kb string) error {
+	if m.opts.cacheDir == "" {
+		return nil
+	}
+	prefix := Prefix(tenant, kb)
+	if err := os.RemoveAll(m.cachePath(prefix)); err != nil {
+		return fmt.Errorf("drop cached segments of %s/%s: %w", tenant, kb, err)
+	}
+	flat, err := filepath.Glob(filepath.Join(m.opts.cacheDir, strings.ReplaceAll(prefix, "/", "_")+"*"))
+	if err != nil {
+		return err
+	}
+	for _, f := range flat {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("drop cached segment %s: %w", filepath.Base(f), err)
+		}
+	}
+	return nil
 }
 
 func (ix *Index) loadSegment(ctx context.Context, k string) (*segment, error) {

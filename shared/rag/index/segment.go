@@ -26,8 +26,10 @@ type Record struct {
 	DocID   string `json:"doc_id"`
 	DocName string `json:"doc_name,omitempty"`
 	// Source is the document's URI (s3://bucket/key or the blob key).
-	Source  string `json:"source,omitempty"`
-	Page    int    `json:"page,omitempty"`
+	Source string `json:"source,omitempty"`
+	Page   int    `json:"page,omitempty"`
+	// EndPage is the last page of a chunk that runs over a page break (else 0).
+	EndPage int    `json:"end_page,omitempty"`
 	Heading string `json:"heading,omitempty"`
 	// Text is searched and embedded (with Heading in front as context).
 	Text string `json:"text"`
@@ -110,7 +112,7 @@ var (
 
 type fileRecord struct {
 	ChunkID, DocID, DocName, Source, Heading, Text, Parent string
-	Page                                                   int
+	Page, EndPage                                          int
 	Metadata                                               []byte
 }
 
@@ -359,7 +361,7 @@ func (s *segment) encode(w io.Writer) error {
 				return fmt.Errorf("encode metadata of %s: %w", r.ChunkID, err)
 			}
 		}
-		f.Records[i] = fileRecord{ChunkID: r.ChunkID, DocID: r.DocID, DocName: r.DocName, Source: r.Source, Heading: r.Heading, Text: r.Text, Parent: r.Parent, Page: r.Page, Metadata: md}
+		f.Records[i] = fileRecord{ChunkID: r.ChunkID, DocID: r.DocID, DocName: r.DocName, Source: r.Source, Heading: r.Heading, Text: r.Text, Parent: r.Parent, Page: r.Page, EndPage: r.EndPage, Metadata: md}
 	}
 	if s.dim > 0 {
 		vecs := s.denseVecs()
@@ -418,7 +420,7 @@ func decodeSegment(data []byte) (*segment, error) {
 	}
 	s.recs = make([]Record, n)
 	for i, r := range f.Records {
-		rec := Record{ChunkID: r.ChunkID, DocID: r.DocID, DocName: r.DocName, Source: r.Source, Heading: r.Heading, Text: r.Text, Parent: r.Parent, Page: r.Page}
+		rec := Record{ChunkID: r.ChunkID, DocID: r.DocID, DocName: r.DocName, Source: r.Source, Heading: r.Heading, Text: r.Text, Parent: r.Parent, Page: r.Page, EndPage: r.EndPage}
 		if len(r.Metadata) > 0 {
 			if err := json.Unmarshal(r.Metadata, &rec.Metadata); err != nil {
 				return nil, fmt.Errorf("%w: metadata of %s: %v", ErrCorruptSegment, r.ChunkID, err)
