@@ -473,7 +473,7 @@ func (d *Durable) collect(ctx context.Context, in TaskInput) (any, error) {
 		s.State.Usage.ToolCalls++
 		s.State.Usage.add(Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens, CostUSD: r.Usage.CostUSD})
 		s.State.Trace = append(s.State.Trace, r.Step)
-		s.State.Messages = append(s.State.Messages, provider.Message{Role: "tool", ToolCallID: id, Content: provider.TextContent(r.Output)})
+		s.State.Messages = append(s.State.Messages, toolMessage(id, result{text: r.Output, failed: failed(r.Step)}))
 		_ = d.st.Delete(ctx, store.Key{PK: callPK(in.Tenant, in.RunID), SK: callSK(id)}, store.WriteOptions{})
 	}
 	s.Run.Approvals, s.Run.Decisions, s.Calls = nil, nil, nil

@@ -68,7 +68,7 @@ func (r *Runtime) resume(ctx context.Context, c *gateway.Caller, spec *Spec, b m
 	}
 	var missing []string
 	var approved []provider.ToolCall
-	results := map[string]string{}
+	results := map[string]result{}
 	for _, p := range st.Pending {
 		switch p.Kind {
 		case "function":
@@ -77,7 +77,7 @@ func (r *Runtime) resume(ctx context.Context, c *gateway.Caller, spec *Spec, b m
 				missing = append(missing, p.CallID)
 				continue
 			}
-			results[p.CallID] = out
+			results[p.CallID] = result{text: out}
 		case "approval":
 			ok, decided := res.Approvals[p.CallID]
 			switch {
@@ -86,7 +86,7 @@ func (r *Runtime) resume(ctx context.Context, c *gateway.Caller, spec *Spec, b m
 			case ok:
 				approved = append(approved, provider.ToolCall{ID: p.CallID, Type: "function", Function: provider.FunctionCall{Name: p.Name, Arguments: p.Arguments}})
 			default:
-				results[p.CallID] = "Error: a reviewer did not approve this call; it was not made."
+				results[p.CallID] = result{text: "Error: a reviewer did not approve this call; it was not made.", failed: true}
 				st.Trace = append(st.Trace, Step{Kind: "tool", Name: p.Name, CallID: p.CallID, Arguments: p.Arguments, Status: "denied"})
 			}
 		}
@@ -97,13 +97,13 @@ func (r *Runtime) resume(ctx context.Context, c *gateway.Caller, spec *Spec, b m
 	if len(approved) > 0 {
 		steps, outs := r.execute(ctx, c, spec, b, st, approved, true, emit)
 		for i, call := range approved {
-			results[call.ID] = outs[i]
+			results[call.ID] = result{text: outs[i], failed: failed(steps[i])}
 		}
 		st.Trace = append(st.Trace, steps...)
 	}
 	// Tool messages follow the assistant turn in the order of its calls.
 	for _, p := range st.Pending {
-		st.Messages = append(st.Messages, provider.Message{Role: "tool", ToolCallID: p.CallID, Content: provider.TextContent(results[p.CallID])})
+		st.Messages = append(st.Messages, toolMessage(p.CallID, results[p.CallID]))
 	}
 	st.Pending = nil
 	return nil
@@ -116,14 +116,14 @@ func (r *Runtime) loop(ctx context.Context, c *gateway.Caller, spec *Spec, b map
 			return err
 		}
 		steps, outs := r.execute(ctx, c, spec, b, st, s.now, false, emit)
-		results := map[string]string{}
+		results := map[string]result{}
 		for _, a := range s.answered {
 			st.Trace = append(st.Trace, a.step)
-			results[a.call.ID] = a.output
+			results[a.call.ID] = result{text: a.output, failed: true}
 		}
 		st.Trace = append(st.Trace, steps...)
 		for i, call := range s.now {
-			results[call.ID] = outs[i]
+			results[call.ID] = result{text: outs[i], failed: failed(steps[i])}
 		}
 		// The tool messages of the calls answered now are kept; a waiting call's message
 		// follows when the run resumes.
@@ -269,7 +269,7 @@ func (r *Runtime) step(ctx context.Context, c *gateway.Caller, spec *Spec, b map
 	}
 	if budget.MaxToolCalls > 0 && st.Usage.ToolCalls+len(calls) > budget.MaxToolCalls {
 		for _, call := range calls {
-			st.Messages = append(st.Messages, provider.Message{Role: "tool", ToolCallID: call.ID, Content: provider.TextContent("Error: the run's budget of tool calls is used up; the call was not made.")})
+			st.Messages = append(st.Messages, toolMessage(call.ID, result{text: "Error: the run's budget of tool calls is used up; the call was not made.", failed: true}))
 		}
 		return end(StatusIncomplete, "budget")
 	}
@@ -320,13 +320,29 @@ func choiceTarget(tc ToolChoice) string {
 	return strings.Join(names, " or ")
 }
 
+// result is what a call answers the model with; failed marks a call that failed or was
+// not made.
+type result struct {
+	text   string
+	failed bool
+}
+
+// failed reports whether a call's trace step is a failure the model should be told of as
+// one (an agent that stopped early still answered).
+func failed(s Step) bool { return s.Status != "ok" && s.Status != "incomplete" }
+
+// toolMessage is the tool message answering a call.
+func toolMessage(callID string, r result) provider.Message {
+	return provider.Message{Role: "tool", ToolCallID: callID, Content: provider.TextContent(r.text), ToolError: r.failed}
+}
+
 // pendingResults are the tool messages of a step's calls that were answered while others
 // of the step wait; the waiting calls' messages follow when the run resumes.
-func pendingResults(calls []provider.ToolCall, done map[string]string) []provider.Message {
+func pendingResults(calls []provider.ToolCall, done map[string]result) []provider.Message {
 	var out []provider.Message
 	for _, call := range calls {
 		if res, ok := done[call.ID]; ok {
-			out = append(out, provider.Message{Role: "tool", ToolCallID: call.ID, Content: provider.TextContent(res)})
+			out = append(out, toolMessage(call.ID, res))
 		}
 	}
 	return out

@@ -21,6 +21,9 @@ type Message struct {
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
 	Refusal    *string    `json:"refusal,omitempty"`
+	// ToolError marks a tool message that reports a failed call (Plinth's extension).
+	// Providers that can say so are told: Bedrock's toolResult gets status "error".
+	ToolError bool `json:"tool_error,omitempty"`
 }
 
 // ContentPart is one part of an array-form message content.

@@ -13,7 +13,12 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/provider"
+	"github.com/plinth-ai/plinth/shared/provider/router"
 	"github.com/plinth-ai/plinth/test/mcpfixture"
 	"github.com/plinth-ai/plinth/test/scripted"
 )
@@ -24,20 +29,53 @@ type env struct {
 	t       *testing.T
 	srv     *httptest.Server
 	fixture *mcpfixture.Fixture
-	model   *scripted.Server
+	model   scriptedModel
 	key     string
 }
 
+// scriptedModel is a scripted model server of either wire format.
+type scriptedModel interface {
+	Requests() []provider.ChatRequest
+	Close()
+}
+
+// Backends of the scripted model "scripted".
+const (
+	backendOpenAI  = "openai"
+	backendBedrock = "bedrock"
+)
+
 // newEnv starts a platform with tenant "acme" (key e.key), the scripted model "scripted"
-// allowed to it, and the fixture MCP server "tools" granted to it.
+// (an OpenAI-compatible deployment) allowed to it, and the fixture MCP server "tools"
+// granted to it.
 func newEnv(t *testing.T, script map[string][]scripted.Reply) *env {
+	return newEnvOn(t, backendOpenAI, script)
+}
+
+// newEnvOn is newEnv with the scripted model deployed on backend: an OpenAI-compatible
+// endpoint, or Bedrock (Converse and ConverseStream, SigV4-signed).
+func newEnvOn(t *testing.T, backend string, script map[string][]scripted.Reply) *env {
 	t.Helper()
-	l, err := platform.NewLocal(context.Background(), platform.Config{DataDir: t.TempDir(), AdminKey: adminKey,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := platform.Config{DataDir: t.TempDir(), AdminKey: adminKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e := &env{t: t, fixture: mcpfixture.New()}
+	var deployment map[string]any
+	switch backend {
+	case backendBedrock:
+		br := scripted.NewBedrock(script)
+		e.model = br
+		cfg.DeploymentOptions = []router.BuildOption{router.WithAWSConfig(aws.Config{Region: "us-east-1",
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDAGENTS", "agents-secret", "")})}
+		deployment = map[string]any{"provider": "bedrock", "base_url": br.URL, "region": "us-east-1", "model": "anthropic.claude-3-5-sonnet-20240620-v1:0"}
+	default:
+		oa := scripted.New(script)
+		e.model = oa
+		deployment = map[string]any{"provider": "openai", "base_url": oa.URL + "/v1", "model": "scripted", "api_key": "x"}
+	}
+	l, err := platform.NewLocal(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: httptest.NewServer(l.Handler), fixture: mcpfixture.New(), model: scripted.New(script)}
+	e.srv = httptest.NewServer(l.Handler)
 	up := httptest.NewServer(e.fixture.Handler())
 	t.Cleanup(func() {
 		e.srv.Close()
@@ -45,9 +83,8 @@ func newEnv(t *testing.T, script map[string][]scripted.Reply) *env {
 		e.model.Close()
 		_ = l.Close(context.Background())
 	})
-	e.do("POST", "/admin/models", adminKey, map[string]any{"id": "scripted", "kind": "chat",
-		"deployments": []map[string]any{{"provider": "openai", "base_url": e.model.URL + "/v1", "model": "scripted", "api_key": "x"}},
-		"prices":      map[string]any{"input_per_million": 1.0, "output_per_million": 2.0}}, http.StatusCreated, nil)
+	e.do("POST", "/admin/models", adminKey, map[string]any{"id": "scripted", "kind": "chat", "deployments": []map[string]any{deployment},
+		"prices": map[string]any{"input_per_million": 1.0, "output_per_million": 2.0}}, http.StatusCreated, nil)
 	e.do("POST", "/admin/models/scripted/review", adminKey, map[string]any{"decision": "approve", "reviewer": "alice"}, http.StatusOK, nil)
 	e.do("POST", "/admin/tenants", adminKey, map[string]any{"id": "acme", "name": "Acme"}, http.StatusCreated, nil)
 	var k struct{ Key string }

@@ -438,3 +438,44 @@ func TestConverseImage(t *testing.T) {
 		t.Errorf("content %s", body.Messages)
 	}
 }
+
+// TestToolErrorStatus: a tool message that reports a failed call reaches Bedrock as a
+// toolResult with status "error"; a successful one has no status.
+func TestToolErrorStatus(t *testing.T) {
+	t.Parallel()
+	srv := providertest.NewBedrockServer()
+	defer srv.Close()
+	req := conversation()
+	req.Messages[2].ToolCalls = append(req.Messages[2].ToolCalls, provider.ToolCall{ID: "call_2", Type: "function", Function: provider.FunctionCall{Name: "get_weather", Arguments: `{"location":"Atlantis"}`}})
+	req.Messages = append(req.Messages[:4], append([]provider.Message{{Role: "tool", ToolCallID: "call_2", ToolError: true, Content: provider.TextContent("Error: no such city")}}, req.Messages[4:]...)...)
+	if _, err := NewChat(client(srv), claude).Chat(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Messages []struct {
+			Content []struct {
+				ToolResult *struct {
+					ToolUseID string  `json:"toolUseId"`
+					Status    *string `json:"status"`
+				} `json:"toolResult"`
+			} `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(srv.LastRequest().Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, m := range body.Messages {
+		for _, c := range m.Content {
+			if r := c.ToolResult; r != nil {
+				status[r.ToolUseID] = "none"
+				if r.Status != nil {
+					status[r.ToolUseID] = *r.Status
+				}
+			}
+		}
+	}
+	if status["call_1"] != "none" || status["call_2"] != "error" {
+		t.Errorf("toolResult statuses %v, want call_1 none, call_2 error", status)
+	}
+}

@@ -65,10 +65,14 @@ func toConverse(req *provider.ChatRequest) (*converseParts, error) {
 			if m.ToolCallID == "" {
 				return nil, badRequest("a tool message needs tool_call_id")
 			}
-			p.add(types.ConversationRoleUser, []types.ContentBlock{&types.ContentBlockMemberToolResult{Value: types.ToolResultBlock{
+			result := types.ToolResultBlock{
 				ToolUseId: aws.String(m.ToolCallID),
 				Content:   []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: m.Content.String()}},
-			}}})
+			}
+			if m.ToolError {
+				result.Status = types.ToolResultStatusError
+			}
+			p.add(types.ConversationRoleUser, []types.ContentBlock{&types.ContentBlockMemberToolResult{Value: result}})
 			usedTools = true
 		default:
 			return nil, badRequest("unsupported message role " + m.Role)

@@ -390,7 +390,7 @@ var (
 	deltaKeys       = []string{"role", "content", "refusal", "tool_calls"}
 	responseKeys    = []string{"id", "object", "created", "model", "system_fingerprint", "usage", "choices"}
 	choiceKeys      = []string{"index", "finish_reason", "logprobs", "message"}
-	messageKeys     = []string{"role", "name", "content", "refusal", "tool_calls", "tool_call_id"}
+	messageKeys     = []string{"role", "name", "content", "refusal", "tool_calls", "tool_call_id", "tool_error"}
 	usageKeys       = []string{"prompt_tokens", "completion_tokens", "total_tokens"}
 )
 
