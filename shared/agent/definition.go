@@ -90,16 +90,36 @@ func (d *Definition) validate() error {
 
 // Service stores agent definitions.
 type Service struct {
-	st  store.Store
-	now func() time.Time
+	st   store.Store
+	now  func() time.Time
+	refs References
 }
 
+// References check what an agent names when it is saved. Each returns nil or an error of
+// package fault's kinds saying what is wrong; a nil check accepts anything.
+type References struct {
+	// Tenant checks that the owning tenant exists.
+	Tenant func(ctx context.Context, id string) error
+	// ChatModel checks that a model ID or alias is a chat model.
+	ChatModel func(ctx context.Context, id string) error
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithReferences validates an agent's tenant and model when it is saved.
+func WithReferences(r References) Option { return func(s *Service) { s.refs = r } }
+
 // NewService returns the registry of agents over st.
-func NewService(st store.Store) *Service {
+func NewService(st store.Store, opts ...Option) *Service {
 	if st == nil {
 		panic("agent.NewService: nil store")
 	}
-	return &Service{st: st, now: time.Now}
+	s := &Service{st: st, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 func defPK(id string) string { return "AGENT#DEF#" + id }
@@ -112,6 +132,16 @@ const indexPK = "AGENT#INDEX"
 func (s *Service) Save(ctx context.Context, d Definition, by string) (Definition, error) {
 	if err := d.validate(); err != nil {
 		return Definition{}, err
+	}
+	if check := s.refs.Tenant; check != nil {
+		if err := check(ctx, d.Tenant); err != nil {
+			return Definition{}, fault.WithParam(err, "tenant")
+		}
+	}
+	if check := s.refs.ChatModel; check != nil {
+		if err := check(ctx, d.Model); err != nil {
+			return Definition{}, fault.WithParam(err, "model")
+		}
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		latest, err := s.Get(ctx, d.ID, 0)

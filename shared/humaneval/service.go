@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 )
 
@@ -61,6 +62,7 @@ type Service struct {
 	blobs    blob.Store
 	runs     Runs
 	feedback Feedback
+	tenants  func(ctx context.Context, id string) error
 	now      func() time.Time
 
 	mu  sync.Mutex
@@ -75,6 +77,12 @@ func WithRuns(r Runs) Option { return func(s *Service) { s.runs = r } }
 
 // WithFeedback enables queues built from end-user feedback.
 func WithFeedback(f Feedback) Option { return func(s *Service) { s.feedback = f } }
+
+// WithTenants checks that a queue's tenant exists when it is created (nil or an error of
+// package fault's kinds).
+func WithTenants(check func(ctx context.Context, id string) error) Option {
+	return func(s *Service) { s.tenants = check }
+}
 
 // WithClock replaces time.Now.
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
@@ -117,6 +125,11 @@ func newID(prefix string, now time.Time) string {
 func (s *Service) CreateQueue(ctx context.Context, q Queue, createdBy string) (*Queue, error) {
 	if err := q.validate(); err != nil {
 		return nil, err
+	}
+	if s.tenants != nil {
+		if err := s.tenants(ctx, q.Tenant); err != nil {
+			return nil, fault.WithParam(err, "tenant")
+		}
 	}
 	items, err := s.buildItems(ctx, &q)
 	if err != nil {
@@ -200,7 +213,7 @@ func (s *Service) run(ctx context.Context, tenant, id string) (*Run, error) {
 		return nil, err
 	}
 	if r.Tenant != tenant {
-		return nil, fmt.Errorf("evaluation run %s of tenant %s: %w", id, tenant, ErrNotFound)
+		return nil, fault.New(ErrNotFound, "source.run_id", "tenant %s has no evaluation run %q; list a suite's runs with GET /admin/eval-suites/{id}/runs?tenant=%s", tenant, id, tenant)
 	}
 	return r, nil
 }

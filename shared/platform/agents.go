@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/plinth-ai/plinth/shared/agent"
+	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/statemachines"
 )
 
@@ -29,7 +30,13 @@ func Agents(p *Platform) (*Agenting, error) {
 			return nil, err
 		}
 		st := p.b.Data.Store
-		reg := agent.NewService(st)
+		refs := references{p}
+		reg := agent.NewService(st, agent.WithReferences(agent.References{
+			Tenant: refs.tenantExists,
+			ChatModel: func(ctx context.Context, id string) error {
+				return refs.modelOfKind(ctx, id, registry.KindChat)
+			},
+		}))
 		rt := agent.NewRuntime(gw, tools.Hub, reg, p.log)
 		a := &Agenting{Registry: reg, Responses: agent.NewResponses(rt, reg, st)}
 		deployed := true

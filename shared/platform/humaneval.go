@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/plinth-ai/plinth/shared/eval"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/humaneval"
 )
 
@@ -15,7 +16,7 @@ type evalRuns struct{ svc *eval.Service }
 func (e evalRuns) Run(ctx context.Context, id string) (*humaneval.Run, error) {
 	r, err := e.svc.GetRun(ctx, id)
 	if errors.Is(err, eval.ErrNotFound) {
-		return nil, fmt.Errorf("evaluation run %s: %w", id, humaneval.ErrNotFound)
+		return nil, fault.New(humaneval.ErrNotFound, "source.run_id", "evaluation run %q does not exist; list a suite's runs with GET /admin/eval-suites/{id}/runs", id)
 	}
 	if err != nil {
 		return nil, err

@@ -198,7 +198,8 @@ func HumanEval(p *Platform) (*humaneval.Service, error) {
 			return nil, err
 		}
 		svc, err := humaneval.NewService(p.b.Data.Store, p.b.Data.Blobs.Eval,
-			humaneval.WithRuns(evalRuns{ev}), humaneval.WithFeedback(evalFeedback{ev}))
+			humaneval.WithRuns(evalRuns{ev}), humaneval.WithFeedback(evalFeedback{ev}),
+			humaneval.WithTenants(references{p}.tenantExists))
 		if err != nil {
 			return nil, fmt.Errorf("human evaluation: %w", err)
 		}

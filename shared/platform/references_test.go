@@ -55,6 +55,14 @@ func TestReferencesAreValidatedOnWrite(t *testing.T) {
 			404, httpapi.CodeModelNotFound, "fallbacks[0]", []string{"nope"}},
 		{"chat model falling back to an embedding model", "POST", "/admin/models", `{"id":"m1","kind":"chat","deployments":[{"provider":"local","model":"echo"}],"fallbacks":["local-embed"]}`,
 			400, httpapi.CodeInvalidRequest, "fallbacks[0]", []string{"an embedding model"}},
+		{"agent of an unknown tenant", "POST", "/admin/agents", `{"tenant":"zzz","id":"a1","model":"local-chat"}`,
+			404, httpapi.CodeNotFound, "tenant", []string{"zzz"}},
+		{"agent on an unknown model", "POST", "/admin/agents", `{"tenant":"acme","id":"a1","model":"nope"}`,
+			404, httpapi.CodeModelNotFound, "model", []string{"nope"}},
+		{"review queue of an unknown tenant", "POST", "/admin/review-queues", `{"tenant":"zzz","name":"q","kind":"rubric","criteria":[{"name":"c","max":5}],"source":{"type":"samples","samples":[{"input":"x","output":"y"}]}}`,
+			404, httpapi.CodeNotFound, "tenant", []string{"zzz"}},
+		{"review queue of an unknown run", "POST", "/admin/review-queues", `{"tenant":"acme","name":"q","kind":"rubric","criteria":[{"name":"c","max":5}],"source":{"type":"eval_run","run_id":"run-nope"}}`,
+			404, httpapi.CodeNotFound, "source.run_id", []string{"run-nope"}},
 	} {
 		t.Run(r.name, func(t *testing.T) {
 			c.t = t

@@ -62,6 +62,7 @@ func Tools(p *Platform) (*Tooling, error) {
 			toolhub.WithBackend(toolhub.KindBuiltin, builtin.New(builtinPorts(p, guards))),
 			toolhub.WithBackend(toolhub.KindLambda, lambdatool.New(lambdaClient(p.b.AWS))),
 			toolhub.WithSecrets(toolSecrets(p.b.Secrets)),
+			toolhub.WithGrantTenants(references{p}.tenantExists),
 			toolhub.WithLogger(log))
 		hub := toolhub.NewHub(svc,
 			toolhub.WithGuard(toolGuard{g: guardrails.New(guards)}),

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
@@ -41,6 +42,7 @@ type Service struct {
 	st       store.Store
 	backends map[Kind]Backend
 	secrets  Secrets
+	tenants  func(ctx context.Context, id string) error
 	now      func() time.Time
 	ttl      time.Duration
 	log      *slog.Logger
@@ -70,6 +72,12 @@ func WithBackend(k Kind, b Backend) ServiceOption { return func(s *Service) { s.
 
 // WithSecrets sets how credentials are resolved (default: the stored value only).
 func WithSecrets(f Secrets) ServiceOption { return func(s *Service) { s.secrets = f } }
+
+// WithGrantTenants checks that a grant's tenant exists when it is created (nil or an
+// error of package fault's kinds).
+func WithGrantTenants(check func(ctx context.Context, id string) error) ServiceOption {
+	return func(s *Service) { s.tenants = check }
+}
 
 // WithClock sets the clock.
 func WithClock(now func() time.Time) ServiceOption { return func(s *Service) { s.now = now } }
@@ -180,7 +188,7 @@ func (s *Service) Grants(ctx context.Context, tenantID string) ([]Grant, error) 
 func (s *Service) Server(ctx context.Context, id string) (Server, error) {
 	it, err := s.st.Get(ctx, store.Key{PK: serversPK, SK: id})
 	if errors.Is(err, store.ErrNotFound) {
-		return Server{}, fmt.Errorf("tool server %s: %w", id, ErrNotFound)
+		return Server{}, fault.New(ErrNotFound, "", "tool server %q is not in the catalog; list them with GET /admin/tool-servers", id)
 	}
 	if err != nil {
 		return Server{}, fmt.Errorf("get tool server %s: %w", id, err)
@@ -219,7 +227,7 @@ func (s *Service) put(ctx context.Context, srv *Server, cond store.Cond) error {
 	v, err := s.st.Put(ctx, store.Item{Key: store.Key{PK: serversPK, SK: srv.ID}, Data: b}, store.WriteOptions{Cond: cond, Version: srv.Version})
 	if errors.Is(err, store.ErrConditionFailed) {
 		if cond == store.IfNotExists {
-			return fmt.Errorf("tool server %s: %w", srv.ID, ErrExists)
+			return fault.New(ErrExists, "id", "tool server %q is already in the catalog; choose another id", srv.ID)
 		}
 		return fmt.Errorf("tool server %s was changed concurrently: %w", srv.ID, ErrConflict)
 	}
@@ -470,6 +478,11 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 func (s *Service) CreateGrant(ctx context.Context, g Grant, by string) (Grant, error) {
 	if err := g.validate(); err != nil {
 		return Grant{}, err
+	}
+	if s.tenants != nil {
+		if err := s.tenants(ctx, g.Tenant); err != nil {
+			return Grant{}, fault.WithParam(err, "tenant")
+		}
 	}
 	srv, err := s.Server(ctx, g.Server)
 	if err != nil {
