@@ -98,7 +98,7 @@ func TestAPIStack(t *testing.T) {
 			"GET /v1/knowledge-bases/{kb}/documents/{document}", "DELETE /v1/knowledge-bases/{kb}/documents/{document}",
 			"ANY /admin/{proxy+}", "GET /healthz", "GET /openapi.json",
 			"GET /v1/tools", "POST /v1/responses", "GET /v1/responses/{id}",
-			"POST /v1/agent-runs", "GET /v1/agent-runs/{id}", "POST /v1/agent-runs/{id}/approvals", "POST /mcp", "GET /mcp", "DELETE /mcp", "GET /.well-known/oauth-protected-resource/mcp",
+			"POST /v1/agent-runs", "GET /v1/agent-runs/{id}", "POST /v1/agent-runs/{id}/approvals", "POST /v1/agent-runs/{id}/outputs", "POST /mcp", "GET /mcp", "DELETE /mcp", "GET /.well-known/oauth-protected-resource/mcp",
 			"GET /v1/session", "GET /v1/review-queues", "GET /v1/review-queues/{id}",
 			"POST /v1/review-queues/{id}/next", "POST /v1/review-queues/{id}/reviews",
 			"GET /console", "GET /console/{proxy+}",

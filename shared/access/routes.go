@@ -177,6 +177,7 @@ var routes = map[string]Rule{
 	"POST /v1/agent-runs":                            {Roles: callers, Scopes: scopeInference, Tenant: own},
 	"GET /v1/agent-runs/{id}":                        {Roles: callers, Scopes: scopeInference, Tenant: own},
 	"POST /v1/agent-runs/{id}/approvals":             {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"POST /v1/agent-runs/{id}/outputs":               {Roles: callers, Scopes: scopeInference, Tenant: own},
 	"POST /mcp":                                      {Roles: callers, Scopes: scopeInference, Tenant: own},
 	"GET /mcp":                                       {Roles: callers, Scopes: scopeInference, Tenant: own},
 	"DELETE /mcp":                                    {Roles: callers, Scopes: scopeInference, Tenant: own},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/store"
@@ -23,6 +24,7 @@ import (
 const (
 	RunRunning          = "running"
 	RunRequiresApproval = "requires_approval"
+	RunRequiresAction   = "requires_action"
 	RunCompleted        = "completed"
 	RunIncomplete       = "incomplete"
 	RunFailed           = "failed"
@@ -41,6 +43,9 @@ type DurableRun struct {
 	Output     string `json:"output,omitempty"`
 	// Approvals are the calls waiting for a reviewer (while requires_approval).
 	Approvals []Pending `json:"approvals,omitempty"`
+	// Functions are the calls of the client's functions waiting for their outputs
+	// (while requires_action): post them to /v1/agent-runs/{id}/outputs.
+	Functions []Pending `json:"functions,omitempty"`
 	// Decisions are reviewers' decisions by call ID.
 	Decisions   map[string]Decision `json:"decisions,omitempty"`
 	Usage       Usage               `json:"usage"`
@@ -63,8 +68,44 @@ type storedRun struct {
 	Principal auth.Principal `json:"principal"`
 	State     State          `json:"state"`
 	Def       Definition     `json:"def"`
-	Calls     []string       `json:"calls,omitempty"`
-	Token     string         `json:"token,omitempty"`
+	// ClientTools are the functions the client executes, given when the run started.
+	ClientTools []provider.Tool `json:"client_tools,omitempty"`
+	// Outputs are the client's function outputs by call ID, until the step collects them.
+	Outputs map[string]string `json:"outputs,omitempty"`
+	Calls   []string          `json:"calls,omitempty"`
+	Token   string            `json:"token,omitempty"`
+}
+
+// ready reports whether every call the run waits for is answered: approvals decided and
+// the client's function outputs given.
+func (s *storedRun) ready() bool {
+	for _, p := range s.Run.Approvals {
+		if _, ok := s.Run.Decisions[p.CallID]; !ok {
+			return false
+		}
+	}
+	for _, p := range s.Run.Functions {
+		if _, ok := s.Outputs[p.CallID]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// waiting reports whether the run waits for approvals or function outputs.
+func (s *storedRun) waiting() bool {
+	return s.Run.Status == RunRequiresApproval || s.Run.Status == RunRequiresAction
+}
+
+// status is the run's status while it waits: requires_action while a function output is
+// missing, requires_approval while only decisions are.
+func (s *storedRun) waitStatus() string {
+	for _, p := range s.Run.Functions {
+		if _, ok := s.Outputs[p.CallID]; !ok {
+			return RunRequiresAction
+		}
+	}
+	return RunRequiresApproval
 }
 
 // Callers rebuilds a run's caller in a task, from its tenant and key.
@@ -132,7 +173,9 @@ func (d *Durable) save(ctx context.Context, s *storedRun, version int64) error {
 }
 
 // Start starts a durable run of an agent of the caller's tenant with a user message.
-func (d *Durable) Start(ctx context.Context, c *gateway.Caller, agentID, input string) (*DurableRun, error) {
+// tools are functions the client executes: a call of one pauses the run (requires_action)
+// until the client posts its output.
+func (d *Durable) Start(ctx context.Context, c *gateway.Caller, agentID, input string, tools []provider.Tool) (*DurableRun, error) {
 	def, err := d.rt.agents.For(ctx, c.Principal.TenantID, agentID)
 	if err != nil {
 		return nil, err
@@ -140,15 +183,16 @@ func (d *Durable) Start(ctx context.Context, c *gateway.Caller, agentID, input s
 	if input == "" {
 		return nil, fmt.Errorf("%w: input is required", ErrInvalid)
 	}
-	if _, _, err := d.rt.bind(ctx, c, &Spec{Def: def}); err != nil {
+	if _, _, err := d.rt.bind(ctx, c, &Spec{Def: def, ClientTools: tools}); err != nil {
 		return nil, err
 	}
 	now := d.now().UTC()
 	s := &storedRun{
-		Run:       DurableRun{ID: newID("run_"), Tenant: c.Principal.TenantID, Agent: def.ID, AgentVersion: def.Version, Status: RunRunning, CreatedAt: now, UpdatedAt: now, Trace: []Step{}},
-		Principal: c.Principal,
-		State:     State{Agent: def.ID, AgentVersion: def.Version, Model: def.Model, Instructions: def.Instructions, Messages: []provider.Message{{Role: "user", Content: provider.TextContent(input)}}, Seen: map[string]int{}},
-		Def:       def,
+		Run:         DurableRun{ID: newID("run_"), Tenant: c.Principal.TenantID, Agent: def.ID, AgentVersion: def.Version, Status: RunRunning, CreatedAt: now, UpdatedAt: now, Trace: []Step{}},
+		Principal:   c.Principal,
+		State:       State{Agent: def.ID, AgentVersion: def.Version, Model: def.Model, Instructions: def.Instructions, Messages: []provider.Message{{Role: "user", Content: provider.TextContent(input)}}, Seen: map[string]int{}},
+		Def:         def,
+		ClientTools: tools,
 	}
 	if err := d.save(ctx, s, 0); err != nil {
 		return nil, err
@@ -185,42 +229,59 @@ func (d *Durable) Get(ctx context.Context, c *gateway.Caller, id string) (*Durab
 }
 
 // Decide records a reviewer's decision on a waiting call; once every waiting call is
-// decided, the run goes on.
+// answered, the run goes on.
 func (d *Durable) Decide(ctx context.Context, c *gateway.Caller, id, callID string, approve bool, reviewer string) (*DurableRun, error) {
+	if reviewer == "" {
+		reviewer = c.Principal.KeyID
+	}
+	return d.answer(ctx, c, id, callID, "approval", func(s *storedRun) {
+		if s.Run.Decisions == nil {
+			s.Run.Decisions = map[string]Decision{}
+		}
+		s.Run.Decisions[callID] = Decision{Approve: approve, Reviewer: reviewer, At: d.now().UTC()}
+	})
+}
+
+// Output records the client's output of a waiting call of one of its functions; once
+// every waiting call is answered, the run goes on.
+func (d *Durable) Output(ctx context.Context, c *gateway.Caller, id, callID, output string) (*DurableRun, error) {
+	return d.answer(ctx, c, id, callID, "function", func(s *storedRun) {
+		if s.Outputs == nil {
+			s.Outputs = map[string]string{}
+		}
+		s.Outputs[callID] = output
+	})
+}
+
+// answer records what a waiting call of the kind ("approval" or "function") waited for,
+// and resumes the run once nothing else is missing.
+func (d *Durable) answer(ctx context.Context, c *gateway.Caller, id, callID, kind string, record func(*storedRun)) (*DurableRun, error) {
 	for attempt := 0; ; attempt++ {
 		s, v, err := d.load(ctx, c.Principal.TenantID, id)
 		if err != nil {
 			return nil, err
 		}
-		if s.Run.Status != RunRequiresApproval {
-			return nil, fmt.Errorf("%w: run %s is %s, not waiting for approval", ErrConflict, id, s.Run.Status)
+		if !s.waiting() {
+			return nil, fmt.Errorf("%w: run %s is %s, not waiting for approvals or function outputs", ErrConflict, id, s.Run.Status)
 		}
-		waiting := false
-		for _, p := range s.Run.Approvals {
-			if p.CallID == callID {
-				waiting = true
-			}
+		list, what := s.Run.Approvals, "an approval"
+		if kind == "function" {
+			list, what = s.Run.Functions, "the output of a function"
 		}
-		if !waiting {
-			return nil, fmt.Errorf("%w: run %s does not wait for call %s", ErrInvalid, id, callID)
+		found := false
+		for _, p := range list {
+			found = found || p.CallID == callID
 		}
-		if s.Run.Decisions == nil {
-			s.Run.Decisions = map[string]Decision{}
+		if !found {
+			return nil, fault.New(ErrInvalid, "call_id", "run %s does not wait for %s of call %q; GET the run for the calls it waits for", id, what, callID)
 		}
-		if reviewer == "" {
-			reviewer = c.Principal.KeyID
-		}
-		s.Run.Decisions[callID] = Decision{Approve: approve, Reviewer: reviewer, At: d.now().UTC()}
-		all := true
-		for _, p := range s.Run.Approvals {
-			if _, ok := s.Run.Decisions[p.CallID]; !ok {
-				all = false
-			}
-		}
+		record(s)
 		token := ""
-		if all && s.Token != "" {
+		if s.ready() && s.Token != "" {
 			token, s.Token = s.Token, ""
 			s.Run.Status = RunRunning
+		} else if !s.ready() {
+			s.Run.Status = s.waitStatus()
 		}
 		err = d.save(ctx, s, v)
 		if errors.Is(err, ErrConflict) && attempt < 5 {
@@ -289,7 +350,7 @@ func (d *Durable) modelStep(ctx context.Context, in TaskInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := &Spec{Def: s.Def}
+	spec := &Spec{Def: s.Def, ClientTools: s.ClientTools}
 	b, defs, err := d.rt.bind(ctx, c, spec)
 	if err != nil {
 		return nil, err
@@ -312,12 +373,15 @@ func (d *Durable) modelStep(ctx context.Context, in TaskInput) (any, error) {
 		s.Run.Status = map[string]string{StatusCompleted: RunCompleted, StatusIncomplete: RunIncomplete, StatusFailed: RunFailed}[s.State.Status]
 		s.Run.Incomplete, s.Run.Error = s.State.Incomplete, s.State.Error
 	case len(pending) > 0:
+		s.Run.Approvals, s.Run.Functions = nil, nil
 		for _, p := range pending {
 			if p.Kind == "function" {
-				return nil, fmt.Errorf("agent %s calls the client function %s, which a durable run cannot", s.Def.ID, p.Name)
+				s.Run.Functions = append(s.Run.Functions, p)
+			} else {
+				s.Run.Approvals = append(s.Run.Approvals, p)
 			}
 		}
-		s.Run.Approvals, s.Run.Status = pending, RunRequiresApproval
+		s.Run.Status = s.waitStatus()
 		out.Next = "approval"
 	default:
 		out.Next = "tools"
@@ -356,12 +420,7 @@ func (d *Durable) requestApproval(ctx context.Context, in TaskInput) (any, error
 		if err != nil {
 			return nil, err
 		}
-		decided := true
-		for _, p := range s.Run.Approvals {
-			if _, ok := s.Run.Decisions[p.CallID]; !ok {
-				decided = false
-			}
-		}
+		decided := s.ready()
 		if decided {
 			s.Run.Status = RunRunning
 		} else {
@@ -399,7 +458,11 @@ func (d *Durable) toolCall(ctx context.Context, in TaskInput) (any, error) {
 		return nil, fmt.Errorf("run %s has no call %s in its last step", in.RunID, in.CallID)
 	}
 	res := callResult{CallID: in.CallID}
-	if dec, ok := s.Run.Decisions[in.CallID]; ok && !dec.Approve {
+	out, isFunction := s.Outputs[in.CallID]
+	if dec, ok := s.Run.Decisions[in.CallID]; isFunction {
+		res.Step = Step{Kind: "function", Name: call.Function.Name, CallID: call.ID, Arguments: call.Function.Arguments, Status: "ok", Output: clip(out, 4000)}
+		res.Output = out
+	} else if ok && !dec.Approve {
 		res.Step = Step{Kind: "tool", Name: call.Function.Name, CallID: call.ID, Arguments: call.Function.Arguments, Status: "denied"}
 		res.Output = "Error: a reviewer did not approve this call; it was not made."
 	} else {
@@ -407,7 +470,7 @@ func (d *Durable) toolCall(ctx context.Context, in TaskInput) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		spec := &Spec{Def: s.Def}
+		spec := &Spec{Def: s.Def, ClientTools: s.ClientTools}
 		b, _, err := d.rt.bind(ctx, c, spec)
 		if err != nil {
 			return nil, err
@@ -476,7 +539,7 @@ func (d *Durable) collect(ctx context.Context, in TaskInput) (any, error) {
 		s.State.Messages = append(s.State.Messages, toolMessage(id, result{text: r.Output, failed: failed(r.Step)}))
 		_ = d.st.Delete(ctx, store.Key{PK: callPK(in.Tenant, in.RunID), SK: callSK(id)}, store.WriteOptions{})
 	}
-	s.Run.Approvals, s.Run.Decisions, s.Calls = nil, nil, nil
+	s.Run.Approvals, s.Run.Decisions, s.Run.Functions, s.Outputs, s.Calls = nil, nil, nil, nil, nil
 	s.Run.Status = RunRunning
 	d.sync(s)
 	if err := d.save(ctx, s, v); err != nil {

@@ -2,12 +2,14 @@ package agent
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/provider"
 )
 
 // Routes mounts the Responses API on mux (behind the /v1 authentication).
@@ -29,7 +31,20 @@ func RunRoutes(mux *http.ServeMux, d *Durable) {
 			httpapi.WriteError(w, err)
 			return
 		}
-		run, err := d.Start(r.Context(), c, req.Agent, req.Input)
+		var tools []provider.Tool
+		for i, t := range req.Tools {
+			if t.Type != "function" {
+				httpapi.WriteError(w, httpapi.BadRequest(fmt.Sprintf("tools[%d].type", i), "tools[%d].type %q: a durable run takes function tools the client executes; the agent's definition names its hub tools", i, t.Type))
+				return
+			}
+			fn, err := functionTool(i, t)
+			if err != nil {
+				httpapi.WriteError(w, toHTTP(err))
+				return
+			}
+			tools = append(tools, fn)
+		}
+		run, err := d.Start(r.Context(), c, req.Agent, req.Input, tools)
 		if err != nil {
 			httpapi.WriteError(w, toHTTP(err))
 			return
@@ -43,6 +58,33 @@ func RunRoutes(mux *http.ServeMux, d *Durable) {
 			return
 		}
 		run, err := d.Get(r.Context(), c, r.PathValue("id"))
+		if err != nil {
+			httpapi.WriteError(w, toHTTP(err))
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, run)
+	})
+	mux.HandleFunc("POST /v1/agent-runs/{id}/outputs", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := gateway.CallerFrom(r.Context())
+		if !ok {
+			httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "no valid credentials were supplied"))
+			return
+		}
+		var req FunctionOutputRequest
+		if err := httpapi.DecodeJSON(w, r, &req, 0); err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
+		if req.CallID == "" || len(req.Output) == 0 {
+			httpapi.WriteError(w, httpapi.BadRequest("call_id", "call_id and output are required"))
+			return
+		}
+		out := string(req.Output)
+		var text string
+		if json.Unmarshal(req.Output, &text) == nil {
+			out = text
+		}
+		run, err := d.Output(r.Context(), c, r.PathValue("id"), req.CallID, out)
 		if err != nil {
 			httpapi.WriteError(w, toHTTP(err))
 			return
@@ -77,6 +119,16 @@ func RunRoutes(mux *http.ServeMux, d *Durable) {
 type StartRunRequest struct {
 	Agent string `json:"agent"`
 	Input string `json:"input"`
+	// Tools are functions the client executes ({"type":"function","name",…} as in the
+	// Responses API): a call of one pauses the run until its output is posted.
+	Tools []RequestTool `json:"tools,omitempty"`
+}
+
+// FunctionOutputRequest is the body of POST /v1/agent-runs/{id}/outputs.
+type FunctionOutputRequest struct {
+	CallID string `json:"call_id"`
+	// Output is the function's result: a string, or any JSON value (passed on as text).
+	Output json.RawMessage `json:"output"`
 }
 
 // ApprovalRequest is the body of POST /v1/agent-runs/{id}/approvals.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/provider"
 )
@@ -45,14 +46,11 @@ func (rs *Responses) spec(ctx context.Context, c *gateway.Caller, req *ResponseR
 	for i, t := range req.Tools {
 		switch t.Type {
 		case "function":
-			if t.Name == "" {
-				return nil, fmt.Errorf("%w: tools[%d].name is required", ErrInvalid, i)
+			fn, err := functionTool(i, t)
+			if err != nil {
+				return nil, err
 			}
-			params := t.Parameters
-			if len(params) == 0 {
-				params = json.RawMessage(`{"type":"object","properties":{}}`)
-			}
-			ref.ClientTools = append(ref.ClientTools, provider.Tool{Type: "function", Function: provider.FunctionDef{Name: t.Name, Description: t.Description, Parameters: params}})
+			ref.ClientTools = append(ref.ClientTools, fn)
 		case "mcp":
 			if err := rs.mcpTool(ctx, c, ref, i, t); err != nil {
 				return nil, err
@@ -78,6 +76,18 @@ func (rs *Responses) spec(ctx context.Context, c *gateway.Caller, req *ResponseR
 		}
 	}
 	return ref, nil
+}
+
+// functionTool reads a function tool the client executes.
+func functionTool(i int, t RequestTool) (provider.Tool, error) {
+	if t.Name == "" {
+		return provider.Tool{}, fault.New(ErrInvalid, fmt.Sprintf("tools[%d].name", i), "tools[%d].name is required", i)
+	}
+	params := t.Parameters
+	if len(params) == 0 {
+		params = json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	return provider.Tool{Type: "function", Function: provider.FunctionDef{Name: t.Name, Description: t.Description, Parameters: params, Strict: t.Strict}}, nil
 }
 
 // mcpTool adds the tools of a catalog server the request names by server_label.

@@ -149,3 +149,20 @@ func FuzzUpload(f *testing.F) {
 		fuzzCall(t, l, l.DemoKey, "/v1/knowledge-bases/docs/documents", "multipart/form-data; boundary="+boundary, body)
 	})
 }
+
+func FuzzResponses(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"local-chat","input":"What is Plinth?"}`,
+		`{"model":"local-chat","input":"What is Plinth?","stream":true,"max_output_tokens":16}`,
+		`{"model":"local-chat","input":[{"role":"user","content":[{"type":"input_text","text":"hi"}]},{"type":"function_call_output","call_id":"c","output":{"a":1}}]}`,
+		`{"model":"local-chat","input":"x","tools":[{"type":"function","name":"f","parameters":{"type":"object"}}],"tool_choice":{"type":"function","name":"f"}}`,
+		`{"model":"local-chat","input":"x","tools":[{"type":"mcp","server_label":"s","require_approval":{"never":{"tool_names":["a"]}}}],"tool_choice":{"type":"allowed_tools","mode":"required","tools":[{"type":"mcp","server_label":"s"}]}}`,
+		`{"model":"agent:nobody","input":"x","previous_response_id":"resp_x","tool_choice":"none"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	l := fuzzPlatform(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fuzzCall(t, l, l.DemoKey, "/v1/responses", "application/json", body)
+	})
+}

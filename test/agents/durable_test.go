@@ -104,3 +104,49 @@ func TestDurableSupervisor(t *testing.T) {
 		t.Fatalf("trace %+v usage %+v", r.Trace, r.Usage)
 	}
 }
+
+// TestDurableRunWithClientFunction: a durable run started with a function the client
+// executes pauses (requires_action) when the model calls it, listing the call; the
+// client's output resumes it, and the step's other calls run with it.
+func TestDurableRunWithClientFunction(t *testing.T) {
+	e := newEnv(t, map[string][]scripted.Reply{
+		"book a table": {
+			{Calls: []scripted.Call{{Name: "book_table", Arguments: `{"time":"19:00"}`}, echo("noted")}},
+			{Func: reportTools},
+		},
+	})
+	e.agent(map[string]any{"id": "booker", "tools": []string{"echo"}})
+	tools := []map[string]any{{"type": "function", "name": "book_table", "description": "Books a table",
+		"parameters": map[string]any{"type": "object", "properties": map[string]any{"time": map[string]string{"type": "string"}}}}}
+	var started run
+	e.do("POST", "/v1/agent-runs", e.key, map[string]any{"agent": "booker", "input": "book a table", "tools": tools}, http.StatusAccepted, &started)
+	var waiting struct {
+		run
+		Functions []struct {
+			CallID    string `json:"call_id"`
+			Name      string `json:"name"`
+			Arguments string `json:"arguments"`
+		} `json:"functions"`
+	}
+	e.waitRun(started.ID, func(r run) bool { return r.Status != "running" })
+	e.do("GET", "/v1/agent-runs/"+started.ID, e.key, nil, http.StatusOK, &waiting)
+	if waiting.Status != "requires_action" || len(waiting.Functions) != 1 || waiting.Functions[0].Name != "book_table" || waiting.Functions[0].Arguments != `{"time":"19:00"}` {
+		t.Fatalf("run %+v, want requires_action with the book_table call", waiting)
+	}
+	e.do("POST", "/v1/agent-runs/"+started.ID+"/outputs", e.key, map[string]any{"call_id": "call_nope", "output": "x"}, http.StatusBadRequest, nil)
+	e.do("POST", "/v1/agent-runs/"+started.ID+"/outputs", e.key, map[string]any{"call_id": waiting.Functions[0].CallID, "output": "booked for 19:00"}, http.StatusOK, nil)
+	r := e.waitRun(started.ID, func(r run) bool { return r.Status == "completed" || r.Status == "failed" })
+	if r.Status != "completed" || r.Output != "tools said: booked for 19:00 | noted" {
+		t.Fatalf("run %s %q (%s)", r.Status, r.Output, r.Error)
+	}
+	if n := e.fixture.Calls.Load(); n != 1 {
+		t.Errorf("%d hub calls, want 1 (echo)", n)
+	}
+	e.do("POST", "/v1/agent-runs/"+started.ID+"/outputs", e.key, map[string]any{"call_id": waiting.Functions[0].CallID, "output": "again"}, http.StatusConflict, nil)
+
+	// Only function tools: the agent's definition names its hub tools.
+	b := e.do("POST", "/v1/agent-runs", e.key, map[string]any{"agent": "booker", "input": "x", "tools": []map[string]any{{"type": "mcp", "server_label": "tools"}}}, http.StatusBadRequest, nil)
+	if !strings.Contains(string(b), "durable run takes function tools") {
+		t.Errorf("an mcp tool: %s", b)
+	}
+}

@@ -24,6 +24,7 @@ var awsDifferences = map[string]string{
 	"POST /v1/agent-runs":                          durableRuns,
 	"GET /v1/agent-runs/{id}":                      durableRuns,
 	"POST /v1/agent-runs/{id}/approvals":           durableRuns,
+	"POST /v1/agent-runs/{id}/outputs":             durableRuns,
 }
 
 // durableRuns is why durable agent runs differ here.

@@ -74,6 +74,7 @@ func All() []Route {
 		tenantGW("POST", "/v1/agent-runs", ""),
 		tenantGW("GET", "/v1/agent-runs/{id}", ""),
 		tenantGW("POST", "/v1/agent-runs/{id}/approvals", ""),
+		tenantGW("POST", "/v1/agent-runs/{id}/outputs", ""),
 		tenantGW("POST", "/mcp", ""),
 		tenantGW("GET", "/mcp", ""),
 		tenantGW("DELETE", "/mcp", ""),
