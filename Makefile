@@ -15,7 +15,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help run env test chromium test-go test-short bench bench-rag eval-demo build synth lint invoke deploy tools clean
+.PHONY: help run env test chromium test-go test-short test-anydate bench bench-rag eval-demo build synth lint invoke deploy tools clean
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ eval-demo: ## evaluation suite over SQuAD through the real flow, with a regressi
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 2m; FUZZPARALLEL workers, default 1)
 	bash test/fuzz.sh
+
+test-anydate: ## the Go tests as if the clock read AT (default five years ahead; only Go's clock moves)
+	bash test/anydate.sh
 
 soak: ## 10 minutes of mixed traffic against the local platform: errors, p99 and RSS over time (SOAK_DURATION)
 	$(GO) run ./test/cmd/soak

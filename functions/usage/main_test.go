@@ -53,11 +53,11 @@ func TestDrainsTheUsageQueueIntoTheLedger(t *testing.T) {
 			t.Fatalf("delivery %d: %+v, want the unreadable message reported", delivery, out)
 		}
 	}
-	st, err := dynamostore.New(ddb, "plinth")
+	at := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	st, err := dynamostore.New(ddb, "plinth", dynamostore.WithClock(func() time.Time { return at }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	rg, _ := usage.ParseRange("2026-11-24", "2026-11-24", at)
 	_, total, err := usage.NewService(st, nil).Summary(ctx, "acme", rg, "day")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -104,6 +105,9 @@ type AWSConfig struct {
 
 	// AWS is the SDK configuration; nil loads the default chain (Lambda's role).
 	AWS *aws.Config
+	// Clock is the function's one clock (default time.Now): the table judges expiry by it
+	// and the platform stamps with it, as Config.Clock does locally.
+	Clock func() time.Time
 	// Logger defaults to observe.NewLogger(os.Stdout).
 	Logger *slog.Logger
 	// Tracer defaults to observe.NewTracer() (active only in Lambda with tracing on).
@@ -157,7 +161,10 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 		return Backends{}, fmt.Errorf("%s: %w", EnvTable, ErrMissingConfig)
 	}
 	b := Backends{Log: cfg.Logger, Tracer: cfg.Tracer, Metrics: cfg.Metrics, Upstream: cfg.UpstreamHTTPClient,
-		GuardrailEmbeddingModel: cfg.GuardrailEmbeddingModel}
+		GuardrailEmbeddingModel: cfg.GuardrailEmbeddingModel, Clock: cfg.Clock}
+	if b.Clock == nil {
+		b.Clock = time.Now
+	}
 	if b.Log == nil {
 		b.Log = observe.NewLogger(os.Stdout)
 	}
@@ -183,7 +190,7 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 	if db == nil {
 		db = dynamodb.NewFromConfig(sdk)
 	}
-	st, err := dynamostore.New(db, cfg.Table)
+	st, err := dynamostore.New(db, cfg.Table, dynamostore.WithClock(b.Clock))
 	if err != nil {
 		return Backends{}, err
 	}

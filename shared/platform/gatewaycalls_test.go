@@ -275,3 +275,23 @@ func TestDeniedTopicsUseTheConfiguredEmbeddingModel(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageDaysFollowThePlatformClock: the day a record is stamped with and the "today"
+// that /v1/usage reports by default come from the same clock, so a call made at the
+// platform's time is in the default report whatever the wall clock says.
+func TestUsageDaysFollowThePlatformClock(t *testing.T) {
+	p := newLocalPlatform(t)
+	p.json("POST", "/v1/chat/completions", p.DemoKey, map[string]any{"model": "local-chat",
+		"messages": []map[string]any{{"role": "user", "content": "hello"}}}, 200)
+	var ans usage.Answer
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		_ = json.Unmarshal(p.json("GET", "/v1/usage", p.DemoKey, nil, 200), &ans)
+		if ans.Total.Requests == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if day := testClock().Format("2006-01-02"); ans.End != day || ans.Total.Requests != 1 {
+		t.Fatalf("default usage range %s..%s counts %d requests, want today = %s and the one call", ans.Start, ans.End, ans.Total.Requests, day)
+	}
+}

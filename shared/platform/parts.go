@@ -98,7 +98,9 @@ func Gateway(p *Platform) (*gateway.Gateway, error) {
 
 // usageService answers usage queries and chargeback reports.
 func usageService(p *Platform) (*usage.Service, error) {
-	return part(p, partUsage, func() (*usage.Service, error) { return usage.NewService(p.b.Data.Store, p.Tenants), nil })
+	return part(p, partUsage, func() (*usage.Service, error) {
+		return usage.NewService(p.b.Data.Store, p.Tenants, usage.WithQueryClock(p.now)), nil
+	})
 }
 
 // RAG is the knowledge-base service: documents and ingestion intermediates in the
@@ -199,7 +201,7 @@ func HumanEval(p *Platform) (*humaneval.Service, error) {
 		}
 		svc, err := humaneval.NewService(p.b.Data.Store, p.b.Data.Blobs.Eval,
 			humaneval.WithRuns(evalRuns{ev}), humaneval.WithFeedback(evalFeedback{ev}),
-			humaneval.WithTenants(references{p}.tenantExists))
+			humaneval.WithTenants(references{p}.tenantExists), humaneval.WithClock(p.now))
 		if err != nil {
 			return nil, fmt.Errorf("human evaluation: %w", err)
 		}

@@ -92,7 +92,9 @@ type Backends struct {
 	Router      []router.Option
 	Deployments []router.BuildOption
 	// Clock is the platform's one clock (default time.Now): stores judge expiry with the
-	// same clock, quotas count windows by it, records are stamped with it.
+	// same clock, quotas count windows by it, records (usage, audit, runs, reviews,
+	// tool calls) are stamped with it and usage's "today" is its day. Only timers
+	// (workflow Wait states, schedules) run on the wall clock.
 	Clock func() time.Time
 	// Log is the platform's logger (default slog.Default()).
 	Log *slog.Logger
@@ -171,13 +173,13 @@ func New(ctx context.Context, b Backends) (*Platform, error) {
 	p.Registry = registry.NewService(st, registry.WithClock(b.Clock))
 	p.Tenants = tenant.NewService(st, tenant.WithLogger(b.Log), tenant.WithClock(b.Clock),
 		tenant.WithReferences(references{p}.tenantRefs()))
-	recOpts := []usage.Option{usage.WithLogger(b.Log)}
+	recOpts := []usage.Option{usage.WithLogger(b.Log), usage.WithClock(b.Clock)}
 	if b.UsageSpool != nil {
 		recOpts = append(recOpts, usage.WithSpool(b.UsageSpool))
 	}
 	p.Usage = usage.NewRecorder(st, recOpts...)
-	p.AuditLog = storelog.New(st)
-	auditOpts := []audit.WriterOption{audit.WithLogger(b.Log)}
+	p.AuditLog = storelog.New(st, storelog.WithClock(b.Clock))
+	auditOpts := []audit.WriterOption{audit.WithLogger(b.Log), audit.WithClock(b.Clock)}
 	if b.AuditSpool != nil {
 		auditOpts = append(auditOpts, audit.WithSpool(b.AuditSpool))
 	}

@@ -63,7 +63,7 @@ func Tools(p *Platform) (*Tooling, error) {
 			toolhub.WithBackend(toolhub.KindLambda, lambdatool.New(lambdaClient(p.b.AWS))),
 			toolhub.WithSecrets(toolSecrets(p.b.Secrets)),
 			toolhub.WithGrantTenants(references{p}.tenantExists),
-			toolhub.WithLogger(log))
+			toolhub.WithLogger(log), toolhub.WithClock(p.now))
 		hub := toolhub.NewHub(svc,
 			toolhub.WithGuard(toolGuard{g: guardrails.New(guards)}),
 			toolhub.WithRecorder(toolRecorder{rec: p.Usage, trail: p.Audit, log: log, now: p.now}),

@@ -13,8 +13,9 @@ import (
 
 func ExampleQuotas_Reserve() {
 	ctx := context.Background()
-	q := quota.New(memstore.New())
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	// The store judges the counters' expiry by the same clock as the requests.
+	q := quota.New(memstore.New(memstore.WithClock(func() time.Time { return now })))
 	req := quota.ReserveRequest{Tenant: "acme", Limits: tenant.Limits{MonthlyUSD: 1}, EstTokens: 2000, EstUSD: 0.6, Now: now}
 
 	r, err := q.Reserve(ctx, req) // worst case: 0.60 of the 1.00 budget

@@ -24,7 +24,7 @@ func TestRecorderOnDynamoDB(t *testing.T) {
 	if err := dynamostore.CreateTable(ctx, c, "plinth"); err != nil {
 		t.Fatal(err)
 	}
-	st, err := dynamostore.New(c, "plinth")
+	st, err := dynamostore.New(c, "plinth", dynamostore.WithClock(testNow))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,13 +30,30 @@ type Service struct {
 	now     func() time.Time
 }
 
+// ServiceOption configures NewService.
+type ServiceOption func(*Service)
+
+// WithQueryClock sets the clock that judges "today", the default range of the usage
+// routes (default time.Now); pass the clock that stamps the records.
+func WithQueryClock(now func() time.Time) ServiceOption {
+	return func(s *Service) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
 // NewService returns a query Service. tenants may be nil when only per-tenant queries
 // are served.
-func NewService(st store.Store, tenants Tenants) *Service {
+func NewService(st store.Store, tenants Tenants, opts ...ServiceOption) *Service {
 	if st == nil {
 		panic("usage.NewService: nil store")
 	}
-	return &Service{st: st, tenants: tenants, now: time.Now}
+	s := &Service{st: st, tenants: tenants, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Totals are summed usage counters.

@@ -57,6 +57,16 @@ func WithRetention(d time.Duration) Option { return func(o *recOptions) { o.ttl 
 // WithLogger sets the logger for write failures (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *recOptions) { o.log = l } }
 
+// WithClock sets the clock that stamps records recorded without a time (default
+// time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(o *recOptions) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
 // WithSpool makes Record hand every record to a durable spool (a file locally, a queue in
 // AWS) instead of queueing it in memory: once Record returns, the record survives the
 // process. The spool's drainer writes it to the ledger (Recorder.Ledger). Should the

@@ -66,7 +66,7 @@ func ledgerCounts(t *testing.T, st store.Store) (records int, aggregated int64) 
 }
 
 func TestEveryRecordArrivesOnceThroughAFailingStore(t *testing.T) {
-	st := memstore.New()
+	st := memstore.New(memstore.WithClock(func() time.Time { return day }))
 	ledger := usage.NewLedger(&flakyStore{Store: st, rnd: rand.New(rand.NewPCG(1, 2)), before: 0.3, after: 0.2}, 0)
 	sp, err := filespool.Open(t.TempDir(), ledger.Write, filespool.WithBackoff(time.Millisecond, 5*time.Millisecond), filespool.WithSegmentSize(4<<10),
 		filespool.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -135,7 +135,7 @@ func TestRecordsSurviveAClosedSpoolAndATornTail(t *testing.T) {
 	f.Close()
 
 	// Second life: the ledger is back.
-	st := memstore.New()
+	st := memstore.New(memstore.WithClock(func() time.Time { return day }))
 	sp, err = filespool.Open(dir, usage.NewLedger(st, 0).Write)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestRecordsSurviveAClosedSpoolAndATornTail(t *testing.T) {
 
 func TestFinishedSegmentsAreRemoved(t *testing.T) {
 	dir := t.TempDir()
-	st := memstore.New()
+	st := memstore.New(memstore.WithClock(func() time.Time { return day }))
 	sp, err := filespool.Open(dir, usage.NewLedger(st, 0).Write, filespool.WithSegmentSize(2<<10), filespool.WithSync())
 	if err != nil {
 		t.Fatal(err)

@@ -68,7 +68,7 @@ func TestKilledProcessLosesNothing(t *testing.T) {
 	}
 
 	// The next life: the same files, a healthy store.
-	st, err := boltstore.Open(filepath.Join(dir, "plinth.db"), boltstore.WithNoSync())
+	st, err := boltstore.Open(filepath.Join(dir, "plinth.db"), boltstore.WithNoSync(), boltstore.WithClock(func() time.Time { return day }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestKilledProcessLosesNothing(t *testing.T) {
 
 // runChild records usage until killed, printing each acknowledged request ID.
 func runChild(dir string) {
-	st, err := boltstore.Open(filepath.Join(dir, "plinth.db"), boltstore.WithNoSync())
+	st, err := boltstore.Open(filepath.Join(dir, "plinth.db"), boltstore.WithNoSync(), boltstore.WithClock(func() time.Time { return day }))
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)

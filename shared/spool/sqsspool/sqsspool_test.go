@@ -181,7 +181,7 @@ var day = time.Date(2031, 5, 6, 7, 0, 0, 0, time.UTC)
 func TestEveryRecordArrivesOnceThroughSQS(t *testing.T) {
 	const main, dead = "https://sqs.eu-west-1.amazonaws.com/1/usage", "https://sqs.eu-west-1.amazonaws.com/1/usage-dlq"
 	q := &fakeQueues{queues: map[string][]*msg{}, dlq: map[string]string{main: dead}, maxReceive: 3, refuse: 0.1, rnd: rand.New(rand.NewPCG(3, 4))}
-	st := memstore.New()
+	st := memstore.New(memstore.WithClock(func() time.Time { return day }))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rec := usage.NewRecorder(st, usage.WithSpool(sqsspool.New[usage.Record](q, main)), usage.WithLogger(quiet))
 	const n = 300
