@@ -32,6 +32,10 @@ type PutOptions struct {
 	// IfNoneMatch makes Put fail with ErrPreconditionFailed when the key exists
 	// (S3's If-None-Match: *), so immutable objects are never overwritten.
 	IfNoneMatch bool
+	// KMSKeyID, when set, encrypts the object with that KMS key (S3 SSE-KMS), e.g. a
+	// tenant's own key; stores without server-side encryption (the local directory)
+	// ignore it.
+	KMSKeyID string
 }
 
 // Store is the blob port. Keys are slash-separated paths such as

@@ -106,6 +106,7 @@ type patchRequest struct {
 	ContextWindow   *int              `json:"context_window"`
 	MaxOutputTokens *int              `json:"max_output_tokens"`
 	Lineage         *Lineage          `json:"lineage"`
+	SharedWith      *[]string         `json:"shared_with"`
 }
 
 func (svc *Service) handlePatch(w http.ResponseWriter, r *http.Request) {
@@ -147,6 +148,9 @@ func (svc *Service) handlePatch(w http.ResponseWriter, r *http.Request) {
 		}
 		if req.Lineage != nil {
 			m.Lineage = req.Lineage
+		}
+		if req.SharedWith != nil {
+			m.SharedWith = *req.SharedWith
 		}
 		return nil
 	})

@@ -109,6 +109,9 @@ func (d Deployment) AcceptsPrefill() bool {
 type Prices struct {
 	InputPerMillion  float64 `json:"input_per_million"`
 	OutputPerMillion float64 `json:"output_per_million"`
+	// TrainingPerMillion is the price of fine-tuning the model on a million tokens
+	// (tokens times epochs), for cost estimates; 0 when it is free or unknown.
+	TrainingPerMillion float64 `json:"training_per_million,omitempty"`
 }
 
 // Cost returns the USD cost of the given token counts.
@@ -137,14 +140,42 @@ type Lineage struct {
 	Dataset   string             `json:"dataset,omitempty"`
 	JobARN    string             `json:"job_arn,omitempty"`
 	Metrics   map[string]float64 `json:"metrics,omitempty"`
+	// Job is the platform's fine-tuning job that produced the model.
+	Job string `json:"job,omitempty"`
+	// Provider is where it was trained (local, bedrock, openai).
+	Provider          string `json:"provider,omitempty"`
+	CustomizationType string `json:"customization_type,omitempty"`
+	// Datasets are the files it was trained and validated on, with their hashes.
+	Datasets        []LineageDataset  `json:"datasets,omitempty"`
+	Hyperparameters map[string]string `json:"hyperparameters,omitempty"`
+	// Artifact locates the trained model: a blob key for local-tune, the provider's
+	// model ARN or name otherwise.
+	Artifact string `json:"artifact,omitempty"`
+	// StartedBy is the API key or principal that started the job.
+	StartedBy string `json:"started_by,omitempty"`
+	// Evaluation holds the pre-approval scores by target role (candidate, base,
+	// production) and metric.
+	Evaluation map[string]map[string]float64 `json:"evaluation,omitempty"`
+}
+
+// LineageDataset is a dataset a custom model was trained or validated on.
+type LineageDataset struct {
+	FileID  string `json:"file_id"`
+	Role    string `json:"role"`
+	SHA256  string `json:"sha256"`
+	Records int    `json:"records"`
 }
 
 // Model is one registry entry.
 type Model struct {
-	ID            string            `json:"id"`
-	Kind          Kind              `json:"kind"`
-	Description   string            `json:"description,omitempty"`
-	Owner         string            `json:"owner,omitempty"`
+	ID          string `json:"id"`
+	Kind        Kind   `json:"kind"`
+	Description string `json:"description,omitempty"`
+	Owner       string `json:"owner,omitempty"`
+	// Tenant, when set, restricts the model to that tenant and the tenants in
+	// SharedWith (a tenant's fine-tuned model); platform admins may call it too.
+	Tenant        string            `json:"tenant,omitempty"`
+	SharedWith    []string          `json:"shared_with,omitempty"`
 	Tags          map[string]string `json:"tags,omitempty"`
 	Aliases       []string          `json:"aliases,omitempty"`
 	Deployments   []Deployment      `json:"deployments"`
@@ -166,6 +197,20 @@ type Model struct {
 	UpdatedAt          time.Time `json:"updated_at"`
 	// Version increments with every change (optimistic concurrency).
 	Version int64 `json:"version"`
+}
+
+// VisibleTo reports whether tenant may see and call the model under its ownership
+// rules (the tenant's own allowed-model list is a separate check).
+func (m *Model) VisibleTo(tenant string) bool {
+	if m.Tenant == "" || m.Tenant == tenant {
+		return true
+	}
+	for _, t := range m.SharedWith {
+		if t == tenant {
+			return true
+		}
+	}
+	return false
 }
 
 // LastReview returns the most recent review, if any.
@@ -218,6 +263,14 @@ func (m *Model) Validate() error {
 		if !idPattern.MatchString(a) {
 			return fault.New(ErrInvalid, "aliases", "alias %q is not a valid name", a)
 		}
+	}
+	for _, t := range m.SharedWith {
+		if t == "" {
+			return fmt.Errorf("%w: shared_with holds an empty tenant", ErrInvalid)
+		}
+	}
+	if len(m.SharedWith) > 0 && m.Tenant == "" {
+		return fmt.Errorf("%w: shared_with needs an owning tenant", ErrInvalid)
 	}
 	if m.Timeouts.FirstTokenMS < 0 || m.Timeouts.IdleMS < 0 || m.Timeouts.TotalMS < 0 {
 		return fault.New(ErrInvalid, "timeouts", "timeouts must not be negative")

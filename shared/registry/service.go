@@ -30,6 +30,20 @@ type Service struct {
 	mu       sync.RWMutex
 	snapshot map[string]*Model // by ID and by alias
 	loadedAt time.Time
+
+	obsMu     sync.RWMutex
+	observers []ReviewObserver
+}
+
+// ReviewObserver is told about every review decision once it is stored.
+type ReviewObserver func(ctx context.Context, m Model, decision, reviewer, comment string)
+
+// ObserveReviews registers fn to be called after every successful review (the
+// customisation flow resumes on the decision about a fine-tuned model).
+func (s *Service) ObserveReviews(fn ReviewObserver) {
+	s.obsMu.Lock()
+	s.observers = append(s.observers, fn)
+	s.obsMu.Unlock()
 }
 
 // Option configures a Service.
@@ -62,6 +76,13 @@ func Builtins() []Model {
 			Deployments:   []Deployment{{ID: "local", Provider: ProviderLocal, Model: "local-chat", Weight: 1}},
 			ContextWindow: 32768, MaxOutputTokens: 1024,
 			Tags: map[string]string{"builtin": "true"},
+		},
+		{
+			ID: "local-tune", Kind: KindChat, Owner: "platform",
+			Description:   "Built-in trainable base model for fine-tuning: a log-linear next-token model over hashed features that copies spans of the prompt and generates words it was trained on. Untrained, it answers with the prompt sentence that best matches the question. Deterministic; no neural network.",
+			Deployments:   []Deployment{{ID: "local", Provider: ProviderLocal, Model: "local-tune", Weight: 1}},
+			ContextWindow: 4096, MaxOutputTokens: 256,
+			Tags: map[string]string{"builtin": "true", "trainable": "true"},
 		},
 		{
 			ID: "local-embed", Kind: KindEmbedding, Owner: "platform",
@@ -240,6 +261,12 @@ func (s *Service) Review(ctx context.Context, id, decision, reviewer, comment st
 			return Model{}, err
 		}
 		s.invalidate()
+		s.obsMu.RLock()
+		obs := s.observers
+		s.obsMu.RUnlock()
+		for _, fn := range obs {
+			fn(ctx, cur, decision, reviewer, comment)
+		}
 		return cur, nil
 	}
 	return Model{}, fmt.Errorf("review model %s: %w", id, ErrConflict)

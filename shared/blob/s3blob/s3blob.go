@@ -160,6 +160,10 @@ func (s *Store) Put(ctx context.Context, key string, body io.Reader, opts blob.P
 	if opts.IfNoneMatch {
 		in.IfNoneMatch = aws.String("*")
 	}
+	if opts.KMSKeyID != "" {
+		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
+		in.SSEKMSKeyId = aws.String(opts.KMSKeyID)
+	}
 	out, err := s.client.PutObject(ctx, in)
 	if err != nil {
 		if opts.IfNoneMatch && isPreconditionFailed(err) {

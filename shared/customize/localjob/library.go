@@ -1,0 +1,98 @@
+package localjob
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/customize/localtune"
+	"github.com/plinth-ai/plinth/shared/provider"
+)
+
+// ArtifactResolver returns the blob key of a fine-tuned local-tune model's weights
+// (its registry lineage's artifact).
+type ArtifactResolver func(ctx context.Context, modelID string) (string, error)
+
+// Library loads local-tune models: the untrained base by name, fine-tuned ones from
+// their artefact in the blob store. It keeps the most recently used in memory (a model
+// holds about 4 MB of weights).
+type Library struct {
+	blobs    blob.Store
+	resolve  ArtifactResolver
+	capacity int
+
+	mu    sync.Mutex
+	base  *localtune.Model
+	lru   *list.List
+	cache map[string]*list.Element
+}
+
+type cached struct {
+	id       string
+	artifact string
+	model    *localtune.Model
+}
+
+// NewLibrary returns a library keeping up to capacity fine-tuned models in memory.
+func NewLibrary(blobs blob.Store, resolve ArtifactResolver, capacity int) *Library {
+	if blobs == nil || resolve == nil {
+		panic("localjob: nil blob store or resolver")
+	}
+	return &Library{blobs: blobs, resolve: resolve, capacity: max(1, capacity), lru: list.New(), cache: map[string]*list.Element{}}
+}
+
+// Base returns the model named id: BaseModelID or a fine-tuned model's registry ID.
+func (l *Library) Base(ctx context.Context, id string) (*localtune.Model, error) {
+	if id == localtune.BaseModelID {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.base == nil {
+			l.base = localtune.NewBase()
+		}
+		return l.base, nil
+	}
+	artifact, err := l.resolve(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	if el, ok := l.cache[id]; ok && el.Value.(*cached).artifact == artifact {
+		l.lru.MoveToFront(el)
+		m := el.Value.(*cached).model
+		l.mu.Unlock()
+		return m, nil
+	}
+	l.mu.Unlock()
+	rc, _, err := l.blobs.Get(ctx, artifact)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", id, err)
+	}
+	defer rc.Close()
+	m, err := localtune.Load(rc)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", id, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if el, ok := l.cache[id]; ok {
+		l.lru.Remove(el)
+	}
+	l.cache[id] = l.lru.PushFront(&cached{id: id, artifact: artifact, model: m})
+	for l.lru.Len() > l.capacity {
+		old := l.lru.Back()
+		l.lru.Remove(old)
+		delete(l.cache, old.Value.(*cached).id)
+	}
+	return m, nil
+}
+
+// Chat returns the model named id as a chat model reporting that name.
+func (l *Library) Chat(ctx context.Context, id string) (provider.ChatModel, error) {
+	m, err := l.Base(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return localtune.NewChat(m, id), nil
+}
