@@ -4,35 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/plinth-ai/plinth/shared/eval/metrics"
+	"github.com/plinth-ai/plinth/test/datasets"
 )
-
-// squadPath finds the SQuAD file in ../shared/data beside the module root (the directory holding go.mod).
-func squadPath(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", "squad", "dev-v2.0-first5articles.json")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("SQuAD data missing (see the data README): %v", err)
-	}
-	return p
-}
 
 type squadQA struct {
 	article    string
@@ -44,7 +20,7 @@ type squadQA struct {
 // renders for an item with a context.
 func loadSQuAD(t testing.TB) []squadQA {
 	t.Helper()
-	b, err := os.ReadFile(squadPath(t))
+	b, err := os.ReadFile(datasets.Require(t, "squad", "dev-v2.0-first5articles.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
