@@ -52,7 +52,9 @@ var _ customize.Customizer = (*Runner)(nil)
 type Option func(*Runner)
 
 // WithConcurrency sets how many jobs train at once (default 1).
-func WithConcurrency(n int) Option { return func(r *Runner) { r.slots = make(chan struct{}, max(1, n)) } }
+func WithConcurrency(n int) Option {
+	return func(r *Runner) { r.slots = make(chan struct{}, max(1, n)) }
+}
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(r *Runner) { r.log = l } }
