@@ -54,7 +54,7 @@ func (s *Service) BedrockSyncTask() TaskFunc {
 		tick := time.NewTicker(time.Duration(s.pollSeconds) * time.Second)
 		defer tick.Stop()
 		for {
-			pj, err := c.Get(ctx, id)
+			pj, err := c.Get(ctx, spec, id)
 			if err != nil {
 				return nil, fmt.Errorf("%w: GetModelCustomizationJob: %v", ErrProvider, err)
 			}
@@ -66,7 +66,7 @@ func (s *Service) BedrockSyncTask() TaskFunc {
 			}
 			select {
 			case <-ctx.Done():
-				_ = c.Stop(context.WithoutCancel(ctx), id)
+				_ = c.Stop(context.WithoutCancel(ctx), spec, id)
 				return nil, ctx.Err()
 			case <-tick.C:
 			}

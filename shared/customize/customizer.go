@@ -38,6 +38,14 @@ type JobSpec struct {
 	// KMSKeyID encrypts the custom model's artefacts (the tenant's key in AWS).
 	KMSKeyID string
 	Tags     map[string]string
+	// Endpoint reaches an OpenAI-compatible provider (the base model's deployment).
+	Endpoint Endpoint
+}
+
+// Endpoint is an OpenAI-compatible API and its key.
+type Endpoint struct {
+	BaseURL string
+	APIKey  string
 }
 
 // StepMetric is one training step's loss, as step_wise_training_metrics.csv reports it.
@@ -74,10 +82,11 @@ func (p ProviderJob) Done() bool {
 }
 
 // Customizer runs customisation jobs at one provider. Start must be idempotent for one
-// spec.Name (a retried task may call it twice).
+// spec.Name (a retried task may call it twice). Get and Stop receive the job's spec
+// again (an adapter may need its endpoint) with the ID Start returned.
 type Customizer interface {
 	Start(ctx context.Context, spec JobSpec) (providerJobID string, err error)
-	Get(ctx context.Context, providerJobID string) (ProviderJob, error)
+	Get(ctx context.Context, spec JobSpec, providerJobID string) (ProviderJob, error)
 	// Stop asks the provider to stop the job; stopping a finished job is not an error.
-	Stop(ctx context.Context, providerJobID string) error
+	Stop(ctx context.Context, spec JobSpec, providerJobID string) error
 }

@@ -150,7 +150,7 @@ func (h *harness) upload(t testing.TB, tenant, name, body string) string {
 // waitJob polls the job until done reports true or the job's flow has ended.
 func (h *harness) waitJob(t testing.TB, tenant, id string, done func(*customize.Job) bool) *customize.Job {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		j, err := h.svc.GetJob(context.Background(), tenant, id)
 		if err != nil {
@@ -166,7 +166,7 @@ func (h *harness) waitJob(t testing.TB, tenant, id string, done func(*customize.
 			t.Fatalf("the flow ended %s (%s: %s) before the job got there; job %+v", ex.Status, ex.Error, ex.Cause, j)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("job %s did not get there within a minute: %+v", id, j)
+			t.Fatalf("job %s did not get there within five minutes: %+v", id, j)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -342,7 +342,7 @@ func (s *Service) ListCheckpoints(ctx context.Context, tenant, id string) (*Page
 // CancelJob cancels a running job: the flow stops, the provider job is stopped and the
 // job's intermediate data removed.
 func (s *Service) CancelJob(ctx context.Context, tenant, id string) (*Job, error) {
-	var exec, providerJob, provider string
+	var exec string
 	rec, err := s.updateJob(ctx, id, func(r *jobRecord) error {
 		if r.Job.OrganizationID != tenant {
 			return fmt.Errorf("fine-tuning job %s: %w", id, ErrNotFound)
@@ -353,7 +353,7 @@ func (s *Service) CancelJob(ctx context.Context, tenant, id string) (*Job, error
 		now := unix(s.now())
 		r.Job.Status, r.Job.FinishedAt = StatusCancelled, &now
 		r.Job.Details.Stage = StageCancelled
-		exec, providerJob, provider = r.Job.Details.Execution, r.Job.Details.ProviderJobID, r.Job.Details.Provider
+		exec = r.Job.Details.Execution
 		return nil
 	})
 	if err != nil {
@@ -365,21 +365,28 @@ func (s *Service) CancelJob(ctx context.Context, tenant, id string) (*Job, error
 			s.log.Warn("stop customisation flow", "job", id, "error", err)
 		}
 	}
-	s.stopProvider(ctx, id, provider, providerJob)
+	s.stopProvider(ctx, rec)
 	s.removeIntermediate(ctx, rec)
 	return &rec.Job, nil
 }
 
 // stopProvider stops a provider job, recording a warning event when that fails.
-func (s *Service) stopProvider(ctx context.Context, jobID, provider, providerJob string) {
+func (s *Service) stopProvider(ctx context.Context, rec *jobRecord) {
+	providerJob := rec.Job.Details.ProviderJobID
+	jobID := rec.Job.ID
 	if providerJob == "" {
 		return
 	}
-	c, err := s.customizer(provider)
+	c, err := s.customizer(rec.Job.Details.Provider)
 	if err != nil {
 		return
 	}
-	if err := c.Stop(ctx, providerJob); err != nil {
+	spec, err := s.spec(ctx, rec)
+	if err != nil {
+		s.log.Warn("stop provider job", "job", jobID, "error", err)
+		return
+	}
+	if err := c.Stop(ctx, spec, providerJob); err != nil {
 		s.log.Warn("stop provider job", "job", jobID, "provider_job", providerJob, "error", err)
 		s.event(ctx, jobID, "warn", "message", "Could not stop the provider job "+providerJob+": "+err.Error(), nil)
 	}
@@ -411,4 +418,21 @@ func sortFiles(fs []File) {
 		}
 		return fs[i].ID > fs[j].ID
 	})
+}
+
+// JobData lists the blob keys a job holds (validated records, evaluation items, the
+// provider's output).
+func (s *Service) JobData(ctx context.Context, tenant, id string) ([]string, error) {
+	if _, err := s.GetJob(ctx, tenant, id); err != nil {
+		return nil, err
+	}
+	objs, err := s.blobs.List(ctx, jobPrefix(tenant, id))
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	return keys, nil
 }

@@ -72,6 +72,8 @@ type Service struct {
 	pollSeconds int
 	maxUpload   int64
 
+	secrets SecretResolver
+
 	feedback   FeedbackSource
 	suiteItems SuiteSource
 	reviews    ReviewSource
@@ -112,6 +114,13 @@ func WithPIIScanner(p PIIScanner) Option { return func(s *Service) { s.pii = p }
 
 // WithAccessCheck applies the tenant model-access policy to base models.
 func WithAccessCheck(a AccessCheck) Option { return func(s *Service) { s.access = a } }
+
+// SecretResolver returns a deployment's provider API key (the platform's secret
+// resolution: the registry entry, an environment variable, Secrets Manager).
+type SecretResolver func(ctx context.Context, d registry.Deployment) (string, error)
+
+// WithSecrets resolves the API keys of OpenAI-compatible base models.
+func WithSecrets(f SecretResolver) Option { return func(s *Service) { s.secrets = f } }
 
 // WithKeyResolver sets per-tenant KMS keys.
 func WithKeyResolver(k KeyResolver) Option { return func(s *Service) { s.keys = k } }

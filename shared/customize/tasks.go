@@ -13,6 +13,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/flow"
+	"github.com/plinth-ai/plinth/shared/registry"
 )
 
 // TaskFunc is a state-machine task: JSON in, JSON out.
@@ -328,6 +329,21 @@ func (s *Service) spec(ctx context.Context, rec *jobRecord) (JobSpec, error) {
 		}
 		spec.KMSKeyID = k
 	}
+	if j.Details.Provider == registry.ProviderOpenAI {
+		m, err := s.models.Get(ctx, j.Model)
+		if err != nil {
+			return spec, fmt.Errorf("base model %s: %w", j.Model, err)
+		}
+		d := m.Deployments[0]
+		spec.Endpoint.BaseURL = d.BaseURL
+		if s.secrets != nil {
+			if spec.Endpoint.APIKey, err = s.secrets(ctx, d); err != nil {
+				return spec, fmt.Errorf("API key of %s: %w", j.Model, err)
+			}
+		} else {
+			spec.Endpoint.APIKey = d.APIKey
+		}
+	}
 	return spec, nil
 }
 
@@ -390,7 +406,7 @@ func (s *Service) StartTraining(ctx context.Context, ref JobRef) (*Training, err
 		r.Job.Status, r.Job.Details.Stage = StatusRunning, StageTraining
 		return nil
 	}); err != nil {
-		_ = c.Stop(context.WithoutCancel(ctx), id)
+		_ = c.Stop(context.WithoutCancel(ctx), spec, id)
 		return nil, err
 	}
 	s.event(ctx, ref.JobID, "info", "message", "Fine-tuning job started", map[string]any{"provider": rec.Job.Details.Provider, "provider_job_id": id})
@@ -408,7 +424,11 @@ func (s *Service) CheckTraining(ctx context.Context, ref JobRef) (*Training, err
 	if err != nil {
 		return nil, err
 	}
-	pj, err := c.Get(ctx, rec.Job.Details.ProviderJobID)
+	spec, err := s.spec(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	pj, err := c.Get(ctx, spec, rec.Job.Details.ProviderJobID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: status of %s: %v", ErrProvider, rec.Job.Details.ProviderJobID, err)
 	}
@@ -470,7 +490,11 @@ func (s *Service) RecordTraining(ctx context.Context, in RecordInput) (*Recorded
 	}
 	pj := ProviderJob{ID: rec.Job.Details.ProviderJobID, Status: ProviderCompleted, OutputModel: in.Training.OutputModel}
 	if c, err := s.customizer(rec.Job.Details.Provider); err == nil {
-		got, err := c.Get(ctx, pj.ID)
+		spec, err := s.spec(ctx, rec)
+		if err != nil {
+			return nil, err
+		}
+		got, err := c.Get(ctx, spec, pj.ID)
 		if err != nil {
 			return nil, fmt.Errorf("%w: status of %s: %v", ErrProvider, pj.ID, err)
 		}
@@ -575,12 +599,11 @@ func (s *Service) Cleanup(ctx context.Context, in CleanupInput) (*JobRef, error)
 	if code == "" {
 		code = "flow_failed"
 	}
-	var provider, providerJob, model string
+	var model string
 	rec, err := s.updateJob(ctx, in.JobID, func(r *jobRecord) error {
 		if r.Job.Status != StatusCancelled {
 			s.failJob(r, code, cause)
 		}
-		provider, providerJob = r.Job.Details.Provider, r.Job.Details.ProviderJobID
 		if r.Job.FineTunedModel != nil {
 			model = *r.Job.FineTunedModel
 		}
@@ -594,7 +617,7 @@ func (s *Service) Cleanup(ctx context.Context, in CleanupInput) (*JobRef, error)
 		s.event(ctx, in.JobID, "error", "message", "Fine-tuning job failed: "+cause, map[string]any{"error": name})
 	}
 	if model == "" {
-		s.stopProvider(ctx, in.JobID, provider, providerJob)
+		s.stopProvider(ctx, rec)
 	} else if m, err := s.models.Get(ctx, model); err == nil && m.Status == "pending-review" {
 		if _, err := s.models.Review(ctx, model, "reject", "platform:customization", "the customisation flow failed: "+cause); err != nil {
 			s.log.Warn("reject model of failed job", "job", in.JobID, "model", model, "error", err)

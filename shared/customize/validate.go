@@ -65,8 +65,14 @@ type Report struct {
 // Tokens is the dataset's total token count.
 func (r *Report) Tokens() int64 { return r.PromptTokens + r.CompletionTokens }
 
-// FirstError returns the first error, if any.
+// FirstError returns the first error, if any: an error about the whole file before
+// those of single lines.
 func (r *Report) FirstError() (Issue, bool) {
+	for _, is := range r.Issues {
+		if is.Severity == SeverityError && is.Line == 0 {
+			return is, true
+		}
+	}
 	for _, is := range r.Issues {
 		if is.Severity == SeverityError {
 			return is, true

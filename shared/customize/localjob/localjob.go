@@ -125,7 +125,7 @@ func (r *Runner) Start(ctx context.Context, spec customize.JobSpec) (string, err
 
 // Get implements customize.Customizer. A job recorded in progress that this process
 // is not training (it was interrupted by a restart) starts training again.
-func (r *Runner) Get(ctx context.Context, id string) (customize.ProviderJob, error) {
+func (r *Runner) Get(ctx context.Context, _ customize.JobSpec, id string) (customize.ProviderJob, error) {
 	st, _, err := r.load(ctx, id)
 	if err != nil {
 		return customize.ProviderJob{}, err
@@ -145,7 +145,7 @@ func (r *Runner) Get(ctx context.Context, id string) (customize.ProviderJob, err
 }
 
 // Stop implements customize.Customizer.
-func (r *Runner) Stop(ctx context.Context, id string) error {
+func (r *Runner) Stop(ctx context.Context, _ customize.JobSpec, id string) error {
 	r.mu.Lock()
 	cancel, active := r.running[id]
 	r.mu.Unlock()
