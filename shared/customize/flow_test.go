@@ -8,7 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bedrock"
+
 	"github.com/plinth-ai/plinth/shared/customize"
+	"github.com/plinth-ai/plinth/shared/customize/bedrockjob"
+	"github.com/plinth-ai/plinth/shared/customize/customizetest"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/test/datasets"
@@ -196,5 +202,52 @@ func TestFlowRejection(t *testing.T) {
 	}
 	if _, err := h.reg.Resolve(ctx, "acme/rooms"); err == nil {
 		t.Fatal("a rejected model was promoted")
+	}
+}
+
+// A Bedrock base model takes the flow's TrainOnBedrock branch: the .sync integration
+// (run in-process against the Bedrock fake) starts the job and waits for it; the
+// custom model is registered with its Bedrock ARN.
+func TestFlowTrainsOnBedrock(t *testing.T) {
+	ctx := context.Background()
+	fake := customizetest.NewBedrock()
+	t.Cleanup(fake.Close)
+	client := bedrock.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")},
+		func(o *bedrock.Options) { o.BaseEndpoint = aws.String(fake.URL) })
+	settings := customize.BedrockSettings{RoleARN: "arn:aws:iam::123456789012:role/plinth-customization", Bucket: "plinth-data"}
+	h := newHarness(t, func(h *harness) []customize.Option {
+		fake.Blobs, fake.Bucket = h.blobs, settings.Bucket
+		return []customize.Option{customize.WithBedrock(settings), customize.WithCustomizer("bedrock", bedrockjob.New(client, settings, h.blobs))}
+	})
+	if _, err := h.reg.Create(ctx, registry.Model{ID: "nova-lite", Kind: registry.KindChat,
+		Deployments: []registry.Deployment{{Provider: "bedrock", Model: "amazon.nova-lite-v1:0:300k"}}}, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.reg.Review(ctx, "nova-lite", "approve", "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := 0; i < 25; i++ {
+		fmt.Fprintf(&b, `{"system":"Answer tersely.","messages":[{"role":"user","content":"Ticket %d: reset my password"},{"role":"assistant","content":"Use the reset link, case %d."}]}`+"\n", i, i)
+	}
+	id := h.upload(t, "acme", "support.jsonl", b.String())
+	job, err := h.svc.CreateJob(ctx, "acme", customize.JobRequest{Model: "nova-lite", TrainingFile: id, Suffix: "support",
+		Hyperparameters: map[string]any{"epochCount": 3, "learning_rate_multiplier": 2}}, "key_alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := h.waitJob(t, "acme", job.ID, func(j *customize.Job) bool { return j.Details.Stage == customize.StageAwaitingApproval })
+	created := fake.Created()
+	if len(created) != 1 || created[0]["baseModelIdentifier"] != "amazon.nova-lite-v1:0:300k" ||
+		created[0]["hyperParameters"].(map[string]any)["learningRate"] != "2e-05" {
+		t.Fatalf("Bedrock saw %v", created)
+	}
+	m, err := h.reg.Get(ctx, *j.FineTunedModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := m.Deployments[0]; d.Provider != "bedrock" || !strings.Contains(d.Model, ":custom-model/") || m.Lineage.JobARN != j.Details.ProviderJobID ||
+		!strings.Contains(m.Lineage.JobARN, ":model-customization-job/") || len(j.ResultFiles) != 1 || m.Lineage.Metrics["training_loss"] != 1.1 {
+		t.Fatalf("model %+v lineage %+v job %+v", m.Deployments, m.Lineage, j)
 	}
 }

@@ -219,7 +219,7 @@ func (p *stuckProvider) Stop(_ context.Context, _ customize.JobSpec, id string) 
 func TestCancelStopsFlowAndProviderJob(t *testing.T) {
 	t.Parallel()
 	prov := &stuckProvider{started: map[string]customize.JobSpec{}}
-	h := newHarness(t, customize.WithCustomizer("openai", prov))
+	h := newHarness(t, func(*harness) []customize.Option { return []customize.Option{customize.WithCustomizer("openai", prov)} })
 	srv := api(h)
 	ctx := context.Background()
 	if _, err := h.reg.Create(ctx, registry.Model{ID: "gpt-x", Kind: registry.KindChat,
