@@ -289,9 +289,9 @@ func (b *Bedrock) finish(ctx context.Context, j *BedrockJob) {
 func (b *Bedrock) describe(j *BedrockJob) map[string]any {
 	out := map[string]any{
 		"jobArn": j.Arn, "jobName": j.Name, "status": j.Status, "outputModelName": j.OutputModelName,
-		"baseModelArn":       fmt.Sprintf("arn:aws:bedrock:%s::foundation-model/%s", b.Region, j.BaseModel),
-		"roleArn":            j.RoleArn, "customizationType": j.CustomizationType, "hyperParameters": j.HyperParameters,
-		"creationTime":       j.Created.Format(time.RFC3339Nano), "lastModifiedTime": j.Created.Format(time.RFC3339Nano),
+		"baseModelArn": fmt.Sprintf("arn:aws:bedrock:%s::foundation-model/%s", b.Region, j.BaseModel),
+		"roleArn":      j.RoleArn, "customizationType": j.CustomizationType, "hyperParameters": j.HyperParameters,
+		"creationTime": j.Created.Format(time.RFC3339Nano), "lastModifiedTime": j.Created.Format(time.RFC3339Nano),
 		"trainingDataConfig": map[string]string{"s3Uri": j.TrainingURI}, "outputDataConfig": map[string]string{"s3Uri": j.OutputURI},
 	}
 	validators := []map[string]string{}
