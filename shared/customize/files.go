@@ -171,4 +171,3 @@ func (s *Service) addResultFile(ctx context.Context, tenant, key, name string) (
 	f := File{ID: id, Object: "file", Bytes: obj.Size, CreatedAt: unix(s.now()), Filename: name, Purpose: PurposeFineTuneResults, Status: "processed"}
 	return id, s.putFile(ctx, &fileRecord{File: f, Tenant: tenant, Key: key})
 }
-
