@@ -242,6 +242,9 @@ type scenario struct {
 	Name  string            `json:"name"`
 	Event string            `json:"event"`
 	Tasks map[string]string `json:"tasks"`
+	// Context is the context object's fields the definition reads ($$.Execution.Id,
+	// $$.Task.Token), which the oracle does not make up under task overrides.
+	Context json.RawMessage `json:"context,omitempty"`
 }
 
 // productionCases runs every statemachines/*.asl.json through its scenarios in
@@ -333,6 +336,9 @@ func productionCases(t *testing.T) []corpusCase {
 			}
 			for _, name := range waits {
 				args = append(args, "-w", name+":0")
+			}
+			if len(sc.Context) > 0 {
+				args = append(args, "--context", string(sc.Context))
 			}
 			for _, name := range retried {
 				args = append(args, "-r", name+":0")

@@ -1,0 +1,3 @@
+#!/bin/sh
+# TrainOnBedrock: GetModelCustomizationJob once the job completed, as the .sync integration returns it.
+printf '%s\n' '{"BaseModelArn":"arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k","CreationTime":"2026-12-06T10:00:00Z","JobArn":"arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-lite-v1:0:300k/abcdef123456","JobName":"ftjob-0123456789abcdef01234567","OutputModelArn":"arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/abcdef123456","OutputModelName":"ft-nova-lite-acme-support-01234567","Status":"Completed","TrainingMetrics":{"TrainingLoss":1.1}}'
