@@ -14,9 +14,10 @@ var files embed.FS
 
 // Names of the platform's state machines (file name without .asl.json).
 const (
-	Ingestion  = "ingestion"
-	Evaluation = "evaluation"
-	Agent      = "agent"
+	Ingestion     = "ingestion"
+	Evaluation    = "evaluation"
+	Agent         = "agent"
+	Customization = "customization"
 )
 
 // Definition returns the definition named name.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -39,7 +38,8 @@ type (
 	// PassageSource returns up to limit passages of a knowledge base.
 	PassageSource func(ctx context.Context, tenant, kb string, limit int) ([]Passage, error)
 	// Generator calls a model through the gateway on the tenant's behalf (its access
-	// policy, quotas, guardrails and usage apply).
+	// policy, quotas, guardrails and usage apply). A model the tenant may not call
+	// is an error wrapping ErrForbidden.
 	Generator func(ctx context.Context, tenant string, req *provider.ChatRequest) (*provider.ChatResponse, error)
 )
 
@@ -199,11 +199,7 @@ func (s *Service) synthesize(ctx context.Context, tenant string, req BuildReques
 			{Role: "user", Content: provider.TextContent(prompt)},
 		}})
 		if err != nil {
-			var he *httpapi.Error
-			if errors.As(err, &he) && (he.Status == http.StatusForbidden || he.Status == http.StatusNotFound) {
-				return nil, 0, fmt.Errorf("%w: generator model %s: %s", ErrForbidden, req.Model, he.Message)
-			}
-			return nil, 0, fmt.Errorf("generate questions for passage %s: %w", p.ID, err)
+			return nil, 0, fmt.Errorf("generate questions for passage %s with %s: %w", p.ID, req.Model, err)
 		}
 		if len(resp.Choices) == 0 {
 			dropped += per

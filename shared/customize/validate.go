@@ -15,7 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/plinth-ai/plinth/shared/provider/local"
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 // Issue is one problem found in a dataset. Line is 1-based; 0 means the whole file.
@@ -302,10 +302,10 @@ func (v *validator) accept(ctx context.Context, n int, rec *Record) error {
 	prompt, completion := rec.PromptAndCompletion()
 	pt, chars := 0, len(completion)
 	for _, p := range prompt {
-		pt += local.CountTokens(p)
+		pt += tokens.Count(p)
 		chars += len(p)
 	}
-	ct := local.CountTokens(completion)
+	ct := tokens.Count(completion)
 	if v.limit > 0 && pt+ct > v.limit {
 		v.rep.add(n, SeverityError, "too_long", "the record has %d tokens; %s models take at most %d per record", pt+ct, v.opts.Family.Name, v.limit)
 		return nil

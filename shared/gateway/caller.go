@@ -18,16 +18,30 @@ type Caller struct {
 	// OwnBudget makes KeyLimits the caller's only limits: its calls are not counted
 	// against the tenant's limits at all (ingestion, whose budget is its own).
 	OwnBudget bool
+	// Candidates lets the platform's pre-approval evaluation call the tenant's own
+	// models that are still pending review. Never set for API keys.
+	Candidates bool
 }
 
 // allowed is the platform's one policy decision (tenant.CanInvoke) for a model the
 // client named requested (an ID or an alias of m). /v1/models and every invocation use it.
 func (c *Caller) allowed(m *registry.Model, requested string) error {
-	ref := tenant.ModelRef{Name: requested}
+	ref := tenant.ModelRef{Name: requested, Owned: m.Tenant != "" && m.Tenant == c.Principal.TenantID}
 	if requested != m.ID {
 		ref.Target = m.ID
 	}
 	return tenant.CanInvoke(c.Principal, c.Tenant, auth.ScopeInference, ref)
+}
+
+// sees reports whether the caller may know the model exists: a tenant's own models
+// (fine-tuned ones) are invisible to other tenants unless shared with them.
+func (c *Caller) sees(m *registry.Model) bool {
+	return c.Principal.Admin || m.VisibleTo(c.Principal.TenantID)
+}
+
+// callable reports whether m's review status lets the caller invoke it.
+func (c *Caller) callable(m *registry.Model) bool {
+	return m.Status.Invocable() || (c.Candidates && m.Status == registry.StatusPendingReview && m.Tenant != "" && m.Tenant == c.Principal.TenantID)
 }
 
 // guardrailPolicy names the tenant's guardrail policy ("" = none).

@@ -26,7 +26,7 @@ func (g *Gateway) Models(ctx context.Context, c *Caller) ([]ModelInfo, error) {
 	avail, _ := g.invoker.(availability)
 	out := make([]ModelInfo, 0, len(models))
 	for _, m := range models {
-		if !m.Status.Invocable() || avail != nil && !avail.Available(ctx, m) {
+		if !m.Status.Invocable() || !c.sees(m) || avail != nil && !avail.Available(ctx, m) {
 			continue
 		}
 		names := append([]string{m.ID}, m.Aliases...)

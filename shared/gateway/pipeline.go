@@ -229,6 +229,10 @@ func (g *Gateway) resolve(ctx context.Context, c *Caller, name string, kind regi
 	if err != nil {
 		return nil, fmt.Errorf("resolve model %s: %w", name, err)
 	}
+	if !c.sees(m) {
+		return nil, &Error{Kind: ErrModelNotFound, Param: "model",
+			Message: fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", name)}
+	}
 	if err := c.allowed(m, name); err != nil {
 		kind := ErrModelNotAllowed
 		if errors.Is(err, tenant.ErrScope) {
@@ -241,7 +245,7 @@ func (g *Gateway) resolve(ctx context.Context, c *Caller, name string, kind regi
 		}
 		return nil, &Error{Kind: kind, Param: "model", Err: err, Message: msg}
 	}
-	if !m.Status.Invocable() {
+	if !c.callable(m) {
 		return nil, &Error{Kind: ErrModelNotApproved, Param: "model",
 			Message: fmt.Sprintf("Model `%s` is %s and cannot be called.", name, m.Status)}
 	}

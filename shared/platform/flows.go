@@ -58,6 +58,9 @@ func RunFlows(ctx context.Context, p *Platform, exec *flow.Executor) error {
 			return err
 		}
 	}
+	if err := runCustomization(p, exec); err != nil {
+		return err
+	}
 	n, err := exec.Resume(ctx)
 	if err != nil {
 		return fmt.Errorf("resume executions: %w", err)
@@ -68,15 +71,31 @@ func RunFlows(ctx context.Context, p *Platform, exec *flow.Executor) error {
 	return nil
 }
 
+// LocalStateMachineARN is the ARN a state machine is registered under in local mode,
+// for definitions that start another machine (a nested execution).
+func LocalStateMachineARN(name string) string {
+	return "arn:aws:states:local:000000000000:stateMachine:" + name
+}
+
 // registerMachine loads a definition from statemachines/, binds each ${…} placeholder to
 // its in-process task and registers the machine with the executor.
 func registerMachine(exec *flow.Executor, name string, tasks map[string]TaskFunc) error {
+	return registerMachineWith(exec, name, tasks, nil)
+}
+
+// registerMachineWith is registerMachine with placeholders that are not tasks (the ARN
+// of a nested state machine) substituted from extra.
+func registerMachineWith(exec *flow.Executor, name string, tasks map[string]TaskFunc, extra map[string]string) error {
 	def, err := statemachines.Definition(name)
 	if err != nil {
 		return err
 	}
 	subs := map[string]string{}
 	for _, ph := range statemachines.Placeholders(def) {
+		if v, ok := extra[ph]; ok {
+			subs[ph] = v
+			continue
+		}
 		fn, ok := tasks[ph]
 		if !ok {
 			return fmt.Errorf("state machine %s: no task bound to ${%s}", name, ph)

@@ -2,8 +2,10 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/plinth-ai/plinth/shared/customize"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/provider"
@@ -14,13 +16,16 @@ import (
 // the tenant's model policy, quotas, guardrails, cache and usage apply to them exactly
 // as to an application's calls.
 
-// evalTarget invokes a suite's target model as the suite's tenant.
+// evalTarget invokes a suite's target model as the suite's tenant. Evaluation may also
+// score the tenant's own models still pending review (the customisation flow's
+// comparison before approval); nothing else can call them.
 func evalTarget(gw *gateway.Gateway) eval.TargetFunc {
 	return func(ctx context.Context, tenantID string, req *provider.ChatRequest) (*provider.ChatResponse, error) {
 		c, err := gw.CallerFor(ctx, tenantID, gateway.KeyEvaluation)
 		if err != nil {
 			return nil, err
 		}
+		c.Candidates = true
 		res, err := gw.Chat(ctx, c, &gateway.ChatRequest{ChatRequest: *req})
 		if err != nil {
 			return nil, err
@@ -43,6 +48,32 @@ func evalJudge(gw *gateway.Gateway) eval.TargetFunc {
 		res, err := gw.Chat(ctx, c, &gateway.ChatRequest{ChatRequest: r, Frame: func([]provider.Message) []provider.Message { return rubric }})
 		if err != nil {
 			return nil, err
+		}
+		return res.Response, nil
+	}
+}
+
+// synthesisChat writes synthetic training data with a model the tenant may call, as
+// the tenant: the prompt (instructions around the knowledge base's passage) is the
+// platform's, so the input guardrail does not judge it.
+func synthesisChat(gw *gateway.Gateway) customize.Generator {
+	return func(ctx context.Context, tenantID string, req *provider.ChatRequest) (*provider.ChatResponse, error) {
+		c, err := gw.CallerFor(ctx, tenantID, "platform:customization")
+		if err != nil {
+			return nil, err
+		}
+		prompt := req.Messages
+		r := *req
+		r.Messages = nil
+		res, err := gw.Chat(ctx, c, &gateway.ChatRequest{ChatRequest: r, Frame: func([]provider.Message) []provider.Message { return prompt }})
+		if errors.Is(err, gateway.ErrModelNotFound) || errors.Is(err, gateway.ErrModelNotAllowed) || errors.Is(err, gateway.ErrModelNotApproved) || errors.Is(err, gateway.ErrModelKind) {
+			return nil, fmt.Errorf("%w: %v", customize.ErrForbidden, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if res.Refused() {
+			return nil, fmt.Errorf("the output guardrail withheld the generated pairs")
 		}
 		return res.Response, nil
 	}

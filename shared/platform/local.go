@@ -19,6 +19,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/audit/storelog"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
+	"github.com/plinth-ai/plinth/shared/customize"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
@@ -162,7 +163,7 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 		}
 		blobs = fs
 	}
-	b.Data = Cell{Store: st, Blobs: Buckets{Documents: blobs, Index: blobs, Eval: blobs},
+	b.Data = Cell{Store: st, Blobs: Buckets{Documents: blobs, Index: blobs, Eval: blobs, Customization: blobs, CustomizationName: "local"},
 		IndexCacheDir: filepath.Join(cfg.DataDir, "index-cache")}
 
 	// Usage records, the billing ledger, are spooled to disk before the request ends and
@@ -274,6 +275,9 @@ func (r *LocalRuntime) Serve(ctx context.Context, p *Platform) (*Local, error) {
 		return nil, err
 	}
 	l.Tools, l.ToolHub = tools.Catalog, tools.Hub
+	if l.Customize, err = Customize(p); err != nil {
+		return nil, err
+	}
 	if err := RunFlows(ctx, p, r.Executor); err != nil {
 		return nil, err
 	}
@@ -320,6 +324,8 @@ type Local struct {
 	// Tools is the tool catalog; ToolHub calls tools for /mcp and agents.
 	Tools   *toolhub.Service
 	ToolHub *toolhub.Hub
+	// Customize runs fine-tuning: datasets, jobs, the customisation flow.
+	Customize *customize.Service
 
 	runtime *LocalRuntime
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/agent"
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/console"
+	"github.com/plinth-ai/plinth/shared/customize"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
@@ -1001,6 +1002,44 @@ func TestOpenAPIBodiesMatchDocument(t *testing.T) {
 	x.expect(x.json("GET", "/admin/executions/"+list.Data[0].ARN+"/history", nil), 200)
 	x.expect(x.json("GET", "/admin/executions/arn:aws:states:local:000000000000:execution:nope:nope", nil), 404)
 
+	// Fine-tuning.
+	var ft bytes.Buffer
+	fw := multipart.NewWriter(&ft)
+	_ = fw.WriteField("purpose", "fine-tune")
+	ff, _ := fw.CreateFormFile("file", "rooms.jsonl")
+	for i := 0; i < 25; i++ {
+		fmt.Fprintf(ff, `{"prompt":"Context:\nRoom %d is blue.\n\nQuestion: What colour is room %d?","completion":"blue"}`+"\n", i, i)
+	}
+	_ = fw.Close()
+	file := decodeField(t, x.expect(x.do("POST", "/v1/files", l.DemoKey, fw.FormDataContentType(), ft.Bytes()), 200).body, "id")
+	x.expect(x.json("GET", "/v1/files?purpose=fine-tune", nil), 200)
+	x.expect(x.json("GET", "/v1/files/"+file, nil), 200)
+	x.expect(x.json("GET", "/v1/files/"+file+"/content", nil), 200)
+	x.expect(x.json("GET", "/v1/files/file-nope", nil), 404)
+	x.expect(x.json("POST", "/v1/fine_tuning/jobs", map[string]any{"model": "local-tune"}), 400)
+	x.expect(x.json("POST", "/v1/fine_tuning/jobs", map[string]any{"model": "local-chat", "training_file": file}), 400)
+	job := decodeField(t, x.expect(x.json("POST", "/v1/fine_tuning/jobs", map[string]any{"model": "local-tune", "training_file": file, "suffix": "rooms",
+		"hyperparameters": map[string]any{"n_epochs": 2}}), 200).body, "id")
+	x.expect(x.json("GET", "/v1/fine_tuning/jobs?limit=5", nil), 200)
+	x.expect(x.json("GET", "/v1/fine_tuning/jobs/"+job, nil), 200)
+	x.expect(x.json("GET", "/v1/fine_tuning/jobs/ftjob-nope", nil), 404)
+	x.expect(x.json("GET", "/v1/fine_tuning/jobs/"+job+"/events", nil), 200)
+	x.expect(x.json("GET", "/v1/fine_tuning/jobs/"+job+"/checkpoints", nil), 200)
+	// The job may already have registered its model (409) or still be running (200).
+	if c := x.json("POST", "/v1/fine_tuning/jobs/"+job+"/cancel", nil); c.status != 200 && c.status != 409 {
+		t.Fatalf("cancel: %d %s", c.status, c.body)
+	}
+	x.expect(x.json("GET", "/admin/fine_tuning/jobs?tenant="+DemoTenant, nil), 200)
+	x.expect(x.json("GET", "/admin/fine_tuning/jobs/"+job, nil), 200)
+	x.expect(x.json("POST", "/v1/fine_tuning/datasets", map[string]any{"source": "evaluation", "suite": "qa"}), 201)
+	x.expect(x.json("POST", "/v1/fine_tuning/datasets", map[string]any{"source": "telepathy"}), 400)
+	x.expect(x.json("POST", "/admin/aliases/promote", map[string]any{"alias": "demo/chat", "model": "local-chat"}), 200)
+	x.expect(x.json("GET", "/admin/aliases/history?alias=demo/chat", nil), 200)
+	x.expect(x.json("POST", "/admin/aliases/rollback", map[string]any{"alias": "demo/chat"}), 200)
+	x.expect(x.json("POST", "/admin/aliases/rollback", map[string]any{"alias": "demo/none"}), 404)
+	x.expect(x.json("POST", "/admin/aliases/promote", map[string]any{"alias": "demo/chat"}), 400)
+	x.expect(x.json("DELETE", "/v1/files/"+file, nil), 200)
+
 	// The audit trail of all of the above.
 	if err := l.Audit.Flush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -1260,6 +1299,14 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"ConsoleSession":              console.Session{},
 		"KPIReport":                   kpi.Report{},
 		"GuardrailBaseline":           guardrail.Baseline{},
+		"FileObject":                  customize.File{},
+		"FineTuningJob":               customize.Job{},
+		"CreateFineTuningJobRequest":  customize.JobRequest{},
+		"FineTuningEvent":             customize.Event{},
+		"FineTuningCheckpoint":        customize.Checkpoint{},
+		"BuildDatasetRequest":         customize.BuildRequest{},
+		"BuiltDataset":                customize.Built{},
+		"AliasMove":                   customize.Promoted{},
 	}
 	seen := map[string]bool{}
 	for name, v := range types {

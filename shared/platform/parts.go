@@ -57,7 +57,11 @@ func Guardrails(p *Platform) (*guardrail.Service, error) {
 // Bedrock on the AWS configuration, the shared upstream HTTP client.
 func invoker(p *Platform) (*routing.Invoker, error) {
 	return part(p, partInvoker, func() (*routing.Invoker, error) {
-		opts := []router.BuildOption{router.WithSharedHTTPClient(p.b.Upstream)}
+		lib, err := tunedModels(p)
+		if err != nil {
+			return nil, err
+		}
+		opts := []router.BuildOption{router.WithSharedHTTPClient(p.b.Upstream), router.WithLocalChat(localTuneModels(lib))}
 		if p.b.AWS != nil {
 			opts = append(opts, router.WithAWSConfig(*p.b.AWS))
 		}

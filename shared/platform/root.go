@@ -125,6 +125,11 @@ type Buckets struct {
 	Index blob.Store
 	// Eval holds evaluation datasets, results, reports and ground-truth datasets.
 	Eval blob.Store
+	// Customization holds tenants' fine-tuning datasets, the jobs' validated records
+	// and the models trained locally (each tenant under its own prefix, with its own KMS
+	// key in AWS); CustomizationName is its bucket name, for Bedrock's S3 URIs.
+	Customization     blob.Store
+	CustomizationName string
 }
 
 // Platform is the built platform: the registry, tenants, usage and audit trail every
@@ -237,6 +242,8 @@ const (
 	partHumanEval
 	partTools
 	partAgents
+	partCustomize
+	partTunedModels
 )
 
 type partEntry struct {

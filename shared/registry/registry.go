@@ -266,11 +266,11 @@ func (m *Model) Validate() error {
 	}
 	for _, t := range m.SharedWith {
 		if t == "" {
-			return fmt.Errorf("%w: shared_with holds an empty tenant", ErrInvalid)
+			return fault.New(ErrInvalid, "shared_with", "shared_with holds an empty tenant")
 		}
 	}
 	if len(m.SharedWith) > 0 && m.Tenant == "" {
-		return fmt.Errorf("%w: shared_with needs an owning tenant", ErrInvalid)
+		return fault.New(ErrInvalid, "shared_with", "shared_with needs an owning tenant: only a tenant's own model can be shared")
 	}
 	if m.Timeouts.FirstTokenMS < 0 || m.Timeouts.IdleMS < 0 || m.Timeouts.TotalMS < 0 {
 		return fault.New(ErrInvalid, "timeouts", "timeouts must not be negative")

@@ -14,6 +14,9 @@ type ModelRef struct {
 	// Target is the model ID an alias resolves to ("" when Name is a model ID). A tenant
 	// allowed either the alias or its target may call through the alias.
 	Target string
+	// Owned marks the tenant's own model (one it fine-tuned): its allowed-model list
+	// does not restrict it.
+	Owned bool
 }
 
 // CanInvoke is the one policy decision for model access, used both to list models
@@ -22,7 +25,8 @@ type ModelRef struct {
 //
 // It refuses with ErrScope when p lacks scope, ErrTenantSuspended when the tenant is not
 // active, and ErrModelNotAllowed when p belongs to another tenant or the tenant's
-// allowed-model list names neither the model nor its alias target. Platform admins may
+// allowed-model list names neither the model nor its alias target (a model the tenant
+// owns needs no entry). Platform admins may
 // call any approved model.
 func CanInvoke(p auth.Principal, t *Tenant, scope auth.Scope, m ModelRef) error {
 	if p.Admin {
@@ -37,7 +41,7 @@ func CanInvoke(p auth.Principal, t *Tenant, scope auth.Scope, m ModelRef) error 
 	if t.Status != StatusActive {
 		return fmt.Errorf("tenant %s is suspended; an admin can reactivate it with PATCH /admin/tenants/%s: %w", t.ID, t.ID, ErrTenantSuspended)
 	}
-	if len(t.AllowedModels) == 0 {
+	if len(t.AllowedModels) == 0 || m.Owned {
 		return nil
 	}
 	for _, a := range t.AllowedModels {

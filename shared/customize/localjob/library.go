@@ -96,3 +96,39 @@ func (l *Library) Chat(ctx context.Context, id string) (provider.ChatModel, erro
 	}
 	return localtune.NewChat(m, id), nil
 }
+
+// Serve returns a chat model that loads id on its first request, for the router:
+// loading needs the request's context, and a model the store cannot give back fails
+// that request as unavailable instead of failing the deployment's construction.
+func (l *Library) Serve(id string) provider.ChatModel { return &lazyChat{lib: l, id: id} }
+
+type lazyChat struct {
+	lib *Library
+	id  string
+}
+
+func (c *lazyChat) model(ctx context.Context) (provider.ChatModel, error) {
+	m, err := c.lib.Chat(ctx, c.id)
+	if err != nil {
+		return nil, &provider.Error{Kind: provider.KindUnavailable, Provider: "local", Message: "load " + c.id + ": " + err.Error(), Err: err}
+	}
+	return m, nil
+}
+
+// Chat implements provider.ChatModel.
+func (c *lazyChat) Chat(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
+	m, err := c.model(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.Chat(ctx, req)
+}
+
+// ChatStream implements provider.ChatModel.
+func (c *lazyChat) ChatStream(ctx context.Context, req *provider.ChatRequest) (provider.Stream, error) {
+	m, err := c.model(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.ChatStream(ctx, req)
+}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/plinth-ai/plinth/shared/tokens"
 )
 
 // token is one token of a text: a maximal run of letters and digits, or one other
@@ -26,31 +28,14 @@ const (
 	shapePunct                    // ",", "(", "$"
 )
 
-// tokenize splits s into tokens.
+// tokenize splits s into tokens with the platform's tokenizer (package tokens), so
+// counts agree with what every local model charges.
 func tokenize(s string) []token {
 	var out []token
-	i := 0
-	for i < len(s) {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case isWordRune(r):
-			j := i + size
-			for j < len(s) {
-				r2, sz := utf8.DecodeRuneInString(s[j:])
-				if !isWordRune(r2) {
-					break
-				}
-				j += sz
-			}
-			out = append(out, newToken(s, i, j))
-			i = j
-		case unicode.IsSpace(r):
-			i += size
-		default:
-			out = append(out, newToken(s, i, i+size))
-			i += size
-		}
-	}
+	tokens.Each(s, func(start, end int) bool {
+		out = append(out, newToken(s, start, end))
+		return true
+	})
 	return out
 }
 
@@ -94,9 +79,9 @@ func shapeOf(w string) shape {
 	}
 }
 
-// CountTokens counts tokens as the local trainer does; it matches the built-in local
-// models' count, so dataset token totals agree with what local-tune is billed for.
-func CountTokens(s string) int { return len(tokenize(s)) }
+// CountTokens counts tokens as the local trainer does (tokens.Count), so dataset token
+// totals agree with what local-tune is billed for.
+func CountTokens(s string) int { return tokens.Count(s) }
 
 // joinSurface renders generated tokens as text: a space between tokens except before
 // closing punctuation and after opening punctuation.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/provider/local"
 	"github.com/plinth-ai/plinth/shared/provider/openai"
 )
@@ -38,6 +39,14 @@ type buildOptions struct {
 	stdlibHTTP bool
 	bedrock    func(spec DeploymentSpec) (Deployment, error)
 	embedDim   int
+	localChat  func(model string) provider.ChatModel
+}
+
+// WithLocalChat serves local chat deployments whose model fn recognises (fn returns
+// nil for the others, which local-chat serves): the trainable local-tune and the
+// models fine-tuned from it.
+func WithLocalChat(fn func(model string) provider.ChatModel) BuildOption {
+	return func(o *buildOptions) { o.localChat = fn }
 }
 
 // WithSharedHTTPClient makes OpenAI-compatible deployments share one HTTP client and
@@ -83,6 +92,11 @@ func Build(spec DeploymentSpec, opts ...BuildOption) (Deployment, error) {
 		d.Chat, d.Embed = c, c
 	case "local":
 		d.Chat, d.Embed = local.NewChat(), local.NewEmbed(o.embedDim)
+		if o.localChat != nil {
+			if m := o.localChat(spec.Model); m != nil {
+				d.Chat, d.Embed = m, nil
+			}
+		}
 	case "bedrock":
 		if o.bedrock == nil {
 			return Deployment{}, fmt.Errorf("deployment %s: bedrock needs AWS configuration (WithAWSConfig)", d.ID)
