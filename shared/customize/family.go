@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/plinth-ai/plinth/shared/fault"
 )
 
 // ParamSpec is one hyperparameter a model family accepts, with its bounds and default
@@ -212,11 +214,11 @@ func (f Family) Resolve(bedrock map[string]any, openai OpenAIHyperparameters) (m
 	for k, v := range bedrock {
 		spec, ok := f.param(k)
 		if !ok {
-			return nil, fmt.Errorf("%w: hyperparameter %q is not accepted by %s models (accepted: %s)", ErrInvalid, k, f.Name, f.paramNames())
+			return nil, fault.New(ErrInvalid, "hyperparameters", "hyperparameter %q is not accepted by %s models (accepted: %s)", k, f.Name, f.paramNames())
 		}
 		x, err := number(v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: hyperparameter %s: %v", ErrInvalid, k, err)
+			return nil, fault.New(ErrInvalid, "hyperparameters", "hyperparameter %s: %v", k, err)
 		}
 		vals[spec.Name] = x
 	}
@@ -230,17 +232,17 @@ func (f Family) Resolve(bedrock map[string]any, openai OpenAIHyperparameters) (m
 		}
 		x, err := number(m.v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: hyperparameters: %v", ErrInvalid, err)
+			return nil, fault.New(ErrInvalid, "hyperparameters", "hyperparameters: %v", err)
 		}
 		if _, ok := f.param(m.name); !ok {
-			return nil, fmt.Errorf("%w: %s models do not accept %s", ErrInvalid, f.Name, m.name)
+			return nil, fault.New(ErrInvalid, "hyperparameters", "%s models do not accept %s", f.Name, m.name)
 		}
 		vals[m.name] = x
 	}
 	if v := openai.LearningRateMultiplier; v != nil && v != "auto" {
 		x, err := number(v)
 		if err != nil || x <= 0 {
-			return nil, fmt.Errorf("%w: hyperparameters: learning_rate_multiplier must be a positive number", ErrInvalid)
+			return nil, fault.New(ErrInvalid, "hyperparameters", "hyperparameters: learning_rate_multiplier must be a positive number")
 		}
 		if f.Multiplier != "" {
 			vals[f.Multiplier] = x
@@ -255,11 +257,11 @@ func (f Family) Resolve(bedrock map[string]any, openai OpenAIHyperparameters) (m
 			x = p.Default
 		}
 		if math.IsNaN(x) || x < p.Min || x > p.Max {
-			return nil, fmt.Errorf("%w: hyperparameter %s = %v is outside %v–%v for %s models", ErrInvalid, p.Name, x, p.Min, p.Max, f.Name)
+			return nil, fault.New(ErrInvalid, "hyperparameters", "hyperparameter %s = %v is outside %v–%v for %s models", p.Name, x, p.Min, p.Max, f.Name)
 		}
 		if p.Integer {
 			if x != math.Trunc(x) {
-				return nil, fmt.Errorf("%w: hyperparameter %s must be an integer", ErrInvalid, p.Name)
+				return nil, fault.New(ErrInvalid, "hyperparameters", "hyperparameter %s must be an integer", p.Name)
 			}
 			out[p.Name] = strconv.FormatInt(int64(x), 10)
 		} else {

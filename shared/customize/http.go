@@ -40,22 +40,15 @@ func AdminRoutes(mux *http.ServeMux, svc *Service) {
 }
 
 func toHTTP(err error) error {
-	var he *httpapi.Error
 	switch {
-	case errors.As(err, &he):
-		return he
-	case errors.Is(err, ErrNotFound), errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrNoHistory):
-		return &httpapi.Error{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
 	case errors.Is(err, ErrForbidden):
-		return &httpapi.Error{Status: http.StatusForbidden, Code: "model_not_allowed", Param: "model", Message: err.Error()}
-	case errors.Is(err, ErrUnsupportedModel):
-		return &httpapi.Error{Status: http.StatusBadRequest, Code: "model_not_available", Param: "model", Message: err.Error()}
-	case errors.Is(err, ErrInvalid), errors.Is(err, ErrInvalidDataset), errors.Is(err, registry.ErrInvalid):
-		return &httpapi.Error{Status: http.StatusBadRequest, Code: "invalid_request_error", Message: err.Error()}
-	case errors.Is(err, ErrConflict), errors.Is(err, registry.ErrNotInvocable), errors.Is(err, registry.ErrConflict):
-		return &httpapi.Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
+		return &httpapi.Error{Status: http.StatusForbidden, Code: httpapi.CodeModelNotAllowed, Param: "model", Message: err.Error()}
+	case errors.Is(err, registry.ErrNoHistory):
+		return &httpapi.Error{Status: http.StatusNotFound, Code: httpapi.CodeNotFound, Param: "alias", Message: err.Error()}
+	case errors.Is(err, registry.ErrNotInvocable):
+		return &httpapi.Error{Status: http.StatusBadRequest, Code: httpapi.CodeModelNotApproved, Param: "model", Message: err.Error()}
 	}
-	return err
+	return httpapi.FromError(err)
 }
 
 // caller returns the request's tenant and key ID.

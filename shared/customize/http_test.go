@@ -173,9 +173,9 @@ func TestCreateJobRefusesBadRequests(t *testing.T) {
 		code   string
 	}{
 		{"no model", map[string]any{"training_file": id}, 400, "invalid_request_error"},
-		{"unknown model", map[string]any{"model": "gpt-9", "training_file": id}, 400, "model_not_available"},
-		{"embedding model", map[string]any{"model": emb.ID, "training_file": id}, 400, "model_not_available"},
-		{"not trainable", map[string]any{"model": "local-chat", "training_file": id}, 400, "model_not_available"},
+		{"unknown model", map[string]any{"model": "gpt-9", "training_file": id}, 400, "invalid_request_error"},
+		{"embedding model", map[string]any{"model": emb.ID, "training_file": id}, 400, "invalid_request_error"},
+		{"not trainable", map[string]any{"model": "local-chat", "training_file": id}, 400, "invalid_request_error"},
 		{"missing file", map[string]any{"model": "local-tune", "training_file": "file-nope"}, 400, "invalid_request_error"},
 		{"another tenant's file", map[string]any{"model": "local-tune", "training_file": other}, 400, "invalid_request_error"},
 		{"epochs out of bounds", map[string]any{"model": "local-tune", "training_file": id, "hyperparameters": map[string]any{"n_epochs": 99}}, 400, "invalid_request_error"},

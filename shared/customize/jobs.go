@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store"
 )
@@ -68,13 +69,13 @@ func splitHyperparameters(in map[string]any) (map[string]any, OpenAIHyperparamet
 func (s *Service) baseModel(ctx context.Context, tenant, name string) (*registry.Model, Family, string, error) {
 	m, err := s.models.Resolve(ctx, name)
 	if errors.Is(err, registry.ErrNotFound) {
-		return nil, Family{}, "", fmt.Errorf("%w: model %q does not exist", ErrUnsupportedModel, name)
+		return nil, Family{}, "", fault.New(ErrUnsupportedModel, "model", "model %q does not exist", name)
 	}
 	if err != nil {
 		return nil, Family{}, "", err
 	}
 	if !m.Status.Invocable() || m.Kind != registry.KindChat || len(m.Deployments) == 0 {
-		return nil, Family{}, "", fmt.Errorf("%w: %s is not an approved chat model", ErrUnsupportedModel, name)
+		return nil, Family{}, "", fault.New(ErrUnsupportedModel, "model", "%s is not an approved chat model", name)
 	}
 	if s.access != nil {
 		if err := s.access(ctx, tenant, m); err != nil {
@@ -89,11 +90,11 @@ func (s *Service) baseModel(ctx context.Context, tenant, name string) (*registry
 	}
 	f, ok := FamilyOf(d.Provider, familyModel)
 	if !ok {
-		return nil, Family{}, "", fmt.Errorf("%w: %s (%s on %s) belongs to no model family that can be customised", ErrUnsupportedModel, name, d.Model, d.Provider)
+		return nil, Family{}, "", fault.New(ErrUnsupportedModel, "model", "%s (%s on %s) belongs to no model family that can be fine-tuned", name, d.Model, d.Provider)
 	}
 	if d.Provider == registry.ProviderBedrock && s.bedrock == nil {
 		if _, ok := s.customizers[d.Provider]; !ok {
-			return nil, Family{}, "", fmt.Errorf("%w: Bedrock customisation is not configured here", ErrUnsupportedModel)
+			return nil, Family{}, "", fault.New(ErrUnsupportedModel, "model", "Bedrock model customisation is not configured on this platform")
 		}
 	} else if d.Provider != registry.ProviderBedrock {
 		if _, err := s.customizer(d.Provider); err != nil {
@@ -106,25 +107,25 @@ func (s *Service) baseModel(ctx context.Context, tenant, name string) (*registry
 // CreateJob validates a job request for tenant and starts its flow.
 func (s *Service) CreateJob(ctx context.Context, tenant string, req JobRequest, by string) (*Job, error) {
 	if req.Model == "" {
-		return nil, fmt.Errorf("%w: model is required", ErrInvalid)
+		return nil, fault.New(ErrInvalid, "model", "model is required")
 	}
 	if req.TrainingFile == "" {
-		return nil, fmt.Errorf("%w: training_file is required", ErrInvalid)
+		return nil, fault.New(ErrInvalid, "training_file", "training_file is required")
 	}
 	if len(req.Integrations) > 0 {
-		return nil, fmt.Errorf("%w: integrations are not supported", ErrInvalid)
+		return nil, fault.New(ErrInvalid, "integrations", "integrations are not supported")
 	}
 	if req.Suffix != "" && !suffixPattern.MatchString(req.Suffix) {
-		return nil, fmt.Errorf("%w: suffix must be 1-64 letters, digits, '-' or '_'", ErrInvalid)
+		return nil, fault.New(ErrInvalid, "suffix", "suffix must be 1-64 letters, digits, '-' or '_'")
 	}
 	hp := req.Hyperparameters
 	if req.Method != nil {
 		if req.Method.Type != "supervised" {
-			return nil, fmt.Errorf("%w: method %q is not supported; use supervised", ErrInvalid, req.Method.Type)
+			return nil, fault.New(ErrInvalid, "method", "method %q is not supported; use supervised", req.Method.Type)
 		}
 		if req.Method.Supervised != nil && req.Method.Supervised.Hyperparameters != nil {
 			if hp != nil {
-				return nil, fmt.Errorf("%w: give hyperparameters either at the top level or in method.supervised", ErrInvalid)
+				return nil, fault.New(ErrInvalid, "hyperparameters", "give hyperparameters either at the top level or in method.supervised")
 			}
 			hp = req.Method.Supervised.Hyperparameters
 		}
@@ -139,13 +140,13 @@ func (s *Service) CreateJob(ctx context.Context, tenant string, req JobRequest, 
 		}
 		f, err := s.GetFile(ctx, tenant, id)
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: file %s does not exist", ErrInvalid, id)
+			return nil, fault.New(ErrInvalid, "training_file", "file %s does not exist", id)
 		}
 		if err != nil {
 			return nil, err
 		}
 		if f.Purpose != PurposeFineTune {
-			return nil, fmt.Errorf("%w: file %s has purpose %s, not fine-tune", ErrInvalid, id, f.Purpose)
+			return nil, fault.New(ErrInvalid, "training_file", "file %s has purpose %s, not fine-tune", id, f.Purpose)
 		}
 	}
 	m, family, providerModel, err := s.baseModel(ctx, tenant, req.Model)
@@ -153,7 +154,7 @@ func (s *Service) CreateJob(ctx context.Context, tenant string, req JobRequest, 
 		return nil, err
 	}
 	if !family.Supports(ctype) {
-		return nil, fmt.Errorf("%w: %s models do not support %s", ErrInvalid, family.Name, ctype)
+		return nil, fault.New(ErrInvalid, "customization_type", "%s models do not support %s", family.Name, ctype)
 	}
 	bedrockHP, openaiHP := splitHyperparameters(hp)
 	resolved, err := family.Resolve(bedrockHP, openaiHP)
@@ -251,7 +252,7 @@ func (s *Service) ListJobs(ctx context.Context, tenant, after string, limit int)
 	if after != "" {
 		rec, _, err := s.getRecord(ctx, after)
 		if err != nil || rec.Job.OrganizationID != tenant {
-			return nil, fmt.Errorf("%w: after: no job %s", ErrInvalid, after)
+			return nil, fault.New(ErrInvalid, "after", "no job %s", after)
 		}
 		opts.After = rec.IndexSK
 	}
