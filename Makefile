@@ -70,11 +70,12 @@ invoke: tools ## run one function on one event: make invoke FN=gateway EVENT=eve
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<name>.json"; exit 2; }
 	bash $(TOOLS)/invoke.sh $(FN) $(EVENT)
 
-bench: build ## benchmarks: gateway overhead, package micro-benchmarks, Lambda sizes and cold start
+bench: build ## benchmarks: gateway overhead, package micro-benchmarks, Lambda sizes and cold start, dataset validation, local training
 	$(GO) run ./test/bench/gateway
 	$(GO) run ./test/bench/lambda
 	$(GO) run ./test/bench/mcp
 	$(GO) run ./test/bench/guardrail
+	$(GO) run ./test/bench/customize
 	$(GOTEST) -run '^$$' -bench . -benchmem -benchtime 2000x ./shared/gateway/... ./shared/tenant/... ./shared/quota/... ./shared/cache/... ./shared/store/... ./shared/provider/... ./shared/guardrail/... ./shared/flow/...
 
 bench-rag: ## retrieval quality and speed on SciFact (PLINTH_DATASETS, see docs/datasets.md)
