@@ -36,9 +36,11 @@ type cached struct {
 }
 
 // NewLibrary returns a library keeping up to capacity fine-tuned models in memory.
+// Without a blob store (a deployment with no customisation bucket) it serves the base
+// model only.
 func NewLibrary(blobs blob.Store, resolve ArtifactResolver, capacity int) *Library {
-	if blobs == nil || resolve == nil {
-		panic("localjob: nil blob store or resolver")
+	if resolve == nil {
+		panic("localjob: nil artifact resolver")
 	}
 	return &Library{blobs: blobs, resolve: resolve, capacity: max(1, capacity), lru: list.New(), cache: map[string]*list.Element{}}
 }
@@ -52,6 +54,9 @@ func (l *Library) Base(ctx context.Context, id string) (*localtune.Model, error)
 			l.base = localtune.NewBase()
 		}
 		return l.base, nil
+	}
+	if l.blobs == nil {
+		return nil, fmt.Errorf("model %s: fine-tuned local-tune models need the customisation bucket, which this deployment lacks", id)
 	}
 	artifact, err := l.resolve(ctx, id)
 	if err != nil {
