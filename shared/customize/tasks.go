@@ -130,6 +130,18 @@ func (s *Service) putOptions(ctx context.Context, tenant string) (blob.PutOption
 	return opts, nil
 }
 
+// invalidFile keeps an invalid file's report (every issue with its line) on the job,
+// for GET /v1/fine_tuning/jobs/{id}, and returns the task error that fails the flow.
+func (s *Service) invalidFile(ctx context.Context, id, name, what string, rep *Report, err error) error {
+	if _, uerr := s.updateJob(ctx, id, func(r *jobRecord) error {
+		r.Job.Details.Validation = rep
+		return nil
+	}); uerr != nil {
+		s.log.Warn("customize: keep the validation report", "job", id, "err", uerr)
+	}
+	return &flow.TaskError{Type: name, Cause: what + ": " + strings.TrimPrefix(err.Error(), ErrInvalidDataset.Error()+": ")}
+}
+
 // validateInto validates the file at src and writes its accepted records to dst.
 func (s *Service) validateInto(ctx context.Context, src, dst string, opts ValidateOptions, put blob.PutOptions) (*Report, error) {
 	rc, _, err := s.blobs.Get(ctx, src)
@@ -197,7 +209,7 @@ func (s *Service) ValidateJob(ctx context.Context, ref JobRef) (*Validated, erro
 		return nil, err
 	}
 	if err := trainRep.Err(); err != nil {
-		return nil, &flow.TaskError{Type: ErrNameInvalidTrainingFile, Cause: "training file " + j.TrainingFile + ": " + strings.TrimPrefix(err.Error(), ErrInvalidDataset.Error()+": ")}
+		return nil, s.invalidFile(ctx, j.ID, ErrNameInvalidTrainingFile, "training file "+j.TrainingFile, trainRep, err)
 	}
 	datasets := []DatasetRef{{FileID: j.TrainingFile, Role: "training", SHA256: trainRep.SHA256, Records: trainRep.Records, Tokens: trainRep.Tokens()}}
 	validKey := ""
@@ -216,7 +228,7 @@ func (s *Service) ValidateJob(ctx context.Context, ref JobRef) (*Validated, erro
 			return nil, err
 		}
 		if err := vrep.Err(); err != nil {
-			return nil, &flow.TaskError{Type: ErrNameInvalidValidationFile, Cause: "validation file " + *j.ValidationFile + ": " + strings.TrimPrefix(err.Error(), ErrInvalidDataset.Error()+": ")}
+			return nil, s.invalidFile(ctx, j.ID, ErrNameInvalidValidationFile, "validation file "+*j.ValidationFile, vrep, err)
 		}
 		datasets = append(datasets, DatasetRef{FileID: *j.ValidationFile, Role: "validation", SHA256: vrep.SHA256, Records: vrep.Records, Tokens: vrep.Tokens()})
 	} else if j.Details.CustomizationType == TypeFineTuning && trainRep.Records >= minForHoldBack {

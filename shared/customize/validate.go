@@ -82,21 +82,39 @@ func (r *Report) FirstError() (Issue, bool) {
 }
 
 // Err returns nil for a valid dataset, else ErrInvalidDataset wrapped with the first
-// error's line and message and how many more there are.
+// errors' lines and messages (up to errorsInMessage) and how many more there are; the
+// report's Issues list them all.
 func (r *Report) Err() error {
 	first, ok := r.FirstError()
 	if !ok {
 		return nil
 	}
-	where := "the file"
-	if first.Line > 0 {
-		where = fmt.Sprintf("line %d", first.Line)
+	parts := []string{issueText(first)}
+	for _, is := range r.Issues {
+		if len(parts) == errorsInMessage {
+			break
+		}
+		if is.Severity == SeverityError && is != first {
+			parts = append(parts, issueText(is))
+		}
 	}
 	more := ""
-	if r.Errors > 1 {
-		more = fmt.Sprintf(" (and %d more errors)", r.Errors-1)
+	if n := r.Errors - len(parts); n == 1 {
+		more = " (and 1 more error)"
+	} else if n > 1 {
+		more = fmt.Sprintf(" (and %d more errors)", n)
 	}
-	return fmt.Errorf("%w: %s: %s%s", ErrInvalidDataset, where, first.Message, more)
+	return fmt.Errorf("%w: %s%s", ErrInvalidDataset, strings.Join(parts, "; "), more)
+}
+
+// errorsInMessage is how many of a dataset's errors Report.Err names.
+const errorsInMessage = 3
+
+func issueText(is Issue) string {
+	if is.Line > 0 {
+		return fmt.Sprintf("line %d: %s", is.Line, is.Message)
+	}
+	return "the file: " + is.Message
 }
 
 func (r *Report) add(line int, severity, code, format string, args ...any) {
