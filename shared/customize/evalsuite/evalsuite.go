@@ -49,7 +49,7 @@ func (a *Adapter) PutSuite(ctx context.Context, s customize.EvalSuite) error {
 // SuiteItems implements customize.SuiteSource: a tenant's suite's items with a prompt
 // and at least one reference, the first reference as the completion.
 func (a *Adapter) SuiteItems(ctx context.Context, tenant, suite string) ([]customize.Example, error) {
-	su, err := a.svc.GetSuite(ctx, suite)
+	su, err := a.svc.GetSuite(ctx, tenant, suite)
 	if err != nil || su.Tenant != tenant {
 		return nil, fmt.Errorf("%w: suite %s", customize.ErrNotFound, suite)
 	}
