@@ -55,6 +55,7 @@ const (
 	ResourceEvalRun         = "eval-run"
 	ResourceReviewQueue     = "review-queue"
 	ResourceAgent           = "agent"
+	ResourceFineTuningJob   = "fine-tuning-job"
 )
 
 // routes are the rules, keyed by the ServeMux pattern each route is registered with.
@@ -138,6 +139,14 @@ var routes = map[string]Rule{
 	"GET /admin/agents/{id}":                    {Roles: readers, Scopes: scopeRead, Tenant: owned(ResourceAgent, "id")},
 	"GET /admin/agents/{id}/versions/{version}": {Roles: readers, Scopes: scopeRead, Tenant: owned(ResourceAgent, "id")},
 
+	// Fine-tuning: tenants' jobs, read by their tenant's readers; aliases are moved by
+	// the platform admin (the customisation flow promotes after an approval).
+	"GET /admin/fine_tuning/jobs":      {Roles: readers, Scopes: scopeRead, Tenant: inQuery},
+	"GET /admin/fine_tuning/jobs/{id}": {Roles: readers, Scopes: scopeRead, Tenant: owned(ResourceFineTuningJob, "id")},
+	"POST /admin/aliases/promote":      {Roles: nobody, Tenant: platformWide},
+	"POST /admin/aliases/rollback":     {Roles: nobody, Tenant: platformWide},
+	"GET /admin/aliases/history":       {Roles: auditors, Tenant: platformWide},
+
 	// Tools: the platform admin approves tool servers and grants them.
 	"POST /admin/tool-servers":                       {Roles: nobody, Tenant: platformWide},
 	"GET /admin/tool-servers":                        {Roles: auditors, Tenant: platformWide},
@@ -193,6 +202,18 @@ var routes = map[string]Rule{
 	"GET /v1/review-queues/{id}":                     {Roles: everyone, Tenant: own},
 	"POST /v1/review-queues/{id}/next":               {Roles: callers, Tenant: own},
 	"POST /v1/review-queues/{id}/reviews":            {Roles: callers, Tenant: own},
+	"POST /v1/files":                                 {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"GET /v1/files":                                  {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"GET /v1/files/{id}":                             {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"DELETE /v1/files/{id}":                          {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"GET /v1/files/{id}/content":                     {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"POST /v1/fine_tuning/jobs":                      {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"GET /v1/fine_tuning/jobs":                       {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"GET /v1/fine_tuning/jobs/{id}":                  {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"GET /v1/fine_tuning/jobs/{id}/events":           {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"GET /v1/fine_tuning/jobs/{id}/checkpoints":      {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"POST /v1/fine_tuning/jobs/{id}/cancel":          {Roles: callers, Scopes: scopeInference, Tenant: own},
+	"POST /v1/fine_tuning/datasets":                  {Roles: callers, Scopes: scopeInference, Tenant: own},
 }
 
 // RuleFor returns the rule of the route registered with pattern ("METHOD /path").

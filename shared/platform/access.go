@@ -12,6 +12,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/access"
 	"github.com/plinth-ai/plinth/shared/agent"
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/customize"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/guardrail"
@@ -75,6 +76,17 @@ func owners(p *Platform) access.Owners {
 			}
 			d, err := a.Registry.Get(ctx, id, 0)
 			return d.Tenant, notFound(err, agent.ErrNotFound)
+		},
+		access.ResourceFineTuningJob: func(ctx context.Context, id string) (string, error) {
+			svc, err := Customize(p)
+			if err != nil {
+				return "", err
+			}
+			j, err := svc.GetJob(ctx, "", id)
+			if err != nil {
+				return "", notFound(err, customize.ErrNotFound)
+			}
+			return j.Tenant(), nil
 		},
 		access.ResourceReviewQueue: func(ctx context.Context, id string) (string, error) {
 			svc, err := HumanEval(p)

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/customize"
 	"github.com/plinth-ai/plinth/shared/platform"
 )
 
@@ -95,6 +97,7 @@ func newWorld(t *testing.T) *world {
 		r["key"] = w.must(t, "POST", "/admin/tenants/"+tn+"/keys", map[string]any{"name": "spare"}, 201)["id"].(string)
 		r["agent"] = tn + "-agent"
 		w.must(t, "POST", "/admin/agents", map[string]any{"tenant": tn, "id": r["agent"], "model": "local-chat", "instructions": "Answer briefly."}, 201)
+		r["job"] = fineTuningJob(t, p, tn)
 		w.res[tn] = r
 	}
 	for _, c := range credentials {
@@ -108,6 +111,26 @@ func newWorld(t *testing.T) *world {
 		w.keys[c.name] = w.must(t, "POST", path, map[string]any{"name": c.name, "role": c.role, "scopes": c.scopes}, 201)["key"].(string)
 	}
 	return w
+}
+
+// fineTuningJob gives tenant tn a fine-tuning job (its one-record file fails validation
+// at once, so no training runs).
+func fineTuningJob(t *testing.T, p *platform.Local, tn string) string {
+	t.Helper()
+	ft, err := platform.Customize(p.Platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	f, err := ft.CreateFile(ctx, tn, "matrix.jsonl", "fine-tune", strings.NewReader(`{"prompt":"q","completion":"a"}`+"\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := ft.CreateJob(ctx, tn, customize.JobRequest{Model: "local-tune", TrainingFile: f.ID}, "matrix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j.ID
 }
 
 // credential is one signed-in caller of the matrix.

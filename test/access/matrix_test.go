@@ -94,6 +94,8 @@ func request(op documented, r map[string]string) (path string, body any) {
 		id = r["policy"]
 	case strings.HasPrefix(op.path, "/admin/agents/"):
 		id = r["agent"]
+	case strings.HasPrefix(op.path, "/admin/fine_tuning/jobs/"):
+		id = r["job"]
 	}
 	params["id"] = id
 	path = op.path
