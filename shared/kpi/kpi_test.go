@@ -67,6 +67,13 @@ func newPlatform(t *testing.T) *platform {
 	if err := p.reg.SeedBuiltins(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// The story below starts from two approved builtins (local-chat, local-embed) and
+	// approves a third; local-tune, the fine-tuning base, is retired so it does not count.
+	for _, d := range []string{"deprecate", "retire"} {
+		if _, err := p.reg.Review(context.Background(), "local-tune", d, "admin", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
 	p.led = usage.NewLedger(st, 0)
 	p.use = usage.NewService(st, p.tn)
 	p.guards = guardrail.NewRepository(st, guardrail.WithRepoClock(clock))
