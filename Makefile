@@ -32,10 +32,10 @@ env: ## print the running local platform's address and keys as shell exports: ev
 
 tools: $(NODE_DEPS) ## install what the tests need: Go modules, Node.js tools (CDK CLI, emulators, validators, OpenAI client), curl and jq
 	@$(GO) mod download
-	@for c in curl jq; do command -v $$c >/dev/null || { echo "installing $$c from Debian (the README's examples use it)"; apt-get update -qq && apt-get install -y -qq $$c; }; done
+	@for c in curl jq; do command -v $$c >/dev/null || { echo "installing $$c from Debian (the README's examples use it)"; apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$c; }; done
 
 $(NODE_DEPS): $(TOOLS)/package.json $(TOOLS)/package-lock.json
-	@command -v npm >/dev/null || { echo "installing Node.js and npm from Debian"; apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	@command -v npm >/dev/null || { echo "installing Node.js and npm from Debian"; apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq nodejs npm; }
 	cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -43,7 +43,7 @@ test: tools chromium build lint ## everything: lint, unit, contract, emulator, C
 	$(GOTEST) -count=1 -timeout 20m ./...
 
 chromium: ## the headless browser the console's tests drive (Debian's chromium)
-	@command -v /usr/bin/chromium >/dev/null || { echo "installing Debian's chromium for the console's browser tests (apt-get install chromium)"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v /usr/bin/chromium >/dev/null || { echo "installing Debian's chromium for the console's browser tests (apt-get install chromium)"; apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null; }
 
 test-short: ## unit tests only
 	$(GOTEST) -short ./...
