@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -50,8 +51,17 @@ func (w *world) call(t *testing.T, method, path, key string, body any) (int, []b
 	defer resp.Body.Close()
 	// Streams (GET /mcp) are judged by their status; the body is not awaited.
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 400 {
+		if k := storeKey.Find(b); k != nil {
+			t.Errorf("%s %s: %d answer names the internal store key %q: %.300s", method, path, resp.StatusCode, k, b)
+		}
+	}
 	return resp.StatusCode, b
 }
+
+// storeKey matches a fragment of the platform's internal store keys ("EVAL#SUITES",
+// "TENANT#acme", "TOOLHUB#GRANTS#…"): no error a caller reads may name one.
+var storeKey = regexp.MustCompile(`[A-Z][A-Z0-9_]*#`)
 
 func (w *world) must(t *testing.T, method, path string, body any, want int) map[string]any {
 	t.Helper()

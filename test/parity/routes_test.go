@@ -87,6 +87,10 @@ func documentedOperations(t *testing.T) []operation {
 
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)
 
+// storeKey matches a fragment of the platform's internal store keys ("EVAL#SUITES",
+// "TENANT#acme", "TOOLHUB#GRANTS#…"): no error a caller reads may name one.
+var storeKey = regexp.MustCompile(`[A-Z][A-Z0-9_]*#`)
+
 // probe is the request an operation is tried with: the credential its path needs, the
 // path's parameters filled in, an empty JSON object as the body.
 func probe(o operation, key string) call {
@@ -135,6 +139,9 @@ func TestEveryRouteOnBothRuntimes(t *testing.T) {
 		for _, o := range ops {
 			r := rt.do(t, probe(o, key))
 			got[o.String()] = answerOf(r)
+			if k := storeKey.Find(r.Body); r.Status >= 400 && k != nil {
+				t.Errorf("%s on %s: %d answer names the internal store key %q: %.300s", o, rt.name(), r.Status, k, r.Body)
+			}
 		}
 		answers[rt.name()] = got
 	}
