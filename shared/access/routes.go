@@ -141,11 +141,12 @@ var routes = map[string]Rule{
 
 	// Fine-tuning: tenants' jobs, read by their tenant's readers; aliases are moved by
 	// the platform admin (the customisation flow promotes after an approval).
-	"GET /admin/fine_tuning/jobs":      {Roles: readers, Scopes: scopeRead, Tenant: inQuery},
-	"GET /admin/fine_tuning/jobs/{id}": {Roles: readers, Scopes: scopeRead, Tenant: owned(ResourceFineTuningJob, "id")},
-	"POST /admin/aliases/promote":      {Roles: nobody, Tenant: platformWide},
-	"POST /admin/aliases/rollback":     {Roles: nobody, Tenant: platformWide},
-	"GET /admin/aliases/history":       {Roles: auditors, Tenant: platformWide},
+	"GET /admin/fine_tuning/jobs":             {Roles: readers, Scopes: scopeRead, Tenant: inQuery},
+	"GET /admin/fine_tuning/jobs/{id}":        {Roles: readers, Scopes: scopeRead, Tenant: owned(ResourceFineTuningJob, "id")},
+	"GET /admin/fine_tuning/jobs/{id}/events": {Roles: readers, Scopes: scopeRead, Tenant: owned(ResourceFineTuningJob, "id")},
+	"POST /admin/aliases/promote":             {Roles: nobody, Tenant: platformWide},
+	"POST /admin/aliases/rollback":            {Roles: nobody, Tenant: platformWide},
+	"GET /admin/aliases/history":              {Roles: auditors, Tenant: platformWide},
 
 	// Tools: the platform admin approves tool servers and grants them.
 	"POST /admin/tool-servers":                       {Roles: nobody, Tenant: platformWide},

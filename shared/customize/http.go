@@ -34,6 +34,7 @@ func Routes(mux *http.ServeMux, svc *Service) {
 func AdminRoutes(mux *http.ServeMux, svc *Service) {
 	mux.HandleFunc("GET /admin/fine_tuning/jobs", svc.handleAdminListJobs)
 	mux.HandleFunc("GET /admin/fine_tuning/jobs/{id}", svc.handleAdminGetJob)
+	mux.HandleFunc("GET /admin/fine_tuning/jobs/{id}/events", svc.handleAdminEvents)
 	mux.HandleFunc("POST /admin/aliases/promote", svc.handlePromote)
 	mux.HandleFunc("POST /admin/aliases/rollback", svc.handleRollback)
 	mux.HandleFunc("GET /admin/aliases/history", svc.handleAliasHistory)
@@ -354,6 +355,22 @@ func (s *Service) handleAdminGetJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, j)
+}
+
+// handleAdminEvents lists any job's events (its tenant's readers, the platform's
+// auditors): the loss curve and the flow's progress without a tenant's inference key.
+func (s *Service) handleAdminEvents(w http.ResponseWriter, r *http.Request) {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		httpapi.WriteError(w, err)
+		return
+	}
+	page, err := s.ListEvents(r.Context(), "", r.PathValue("id"), r.URL.Query().Get("after"), limit)
+	if err != nil {
+		httpapi.WriteError(w, toHTTP(err))
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, page)
 }
 
 type aliasRequest struct {

@@ -277,6 +277,18 @@ func TestCancelStopsFlowAndProviderJob(t *testing.T) {
 	if len(older.Data) == 0 || older.Data[0].CreatedAt > events.Data[1].CreatedAt || older.Data[0].ID == events.Data[1].ID {
 		t.Fatalf("next page %+v", older)
 	}
+	// The admin route reads the same events without the tenant's key.
+	var adminEvents customize.Page[customize.Event]
+	do(t, srv, "", "GET", "/admin/fine_tuning/jobs/"+job.ID+"/events?limit=2", nil).decode(t, &adminEvents)
+	if len(adminEvents.Data) != 2 || adminEvents.Data[0].ID != events.Data[0].ID || adminEvents.Data[1].ID != events.Data[1].ID {
+		t.Fatalf("admin events %+v, tenant's %+v", adminEvents, events)
+	}
+	if r := do(t, srv, "", "GET", "/admin/fine_tuning/jobs/ftjob-missing/events", nil); r.status != 404 || r.errorCode(t) != "not_found" {
+		t.Fatalf("admin events of a missing job: %d %s", r.status, r.body)
+	}
+	if r := do(t, srv, "", "GET", "/admin/fine_tuning/jobs/"+job.ID+"/events?limit=x", nil); r.status != 400 {
+		t.Fatalf("admin events with a bad limit: %d %s", r.status, r.body)
+	}
 	var jobs customize.Page[customize.Job]
 	do(t, srv, "acme", "GET", "/v1/fine_tuning/jobs", nil).decode(t, &jobs)
 	if len(jobs.Data) != 1 || jobs.Data[0].ID != job.ID {

@@ -39,6 +39,7 @@ var awsDifferences = map[string]string{
 	"POST /v1/fine_tuning/datasets":                fineTuningAWS,
 	"GET /admin/fine_tuning/jobs":                  fineTuningAWS,
 	"GET /admin/fine_tuning/jobs/{id}":             fineTuningAWS,
+	"GET /admin/fine_tuning/jobs/{id}/events":      fineTuningAWS,
 	"GET /admin/aliases/history":                   fineTuningAWS,
 	"POST /admin/aliases/promote":                  fineTuningAWS,
 	"POST /admin/aliases/rollback":                 fineTuningAWS,
