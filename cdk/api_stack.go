@@ -135,6 +135,12 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 	iamProps.Description = jsii.String("Plinth: the tenant API for IAM callers (SigV4)")
 	iamProps.CloudWatchRole = jsii.Bool(false)
 	iamProps.DomainName = nil
+	// Hybrid tenants' accounts call the IAM API across accounts.
+	var endpoint awsec2.IVpcEndpoint
+	if n := props.Network; n != nil {
+		endpoint = n.ExecuteAPI
+	}
+	iamProps.Policy = iamAPIPolicy(endpoint, cfg.HybridTenants())
 	s.IAMAPI = awsapigateway.NewRestApi(stack, jsii.String("IamApi"), &iamProps)
 	openAIErrorResponses(s.IAMAPI)
 	if s.Domain != nil {
@@ -208,13 +214,13 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 
 	gw := newFn("gateway", "Plinth model gateway: OpenAI-compatible chat, embeddings, models, usage, feedback",
 		streamTimeoutSeconds, 1024, cfg.GatewayReservedConcurrency)
-	grantTableReadWrite(gw.Role, data.Table, data.Key)
+	data.grantTableReadWrite(gw.Role)
 	grantSecretRead(gw.Role, data.ProviderSecret, data.Key)
 	// Chat completions grounded in a knowledge base read its index; feedback and the
 	// reviewers' queues live with the evaluation artifacts.
-	grantObjectsRead(gw.Role, data.Index, data.Key, "")
+	data.grantObjectsRead(gw.Role, data.Index, "")
 	grantVectors(gw.Role, data, vectorsRead)
-	grantObjectsReadWrite(gw.Role, data.EvalArtifacts, data.Key, "")
+	data.grantObjectsReadWrite(gw.Role, data.EvalArtifacts, "")
 	grantBedrockInvoke(gw.Role)
 	grantBedrockGuardrail(gw.Role)
 	suppressDataAccess(gw)
@@ -226,19 +232,20 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	gw.AddEnvironment("PLINTH_AGENT_STATE_MACHINE_ARN", agentRuns.StateMachineArn())
 
 	auth := newFn("authorizer", "Plinth API-key authorizer: resolves a key to its tenant", 10, 256, 0)
+	// Keys and tenants are the control plane's: they stay in the pool table for every tier.
 	grantTableReadWrite(auth.Role, data.Table, data.Key)
 
 	guard := newFn("guardrails", "Plinth guardrails: ApplyGuardrail-shaped checks on text", bufferedTimeoutSeconds, 1024, 0)
-	grantTableRead(guard.Role, data.Table, data.Key)
+	data.grantTableRead(guard.Role)
 	grantSecretRead(guard.Role, data.ProviderSecret, data.Key)
 	grantBedrockInvoke(guard.Role)
 	grantBedrockGuardrail(guard.Role)
 	suppressDataAccess(guard)
 
 	ret := newFn("retrieval", "Plinth knowledge bases: documents, retrieval and grounded answers", 60, 2048, 0)
-	grantTableReadWrite(ret.Role, data.Table, data.Key)
-	grantObjectsReadWrite(ret.Role, data.Documents, data.Key, DocumentsPrefix)
-	grantObjectsRead(ret.Role, data.Index, data.Key, "")
+	data.grantTableReadWrite(ret.Role)
+	data.grantObjectsReadWrite(ret.Role, data.Documents, DocumentsPrefix)
+	data.grantObjectsRead(ret.Role, data.Index, "")
 	grantVectors(ret.Role, data, vectorsRead)
 	grantSecretRead(ret.Role, data.ProviderSecret, data.Key)
 	grantBedrockInvoke(ret.Role)
@@ -246,10 +253,10 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	suppressDataAccess(ret)
 
 	admin := newFn("admin", "Plinth admin API: tenants, keys, models, policies, knowledge bases, evaluations", bufferedTimeoutSeconds, 512, 0)
-	grantTableReadWrite(admin.Role, data.Table, data.Key)
+	data.grantTableReadWrite(admin.Role)
 	grantSecretRead(admin.Role, data.ProviderSecret, data.Key)
-	grantObjectsReadWrite(admin.Role, data.EvalArtifacts, data.Key, "")
-	grantObjectsRead(admin.Role, data.Documents, data.Key, DocumentsPrefix)
+	data.grantObjectsReadWrite(admin.Role, data.EvalArtifacts, "")
+	data.grantObjectsRead(admin.Role, data.Documents, DocumentsPrefix)
 	grantVectors(admin.Role, data, vectorsDrop)
 	eval := flows.Evaluation.StateMachine
 	allow(admin.Role, []string{"states:StartExecution"}, eval.StateMachineArn())
@@ -295,7 +302,8 @@ func (s *APIStack) usageDrain(data *DataStack, cfg Config) {
 	})
 	f.AddEnvironment("PLINTH_TABLE", data.Table.TableName())
 	f.AddEnvironment("PLINTH_USAGE_DLQ_URL", data.UsageDLQ.QueueUrl())
-	grantTableReadWrite(f.Role, data.Table, data.Key)
+	siloEnvironment(f, data)
+	data.grantTableReadWrite(f.Role)
 	f.Function.AddEventSource(awslambdaeventsources.NewSqsEventSource(data.UsageQueue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(10),
 		MaxBatchingWindow:       durationSeconds(1),
@@ -489,14 +497,20 @@ func openAIErrorResponses(api awsapigateway.RestApi) {
 // privateAPIPolicy admits requests that arrive through the execute-api endpoint and
 // denies all others; authentication (keys, IAM) still applies on top.
 func privateAPIPolicy(endpoint awsec2.IVpcEndpoint) awsiam.PolicyDocument {
+	statements := privateAPIStatements(endpoint)
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})
+}
+
+// privateAPIStatements are privateAPIPolicy's statements.
+func privateAPIStatements(endpoint awsec2.IVpcEndpoint) []awsiam.PolicyStatement {
 	anyone := []awsiam.IPrincipal{awsiam.NewAnyPrincipal()}
 	invoke := jsii.Strings("execute-api:Invoke")
 	api := jsii.Strings("execute-api:/*")
-	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+	return []awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Effect: awsiam.Effect_ALLOW, Principals: &anyone, Actions: invoke, Resources: api}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Effect: awsiam.Effect_DENY, Principals: &anyone, Actions: invoke, Resources: api,
 			Conditions: &map[string]interface{}{"StringNotEquals": map[string]interface{}{"aws:SourceVpce": endpoint.VpcEndpointId()}}}),
-	}})
+	}
 }
 
 // executionsOf is the ARN pattern of a state machine's executions.

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -62,6 +65,104 @@ type Config struct {
 	// matched with semantically (every function's PLINTH_GUARDRAIL_EMBEDDING_MODEL).
 	// Context `guardrailEmbeddingModel`, default none (lexical topic matching).
 	GuardrailEmbeddingModel string
+	// Tenants declares the tenants that need resources of their own. Context `tenants`: a
+	// JSON list (a string from the CLI) such as
+	// [{"id":"globex","tier":"silo"},{"id":"initech","tier":"hybrid","account":"222222222222"}].
+	// Pool tenants need no entry; a pool entry with an account gets a read-only data role
+	// its account may assume. Default none.
+	Tenants []TenantConfig
+	// TenantStack, when set (context `tenantStack=<tenant id>` with `centralAccount`,
+	// `centralApiId`, `centralSinkArn` and optionally `centralRegion`), makes the app a
+	// hybrid tenant's TenantStack for the line of business's own account instead of the
+	// platform.
+	TenantStack *TenantStackConfig
+}
+
+// TenantConfig is one declared tenant.
+type TenantConfig struct {
+	// ID is the platform's tenant id (lower-case letters, digits and dashes).
+	ID string `json:"id"`
+	// Tier is "pool", "silo" or "hybrid".
+	Tier string `json:"tier"`
+	// Account is the tenant's own AWS account (12 digits): required for hybrid tenants,
+	// optional for the others. It may assume the tenant's data role, and a hybrid tenant's
+	// TenantStack calls the IAM API and sends its telemetry from it.
+	Account string `json:"account,omitempty"`
+}
+
+// Isolation tiers.
+const (
+	TierPool   = "pool"
+	TierSilo   = "silo"
+	TierHybrid = "hybrid"
+)
+
+// tenantIDPattern is the platform's tenant id rule (shared/tenant), capped at 24 characters
+// here because the id becomes part of role and resource names.
+var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,23}$`)
+
+// accountPattern is an AWS account id.
+var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+
+// SiloTenants are the declared silo tenants, in declaration order.
+func (c Config) SiloTenants() []TenantConfig { return c.tenantsOf(TierSilo) }
+
+// HybridTenants are the declared hybrid tenants, in declaration order.
+func (c Config) HybridTenants() []TenantConfig { return c.tenantsOf(TierHybrid) }
+
+func (c Config) tenantsOf(tier string) []TenantConfig {
+	var out []TenantConfig
+	for _, t := range c.Tenants {
+		if t.Tier == tier {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// parseTenants reads the `tenants` context: a list from cdk.json or a JSON string from
+// the CLI.
+func parseTenants(v any) ([]TenantConfig, error) {
+	var raw []byte
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		raw = []byte(v)
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("context tenants: %w", err)
+		}
+		raw = b
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var tenants []TenantConfig
+	if err := dec.Decode(&tenants); err != nil {
+		return nil, fmt.Errorf("context tenants: want a JSON list of {id, tier, account}: %w", err)
+	}
+	seen := map[string]bool{}
+	for i, t := range tenants {
+		switch {
+		case !tenantIDPattern.MatchString(t.ID):
+			return nil, fmt.Errorf("context tenants[%d]: id %q must match %s", i, t.ID, tenantIDPattern)
+		case seen[t.ID]:
+			return nil, fmt.Errorf("context tenants[%d]: tenant %q is declared twice", i, t.ID)
+		case t.Tier != TierPool && t.Tier != TierSilo && t.Tier != TierHybrid:
+			return nil, fmt.Errorf("context tenants[%d]: tier %q: use %s, %s or %s", i, t.Tier, TierPool, TierSilo, TierHybrid)
+		case t.Account != "" && !accountPattern.MatchString(t.Account):
+			return nil, fmt.Errorf("context tenants[%d]: account %q is not a 12-digit AWS account id", i, t.Account)
+		case t.Tier == TierHybrid && t.Account == "":
+			return nil, fmt.Errorf("context tenants[%d]: hybrid tenant %q needs the account its TenantStack runs in", i, t.ID)
+		}
+		seen[t.ID] = true
+	}
+	if n := len(Config{Tenants: tenants}.SiloTenants()); n > maxSiloTenants {
+		return nil, fmt.Errorf("context tenants: %d silo tenants, at most %d per deployment (functions carry the silo map in their "+
+			"4 KB environment); deploy another platform for the rest", n, maxSiloTenants)
+	}
+	return tenants, nil
 }
 
 // Vector backends.
@@ -134,6 +235,14 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 	str("alarmEmail", &cfg.AlarmEmail)
 	str("vectorBackend", &cfg.VectorBackend)
 	str("guardrailEmbeddingModel", &cfg.GuardrailEmbeddingModel)
+	tenants, err := parseTenants(node.TryGetContext(jsii.String("tenants")))
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Tenants = tenants
+	if cfg.TenantStack, err = tenantStackConfig(node); err != nil {
+		return Config{}, err
+	}
 	for key, dst := range map[string]*float64{
 		"throttleRate":               &cfg.ThrottleRate,
 		"throttleBurst":              &cfg.ThrottleBurst,

@@ -26,6 +26,10 @@ type DataStackProps struct {
 	// GuardrailEmbeddingModel is the platform-wide setting every function gets as
 	// PLINTH_GUARDRAIL_EMBEDDING_MODEL ("" = none).
 	GuardrailEmbeddingModel string
+	// Tenants are the declared tenants: silo tenants get their own key, table and buckets
+	// (SiloTenant); tenants with an account get a read-only data role that account may
+	// assume (TenantDataRoles); hybrid tenants add the TenantTelemetry bucket.
+	Tenants []TenantConfig
 }
 
 // DataStack owns everything that holds state: the platform's KMS key, the
@@ -67,6 +71,14 @@ type DataStack struct {
 	VectorBucketName *string
 	// GuardrailEmbeddingModel is the functions' PLINTH_GUARDRAIL_EMBEDDING_MODEL.
 	GuardrailEmbeddingModel string
+	// Silos are the silo tenants' dedicated resources, in declaration order.
+	Silos []*SiloTenant
+	// TenantDataRoles are the read-only data roles of tenants declared with an account, by
+	// tenant id.
+	TenantDataRoles map[string]awsiam.Role
+	// TenantTelemetry receives the logs hybrid tenants' stacks send to the central log
+	// destination (through Firehose, under tenants/). Nil without hybrid tenants.
+	TenantTelemetry awss3.Bucket
 }
 
 // usageVisibilitySeconds is the usage queue's visibility timeout: six times the usage
@@ -137,6 +149,18 @@ func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) 
 	s.Documents = s.dataBucket("Documents", true)
 	s.Index = s.dataBucket("Index", false)
 	s.EvalArtifacts = s.dataBucket("EvalArtifacts", false)
+	var tenants []TenantConfig
+	if props != nil {
+		tenants = props.Tenants
+	}
+	for _, t := range tenants {
+		if t.Tier == TierSilo {
+			s.Silos = append(s.Silos, s.newSiloTenant(t.ID))
+		}
+	}
+	if len(Config{Tenants: tenants}.HybridTenants()) > 0 {
+		s.TenantTelemetry = s.dataBucket("TenantTelemetry", false)
+	}
 
 	s.ProviderSecret = awssecretsmanager.NewSecret(stack, jsii.String("ProviderSecret"), &awssecretsmanager.SecretProps{
 		Description:   jsii.String("Plinth model-provider API keys, a JSON object keyed by provider deployment"),
@@ -166,6 +190,12 @@ func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) 
 	}
 
 	s.auditTrail()
+	s.TenantDataRoles = map[string]awsiam.Role{}
+	for _, t := range tenants {
+		if t.Account != "" {
+			s.TenantDataRoles[t.ID] = s.tenantDataRole(t)
+		}
+	}
 
 	output(stack, "TableName", s.Table.TableName())
 	output(stack, "DocumentsBucketName", s.Documents.BucketName())
@@ -206,24 +236,33 @@ func (s *DataStack) auditTrail() {
 		SendToCloudWatchLogs:       jsii.Bool(true),
 		CloudWatchLogGroup:         logs,
 	})
-	s.Trail.AddS3EventSelector(&[]*awscloudtrail.S3EventSelector{
-		{Bucket: s.Documents}, {Bucket: s.Index}, {Bucket: s.EvalArtifacts},
-	}, &awscloudtrail.AddEventSelectorOptions{ReadWriteType: awscloudtrail.ReadWriteType_ALL, IncludeManagementEvents: jsii.Bool(false)})
+	selectors := []*awscloudtrail.S3EventSelector{{Bucket: s.Documents}, {Bucket: s.Index}, {Bucket: s.EvalArtifacts}}
+	for _, t := range s.Silos {
+		selectors = append(selectors, &awscloudtrail.S3EventSelector{Bucket: t.Documents},
+			&awscloudtrail.S3EventSelector{Bucket: t.Index}, &awscloudtrail.S3EventSelector{Bucket: t.EvalArtifacts})
+	}
+	s.Trail.AddS3EventSelector(&selectors, &awscloudtrail.AddEventSelectorOptions{ReadWriteType: awscloudtrail.ReadWriteType_ALL, IncludeManagementEvents: jsii.Bool(false)})
 }
 
 // dataBucket creates a KMS-encrypted, versioned, private, TLS-only bucket
 // that logs access to AccessLogs.
 func (s *DataStack) dataBucket(id string, eventBridge bool) awss3.Bucket {
-	return awss3.NewBucket(s.Stack, jsii.String(id), &awss3.BucketProps{
+	return newDataBucket(s.Stack, id, s.Key, s.AccessLogs, fmt.Sprintf("%s/", id), eventBridge)
+}
+
+// newDataBucket creates a bucket encrypted with key (SSE-KMS with a bucket key),
+// versioned, private and TLS-only, logging access to accessLogs under logPrefix.
+func newDataBucket(scope constructs.Construct, id string, key awskms.IKey, accessLogs awss3.IBucket, logPrefix string, eventBridge bool) awss3.Bucket {
+	return awss3.NewBucket(scope, jsii.String(id), &awss3.BucketProps{
 		Encryption:             awss3.BucketEncryption_KMS,
-		EncryptionKey:          s.Key,
+		EncryptionKey:          key,
 		BucketKeyEnabled:       jsii.Bool(true),
 		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:             jsii.Bool(true),
 		Versioned:              jsii.Bool(true),
 		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		ServerAccessLogsBucket: s.AccessLogs,
-		ServerAccessLogsPrefix: jsii.String(fmt.Sprintf("%s/", id)),
+		ServerAccessLogsBucket: accessLogs,
+		ServerAccessLogsPrefix: jsii.String(logPrefix),
 		EventBridgeEnabled:     jsii.Bool(eventBridge),
 		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
 		LifecycleRules: &[]*awss3.LifecycleRule{{

@@ -1,5 +1,5 @@
 // Command cdk is Plinth's AWS CDK app: the data, workflows, API and
-// observability stacks. Synthesize it with `make synth`; see README.md.
+// observability stacks, or, with the tenantStack context, a hybrid tenant's TenantStack. Synthesize it with `make synth`; see README.md.
 package main
 
 import (
@@ -18,7 +18,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "plinth cdk:", err)
 		os.Exit(1)
 	}
-	if _, err := NewPlatform(app, cfg, env()); err != nil {
+	if ts := cfg.TenantStack; ts != nil {
+		// A line of business's own account: its TenantStack only.
+		NewTenantStack(app, "PlinthTenant-"+ts.Tenant, &TenantStackProps{
+			StackProps:        awscdk.StackProps{Env: env(), Description: jsii.String("Plinth hybrid tenant " + ts.Tenant)},
+			TenantStackConfig: *ts,
+			AssetDir:          cfg.AssetDir,
+			Stage:             cfg.StageName,
+			VectorBackend:     cfg.VectorBackend,
+		})
+		if cfg.Nag {
+			applyNag(app)
+		}
+	} else if _, err := NewPlatform(app, cfg, env()); err != nil {
 		fmt.Fprintln(os.Stderr, "plinth cdk:", err)
 		os.Exit(1)
 	}

@@ -28,6 +28,8 @@ type ObservabilityStackProps struct {
 	API       *APIStack
 	// AlarmEmail, when set, subscribes an address to the alarm topic.
 	AlarmEmail string
+	// HybridTenants, when any, get the central telemetry side (TenantTelemetry).
+	HybridTenants []TenantConfig
 }
 
 // ObservabilityStack holds the operations dashboard, the alarms and the
@@ -40,6 +42,8 @@ type ObservabilityStack struct {
 	Dashboard awscloudwatch.Dashboard
 	// Alarms by construct ID.
 	Alarms map[string]awscloudwatch.Alarm
+	// Tenants is the central side of hybrid tenants' telemetry; nil without them.
+	Tenants *TenantTelemetry
 }
 
 // NewObservabilityStack creates the observability stack.
@@ -53,6 +57,9 @@ func NewObservabilityStack(scope constructs.Construct, id string, props *Observa
 	})
 	if props.AlarmEmail != "" {
 		s.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(props.AlarmEmail), nil))
+	}
+	if len(props.HybridTenants) > 0 {
+		s.Tenants = newTenantTelemetry(stack, props.Data, props.HybridTenants)
 	}
 	action := awscloudwatchactions.NewSnsAction(s.Topic)
 	five := awscdk.Duration_Minutes(jsii.Number(5))

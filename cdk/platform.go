@@ -29,7 +29,8 @@ func NewPlatform(app awscdk.App, cfg Config, env *awscdk.Environment) (*Platform
 	app.Node().SetContext(jsii.String("@aws-cdk/aws-iam:minimizePolicies"), true)
 	p := &Platform{}
 	p.Data = NewDataStack(app, "PlinthData", &DataStackProps{StackProps: props("Plinth data: key, table, buckets, secret"),
-		Vectors: cfg.VectorBackend == VectorBackendS3Vectors, GuardrailEmbeddingModel: cfg.GuardrailEmbeddingModel})
+		Vectors: cfg.VectorBackend == VectorBackendS3Vectors, GuardrailEmbeddingModel: cfg.GuardrailEmbeddingModel,
+		Tenants: cfg.Tenants})
 	if cfg.PrivateNetwork {
 		p.Network = NewNetworkStack(app, "PlinthNetwork", &NetworkStackProps{
 			StackProps: props("Plinth private network: VPC, private subnets, VPC endpoints"),
@@ -58,11 +59,12 @@ func NewPlatform(app awscdk.App, cfg Config, env *awscdk.Environment) (*Platform
 		Config:     cfg,
 	})
 	p.Observability = NewObservabilityStack(app, "PlinthObservability", &ObservabilityStackProps{
-		StackProps: props("Plinth observability: dashboard, alarms, notifications"),
-		Data:       p.Data,
-		Workflows:  p.Workflows,
-		API:        p.API,
-		AlarmEmail: cfg.AlarmEmail,
+		StackProps:    props("Plinth observability: dashboard, alarms, notifications"),
+		Data:          p.Data,
+		Workflows:     p.Workflows,
+		API:           p.API,
+		AlarmEmail:    cfg.AlarmEmail,
+		HybridTenants: cfg.HybridTenants(),
 	})
 	if cfg.Nag {
 		applyNag(app)

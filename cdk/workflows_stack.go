@@ -95,49 +95,49 @@ func taskCatalog() map[string]taskSpec {
 		// Ingestion: documents under tenants/, intermediates under work/ of the
 		// documents bucket, index segments in the index bucket.
 		"PrepareFunctionArn": {"ingest", "Resolves an object event to a document and decides upsert, delete or skip", 60, 256, func(w *WorkflowsStack, f *Function) {
-			grantObjectsRead(f.Role, d(w).Documents, d(w).Key, DocumentsPrefix)
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantObjectsRead(f.Role, d(w).Documents, DocumentsPrefix)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		"ExtractFunctionArn": {"ingest", "Extracts text and pages from a document", 300, 1536, func(w *WorkflowsStack, f *Function) {
-			grantObjectsRead(f.Role, d(w).Documents, d(w).Key, DocumentsPrefix)
-			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantObjectsRead(f.Role, d(w).Documents, DocumentsPrefix)
+			d(w).grantObjectsReadWrite(f.Role, d(w).Documents, WorkPrefix)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		"ChunkFunctionArn": {"ingest", "Splits extracted text into chunks", 300, 1024, func(w *WorkflowsStack, f *Function) {
-			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
-			grantTableRead(f.Role, d(w).Table, d(w).Key)
+			d(w).grantObjectsReadWrite(f.Role, d(w).Documents, WorkPrefix)
+			d(w).grantTableRead(f.Role)
 		}},
 		"EmbedFunctionArn": {"ingest", "Embeds chunks with the knowledge base's embedding model", 900, 1024, func(w *WorkflowsStack, f *Function) {
-			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantObjectsReadWrite(f.Role, d(w).Documents, WorkPrefix)
+			d(w).grantTableReadWrite(f.Role)
 			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
 			grantBedrockInvoke(f.Role)
 		}},
 		"IndexFunctionArn": {"ingest", "Writes chunks and vectors into the knowledge-base index", 600, 2048, func(w *WorkflowsStack, f *Function) {
-			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
-			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			d(w).grantObjectsReadWrite(f.Role, d(w).Documents, WorkPrefix)
+			d(w).grantObjectsReadWrite(f.Role, d(w).Index, "")
 			grantVectors(f.Role, d(w), vectorsWrite)
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		"MarkDocumentFunctionArn": {"ingest", "Records a document as indexed", 60, 256, func(w *WorkflowsStack, f *Function) {
-			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantObjectsReadWrite(f.Role, d(w).Documents, WorkPrefix)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		"FailDocumentFunctionArn": {"ingest", "Records a document that could not be ingested, with its reason", 60, 256, func(w *WorkflowsStack, f *Function) {
-			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantObjectsReadWrite(f.Role, d(w).Documents, WorkPrefix)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		"DeleteDocumentFunctionArn": {"ingest", "Removes a deleted document from the index and the records", 300, 1024, func(w *WorkflowsStack, f *Function) {
-			grantObjectsReadWrite(f.Role, d(w).Documents, d(w).Key, WorkPrefix)
-			grantObjectsReadWrite(f.Role, d(w).Index, d(w).Key, "")
+			d(w).grantObjectsReadWrite(f.Role, d(w).Documents, WorkPrefix)
+			d(w).grantObjectsReadWrite(f.Role, d(w).Index, "")
 			grantVectors(f.Role, d(w), vectorsWrite)
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		// Evaluation: runs and item results in the table, datasets and reports
 		// in the evaluation-artifacts bucket.
 		"LoadDatasetFunctionArn": {"evaluation", "Loads and validates an evaluation dataset and opens the run", 300, 1024, func(w *WorkflowsStack, f *Function) {
-			grantObjectsRead(f.Role, d(w).EvalArtifacts, d(w).Key, "")
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantObjectsRead(f.Role, d(w).EvalArtifacts, "")
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		// Durable agent runs: the run in the table, model steps through the gateway
 		// service (provider keys, Bedrock, guardrails), tools through the tool hub (tool
@@ -145,40 +145,40 @@ func taskCatalog() map[string]taskSpec {
 		// approval task's token handed back through the API.
 		"AgentModelStepFunctionArn": {"agent", "Asks the agent's model for its next step", 300, 1024, grantAgentTask},
 		"AgentRequestApprovalFunctionArn": {"agent", "Parks the run until every call that needs approval is decided", 30, 256, func(w *WorkflowsStack, f *Function) {
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		"AgentToolCallFunctionArn": {"agent", "Makes one of a step's tool calls through the tool hub", 900, 1024, grantAgentTask},
 		"AgentCollectFunctionArn": {"agent", "Adds a step's tool results to the run's conversation", 60, 512, func(w *WorkflowsStack, f *Function) {
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		"AgentFailFunctionArn": {"agent", "Records why a run failed", 30, 256, func(w *WorkflowsStack, f *Function) {
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		"InvokeTargetFunctionArn": {"evaluation", "Runs dataset items through the target model or RAG configuration", 900, 1024, func(w *WorkflowsStack, f *Function) {
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
-			grantObjectsRead(f.Role, d(w).Index, d(w).Key, "")
+			d(w).grantTableReadWrite(f.Role)
+			d(w).grantObjectsRead(f.Role, d(w).Index, "")
 			grantVectors(f.Role, d(w), vectorsRead)
 			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
 			grantBedrockInvoke(f.Role)
 			grantBedrockGuardrail(f.Role)
 		}},
 		"ScoreItemFunctionArn": {"evaluation", "Scores items (reference metrics, embeddings, judge)", 900, 1024, func(w *WorkflowsStack, f *Function) {
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantTableReadWrite(f.Role)
 			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
 			grantBedrockInvoke(f.Role)
 		}},
 		"AggregateFunctionArn": {"evaluation", "Aggregates item scores into run metrics", 300, 1024, func(w *WorkflowsStack, f *Function) {
-			grantTableRead(f.Role, d(w).Table, d(w).Key)
+			d(w).grantTableRead(f.Role)
 		}},
 		"StoreRunFunctionArn": {"evaluation", "Stores a run's outcome", 60, 512, func(w *WorkflowsStack, f *Function) {
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		"CompareBaselineFunctionArn": {"evaluation", "Compares a run with its suite's baseline", 60, 512, func(w *WorkflowsStack, f *Function) {
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
+			d(w).grantTableReadWrite(f.Role)
 		}},
 		"PublishEventFunctionArn": {"evaluation", "Writes the run report and publishes Evaluation Completed/Regressed", 60, 512, func(w *WorkflowsStack, f *Function) {
-			grantTableReadWrite(f.Role, d(w).Table, d(w).Key)
-			grantObjectsReadWrite(f.Role, d(w).EvalArtifacts, d(w).Key, "")
+			d(w).grantTableReadWrite(f.Role)
+			d(w).grantObjectsReadWrite(f.Role, d(w).EvalArtifacts, "")
 			f.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Actions:   jsii.Strings("events:PutEvents"),
 				Resources: &[]*string{w.Bus.EventBusArn()},
@@ -291,18 +291,23 @@ func (w *WorkflowsStack) taskFunctions(machine, file, assetDir string) (map[stri
 }
 
 // documentsTrigger starts ingestion for every object created or deleted under
-// tenants/ in the documents bucket. Delivery is retried for a day and what
+// tenants/ in the documents bucket or a silo tenant's documents bucket. Delivery is retried for a day and what
 // still fails lands in an encrypted dead-letter queue.
 func (w *WorkflowsStack) documentsTrigger() {
 	data := w.data
 	w.IngestionDLQ = encryptedQueue(w.Stack, "IngestionTriggerDLQ", data)
+	// Silo tenants' documents buckets start the same flow.
+	documentBuckets := []*string{data.Documents.BucketName()}
+	for _, t := range data.Silos {
+		documentBuckets = append(documentBuckets, t.Documents.BucketName())
+	}
 	w.DocumentsRule = awsevents.NewRule(w.Stack, jsii.String("DocumentsRule"), &awsevents.RuleProps{
 		Description: jsii.String("Start document ingestion when a tenant document is created or deleted"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings("aws.s3"),
 			DetailType: jsii.Strings("Object Created", "Object Deleted"),
 			Detail: &map[string]interface{}{
-				"bucket": map[string]interface{}{"name": []*string{data.Documents.BucketName()}},
+				"bucket": map[string]interface{}{"name": documentBuckets},
 				"object": map[string]interface{}{"key": []interface{}{map[string]interface{}{"prefix": DocumentsPrefix}}},
 			},
 		},
@@ -388,6 +393,7 @@ func commonEnvironment(f *Function, data *DataStack) {
 		f.AddEnvironment("PLINTH_VECTOR_BUCKET", data.VectorBucketName)
 		f.AddEnvironment("PLINTH_INDEX_BACKEND", jsii.String(VectorBackendS3Vectors))
 	}
+	siloEnvironment(f, data)
 	allow(f.Role, []string{"sqs:SendMessage"}, data.UsageQueue.QueueArn())
 	allow(f.Role, []string{"kms:GenerateDataKey", "kms:Decrypt"}, data.Key.KeyArn())
 }
@@ -405,7 +411,7 @@ func suppressDataAccess(f *Function) {
 // servers (functions named plinth-tool-*).
 func grantAgentTask(w *WorkflowsStack, f *Function) {
 	data := w.data
-	grantTableReadWrite(f.Role, data.Table, data.Key)
+	data.grantTableReadWrite(f.Role)
 	grantSecretRead(f.Role, data.ProviderSecret, data.Key)
 	grantBedrockInvoke(f.Role)
 	grantBedrockGuardrail(f.Role)

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// maxSiloTenants bounds the silo tenants of one deployment: every function carries the
+// silo map in its environment (PLINTH_SILO_TENANTS), and Lambda allows 4 KB of
+// environment per function. More silo tenants than this call for another deployment
+// (a cell) rather than a longer map.
+const maxSiloTenants = 8
+
+// SiloTenant is a silo tenant's dedicated data: its own KMS key (rotation on, alias
+// alias/plinth/silo/<id>), its own table (the pool table's schema) and its own documents,
+// index and evaluation-artifact buckets, all encrypted with that key. Disabling or
+// scheduling the deletion of the key makes everything in them unreadable
+// (crypto-shredding) without touching any other tenant.
+type SiloTenant struct {
+	constructs.Construct
+	// ID is the tenant id.
+	ID string
+	// Key encrypts the tenant's table and buckets and nothing else.
+	Key awskms.Key
+	// Table has the pool table's key schema (pk, sk; TTL attribute ttl).
+	Table awsdynamodb.Table
+	// Documents (EventBridge notifications on), Index and EvalArtifacts mirror the pool
+	// buckets' layout (documents under tenants/<id>/kb/…, intermediates under work/).
+	Documents     awss3.Bucket
+	Index         awss3.Bucket
+	EvalArtifacts awss3.Bucket
+}
+
+// newSiloTenant creates a silo tenant's resources inside the data stack; access logs go
+// to the platform's access-log bucket under silo/<id>/.
+func (s *DataStack) newSiloTenant(id string) *SiloTenant {
+	c := constructs.NewConstruct(s.Stack, jsii.String("Silo-"+id))
+	t := &SiloTenant{Construct: c, ID: id}
+	t.Key = awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String(fmt.Sprintf("Plinth silo tenant %s: its table and buckets", id)),
+		Alias:             jsii.String("alias/plinth/silo/" + id),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	t.Table = awsdynamodb.NewTable(c, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:             &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("ttl"),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption:         awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+		EncryptionKey:      t.Key,
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+	awscdk.Tags_Of(c).Add(jsii.String("plinth:tenant"), jsii.String(id), nil)
+	awscdk.Tags_Of(c).Add(jsii.String("plinth:tier"), jsii.String(TierSilo), nil)
+	logPrefix := "silo/" + id + "/"
+	t.Documents = newDataBucket(c, "Documents", t.Key, s.AccessLogs, logPrefix+"Documents/", true)
+	t.Index = newDataBucket(c, "Index", t.Key, s.AccessLogs, logPrefix+"Index/", false)
+	t.EvalArtifacts = newDataBucket(c, "EvalArtifacts", t.Key, s.AccessLogs, logPrefix+"EvalArtifacts/", false)
+	output(s.Stack, "Silo"+titleCaseID(id)+"TableName", t.Table.TableName())
+	return t
+}
+
+// bucketOf returns the silo tenant's counterpart of one of the pool's data buckets, nil
+// for any other bucket.
+func (t *SiloTenant) bucketOf(data *DataStack, pool awss3.IBucket) awss3.IBucket {
+	switch pool {
+	case awss3.IBucket(data.Documents):
+		return t.Documents
+	case awss3.IBucket(data.Index):
+		return t.Index
+	case awss3.IBucket(data.EvalArtifacts):
+		return t.EvalArtifacts
+	}
+	return nil
+}
+
+// The data stack's grant methods grant on the pool resource and on the same resource of
+// every silo tenant, so a function that serves tenants reaches exactly the pool's and the
+// silo tenants' tables and buckets, each with its own key, and nothing else.
+
+func (s *DataStack) grantTableRead(role awsiam.IRole) {
+	grantTableRead(role, s.Table, s.Key)
+	for _, t := range s.Silos {
+		grantTableRead(role, t.Table, t.Key)
+	}
+}
+
+func (s *DataStack) grantTableReadWrite(role awsiam.IRole) {
+	grantTableReadWrite(role, s.Table, s.Key)
+	for _, t := range s.Silos {
+		grantTableReadWrite(role, t.Table, t.Key)
+	}
+}
+
+func (s *DataStack) grantObjectsRead(role awsiam.IRole, bucket awss3.IBucket, prefix string) {
+	grantObjectsRead(role, bucket, s.Key, prefix)
+	for _, t := range s.Silos {
+		if b := t.bucketOf(s, bucket); b != nil {
+			grantObjectsRead(role, b, t.Key, prefix)
+		}
+	}
+}
+
+func (s *DataStack) grantObjectsReadWrite(role awsiam.IRole, bucket awss3.IBucket, prefix string) {
+	grantObjectsReadWrite(role, bucket, s.Key, prefix)
+	for _, t := range s.Silos {
+		if b := t.bucketOf(s, bucket); b != nil {
+			grantObjectsReadWrite(role, b, t.Key, prefix)
+		}
+	}
+}
+
+// siloEnvironment sets PLINTH_SILO_TENANTS on a function: a JSON object from tenant id to
+// its table and bucket names, {"globex":{"table":…,"documents_bucket":…,"index_bucket":…,
+// "eval_bucket":…}}. Nothing when there are no silo tenants.
+func siloEnvironment(f *Function, data *DataStack) {
+	if len(data.Silos) == 0 {
+		return
+	}
+	m := map[string]any{}
+	for _, t := range data.Silos {
+		m[t.ID] = map[string]any{
+			"table":            t.Table.TableName(),
+			"documents_bucket": t.Documents.BucketName(),
+			"index_bucket":     t.Index.BucketName(),
+			"eval_bucket":      t.EvalArtifacts.BucketName(),
+		}
+	}
+	f.AddEnvironment(SiloTenantsEnv, awscdk.Stack_Of(f.Function).ToJsonString(m, nil))
+}
+
+// SiloTenantsEnv is the environment variable that tells functions where silo tenants'
+// data lives.
+const SiloTenantsEnv = "PLINTH_SILO_TENANTS"
+
+// titleCaseID turns a tenant id into an identifier part ("acme-eu" → "AcmeEu").
+func titleCaseID(id string) string {
+	out := make([]byte, 0, len(id))
+	upper := true
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c == '-' {
+			upper = true
+			continue
+		}
+		if upper && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		upper = false
+		out = append(out, c)
+	}
+	return string(out)
+}
