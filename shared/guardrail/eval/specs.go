@@ -19,10 +19,15 @@ func ContentSpec() *Spec {
 
 // AttackSpec is the prompt-attack classifier: injections from the deepset data against
 // its benign rows and the instruction-like benign sources of AttackRows; thresholds capped
-// at 4%, 1.5% and 0.3% false positives on every benign source's calibration rows.
+// at 3%, 1.5% and 0.3% false positives on every benign source's calibration rows. The
+// over-refusal budget on benign text no classifier has seen is 10% at strength HIGH:
+// sources held out of training were flagged two to three times as often as the cap, so
+// the cap leaves that margin. Five epochs, not eight: with eight, the model fitted the
+// wording of the training prompts more closely and flagged more held-out system and role
+// prompts (cross-source: 6.2% / 9.4% of system prompts at MEDIUM / HIGH against 0% / 4.7%).
 func AttackSpec() *Spec {
-	return &Spec{Name: "attack", FPR: [3]float64{0.04, 0.015, 0.003},
-		Options: textclass.Options{Labels: []string{"PROMPT_ATTACK"}, Buckets: 1 << 17, Dim: 16, Epochs: 8, LR: 0.5, Seed: 1, Balance: true, Concepts: true, CharGrams: 4}}
+	return &Spec{Name: "attack", FPR: [3]float64{0.03, 0.015, 0.003},
+		Options: textclass.Options{Labels: []string{"PROMPT_ATTACK"}, Buckets: 1 << 17, Dim: 16, Epochs: 5, LR: 0.5, Seed: 1, Balance: true, Concepts: true, CharGrams: 4}}
 }
 
 //go:embed prompts/system_prompts.txt
@@ -33,6 +38,9 @@ var benignQuestions string
 
 //go:embed prompts/role_prompts.txt
 var rolePrompts string
+
+//go:embed prompts/fabric_patterns.txt
+var fabricPatterns string
 
 func lines(src, source string) []Row {
 	var out []Row
@@ -60,12 +68,13 @@ func ContentRows(dataDir string) ([]Row, error) {
 const syntheticContentCount = 3000
 
 // syntheticAttackCount is the number of generated rows (half attacks, half look-alikes).
-const syntheticAttackCount = 4000
+const syntheticAttackCount = 6000
 
 // AttackRows are the prompt-attack classifier's data: the deepset injections and benign
 // prompts, and as further benign prompts (none is an attack): the Alpaca instructions,
 // the harmful requests and moderation texts of harmful/ (harmful, but no attack on the
-// model's instructions), and the project's own system/role prompts and questions.
+// model's instructions), the project's own system/role prompts and questions, and the
+// system prompts of fabric's patterns.
 func AttackRows(dataDir string) ([]Row, error) {
 	rows, err := LoadInjectionRows(dataDir)
 	if err != nil {
@@ -84,6 +93,7 @@ func AttackRows(dataDir string) ([]Row, error) {
 	rows = append(rows, lines(systemPrompts, "system_prompts")...)
 	rows = append(rows, lines(benignQuestions, "benign_questions")...)
 	rows = append(rows, lines(rolePrompts, "role_prompts")...)
+	rows = append(rows, lines(fabricPatterns, "fabric_patterns")...)
 	rows = append(rows, SyntheticAttackRows(syntheticAttackCount, 1)...)
 	return rows, nil
 }

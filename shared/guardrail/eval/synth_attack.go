@@ -46,7 +46,7 @@ func SyntheticAttackRows(n int, seed uint64) []Row {
 	}{
 		{"override", 6}, {"override_de", 2}, {"override_fr", 1}, {"override_es", 1}, {"override_it", 1},
 		{"override_pt", 1}, {"override_nl", 1}, {"newtask", 2}, {"leak", 2}, {"buried", 2}, {"persona", 4},
-		{"wrapper", 2}, {"obfuscated", 2}, {"appended", 5},
+		{"wrapper", 2}, {"obfuscated", 2}, {"appended", 5}, {"hijack", 2}, {"hijack_de", 1},
 	}
 	benign := []struct {
 		key    string
@@ -54,6 +54,9 @@ func SyntheticAttackRows(n int, seed uint64) []Row {
 	}{
 		{"system", 4}, {"roleplay", 3}, {"correction", 3}, {"task", 3}, {"quoted", 2}, {"meta", 1}, {"game", 2}, {"praised", 4},
 		{"benign_de", 2}, {"benign_fr", 1}, {"benign_es", 1}, {"benign_it", 1}, {"benign_pt", 1}, {"benign_nl", 1},
+		{"sys_long", 4}, {"console", 2}, {"convo", 3}, {"agent", 2}, {"templ", 1},
+		{"sys_de", 2}, {"task_de", 2}, {"role_de", 1}, {"convo_de", 1}, {"sys_fr", 1}, {"task_fr", 1}, {"convo_fr", 1},
+		{"sys_es", 1}, {"task_es", 1}, {"convo_es", 1}, {"other_benign", 2},
 	}
 	pick := func(opts []struct {
 		key    string

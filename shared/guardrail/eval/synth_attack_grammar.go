@@ -3,7 +3,7 @@ package eval
 // attackGrammar is the grammar of SyntheticAttackRows. Keys ending in a language code
 // hold that language's phrases; the others are English.
 func attackGrammar() grammar {
-	return merge(attackEnglish(), benignEnglish(), attackOtherLanguages(), benignOtherLanguages(), shared())
+	return merge(attackEnglish(), benignEnglish(), attackOtherLanguages(), benignOtherLanguages(), lookalikeGrammar(), hijackGrammar(), shared())
 }
 
 func shared() grammar {

@@ -58,6 +58,25 @@ func classifierReport(dir string, cross bool) error {
 		fmt.Printf("  %-14s %7.2f%% %7.2f%% %7.2f%%   at HIGH by label %v\n", d.name, 100*rate["LOW"], 100*rate["MEDIUM"], 100*rate["HIGH"], per)
 	}
 
+	held := eval.HeldoutInstructions()
+	fmt.Printf("\nOver-refusal on %d benign instruction-like prompts no classifier trains on (eval/prompts/instructions_heldout.txt:\n", len(held))
+	fmt.Println("system prompts, role and \"act as\" requests, translation, summarisation, format and agent instructions, seven languages).")
+	fmt.Printf("  %-14s %8s %8s %8s   budget: MEDIUM < 5%%, HIGH < 10%%\n", "detector", "LOW", "MEDIUM", "HIGH")
+	for _, d := range []struct {
+		name string
+		m    *textclass.Model
+	}{{"content", cm}, {"prompt attack", am}} {
+		rate, _ := eval.FlagRate(d.m, held)
+		fmt.Printf("  %-14s %7.2f%% %7.2f%% %7.2f%%\n", d.name, 100*rate["LOW"], 100*rate["MEDIUM"], 100*rate["HIGH"])
+	}
+	hh := eval.HeldoutHate()
+	hc := eval.HateCounts(cm, hh)
+	fmt.Printf("\nHATE on held-out statements about groups (eval/prompts/hate_heldout.txt, %d slur-free hateful, %d benign mentions; never trained on):\n", hc["HIGH"].TP+hc["HIGH"].FN, hc["HIGH"].FP+hc["HIGH"].TN)
+	for _, st := range eval.Strengths {
+		c := hc[st]
+		fmt.Printf("  strength %-6s precision %s recall %s benign flagged %s\n", st, f3(c.Precision()), f3(c.Recall()), f3(c.FPR()))
+	}
+
 	if err := topicsReport(); err != nil {
 		return err
 	}
@@ -85,7 +104,7 @@ func classifierReport(dir string, cross bool) error {
 	fmt.Println("\nCross-source, prompt attack: fitted without the source, measured on it (benign sources: false-positive rate).")
 	fmt.Println("(held out deepset: a model of the synthetic attacks and the benign sources, measured on the real injections;")
 	fmt.Println(" held out synthetic_attacks: a model of deepset and the benign sources, measured on the generated attacks and look-alikes)")
-	printCross(as.CrossSource(arows, []string{"deepset", eval.SyntheticAttackSource, "alpaca", "system_prompts", "role_prompts", "openai_moderation", "advbench"}))
+	printCross(as.CrossSource(arows, []string{"deepset", eval.SyntheticAttackSource, "alpaca", "system_prompts", "role_prompts", "fabric_patterns", "openai_moderation", "advbench"}))
 	fmt.Println("\nCross-language, prompt attack: fitted on the deepset rows of one language (with every benign source), measured on the other's.")
 	for _, r := range eval.CrossLanguage(as, arows) {
 		printCross([]eval.CrossResult{r})
