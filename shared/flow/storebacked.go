@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/plinth-ai/plinth/shared/store"
@@ -22,17 +23,65 @@ import (
 //	PK flowrunning          SK {id}              executions not yet finished
 type StoreBacked struct {
 	st      store.Store
+	ownerOf func(machine string, input json.RawMessage) string
 	indexed sync.Map // id -> struct{}: indexes already written by this process
+	owners  sync.Map // id -> string: owners found by this process
 }
 
 var _ ExecutionStore = (*StoreBacked)(nil)
 
+// StoreOption configures a StoreBacked.
+type StoreOption func(*StoreBacked)
+
+// WithOwner names the tenant whose data each execution carries (its input, outputs and
+// history), from its state machine and input ("" for the platform's); an execution
+// started by another (a nested execution) without one inherits its parent's. The
+// execution's record holds it as "owner", so a store that keeps tenants' data apart
+// (package cellstore) places the execution's partition with the tenant's data, and the
+// indexes of executions, which hold only IDs, are written apart from it.
+func WithOwner(fn func(machine string, input json.RawMessage) string) StoreOption {
+	return func(s *StoreBacked) { s.ownerOf = fn }
+}
+
 // NewStoreBacked returns an ExecutionStore over st.
-func NewStoreBacked(st store.Store) *StoreBacked {
+func NewStoreBacked(st store.Store, opts ...StoreOption) *StoreBacked {
 	if st == nil {
 		panic("flow: NewStoreBacked(nil)")
 	}
-	return &StoreBacked{st: st}
+	s := &StoreBacked{st: st}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// storedExecution is an execution's record: the execution and its owner.
+type storedExecution struct {
+	Execution
+	Owner string `json:"owner"`
+}
+
+// owner returns the tenant whose data ex carries.
+func (s *StoreBacked) owner(ctx context.Context, ex Execution) string {
+	if v, ok := s.owners.Load(ex.ID); ok {
+		return v.(string)
+	}
+	o := s.ownerOf(ex.Machine, ex.Input)
+	if o == "" {
+		var in struct {
+			Parent string `json:"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"`
+		}
+		if json.Unmarshal(ex.Input, &in) == nil && in.Parent != "" {
+			if it, err := s.st.Get(ctx, store.Key{PK: pkExecPrefix + in.Parent, SK: skMeta}); err == nil {
+				var parent storedExecution
+				if json.Unmarshal(it.Data, &parent) == nil {
+					o = parent.Owner
+				}
+			}
+		}
+	}
+	s.owners.Store(ex.ID, o)
+	return o
 }
 
 const (
@@ -61,32 +110,47 @@ func (s *StoreBacked) SaveExecution(ctx context.Context, ex Execution) error {
 // transactions as possible (one when there are fewer than about 95 events), so an
 // execution costs one commit per state transition on a disk-backed store.
 func (s *StoreBacked) SaveExecutionWithHistory(ctx context.Context, ex Execution, events []HistoryEvent) error {
-	data, err := json.Marshal(ex)
+	rec := storedExecution{Execution: ex}
+	if s.ownerOf != nil {
+		rec.Owner = s.owner(ctx, ex)
+	}
+	data, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("save execution %s: %w", ex.ID, err)
 	}
-	ops := []store.Op{{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: pkExecPrefix + ex.ID, SK: skMeta}, Data: data}}}
+	// before: the indexes and the running mark; own: the execution's partition; after:
+	// the running mark's removal. Written together, or, with owners, in this order: a
+	// crash in between leaves an index entry whose execution is skipped, never an
+	// execution that is running and not resumed.
+	var before, own, after []store.Op
+	own = append(own, store.Op{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: pkExecPrefix + ex.ID, SK: skMeta}, Data: data}})
 	_, indexed := s.indexed.Load(ex.ID)
 	if !indexed {
 		idx, _ := json.Marshal(indexEntry{ID: ex.ID})
 		for _, pk := range []string{pkAllExecs, pkMachinePrefix + ex.Machine} {
-			ops = append(ops, store.Op{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: pk, SK: indexSK(ex)}, Data: idx}})
+			before = append(before, store.Op{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: pk, SK: indexSK(ex)}, Data: idx}})
 		}
 	}
 	runKey := store.Key{PK: pkRunning, SK: ex.ID}
 	switch {
 	case ex.Status != StatusRunning:
-		ops = append(ops, store.Op{Kind: store.OpDelete, Key: runKey})
+		after = append(after, store.Op{Kind: store.OpDelete, Key: runKey})
 	case ex.Checkpoint == nil:
-		ops = append(ops, store.Op{Kind: store.OpPut, Item: store.Item{Key: runKey, Data: []byte(`{}`)}})
+		before = append(before, store.Op{Kind: store.OpPut, Item: store.Item{Key: runKey, Data: []byte(`{}`)}})
 	}
 	evOps, err := historyOps(ex.ID, events)
 	if err != nil {
 		return err
 	}
-	ops = append(ops, evOps...)
-	if err := s.transact(ctx, ops); err != nil {
-		return fmt.Errorf("save execution %s: %w", ex.ID, err)
+	own = append(own, evOps...)
+	groups := [][]store.Op{slices.Concat(own[:1], before, after, own[1:])}
+	if s.ownerOf != nil {
+		groups = [][]store.Op{before, own, after}
+	}
+	for _, ops := range groups {
+		if err := s.transact(ctx, ops); err != nil {
+			return fmt.Errorf("save execution %s: %w", ex.ID, err)
+		}
 	}
 	if !indexed {
 		s.indexed.Store(ex.ID, struct{}{})

@@ -147,6 +147,9 @@ func (s *Service) CreateQueue(ctx context.Context, q Queue, createdBy string) (*
 	q.Source.Samples = nil
 	q.Progress = nil
 	pk := queuePK(q.ID)
+	// The items are written before the queue record that names the tenant: a store that
+	// keeps tenants' data apart places them by the context's owner.
+	ctx = store.WithOwner(ctx, q.Tenant)
 	for start := 0; start < len(items); start += 25 {
 		var ops []store.Op
 		for i := start; i < min(start+25, len(items)); i++ {

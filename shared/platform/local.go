@@ -163,8 +163,15 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 		}
 		blobs = fs
 	}
-	b.Data = Cell{Store: st, Blobs: Buckets{Documents: blobs, Index: blobs, Eval: blobs, Customization: blobs, CustomizationName: "local"},
+	pool := Cell{Store: st, Blobs: Buckets{Documents: blobs, Index: blobs, Eval: blobs, Customization: blobs, CustomizationName: "local"},
 		IndexCacheDir: filepath.Join(cfg.DataDir, "index-cache")}
+	// Silo tenants' records and objects live in cells of their own under
+	// <data dir>/tenants/<tenant>/; the platform's own records and pool tenants' stay here.
+	silos := &localSilos{dir: filepath.Join(cfg.DataDir, "tenants"), fsync: cfg.Fsync, clock: b.Clock}
+	r.closers = append(r.closers, silos.Close)
+	b.Cells = NewTenantCells(pool, silos)
+	b.Data = b.Cells.Routed()
+	routed := b.Data.Store
 
 	// Usage records, the billing ledger, are spooled to disk before the request ends and
 	// drained into the store with retries: neither a killed process nor a failing store
@@ -173,7 +180,7 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 	if cfg.Fsync {
 		spoolOpts = append(spoolOpts, filespool.WithSync())
 	}
-	spool, err := filespool.Open(filepath.Join(cfg.DataDir, "usage-spool"), usage.NewLedger(st, 0).Write, spoolOpts...)
+	spool, err := filespool.Open(filepath.Join(cfg.DataDir, "usage-spool"), usage.NewLedger(routed, 0).Write, spoolOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("open usage spool: %w", err)
 	}
@@ -188,7 +195,7 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 	r.closers = append([]func(context.Context) error{auditSpool.Close}, r.closers...)
 	b.AuditSpool = auditSpool
 
-	r.Executor = flow.NewExecutor(flow.WithStore(flow.NewStoreBacked(st)), flow.WithLogger(b.Log))
+	r.Executor = flow.NewExecutor(flow.WithStore(flow.NewStoreBacked(routed, flow.WithOwner(executionOwner))), flow.WithLogger(b.Log))
 	r.running = append(r.running, r.Executor.Close)
 	b.Flows = inprocess.Flows{Exec: r.Executor}
 	r.Schedules = inprocess.NewSchedules(b.Flows, b.Log)

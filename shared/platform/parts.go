@@ -124,6 +124,16 @@ func RAG(p *Platform) (*rag.Service, error) {
 		var idxOpts []index.Option
 		if cell.IndexCacheDir != "" {
 			idxOpts = append(idxOpts, index.WithCacheDir(cell.IndexCacheDir))
+			if cells := p.b.Cells; cells != nil {
+				// A silo tenant's segments are read from its own cell into memory only:
+				// no copy lands in the pool's cache directory.
+				idxOpts = append(idxOpts, index.WithTenantCacheDir(func(tenantID string) string {
+					if cells.IsSilo(tenantID) {
+						return ""
+					}
+					return cell.IndexCacheDir
+				}))
+			}
 		}
 		opts := []rag.Option{
 			rag.WithClock(p.now),

@@ -20,7 +20,17 @@ import (
 type references struct{ p *Platform }
 
 func (r references) tenantRefs() tenant.References {
-	return tenant.References{Model: r.anyModel, GuardrailPolicy: r.guardrailPolicy}
+	return tenant.References{Model: r.anyModel, GuardrailPolicy: r.guardrailPolicy, IsolationTier: r.tierChange}
+}
+
+// tierChange refuses to move a tenant between the pool and a cell of its own in place
+// where silo tenants have cells: its data would stay behind.
+func (r references) tierChange(_ context.Context, id string, from, to tenant.IsolationTier) error {
+	if r.p.b.Cells == nil {
+		return nil
+	}
+	return fault.New(fault.ErrInvalid, "isolation_tier", "tenant %s's isolation_tier cannot change from %s to %s in place: its data lives in the %s cell; "+
+		"create a new %s tenant and move the data to it", id, from, to, from, to)
 }
 
 // anyModel checks that a model ID or alias is in the registry.

@@ -52,10 +52,14 @@ var ErrMissingConfig = errors.New("missing configuration")
 // Backends are what a runtime gives the platform. Only Store is required; a capability
 // whose backend is missing fails with ErrMissingConfig when first used.
 type Backends struct {
-	// Data is where tenants' data lives. Every tenant lives in this one pool cell; a silo
-	// tenant will get a Cell of its own, chosen per tenant, and the capabilities built
-	// over it (the root builds them per cell), without changing the other backends.
+	// Data is where tenants' data lives: the pool cell, or, where silo tenants have cells
+	// of their own, Cells.Routed() (the pool cell's stores behind routers that send each
+	// silo tenant's records and objects to its cell). Capabilities are built over it once
+	// and never see tiers.
 	Data Cell
+	// Cells, when set, are the tenants' cells Data routes to (nil: every tenant's data is
+	// in the pool cell, whatever its tier).
+	Cells *TenantCells
 
 	// Secrets resolves provider and tool credentials (default secret.Env: the entry's own
 	// value or an environment variable).

@@ -64,6 +64,10 @@ type References struct {
 	// GuardrailPolicy checks a guardrail_policy reference ("id" or "id:version") the
 	// tenant would apply.
 	GuardrailPolicy func(ctx context.Context, tenantID, ref string) error
+	// IsolationTier checks a change of an existing tenant's tier: a runtime whose silo
+	// tenants have cells of their own refuses a change that would leave the tenant's
+	// data behind.
+	IsolationTier func(ctx context.Context, tenantID string, from, to IsolationTier) error
 }
 
 // WithReferences validates allowed_models and guardrail_policy on create and update.
@@ -263,6 +267,11 @@ func (s *Service) checkReferences(ctx context.Context, before, t *Tenant) error 
 			if err := check(ctx, m); err != nil {
 				return fault.WithParam(fmt.Errorf("allowed_models names model %q: %w", m, err), fmt.Sprintf("allowed_models[%d]", i))
 			}
+		}
+	}
+	if check := s.opt.refs.IsolationTier; check != nil && before != nil && before.IsolationTier != t.IsolationTier {
+		if err := check(ctx, t.ID, before.IsolationTier, t.IsolationTier); err != nil {
+			return fault.WithParam(err, "isolation_tier")
 		}
 	}
 	if check := s.opt.refs.GuardrailPolicy; check != nil && t.GuardrailPolicy != "" && (before == nil || before.GuardrailPolicy != t.GuardrailPolicy) {

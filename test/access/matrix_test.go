@@ -153,19 +153,34 @@ func refused(status int, body []byte) bool {
 
 // TestRoleMatrix calls every documented route with every role, for the caller's own
 // tenant, and, for a tenant's credentials, for another tenant: each is admitted or
-// refused exactly as x-plinth-access documents, and no other tenant is ever reachable.
+// refused exactly as x-plinth-access documents, no other tenant is ever reachable, and no
+// answer to a tenant's credential holds the other tenant's secret. It runs with the two
+// tenants in the pool, both in silos, and one in each.
 func TestRoleMatrix(t *testing.T) {
-	w := newWorld(t)
+	for _, tiers := range [][]string{{"pool", "pool"}, {"silo", "silo"}, {"silo", "pool"}} {
+		t.Run("acme "+tiers[0]+" globex "+tiers[1], func(t *testing.T) { roleMatrix(t, newWorld(t, tiers...)) })
+	}
+}
+
+func roleMatrix(t *testing.T, w *world) {
 	ops := operations(t)
 	if len(ops) < 100 {
 		t.Fatalf("only %d documented operations carry x-plinth-access", len(ops))
 	}
-	calls, allowed, denied := 0, 0, 0
+	foreign := w.res["globex"]["secret"]
+	calls, allowed, denied, leaks := 0, 0, 0, 0
+	leaked := func(cred credential, method, path string, b []byte) {
+		if !cred.platform && strings.Contains(string(b), foreign) {
+			leaks++
+			t.Errorf("%s %s as acme's %s answered globex's secret: %.300s", method, path, cred.name, b)
+		}
+	}
 	for _, op := range ops {
 		for _, cred := range credentials {
 			path, body := request(op, w.res["acme"])
 			status, b := w.call(t, op.method, path, w.keys[cred.name], body)
 			calls++
+			leaked(cred, op.method, path, b)
 			want := expect(op, cred)
 			if got := !refused(status, b); got != want {
 				t.Errorf("%s %s as %s: %d %.200s; documented allowed=%v", op.method, path, cred.name, status, b, want)
@@ -183,12 +198,14 @@ func TestRoleMatrix(t *testing.T) {
 			status, b = w.call(t, op.method, path, w.keys[cred.name], body)
 			calls++
 			denied++
+			leaked(cred, op.method, path, b)
 			if !refused(status, b) {
 				t.Errorf("%s %s as acme's %s reached globex: %d %.200s", op.method, path, cred.name, status, b)
 			}
 		}
 	}
-	t.Logf("role matrix: %d routes × %d credentials, %d calls (%d admitted, %d refused as documented)", len(ops), len(credentials), calls, allowed, denied)
+	t.Logf("role matrix (acme %s, globex %s): %d routes × %d credentials, %d calls (%d admitted, %d refused as documented), %d leaks of the other tenant's data",
+		w.res["acme"]["tier"], w.res["globex"]["tier"], len(ops), len(credentials), calls, allowed, denied, leaks)
 }
 
 // TestScopesNarrowRoles: a credential's scopes narrow what its role may do.

@@ -42,14 +42,21 @@ func upload(t *testing.T, base, key, kb, name, text string) string {
 // TestIsolationMatrix gives two tenants look-alike resources (a knowledge base of the
 // same name, a private model each) and checks that every tenant endpoint, called with the
 // other tenant's key, refuses or answers only with the caller's own data: the other
-// tenant's secret text, document IDs and request IDs never appear in a response.
+// tenant's secret text, document IDs and request IDs never appear in a response. It runs
+// with the tenants in every combination of isolation tiers.
 func TestIsolationMatrix(t *testing.T) {
+	for _, tiers := range [][2]string{{"pool", "pool"}, {"silo", "silo"}, {"silo", "pool"}, {"pool", "silo"}} {
+		t.Run("alpha "+tiers[0]+" bravo "+tiers[1], func(t *testing.T) { isolationMatrix(t, tiers[0], tiers[1]) })
+	}
+}
+
+func isolationMatrix(t *testing.T, alphaTier, bravoTier string) {
 	c := instances(t, memstore.New(), 1)
 	srv := c.servers[0]
 	priced(t, srv, "model-a")
 	priced(t, srv, "model-b")
-	mustCall(t, srv, "POST", "/admin/tenants", adminKey, map[string]any{"id": "alpha", "allowed_models": []string{"model-a", "local-embed"}}, 201)
-	mustCall(t, srv, "POST", "/admin/tenants", adminKey, map[string]any{"id": "bravo", "allowed_models": []string{"model-b", "local-embed"}}, 201)
+	mustCall(t, srv, "POST", "/admin/tenants", adminKey, map[string]any{"id": "alpha", "isolation_tier": alphaTier, "allowed_models": []string{"model-a", "local-embed"}}, 201)
+	mustCall(t, srv, "POST", "/admin/tenants", adminKey, map[string]any{"id": "bravo", "isolation_tier": bravoTier, "allowed_models": []string{"model-b", "local-embed"}}, 201)
 	keyOf := func(tenant string) string {
 		var k struct{ Key string }
 		_ = json.Unmarshal(mustCall(t, srv, "POST", "/admin/tenants/"+tenant+"/keys", adminKey, map[string]any{}, 201), &k)
@@ -94,6 +101,7 @@ func TestIsolationMatrix(t *testing.T) {
 		{"GET", "/admin/usage/report", nil, 403},
 		{"GET", "/admin/knowledge-bases?tenant=alpha", nil, 403},
 	}
+	leaks := 0
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			status, body := call(t, srv, tc.method, tc.path, bravo, tc.body)
@@ -111,11 +119,13 @@ func TestIsolationMatrix(t *testing.T) {
 					continue
 				}
 				if strings.Contains(string(body), f) {
+					leaks++
 					t.Fatalf("response to bravo mentions %q: %s", f, body)
 				}
 			}
 		})
 	}
+	t.Logf("isolation matrix (alpha %s, bravo %s): %d endpoints called with the other tenant's key, %d leaks", alphaTier, bravoTier, len(cases), leaks)
 	// Alpha's own document is still there: bravo's attempts changed nothing.
 	status, body = call(t, srv, "GET", "/v1/knowledge-bases/docs/documents/"+alphaDoc, alpha, nil)
 	if status != 200 || !strings.Contains(string(body), "indexed") {

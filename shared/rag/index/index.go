@@ -85,6 +85,7 @@ type Option func(*options)
 
 type options struct {
 	cacheDir    string
+	cacheDirFor func(tenant string) string
 	refresh     time.Duration
 	k1, b       float64
 	fusion      Fusion
@@ -99,6 +100,13 @@ type options struct {
 // WithCacheDir keeps downloaded segment files in dir (e.g. /tmp in Lambda), so a restarted
 // reader loads from local disk. Segments are immutable, so the cache never goes stale.
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// WithTenantCacheDir picks the cache directory of each tenant's segments instead of
+// WithCacheDir's; "" keeps a tenant's segments in memory only (a tenant whose data must
+// not leave its own, encrypted, cell).
+func WithTenantCacheDir(dir func(tenant string) string) Option {
+	return func(o *options) { o.cacheDirFor = dir }
+}
 
 // WithRefreshInterval sets how often a search checks the blob store for a newer manifest
 // written by another process (default 2s, checked in the background while the search is
@@ -503,23 +511,43 @@ func (ix *Index) buildView(ctx context.Context, man manifest) (*view, error) {
 func (ix *Index) cachePath(k string) string { return ix.m.cachePath(k) }
 
 func (m *Manager) cachePath(k string) string {
-	if m.opts.cacheDir == "" {
+	dir := m.cacheDirOf(keyTenant(k))
+	if dir == "" {
 		return ""
 	}
-	return filepath.Join(m.opts.cacheDir, filepath.FromSlash(k))
+	return filepath.Join(dir, filepath.FromSlash(k))
+}
+
+// cacheDirOf is the cache directory of the tenant's segments ("" for none).
+func (m *Manager) cacheDirOf(tenant string) string {
+	if m.opts.cacheDirFor != nil {
+		return m.opts.cacheDirFor(tenant)
+	}
+	return m.opts.cacheDir
+}
+
+// keyTenant is the tenant of a key under Prefix ("indexes/<tenant>/...").
+func keyTenant(k string) string {
+	rest, ok := strings.CutPrefix(k, "indexes/")
+	if !ok {
+		return ""
+	}
+	t, _, _ := strings.Cut(rest, "/")
+	return t
 }
 
 // dropCache removes a knowledge base's cached segments, and those an earlier cache layout
 // kept flat in the cache directory (<prefix with / as _>*).
 func (m *Manager) dropCache(tenant, kb string) error {
-	if m.opts.cacheDir == "" {
+	dir := m.cacheDirOf(tenant)
+	if dir == "" {
 		return nil
 	}
 	prefix := Prefix(tenant, kb)
 	if err := os.RemoveAll(m.cachePath(prefix)); err != nil {
 		return fmt.Errorf("drop cached segments of %s/%s: %w", tenant, kb, err)
 	}
-	flat, err := filepath.Glob(filepath.Join(m.opts.cacheDir, strings.ReplaceAll(prefix, "/", "_")+"*"))
+	flat, err := filepath.Glob(filepath.Join(dir, strings.ReplaceAll(prefix, "/", "_")+"*"))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,296 @@
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/blob/cellblob"
+	"github.com/plinth-ai/plinth/shared/store"
+	"github.com/plinth-ai/plinth/shared/store/cellstore"
+	"github.com/plinth-ai/plinth/shared/tenant"
+)
+
+// Where records live. The platform's own records stay in the pool cell (Backends.Data)
+// whatever the tenants' tiers: the tenant directory, API keys and IAM mappings (every
+// request is authenticated against them before its tenant is known), the model registry
+// and aliases, the guardrail baseline, the tool catalog, fine-tuned models' index, the
+// audit trail (the platform's evidence, read across tenants) and the workflow executor's
+// indexes of executions (IDs only). A tenant's own data lives in its cell:
+// the pool cell for a pool tenant, its own for a silo tenant. The layout below names
+// every partition; a new one is the platform's until a rule says otherwise.
+var dataLayout = mustLayout(
+	// The platform's.
+	central("TENANTS", "IAM", "TENANT#", "PLATFORM#KEYS", "APIKEY#", "KEYID#",
+		"REGISTRY#MODEL", "REGISTRY#ALIAS", "REGISTRY#ALIASLOG#", "GUARDRAIL-BASELINE",
+		"TOOLHUB#SERVERS", "FT#MODEL", "AUDIT#D#", "AUDIT#T#",
+		"flowexecs", "flowmachine#", "flowrunning"),
+	// Partitions named by their tenant: quotas and cached responses, usage, knowledge
+	// bases and documents, agent runs and stored responses, ground-truth datasets,
+	// feedback, suites' run indexes, fine-tuning files and jobs' index, tool grants.
+	inPK("QUOTA#", "CACHE#", "SEMCACHE#", "USAGE#", "USAGEAGG#", "USAGEKEY#", "RAGKB#", "RAGDOC#",
+		"AGENTRUN#", "RESPONSE#", "GTDATASET#", "EVAL#FEEDBACK#", "EVAL#SUITE#", "FT#T#", "TOOLHUB#GRANTS#"),
+	[]cellstore.Rule{
+		// Evaluation suites share one partition, each sort key naming its tenant.
+		{PK: "EVAL#SUITES", Place: cellstore.TenantInSK("SUITE#")},
+		// Records keyed by a generated ID: their head record names the tenant, the rest
+		// of the partition follows it.
+		{PK: "EVAL#RUN#", Place: cellstore.OwnedBy("tenant")},
+		{PK: "FT#JOB#", Place: cellstore.OwnedBy("job.organization_id")},
+		{PK: "FT#LOCALJOB", Place: cellstore.OwnedBy("spec.Tenant")},
+		{PK: "REVIEWQ#", Place: cellstore.OwnedBy("tenant")},
+		{PK: "REVIEWQ", Place: cellstore.OwnedBy("tenant")},
+		// Definitions a tenant owns or the platform shares (no tenant): guardrail
+		// policies, prompts and agents, and their listings.
+		{PK: "GUARDRAIL#", Place: cellstore.OwnedOrShared("tenant", "policy.tenant")},
+		{PK: "GUARDRAILS", Place: cellstore.OwnedOrShared("tenant")},
+		{PK: "REGISTRY#PROMPT#", Place: cellstore.OwnedOrShared("tenant")},
+		{PK: "REGISTRY#PROMPTS", Place: cellstore.OwnedOrShared("tenant")},
+		{PK: "AGENT#DEF#", Place: cellstore.OwnedOrShared("tenant")},
+		{PK: "AGENT#INDEX", Place: cellstore.OwnedOrShared("tenant")},
+		// A workflow execution's input, outputs and history carry its tenant's data; the
+		// indexes of executions hold only IDs.
+		{PK: "flowexec#", Place: cellstore.OwnedBy("owner")},
+	},
+)
+
+// tenantBlobPrefixes are the blob key prefixes followed by the owning tenant:
+// documents and customisation (tenants/), ingestion intermediates (work/), index
+// segments (indexes/), ground-truth datasets (datasets/), evaluation snapshots and
+// reports (eval/).
+var tenantBlobPrefixes = []string{"tenants", "work", "indexes", "datasets", "eval"}
+
+func central(pks ...string) []cellstore.Rule {
+	out := make([]cellstore.Rule, len(pks))
+	for i, pk := range pks {
+		out[i] = cellstore.Rule{PK: pk, Place: cellstore.Central()}
+	}
+	return out
+}
+
+func inPK(pks ...string) []cellstore.Rule {
+	out := make([]cellstore.Rule, len(pks))
+	for i, pk := range pks {
+		out[i] = cellstore.Rule{PK: pk, Place: cellstore.TenantInPK()}
+	}
+	return out
+}
+
+func mustLayout(groups ...[]cellstore.Rule) *cellstore.Layout {
+	l, err := cellstore.NewLayout(cellstore.Central(), slices.Concat(groups...)...)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+// SiloCells opens the cells of silo tenants: each its own store and blob store (locally
+// a directory of the data directory named for the tenant, with its own store file, blob
+// root and encryption key).
+type SiloCells interface {
+	// Cell opens the tenant's cell, creating it on first use. It is called once per
+	// tenant; the platform keeps the cell open until Close.
+	Cell(ctx context.Context, tenantID string) (Cell, error)
+}
+
+// TenantCells knows each tenant's cell: the pool cell for a pool tenant or one the
+// tenant directory does not have, its own (opened through SiloCells) for a silo tenant.
+// Its Routed cell is the one mechanism that keeps tenants' data apart: a runtime passes
+// it to the platform as Backends.Data, so every capability built over it writes a silo
+// tenant's records and objects to the tenant's cell without knowing tiers.
+type TenantCells struct {
+	pool    Cell
+	silos   SiloCells
+	tenants *tenant.Service
+
+	mu      sync.Mutex
+	tiers   map[string]tenant.IsolationTier
+	cells   map[string]*Cell
+	opening map[string]*sync.Mutex
+	scanned bool
+}
+
+// NewTenantCells returns the cells of tenants whose directory is in the pool cell's store.
+func NewTenantCells(pool Cell, silos SiloCells) *TenantCells {
+	if pool.Store == nil || silos == nil {
+		panic("platform.NewTenantCells: nil pool store or silo cells")
+	}
+	return &TenantCells{pool: pool, silos: silos, tenants: tenant.NewService(pool.Store), tiers: map[string]tenant.IsolationTier{},
+		cells: map[string]*Cell{}, opening: map[string]*sync.Mutex{}}
+}
+
+// tier returns the tenant's isolation tier ("" for a tenant the directory does not have,
+// which is not remembered: it may be created later).
+func (pl *TenantCells) tier(ctx context.Context, id string) (tenant.IsolationTier, error) {
+	pl.mu.Lock()
+	t, ok := pl.tiers[id]
+	pl.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	tn, err := pl.tenants.GetTenant(ctx, id)
+	if errors.Is(err, tenant.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	pl.mu.Lock()
+	pl.tiers[id] = tn.IsolationTier
+	pl.mu.Unlock()
+	return tn.IsolationTier, nil
+}
+
+// cell returns the silo tenant's cell, or nil for a tenant whose data is in the pool.
+func (pl *TenantCells) cell(ctx context.Context, id string) (*Cell, error) {
+	tier, err := pl.tier(ctx, id)
+	if err != nil || tier != tenant.TierSilo {
+		return nil, err
+	}
+	pl.mu.Lock()
+	if c, ok := pl.cells[id]; ok {
+		pl.mu.Unlock()
+		return c, nil
+	}
+	lock, ok := pl.opening[id]
+	if !ok {
+		lock = &sync.Mutex{}
+		pl.opening[id] = lock
+	}
+	pl.mu.Unlock()
+	lock.Lock()
+	defer lock.Unlock()
+	pl.mu.Lock()
+	c, ok := pl.cells[id]
+	pl.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	opened, err := pl.silos.Cell(context.WithoutCancel(ctx), id)
+	if err != nil {
+		return nil, fmt.Errorf("open the cell of silo tenant %s: %w", id, err)
+	}
+	pl.mu.Lock()
+	pl.cells[id] = &opened
+	pl.mu.Unlock()
+	return &opened, nil
+}
+
+// siloTenants lists the silo tenants: every one in the directory (read once), and
+// those found silo since.
+func (pl *TenantCells) siloTenants(ctx context.Context) ([]string, error) {
+	pl.mu.Lock()
+	scanned := pl.scanned
+	pl.mu.Unlock()
+	if !scanned {
+		all, err := pl.tenants.ListTenants(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pl.mu.Lock()
+		for _, t := range all {
+			pl.tiers[t.ID] = t.IsolationTier
+		}
+		pl.scanned = true
+		pl.mu.Unlock()
+	}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	var out []string
+	for id, t := range pl.tiers {
+		if t == tenant.TierSilo {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// IsSilo reports whether the tenant's data is in a cell of its own, for callers without
+// a context (the index cache); a tenant whose tier cannot be read counts as a silo, whose
+// data must not spill.
+func (pl *TenantCells) IsSilo(id string) bool {
+	t, err := pl.tier(context.Background(), id)
+	return err != nil || t == tenant.TierSilo
+}
+
+// Store implements cellstore.Cells.
+func (pl *TenantCells) Store(ctx context.Context, id string) (store.Store, error) {
+	c, err := pl.cell(ctx, id)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return c.Store, nil
+}
+
+// Silos implements cellstore.Cells and cellblob.Cells.
+func (pl *TenantCells) Silos(ctx context.Context) ([]string, error) { return pl.siloTenants(ctx) }
+
+// bucketCells are the silo cells' blob stores of one bucket.
+type bucketCells struct {
+	pl     *TenantCells
+	bucket func(Buckets) blob.Store
+}
+
+func (b bucketCells) Blobs(ctx context.Context, id string) (blob.Store, error) {
+	c, err := b.pl.cell(ctx, id)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	st := b.bucket(c.Blobs)
+	if st == nil {
+		return nil, fmt.Errorf("silo tenant %s's cell has no such bucket: %w", id, ErrMissingConfig)
+	}
+	return st, nil
+}
+
+func (b bucketCells) Silos(ctx context.Context) ([]string, error) { return b.pl.siloTenants(ctx) }
+
+// Routed is the cell capabilities are built over: the pool cell's stores behind routers
+// that send each silo tenant's records and objects to its own cell.
+func (pl *TenantCells) Routed() Cell {
+	c := pl.pool
+	c.Store = cellstore.New(pl.pool.Store, pl, dataLayout)
+	route := func(pool blob.Store, bucket func(Buckets) blob.Store) blob.Store {
+		if pool == nil {
+			return nil
+		}
+		return cellblob.New(pool, bucketCells{pl: pl, bucket: bucket}, tenantBlobPrefixes...)
+	}
+	c.Blobs.Documents = route(pl.pool.Blobs.Documents, func(b Buckets) blob.Store { return b.Documents })
+	c.Blobs.Index = route(pl.pool.Blobs.Index, func(b Buckets) blob.Store { return b.Index })
+	c.Blobs.Eval = route(pl.pool.Blobs.Eval, func(b Buckets) blob.Store { return b.Eval })
+	c.Blobs.Customization = route(pl.pool.Blobs.Customization, func(b Buckets) blob.Store { return b.Customization })
+	return c
+}
+
+// executionOwner is the tenant whose data a workflow execution carries: the "tenant" its
+// input names (evaluation, customisation and agent runs), or the tenant of the object an
+// ingestion event names.
+func executionOwner(_ string, input json.RawMessage) string {
+	var in struct {
+		Tenant string `json:"tenant"`
+		Detail struct {
+			Object struct {
+				Key string `json:"key"`
+			} `json:"object"`
+		} `json:"detail"`
+	}
+	if json.Unmarshal(input, &in) != nil {
+		return ""
+	}
+	if in.Tenant != "" {
+		return in.Tenant
+	}
+	first, rest, ok := strings.Cut(in.Detail.Object.Key, "/")
+	if !ok || !slices.Contains(tenantBlobPrefixes, first) {
+		return ""
+	}
+	t, _, _ := strings.Cut(rest, "/")
+	return t
+}
