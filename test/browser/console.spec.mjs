@@ -3,6 +3,7 @@
 // console_test.go, which starts the platform and passes its URL and keys in the
 // environment; prints one "RESULT {json}" line with the figures it measured.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { chromium } from '../tools/node_modules/playwright-core/index.mjs';
 
 const URL_ = process.env.PLINTH_URL;
@@ -60,7 +61,9 @@ async function shot(page, name) {
 
 async function open(page, hash, ready) {
   const t0 = Date.now();
-  await page.goto(`${URL_}/console/#/${hash}`);
+  // The same URL again is no navigation: load the page afresh instead.
+  if (page.url() === `${URL_}/console/#/${hash}`) await page.reload();
+  else await page.goto(`${URL_}/console/#/${hash}`);
   await page.waitForSelector(ready, { timeout: 15000 });
   return Date.now() - t0;
 }
@@ -79,6 +82,19 @@ const api = async (method, path, body, key = ADMIN) => {
   if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
   return text ? JSON.parse(text) : null;
 };
+
+/** until polls fn (an API read) until pred holds, for at most ms. */
+async function until(what, fn, pred, ms = 120000) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (pred(v)) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 400)}`);
+    await new Promise(r => setTimeout(r, 500));
+  }
+}
+
+const example = (name) => ({ name, mimeType: 'application/jsonl', buffer: readFileSync(new URL(`../../docs/examples/fine-tuning/${name}`, import.meta.url)) });
 
 try {
   const admin = await newPage();
@@ -285,7 +301,7 @@ try {
     await signIn(tenant, DEMO);
     const nav = await tenant.locator('nav a').allTextContents();
     for (const hidden of ['Tenants & keys', 'Evaluations', 'Flows', 'Audit log']) assert.ok(!nav.includes(hidden), `tenant sees ${hidden}`);
-    for (const shown of ['Overview', 'Knowledge bases', 'Human review', 'Usage & chargeback']) assert.ok(nav.includes(shown), `tenant misses ${shown}`);
+    for (const shown of ['Overview', 'Knowledge bases', 'Human review', 'Usage & chargeback', 'Fine-tuning', 'Tools & agents']) assert.ok(nav.includes(shown), `tenant misses ${shown}`);
     await tenant.goto(`${URL_}/console/#/tenants`);
     await tenant.waitForSelector('.alert.warn:has-text("not available to you")');
     await shot(tenant, '10-tenant-restricted');
@@ -316,8 +332,8 @@ try {
     const k = await api('POST', '/admin/tenants/demo/keys', { name: 'demo admin', role: 'tenant-admin' });
     await signIn(tadmin, k.key);
     const nav = await tadmin.locator('nav a').allTextContents();
-    for (const shown of ['Tenants & keys', 'Knowledge bases', 'Evaluations', 'Human review', 'Audit log', 'Guardrails']) assert.ok(nav.includes(shown), `tenant admin misses ${shown}`);
-    for (const hidden of ['Flows', 'Tools & agents']) assert.ok(!nav.includes(hidden), `tenant admin sees ${hidden}`);
+    for (const shown of ['Tenants & keys', 'Knowledge bases', 'Evaluations', 'Human review', 'Audit log', 'Guardrails', 'Fine-tuning', 'Tools & agents']) assert.ok(nav.includes(shown), `tenant admin misses ${shown}`);
+    for (const hidden of ['Flows']) assert.ok(!nav.includes(hidden), `tenant admin sees ${hidden}`);
     await open(tadmin, 'tenants', 'h2:text("Tenant demo")');
     assert.equal(await tadmin.locator('button:text("Create tenant")').count(), 0, 'a tenant admin onboards no tenant');
     assert.equal(await tadmin.locator('section:has-text("Settings and limits")').count(), 0, 'a tenant admin edits no limits');
@@ -343,8 +359,8 @@ try {
   await step(viewer, 'role restrictions: a viewer', async () => {
     await signIn(viewer, viewerKey);
     const nav = await viewer.locator('nav a').allTextContents();
-    for (const shown of ['Overview', 'Tenants & keys', 'Knowledge bases', 'Evaluations', 'Usage & chargeback']) assert.ok(nav.includes(shown), `viewer misses ${shown}`);
-    for (const hidden of ['Model hub', 'Flows', 'Audit log', 'Tools & agents']) assert.ok(!nav.includes(hidden), `viewer sees ${hidden}`);
+    for (const shown of ['Overview', 'Tenants & keys', 'Knowledge bases', 'Evaluations', 'Usage & chargeback', 'Fine-tuning', 'Tools & agents']) assert.ok(nav.includes(shown), `viewer misses ${shown}`);
+    for (const hidden of ['Model hub', 'Flows', 'Audit log']) assert.ok(!nav.includes(hidden), `viewer sees ${hidden}`);
     await open(viewer, 'tenants', 'h2:text("Tenant demo")');
     assert.equal(await viewer.locator('button:text("Issue key")').count(), 0, 'a viewer issues keys');
     assert.equal(await viewer.locator('button:text("Revoke")').count(), 0, 'a viewer revokes keys');
@@ -359,7 +375,7 @@ try {
     const k = await api('POST', '/admin/keys', { name: 'compliance', role: 'auditor' });
     await signIn(auditor, k.key);
     const nav = await auditor.locator('nav a').allTextContents();
-    for (const shown of ['Tenants & keys', 'Model hub', 'Flows', 'Audit log', 'Tools & agents', 'Usage & chargeback']) assert.ok(nav.includes(shown), `auditor misses ${shown}`);
+    for (const shown of ['Tenants & keys', 'Model hub', 'Fine-tuning', 'Flows', 'Audit log', 'Tools & agents', 'Usage & chargeback']) assert.ok(nav.includes(shown), `auditor misses ${shown}`);
     await open(auditor, 'tenants', 'td a:text("acme")');
     assert.equal(await auditor.locator('button:text("Create tenant")').count(), 0, 'an auditor onboards tenants');
     await open(auditor, 'models', 'h1:text("Model hub")');
@@ -434,6 +450,190 @@ try {
     await shot(admin, '17-tools');
   });
 
+  // Tools are deny-by-default: the demo key lists nothing until a grant names a server.
+  await step(admin, 'tool hub: definition hashes, grant and revoke', async () => {
+    const server = await api('GET', '/admin/tool-servers/kb-tools');
+    const tool = server.tools.find(t => !t.removed);
+    assert.ok(tool?.hash, 'the server lists a tool with a definition hash');
+    const t0 = Date.now();
+    await admin.goto(`${URL_}/console/#/tools/server/kb-tools`);
+    await admin.waitForSelector(`[data-hash="${tool.hash}"]`);
+    figures.page_load_ms.tools = Date.now() - t0;
+    assert.equal(await admin.locator(`[data-tool-status="${tool.name}"] .badge`).first().textContent(), tool.status);
+    await admin.selectOption('select[name=tenant]', 'demo');
+    await admin.waitForSelector('[data-testid=no-grants]');
+    const before = await api('GET', '/v1/tools', null, DEMO);
+    assert.equal(before.data.length, 0, 'an ungranted tenant lists tools');
+    await admin.selectOption('select[name=grant_server]', 'kb-tools');
+    await admin.fill('input[name=grant_cpm]', '30');
+    await admin.click('button:text("Grant")');
+    await admin.waitForSelector('[data-grant="kb-tools"]');
+    const after = await api('GET', '/v1/tools', null, DEMO);
+    assert.ok(after.data.length >= 1 && after.data.every(t => t.server === 'kb-tools'), JSON.stringify(after));
+    await shot(admin, '20-tool-grants');
+    admin.once('dialog', d => d.accept());
+    await admin.click('button[aria-label="Revoke kb-tools from demo"]');
+    await admin.waitForSelector('[data-testid=no-grants]');
+    assert.equal((await api('GET', '/v1/tools', null, DEMO)).data.length, 0, 'a revoked grant still lists tools');
+    // Granted again for the role checks below.
+    await admin.selectOption('select[name=grant_server]', 'kb-tools');
+    await admin.click('button:text("Grant")');
+    await admin.waitForSelector('[data-grant="kb-tools"]');
+  });
+
+  await step(admin, 'agents: a run and its tree of steps', async () => {
+    await api('POST', '/admin/agents', { id: 'greeter', tenant: 'demo', model: 'local-chat', instructions: 'Answer in one sentence.', max_steps: 3 });
+    const started = await api('POST', '/v1/agent-runs', { agent: 'greeter', input: 'Say hello to the new starters.' }, DEMO);
+    const run = await until('the agent run', () => api('GET', `/v1/agent-runs/${started.id}`, null, DEMO), r => r.status !== 'running', 60000);
+    await open(admin, 'tools', '[data-agent="greeter"]');
+    await admin.click(`a[data-run="${started.id}"]`);
+    await admin.waitForSelector('[data-testid=run-steps] li');
+    assert.equal(await admin.textContent('[data-run-status]'), run.status);
+    assert.equal(await admin.locator('[data-testid=run-steps] > li').count(), run.trace.length);
+    await shot(admin, '21-agent-run');
+  });
+
+  // Fine-tuning end to end in the browser: upload, train, see the loss curve, approve the
+  // custom model, follow its lineage, roll its alias back and promote it again; then a
+  // broken file's findings by line.
+  let ftJob, ftModel;
+  await step(admin, 'fine-tuning: start a job and see its loss curve', async () => {
+    const demoTenant = await api('GET', '/admin/tenants/demo');
+    if ((demoTenant.allowed_models || []).length && !demoTenant.allowed_models.includes('local-tune')) {
+      await api('PATCH', '/admin/tenants/demo', { allowed_models: [...demoTenant.allowed_models, 'local-tune'] });
+    }
+    const t0 = Date.now();
+    await admin.goto(`${URL_}/console/#/fine-tuning`);
+    await admin.waitForSelector('h2:text("Jobs")');
+    figures.page_load_ms.fine_tuning = Date.now() - t0;
+    await admin.selectOption('select[name=tenant]', 'demo');
+    await admin.waitForSelector('input[name=training_file]');
+    await admin.setInputFiles('input[name=training_file]', example('handbook-train.jsonl'));
+    await admin.setInputFiles('input[name=validation_file]', example('handbook-valid.jsonl'));
+    await admin.fill('input[name=ft_suffix]', 'handbook');
+    await admin.click('button:text("Start job")');
+    await admin.waitForSelector('h2:has-text("Job ftjob-")');
+    ftJob = decodeURIComponent(admin.url().split('#/fine-tuning/')[1]);
+    const job = await until('the job to await approval', () => api('GET', `/admin/fine_tuning/jobs/${ftJob}`),
+      j => ['awaiting_approval', 'failed'].includes(j.customization?.stage), 180000);
+    assert.equal(job.customization.stage, 'awaiting_approval', JSON.stringify(job.error));
+    ftModel = job.fine_tuned_model;
+    const events = (await api('GET', `/admin/fine_tuning/jobs/${ftJob}/events?limit=100`)).data.filter(e => e.type === 'metrics');
+    await admin.reload();
+    await admin.waitForSelector('[data-testid=loss-curve] svg.chart');
+    assert.equal(await admin.locator('[data-testid=loss-curve] svg.chart circle').count(), events.length, 'one point per training step');
+    assert.ok(events.length >= 2);
+    await admin.waitForSelector('[data-job-stage=awaiting_approval]');
+    await shot(admin, '22-fine-tuning-job');
+  });
+
+  await step(admin, 'fine-tuning: approve the custom model, lineage, roll back and promote', async () => {
+    await admin.click(`button[aria-label="Approve ${ftModel}"]`);
+    await admin.waitForSelector(`.toast:text("${ftModel} approved")`);
+    const job = await until('the promotion', () => api('GET', `/admin/fine_tuning/jobs/${ftJob}`), j => j.customization?.stage !== 'awaiting_approval', 60000);
+    assert.equal(job.customization.stage, 'promoted');
+    const alias = job.customization.promotion.alias;
+    assert.equal((await api('GET', `/admin/models/${ftModel}`)).reviews.at(-1).reviewer, 'alice');
+    await admin.reload();
+    // base model and datasets → job → custom model → alias
+    for (const sel of [`g[data-kind=base][data-node="local-tune"]`, `g[data-kind=job][data-node="${ftJob}"]`, `g[data-kind=model][data-node="${ftModel}"]`,
+      `g[data-kind=alias][data-node="${alias}"]`, 'g[data-kind=dataset]']) await admin.waitForSelector(`svg.lineage ${sel}`);
+    assert.equal(await admin.locator('svg.lineage g[data-kind=dataset]').count(), 2, 'training and validation files');
+    assert.equal(await admin.textContent(`[data-alias-model="${alias}"]`), ftModel);
+    await shot(admin, '23-fine-tuning-lineage');
+    admin.once('dialog', d => d.accept());
+    await admin.click(`button[aria-label="Roll back ${alias}"]`);
+    await admin.waitForSelector(`.toast:has-text("${alias} rolled back")`);
+    const moves = (await api('GET', `/admin/aliases/history?alias=${encodeURIComponent(alias)}`)).data;
+    assert.ok(moves[0].rollback && moves[0].from === ftModel, JSON.stringify(moves));
+    await admin.waitForSelector(`[data-alias-model="${alias}"]`, { state: 'detached' });
+    await admin.fill('input[name=promote_alias]', alias);
+    await admin.selectOption('select[name=promote_model]', ftModel);
+    await admin.click('button:text("Promote")');
+    await admin.waitForSelector(`[data-alias-model="${alias}"]:text("${ftModel}")`);
+    assert.equal((await api('GET', `/admin/aliases/history?alias=${encodeURIComponent(alias)}`)).data[0].to, ftModel);
+    await admin.click(`button[aria-label="History of ${alias}"]`);
+    await admin.waitForSelector('[data-testid=alias-history] tbody tr >> nth=2');
+    await shot(admin, '24-aliases');
+  });
+
+  await step(admin, 'fine-tuning: a broken file is reported by line', async () => {
+    await open(admin, 'fine-tuning', 'input[name=training_file]');
+    await admin.setInputFiles('input[name=training_file]', example('broken.jsonl'));
+    await admin.click('button:text("Start job")');
+    await admin.waitForSelector('h2:has-text("Job ftjob-")');
+    const bad = decodeURIComponent(admin.url().split('#/fine-tuning/')[1]);
+    const job = await until('the broken job to fail', () => api('GET', `/admin/fine_tuning/jobs/${bad}`), j => j.status !== 'validating_files', 60000);
+    assert.equal(job.status, 'failed');
+    await admin.reload();
+    await admin.waitForSelector('[data-testid=job-error]');
+    const lines = (job.customization.validation.issues || []).filter(i => i.severity === 'error').map(i => String(i.line));
+    assert.ok(lines.includes('2') && lines.includes('3'), JSON.stringify(lines));
+    for (const l of lines) await admin.waitForSelector(`[data-issue-line="${l}"]`);
+    await shot(admin, '25-fine-tuning-validation');
+  });
+
+  // Every role: each page in its navigation opens without a permission error, every
+  // other page is refused, and the new pages' actions appear only where the policy lets
+  // the role act.
+  await step(admin, 'role matrix: pages and actions per role', async () => {
+    const all = (await admin.locator('nav a').evaluateAll(as => as.map(a => a.getAttribute('href').slice(2))));
+    assert.equal(all.length, 12, `the platform admin sees every page: ${all}`);
+    const check = async (p, who) => {
+      const mine = await p.locator('nav a').evaluateAll(as => as.map(a => a.getAttribute('href').slice(2)));
+      for (const path of all) {
+        await p.goto(`${URL_}/console/#/${path}`);
+        if (mine.includes(path)) {
+          await p.waitForSelector('main h1');
+          await p.waitForFunction(() => !document.querySelector('main .loading'));
+          const errs = await p.locator('main .alert.bad').allTextContents();
+          assert.deepEqual(errs, [], `${who} on ${path}`);
+        } else {
+          await p.waitForSelector('.alert.warn:has-text("not available to you")');
+        }
+      }
+      return mine;
+    };
+    const seen = {};
+    for (const [p, who] of [[admin, 'platform admin'], [auditor, 'auditor'], [tadmin, 'tenant admin'], [tenant, 'developer'], [viewer, 'viewer']]) seen[who] = await check(p, who);
+    figures.pages_per_role = Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, v.length]));
+
+    // The auditor reads the review queue, the aliases and the grants, and changes nothing.
+    await open(auditor, `fine-tuning/${ftJob}`, '[data-testid=loss-curve]');
+    await auditor.waitForSelector(`[data-alias-model]`);
+    for (const b of ['Approve', 'Reject', 'Roll back', 'Promote', 'Start job']) assert.equal(await auditor.locator(`main button:text("${b}")`).count(), 0, `an auditor may ${b}`);
+    await open(auditor, 'tools', 'h1:text("Tools & agents")');
+    await auditor.selectOption('select[name=tenant]', 'demo');
+    await auditor.waitForSelector('[data-grant="kb-tools"]');
+    for (const b of ['Grant', 'Revoke', 'Approve']) assert.equal(await auditor.locator(`main button:text("${b}")`).count(), 0, `an auditor may ${b}`);
+    await shot(auditor, '26-auditor-fine-tuning-tools');
+
+    // The tenant admin reads its tenant's jobs (loss curve through the admin route), its
+    // grants and agents; it neither approves models nor moves aliases nor grants tools.
+    await open(tadmin, `fine-tuning/${ftJob}`, '[data-testid=loss-curve] svg.chart');
+    await tadmin.waitForSelector(`svg.lineage g[data-kind=model][data-node="${ftModel}"]`);
+    for (const b of ['Approve', 'Roll back', 'Promote']) assert.equal(await tadmin.locator(`main button:text("${b}")`).count(), 0, `a tenant admin may ${b}`);
+    assert.equal(await tadmin.locator('input[name=training_file]').count(), 1, 'a tenant admin starts jobs');
+    await shot(tadmin, '27-tenant-admin-fine-tuning');
+    await open(tadmin, 'tools', '[data-grant="kb-tools"]');
+    await tadmin.waitForSelector('[data-agent="greeter"]');
+    assert.equal(await tadmin.locator('main button:text("Grant")').count(), 0, 'a tenant admin grants tools');
+    assert.equal(await tadmin.locator('main button:text("Revoke")').count(), 0, 'a tenant admin revokes grants');
+    await shot(tadmin, '28-tenant-admin-tools');
+
+    // The developer's key (inference and retrieval, no admin-read) uses the tenant API:
+    // its jobs, the tools granted to it, a run by ID.
+    await open(tenant, 'fine-tuning', `[data-job="${ftJob}"]`);
+    await open(tenant, 'tools', 'h2:text("Tools this key may call")');
+    assert.ok(await tenant.locator('section:has-text("Tools this key may call") tbody tr').count() >= 1);
+    await shot(tenant, '29-developer-tools');
+
+    // The viewer reads jobs and grants, starts nothing.
+    await open(viewer, `fine-tuning/${ftJob}`, '[data-testid=loss-curve] svg.chart');
+    assert.equal(await viewer.locator('input[name=training_file]').count(), 0, 'a viewer starts jobs');
+    await open(viewer, 'tools', '[data-grant="kb-tools"]');
+  });
+
   await step(admin, 'overview with traffic', async () => {
     await open(admin, 'overview', '.kpi');
     await admin.waitForSelector('.bars .bar-row');
@@ -459,7 +659,7 @@ try {
   });
 
   await step(admin, 'accessibility and hygiene on every page', async () => {
-    for (const p of ['overview', 'tenants/acme', 'models', 'guardrails', 'knowledge', 'evaluations', 'reviews', 'flows', 'usage', 'audit']) {
+    for (const p of ['overview', 'tenants/acme', 'models', `fine-tuning/${ftJob}`, 'guardrails', 'knowledge', 'evaluations', 'reviews', 'flows', 'usage', 'audit', 'tools/server/kb-tools']) {
       await open(admin, p, 'main h1');
       const bad = await admin.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
         .filter(el => el.type !== 'hidden' && !el.closest('[hidden]') && el.labels.length === 0 && !el.getAttribute('aria-label'))
@@ -471,6 +671,24 @@ try {
       const ratio = (el) => { const s = getComputedStyle(el); let bg = el; let b = 'rgba(0, 0, 0, 0)'; while (bg && (b = getComputedStyle(bg).backgroundColor) === 'rgba(0, 0, 0, 0)') bg = bg.parentElement; if (!bg) b = 'rgb(255,255,255)'; const [l1, l2] = [lum(s.color), lum(b)].sort((x, y) => y - x); return (l1 + 0.05) / (l2 + 0.05); };
       return ['main h1', '.sub', 'th', 'td', '.sidebar a', '.hint', '.badge', '.btn.primary', '.muted'].map(sel => [sel, document.querySelector(sel) ? ratio(document.querySelector(sel)) : null]);
     });
+    // The new pages' own colours: lineage boxes, stage badges, error reasons, hashes.
+    await open(admin, `fine-tuning/${ftJob}`, '[data-testid=loss-curve]');
+    ratios.push(...await admin.evaluate(() => {
+      const lum = (c) => { const [r, g, b] = c.match(/\d+/g).map(Number).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+      const pair = (fg, bg) => { const [l1, l2] = [lum(fg), lum(bg)].sort((x, y) => y - x); return (l1 + 0.05) / (l2 + 0.05); };
+      const out = [];
+      for (const k of ['dataset', 'job', 'alias', 'model', 'base']) {
+        const g = document.querySelector(`svg.lineage g[data-kind=${k}]`);
+        if (g) out.push([`lineage ${k}`, pair(getComputedStyle(g.querySelector('text')).fill, getComputedStyle(g.querySelector('rect')).fill)]);
+      }
+      for (const sel of ['[data-job-stage] .badge', '.hash']) {
+        const el = document.querySelector(sel);
+        if (!el) continue;
+        let bg = el, b; while (bg && (b = getComputedStyle(bg).backgroundColor) === 'rgba(0, 0, 0, 0)') bg = bg.parentElement;
+        out.push([sel, pair(getComputedStyle(el).color, bg ? b : 'rgb(255, 255, 255)')]);
+      }
+      return out;
+    }));
     for (const [sel, r] of ratios) if (r !== null) assert.ok(r >= 4.5, `${sel} contrast ${r.toFixed(2)} < 4.5`);
     figures.min_contrast = round(Math.min(...ratios.filter(([, r]) => r !== null).map(([, r]) => r)));
     for (const p of [admin, tenant, sso, tadmin, viewer, auditor]) {

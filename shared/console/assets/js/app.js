@@ -13,6 +13,7 @@ const PAGES = [
   { path: 'overview', label: 'Overview', roles: ALL, needs: ['GET /admin/usage/report', 'GET /v1/usage'], mod: './pages/overview.js' },
   { path: 'tenants', label: 'Tenants & keys', roles: ['platform-admin', 'auditor', 'tenant-admin', 'viewer'], needs: ['GET /admin/tenants', 'GET /admin/tenants/{id}'], mod: './pages/tenants.js' },
   { path: 'models', label: 'Model hub', roles: ['platform-admin', 'auditor', 'tenant-admin', 'developer'], needs: ['GET /admin/models', 'GET /v1/models'], mod: './pages/models.js' },
+  { path: 'fine-tuning', label: 'Fine-tuning', roles: ALL, needs: ['GET /admin/fine_tuning/jobs', 'GET /v1/fine_tuning/jobs', 'GET /admin/models'], mod: './pages/finetune.js' },
   { path: 'guardrails', label: 'Guardrails', roles: ALL, needs: ['GET /admin/guardrail-policies', 'POST /v1/guardrails/apply'], mod: './pages/guardrails.js' },
   { path: 'knowledge', label: 'Knowledge bases', roles: ALL, needs: ['GET /admin/knowledge-bases', 'GET /v1/knowledge-bases/{kb}/documents'], mod: './pages/knowledge.js' },
   { path: 'evaluations', label: 'Evaluations', roles: ['platform-admin', 'auditor', 'tenant-admin', 'developer', 'viewer'], needs: ['GET /admin/eval-suites'], mod: './pages/evaluations.js' },
@@ -20,7 +21,7 @@ const PAGES = [
   { path: 'flows', label: 'Flows', roles: ['platform-admin', 'auditor'], needs: ['GET /admin/executions'], mod: './pages/flows.js' },
   { path: 'usage', label: 'Usage & chargeback', roles: ALL, needs: ['GET /admin/usage/report', 'GET /v1/usage'], mod: './pages/usage.js' },
   { path: 'audit', label: 'Audit log', roles: ['platform-admin', 'auditor', 'tenant-admin'], needs: ['GET /admin/audit'], mod: './pages/audit.js' },
-  { path: 'tools', label: 'Tools & agents', roles: ['platform-admin', 'auditor'], needs: ['GET /admin/tool-servers'], mod: './pages/tools.js' },
+  { path: 'tools', label: 'Tools & agents', roles: ALL, needs: ['GET /admin/tool-servers', 'GET /admin/tenants/{id}/tool-grants', 'GET /v1/tools', 'GET /admin/agents'], mod: './pages/tools.js' },
 ];
 
 /** visible reports whether the signed-in credential may see the page. */

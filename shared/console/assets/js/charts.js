@@ -95,10 +95,14 @@ export function barList(title, rows, format = String) {
 }
 
 /**
- * lineageGraph lays nodes out in columns by depth (roots left) with edges from base to
- * derived model. nodes: [{id, label, custom}], edges: [{from, to, label}].
+ * lineageGraph lays nodes out in columns by depth (roots left) with edges from what a
+ * node came from to the node. nodes: [{id, label, custom, kind?, name?}] (kind: base,
+ * dataset, job, model or alias; name is what the box shows when the id is only a key),
+ * edges: [{from, to, label}].
  */
 export function lineageGraph(nodes, edges, title = 'Model lineage') {
+  const names = new Map(nodes.map(n => [n.id, n.name || n.id]));
+  const nameOf = (id) => names.get(id) || id;
   const depth = new Map(nodes.map(n => [n.id, 0]));
   for (let pass = 0; pass < nodes.length; pass++) {
     for (const e of edges) depth.set(e.to, Math.max(depth.get(e.to) ?? 0, (depth.get(e.from) ?? 0) + 1));
@@ -111,7 +115,7 @@ export function lineageGraph(nodes, edges, title = 'Model lineage') {
   const W = 20 + cols.length * (NW + GX) - GX;
   const H = 20 + Math.max(...cols.map(c => c.length)) * (NH + GY) - GY;
   const svg = h('svg', { class: 'chart lineage', viewBox: `0 0 ${Math.max(W, 200)} ${Math.max(H, 60)}`, width: Math.max(W, 200), height: Math.max(H, 60), role: 'img',
-    'aria-label': `${title}: ${edges.map(e => `${e.to} derives from ${e.from}`).join('; ') || 'no derived models'}` },
+    'aria-label': `${title}: ${edges.map(e => `${nameOf(e.to)} derives from ${nameOf(e.from)}`).join('; ') || 'no derived models'}` },
     h('defs', null, h('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
       h('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#8e9bb0' }))),
     edges.map(e => {
@@ -123,11 +127,13 @@ export function lineageGraph(nodes, edges, title = 'Model lineage') {
     }),
     nodes.map(n => {
       const p = pos.get(n.id);
-      return h('g', { class: 'graph-node' + (n.custom ? ' custom' : ''), 'data-model': n.id },
-        h('rect', { x: p.x, y: p.y, width: NW, height: NH, rx: 6 }),
-        h('text', { x: p.x + 10, y: p.y + 17 }, n.id.length > 24 ? n.id.slice(0, 23) + '…' : n.id),
-        h('text', { x: p.x + 10, y: p.y + 31 }, n.label || ''),
-        h('title', null, n.id));
+      const name = n.name || n.id;
+      return h('g', { class: 'graph-node' + (n.custom ? ' custom' : '') + (n.kind ? ' kind-' + n.kind : ''),
+        'data-model': !n.kind || n.kind === 'model' || n.kind === 'base' ? name : null, 'data-kind': n.kind || null, 'data-node': name },
+      h('rect', { x: p.x, y: p.y, width: NW, height: NH, rx: 6 }),
+      h('text', { x: p.x + 10, y: p.y + 17 }, name.length > 24 ? name.slice(0, 23) + '…' : name),
+      h('text', { x: p.x + 10, y: p.y + 31 }, n.label || ''),
+      h('title', null, n.title || name));
     }));
   return h('figure', { class: 'chart' }, h('figcaption', null, title), svg);
 }

@@ -32,6 +32,13 @@ export async function render(main, { params, go }) {
     body);
   if (!kb) return;
   pref('kb-' + tenant, kb);
+  if (isAdmin() && !canAsTenant('GET /v1/knowledge-bases/{kb}/documents')) {
+    // A platform auditor: documents and retrieval are the tenant API's, which only a
+    // tenant's credential (or a console session key an admin issues) calls.
+    mount(body, card(`Documents of ${kb}`, h('div', { class: 'alert info', role: 'status', 'data-testid': 'kb-tenant-api-only' },
+      'Documents and the retrieval playground come from the tenant\'s own API, which a platform auditor does not call. The knowledge bases above are what the admin API shows; a tenant\'s key with the admin-read or retrieval scope reads its documents here.')));
+    return;
+  }
   let client;
   try { client = await tenantClient(tenant); } catch (ex) { mount(body, errorBox(ex)); return; }
   await renderKB(body, client, tenant, kb);
