@@ -4,6 +4,10 @@
 // tenant data operation (document upload and delete, retrieval, answers, guardrail
 // checks).
 //
+// What the platform does on its own (flows started and ended, documents ingested,
+// scheduled evaluation runs, fine-tuning jobs' status changes, agent runs parked for
+// approval) is recorded with ActorPlatform as the actor by the composition root.
+//
 // An Event never holds secrets or prompt text: only identifiers (tenant, actor, resource,
 // request ID), the operation's name, the caller's address and the outcome.
 //

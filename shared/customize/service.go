@@ -79,6 +79,8 @@ type Service struct {
 	reviews    ReviewSource
 	passages   PassageSource
 	generate   Generator
+
+	observe JobObserver
 }
 
 // BedrockSettings let the flow build CreateModelCustomizationJob requests for the
@@ -137,6 +139,13 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // WithPollSeconds sets how long the flow waits between provider status checks
 // (default 30; the local platform uses 1).
 func WithPollSeconds(n int) Option { return func(s *Service) { s.pollSeconds = max(1, n) } }
+
+// JobObserver is told of each change of a job's status once it is stored, with the
+// status it had before (the platform's audit trail). It must not block for long.
+type JobObserver func(ctx context.Context, job Job, from string)
+
+// WithJobObserver tells o of every status change of every job.
+func WithJobObserver(o JobObserver) Option { return func(s *Service) { s.observe = o } }
 
 // WithMaxUploadBytes caps uploaded files (default 512 MiB).
 func WithMaxUploadBytes(n int64) Option { return func(s *Service) { s.maxUpload = n } }
@@ -199,6 +208,7 @@ func (s *Service) updateJob(ctx context.Context, id string, change func(*jobReco
 		if err != nil {
 			return nil, err
 		}
+		from := rec.Job.Status
 		if err := change(rec); err != nil {
 			return nil, err
 		}
@@ -212,6 +222,9 @@ func (s *Service) updateJob(ctx context.Context, id string, change func(*jobReco
 		}
 		if err != nil {
 			return nil, fmt.Errorf("save job %s: %w", id, err)
+		}
+		if s.observe != nil && rec.Job.Status != from {
+			s.observe(ctx, rec.Job, from)
 		}
 		return rec, nil
 	}

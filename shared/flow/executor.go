@@ -27,6 +27,7 @@ type Executor struct {
 	lookup   func(string) (TaskFunc, bool)
 	machines map[string]*Machine
 	running  map[string]*activeExec
+	onFinish func(Execution)
 
 	base       context.Context
 	baseCancel context.CancelCauseFunc
@@ -127,6 +128,25 @@ func (e *Executor) Register(name string, m *Machine) error {
 	e.machines[name] = m
 	e.mu.Unlock()
 	return nil
+}
+
+// OnFinish makes the executor call fn with the final record of every execution that
+// ends (succeeded, failed, timed out or aborted) once that record is stored; executions
+// left running by Close are not ended. fn runs on the execution's goroutine and must not
+// block for long.
+func (e *Executor) OnFinish(fn func(Execution)) {
+	e.mu.Lock()
+	e.onFinish = fn
+	e.mu.Unlock()
+}
+
+func (e *Executor) finished(rec Execution) {
+	e.mu.Lock()
+	fn := e.onFinish
+	e.mu.Unlock()
+	if fn != nil {
+		fn(rec)
+	}
 }
 
 // Machines returns the registered state machine names, sorted.
@@ -335,6 +355,7 @@ func (e *Executor) finish(ctx context.Context, a *activeExec, out any, err error
 		e.log.Error("flow: save execution", "execution", rec.ID, "err", err)
 	}
 	e.log.Info("flow: execution finished", "execution", rec.ID, "status", rec.Status, "error", rec.Error)
+	e.finished(rec)
 }
 
 func (e *Executor) appendEvent(a *activeExec, ev HistoryEvent) {
@@ -435,6 +456,7 @@ func (e *Executor) Stop(ctx context.Context, id, errName, cause string) (Executi
 		if err := e.store.SaveExecution(ctx, rec); err != nil {
 			return Execution{}, err
 		}
+		e.finished(rec)
 		return rec, nil
 	}
 	a.cancel(&stopRequest{name: errName, cause: cause})

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -573,3 +575,56 @@ func TestTaskPanicFailsOnlyItsTask(t *testing.T) {
 }
 
 func bump(counts map[string]int) { counts["boom"]++ }
+
+// TestExecutorOnFinish: the finish observer sees each execution's final, stored record
+// once: one that succeeded, one stopped while running, and one stopped in the store that
+// no process was running (not resumed).
+func TestExecutorOnFinish(t *testing.T) {
+	started := make(chan json.RawMessage, 1)
+	st := NewMemoryStore()
+	e := newTestExecutor(t, WithStore(st), WithTasks(map[string]TaskFunc{fnBlock: blockingTask(started)}))
+	var mu sync.Mutex
+	seen := map[string][]string{}
+	e.OnFinish(func(ex Execution) {
+		stored, err := st.GetExecution(context.Background(), ex.ID)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil || stored.Status != ex.Status {
+			t.Errorf("observed %s as %s before it was stored (%v, %s)", ex.ID, ex.Status, err, stored.Status)
+		}
+		seen[ex.ID] = append(seen[ex.ID], ex.Status)
+	})
+	ctx := context.Background()
+	if err := e.Register("pass", mustLoad(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Register("slow", mustLoad(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"`+fnBlock+`","End":true}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := e.Start(ctx, "pass", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, e, ok.ID)
+	slow, err := e.Start(ctx, "slow", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if _, err := e.Stop(ctx, slow.ID, "Operator", "stop"); err != nil {
+		t.Fatal(err)
+	}
+	orphan := Execution{ID: ExecutionID("slow", "orphan"), Name: "orphan", Machine: "slow", Status: StatusRunning, Input: json.RawMessage(`{}`), StartTime: time.Now()}
+	if err := st.SaveExecution(ctx, orphan); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Stop(ctx, orphan.ID, "Operator", "stop"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string][]string{ok.ID: {StatusSucceeded}, slow.ID: {StatusAborted}, orphan.ID: {StatusAborted}}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("observed %v, want %v", seen, want)
+	}
+}

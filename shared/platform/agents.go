@@ -45,7 +45,7 @@ func Agents(p *Platform) (*Agenting, error) {
 		}
 		if tokens, ok := p.b.Flows.(agent.TaskTokens); ok && deployed {
 			start := func(ctx context.Context, in json.RawMessage) (string, error) {
-				return p.b.Flows.Start(ctx, statemachines.Agent, in)
+				return p.startFlow(ctx, statemachines.Agent, in)
 			}
 			a.Durable = agent.NewDurable(rt, st, gw.CallerFor, start, tokens)
 		}
@@ -78,5 +78,5 @@ func AgentTasks(p *Platform) (map[string]TaskFunc, error) {
 	for k, f := range a.Durable.Tasks() {
 		out[k] = f
 	}
-	return out, nil
+	return auditAgentTasks(p, out), nil
 }

@@ -267,6 +267,7 @@ func Customize(p *Platform) (*customize.Service, error) {
 			customize.WithFeedbackSource(suites.Feedback), customize.WithSuiteSource(suites.SuiteItems),
 			customize.WithSynthesis(kbPassages(p), synthesisChat(gw)),
 			customize.WithReviewSource(reviewedExamples(p)),
+			customize.WithJobObserver(auditJobStatus(p)),
 		}
 		if ef, ok := p.b.Flows.(inprocess.Flows); ok {
 			opts = append(opts, customize.WithWorkflow(executorWorkflow{ef.Exec}), customize.WithTaskCompleter(ef.Exec), customize.WithPollSeconds(1))

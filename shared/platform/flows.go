@@ -35,6 +35,7 @@ func LocalFunctionARN(placeholder string) string {
 // executor with the platform's own tasks (the local counterpart of the ingest and
 // evaluation Lambda functions) and resumes the executions a previous run left unfinished.
 func RunFlows(ctx context.Context, p *Platform, exec *flow.Executor) error {
+	auditFlowEnds(p, exec)
 	ingest, err := IngestTasks(p)
 	if err != nil {
 		return err

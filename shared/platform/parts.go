@@ -151,9 +151,8 @@ func RAG(p *Platform) (*rag.Service, error) {
 			opts = append(opts, rag.WithDefaultIndexBackend(cell.IndexBackend))
 		}
 		if p.b.IngestOnUpload && p.b.Flows != nil {
-			flows := p.b.Flows
 			opts = append(opts, rag.WithStarter(func(ctx context.Context, event json.RawMessage) error {
-				_, err := flows.Start(ctx, statemachines.Ingestion, event)
+				_, err := p.startFlow(ctx, statemachines.Ingestion, event)
 				return err
 			}))
 		}
@@ -196,9 +195,8 @@ func Eval(p *Platform) (*eval.Service, error) {
 			eval.WithReferences(references{p}.evalRefs()),
 		}
 		if p.b.Flows != nil {
-			flows := p.b.Flows
 			opts = append(opts, eval.WithRunStarter(func(ctx context.Context, input json.RawMessage) (string, error) {
-				return flows.Start(ctx, statemachines.Evaluation, input)
+				return p.startFlow(ctx, statemachines.Evaluation, input)
 			}))
 		}
 		return eval.NewService(p.b.Data.Store, blobs, evalTarget(gw), opts...)

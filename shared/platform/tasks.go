@@ -15,7 +15,7 @@ func IngestTasks(p *Platform) (map[string]TaskFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	return svc.Tasks(), nil
+	return auditIngestTasks(p, svc.Tasks()), nil
 }
 
 // EvalTasks returns the evaluation flow's tasks keyed by placeholder name: the
@@ -26,5 +26,5 @@ func EvalTasks(p *Platform) (map[string]TaskFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	return svc.Tasks(), nil
+	return auditEvalTasks(p, svc, svc.Tasks()), nil
 }

@@ -1,6 +1,7 @@
 package agents
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,6 +85,44 @@ func TestDurableRunWithApproval(t *testing.T) {
 	}
 	// A decided run takes no more decisions.
 	e.do("POST", "/v1/agent-runs/"+r.ID+"/approvals", e.key, map[string]any{"call_id": waiting[0].CallID, "approve": true}, http.StatusConflict, nil)
+
+	// The audit trail has the run's start and end and its parking for approval, with the
+	// platform as the actor, and both reviewers' decisions; never the run's input.
+	var trail struct {
+		Data []struct {
+			Action    string            `json:"action"`
+			ActorType string            `json:"actor_type"`
+			Resource  string            `json:"resource"`
+			Details   map[string]string `json:"details"`
+		} `json:"data"`
+	}
+	var got map[string]int
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.do("GET", "/admin/audit?tenant=acme&limit=1000", adminKey, nil, http.StatusOK, &trail)
+		got = map[string]int{}
+		for _, ev := range trail.Data {
+			switch {
+			case ev.Action == "agent.approval_requested" && ev.Resource == "agent-runs/"+r.ID && ev.ActorType == "platform":
+				got[ev.Action]++
+			case (ev.Action == "flow.start" || ev.Action == "flow.end") && ev.Details["machine"] == "agent" && ev.ActorType == "platform":
+				got[ev.Action]++
+			case ev.Action == "decideAgentRunCall" && ev.ActorType == "api_key":
+				got[ev.Action]++
+			}
+		}
+		if got["agent.approval_requested"] >= 1 && got["flow.start"] == 1 && got["flow.end"] == 1 && got["decideAgentRunCall"] == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("audit trail of the run: %v (want the approval request, the flow's start and end, three decisions)", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	raw, _ := json.Marshal(trail)
+	if strings.Contains(string(raw), "send two greetings") || strings.Contains(string(raw), "to alice") {
+		t.Errorf("the trail holds the run's input: %s", raw)
+	}
 }
 
 // TestDurableSupervisor: a durable run of a supervisor that calls another agent.
