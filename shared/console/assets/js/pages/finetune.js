@@ -129,7 +129,7 @@ async function renderJob(el, id, models) {
         ['Trained tokens', job.trained_tokens ? num(job.trained_tokens) : '—'],
         ['Estimated cost', c.cost_estimate ? usd(c.cost_estimate.usd) : '—'],
         ['Approval', c.approval ? `${c.approval.decision} by ${c.approval.reviewer}` : '—'],
-        ['Promotion', c.promotion ? `${c.promotion.alias}${c.promotion.previous ? ` (was ${c.promotion.previous})` : ''}` : (c.promote_alias ? `${c.promote_alias} once approved` : '—')]])),
+        ['Promotion', c.promotion ? `${c.promotion.alias}${c.promotion.previous ? ` (was ${c.promotion.previous})` : ''}` : (c.promote_alias && !['failed', 'cancelled', 'rejected'].includes(c.stage) ? `${c.promote_alias} once approved` : '—')]])),
     job.error ? h('div', { class: 'alert bad', role: 'alert', 'data-testid': 'job-error' }, h('strong', null, `${job.error.code}: `), job.error.message) : null,
     c.stage_error && !job.error ? h('div', { class: 'alert warn' }, c.stage_error) : null,
     h('h3', null, 'Training loss'),
