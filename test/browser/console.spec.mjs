@@ -605,7 +605,7 @@ try {
     await open(auditor, 'tools', 'h1:text("Tools & agents")');
     await auditor.selectOption('select[name=tenant]', 'demo');
     await auditor.waitForSelector('[data-grant="kb-tools"]');
-    for (const b of ['Grant', 'Revoke', 'Approve']) assert.equal(await auditor.locator(`main button:text("${b}")`).count(), 0, `an auditor may ${b}`);
+    for (const b of ['Grant', 'Revoke', 'Approve', 'Reject']) assert.equal(await auditor.locator(`main button:text("${b}")`).count(), 0, `an auditor may ${b}`);
     await shot(auditor, '26-auditor-fine-tuning-tools');
 
     // The tenant admin reads its tenant's jobs (loss curve through the admin route), its

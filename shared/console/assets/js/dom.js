@@ -68,9 +68,9 @@ export function when(s) {
 /** badge renders a status pill coloured by its meaning. */
 export function badge(text) {
   const t = String(text ?? '');
-  const tone = /^(approved|active|indexed|succeeded|complete|none|ok|passed)$/i.test(t) ? 'good'
-    : /^(pending|pending-review|running|queued|open|deprecated)$/i.test(t) ? 'warn'
-    : /^(rejected|failed|revoked|suspended|retired|regressed|guardrail_intervened|blocked|timed_out|aborted|expired)$/i.test(t) ? 'bad' : 'neutral';
+  const tone = /^(approved|active|indexed|succeeded|complete|completed|none|ok|passed)$/i.test(t) ? 'good'
+    : /^(pending|pending-review|running|queued|open|deprecated|validating_files|requires_approval|requires_action|incomplete)$/i.test(t) ? 'warn'
+    : /^(rejected|failed|revoked|suspended|retired|regressed|guardrail_intervened|blocked|timed_out|aborted|expired|cancelled|error)$/i.test(t) ? 'bad' : 'neutral';
   return h('span', { class: `badge ${tone}` }, t);
 }
 

@@ -54,8 +54,8 @@ function serversCard(servers, rerender, go) {
     { label: 'Awaiting review', num: true, value: s => num(pendingTools(s).length) },
     { label: 'Synced', value: s => s.sync_error ? h('span', { class: 'badge bad' }, s.sync_error) : when(s.synced_at) },
     { label: 'Decision', value: s => !can('POST /admin/tool-servers/{id}/review') ? badge(s.status) : h('div', { class: 'choices' },
-      button('Approve', review(s, 'approve'), { kind: 'good small', 'aria-label': `Approve ${s.id}` }),
-      button('Reject', review(s, 'reject'), { kind: 'danger small', 'aria-label': `Reject ${s.id}` })) },
+      s.status !== 'approved' || pendingTools(s).length ? button('Approve', review(s, 'approve'), { kind: 'good small', 'aria-label': `Approve ${s.id}` }) : null,
+      s.status !== 'rejected' ? button('Reject', review(s, 'reject'), { kind: 'danger small', 'aria-label': `Reject ${s.id}` }) : null) },
   ], servers, { empty: 'No tool server registered.' }));
 }
 
