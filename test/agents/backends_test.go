@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -88,9 +89,9 @@ func TestAgentScenarioOnEveryBackend(t *testing.T) {
 // ConverseStream.
 func checkBedrockWire(t *testing.T, br *scripted.Bedrock) {
 	t.Helper()
-	bodies := br.Bodies()
-	if !slices.Equal(br.Operations(), []string{"converse", "converse", "converse-stream", "converse-stream", "converse", "converse"}) {
-		t.Errorf("operations %v", br.Operations())
+	ops, bodies := withoutRetries(t, br.Operations(), br.Bodies())
+	if !slices.Equal(ops, []string{"converse", "converse", "converse-stream", "converse-stream", "converse", "converse"}) {
+		t.Errorf("operations %v", ops)
 	}
 	first := bodies[0]
 	if first.ToolConfig == nil || len(first.ToolConfig.Tools) != 2 {
@@ -118,4 +119,21 @@ func checkBedrockWire(t *testing.T, br *scripted.Bedrock) {
 	if trs := bodies[5].ToolResults(); len(trs) != 1 || trs[0].Status != "" || !strings.Contains(trs[0].Content[0].Text, "sunny") {
 		t.Errorf("the client's function output as toolResult: %+v", trs)
 	}
+}
+
+// withoutRetries drops a request that repeats the one before it exactly: the gateway may
+// retry a model call whose connection failed (a reused connection the server closed, on a
+// loaded machine), which is the router's contract, not a second step of the loop.
+func withoutRetries(t *testing.T, ops []string, bodies []scripted.ConverseRequest) ([]string, []scripted.ConverseRequest) {
+	t.Helper()
+	var o []string
+	var b []scripted.ConverseRequest
+	for i := range ops {
+		if i > 0 && ops[i] == ops[i-1] && reflect.DeepEqual(bodies[i], bodies[i-1]) {
+			t.Logf("request %d repeats request %d (a retry)", i, i-1)
+			continue
+		}
+		o, b = append(o, ops[i]), append(b, bodies[i])
+	}
+	return o, b
 }
