@@ -628,6 +628,19 @@ try {
     assert.ok(await tenant.locator('section:has-text("Tools this key may call") tbody tr').count() >= 1);
     await shot(tenant, '29-developer-tools');
 
+    // Knowledge bases: keys with admin-read list their tenant's (the policy's reading of a
+    // tenant's configuration); a key without it opens one by ID, as GET /admin/knowledge-bases
+    // needs admin-read.
+    for (const p of [tadmin, viewer]) {
+      await open(p, 'knowledge', 'a:text("handbook")');
+      await p.click('a:text("handbook")');
+      await p.waitForSelector('[data-doc="leave-policy.md"]');
+    }
+    await open(tenant, 'knowledge', 'input[name=kb]');
+    assert.equal(await tenant.locator('a:text("handbook")').count(), 0);
+    await open(auditor, 'knowledge', 'a:text("handbook")');
+    await auditor.waitForSelector('[data-testid=kb-tenant-api-only]');
+
     // The viewer reads jobs and grants, starts nothing.
     await open(viewer, `fine-tuning/${ftJob}`, '[data-testid=loss-curve] svg.chart');
     assert.equal(await viewer.locator('input[name=training_file]').count(), 0, 'a viewer starts jobs');
