@@ -32,12 +32,15 @@ var (
 	// ErrAmbiguous: the ID names resources of several tenants; the request must say
 	// whose (an admin route's ?tenant=).
 	ErrAmbiguous = errors.New("ambiguous")
+	// ErrUnavailable: something the request needs cannot be used now, e.g. the key a
+	// tenant's data is encrypted with is disabled; the message says what.
+	ErrUnavailable = errors.New("unavailable")
 	// ErrModelNotFound: the not-found of a model, which OpenAI's API (and so this one)
 	// names apart from other resources. It is an ErrNotFound.
 	ErrModelNotFound = fmt.Errorf("model %w", ErrNotFound)
 )
 
-var kinds = []error{ErrNotFound, ErrExists, ErrInvalid, ErrConflict, ErrAmbiguous, ErrModelNotFound}
+var kinds = []error{ErrNotFound, ErrExists, ErrInvalid, ErrConflict, ErrAmbiguous, ErrModelNotFound, ErrUnavailable}
 
 // sentinel is a package's own sentinel error of a kind.
 type sentinel struct {

@@ -96,7 +96,7 @@ var Codes = []CodeInfo{
 	{CodeGuardrailPolicyMissing, http.StatusServiceUnavailable, "the guardrail policy assigned to the tenant no longer exists; an admin must assign another"},
 	{CodeUpstreamUnavailable, http.StatusServiceUnavailable, "the model provider is unavailable"},
 	{CodeModelUnavailable, http.StatusServiceUnavailable, "a model the operation needs is not configured or not reachable"},
-	{CodeServiceUnavailable, http.StatusServiceUnavailable, "a dependency of the platform (its store) cannot answer right now; retry"},
+	{CodeServiceUnavailable, http.StatusServiceUnavailable, "a dependency of the platform (its store, or the key a silo tenant's data is encrypted with) cannot answer right now; the message says which"},
 	{CodeUpstreamTimeout, http.StatusGatewayTimeout, "the model provider timed out"},
 }
 
@@ -112,7 +112,7 @@ func KnownCode(code string) bool {
 
 // FromError maps a domain failure to the API's error: an *Error is kept; the kinds of
 // package fault become 404 not_found, 409 already_exists, 400 invalid_request_error,
-// 409 concurrent_update and 400 tenant_required, with the failure's own message and param. Anything else is
+// 409 concurrent_update, 400 tenant_required and 503 service_unavailable, with the failure's own message and param. Anything else is
 // returned unchanged (WriteError turns it into a 500 that leaks nothing).
 func FromError(err error) error {
 	var he *Error
@@ -133,6 +133,8 @@ func FromError(err error) error {
 		status, code = http.StatusConflict, CodeConcurrentUpdate
 	case errors.Is(err, fault.ErrAmbiguous):
 		status, code = http.StatusBadRequest, CodeTenantRequired
+	case errors.Is(err, fault.ErrUnavailable):
+		status, code = http.StatusServiceUnavailable, CodeServiceUnavailable
 	default:
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/plinth-ai/plinth/shared/fault"
 )
 
 // MaxBodyBytes is the default request body limit.
@@ -78,6 +80,11 @@ func WriteError(w http.ResponseWriter, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error"}
+		// A dependency that is unavailable says so, whichever handler met it: a
+		// silo tenant whose key is disabled reads nothing, and is told why.
+		if errors.Is(err, fault.ErrUnavailable) {
+			e = &Error{Status: http.StatusServiceUnavailable, Code: CodeServiceUnavailable, Message: fault.Message(err)}
+		}
 	}
 	typ := e.Type
 	if typ == "" {

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/cellblob"
@@ -108,7 +110,10 @@ type TenantCells struct {
 	silos   SiloCells
 	tenants *tenant.Service
 
+	log     *slog.Logger
+
 	mu      sync.Mutex
+	warned  map[string]time.Time
 	tiers   map[string]tenant.IsolationTier
 	cells   map[string]*Cell
 	opening map[string]*sync.Mutex
@@ -116,12 +121,15 @@ type TenantCells struct {
 }
 
 // NewTenantCells returns the cells of tenants whose directory is in the pool cell's store.
-func NewTenantCells(pool Cell, silos SiloCells) *TenantCells {
+func NewTenantCells(pool Cell, silos SiloCells, log *slog.Logger) *TenantCells {
 	if pool.Store == nil || silos == nil {
 		panic("platform.NewTenantCells: nil pool store or silo cells")
 	}
-	return &TenantCells{pool: pool, silos: silos, tenants: tenant.NewService(pool.Store), tiers: map[string]tenant.IsolationTier{},
-		cells: map[string]*Cell{}, opening: map[string]*sync.Mutex{}}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &TenantCells{pool: pool, silos: silos, tenants: tenant.NewService(pool.Store), log: log, tiers: map[string]tenant.IsolationTier{},
+		cells: map[string]*Cell{}, opening: map[string]*sync.Mutex{}, warned: map[string]time.Time{}}
 }
 
 // tier returns the tenant's isolation tier ("" for a tenant the directory does not have,
@@ -211,6 +219,21 @@ func (pl *TenantCells) siloTenants(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
+// unavailable logs a silo cell left out of a read across tenants (its key is disabled
+// or deleted), at most once a minute per tenant.
+func (pl *TenantCells) unavailable(id string, err error) {
+	now := time.Now()
+	pl.mu.Lock()
+	last, ok := pl.warned[id]
+	if !ok || now.Sub(last) >= time.Minute {
+		pl.warned[id] = now
+	}
+	pl.mu.Unlock()
+	if !ok || now.Sub(last) >= time.Minute {
+		pl.log.Warn("a silo tenant's cell is unavailable and left out of reads across tenants", "tenant", id, "error", err)
+	}
+}
+
 // IsSilo reports whether the tenant's data is in a cell of its own, for callers without
 // a context (the index cache); a tenant whose tier cannot be read counts as a silo, whose
 // data must not spill.
@@ -255,12 +278,12 @@ func (b bucketCells) Silos(ctx context.Context) ([]string, error) { return b.pl.
 // that send each silo tenant's records and objects to its own cell.
 func (pl *TenantCells) Routed() Cell {
 	c := pl.pool
-	c.Store = cellstore.New(pl.pool.Store, pl, dataLayout)
+	c.Store = cellstore.New(pl.pool.Store, pl, dataLayout, cellstore.WithUnavailable(pl.unavailable))
 	route := func(pool blob.Store, bucket func(Buckets) blob.Store) blob.Store {
 		if pool == nil {
 			return nil
 		}
-		return cellblob.New(pool, bucketCells{pl: pl, bucket: bucket}, tenantBlobPrefixes...)
+		return cellblob.New(pool, bucketCells{pl: pl, bucket: bucket}, tenantBlobPrefixes...).WithUnavailable(pl.unavailable)
 	}
 	c.Blobs.Documents = route(pl.pool.Blobs.Documents, func(b Buckets) blob.Store { return b.Documents })
 	c.Blobs.Index = route(pl.pool.Blobs.Index, func(b Buckets) blob.Store { return b.Index })

@@ -25,6 +25,8 @@ import (
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/gateway/tenantauth"
 	"github.com/plinth-ai/plinth/shared/humaneval"
+	"github.com/plinth-ai/plinth/shared/kms"
+	"github.com/plinth-ai/plinth/shared/kms/filekms"
 	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/platform/inprocess"
 	"github.com/plinth-ai/plinth/shared/provider/router"
@@ -81,6 +83,11 @@ type Config struct {
 	// GuardrailEmbeddingModel, when set, matches denied topics semantically with this
 	// registry embedding model (PLINTH_GUARDRAIL_EMBEDDING_MODEL).
 	GuardrailEmbeddingModel string
+	// KMS holds silo tenants' keys (default: the key files of KeysDir(DataDir)).
+	KMS kms.KeyManager
+	// KeyCacheTTL is how long a silo tenant's unwrapped data key is used before KMS is
+	// asked again (default kms.DefaultCacheTTL): a disabled key stops reads within it.
+	KeyCacheTTL time.Duration
 }
 
 var (
@@ -167,9 +174,21 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 		IndexCacheDir: filepath.Join(cfg.DataDir, "index-cache")}
 	// Silo tenants' records and objects live in cells of their own under
 	// <data dir>/tenants/<tenant>/; the platform's own records and pool tenants' stay here.
-	silos := &localSilos{dir: filepath.Join(cfg.DataDir, "tenants"), fsync: cfg.Fsync, clock: b.Clock}
+	keys := cfg.KMS
+	if keys == nil {
+		fk, err := filekms.New(KeysDir(cfg.DataDir), filekms.WithClock(b.Clock))
+		if err != nil {
+			return nil, err
+		}
+		keys = fk
+	}
+	ttl := cfg.KeyCacheTTL
+	if ttl == 0 {
+		ttl = kms.DefaultCacheTTL
+	}
+	silos := &localSilos{dir: filepath.Join(cfg.DataDir, "tenants"), fsync: cfg.Fsync, clock: b.Clock, keys: keys, cacheTTL: ttl}
 	r.closers = append(r.closers, silos.Close)
-	b.Cells = NewTenantCells(pool, silos)
+	b.Cells = NewTenantCells(pool, silos, b.Log)
 	b.Data = b.Cells.Routed()
 	routed := b.Data.Store
 

@@ -6,6 +6,7 @@ package cellblob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/fault"
 )
 
 var _ blob.Store = (*Router)(nil)
@@ -28,9 +30,10 @@ type Cells interface {
 
 // Router routes objects by the tenant their key names.
 type Router struct {
-	central  blob.Store
-	cells    Cells
-	prefixes []string
+	central     blob.Store
+	cells       Cells
+	prefixes    []string
+	unavailable func(tenant string, err error)
 }
 
 // New returns a router over the central store and silo tenants' cells: keys
@@ -40,6 +43,23 @@ func New(central blob.Store, cells Cells, tenantPrefixes ...string) *Router {
 		panic("cellblob.New: nil central store or cells")
 	}
 	return &Router{central: central, cells: cells, prefixes: slices.Clone(tenantPrefixes)}
+}
+
+// WithUnavailable returns r telling fn of every silo cell a listing across cells leaves
+// out because it is unavailable (fault.ErrUnavailable: its key is disabled or deleted).
+func (r *Router) WithUnavailable(fn func(tenant string, err error)) *Router {
+	r.unavailable = fn
+	return r
+}
+
+func (r *Router) skip(tenant string, err error) bool {
+	if !errors.Is(err, fault.ErrUnavailable) {
+		return false
+	}
+	if r.unavailable != nil {
+		r.unavailable(tenant, err)
+	}
+	return true
 }
 
 // Tenant returns the tenant key belongs to, if it is under a tenant prefix.
@@ -127,6 +147,9 @@ func (r *Router) List(ctx context.Context, prefix string) ([]blob.Object, error)
 	merged := false
 	for _, t := range silos {
 		st, err := r.cells.Blobs(ctx, t)
+		if r.skip(t, err) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("cellblob: cell of tenant %s: %w", t, err)
 		}
@@ -134,6 +157,9 @@ func (r *Router) List(ctx context.Context, prefix string) ([]blob.Object, error)
 			continue
 		}
 		objs, err := st.List(ctx, prefix)
+		if r.skip(t, err) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

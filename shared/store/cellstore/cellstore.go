@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 )
 
@@ -35,17 +36,44 @@ type Cells interface {
 // the platform's in the central store, as its layout places them. Pool tenants' cell is
 // the central store, so a platform without silos behaves exactly as its central store.
 type Router struct {
-	central store.Store
-	cells   Cells
-	layout  *Layout
+	central     store.Store
+	cells       Cells
+	layout      *Layout
+	unavailable func(tenant string, err error)
+}
+
+// Option configures a Router.
+type Option func(*Router)
+
+// WithUnavailable is told of every silo cell a read across cells leaves out because it
+// is unavailable (fault.ErrUnavailable: its key is disabled or deleted). Such a cell's
+// records are missing from listings across tenants; its own tenant's requests fail.
+func WithUnavailable(fn func(tenant string, err error)) Option {
+	return func(r *Router) { r.unavailable = fn }
 }
 
 // New returns a router over the central store and the cells of silo tenants.
-func New(centralStore store.Store, cells Cells, layout *Layout) *Router {
+func New(centralStore store.Store, cells Cells, layout *Layout, opts ...Option) *Router {
 	if centralStore == nil || cells == nil || layout == nil {
 		panic("cellstore.New: nil central store, cells or layout")
 	}
-	return &Router{central: centralStore, cells: cells, layout: layout}
+	r := &Router{central: centralStore, cells: cells, layout: layout}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// skip reports whether a read across cells leaves c out after err: a silo cell that is
+// unavailable.
+func (r *Router) skip(c cell, err error) bool {
+	if c.tenant == "" || !errors.Is(err, fault.ErrUnavailable) {
+		return false
+	}
+	if r.unavailable != nil {
+		r.unavailable(c.tenant, err)
+	}
+	return true
 }
 
 // cell is one store the router writes to: the central store (tenant "") or a silo
@@ -78,6 +106,9 @@ func (r *Router) all(ctx context.Context) ([]cell, error) {
 	out := []cell{{st: r.central}}
 	for _, t := range silos {
 		c, err := r.cellOf(ctx, t)
+		if r.skip(cell{tenant: t}, err) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -126,12 +157,15 @@ func (r *Router) locate(ctx context.Context, key store.Key) (cell, bool, error) 
 		if err == nil {
 			return c, true, nil
 		}
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, store.ErrNotFound) && !r.skip(c, err) {
 			return cell{}, false, err
 		}
 	}
 	for _, c := range cells {
 		items, err := c.st.Query(ctx, key.PK, store.QueryOptions{Limit: 1})
+		if r.skip(c, err) {
+			continue
+		}
 		if err != nil {
 			return cell{}, false, err
 		}
@@ -175,7 +209,7 @@ func (r *Router) takenElsewhere(ctx context.Context, c cell, key store.Key) (boo
 		if err == nil {
 			return true, nil
 		}
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, store.ErrNotFound) && !r.skip(o, err) {
 			return false, err
 		}
 	}
@@ -205,10 +239,16 @@ func (r *Router) Get(ctx context.Context, key store.Key) (store.Item, error) {
 		if err == nil {
 			return it, nil
 		}
+		if r.skip(c, err) {
+			continue
+		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return store.Item{}, err
 		}
 		last = err
+	}
+	if last == nil {
+		last = fmt.Errorf("cellstore: get %s/%s: %w", key.PK, key.SK, store.ErrNotFound)
 	}
 	return store.Item{}, last
 }
@@ -291,6 +331,9 @@ func (r *Router) Query(ctx context.Context, pk string, opts store.QueryOptions) 
 	var out []store.Item
 	for _, c := range cells {
 		items, err := c.st.Query(ctx, pk, opts)
+		if r.skip(c, err) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/cellstore"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
@@ -279,4 +280,48 @@ func TestLayoutRefusesDuplicates(t *testing.T) {
 	if _, err := cellstore.NewLayout(cellstore.Central(), cellstore.Rule{PK: "A", Place: cellstore.TenantInSK("")}); err == nil {
 		t.Error("TenantInSK without a prefix")
 	}
+}
+
+// broken is a silo cell whose every operation fails as a cell with a disabled key does.
+type broken struct{ store.Store }
+
+var errUnavailable = fault.New(fault.ErrUnavailable, "", "the key is disabled")
+
+func (broken) Get(context.Context, store.Key) (store.Item, error) { return store.Item{}, errUnavailable }
+func (broken) Query(context.Context, string, store.QueryOptions) ([]store.Item, error) {
+	return nil, errUnavailable
+}
+
+// Reads across cells leave an unavailable silo out (and say so); its own partitions fail.
+func TestUnavailableCellsAreLeftOutOfReadsAcrossCells(t *testing.T) {
+	ctx := context.Background()
+	central := memstore.New()
+	var skipped []string
+	r := cellstore.New(central, brokenCells{"acme": broken{memstore.New()}}, layout(t),
+		cellstore.WithUnavailable(func(tenant string, err error) { skipped = append(skipped, tenant) }))
+	put(t, r, k("AGENT#INDEX", "shared"), `{"tenant":""}`)
+	items, err := r.Query(ctx, "AGENT#INDEX", store.QueryOptions{})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("a listing across cells: %v %v", sks(items), err)
+	}
+	if _, err := r.Get(ctx, k("EVAL#RUN#x", "META")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a get across cells: %v", err)
+	}
+	if len(skipped) == 0 || skipped[0] != "acme" {
+		t.Errorf("skipped %v", skipped)
+	}
+	if _, err := r.Query(ctx, "QUOTA#acme", store.QueryOptions{}); !errors.Is(err, fault.ErrUnavailable) {
+		t.Errorf("acme's own partition: %v", err)
+	}
+}
+
+type brokenCells map[string]store.Store
+
+func (b brokenCells) Store(_ context.Context, t string) (store.Store, error) { return b[t], nil }
+func (b brokenCells) Silos(context.Context) ([]string, error) {
+	var out []string
+	for t := range b {
+		out = append(out, t)
+	}
+	return out, nil
 }
