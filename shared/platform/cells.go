@@ -110,7 +110,7 @@ type TenantCells struct {
 	silos   SiloCells
 	tenants *tenant.Service
 
-	log     *slog.Logger
+	log *slog.Logger
 
 	mu      sync.Mutex
 	warned  map[string]time.Time

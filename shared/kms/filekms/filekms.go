@@ -229,7 +229,9 @@ func (m *Manager) setState(id, state string) error {
 }
 
 // DisableKey stops the key's use until EnableKey: data keys it wraps cannot be unwrapped.
-func (m *Manager) DisableKey(_ context.Context, id string) error { return m.setState(id, StateDisabled) }
+func (m *Manager) DisableKey(_ context.Context, id string) error {
+	return m.setState(id, StateDisabled)
+}
 
 // EnableKey lets a disabled key be used again.
 func (m *Manager) EnableKey(_ context.Context, id string) error { return m.setState(id, StateEnabled) }

@@ -287,7 +287,9 @@ type broken struct{ store.Store }
 
 var errUnavailable = fault.New(fault.ErrUnavailable, "", "the key is disabled")
 
-func (broken) Get(context.Context, store.Key) (store.Item, error) { return store.Item{}, errUnavailable }
+func (broken) Get(context.Context, store.Key) (store.Item, error) {
+	return store.Item{}, errUnavailable
+}
 func (broken) Query(context.Context, string, store.QueryOptions) ([]store.Item, error) {
 	return nil, errUnavailable
 }

@@ -75,8 +75,11 @@ func TestDataIsSealedAndBoundToItsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, op := range map[string]func() error{
-		"get":      func() error { _, err := s.Get(ctx, counter); return err },
-		"add":      func() error { _, err := s.Add(ctx, counter, []store.Delta{{Name: "requests", By: 1}}, store.AddOptions{}); return err },
+		"get": func() error { _, err := s.Get(ctx, counter); return err },
+		"add": func() error {
+			_, err := s.Add(ctx, counter, []store.Delta{{Name: "requests", By: 1}}, store.AddOptions{})
+			return err
+		},
 		"query":    func() error { _, err := s.Query(ctx, "USAGEAGG#acme", store.QueryOptions{}); return err },
 		"delete":   func() error { return s.Delete(ctx, counter, store.WriteOptions{}) },
 		"transact": func() error { return s.Transact(ctx, []store.Op{{Kind: store.OpDelete, Key: counter}}) },
