@@ -58,7 +58,7 @@ func (g *Gateway) requestServer(r *http.Request) *mcp.Server {
 		}
 		delete(g.cache, oldest)
 	}
-	s := g.build(view)
+	s, _ := g.build(view)
 	g.cache[key] = &cachedServer{server: s, used: now}
 	return s
 }
@@ -75,8 +75,8 @@ func fingerprint(v *toolhub.View) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-// build makes a virtual server for a view.
-func (g *Gateway) build(v *toolhub.View) *mcp.Server {
+// build makes a virtual server for a view and returns what it offers.
+func (g *Gateway) build(v *toolhub.View) (*mcp.Server, *features) {
 	s := mcp.NewServer(&mcp.Implementation{Name: Name, Version: "1.0.0"}, &mcp.ServerOptions{
 		Instructions:       "Tools, resources and prompts this caller is granted on the Plinth tool hub.",
 		CompletionHandler:  g.complete,
@@ -94,41 +94,66 @@ func (g *Gateway) build(v *toolhub.View) *mcp.Server {
 		},
 	})
 	s.AddReceivingMiddleware(recoverMiddleware(g))
-	g.sync(s, v, nil)
-	return s
+	return s, g.sync(s, v, nil)
 }
 
-// features is what a virtual server currently offers, to update it in place.
+// features is what a virtual server currently offers, to update it in place: each
+// tool, prompt, resource and template by its name (or URI), with a fingerprint of its
+// definition and the server providing it.
 type features struct {
-	tools, prompts, resources, templates map[string]bool
+	tools, prompts, resources, templates map[string]string
 }
 
-// sync makes s offer exactly view's features; prev is what it offered before (nil when new).
+// sync makes s offer exactly view's features; prev is what it offered before (nil when
+// new). Only what is new, changed or gone is touched: every change to the server's lists
+// sends its sessions a list_changed notification, so re-adding what is unchanged would
+// tell clients their lists changed when they did not.
 func (g *Gateway) sync(s *mcp.Server, v *toolhub.View, prev *features) *features {
-	next := &features{tools: map[string]bool{}, prompts: map[string]bool{}, resources: map[string]bool{}, templates: map[string]bool{}}
+	if prev == nil {
+		prev = &features{}
+	}
+	next := &features{tools: map[string]string{}, prompts: map[string]string{}, resources: map[string]string{}, templates: map[string]string{}}
 	for i := range v.Tools {
 		e := v.Tools[i]
-		next.tools[e.Name] = true
-		s.AddTool(sdkTool(&e), g.callTool(e.Name))
+		fp := e.Server.ID + "\x00" + e.Tool.Hash
+		next.tools[e.Name] = fp
+		if prev.tools[e.Name] != fp {
+			s.AddTool(sdkTool(&e), g.callTool(e.Name))
+		}
 	}
 	for _, srv := range v.Servers {
 		for _, raw := range srv.Resources {
 			var r mcp.Resource
-			if json.Unmarshal(raw, &r) != nil || r.URI == "" || next.resources[r.URI] {
+			if json.Unmarshal(raw, &r) != nil || r.URI == "" {
 				continue
 			}
-			next.resources[r.URI] = true
-			s.AddResource(&r, g.readResource(srv.ID))
+			if _, taken := next.resources[r.URI]; taken {
+				continue
+			}
+			fp := srv.ID + "\x00" + string(raw)
+			next.resources[r.URI] = fp
+			if prev.resources[r.URI] != fp {
+				s.AddResource(&r, g.readResource(srv.ID))
+			}
 		}
 		for _, raw := range srv.ResourceTemplates {
 			var t mcp.ResourceTemplate
-			if json.Unmarshal(raw, &t) != nil || t.URITemplate == "" || next.templates[t.URITemplate] {
+			if json.Unmarshal(raw, &t) != nil || t.URITemplate == "" {
 				continue
 			}
-			next.templates[t.URITemplate] = true
+			if _, taken := next.templates[t.URITemplate]; taken {
+				continue
+			}
+			fp := srv.ID + "\x00" + string(raw)
+			if prev.templates[t.URITemplate] == fp {
+				next.templates[t.URITemplate] = fp
+				continue
+			}
 			if err := addTemplate(s, &t, g.readResource(srv.ID)); err != nil {
 				g.log.Warn("skipping an upstream resource template", "server", srv.ID, "template", t.URITemplate, "error", err)
+				continue
 			}
+			next.templates[t.URITemplate] = fp
 		}
 		for _, raw := range srv.Prompts {
 			var p mcp.Prompt
@@ -137,26 +162,35 @@ func (g *Gateway) sync(s *mcp.Server, v *toolhub.View, prev *features) *features
 			}
 			upstream := p.Name
 			p.Name = srv.Prefix + p.Name
-			if next.prompts[p.Name] {
+			if _, taken := next.prompts[p.Name]; taken {
 				continue
 			}
-			next.prompts[p.Name] = true
-			s.AddPrompt(&p, g.getPrompt(srv.ID, upstream))
+			fp := srv.ID + "\x00" + string(raw)
+			next.prompts[p.Name] = fp
+			if prev.prompts[p.Name] != fp {
+				s.AddPrompt(&p, g.getPrompt(srv.ID, upstream))
+			}
 		}
 	}
-	if prev != nil {
-		s.RemoveTools(missing(prev.tools, next.tools)...)
-		s.RemovePrompts(missing(prev.prompts, next.prompts)...)
-		s.RemoveResources(missing(prev.resources, next.resources)...)
-		s.RemoveResourceTemplates(missing(prev.templates, next.templates)...)
+	if gone := missing(prev.tools, next.tools); len(gone) > 0 {
+		s.RemoveTools(gone...)
+	}
+	if gone := missing(prev.prompts, next.prompts); len(gone) > 0 {
+		s.RemovePrompts(gone...)
+	}
+	if gone := missing(prev.resources, next.resources); len(gone) > 0 {
+		s.RemoveResources(gone...)
+	}
+	if gone := missing(prev.templates, next.templates); len(gone) > 0 {
+		s.RemoveResourceTemplates(gone...)
 	}
 	return next
 }
 
-func missing(prev, next map[string]bool) []string {
+func missing(prev, next map[string]string) []string {
 	var out []string
 	for k := range prev {
-		if !next[k] {
+		if _, ok := next[k]; !ok {
 			out = append(out, k)
 		}
 	}

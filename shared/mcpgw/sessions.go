@@ -56,17 +56,13 @@ func (g *Gateway) sessionServer(r *http.Request) *mcp.Server {
 		g.log.ErrorContext(r.Context(), "cannot read the caller's tools", "error", err)
 		return nil
 	}
-	s := g.build(view)
-	g.sessions.add(s, c, view)
+	s, has := g.build(view)
+	g.sessions.add(s, c, has)
 	*r = *r.WithContext(context.WithValue(r.Context(), holderKey{}, s))
 	return s
 }
 
-func (set *sessionSet) add(s *mcp.Server, c *toolhub.Caller, v *toolhub.View) {
-	has := &features{tools: map[string]bool{}, prompts: map[string]bool{}, resources: map[string]bool{}, templates: map[string]bool{}}
-	for _, e := range v.Tools {
-		has.tools[e.Name] = true
-	}
+func (set *sessionSet) add(s *mcp.Server, c *toolhub.Caller, has *features) {
 	set.mu.Lock()
 	defer set.mu.Unlock()
 	set.entries[s] = &sessionEntry{caller: c, has: has, created: time.Now()}
