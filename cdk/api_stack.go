@@ -126,7 +126,7 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 		s.Domain = s.API.DomainName()
 		output(stack, "DomainTarget", s.Domain.DomainNameAliasDomainName())
 	}
-	openAIErrorResponses(s.API)
+	openAIErrorResponses(s.API, cfg.MCPOAuth.challenge())
 
 	// The IAM API: the same stage settings and network, its own routes; the account's
 	// CloudWatch role and the domain are the first API's.
@@ -142,7 +142,7 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 	}
 	iamProps.Policy = iamAPIPolicy(endpoint, cfg.HybridTenants())
 	s.IAMAPI = awsapigateway.NewRestApi(stack, jsii.String("IamApi"), &iamProps)
-	openAIErrorResponses(s.IAMAPI)
+	openAIErrorResponses(s.IAMAPI, "")
 	if s.Domain != nil {
 		s.Domain.AddBasePathMapping(s.IAMAPI, &awsapigateway.BasePathMappingOptions{BasePath: jsii.String(IAMBasePath)})
 	}
@@ -234,6 +234,9 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	auth := newFn("authorizer", "Plinth API-key authorizer: resolves a key to its tenant", 10, 256, 0)
 	// Keys and tenants are the control plane's: they stay in the pool table for every tier.
 	grantTableReadWrite(auth.Role, data.Table, data.Key)
+	// Access tokens on /mcp (when configured): the authorizer admits them, the gateway
+	// function checks them again and serves the resource's metadata.
+	mcpOAuthEnvironment(cfg.MCPOAuth, auth, gw)
 
 	guard := newFn("guardrails", "Plinth guardrails: ApplyGuardrail-shaped checks on text", bufferedTimeoutSeconds, 1024, 0)
 	data.grantTableRead(guard.Role)
@@ -451,8 +454,9 @@ func requestModels(api awsapigateway.RestApi) map[string]awsapigateway.IModel {
 }
 
 // openAIErrorResponses makes API Gateway's own errors (authorizer denials,
-// validation failures, throttling, WAF blocks) use OpenAI's error shape.
-func openAIErrorResponses(api awsapigateway.RestApi) {
+// validation failures, throttling, WAF blocks) use OpenAI's error shape; challenge, when
+// set, is the WWW-Authenticate header of its 401s.
+func openAIErrorResponses(api awsapigateway.RestApi, challenge string) {
 	type resp struct {
 		id     string
 		typ    awsapigateway.ResponseType
@@ -489,6 +493,9 @@ func openAIErrorResponses(api awsapigateway.RestApi) {
 		}
 		if r.code == "rate_limit_exceeded" {
 			(*opts.ResponseHeaders)["Retry-After"] = jsii.String("'1'")
+		}
+		if r.status == "401" && challenge != "" {
+			(*opts.ResponseHeaders)["WWW-Authenticate"] = jsii.String(challenge)
 		}
 		api.AddGatewayResponse(jsii.String(r.id), opts)
 	}

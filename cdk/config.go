@@ -55,6 +55,10 @@ type Config struct {
 	// PrivateEgress adds NAT gateways to the private network so functions can call model
 	// providers outside AWS. Context `privateEgress`, default false.
 	PrivateEgress bool
+	// MCPOAuth makes /mcp an OAuth 2.1 resource server besides API keys. Context
+	// `mcpOAuthIssuer`, `mcpOAuthJwksUrl` and `mcpResource` (all three or none) and
+	// `mcpOAuthTenantClaim`; default off.
+	MCPOAuth MCPOAuthConfig
 	// VectorBackend is where knowledge bases keep their dense vectors by default:
 	// "embedded" (with the index segments in the index bucket) or "s3vectors" (an Amazon S3
 	// Vectors bucket, KMS-encrypted, one vector index per tenant and knowledge base, which
@@ -243,6 +247,10 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 	if cfg.TenantStack, err = tenantStackConfig(node); err != nil {
 		return Config{}, err
 	}
+	str("mcpOAuthIssuer", &cfg.MCPOAuth.Issuer)
+	str("mcpOAuthJwksUrl", &cfg.MCPOAuth.JWKSURL)
+	str("mcpResource", &cfg.MCPOAuth.Resource)
+	str("mcpOAuthTenantClaim", &cfg.MCPOAuth.TenantClaim)
 	for key, dst := range map[string]*float64{
 		"throttleRate":               &cfg.ThrottleRate,
 		"throttleBurst":              &cfg.ThrottleBurst,
@@ -269,6 +277,9 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 	}
 	if cfg.PrivateEgress && !cfg.PrivateNetwork {
 		return Config{}, fmt.Errorf("context privateEgress needs privateNetwork")
+	}
+	if err := cfg.MCPOAuth.validate(cfg); err != nil {
+		return Config{}, err
 	}
 	return cfg, nil
 }

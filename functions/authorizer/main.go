@@ -3,7 +3,9 @@
 //
 // Environment: PLINTH_TABLE (the platform table), PLINTH_KEY_CACHE_TTL (in-process cache
 // of key lookups, default 30s, at most 60s). API Gateway's result cache TTL adds to it, so
-// keep their sum at or below 60 s for the revocation promise.
+// keep their sum at or below 60 s for the revocation promise. PLINTH_MCP_OAUTH_ISSUER,
+// PLINTH_MCP_OAUTH_JWKS_URL and PLINTH_MCP_RESOURCE (with PLINTH_MCP_OAUTH_TENANT_CLAIM)
+// admit OAuth access tokens issued for /mcp on that route.
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/plinth-ai/plinth/shared/auth/accesstoken"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/authorizer"
@@ -48,5 +51,19 @@ func main() {
 		os.Exit(1)
 	}
 	svc := tenant.NewService(st, tenant.WithCacheTTL(ttl), tenant.WithLogger(log))
-	lambda.Start(authorizer.New(svc, log).Handle)
+	var opts []authorizer.Option
+	oauth, err := accesstoken.ConfigFromEnv(os.Getenv, "")
+	if err != nil {
+		log.Error("MCP OAuth settings", "error", err)
+		os.Exit(1)
+	}
+	if oauth != nil {
+		v, err := accesstoken.New(*oauth)
+		if err != nil {
+			log.Error("MCP OAuth settings", "error", err)
+			os.Exit(1)
+		}
+		opts = append(opts, authorizer.WithAccessTokens(v, svc.CachedTenant))
+	}
+	lambda.Start(authorizer.New(svc, log, opts...).Handle)
 }

@@ -4,7 +4,8 @@
 // server-sent events reach clients as the model produces them.
 //
 // Environment: PLINTH_TABLE (required), PLINTH_PROVIDER_SECRET_ARN (provider keys),
-// PLINTH_EVAL_BUCKET (enables /v1/feedback).
+// PLINTH_EVAL_BUCKET (enables /v1/feedback), PLINTH_MCP_OAUTH_ISSUER,
+// PLINTH_MCP_OAUTH_JWKS_URL and PLINTH_MCP_RESOURCE (OAuth access tokens on /mcp).
 package main
 
 import (
@@ -42,7 +43,11 @@ func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	h, err := platform.Handler(p, platform.TenantEdge(p), platform.GatewayAPIs()...)
+	edge, err := platform.GatewayEdge(p, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	h, err := platform.Handler(p, edge, platform.GatewayAPIs()...)
 	if err != nil {
 		return nil, err
 	}

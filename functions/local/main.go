@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/auth/accesstoken"
 	"github.com/plinth-ai/plinth/shared/mcpgw"
 	"github.com/plinth-ai/plinth/shared/platform"
 	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
@@ -60,6 +61,10 @@ func serve() error {
 	if err != nil {
 		return err
 	}
+	oauth, err := mcpOAuth(addr)
+	if err != nil {
+		return err
+	}
 	// Backends: the embedded store, files, the embedded executor, all in PLINTH_DATA.
 	rt, err := platform.NewLocalRuntime(platform.Config{
 		DataDir:  env("PLINTH_DATA", ".plinth"),
@@ -68,7 +73,7 @@ func serve() error {
 		SigV4:    creds,
 		Region:   env("AWS_REGION", "us-east-1"),
 		Logger:   log,
-		MCPOAuth: mcpOAuth(addr),
+		MCPOAuth: oauth,
 		// Denied topics match semantically with this registry embedding model.
 		GuardrailEmbeddingModel: os.Getenv("PLINTH_GUARDRAIL_EMBEDDING_MODEL"),
 	})
@@ -179,13 +184,7 @@ then
 }
 
 // mcpOAuth configures /mcp as an OAuth resource server when PLINTH_MCP_OAUTH_ISSUER and
-// PLINTH_MCP_OAUTH_JWKS_URL are set.
-func mcpOAuth(addr string) *mcpgw.OAuthConfig {
-	issuer, jwks := os.Getenv("PLINTH_MCP_OAUTH_ISSUER"), os.Getenv("PLINTH_MCP_OAUTH_JWKS_URL")
-	if issuer == "" || jwks == "" {
-		return nil
-	}
-	return &mcpgw.OAuthConfig{Issuer: issuer, JWKSURL: jwks,
-		Resource:    env("PLINTH_MCP_RESOURCE", "http://"+addr+"/mcp"),
-		TenantClaim: env("PLINTH_MCP_OAUTH_TENANT_CLAIM", "tenant")}
+// PLINTH_MCP_OAUTH_JWKS_URL are set (PLINTH_MCP_RESOURCE defaults to this address's /mcp).
+func mcpOAuth(addr string) (*mcpgw.OAuthConfig, error) {
+	return accesstoken.ConfigFromEnv(os.Getenv, "http://"+addr+"/mcp")
 }

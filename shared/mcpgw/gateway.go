@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
+	"github.com/plinth-ai/plinth/shared/auth/accesstoken"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/toolhub"
@@ -162,7 +163,7 @@ func (g *Gateway) authenticate(next http.Handler) http.Handler {
 
 func (g *Gateway) caller(r *http.Request) (*toolhub.Caller, error) {
 	if g.oauth != nil {
-		if tok, ok := bearer(r); ok && looksLikeJWT(tok) {
+		if tok, ok := bearer(r); ok && accesstoken.LooksLikeJWT(tok) {
 			return g.oauth.verify(r.Context(), tok)
 		}
 	}
@@ -179,10 +180,6 @@ func bearer(r *http.Request) (string, bool) {
 		return strings.TrimSpace(h[7:]), true
 	}
 	return "", false
-}
-
-func looksLikeJWT(tok string) bool {
-	return strings.Count(tok, ".") == 2 && strings.HasPrefix(tok, "ey")
 }
 
 // principalKey identifies a principal: the owner of the sessions it opens.

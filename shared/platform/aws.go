@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/plinth-ai/plinth/shared/auth/accesstoken"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
 	"github.com/plinth-ai/plinth/shared/eval/eventbus"
@@ -296,6 +297,23 @@ func TenantEdge(p *Platform) Edge {
 		Tenants: tenantauth.New(p.Tenants, tenantauth.WithAuthorizerContext(authorizerContext), tenantauth.WithIAMIdentity(iamIdentity)),
 		Wrap:    apiGatewayRequestIDs,
 	}
+}
+
+// GatewayEdge is the gateway function's edge: TenantEdge, with /mcp an OAuth 2.1
+// resource server when getenv configures one (PLINTH_MCP_OAUTH_ISSUER,
+// PLINTH_MCP_OAUTH_JWKS_URL, PLINTH_MCP_RESOURCE, PLINTH_MCP_OAUTH_TENANT_CLAIM). The key
+// authorizer reads the same settings and admits a token for /mcp only; the function
+// checks it again, so a token that expired while API Gateway cached the authorizer's
+// answer is still refused. A partial setting is an error, so the function does not start
+// without the OAuth it was meant to have.
+func GatewayEdge(p *Platform, getenv func(string) string) (Edge, error) {
+	e := TenantEdge(p)
+	cfg, err := accesstoken.ConfigFromEnv(getenv, "")
+	if err != nil {
+		return Edge{}, err
+	}
+	e.MCPOAuth = cfg
+	return e, nil
 }
 
 // AdminEdge is the edge of the admin function: API Gateway authorizes /admin with

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/plinth-ai/plinth/shared/auth/accesstoken"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway/emf"
@@ -62,8 +64,10 @@ type awsRT struct {
 	routes     []apiroutes.Route
 	functions  map[string]func(context.Context, events.APIGatewayProxyRequest) (reply, error)
 	authorizer *authorizer.Handler
-	exec       *flow.Executor
-	requests   atomic.Int64
+	// challenge is the WWW-Authenticate header of API Gateway's 401s ("" for none).
+	challenge string
+	exec      *flow.Executor
+	requests  atomic.Int64
 
 	mu      sync.Mutex
 	pending []pendingRun
@@ -149,7 +153,11 @@ func newAWS(t *testing.T, e *env) *awsRT {
 		}
 	}
 	gw := build(cfg)
-	serve(apiroutes.FunctionGateway, gw, platform.TenantEdge(gw), platform.GatewayAPIs(), true)
+	gwEdge, err := platform.GatewayEdge(gw, e.getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(apiroutes.FunctionGateway, gw, gwEdge, platform.GatewayAPIs(), true)
 	gr := build(cfg)
 	serve(apiroutes.FunctionGuardrails, gr, platform.TenantEdge(gr), platform.GuardrailsAPIs(), false)
 	ret := build(cfg)
@@ -180,7 +188,24 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt.authorizer = authorizer.New(tenant.NewService(st), quiet())
+	// The authorizer as functions/authorizer builds it, from the same settings.
+	keys := tenant.NewService(st)
+	var opts []authorizer.Option
+	oauth, err := accesstoken.ConfigFromEnv(e.getenv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oauth != nil {
+		v, err := accesstoken.New(*oauth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, authorizer.WithAccessTokens(v, keys.CachedTenant))
+		// The stack's UNAUTHORIZED response then points clients to the resource's
+		// metadata (cdk/api_stack.go).
+		rt.challenge = accesstoken.Challenge(oauth.Resource)
+	}
+	rt.authorizer = authorizer.New(keys, quiet(), opts...)
 	return rt
 }
 
@@ -242,6 +267,16 @@ var (
 	accessDenied = reply{Status: http.StatusForbidden, Body: []byte(`{"error":{"message":"User is not authorized to access this resource","type":"permission_error","code":"access_denied","param":null}}`)}
 )
 
+// unauthorized is API Gateway's 401, with the stack's WWW-Authenticate when it has one.
+func (rt *awsRT) unauthorized() reply {
+	r := unauthorized
+	r.Header = http.Header{"Content-Type": {"application/json"}}
+	if rt.challenge != "" {
+		r.Header.Set("WWW-Authenticate", rt.challenge)
+	}
+	return r
+}
+
 func (rt *awsRT) gateway(ctx context.Context, c call) (reply, error) {
 	u, err := url.Parse(c.Path)
 	if err != nil {
@@ -297,21 +332,22 @@ func (rt *awsRT) gateway(ctx context.Context, c call) (reply, error) {
 		ev.RequestContext.Identity.Caller = "AROAPARITY:" + c.IAM[strings.LastIndex(c.IAM, "/")+1:]
 	case route.Auth == apiroutes.AuthTenant:
 		if header.Get("Authorization") == "" {
-			return unauthorized, nil // the identity source is missing: the authorizer is not called
+			return rt.unauthorized(), nil // the identity source is missing: the authorizer is not called
 		}
+		methodARN := "arn:aws:execute-api:eu-west-1:" + account + ":a1b2c3d4e5/prod/" + c.Method + u.Path
 		resp, err := rt.authorizer.Handle(ctx, events.APIGatewayCustomAuthorizerRequestTypeRequest{
-			Type: "REQUEST", MethodArn: "arn:aws:execute-api:eu-west-1:" + account + ":a1b2c3d4e5/prod/" + c.Method + u.Path,
+			Type: "REQUEST", MethodArn: methodARN,
 			Resource: route.Path, Path: u.Path, HTTPMethod: c.Method, Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
 			QueryStringParameters: ev.QueryStringParameters, PathParameters: params,
 			RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{AccountID: account, Stage: "prod", RequestID: ev.RequestContext.RequestID},
 		})
 		switch {
 		case errors.Is(err, authorizer.ErrUnauthorized):
-			return unauthorized, nil
+			return rt.unauthorized(), nil
 		case err != nil:
 			return reply{}, err
 		}
-		if len(resp.PolicyDocument.Statement) == 0 || resp.PolicyDocument.Statement[0].Effect != "Allow" {
+		if !allows(resp.PolicyDocument, methodARN) {
 			return accessDenied, nil
 		}
 		ctxMap := map[string]any{"principalId": resp.PrincipalID}
@@ -327,6 +363,26 @@ func (rt *awsRT) gateway(ctx context.Context, c call) (reply, error) {
 		ev.RequestContext.Identity.Caller = "AROAPARITY:admin"
 	}
 	return rt.functions[route.Function](ctx, ev)
+}
+
+// allows evaluates an authorizer's policy for a method ARN as API Gateway does: an
+// explicit Deny of a matching resource wins, otherwise a matching Allow admits ("*" in a
+// resource matches any characters, "/" included).
+func allows(doc events.APIGatewayCustomAuthorizerPolicy, methodARN string) bool {
+	allowed := false
+	for _, st := range doc.Statement {
+		for _, res := range st.Resource {
+			pattern := "^" + strings.ReplaceAll(regexp.QuoteMeta(res), `\*`, ".*") + "$"
+			if !regexp.MustCompile(pattern).MatchString(methodARN) {
+				continue
+			}
+			if st.Effect == "Deny" {
+				return false
+			}
+			allowed = allowed || st.Effect == "Allow"
+		}
+	}
+	return allowed
 }
 
 // drain runs the executions requests caused, until none is left: ingestions S3

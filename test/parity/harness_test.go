@@ -18,6 +18,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/plinth-ai/plinth/shared/auth/accesstoken"
 	"github.com/plinth-ai/plinth/shared/platform"
 	"github.com/plinth-ai/plinth/shared/provider/providertest"
 	"github.com/plinth-ai/plinth/shared/provider/router"
@@ -92,7 +93,13 @@ type runtime interface {
 type env struct {
 	bedrock *providertest.BedrockServer
 	sdk     aws.Config
+	// settings are environment variables both runtimes' functions read beyond the
+	// backends' names (the MCP gateway's OAuth settings); nil has none.
+	settings map[string]string
 }
+
+// getenv reads the env's settings as os.Getenv reads a function's environment.
+func (e *env) getenv(k string) string { return e.settings[k] }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -138,8 +145,13 @@ func newLocal(t *testing.T, e *env) *local {
 	for _, c := range iamCallers {
 		creds = append(creds, c)
 	}
+	// functions/local reads the MCP OAuth settings with the same function.
+	oauth, err := accesstoken.ConfigFromEnv(e.getenv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	l, err := platform.NewLocal(ctx, platform.Config{DataDir: t.TempDir(), AdminKey: localAdminKey, Logger: quiet(),
-		DeploymentOptions: []router.BuildOption{router.WithAWSConfig(e.sdk)}, SigV4: creds, Region: localRegion})
+		DeploymentOptions: []router.BuildOption{router.WithAWSConfig(e.sdk)}, SigV4: creds, Region: localRegion, MCPOAuth: oauth})
 	if err != nil {
 		t.Fatal(err)
 	}

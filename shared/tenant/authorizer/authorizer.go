@@ -6,6 +6,11 @@
 // Revocation latency in AWS is the authorizer's result cache TTL plus the function's
 // in-process cache TTL (tenant.WithCacheTTL); keep their sum at or below 60 s
 // (for example 30 s + 30 s).
+//
+// With WithAccessTokens it also admits OAuth 2.1 access tokens issued for the MCP
+// gateway (package accesstoken checks signature, issuer, lifetime and audience): a token
+// is good for /mcp only, so its policy allows that resource and nothing else of the
+// stage, and API Gateway refuses it on every other route even from its cache.
 package authorizer
 
 import (
@@ -19,6 +24,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/auth/accesstoken"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
@@ -44,19 +50,37 @@ type Resolver interface {
 
 // Handler is the authorizer's Lambda handler.
 type Handler struct {
-	keys Resolver
-	log  *slog.Logger
+	keys    Resolver
+	log     *slog.Logger
+	tokens  *accesstoken.Verifier
+	tenants func(ctx context.Context, id string) (*tenant.Tenant, error)
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithAccessTokens admits OAuth access tokens v accepts on /mcp, for tenants that
+// tenants finds active.
+func WithAccessTokens(v *accesstoken.Verifier, tenants func(ctx context.Context, id string) (*tenant.Tenant, error)) Option {
+	return func(h *Handler) { h.tokens, h.tenants = v, tenants }
 }
 
 // New returns a Handler. It panics if keys is nil.
-func New(keys Resolver, log *slog.Logger) *Handler {
+func New(keys Resolver, log *slog.Logger, opts ...Option) *Handler {
 	if keys == nil {
 		panic("authorizer.New: nil resolver")
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{keys: keys, log: log}
+	h := &Handler{keys: keys, log: log}
+	for _, o := range opts {
+		o(h)
+	}
+	if h.tokens != nil && h.tenants == nil {
+		panic("authorizer.New: access tokens without a tenant lookup")
+	}
+	return h
 }
 
 // BearerToken extracts the token of an "Authorization: Bearer …" header from headers
@@ -80,7 +104,11 @@ func BearerToken(headers map[string]string) string {
 // covers every method and path of the stage, because API Gateway reuses a cached result
 // for every route the same key calls.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	id, err := h.keys.Resolve(ctx, BearerToken(ev.Headers))
+	secret := BearerToken(ev.Headers)
+	if h.tokens != nil && accesstoken.LooksLikeJWT(secret) {
+		return h.accessToken(ctx, ev, secret)
+	}
+	id, err := h.keys.Resolve(ctx, secret)
 	switch {
 	case errors.Is(err, tenant.ErrTenantSuspended):
 		h.log.Info("authorizer denied", "reason", "tenant_suspended", "request_id", ev.RequestContext.RequestID)
@@ -99,6 +127,44 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 		ctxMap[ContextKeyLimits] = string(raw)
 	}
 	return policy(p.KeyID, "Allow", ev.MethodArn, ctxMap), nil
+}
+
+// MCPPath is the one route an access token is good for.
+const MCPPath = "/mcp"
+
+// accessToken authorizes a request carrying an OAuth access token: Allow on /mcp for a
+// valid token of an active tenant, 401 for a token this resource does not accept, Deny
+// (403) for one whose tenant is unknown, suspended or missing.
+func (h *Handler) accessToken(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest, raw string) (events.APIGatewayCustomAuthorizerResponse, error) {
+	rid := ev.RequestContext.RequestID
+	claims, err := h.tokens.Verify(ctx, raw)
+	switch {
+	case errors.Is(err, accesstoken.ErrInvalid):
+		h.log.Info("authorizer refused", "reason", err.Error(), "request_id", rid)
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	case errors.Is(err, accesstoken.ErrNoTenant):
+		h.log.Info("authorizer denied", "reason", "token_without_tenant", "request_id", rid)
+		return policy("oauth", "Deny", ev.MethodArn, nil), nil
+	case err != nil:
+		h.log.Error("authorizer failed", "error", err, "request_id", rid)
+		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("authorize: %w", err)
+	}
+	p := claims.Principal()
+	t, err := h.tenants(ctx, claims.Tenant)
+	switch {
+	case errors.Is(err, tenant.ErrNotFound):
+		h.log.Info("authorizer denied", "reason", "token_tenant_unknown", "request_id", rid)
+		return policy(p.KeyID, "Deny", ev.MethodArn, nil), nil
+	case err != nil:
+		h.log.Error("authorizer failed", "error", err, "request_id", rid)
+		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("authorize: %w", err)
+	case t.Status != tenant.StatusActive:
+		h.log.Info("authorizer denied", "reason", "tenant_suspended", "request_id", rid)
+		return policy(p.KeyID, "Deny", ev.MethodArn, nil), nil
+	}
+	resp := policy(p.KeyID, "Allow", ev.MethodArn, ContextFor(p))
+	resp.PolicyDocument.Statement[0].Resource = []string{stageWildcard(ev.MethodArn, MCPPath)}
+	return resp, nil
 }
 
 // KeyLimitsFromAuthorizerContext returns the key's own limits passed by the authorizer,
@@ -146,11 +212,15 @@ func PrincipalFromAuthorizerContext(m map[string]any) (auth.Principal, bool) {
 }
 
 // stageWildcard turns arn:aws:execute-api:region:acct:api/stage/METHOD/path into
-// arn:aws:execute-api:region:acct:api/stage/*/*.
-func stageWildcard(methodARN string) string {
+// arn:aws:execute-api:region:acct:api/stage/*/* (every method and path of the stage), or
+// with path set, into .../stage/*<path> (every method of that path only).
+func stageWildcard(methodARN string, path ...string) string {
 	parts := strings.SplitN(methodARN, "/", 3)
 	if len(parts) < 2 {
 		return methodARN
+	}
+	if len(path) > 0 {
+		return parts[0] + "/" + parts[1] + "/*" + path[0]
 	}
 	return parts[0] + "/" + parts[1] + "/*/*"
 }
