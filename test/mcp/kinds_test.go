@@ -1,12 +1,16 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -141,5 +145,93 @@ func TestBuiltinTools(t *testing.T) {
 	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "start_evaluation_run", Arguments: map[string]any{"suite": "theirs"}})
 	if err != nil || !res.IsError || !strings.Contains(text(t, res), "not found") {
 		t.Fatalf("another tenant's suite: %v %s", err, text(t, res))
+	}
+}
+
+// TestKnowledgeBaseTool grants the platform's knowledge-base retrieval tool: it searches
+// the calling tenant's knowledge bases only, and answers with the passages and their
+// sources.
+func TestKnowledgeBaseTool(t *testing.T) {
+	e := newEnv(t)
+	key := e.tenant("kb-co")
+	otherKey := e.tenant("kb-other")
+	e.do("POST", "/admin/tool-servers", adminKey, map[string]any{"id": "kb", "kind": "builtin", "builtin": "knowledge-base"}, http.StatusCreated, nil)
+	e.do("POST", "/admin/tool-servers/kb/review", adminKey, map[string]any{"decision": "approve", "reviewer": "alice"}, http.StatusOK, nil)
+	e.grant("kb-co", map[string]any{"server": "kb"})
+	e.do("POST", "/admin/knowledge-bases", adminKey, map[string]any{"tenant": "kb-co", "id": "handbook"}, http.StatusCreated, nil)
+	e.do("POST", "/admin/knowledge-bases", adminKey, map[string]any{"tenant": "kb-other", "id": "secrets"}, http.StatusCreated, nil)
+	e.upload(key, "handbook", "leave.txt", "Employees get 30 days of paid leave per year. Unused leave expires in March.")
+	e.upload(otherKey, "secrets", "plan.txt", "Project Zanzibar launches in spring.")
+
+	ctx := context.Background()
+	cs, err := e.connect(ctx, key, "2026-07-28")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "retrieve", Arguments: map[string]any{"knowledge_base": "handbook", "query": "How many days of paid leave?", "top_k": 3}})
+	if err != nil || res.IsError {
+		t.Fatalf("retrieve: %v %s", err, text(t, res))
+	}
+	out := text(t, res)
+	if !strings.Contains(out, "30 days of paid leave") || !strings.Contains(out, "leave.txt") {
+		t.Fatalf("retrieve answered %s: want the passage and its source", out)
+	}
+	if _, ok := res.StructuredContent.(map[string]any); !ok {
+		t.Errorf("retrieve: no structured content in %+v", res)
+	}
+	// Another tenant's knowledge base is not there for this caller.
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "retrieve", Arguments: map[string]any{"knowledge_base": "secrets", "query": "launch"}})
+	if err != nil || !res.IsError || strings.Contains(text(t, res), "Zanzibar") {
+		t.Fatalf("another tenant's knowledge base: %v %s", err, text(t, res))
+	}
+	// A tenant without the grant does not see the tool.
+	other, err := e.connect(ctx, otherKey, "2026-07-28")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if l, err := other.ListTools(ctx, nil); err != nil || len(l.Tools) != 0 {
+		t.Fatalf("a tenant without the grant lists %+v (%v)", l, err)
+	}
+}
+
+// upload adds a text document to a knowledge base with a tenant's key and waits until
+// it is indexed.
+func (e *env) upload(key, kb, name, body string) {
+	e.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", name)
+	_, _ = fw.Write([]byte(body))
+	mw.Close()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/v1/knowledge-bases/"+kb+"/documents", &buf)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		e.t.Fatalf("upload %s: %d %s", name, resp.StatusCode, b)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var list struct {
+			Data []struct{ Status, Reason string } `json:"data"`
+		}
+		e.do("GET", "/v1/knowledge-bases/"+kb+"/documents", key, nil, http.StatusOK, &list)
+		if len(list.Data) == 1 && list.Data[0].Status == "indexed" {
+			return
+		}
+		if len(list.Data) == 1 && list.Data[0].Status == "failed" {
+			e.t.Fatalf("%s failed: %s", name, list.Data[0].Reason)
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s not indexed: %+v", name, list.Data)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
