@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store"
@@ -174,11 +175,13 @@ func (s *Service) writeEvalItems(ctx context.Context, src, dst, tenant string) (
 	if err := sc.Err(); err != nil {
 		return 0, err
 	}
-	put, err := s.putOptions(ctx, tenant)
-	if err != nil {
-		return 0, err
+	put := blob.PutOptions{ContentType: "application/jsonl"}
+	if !s.evalApart {
+		if put, err = s.putOptions(ctx, tenant); err != nil {
+			return 0, err
+		}
 	}
-	if _, err := s.blobs.Put(ctx, dst, strings.NewReader(out.String()), put); err != nil {
+	if _, err := s.evalBlobs.Put(ctx, dst, strings.NewReader(out.String()), put); err != nil {
 		return 0, err
 	}
 	return n, nil

@@ -98,6 +98,10 @@ func (s *Service) baseModel(ctx context.Context, tenant, name string) (*registry
 		}
 	} else if d.Provider != registry.ProviderBedrock {
 		if _, err := s.customizer(d.Provider); err != nil {
+			if d.Provider == registry.ProviderLocal {
+				return nil, Family{}, "", fault.New(ErrUnsupportedModel, "model",
+					"%s trains in the platform's own process, which only the local platform keeps running for a whole job; here, fine-tune a Bedrock or OpenAI-compatible base model", name)
+			}
 			return nil, Family{}, "", err
 		}
 	}
@@ -375,6 +379,11 @@ func (s *Service) CancelJob(ctx context.Context, tenant, id string) (*Job, error
 func (s *Service) stopProvider(ctx context.Context, rec *jobRecord) {
 	providerJob := rec.Job.Details.ProviderJobID
 	jobID := rec.Job.ID
+	if providerJob == "" && rec.Job.Details.Provider == registry.ProviderBedrock && rec.TrainingKey != "" {
+		// Step Functions started the Bedrock job (.sync) and the flow has not recorded
+		// its ARN yet; Bedrock also finds a job by its name, the job's ID.
+		providerJob = jobID
+	}
 	if providerJob == "" {
 		return
 	}

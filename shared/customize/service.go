@@ -58,6 +58,8 @@ type KeyResolver func(ctx context.Context, tenant string) (string, error)
 type Service struct {
 	store       store.Store
 	blobs       blob.Store
+	evalBlobs   blob.Store
+	evalApart   bool
 	models      *registry.Service
 	workflow    Workflow
 	tasks       TaskCompleter
@@ -124,6 +126,12 @@ type SecretResolver func(ctx context.Context, d registry.Deployment) (string, er
 // WithSecrets resolves the API keys of OpenAI-compatible base models.
 func WithSecrets(f SecretResolver) Option { return func(s *Service) { s.secrets = f } }
 
+// WithEvalBlobs sets where the flow writes the evaluation datasets its suites read: the
+// evaluation service's blob store, when it is not the customisation store (separate
+// buckets in AWS). They are written under the same keys, without the tenant's
+// customisation key (the evaluation functions read them with the store's own).
+func WithEvalBlobs(b blob.Store) Option { return func(s *Service) { s.evalBlobs = b } }
+
 // WithKeyResolver sets per-tenant KMS keys.
 func WithKeyResolver(k KeyResolver) Option { return func(s *Service) { s.keys = k } }
 
@@ -160,6 +168,9 @@ func NewService(st store.Store, blobs blob.Store, models *registry.Service, opts
 		now: time.Now, log: slog.Default(), pollSeconds: 30, maxUpload: 512 << 20}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.evalApart = s.evalBlobs != nil; !s.evalApart {
+		s.evalBlobs = blobs
 	}
 	return s, nil
 }

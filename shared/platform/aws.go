@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -22,6 +23,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/auth/accesstoken"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
+	"github.com/plinth-ai/plinth/shared/customize/bedrockjob"
 	"github.com/plinth-ai/plinth/shared/eval/eventbus"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/gateway/emf"
@@ -69,6 +71,17 @@ const (
 	// EnvUsageDLQURL names the usage queue's dead-letter queue, which the usage function
 	// redrives into the ledger on its schedule.
 	EnvUsageDLQURL = "PLINTH_USAGE_DLQ_URL"
+	// EnvCustomizationBucket names the bucket of tenants' fine-tuning datasets, the jobs'
+	// validated records and Bedrock's output (each tenant under tenants/{tenant}/).
+	EnvCustomizationBucket = "PLINTH_CUSTOMIZATION_BUCKET"
+	// EnvCustomizationKeyARN names the KMS key customisation objects and custom models
+	// are encrypted with.
+	EnvCustomizationKeyARN = "PLINTH_CUSTOMIZATION_KEY_ARN"
+	// EnvCustomizationRoleARN names the service role Bedrock assumes for model
+	// customisation jobs; without it Bedrock base models cannot be fine-tuned.
+	EnvCustomizationRoleARN = "PLINTH_CUSTOMIZATION_ROLE_ARN"
+	// EnvCustomizationStateMachineARN names the customisation state machine.
+	EnvCustomizationStateMachineARN = "PLINTH_CUSTOMIZATION_STATE_MACHINE_ARN"
 )
 
 // SQSAPI is the part of the SQS client the usage spool and its redrive use.
@@ -103,6 +116,12 @@ type AWSConfig struct {
 	GuardrailEmbeddingModel   string
 	UsageQueueURL             string
 	UsageDLQURL               string
+	// Customisation (fine-tuning): the bucket, its KMS key, Bedrock's service role and
+	// the state machine.
+	CustomizationBucket          string
+	CustomizationKeyARN          string
+	CustomizationRoleARN         string
+	CustomizationStateMachineARN string
 
 	// AWS is the SDK configuration; nil loads the default chain (Lambda's role).
 	AWS *aws.Config
@@ -126,6 +145,7 @@ type AWSConfig struct {
 	Scheduler      scheduler.API
 	S3Vectors      s3vectors.API
 	SQS            SQSAPI
+	Bedrock        bedrockjob.API
 }
 
 // AWSConfigFromEnv reads the function's configuration from the environment.
@@ -148,11 +168,17 @@ func AWSConfigFromEnv() AWSConfig {
 		GuardrailEmbeddingModel:   os.Getenv(EnvGuardrailEmbeddingModel),
 		UsageQueueURL:             os.Getenv(EnvUsageQueueURL),
 		UsageDLQURL:               os.Getenv(EnvUsageDLQURL),
+
+		CustomizationBucket:          os.Getenv(EnvCustomizationBucket),
+		CustomizationKeyARN:          os.Getenv(EnvCustomizationKeyARN),
+		CustomizationRoleARN:         os.Getenv(EnvCustomizationRoleARN),
+		CustomizationStateMachineARN: os.Getenv(EnvCustomizationStateMachineARN),
 	}
 }
 
 // AWSBackends builds the AWS backends of one Lambda function, once per cold start: the
-// DynamoDB table, the S3 buckets it names (documents, index, eval), S3 Vectors, Secrets
+// DynamoDB table, the S3 buckets it names (documents, index, eval, customisation), Bedrock
+// model customisation (with the customisation bucket and role), S3 Vectors, Secrets
 // Manager for provider keys, Step Functions for runs, EventBridge Scheduler for
 // evaluation schedules and the event bus for evaluation events, CloudWatch EMF metrics,
 // and X-Ray tracing of AWS and provider calls when the function traces. Only the table
@@ -196,7 +222,7 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 		return Backends{}, err
 	}
 	b.Data.Store = st
-	if cfg.DocumentsBucket != "" || cfg.IndexBucket != "" || cfg.EvalBucket != "" {
+	if cfg.DocumentsBucket != "" || cfg.IndexBucket != "" || cfg.EvalBucket != "" || cfg.CustomizationBucket != "" {
 		client := cfg.S3
 		if client == nil {
 			client = s3.NewFromConfig(sdk)
@@ -217,6 +243,18 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 			return Backends{}, err
 		}
 		b.Data.Blobs.DocumentsName = cfg.DocumentsBucket
+		if b.Data.Blobs.Customization, err = bucket(cfg.CustomizationBucket); err != nil {
+			return Backends{}, err
+		}
+		b.Data.Blobs.CustomizationName = cfg.CustomizationBucket
+		b.Data.Blobs.CustomizationKey = cfg.CustomizationKeyARN
+	}
+	if cfg.CustomizationBucket != "" && cfg.CustomizationRoleARN != "" {
+		api := cfg.Bedrock
+		if api == nil {
+			api = bedrock.NewFromConfig(sdk)
+		}
+		b.BedrockCustomization = &BedrockCustomization{API: api, RoleARN: cfg.CustomizationRoleARN}
 	}
 	if cfg.VectorBucket != "" {
 		api := cfg.S3Vectors
@@ -243,6 +281,9 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 	}
 	if cfg.AgentStateMachineARN != "" {
 		machines[statemachines.Agent] = cfg.AgentStateMachineARN
+	}
+	if cfg.CustomizationStateMachineARN != "" {
+		machines[statemachines.Customization] = cfg.CustomizationStateMachineARN
 	}
 	if len(machines) > 0 {
 		client := cfg.StepFunctions
@@ -345,12 +386,19 @@ func GuardrailsAPIs() []API { return []API{GuardrailsAPI} }
 // retrieval, grounded answers).
 func RetrievalAPIs() []API { return []API{KnowledgeAPI} }
 
+// FineTuningAPIs are the fine-tuning function's: OpenAI's files and fine-tuning
+// endpoints (/v1/files, /v1/fine_tuning/...). Uploads arrive as API Gateway binary
+// media (multipart/form-data, base64-encoded in the proxy event), which the proxy
+// adapter decodes.
+func FineTuningAPIs() []API { return []API{FineTuningAPI} }
+
 // AdminAPIs are the admin function's, everything under /admin: registry, tenants and
 // keys, usage reports, audit, guardrail policies, and with their buckets knowledge
-// bases, evaluation suites and runs, review queues and datasets; the tool catalog; who
-// is signed in (GET /admin/session); the platform's KPIs (GET /admin/kpis).
+// bases, evaluation suites and runs, review queues and datasets, fine-tuning jobs and
+// alias promotion (a review of a fine-tuned model resumes its flow); the tool catalog;
+// who is signed in (GET /admin/session); the platform's KPIs (GET /admin/kpis).
 func AdminAPIs() []API {
-	return []API{RegistryAPI, TenantsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI, AgentsAPI, KPIsAPI}
+	return []API{RegistryAPI, TenantsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI, AgentsAPI, KPIsAPI, FineTuningAPI}
 }
 
 // Flusher is what a Lambda handler runs before an invocation completes: the usage

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/customize"
+	"github.com/plinth-ai/plinth/shared/customize/bedrockjob"
 	"github.com/plinth-ai/plinth/shared/customize/evalsuite"
 	"github.com/plinth-ai/plinth/shared/customize/localjob"
 	"github.com/plinth-ai/plinth/shared/customize/localtune"
@@ -21,6 +22,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/platform/inprocess"
+	"github.com/plinth-ai/plinth/shared/platform/stepfunctions"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/extract"
@@ -224,14 +226,18 @@ func tunedModels(p *Platform) (*localjob.Library, error) {
 	})
 }
 
-// Customize is fine-tuning: datasets and jobs on the customisation bucket, local-tune
-// trained in process, OpenAI-compatible providers, the customisation flow started on the
-// Flows backend (on the embedded executor it can be stopped and resumed by approvals),
-// evaluation before approval on the evaluation service, and the registry's reviews
-// resuming the flow. It needs the customisation bucket.
+// Customize is fine-tuning: datasets and jobs on the customisation bucket, evaluation
+// before approval on the evaluation service, and the registry's reviews resuming the
+// flow. Where the flows run in this process (the embedded executor), local-tune trains
+// here too and the flow can be stopped and resumed by approvals; on Step Functions the
+// flow runs as the customisation state machine, Bedrock base models train through its
+// .sync integration (with BedrockCustomization) and local-tune is not offered: a Lambda
+// function does not live as long as a training job. OpenAI-compatible providers work on
+// both. It needs the customisation bucket.
 func Customize(p *Platform) (*customize.Service, error) {
 	return part(p, partCustomize, func() (*customize.Service, error) {
-		blobs := p.b.Data.Blobs.Customization
+		buckets := p.b.Data.Blobs
+		blobs := buckets.Customization
 		if blobs == nil {
 			return nil, fmt.Errorf("fine-tuning needs the customisation bucket: %w", ErrMissingConfig)
 		}
@@ -247,18 +253,11 @@ func Customize(p *Platform) (*customize.Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		lib, err := tunedModels(p)
-		if err != nil {
-			return nil, err
-		}
 		st := p.b.Data.Store
-		runner := localjob.New(st, blobs, lib, localjob.WithLogger(p.log))
-		p.onClose(runner.Close)
-		suites := evalsuite.New(ev, p.b.Data.Blobs.Eval)
+		suites := evalsuite.New(ev, buckets.Eval)
 		opts := []customize.Option{
-			customize.WithCustomizer("local", runner),
 			customize.WithCustomizer("openai", openaijob.New(p.b.Upstream, blobs)),
-			customize.WithSuiteStore(suites), customize.WithPIIScanner(guardPII{guards}),
+			customize.WithSuiteStore(suites), customize.WithEvalBlobs(buckets.Eval), customize.WithPIIScanner(guardPII{guards}),
 			customize.WithAccessCheck(accessCheck(p.Tenants)),
 			customize.WithSecrets(func(ctx context.Context, d registry.Deployment) (string, error) {
 				return p.b.Secrets(ctx, routing.KeyOf(d))
@@ -269,8 +268,28 @@ func Customize(p *Platform) (*customize.Service, error) {
 			customize.WithReviewSource(reviewedExamples(p)),
 			customize.WithJobObserver(auditJobStatus(p)),
 		}
-		if ef, ok := p.b.Flows.(inprocess.Flows); ok {
-			opts = append(opts, customize.WithWorkflow(executorWorkflow{ef.Exec}), customize.WithTaskCompleter(ef.Exec), customize.WithPollSeconds(1))
+		if key := buckets.CustomizationKey; key != "" {
+			opts = append(opts, customize.WithKeyResolver(func(context.Context, string) (string, error) { return key, nil }))
+		}
+		if bc := p.b.BedrockCustomization; bc != nil && buckets.CustomizationName != "" {
+			settings := customize.BedrockSettings{RoleARN: bc.RoleARN, Bucket: buckets.CustomizationName}
+			opts = append(opts, customize.WithBedrock(settings), customize.WithCustomizer(registry.ProviderBedrock, bedrockjob.New(bc.API, settings, blobs)))
+		}
+		switch f := p.b.Flows.(type) {
+		case inprocess.Flows:
+			lib, err := tunedModels(p)
+			if err != nil {
+				return nil, err
+			}
+			runner := localjob.New(st, blobs, lib, localjob.WithLogger(p.log))
+			p.onClose(runner.Close)
+			opts = append(opts, customize.WithCustomizer(registry.ProviderLocal, runner),
+				customize.WithWorkflow(executorWorkflow{f.Exec}), customize.WithTaskCompleter(f.Exec), customize.WithPollSeconds(1))
+		case namedFlows:
+			if f.Has(statemachines.Customization) {
+				opts = append(opts, customize.WithWorkflow(namedWorkflow{f}))
+			}
+			opts = append(opts, customize.WithTaskCompleter(f))
 		}
 		svc, err := customize.NewService(st, blobs, p.Registry, opts...)
 		if err != nil {
@@ -281,13 +300,45 @@ func Customize(p *Platform) (*customize.Service, error) {
 	})
 }
 
-// CustomizeTasks returns the customisation flow's tasks keyed by placeholder name.
+// namedFlows are flows that start executions by name, stop them and complete their
+// waiting tasks (Step Functions).
+type namedFlows interface {
+	StartNamed(ctx context.Context, machine, name string, input json.RawMessage) (string, error)
+	Stop(ctx context.Context, executionID, errName, cause string) error
+	SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error
+	SendTaskFailure(ctx context.Context, token, errName, cause string) error
+	Has(machine string) bool
+}
+
+// namedWorkflow runs the customisation flow on named flows: each job's execution is
+// named after the job, so a retried start cannot run a second flow for it.
+type namedWorkflow struct{ f namedFlows }
+
+func (w namedWorkflow) Start(ctx context.Context, name string, input json.RawMessage) (string, error) {
+	return w.f.StartNamed(ctx, statemachines.Customization, name, input)
+}
+
+func (w namedWorkflow) Stop(ctx context.Context, id, errName, cause string) error {
+	return w.f.Stop(ctx, id, errName, cause)
+}
+
+var (
+	_ namedFlows              = (*stepfunctions.Flows)(nil)
+	_ customize.Workflow      = namedWorkflow{}
+	_ customize.TaskCompleter = (*stepfunctions.Flows)(nil)
+)
+
+// CustomizeTasks returns the customisation flow's tasks keyed by placeholder name, and
+// the Bedrock job backstop (customize.TaskBedrockJobStateEvent), which EventBridge
+// invokes with Bedrock's "Model Customization Job State Change" events.
 func CustomizeTasks(p *Platform) (map[string]TaskFunc, error) {
 	svc, err := Customize(p)
 	if err != nil {
 		return nil, err
 	}
-	return svc.Tasks(), nil
+	tasks := svc.Tasks()
+	tasks[customize.TaskBedrockJobStateEvent] = svc.BedrockEventTask()
+	return tasks, nil
 }
 
 // runCustomization registers the customisation state machine on the embedded executor:

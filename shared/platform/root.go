@@ -33,6 +33,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/audit/storelog"
 	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/customize/bedrockjob"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/observe"
@@ -66,6 +67,9 @@ type Backends struct {
 	Secrets secret.Resolver
 	// Flows starts the state machines; nil means runs cannot be started from here.
 	Flows Flows
+	// BedrockCustomization, when set, fine-tunes Bedrock base models (AWS); nil means
+	// they cannot be fine-tuned here.
+	BedrockCustomization *BedrockCustomization
 	// IngestOnUpload starts ingestion through Flows when a document is uploaded; false
 	// where the blob store's own notifications start it (S3 → EventBridge in AWS).
 	IngestOnUpload bool
@@ -134,6 +138,19 @@ type Buckets struct {
 	// key in AWS); CustomizationName is its bucket name, for Bedrock's S3 URIs.
 	Customization     blob.Store
 	CustomizationName string
+	// CustomizationKey is the KMS key (ID or ARN) the customisation bucket's objects
+	// and the custom models Bedrock trains are encrypted with ("" = the bucket's
+	// default, as locally).
+	CustomizationKey string
+}
+
+// BedrockCustomization lets the platform fine-tune Amazon Bedrock base models: the
+// Bedrock control-plane client (job status and metrics, stops) and the service role
+// Bedrock assumes to read a job's data and write its output. The flow starts Bedrock
+// jobs through Step Functions' .sync integration, so this client never creates one.
+type BedrockCustomization struct {
+	API     bedrockjob.API
+	RoleARN string
 }
 
 // Platform is the built platform: the registry, tenants, usage and audit trail every

@@ -20,6 +20,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bedrock"
+
 	"github.com/plinth-ai/plinth/shared/blob"
 )
 
@@ -77,6 +81,13 @@ func NewBedrock() *Bedrock {
 	mux.HandleFunc("/model-customization-jobs/", b.job)
 	b.Server = httptest.NewServer(mux)
 	return b
+}
+
+// Client returns the AWS SDK's Bedrock client, pointed at the fake with static
+// credentials.
+func (b *Bedrock) Client() *bedrock.Client {
+	return bedrock.NewFromConfig(aws.Config{Region: b.Region, Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "fake-secret", "")},
+		func(o *bedrock.Options) { o.BaseEndpoint = aws.String(b.URL) })
 }
 
 // Created returns the bodies of every CreateModelCustomizationJob request, in order.
