@@ -65,8 +65,14 @@ func serve() error {
 	if err != nil {
 		return err
 	}
+	// Decentralised mode: the central registry and guardrail baseline, pulled on a schedule.
+	central, err := platform.CentralFromEnv()
+	if err != nil {
+		return err
+	}
 	// Backends: the embedded store, files, the embedded executor, all in PLINTH_DATA.
 	rt, err := platform.NewLocalRuntime(platform.Config{
+		Central:  central,
 		DataDir:  env("PLINTH_DATA", ".plinth"),
 		AdminKey: os.Getenv("PLINTH_ADMIN_KEY"),
 		Fsync:    os.Getenv("PLINTH_FSYNC") == "1",

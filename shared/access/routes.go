@@ -164,7 +164,10 @@ var routes = map[string]Rule{
 	"GET /admin/audit":        {Roles: []auth.Role{auth.RoleAuditor, auth.RoleTenantAdmin}, Scopes: scopeRead, Tenant: inQuery},
 	"GET /admin/usage/report": {Roles: auditors, Tenant: platformWide},
 	"GET /admin/kpis":         {Roles: auditors, Tenant: platformWide},
-	"GET /admin/session":      {Roles: everyone, Tenant: global},
+	// Decentralised Plinths pull the central registry and baseline with an auditor key.
+	"GET /admin/sync/registry": {Roles: auditors, Tenant: platformWide},
+	"GET /admin/sync/baseline": {Roles: auditors, Tenant: platformWide},
+	"GET /admin/session":       {Roles: everyone, Tenant: global},
 
 	// Flows (the embedded executor's API).
 	"GET /admin/executions":                        {Roles: auditors, Tenant: platformWide},

@@ -396,9 +396,11 @@ func FineTuningAPIs() []API { return []API{FineTuningAPI} }
 // keys, usage reports, audit, guardrail policies, and with their buckets knowledge
 // bases, evaluation suites and runs, review queues and datasets, fine-tuning jobs and
 // alias promotion (a review of a fine-tuned model resumes its flow); the tool catalog;
-// who is signed in (GET /admin/session); the platform's KPIs (GET /admin/kpis).
+// who is signed in (GET /admin/session); the platform's KPIs (GET /admin/kpis); the
+// exports decentralised Plinths pull (GET /admin/sync/...).
 func AdminAPIs() []API {
-	return []API{RegistryAPI, TenantsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI, AgentsAPI, KPIsAPI, FineTuningAPI}
+	return []API{RegistryAPI, TenantsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI, AgentsAPI, KPIsAPI, FineTuningAPI,
+		FederationAPI}
 }
 
 // Flusher is what a Lambda handler runs before an invocation completes: the usage

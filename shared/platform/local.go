@@ -21,6 +21,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
 	"github.com/plinth-ai/plinth/shared/customize"
 	"github.com/plinth-ai/plinth/shared/eval"
+	"github.com/plinth-ai/plinth/shared/federation"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/gateway/tenantauth"
@@ -88,6 +89,9 @@ type Config struct {
 	// KeyCacheTTL is how long a silo tenant's unwrapped data key is used before KMS is
 	// asked again (default kms.DefaultCacheTTL): a disabled key stops reads within it.
 	KeyCacheTTL time.Duration
+	// Central, when configured, is the central platform to pull the model registry and
+	// guardrail baseline from, at start-up and every Central.Interval (CentralFromEnv).
+	Central federation.Source
 }
 
 var (
@@ -132,7 +136,8 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 		}
 	}()
 	b := Backends{Clock: cfg.Clock, Log: cfg.Logger, Secrets: secret.Env, IngestOnUpload: true,
-		Router: cfg.RouterOptions, Deployments: cfg.DeploymentOptions, GuardrailEmbeddingModel: cfg.GuardrailEmbeddingModel}
+		Router: cfg.RouterOptions, Deployments: cfg.DeploymentOptions, GuardrailEmbeddingModel: cfg.GuardrailEmbeddingModel,
+		Central: cfg.Central}
 	if b.Clock == nil {
 		b.Clock = time.Now
 	}
@@ -314,6 +319,15 @@ func (r *LocalRuntime) Serve(ctx context.Context, p *Platform) (*Local, error) {
 	if err := SyncSchedules(ctx, p); err != nil {
 		p.log.Warn("evaluation schedules", "error", err)
 	}
+	var central *federation.Local
+	if cfg.Central.Configured() {
+		// Decentralised: the centre's registry and baseline before the first request; a
+		// centre that cannot be reached is logged and retried on the schedule.
+		if central, err = federationLocal(p); err != nil {
+			return nil, err
+		}
+		reportSync(p)(federation.SyncOnce(ctx, cfg.Central, central))
+	}
 
 	// Background loops stop, and are waited for, before anything they use is closed.
 	bg, cancel := context.WithCancel(context.Background())
@@ -326,6 +340,25 @@ func (r *LocalRuntime) Serve(ctx context.Context, p *Platform) (*Local, error) {
 	loops.Add(2)
 	go func() { defer loops.Done(); r.Schedules.Run(bg) }()
 	go func() { defer loops.Done(); l.watchInbox(bg, filepath.Join(cfg.DataDir, "inbox"), 2*time.Second) }()
+	if central != nil {
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			src := cfg.Central
+			interval := src.Interval
+			if interval <= 0 {
+				interval = 5 * time.Minute
+			}
+			for {
+				select {
+				case <-bg.Done():
+					return
+				case <-time.After(interval):
+				}
+				reportSync(p)(federation.SyncOnce(bg, src, central))
+			}
+		}()
+	}
 	return l, nil
 }
 

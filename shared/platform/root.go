@@ -35,6 +35,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/customize/bedrockjob"
 	"github.com/plinth-ai/plinth/shared/eval"
+	"github.com/plinth-ai/plinth/shared/federation"
 	"github.com/plinth-ai/plinth/shared/gateway"
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/provider/router"
@@ -106,6 +107,9 @@ type Backends struct {
 	Clock func() time.Time
 	// Log is the platform's logger (default slog.Default()).
 	Log *slog.Logger
+	// Central, when configured, is the central platform this one pulls its model registry
+	// and guardrail baseline from (decentralised mode, package federation).
+	Central federation.Source
 }
 
 // Cell is one place tenants' data lives: the single-table store, the blob buckets and
