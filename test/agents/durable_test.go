@@ -20,8 +20,10 @@ type run struct {
 		Name   string `json:"name"`
 	} `json:"approvals"`
 	Usage struct {
-		ToolCalls int     `json:"tool_calls"`
-		CostUSD   float64 `json:"cost_usd"`
+		InputTokens  int64   `json:"input_tokens"`
+		OutputTokens int64   `json:"output_tokens"`
+		ToolCalls    int     `json:"tool_calls"`
+		CostUSD      float64 `json:"cost_usd"`
 	} `json:"usage"`
 	Trace []step `json:"trace"`
 }
@@ -142,6 +144,7 @@ func TestDurableSupervisor(t *testing.T) {
 	if len(r.Trace) != 3 || r.Trace[1].Kind != "agent" || len(r.Trace[1].Children) != 3 || r.Usage.CostUSD <= 0 {
 		t.Fatalf("trace %+v usage %+v", r.Trace, r.Usage)
 	}
+	checkSpend(t, r.Trace, r.Usage.InputTokens, r.Usage.OutputTokens, r.Usage.CostUSD)
 }
 
 // TestDurableRunWithClientFunction: a durable run started with a function the client

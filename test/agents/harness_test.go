@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -166,11 +167,56 @@ type response struct {
 }
 
 type step struct {
-	OutputTokens int64  `json:"output_tokens"`
-	Kind         string `json:"kind"`
-	Name         string `json:"name"`
-	Status       string `json:"status"`
-	Children     []step `json:"children"`
+	InputTokens  int64   `json:"input_tokens"`
+	OutputTokens int64   `json:"output_tokens"`
+	CostUSD      float64 `json:"cost_usd"`
+	Kind         string  `json:"kind"`
+	Name         string  `json:"name"`
+	Status       string  `json:"status"`
+	Children     []step  `json:"children"`
+}
+
+// spend adds up the model steps of a trace, called agents' steps included: tokens and
+// cost as the scripted model's prices make them.
+func spend(trace []step) (in, out int64, cost float64) {
+	for _, s := range trace {
+		if s.Kind == "model" {
+			in, out, cost = in+s.InputTokens, out+s.OutputTokens, cost+s.CostUSD
+		}
+		ci, co, cc := spend(s.Children)
+		in, out, cost = in+ci, out+co, cost+cc
+	}
+	return in, out, cost
+}
+
+// checkSpend checks a run record's tree: every model step has its tokens and the cost
+// the scripted model's prices give them, every called agent's step sums its own steps,
+// and the run's totals sum the whole tree.
+func checkSpend(t *testing.T, trace []step, totalIn, totalOut int64, totalCost float64) {
+	t.Helper()
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
+	var walk func([]step)
+	walk = func(steps []step) {
+		for _, s := range steps {
+			switch s.Kind {
+			case "model":
+				if s.InputTokens <= 0 || s.OutputTokens <= 0 || !near(s.CostUSD, float64(s.InputTokens)*1e-6+float64(s.OutputTokens)*2e-6) {
+					t.Errorf("model step %+v: want its tokens and their price (1 and 2 USD per million)", s)
+				}
+			case "agent":
+				in, out, cost := spend(s.Children)
+				if s.InputTokens != in || s.OutputTokens != out || !near(s.CostUSD, cost) || in == 0 {
+					t.Errorf("agent step %s: %d/%d tokens, %g USD; its steps add up to %d/%d, %g USD", s.Name, s.InputTokens, s.OutputTokens, s.CostUSD, in, out, cost)
+				}
+			}
+			walk(s.Children)
+		}
+	}
+	walk(trace)
+	in, out, cost := spend(trace)
+	if totalIn != in || totalOut != out || !near(totalCost, cost) {
+		t.Errorf("run totals %d/%d tokens, %g USD; the tree adds up to %d/%d, %g USD", totalIn, totalOut, totalCost, in, out, cost)
+	}
 }
 
 func (r *response) text() string {

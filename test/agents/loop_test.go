@@ -146,7 +146,7 @@ func TestApprovals(t *testing.T) {
 }
 
 // TestSupervisor: an agent calls another agent as a tool; the run record nests the
-// called agent's steps.
+// called agent's steps, each with its tokens and cost, and the totals add up the tree.
 func TestSupervisor(t *testing.T) {
 	e := newEnv(t, map[string][]scripted.Reply{
 		"plan a trip": {{Calls: []scripted.Call{{Name: "agent_researcher", Arguments: `{"input":"find hotels"}`}}}, {Func: reportTools}},
@@ -167,4 +167,5 @@ func TestSupervisor(t *testing.T) {
 	if sub == nil || sub.Name != "researcher" || len(sub.Children) != 3 || sub.Children[1].Kind != "tool" || sub.Children[1].Name != "echo" {
 		t.Fatalf("trace %+v: want the researcher's model, tool, model steps under the supervisor's call", r.Plinth.Trace)
 	}
+	checkSpend(t, r.Plinth.Trace, r.Usage.InputTokens, r.Usage.OutputTokens, r.Plinth.CostUSD)
 }
