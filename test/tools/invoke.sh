@@ -6,6 +6,8 @@
 # the event, prints the response on stdout (the emulator's and the function's logs go to
 # stderr), and stops the emulator. The exit status is 0 when the emulator answered 200.
 #
+# PLINTH_INVOKE_BOOTSTRAP names an already built bootstrap to run instead of building one.
+#
 # The function's environment is this shell's; unset AWS settings get harmless defaults
 # (region, dummy credentials, AWS_ENDPOINT_URL pointing at a closed port) so nothing
 # reaches a real AWS account by accident. Export real ones (and PLINTH_TABLE, …) to
@@ -46,8 +48,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "invoke: building functions/$fn" >&2
-(cd "$root" && CGO_ENABLED=0 go build -trimpath -tags lambda.norpc -ldflags='-s -w' -o "$work/bootstrap" "./functions/$fn")
+if [[ -n ${PLINTH_INVOKE_BOOTSTRAP:-} ]]; then
+  cp "$PLINTH_INVOKE_BOOTSTRAP" "$work/bootstrap"
+else
+  echo "invoke: building functions/$fn" >&2
+  (cd "$root" && CGO_ENABLED=0 go build -trimpath -tags lambda.norpc -ldflags='-s -w' -o "$work/bootstrap" "./functions/$fn")
+fi
 
 # free_port prints a loopback port nothing listens on, below Linux's ephemeral range
 # (32768+), where outgoing connections would make it busy.
