@@ -65,6 +65,8 @@ var routes = map[string]Rule{
 	"GET /admin/tenants":                                 {Roles: auditors, Tenant: platformWide},
 	"GET /admin/tenants/{id}":                            {Roles: readers, Scopes: scopeRead, Tenant: inPath("id")},
 	"PATCH /admin/tenants/{id}":                          {Roles: nobody, Tenant: inPath("id")},
+	"POST /admin/tenants/{id}/migration":                 {Roles: nobody, Tenant: inPath("id")},
+	"GET /admin/tenants/{id}/migration":                  {Roles: readers, Scopes: scopeRead, Tenant: inPath("id")},
 	"POST /admin/tenants/{id}/keys":                      {Roles: managers, Scopes: scopeAdmin, Tenant: inPath("id")},
 	"GET /admin/tenants/{id}/keys":                       {Roles: readers, Scopes: scopeRead, Tenant: inPath("id")},
 	"DELETE /admin/keys/{id}":                            {Roles: managers, Scopes: scopeAdmin, Tenant: owned(ResourceKey, "id")},

@@ -92,7 +92,7 @@ func Handler(p *Platform, edge Edge, apis ...API) (http.Handler, error) {
 // /openapi.json naming the local platform as the server).
 func AllAPIs() []API {
 	return []API{LocalHealthAPI, ConsoleAPI, ModelsAPI, UsageAPI, FeedbackAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI,
-		HumanEvalAPI, RegistryAPI, TenantsAPI, AuditAPI, ToolsAPI, AgentsAPI, KPIsAPI, FineTuningAPI, FederationAPI}
+		HumanEvalAPI, RegistryAPI, TenantsAPI, TierAPI, AuditAPI, ToolsAPI, AgentsAPI, KPIsAPI, FineTuningAPI, FederationAPI}
 }
 
 // HealthAPI serves GET /healthz and GET /openapi.json, unauthenticated.

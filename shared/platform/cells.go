@@ -13,6 +13,8 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/cellblob"
+	"github.com/plinth-ai/plinth/shared/cellmove"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/cellstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
@@ -30,7 +32,7 @@ var dataLayout = mustLayout(
 	// The platform's.
 	central("TENANTS", "IAM", "TENANT#", "PLATFORM#KEYS", "APIKEY#", "KEYID#",
 		"REGISTRY#MODEL", "REGISTRY#ALIAS", "REGISTRY#ALIASLOG#", "GUARDRAIL-BASELINE",
-		"TOOLHUB#SERVERS", "FT#MODEL", "AUDIT#D#", "AUDIT#T#",
+		"TOOLHUB#SERVERS", "FT#MODEL", "AUDIT#D#", "AUDIT#T#", "CELLMOVE#",
 		"flowexecs", "flowmachine#", "flowrunning"),
 	// Partitions named by their tenant: quotas and cached responses, usage, knowledge
 	// bases and documents, agent runs and stored responses, ground-truth datasets,
@@ -45,7 +47,7 @@ var dataLayout = mustLayout(
 		{PK: "EVAL#RUN#", Place: cellstore.OwnedBy("tenant")},
 		{PK: "FT#JOB#", Place: cellstore.OwnedBy("job.organization_id")},
 		{PK: "FT#LOCALJOB", Place: cellstore.OwnedBy("spec.Tenant")},
-		{PK: "REVIEWQ#", Place: cellstore.OwnedBy("tenant")},
+		{PK: "REVIEWQ#", Place: cellstore.OwnedBy("tenant").ListedIn("REVIEWQ")},
 		{PK: "REVIEWQ", Place: cellstore.OwnedBy("tenant")},
 		// Definitions a tenant owns or the platform shares (no tenant): guardrail
 		// policies, prompts and agents, and their listings.
@@ -114,7 +116,7 @@ type TenantCells struct {
 
 	mu      sync.Mutex
 	warned  map[string]time.Time
-	tiers   map[string]tenant.IsolationTier
+	tiers   map[string]placed
 	cells   map[string]*Cell
 	opening map[string]*sync.Mutex
 	scanned bool
@@ -128,13 +130,20 @@ func NewTenantCells(pool Cell, silos SiloCells, log *slog.Logger) *TenantCells {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &TenantCells{pool: pool, silos: silos, tenants: tenant.NewService(pool.Store), log: log, tiers: map[string]tenant.IsolationTier{},
+	return &TenantCells{pool: pool, silos: silos, tenants: tenant.NewService(pool.Store), log: log, tiers: map[string]placed{},
 		cells: map[string]*Cell{}, opening: map[string]*sync.Mutex{}, warned: map[string]time.Time{}}
 }
 
-// tier returns the tenant's isolation tier ("" for a tenant the directory does not have,
-// which is not remembered: it may be created later).
-func (pl *TenantCells) tier(ctx context.Context, id string) (tenant.IsolationTier, error) {
+// placed is what the cells know of a tenant: its tier, and whether it is moving.
+type placed struct {
+	tier   tenant.IsolationTier
+	moving bool
+}
+
+// placement returns the tenant's tier ("" for a tenant the directory does not have,
+// which is not remembered: it may be created later) and whether it is moving between
+// cells.
+func (pl *TenantCells) placement(ctx context.Context, id string) (placed, error) {
 	pl.mu.Lock()
 	t, ok := pl.tiers[id]
 	pl.mu.Unlock()
@@ -143,23 +152,48 @@ func (pl *TenantCells) tier(ctx context.Context, id string) (tenant.IsolationTie
 	}
 	tn, err := pl.tenants.GetTenant(ctx, id)
 	if errors.Is(err, tenant.ErrNotFound) {
-		return "", nil
+		return placed{}, nil
 	}
 	if err != nil {
-		return "", err
+		return placed{}, err
+	}
+	t = placed{tier: tn.IsolationTier}
+	switch mv, err := cellmove.Load(ctx, pl.pool.Store, id); {
+	case err == nil:
+		t.moving = mv.Phase != cellmove.PhaseDone
+	case !errors.Is(err, store.ErrNotFound):
+		return placed{}, err
 	}
 	pl.mu.Lock()
-	pl.tiers[id] = tn.IsolationTier
+	pl.tiers[id] = t
 	pl.mu.Unlock()
-	return tn.IsolationTier, nil
+	return t, nil
+}
+
+// tier returns the tenant's isolation tier.
+func (pl *TenantCells) tier(ctx context.Context, id string) (tenant.IsolationTier, error) {
+	t, err := pl.placement(ctx, id)
+	return t.tier, err
 }
 
 // cell returns the silo tenant's cell, or nil for a tenant whose data is in the pool.
 func (pl *TenantCells) cell(ctx context.Context, id string) (*Cell, error) {
-	tier, err := pl.tier(ctx, id)
-	if err != nil || tier != tenant.TierSilo {
+	t, err := pl.placement(ctx, id)
+	if err != nil {
 		return nil, err
 	}
+	if t.moving {
+		return nil, fault.New(fault.ErrUnavailable, "", "tenant %s is moving to a cell of its own; its data is back when the move ends (GET /admin/tenants/%s/migration)", id, id)
+	}
+	if t.tier != tenant.TierSilo {
+		return nil, nil
+	}
+	return pl.siloCell(ctx, id)
+}
+
+// siloCell opens the tenant's own cell (once), whatever its tier: a tenant moving into
+// its cell needs it before it is its cell.
+func (pl *TenantCells) siloCell(ctx context.Context, id string) (*Cell, error) {
 	pl.mu.Lock()
 	if c, ok := pl.cells[id]; ok {
 		pl.mu.Unlock()
@@ -200,10 +234,12 @@ func (pl *TenantCells) siloTenants(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		pl.mu.Lock()
 		for _, t := range all {
-			pl.tiers[t.ID] = t.IsolationTier
+			if _, err := pl.placement(ctx, t.ID); err != nil {
+				return nil, err
+			}
 		}
+		pl.mu.Lock()
 		pl.scanned = true
 		pl.mu.Unlock()
 	}
@@ -211,7 +247,7 @@ func (pl *TenantCells) siloTenants(ctx context.Context) ([]string, error) {
 	defer pl.mu.Unlock()
 	var out []string
 	for id, t := range pl.tiers {
-		if t == tenant.TierSilo {
+		if t.tier == tenant.TierSilo {
 			out = append(out, id)
 		}
 	}

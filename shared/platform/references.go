@@ -29,8 +29,11 @@ func (r references) tierChange(_ context.Context, id string, from, to tenant.Iso
 	if r.p.b.Cells == nil {
 		return nil
 	}
-	return fault.New(fault.ErrInvalid, "isolation_tier", "tenant %s's isolation_tier cannot change from %s to %s in place: its data lives in the %s cell; "+
-		"create a new %s tenant and move the data to it", id, from, to, from, to)
+	if from == tenant.TierPool {
+		return fault.New(fault.ErrInvalid, "isolation_tier", "tenant %s's isolation_tier cannot change in place: its data lives in the pool; "+
+			"move it into a cell of its own with POST /admin/tenants/%s/migration {\"isolation_tier\":\"silo\"}", id, id)
+	}
+	return fault.New(fault.ErrInvalid, "isolation_tier", "tenant %s's isolation_tier cannot change from %s to %s: moving a tenant out of its own cell is not supported", id, from, to)
 }
 
 // anyModel checks that a model ID or alias is in the registry.

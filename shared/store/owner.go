@@ -17,3 +17,12 @@ func OwnerFrom(ctx context.Context) (string, bool) {
 	t, ok := ctx.Value(ownerKey{}).(string)
 	return t, ok
 }
+
+// Scanner is implemented by stores that can list their partitions (the embedded stores).
+// Moving a tenant between cells finds its records with it; nothing on a request's path
+// scans.
+type Scanner interface {
+	// Partitions returns the keys of every partition holding a live item whose key
+	// starts with prefix, sorted.
+	Partitions(ctx context.Context, prefix string) ([]string, error)
+}

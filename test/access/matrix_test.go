@@ -116,6 +116,8 @@ func request(op documented, r map[string]string) (path string, body any) {
 	switch op.method + " " + op.path {
 	case "PATCH /admin/tenants/{id}", "POST /admin/tool-servers":
 		m = map[string]any{} // no change to the fixture; no outbound call
+	case "POST /admin/tenants/{id}/migration":
+		m = map[string]any{"isolation_tier": "pool"} // refused as invalid: the fixture stays where it is
 	case "PUT /admin/guardrail-baseline":
 		m = map[string]any{"policy": ""}
 	}

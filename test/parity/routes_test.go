@@ -43,7 +43,12 @@ var awsDifferences = map[string]string{
 	"GET /admin/aliases/history":                   fineTuningAWS,
 	"POST /admin/aliases/promote":                  fineTuningAWS,
 	"POST /admin/aliases/rollback":                 fineTuningAWS,
+	"POST /admin/tenants/{id}/migration":           tenantCells,
+	"GET /admin/tenants/{id}/migration":            tenantCells,
 }
+
+// tenantCells is why moving tenants between cells differs here.
+const tenantCells = "silo tenants' cells are the local runtime's (a store file and blob root of their own under the data directory); in AWS a silo tenant's resources are the CDK's, and no move between them is served"
 
 // fineTuningAWS is why fine-tuning differs here, for now.
 const fineTuningAWS = "fine-tuning in AWS (the customisation bucket and state machine, its task function, these routes in the route table) is the customisation stream's next landing; locally it runs on the embedded executor"

@@ -9,8 +9,11 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -447,4 +450,36 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("boltstore: sweep: %w", err)
 	}
 	return n, nil
+}
+
+var _ store.Scanner = (*Store)(nil)
+
+// Partitions implements store.Scanner: one pass over every key.
+func (s *Store) Partitions(ctx context.Context, prefix string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []string
+	now := s.now().UnixNano()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		last := ""
+		return tx.Bucket(bucketName).ForEach(func(k, v []byte) error {
+			n, w := binary.Uvarint(k)
+			if w <= 0 || uint64(len(k)-w) < n {
+				return fmt.Errorf("%w: key", errCorrupt)
+			}
+			pk := string(k[w : w+int(n)])
+			if pk == last || !strings.HasPrefix(pk, prefix) || recordExpired(v, now) {
+				return nil
+			}
+			last = pk
+			out = append(out, pk)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: partitions: %w", err)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

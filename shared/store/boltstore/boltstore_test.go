@@ -167,3 +167,7 @@ func TestSweepIntervalStopsOnClose(t *testing.T) {
 		t.Fatal("second Close succeeded")
 	}
 }
+
+func TestScanner(t *testing.T) {
+	storetest.RunScanner(t, func(t *testing.T) store.Store { return open(t) })
+}

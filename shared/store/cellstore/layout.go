@@ -1,10 +1,14 @@
 package cellstore
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/plinth-ai/plinth/shared/store"
 )
 
 type placeKind int
@@ -21,7 +25,16 @@ type Placement struct {
 	kind     placeKind
 	skPrefix string
 	fields   [][]string
-	shared   bool // data naming no owner is the platform's
+	shared   bool   // data naming no owner is the platform's
+	listedIn string // the listing whose item <id> names the owner of partition <prefix><id>
+}
+
+// ListedIn says whose an OwnedBy partition <prefix><id> is when none of its items name
+// an owner: the owner item <id> of the listing partition pk names (REVIEWQ#<queue> is
+// listed in REVIEWQ). The router needs it only to move a tenant's records.
+func (p Placement) ListedIn(pk string) Placement {
+	p.listedIn = pk
+	return p
 }
 
 // Central places records in the central store: the platform's own (its tenant
@@ -160,3 +173,63 @@ func owner(data []byte, fields [][]string) (string, bool) {
 	}
 	return "", false
 }
+
+// TenantItems returns the items of partition pk in st that are the tenant's, as the
+// layout places them: every item of a partition named by the tenant, the items of a
+// shared partition whose sort key or data names it, the items of a partition keyed by
+// an ID whose owner it is. Moving a tenant between cells copies exactly these.
+func (l *Layout) TenantItems(ctx context.Context, st store.Store, tenant, pk string) ([]store.Item, error) {
+	p, prefix := l.match(pk)
+	switch p.kind {
+	case tenantInPK:
+		if segment(pk, prefix) != tenant {
+			return nil, nil
+		}
+		return st.Query(ctx, pk, store.QueryOptions{})
+	case tenantInSK:
+		return st.Query(ctx, pk, store.QueryOptions{Prefix: p.skPrefix + tenant + "#"})
+	case ownedBy:
+	default:
+		return nil, nil
+	}
+	items, err := st.Query(ctx, pk, store.QueryOptions{})
+	if err != nil || len(items) == 0 {
+		return nil, err
+	}
+	// The partition's owner: the first item naming one, else its listing's item.
+	partOwner, known := "", false
+	for _, it := range items {
+		if t, ok := owner(it.Data, p.fields); ok {
+			partOwner, known = t, true
+			break
+		}
+	}
+	if !known && p.listedIn != "" && prefix != "" {
+		it, err := st.Get(ctx, store.Key{PK: p.listedIn, SK: pk[len(prefix):]})
+		switch {
+		case err == nil:
+			partOwner, known = owner(it.Data, p.fields)
+		case !errorsIsNotFound(err):
+			return nil, err
+		}
+	}
+	var out []store.Item
+	for _, it := range items {
+		t, ok := owner(it.Data, p.fields)
+		switch {
+		case ok:
+		case p.shared:
+			t = ""
+		case known:
+			t = partOwner
+		default:
+			continue
+		}
+		if t == tenant {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -6,6 +6,7 @@ package memstore
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -203,4 +204,27 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 		s.set(w.Key, w.Item)
 	}
 	return nil
+}
+
+var _ store.Scanner = (*Store)(nil)
+
+// Partitions implements store.Scanner.
+func (s *Store) Partitions(_ context.Context, prefix string) ([]string, error) {
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for pk, p := range s.parts {
+		if !strings.HasPrefix(pk, prefix) {
+			continue
+		}
+		for _, it := range p.items {
+			if !it.Expired(now) {
+				out = append(out, pk)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -11,3 +11,7 @@ import (
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return memstore.New() })
 }
+
+func TestScanner(t *testing.T) {
+	storetest.RunScanner(t, func(t *testing.T) store.Store { return memstore.New() })
+}

@@ -158,3 +158,16 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 	}
 	return s.st.Transact(ctx, sealed)
 }
+
+// Partitions implements store.Scanner when the store under it does (partition keys are
+// not sealed), while the data key is usable.
+func (s *Store) Partitions(ctx context.Context, prefix string) ([]string, error) {
+	sc, ok := s.st.(store.Scanner)
+	if !ok {
+		return nil, fmt.Errorf("sealed store: %T cannot list its partitions", s.st)
+	}
+	if err := s.gate(ctx); err != nil {
+		return nil, err
+	}
+	return sc.Partitions(ctx, prefix)
+}

@@ -763,3 +763,30 @@ func (s *suite) transact(t *testing.T) {
 		}
 	})
 }
+
+// RunScanner checks store.Scanner on stores newStore returns (which must implement it):
+// every partition with a live item under the prefix, sorted, once.
+func RunScanner(t *testing.T, newStore func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	s := newStore(t)
+	sc, ok := s.(store.Scanner)
+	if !ok {
+		t.Fatalf("%T does not implement store.Scanner", s)
+	}
+	for _, key := range []store.Key{k("QUOTA#b", "1"), k("QUOTA#a", "1"), k("QUOTA#a", "2"), k("RAGKB#a", "docs"), k("QUOTA#longer-tenant", "x")} {
+		mustPut(t, s, store.Item{Key: key, Data: []byte(`{}`)})
+	}
+	mustPut(t, s, store.Item{Key: k("QUOTA#expired", "1"), Data: []byte(`{}`), ExpiresAt: past()})
+	got, err := sc.Partitions(ctx, "QUOTA#")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"QUOTA#a", "QUOTA#b", "QUOTA#longer-tenant"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("partitions under QUOTA#: %v, want %v", got, want)
+	}
+	all, err := sc.Partitions(ctx, "")
+	if err != nil || len(all) != 4 {
+		t.Errorf("every partition: %v %v", all, err)
+	}
+}

@@ -649,3 +649,18 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	return s.Flush(ctx)
 }
+
+var _ store.Scanner = (*Store)(nil)
+
+// Partitions implements store.Scanner when the back store does: dirty items are written
+// back first, so the back store lists every partition.
+func (s *Store) Partitions(ctx context.Context, prefix string) ([]string, error) {
+	sc, ok := s.back.(store.Scanner)
+	if !ok {
+		return nil, errors.New("tiered: the back store cannot list partitions")
+	}
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
+	return sc.Partitions(ctx, prefix)
+}

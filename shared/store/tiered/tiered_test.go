@@ -466,3 +466,10 @@ func TestMemoryBounds(t *testing.T) {
 		})
 	}
 }
+
+// Items still only in memory are listed too: they are written back first.
+func TestScanner(t *testing.T) {
+	storetest.RunScanner(t, func(t *testing.T) store.Store {
+		return newTiered(t, openBolt(t, boltstore.WithNoSync()), tiered.WithPrefixes("QUOTA#"), tiered.WithFlushInterval(0))
+	})
+}
