@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
 )
@@ -42,6 +43,14 @@ type Model struct {
 	// Concepts adds each word's broader concepts (textnorm.Concepts) as features.
 	Concepts bool
 	Dim      int
+	// heads are the model's embedding tables; each scores some of the labels. A model
+	// trained without Options.Separate has one head scoring every label.
+	heads []head
+}
+
+// head is one embedding table with the output layer of the labels it scores.
+type head struct {
+	labels []int // indices into Model.Labels
 	// emb holds Buckets rows of Dim int8 values, each row multiplied by its scale.
 	emb   []int8
 	scale []float32
@@ -87,37 +96,50 @@ func (m *Model) Predict(s *Scratch, toks []textnorm.Token) []float64 {
 // PredictFeatures is Predict over feature buckets.
 func (m *Model) PredictFeatures(s *Scratch, feats []uint32) []float64 {
 	h := s.hidden
-	clear(h)
 	d := m.Dim
-	for _, b := range feats {
-		row := m.emb[int(b)*d : int(b)*d+d]
-		sc := m.scale[b]
-		for k, v := range row {
-			h[k] += sc * float32(v)
-		}
-	}
 	inv := 1 / float32(len(feats)+priorFeatures)
-	for k := range h {
-		h[k] *= inv
-	}
-	for l := range m.Labels {
-		z := m.bias[l]
-		w := m.out[l*d : l*d+d]
-		for k, v := range w {
-			z += v * h[k]
+	for _, hd := range m.heads {
+		clear(h)
+		for _, b := range feats {
+			row := hd.emb[int(b)*d : int(b)*d+d]
+			sc := hd.scale[b]
+			for k, v := range row {
+				h[k] += sc * float32(v)
+			}
 		}
-		s.probs[l] = Sigmoid(float64(z))
+		for k := range h {
+			h[k] *= inv
+		}
+		for j, l := range hd.labels {
+			z := hd.bias[j]
+			w := hd.out[j*d : j*d+d]
+			for k, v := range w {
+				z += v * h[k]
+			}
+			s.probs[l] = Sigmoid(float64(z))
+		}
 	}
 	return s.probs
 }
 
-const magic = "PLTC3\n"
+// magic starts a file of one head; magicHeads one of several, where each head is written
+// after its count of labels and their indices.
+const (
+	magic      = "PLTC3\n"
+	magicHeads = "PLTC4\n"
+)
 
 // MarshalBinary encodes the model file: a magic line, then little-endian sizes, labels,
-// thresholds, output layer and the quantised embeddings.
+// thresholds, and per head its labels, output layer and quantised embeddings. A model of
+// one head is written as the format before heads were added, so its file is unchanged.
 func (m *Model) MarshalBinary() ([]byte, error) {
 	var b bytes.Buffer
-	b.WriteString(magic)
+	single := len(m.heads) == 1
+	if single {
+		b.WriteString(magic)
+	} else {
+		b.WriteString(magicHeads)
+	}
 	w := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
 	w(uint32(m.Buckets))
 	w(uint32(m.Dim))
@@ -131,17 +153,29 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	for _, t := range m.Thresholds {
 		w([3]float32{t.Low, t.Medium, t.High})
 	}
-	w(m.out)
-	w(m.bias)
-	w(m.scale)
-	w(m.emb)
+	if !single {
+		w(uint32(len(m.heads)))
+	}
+	for _, hd := range m.heads {
+		if !single {
+			w(uint32(len(hd.labels)))
+			for _, l := range hd.labels {
+				w(uint32(l))
+			}
+		}
+		w(hd.out)
+		w(hd.bias)
+		w(hd.scale)
+		w(hd.emb)
+	}
 	return b.Bytes(), nil
 }
 
 // UnmarshalBinary decodes a model file written by MarshalBinary.
 func (m *Model) UnmarshalBinary(data []byte) error {
-	if !bytes.HasPrefix(data, []byte(magic)) {
-		return fmt.Errorf("%w: no %q header", ErrBadModel, magic[:5])
+	single := bytes.HasPrefix(data, []byte(magic))
+	if !single && !bytes.HasPrefix(data, []byte(magicHeads)) {
+		return fmt.Errorf("%w: no %q or %q header", ErrBadModel, magic[:5], magicHeads[:5])
 	}
 	r := bytes.NewReader(data[len(magic):])
 	var err error
@@ -174,14 +208,54 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 		rd(&t)
 		m.Thresholds[i] = Thresholds{t[0], t[1], t[2]}
 	}
-	m.out = make([]float32, int(nl)*m.Dim)
-	m.bias = make([]float32, nl)
-	m.scale = make([]float32, buckets)
-	m.emb = make([]int8, int(buckets)*m.Dim)
-	rd(m.out)
-	rd(m.bias)
-	rd(m.scale)
-	rd(m.emb)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadModel, err)
+	}
+	var labels [][]int
+	if single {
+		labels = [][]int{make([]int, nl)}
+		for i := range labels[0] {
+			labels[0][i] = i
+		}
+	} else {
+		var nh uint32
+		rd(&nh)
+		if err != nil || nh == 0 || nh > nl {
+			return fmt.Errorf("%w: bad head count", ErrBadModel)
+		}
+		labels = make([][]int, nh)
+	}
+	covered := make([]bool, nl)
+	m.heads = make([]head, len(labels))
+	for i := range m.heads {
+		if !single {
+			var n uint32
+			rd(&n)
+			if err != nil || n == 0 || n > nl {
+				return fmt.Errorf("%w: bad head size", ErrBadModel)
+			}
+			labels[i] = make([]int, n)
+			for j := range labels[i] {
+				var l uint32
+				rd(&l)
+				if err != nil || l >= nl || covered[l] {
+					return fmt.Errorf("%w: bad head label", ErrBadModel)
+				}
+				labels[i][j] = int(l)
+				covered[l] = true
+			}
+		}
+		hd := head{labels: labels[i], out: make([]float32, len(labels[i])*m.Dim), bias: make([]float32, len(labels[i])),
+			scale: make([]float32, buckets), emb: make([]int8, int(buckets)*m.Dim)}
+		rd(hd.out)
+		rd(hd.bias)
+		rd(hd.scale)
+		rd(hd.emb)
+		m.heads[i] = hd
+	}
+	if !single && slices.Contains(covered, false) {
+		return fmt.Errorf("%w: a label without a head", ErrBadModel)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadModel, err)
 	}

@@ -3,6 +3,7 @@ package textclass
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/plinth-ai/plinth/shared/guardrail/textnorm"
 )
@@ -30,6 +31,11 @@ type Options struct {
 	Seed     uint64
 	// Balance weights each label's rarer class up by the square root of the imbalance.
 	Balance bool
+	// Separate lists labels that get an embedding table of their own (a head), trained
+	// and scored apart from the other labels, which share one. Labels that share a table
+	// compete for its few dimensions: a category with many varied training rows can
+	// crowd the others out of it.
+	Separate []string
 }
 
 func (o *Options) defaults() {
@@ -49,16 +55,40 @@ func (o *Options) defaults() {
 
 // Train fits a model on examples. The result depends only on the examples (in order)
 // and the options: the shuffle and the initial embeddings come from opt.Seed, and every
-// update is done in one goroutine in a fixed order.
+// update is done in one goroutine in a fixed order. Each head (see Options.Separate) is
+// trained on its own labels' targets, one after the other, from the same seed.
 func Train(examples []Example, opt Options) *Model {
 	opt.defaults()
-	nl, d := len(opt.Labels), opt.Dim
 	feats := make([][]uint32, len(examples))
 	var z textnorm.Tokenizer
 	fz := NewFeaturizer(opt.Buckets, opt.CharGrams, opt.Concepts)
 	for i, e := range examples {
 		feats[i] = append([]uint32(nil), fz.Features(z.Reset(e.Text))...)
 	}
+	m := &Model{Labels: append([]string(nil), opt.Labels...), Thresholds: make([]Thresholds, len(opt.Labels)), Buckets: opt.Buckets,
+		CharGrams: opt.CharGrams, Concepts: opt.Concepts, Dim: opt.Dim}
+	var shared []int
+	for l, name := range opt.Labels {
+		if !slices.Contains(opt.Separate, name) {
+			shared = append(shared, l)
+		}
+	}
+	if len(shared) > 0 {
+		m.heads = append(m.heads, trainHead(examples, feats, shared, opt))
+	}
+	for l, name := range opt.Labels {
+		if slices.Contains(opt.Separate, name) {
+			m.heads = append(m.heads, trainHead(examples, feats, []int{l}, opt))
+		}
+	}
+	return m
+}
+
+// trainHead fits one embedding table and the outputs of labels on the examples' targets
+// for those labels.
+func trainHead(examples []Example, feats [][]uint32, labels []int, opt Options) head {
+	nl, d := len(labels), opt.Dim
+	target := func(e Example, j int) int8 { return e.Targets[labels[j]] }
 	// Per-label class weights.
 	posW, negW := make([]float64, nl), make([]float64, nl)
 	for l := range posW {
@@ -69,7 +99,7 @@ func Train(examples []Example, opt Options) *Model {
 			var p, n float64
 			for _, e := range examples {
 				w := weight(e)
-				switch e.Targets[l] {
+				switch target(e, l) {
 				case 1:
 					p += w
 				case 0:
@@ -124,7 +154,7 @@ func Train(examples []Example, opt Options) *Model {
 			e := examples[i]
 			w := weight(e)
 			for l := 0; l < nl; l++ {
-				t := e.Targets[l]
+				t := target(e, l)
 				if t < 0 {
 					continue
 				}
@@ -155,8 +185,7 @@ func Train(examples []Example, opt Options) *Model {
 			}
 		}
 	}
-	m := &Model{Labels: append([]string(nil), opt.Labels...), Thresholds: make([]Thresholds, nl), Buckets: opt.Buckets, CharGrams: opt.CharGrams, Concepts: opt.Concepts, Dim: d,
-		out: out, bias: bias, scale: make([]float32, opt.Buckets), emb: make([]int8, len(emb))}
+	hd := head{labels: labels, out: out, bias: bias, scale: make([]float32, opt.Buckets), emb: make([]int8, len(emb))}
 	// Quantise each embedding row to 8 bits with its own scale. Rows no training text
 	// touched keep no random initial value: a feature never seen says nothing.
 	seen := make([]bool, opt.Buckets)
@@ -178,12 +207,12 @@ func Train(examples []Example, opt Options) *Model {
 			continue
 		}
 		sc := mx / 127
-		m.scale[b] = sc
+		hd.scale[b] = sc
 		for k, v := range row {
-			m.emb[b*d+k] = int8(math.Round(float64(v / sc)))
+			hd.emb[b*d+k] = int8(math.Round(float64(v / sc)))
 		}
 	}
-	return m
+	return hd
 }
 
 func weight(e Example) float64 {
