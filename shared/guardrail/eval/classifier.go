@@ -21,6 +21,14 @@ type Spec struct {
 	// confidence, so FPR[0] bounds over-blocking at strength HIGH and FPR[2] makes a HIGH
 	// confidence (all that strength LOW blocks) a precise one.
 	FPR [3]float64
+	// PoolAll holds a source with too few calibration negatives for caps of its own to
+	// the caps as part of every source's negatives; without it the small sources form a
+	// pool of their own.
+	PoolAll bool
+	// Only limits the rows of a source to some labels: for the others they are neither
+	// positive nor negative (target -1), and they train only the separate heads
+	// (Options.Separate), not the shared one.
+	Only map[string][]string
 }
 
 // Target returns a row's target for label l: 1 when the row has that category, 0 when it
@@ -28,6 +36,9 @@ type Spec struct {
 // prompt attack), -1 when it has another of the spec's labels (a hateful text may well
 // be insulting too, so it teaches nothing about INSULTS).
 func (s *Spec) Target(r Row, l int) int8 {
+	if only, ok := s.Only[r.Source]; ok && !slices.Contains(only, s.Options.Labels[l]) {
+		return -1
+	}
 	if r.Category == s.Options.Labels[l] {
 		return 1
 	}
@@ -41,14 +52,15 @@ func (s *Spec) Target(r Row, l int) int8 {
 // calibration split.
 func (s *Spec) Fit(rows []Row) *textclass.Model {
 	train := Only(rows, Train)
-	w := sourceWeights(train)
+	w := sourceWeights(train, func(r Row) bool { _, ok := s.Only[r.Source]; return !ok })
 	ex := make([]textclass.Example, len(train))
 	for i, r := range train {
 		t := make([]int8, len(s.Options.Labels))
 		for l := range t {
 			t[l] = s.Target(r, l)
 		}
-		ex[i] = textclass.Example{Text: r.Text, Targets: t, Weight: w[i]}
+		_, only := s.Only[r.Source]
+		ex[i] = textclass.Example{Text: r.Text, Targets: t, Weight: w[i], SeparateOnly: only}
 	}
 	ex = append(ex, s.fragments(train, w)...)
 	m := textclass.Train(ex, s.Options)
@@ -77,8 +89,12 @@ func (s *Spec) fragments(train []Row, w []float64) []textclass.Example {
 		n := 1 + int(v%4)
 		start := int(v>>8) % len(words)
 		end := min(len(words), start+n)
-		out = append(out, textclass.Example{Text: strings.Join(words[start:end], " "),
-			Targets: make([]int8, len(s.Options.Labels)), Weight: w[i] / 2})
+		t := make([]int8, len(s.Options.Labels))
+		for l := range t {
+			t[l] = s.Target(r, l)
+		}
+		_, only := s.Only[r.Source]
+		out = append(out, textclass.Example{Text: strings.Join(words[start:end], " "), Targets: t, Weight: w[i] / 2, SeparateOnly: only})
 	}
 	return out
 }
@@ -103,9 +119,13 @@ const minCalibrationNegatives = 200
 func (s *Spec) Calibrate(m *textclass.Model, rows []Row) {
 	scores := Scores(m, rows)
 	for l := range m.Labels {
+		// A row disputed for this label (some annotators judged it so) is no negative to
+		// hold a threshold to: a tweet with a slur that two of three annotators passed
+		// would otherwise set the cap.
+		negative := func(r Row) bool { return s.Target(r, l) == 0 && !slices.Contains(r.Disputed, m.Labels[l]) }
 		count := map[string]int{}
 		for _, r := range rows {
-			if s.Target(r, l) == 0 {
+			if negative(r) {
 				count[r.Source]++
 			}
 		}
@@ -113,11 +133,17 @@ func (s *Spec) Calibrate(m *textclass.Model, rows []Row) {
 		// 1% on 40 rows would mean "above the highest", set by one odd row.
 		neg := map[string][]float64{}
 		for i, r := range rows {
-			if s.Target(r, l) != 0 {
+			if !negative(r) {
 				continue
 			}
 			src := r.Source
+			if s.PoolAll {
+				neg["every source"] = append(neg["every source"], scores[i][l])
+			}
 			if count[src] < minCalibrationNegatives {
+				if s.PoolAll {
+					continue
+				}
 				src = "small sources"
 			}
 			neg[src] = append(neg[src], scores[i][l])

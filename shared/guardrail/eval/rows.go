@@ -20,6 +20,11 @@ type Row struct {
 	// Category is the harmful-content category (HATE, INSULTS, SEXUAL, VIOLENCE,
 	// MISCONDUCT), PROMPT_ATTACK for an injection, or "" for a benign text.
 	Category string
+	// Disputed lists the categories some annotators gave a benign row: HATE for a Davidson
+	// tweet labelled "neither" by a majority while others voted hate speech (two in three
+	// such rows hold a slur). Its label is the majority's; calibration does not hold those
+	// categories' thresholds to it.
+	Disputed []string
 }
 
 // Benign reports whether the row is labelled benign.
@@ -73,6 +78,7 @@ func LoadHarmful(dataDir string) ([]Row, error) {
 				Text     string  `json:"text"`
 				Label    string  `json:"label"`
 				Category *string `json:"category"`
+				Votes    string  `json:"source_label"`
 			}
 			if err := json.Unmarshal(b, &r); err != nil {
 				return err
@@ -80,6 +86,9 @@ func LoadHarmful(dataDir string) ([]Row, error) {
 			row := Row{Text: r.Text, Source: src}
 			if r.Label == "harmful" && r.Category != nil {
 				row.Category = *r.Category
+			}
+			if row.Benign() {
+				row.Disputed = disputed(r.Votes)
 			}
 			out = append(out, row)
 			return nil
@@ -89,6 +98,25 @@ func LoadHarmful(dataDir string) ([]Row, error) {
 		}
 	}
 	return out, nil
+}
+
+// disputed returns the categories voted for in a source label of the form "neither
+// (votes h/o/n=1/0/2)": HATE for a hate vote. Offensive votes are not counted: the
+// INSULTS thresholds keep every "neither" tweet as a negative.
+func disputed(label string) []string {
+	_, votes, ok := strings.Cut(label, "votes h/o/n=")
+	if !ok {
+		return nil
+	}
+	parts := strings.SplitN(strings.TrimSuffix(votes, ")"), "/", 3)
+	if len(parts) != 3 {
+		return nil
+	}
+	var out []string
+	if parts[0] != "0" {
+		out = append(out, "HATE")
+	}
+	return out
 }
 
 // LoadInjectionRows reads the deepset prompt-injection train split as rows of source
@@ -129,20 +157,25 @@ func readJSONL(path string, each func([]byte) error) error {
 // sourceWeights gives every row a weight so that each (source, category) group carries
 // a total weight that grows with the square root of its size: the 19,000 offensive tweets
 // do not drown the 90 JailbreakBench requests, yet a large source still counts more.
-// Weights are scaled to a mean of 1.
-func sourceWeights(rows []Row) []float64 {
+// Weights are scaled to a mean of 1 over the rows that norm accepts (nil: all), so rows
+// added for some labels only leave the weights of the others as they were.
+func sourceWeights(rows []Row, norm func(Row) bool) []float64 {
 	count := map[[2]string]int{}
 	for _, r := range rows {
 		count[[2]string{r.Source, r.Category}]++
 	}
 	w := make([]float64, len(rows))
 	var sum float64
+	n := 0
 	for i, r := range rows {
 		w[i] = 1 / math.Sqrt(float64(count[[2]string{r.Source, r.Category}]))
-		sum += w[i]
+		if norm == nil || norm(r) {
+			sum += w[i]
+			n++
+		}
 	}
 	for i := range w {
-		w[i] *= float64(len(rows)) / sum
+		w[i] *= float64(n) / sum
 	}
 	return w
 }

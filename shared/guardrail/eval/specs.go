@@ -10,11 +10,16 @@ import (
 // ContentCategories are the harmful-content labels, in Bedrock's order.
 var ContentCategories = []string{"HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT"}
 
-// ContentSpec is the harmful-content classifier: trained on harmful/*.jsonl; thresholds
-// capped at 2%, 0.75% and 0.2% false positives on every benign source's calibration rows.
+// ContentSpec is the harmful-content classifier: trained on harmful/*.jsonl and the
+// generated rows; thresholds capped at 2%, 0.75% and 0.2% false positives on every benign
+// source's calibration rows.
+// HATE has an embedding of its own: trained in the shared one, the generated statements
+// about groups moved SEXUAL and VIOLENCE below their floors.
 func ContentSpec() *Spec {
 	return &Spec{Name: "content", FPR: [3]float64{0.02, 0.0075, 0.002},
-		Options: textclass.Options{Labels: ContentCategories, Buckets: 1 << 17, Dim: 16, Epochs: 5, LR: 0.5, Seed: 1, Balance: true, Concepts: true}}
+		Options: textclass.Options{Labels: ContentCategories, Buckets: 1 << 17, Dim: 16, Epochs: 5, LR: 0.5, Seed: 1, Balance: true, Concepts: true,
+			Separate: []string{"HATE"}, Auxiliary: true},
+		Only: map[string][]string{SyntheticHateSource: {"HATE"}}}
 }
 
 // AttackSpec is the prompt-attack classifier: injections from the deepset data against
@@ -61,11 +66,15 @@ func ContentRows(dataDir string) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(rows, SyntheticContentRows(syntheticContentCount, 1)...), nil
+	rows = append(rows, SyntheticContentRows(syntheticContentCount, 1)...)
+	return append(rows, SyntheticHateRows(syntheticHateCount, 1)...), nil
 }
 
 // syntheticContentCount is the number of generated content rows.
 const syntheticContentCount = 3000
+
+// syntheticHateCount is the number of generated rows about groups (hate and benign).
+const syntheticHateCount = 2000
 
 // syntheticAttackCount is the number of generated rows (half attacks, half look-alikes).
 const syntheticAttackCount = 6000

@@ -17,7 +17,8 @@ const SyntheticContentSource = "synthetic_content"
 //   - Hate without slurs (generalisations, exclusion and dehumanisation of a group in
 //     plain words) against benign statements and questions about the same groups, and
 //     insults addressed to the reader in plain or polite register against compliments.
-//     The real hate rows are mostly tweets with slurs.
+//     The real hate rows are mostly tweets with slurs. SyntheticHateRows adds more shapes
+//     of it as a source of its own.
 func SyntheticContentRows(n int, seed uint64) []Row {
 	r := rand.New(rand.NewPCG(seed, 0xc0de))
 	g := contentGrammar()
@@ -142,4 +143,46 @@ func contentGrammar() grammar {
 		"praise_adj":  {"very helpful", "brilliant", "kind", "patient", "clever", "wonderful", "really talented", "a great listener"},
 		"praise_noun": {"friend", "teacher", "colleague", "assistant", "neighbour"},
 	}
+}
+
+// SyntheticHateSource names the rows of SyntheticHateRows.
+const SyntheticHateSource = "synthetic_hate"
+
+// SyntheticHateRows are slur-free hate in the shapes of hateGrammar (dehumanisation, harm
+// and decline, exclusion, stereotypes, contempt) against benign news, history, law,
+// counter-speech and everyday mentions of the same groups, and the grammar's charged
+// words without a group. They are a source of their own, generated apart from
+// SyntheticContentRows, and teach HATE only (Spec.Only): written to contrast hate with
+// mentions of groups, they say nothing about the other categories.
+func SyntheticHateRows(n int, seed uint64) []Row {
+	r := rand.New(rand.NewPCG(seed, 0x4a7e))
+	g := merge(contentGrammar(), hateGrammar())
+	seen := map[string]bool{}
+	var out []Row
+	families := []struct {
+		key, cat string
+		weight   int
+	}{{"hate2", "HATE", 4}, {"hate", "HATE", 1}, {"group_news", "", 4}, {"group_benign", "", 1}, {"charged_nogroup", "", 1}}
+	total := 0
+	for _, f := range families {
+		total += f.weight
+	}
+	for i := 0; len(out) < n && i < 20*n; i++ {
+		v := r.IntN(total)
+		f := families[0]
+		for _, c := range families {
+			if v < c.weight {
+				f = c
+				break
+			}
+			v -= c.weight
+		}
+		text := g.expandBound(r, "{"+f.key+"}", "group")
+		if seen[text] {
+			continue
+		}
+		seen[text] = true
+		out = append(out, Row{Text: text, Source: SyntheticHateSource, Category: f.cat})
+	}
+	return out
 }

@@ -28,9 +28,9 @@ func TestGrammarExpandsAndBinds(t *testing.T) {
 }
 
 func TestSyntheticRowsAreDeterministicAndMixed(t *testing.T) {
-	for _, gen := range []func(int, uint64) []Row{SyntheticAttackRows, SyntheticContentRows} {
+	for _, gen := range []func(int, uint64) []Row{SyntheticAttackRows, SyntheticContentRows, SyntheticHateRows} {
 		a, b := gen(500, 7), gen(500, 7)
-		if !slices.Equal(a, b) {
+		if !slices.EqualFunc(a, b, func(x, y Row) bool { return x.Text == y.Text && x.Source == y.Source && x.Category == y.Category }) {
 			t.Fatal("same seed gave different rows")
 		}
 		pos, seen := 0, map[string]bool{}
@@ -45,6 +45,17 @@ func TestSyntheticRowsAreDeterministicAndMixed(t *testing.T) {
 		}
 		if len(a) < 450 || pos < len(a)/4 || pos > 3*len(a)/4 {
 			t.Errorf("%d rows, %d harmful: want about 500, both classes well represented", len(a), pos)
+		}
+	}
+}
+
+func TestDisputedVotes(t *testing.T) {
+	for label, want := range map[string][]string{
+		"neither (votes h/o/n=0/0/3)": nil, "neither (votes h/o/n=1/0/2)": {"HATE"},
+		"neither (votes h/o/n=0/1/2)": nil, "neither (votes h/o/n=1/1/4)": {"HATE"}, "SH": nil,
+	} {
+		if got := disputed(label); !slices.Equal(got, want) {
+			t.Errorf("disputed(%q) = %v, want %v", label, got, want)
 		}
 	}
 }

@@ -15,6 +15,9 @@ type Example struct {
 	Targets []int8
 	// Weight scales the example's loss (0 means 1).
 	Weight float64
+	// SeparateOnly keeps the example out of the shared head: it trains only the labels
+	// of Options.Separate.
+	SeparateOnly bool
 }
 
 // Options tune training; zero values take the defaults.
@@ -36,6 +39,10 @@ type Options struct {
 	// compete for its few dimensions: a category with many varied training rows can
 	// crowd the others out of it.
 	Separate []string
+	// Auxiliary keeps the separated labels as outputs of the shared head during training
+	// (they are dropped from the model): the shared embedding is then trained as if no
+	// label had been separated.
+	Auxiliary bool
 }
 
 func (o *Options) defaults() {
@@ -67,14 +74,24 @@ func Train(examples []Example, opt Options) *Model {
 	}
 	m := &Model{Labels: append([]string(nil), opt.Labels...), Thresholds: make([]Thresholds, len(opt.Labels)), Buckets: opt.Buckets,
 		CharGrams: opt.CharGrams, Concepts: opt.Concepts, Dim: opt.Dim}
-	var shared []int
+	var shared, trained []int
 	for l, name := range opt.Labels {
 		if !slices.Contains(opt.Separate, name) {
 			shared = append(shared, l)
 		}
+		if opt.Auxiliary || !slices.Contains(opt.Separate, name) {
+			trained = append(trained, l)
+		}
 	}
 	if len(shared) > 0 {
-		m.heads = append(m.heads, trainHead(examples, feats, shared, opt))
+		var ex []Example
+		var fs [][]uint32
+		for i, e := range examples {
+			if !e.SeparateOnly {
+				ex, fs = append(ex, e), append(fs, feats[i])
+			}
+		}
+		m.heads = append(m.heads, trainHead(ex, fs, trained, opt).keep(shared, opt.Dim))
 	}
 	for l, name := range opt.Labels {
 		if slices.Contains(opt.Separate, name) {
@@ -82,6 +99,21 @@ func Train(examples []Example, opt Options) *Model {
 		}
 	}
 	return m
+}
+
+// keep drops the outputs of the labels not in labels.
+func (h head) keep(labels []int, dim int) head {
+	if len(labels) == len(h.labels) {
+		return h
+	}
+	k := head{labels: labels, emb: h.emb, scale: h.scale}
+	for j, l := range h.labels {
+		if slices.Contains(labels, l) {
+			k.out = append(k.out, h.out[j*dim:(j+1)*dim]...)
+			k.bias = append(k.bias, h.bias[j])
+		}
+	}
+	return k
 }
 
 // trainHead fits one embedding table and the outputs of labels on the examples' targets

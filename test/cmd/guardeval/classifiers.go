@@ -100,7 +100,7 @@ func classifierReport(dir string, cross bool) error {
 		return nil
 	}
 	fmt.Println("\nCross-source, harmful content: a model fitted (and calibrated) without the source, measured on all of its rows.")
-	printCross(cs.CrossSource(crows, []string{"advbench", "harmbench", "strongreject", "jailbreakbench", "simplesafetytests", "openai_moderation", "davidson_hate_offensive", eval.SyntheticContentSource}))
+	printCross(cs.CrossSource(crows, []string{"advbench", "harmbench", "strongreject", "jailbreakbench", "simplesafetytests", "openai_moderation", "davidson_hate_offensive", eval.SyntheticContentSource, eval.SyntheticHateSource}))
 	fmt.Println("\nCross-source, prompt attack: fitted without the source, measured on it (benign sources: false-positive rate).")
 	fmt.Println("(held out deepset: a model of the synthetic attacks and the benign sources, measured on the real injections;")
 	fmt.Println(" held out synthetic_attacks: a model of deepset and the benign sources, measured on the generated attacks and look-alikes)")
