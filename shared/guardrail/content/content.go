@@ -1,7 +1,7 @@
 // Package content holds the harmful-content classifier for Amazon Bedrock's content
 // filter categories HATE, INSULTS, SEXUAL, VIOLENCE and MISCONDUCT: a textclass model
 // (hashed word, bigram and WordNet concept embeddings, averaged, one logistic output per
-// category) trained by `go run ./test/cmd/guardtrain` on the harmful-content data and on
+// category; HATE reads an embedding table of its own) trained by `go run ./test/cmd/guardtrain` on the harmful-content data and on
 // generated rows (benign uses of charged words, hate without slurs, insults to the
 // reader) and embedded in the binary, with per-category LOW/MEDIUM/HIGH thresholds chosen on
 // held-back rows. It reads words, not intent: paraphrased harm without harmful words can

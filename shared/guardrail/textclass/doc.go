@@ -9,6 +9,11 @@
 // the content model leaves them out, because on its tweets they tied ordinary words to
 // rare harmful ones by spelling ("class" to "ass").
 //
+// A label can have an embedding table of its own (Options.Separate): the model then has
+// several heads over the same features, each averaged apart. The content model gives
+// HATE one, so that the statements about groups written for HATE do not move the other
+// categories.
+//
 // Training (Train) is single-threaded stochastic gradient descent with a seeded shuffle,
 // so the same examples and options give the same model byte for byte on a given
 // platform. A model file (MarshalBinary) stores the embeddings as 8-bit integers with a
