@@ -5,7 +5,8 @@
 # standard library's time.Now that adds the offset; monotonic time is unchanged, so
 # timeouts and sleeps behave. Only Go's clock moves: file times and external processes
 # (a browser, a signer) keep the real date, so tests comparing with those are expected
-# to fail here (fsblob's LastModified, sigv4's Smithy signer, the browser tests).
+# to fail here (fsblob's LastModified and cellblob's over it, sigv4's Smithy signer, the
+# browser tests).
 #
 #   test/anydate.sh                              # ./... five years ahead
 #   AT=2028-02-29T23:57:00Z test/anydate.sh ./shared/usage/...   # across a leap day's midnight

@@ -59,9 +59,10 @@ type platform struct {
 }
 
 func newPlatform(t *testing.T) *platform {
-	st := memstore.New()
 	p := &platform{t: t, now: day0}
 	clock := func() time.Time { return p.now }
+	// The store judges the usage records' expiry by the story's clock, not today's date.
+	st := memstore.New(memstore.WithClock(clock))
 	p.tn = tenant.NewService(st, tenant.WithClock(clock))
 	p.reg = registry.NewService(st, registry.WithClock(clock))
 	if err := p.reg.SeedBuiltins(context.Background()); err != nil {
