@@ -5,7 +5,7 @@
 # standard library's time.Now that adds the offset; monotonic time is unchanged, so
 # timeouts and sleeps behave. Only Go's clock moves: file times and external processes
 # (a browser, a signer) keep the real date, so tests comparing with those are expected
-# to fail here (fsblob's LastModified and cellblob's over it, sigv4's Smithy signer, the
+# to fail here (fsblob's LastModified and cellblob's and sealedblob's over it, sigv4's Smithy signer, the
 # browser tests).
 #
 #   test/anydate.sh                              # ./... five years ahead

@@ -17,6 +17,15 @@
 //	h, err := platform.Handler(p, platform.TenantEdge(p), platform.GatewayAPIs()...) // serve
 //
 // Locally: NewLocalRuntime (backends), New (build), LocalRuntime.Serve (serve all of it).
+//
+// Tenants' data lives in cells (cells.go). The platform's own records (tenant directory,
+// credentials, registry, guardrail baseline, tool catalog, audit trail, executions'
+// indexes) always stay in the pool cell; a pool tenant's data shares it, a silo tenant's
+// lives in a cell of its own (locally <data dir>/tenants/<id>/, sealed with the tenant's
+// key). TenantCells.Routed is the one mechanism: the pool cell's stores behind routers
+// that place every record and object by the tenant its key or data names, passed as
+// Backends.Data, so capabilities never see tiers. MoveTenant moves a pool tenant into a
+// cell of its own.
 package platform
 
 import (
