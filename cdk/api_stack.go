@@ -230,6 +230,8 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	// Approvals complete the run's waiting task (granted on the agent machine only).
 	allow(gw.Role, []string{"states:SendTaskSuccess"}, agentRuns.StateMachineArn())
 	gw.AddEnvironment("PLINTH_AGENT_STATE_MACHINE_ARN", agentRuns.StateMachineArn())
+	// /mcp and agents answered in the request call Lambda tool servers.
+	grantToolServers(gw)
 
 	auth := newFn("authorizer", "Plinth API-key authorizer: resolves a key to its tenant", 10, 256, 0)
 	// Keys and tenants are the control plane's: they stay in the pool table for every tier.

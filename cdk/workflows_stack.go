@@ -415,11 +415,5 @@ func grantAgentTask(w *WorkflowsStack, f *Function) {
 	grantSecretRead(f.Role, data.ProviderSecret, data.Key)
 	grantBedrockInvoke(f.Role)
 	grantBedrockGuardrail(f.Role)
-	allow(f.Role, []string{"lambda:InvokeFunction"}, awscdk.Fn_Join(jsii.String(""), &[]*string{
-		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":lambda:"), awscdk.Aws_REGION(), jsii.String(":"),
-		awscdk.Aws_ACCOUNT_ID(), jsii.String(":function:plinth-tool-*"),
-	}))
-	suppress(f.Role, true, nagSuppression("AwsSolutions-IAM5",
-		"Lambda tool servers are registered at run time; the agent may invoke only functions named plinth-tool-*.",
-		`/^Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:plinth-tool-\*$/g`))
+	grantToolServers(f)
 }
