@@ -46,3 +46,44 @@ func TestIAMCallers(t *testing.T) {
 		}
 	})
 }
+
+// TestIAMCallersOnMCP: an IAM principal mapped to a tenant uses /mcp as an API key of the
+// tenant would: it lists the tools granted to its tenant and calls them, on both runtimes.
+func TestIAMCallersOnMCP(t *testing.T) {
+	onBoth(t, func(t *testing.T, rt runtime) {
+		onboard(t, rt)
+		for _, c := range []struct {
+			path string
+			body any
+			want int
+		}{
+			{"/admin/tenants/acme/iam-principals", map[string]any{"arn": appRole}, http.StatusCreated},
+			{"/admin/tool-servers", map[string]any{"id": "guard", "kind": "builtin", "builtin": "guardrail"}, http.StatusCreated},
+			{"/admin/tool-servers/guard/review", map[string]any{"decision": "approve", "reviewer": "alice"}, http.StatusOK},
+			{"/admin/tenants/acme/tool-grants", map[string]any{"server": "guard"}, http.StatusCreated},
+		} {
+			if r := rt.do(t, call{Method: "POST", Path: c.path, Admin: true, ContentType: "application/json", Body: jsonBody(c.body)}); r.Status != c.want {
+				t.Fatalf("POST %s: %v", c.path, r)
+			}
+		}
+		meta := map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": map[string]any{}}
+		mcp := func(who, method string, params map[string]any) reply {
+			h := http.Header{"Accept": {"application/json, text/event-stream"}, "Mcp-Protocol-Version": {"2026-07-28"}, "Mcp-Method": {method}}
+			if name, ok := params["name"].(string); ok {
+				h.Set("Mcp-Name", name)
+			}
+			return rt.do(t, call{Method: "POST", Path: "/mcp", IAM: who, ContentType: "application/json", Header: h,
+				Body: jsonBody(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})})
+		}
+		if r := mcp(appSession, "tools/list", map[string]any{"_meta": meta}); r.Status != http.StatusOK || !r.contains(`"guardrail_check"`) {
+			t.Fatalf("tools/list as %s: %v", appSession, r)
+		}
+		r := mcp(appSession, "tools/call", map[string]any{"_meta": meta, "name": "guardrail_check", "arguments": map[string]any{"text": "hello"}})
+		if r.Status != http.StatusOK || !r.contains(`\"action\":\"NONE\"`) {
+			t.Fatalf("tools/call as %s: %v", appSession, r)
+		}
+		if r := mcp(strangerSession, "tools/list", map[string]any{"_meta": meta}); r.Status != http.StatusForbidden && r.Status != http.StatusUnauthorized {
+			t.Fatalf("an unmapped principal on /mcp: %v", r)
+		}
+	})
+}
