@@ -11,7 +11,7 @@ import (
 
 func TestUsageByKeyAndFirstCall(t *testing.T) {
 	ctx := context.Background()
-	st := memstore.New()
+	st := memstore.New(memstore.WithClock(testNow)) // records expire by the test's clock, not today's
 	led := usage.NewLedger(st, 0)
 	at := func(d, h int) time.Time { return day1.AddDate(0, 0, d).Add(time.Duration(h) * time.Hour) }
 	recs := []usage.Record{
