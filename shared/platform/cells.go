@@ -114,7 +114,7 @@ type TenantCells struct {
 
 	log *slog.Logger
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	warned  map[string]time.Time
 	tiers   map[string]placed
 	cells   map[string]*Cell
@@ -144,9 +144,9 @@ type placed struct {
 // which is not remembered: it may be created later) and whether it is moving between
 // cells.
 func (pl *TenantCells) placement(ctx context.Context, id string) (placed, error) {
-	pl.mu.Lock()
+	pl.mu.RLock()
 	t, ok := pl.tiers[id]
-	pl.mu.Unlock()
+	pl.mu.RUnlock()
 	if ok {
 		return t, nil
 	}
@@ -194,11 +194,13 @@ func (pl *TenantCells) cell(ctx context.Context, id string) (*Cell, error) {
 // siloCell opens the tenant's own cell (once), whatever its tier: a tenant moving into
 // its cell needs it before it is its cell.
 func (pl *TenantCells) siloCell(ctx context.Context, id string) (*Cell, error) {
-	pl.mu.Lock()
-	if c, ok := pl.cells[id]; ok {
-		pl.mu.Unlock()
+	pl.mu.RLock()
+	c, ok := pl.cells[id]
+	pl.mu.RUnlock()
+	if ok {
 		return c, nil
 	}
+	pl.mu.Lock()
 	lock, ok := pl.opening[id]
 	if !ok {
 		lock = &sync.Mutex{}
@@ -207,9 +209,9 @@ func (pl *TenantCells) siloCell(ctx context.Context, id string) (*Cell, error) {
 	pl.mu.Unlock()
 	lock.Lock()
 	defer lock.Unlock()
-	pl.mu.Lock()
-	c, ok := pl.cells[id]
-	pl.mu.Unlock()
+	pl.mu.RLock()
+	c, ok = pl.cells[id]
+	pl.mu.RUnlock()
 	if ok {
 		return c, nil
 	}
