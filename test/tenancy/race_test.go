@@ -214,8 +214,12 @@ func TestBudgetHoldsAcrossInstances(t *testing.T) {
 			if res.ok == 0 || res.limited == 0 {
 				t.Fatalf("the race should both admit and refuse: %+v", res)
 			}
-			if res.codes["insufficient_quota"] != res.limited {
-				t.Errorf("refusals %v, want all insufficient_quota", res.codes)
+			// A refusal is the budget (insufficient_quota) or, when the store's transaction
+			// retries run out under contention, a 429 to try again (rate_limit_exceeded with
+			// Retry-After, as shared/quota documents); never anything else, and the budget
+			// must be what stops the race.
+			if res.codes["insufficient_quota"] == 0 || res.codes["insufficient_quota"]+res.codes["rate_limit_exceeded"] != res.limited {
+				t.Errorf("refusals %v, want insufficient_quota (and rate_limit_exceeded only for contention)", res.codes)
 			}
 			c.flush(t)
 			spent := recordedSpend(t, servers[1], key)
