@@ -117,13 +117,15 @@ func TestUsageThroughSQSOnTheWire(t *testing.T) {
 
 	// The gateway's side: the platform as the gateway function builds it, spooling usage
 	// to the queue.
+	// Both functions run on the test's clock: the table judges the ledger's idempotency
+	// markers' expiry by it, whatever today's date is.
+	at := time.Date(2031, 3, 4, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return at }
 	b, err := platform.AWSBackends(ctx, platform.AWSConfig{Table: "plinth", AWS: &sdk, DynamoDB: ddb, SQS: q,
-		UsageQueueURL: aws.ToString(main.QueueUrl), Logger: quiet})
+		UsageQueueURL: aws.ToString(main.QueueUrl), Logger: quiet, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2031, 3, 4, 12, 0, 0, 0, time.UTC)
-	b.Clock = func() time.Time { return at }
 	gw, err := platform.New(ctx, b)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +146,7 @@ func TestUsageThroughSQSOnTheWire(t *testing.T) {
 
 	// The usage function's side, and the event source mapping that feeds it.
 	drain, err := newHandler(ctx, platform.AWSConfig{Table: "plinth", AWS: &sdk, DynamoDB: ddb, SQS: q,
-		UsageDLQURL: aws.ToString(dlq.QueueUrl)}, quiet)
+		UsageDLQURL: aws.ToString(dlq.QueueUrl), Clock: clock}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
