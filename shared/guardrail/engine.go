@@ -30,8 +30,10 @@ type Delegate interface {
 
 // Engine applies guardrail policies. It is safe for concurrent use.
 type Engine struct {
-	attack   *textclass.Model
-	content  *textclass.Model
+	// The classifiers are decoded on first use: a platform whose policies use no
+	// content filter or prompt-attack filter never holds them in memory.
+	attack   lazyModel
+	content  lazyModel
 	embedder topics.Embedder
 	delegate Delegate
 	now      func() time.Time
@@ -56,41 +58,48 @@ func WithEmbedder(e topics.Embedder) Option { return func(en *Engine) { en.embed
 func WithDelegate(d Delegate) Option { return func(en *Engine) { en.delegate = d } }
 
 // WithAttackModel replaces the embedded prompt-attack model.
-func WithAttackModel(m *textclass.Model) Option { return func(en *Engine) { en.attack = m } }
+func WithAttackModel(m *textclass.Model) Option { return func(en *Engine) { en.attack.set(m) } }
 
 // WithContentModel replaces the embedded harmful-content model; its labels must include
 // the content filter types it should score (HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT).
-func WithContentModel(m *textclass.Model) Option { return func(en *Engine) { en.content = m } }
+func WithContentModel(m *textclass.Model) Option { return func(en *Engine) { en.content.set(m) } }
 
-// New builds an engine with the embedded models.
+// New builds an engine with the embedded models. They are decoded when a policy first
+// needs them (a content filter or the prompt-attack filter), not here.
 func New(opts ...Option) (*Engine, error) {
 	e := &Engine{cache: map[cacheKey]*Compiled{}, now: time.Now}
+	e.attack.load = attack.Model
+	e.content.load = content.Model
 	for _, o := range opts {
 		o(e)
 	}
-	if e.attack == nil {
-		m, err := attack.Model()
-		if err != nil {
-			return nil, fmt.Errorf("load prompt-attack model: %w", err)
-		}
-		e.attack = m
-	}
-	if e.content == nil {
-		m, err := content.Model()
-		if err != nil {
-			return nil, fmt.Errorf("load harmful-content model: %w", err)
-		}
-		e.content = m
-	}
-	e.pool.New = func() any {
-		return &scratch{attack: e.attack.NewScratch(), content: e.content.NewScratch()}
-	}
+	e.pool.New = func() any { return &scratch{} }
 	return e, nil
 }
 
+// lazyModel is a classifier decoded once, on first use.
+type lazyModel struct {
+	once  sync.Once
+	load  func() (*textclass.Model, error)
+	model *textclass.Model
+	err   error
+}
+
+func (l *lazyModel) set(m *textclass.Model) {
+	l.load = func() (*textclass.Model, error) { return m, nil }
+}
+
+func (l *lazyModel) get() (*textclass.Model, error) {
+	l.once.Do(func() { l.model, l.err = l.load() })
+	return l.model, l.err
+}
+
+// loaded reports whether the model has been decoded (for tests).
+func (l *lazyModel) loaded() bool { return l.model != nil }
+
 type scratch struct {
 	ws      words.Scanner
-	attack  *textclass.Scratch
+	attack  *textclass.Scratch // made on first use, like the engine's models
 	content *textclass.Scratch
 	ents    []pii.Entity
 	wm      []words.Match
@@ -365,13 +374,20 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 				}
 			}
 			if needCats {
-				probs := e.content.Predict(sc.content, sc.ws.Tokens())
-				for l, label := range e.content.Labels {
+				m, err := e.content.get()
+				if err != nil {
+					return ApplyResponse{}, evaluation{}, fmt.Errorf("load harmful-content model: %w", err)
+				}
+				if sc.content == nil {
+					sc.content = m.NewScratch()
+				}
+				probs := m.Predict(sc.content, sc.ws.Tokens())
+				for l, label := range m.Labels {
 					rule, ok := sr.content[label]
 					if !ok {
 						continue
 					}
-					conf := e.content.Thresholds[l].Confidence(probs[l])
+					conf := m.Thresholds[l].Confidence(probs[l])
 					if conf == StrengthNone {
 						continue
 					}
@@ -386,8 +402,15 @@ func (e *Engine) apply(ctx context.Context, c *Compiled, req ApplyRequest) (Appl
 				}
 			}
 			if rule, ok := sr.content[FilterPromptAttack]; ok && req.Source == SourceInput && !b.trusted {
-				score := e.attack.Predict(sc.attack, sc.ws.Tokens())[0]
-				conf := e.attack.Thresholds[0].Confidence(score)
+				m, err := e.attack.get()
+				if err != nil {
+					return ApplyResponse{}, evaluation{}, fmt.Errorf("load prompt-attack model: %w", err)
+				}
+				if sc.attack == nil {
+					sc.attack = m.NewScratch()
+				}
+				score := m.Predict(sc.attack, sc.ws.Tokens())[0]
+				conf := m.Thresholds[0].Confidence(score)
 				if conf != StrengthNone {
 					f := ContentFinding{Type: FilterPromptAttack, Confidence: conf, FilterStrength: rule.strength,
 						Action: FindingNone, Detected: true, Score: round3(score)}
