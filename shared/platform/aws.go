@@ -122,6 +122,12 @@ type AWSConfig struct {
 	CustomizationKeyARN          string
 	CustomizationRoleARN         string
 	CustomizationStateMachineARN string
+	// SiloTenants is PLINTH_SILO_TENANTS: the silo tenants' own tables and buckets (JSON,
+	// see EnvSiloTenants). When set, the platform's data is routed by tenant: a silo
+	// tenant's records and objects go to its own table and buckets, never the pool's, and
+	// a tenant the directory calls silo with no entry here is refused rather than kept in
+	// the pool. Unset, every tenant's data is in the pool table and buckets.
+	SiloTenants string
 
 	// AWS is the SDK configuration; nil loads the default chain (Lambda's role).
 	AWS *aws.Config
@@ -173,6 +179,7 @@ func AWSConfigFromEnv() AWSConfig {
 		CustomizationKeyARN:          os.Getenv(EnvCustomizationKeyARN),
 		CustomizationRoleARN:         os.Getenv(EnvCustomizationRoleARN),
 		CustomizationStateMachineARN: os.Getenv(EnvCustomizationStateMachineARN),
+		SiloTenants:                  os.Getenv(EnvSiloTenants),
 	}
 }
 
@@ -182,10 +189,16 @@ func AWSConfigFromEnv() AWSConfig {
 // Manager for provider keys, Step Functions for runs, EventBridge Scheduler for
 // evaluation schedules and the event bus for evaluation events, CloudWatch EMF metrics,
 // and X-Ray tracing of AWS and provider calls when the function traces. Only the table
-// is required; clients are built only for what is configured.
+// is required; clients are built only for what is configured. With silo tenants
+// (PLINTH_SILO_TENANTS) the data is routed by tenant as locally: Backends.Cells holds the
+// silo tenants' cells, each its own table and buckets encrypted by its own KMS key.
 func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 	if cfg.Table == "" {
 		return Backends{}, fmt.Errorf("%s: %w", EnvTable, ErrMissingConfig)
+	}
+	silos, err := ParseSiloTenants(cfg.SiloTenants)
+	if err != nil {
+		return Backends{}, err
 	}
 	b := Backends{Log: cfg.Logger, Tracer: cfg.Tracer, Metrics: cfg.Metrics, Upstream: cfg.UpstreamHTTPClient,
 		GuardrailEmbeddingModel: cfg.GuardrailEmbeddingModel, Clock: cfg.Clock}
@@ -264,6 +277,14 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 		b.Data.Vectors = s3vectors.New(api, cfg.VectorBucket)
 	}
 	b.Data.IndexBackend = cfg.IndexBackend
+	if len(silos) > 0 {
+		client := cfg.S3
+		if client == nil {
+			client = s3.NewFromConfig(sdk)
+		}
+		b.Cells = NewTenantCells(b.Data, &awsSilos{tenants: silos, db: db, s3: client, clock: b.Clock}, b.Log)
+		b.Data = b.Cells.Routed()
+	}
 	secrets := cfg.SecretsManager
 	b.Secrets = secretstore.New(func() secretstore.API {
 		if secrets != nil {

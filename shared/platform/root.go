@@ -26,6 +26,11 @@
 // that place every record and object by the tenant its key or data names, passed as
 // Backends.Data, so capabilities never see tiers. MoveTenant moves a pool tenant into a
 // cell of its own.
+//
+// In AWS a silo tenant's cell is its own DynamoDB table and S3 buckets (named to the
+// functions by PLINTH_SILO_TENANTS), encrypted at rest by the tenant's own KMS key
+// through the table's and buckets' own server-side encryption, so there is no envelope
+// layer there: disabling that key makes the tenant's data unreadable.
 package platform
 
 import (

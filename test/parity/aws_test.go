@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/johannesboyne/gofakes3"
@@ -49,6 +50,13 @@ const (
 	account         = "123456789012"
 	adminRoleARN    = "arn:aws:iam::" + account + ":role/plinth-admin"
 	documentsPrefix = "tenants/"
+	// The silo tenant the emulated deployment was given (cdk context tenants with tier
+	// silo): its own table and buckets, named to it by PLINTH_SILO_TENANTS.
+	siloTenant    = "globex"
+	siloTable     = "plinth-silo-globex"
+	siloDocuments = "plinth-globex-documents"
+	siloIndex     = "plinth-globex-index"
+	siloEval      = "plinth-globex-evals"
 )
 
 func stateMachineARN(name string) string {
@@ -61,6 +69,9 @@ func stateMachineARN(name string) string {
 // the state machines' definitions, S3 notifications starting ingestion, and Step
 // Functions executions, all over DynamoDB (minidyn) and S3 (gofakes3).
 type awsRT struct {
+	// ddb and s3 reach the emulators directly, to see where data landed.
+	ddb        *dynamodb.Client
+	s3         *s3.Client
 	routes     []apiroutes.Route
 	functions  map[string]func(context.Context, events.APIGatewayProxyRequest) (reply, error)
 	authorizer *authorizer.Handler
@@ -86,19 +97,21 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	db := httptest.NewServer(miniserver.NewServer())
 	t.Cleanup(db.Close)
 	ddb := dynalite.Client(db.URL)
-	if err := dynamostore.CreateTable(ctx, ddb, table); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{table, siloTable} {
+		if err := dynamostore.CreateTable(ctx, ddb, name); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(s3srv.Close)
 	s3c := s3.New(s3.Options{Region: "eu-west-1", BaseEndpoint: aws.String(s3srv.URL), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
-	for _, b := range []string{documentsBucket, indexBucket, evalBucket} {
+	for _, b := range []string{documentsBucket, indexBucket, evalBucket, siloDocuments, siloIndex, siloEval} {
 		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rt := &awsRT{routes: apiroutes.All(), functions: map[string]func(context.Context, events.APIGatewayProxyRequest) (reply, error){},
+	rt := &awsRT{ddb: ddb, s3: s3c, routes: apiroutes.All(), functions: map[string]func(context.Context, events.APIGatewayProxyRequest) (reply, error){},
 		exec: flow.NewExecutor(flow.WithLogger(quiet()))}
 	t.Cleanup(func() { _ = rt.exec.Close(context.Background()) })
 
@@ -107,7 +120,9 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	sdk := e.sdk
 	cfg := platform.AWSConfig{Table: table, DocumentsBucket: documentsBucket, IndexBucket: indexBucket, EvalBucket: evalBucket,
 		AWS: &sdk, DynamoDB: ddb, S3: &notifyingS3{Client: s3c, rt: rt}, StepFunctions: &stepFunctions{rt: rt},
-		Logger: quiet(), Metrics: emf.New(io.Discard)}
+		Logger: quiet(), Metrics: emf.New(io.Discard),
+		SiloTenants: string(jsonBody(map[string]any{siloTenant: map[string]string{"table": siloTable,
+			"documents_bucket": siloDocuments, "index_bucket": siloIndex, "eval_bucket": siloEval}}))}
 	build := func(cfg platform.AWSConfig) *platform.Platform {
 		b, err := platform.AWSBackends(ctx, cfg)
 		if err != nil {
@@ -418,7 +433,7 @@ func (rt *awsRT) enqueue(machine string, input json.RawMessage) {
 }
 
 // notifyingS3 is the S3 client of every function: changes under tenants/ in the
-// documents bucket start ingestion, as the stack's EventBridge rule does, with the
+// documents bucket or the silo tenant's start ingestion, as the stack's EventBridge rule does, with the
 // input the rule's transformer gives the state machine (cdk/workflows_stack.go).
 type notifyingS3 struct {
 	s3blob.Client
@@ -427,7 +442,7 @@ type notifyingS3 struct {
 }
 
 func (s *notifyingS3) notify(detailType, bucket, key, reason string) {
-	if bucket != documentsBucket || !strings.HasPrefix(key, documentsPrefix) {
+	if (bucket != documentsBucket && bucket != siloDocuments) || !strings.HasPrefix(key, documentsPrefix) {
 		return
 	}
 	n := s.seq.Add(1)

@@ -1,0 +1,172 @@
+package parity
+
+import (
+	"bytes"
+	"context"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// TestSiloTenantOnAWS: on the AWS handlers, a silo tenant's documents, ingestion
+// intermediates, index and records land in its own table and buckets (PLINTH_SILO_TENANTS)
+// and none in the pool's, a pool tenant's stay in the pool, and neither reads the other's.
+func TestSiloTenantOnAWS(t *testing.T) {
+	rt := newAWS(t, newEnv(t))
+	admin := func(method, path string, body any, want int) reply {
+		t.Helper()
+		r := rt.do(t, call{Method: method, Path: path, Admin: true, Body: jsonBody(body), ContentType: "application/json"})
+		if r.Status != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
+		}
+		return r
+	}
+	keys := map[string]string{}
+	for id, tier := range map[string]string{siloTenant: "silo", "acme": "pool"} {
+		admin("POST", "/admin/tenants", map[string]any{"id": id, "name": id, "isolation_tier": tier,
+			"allowed_models": []string{"local-chat", "local-embed"}}, http.StatusCreated)
+		var k struct {
+			Key string `json:"key"`
+		}
+		admin("POST", "/admin/tenants/"+id+"/keys", map[string]any{}, http.StatusCreated).decode(t, &k)
+		keys[id] = k.Key
+		admin("POST", "/admin/knowledge-bases", map[string]any{"tenant": id, "id": "docs"}, http.StatusCreated)
+	}
+	upload := func(id, text string) string {
+		t.Helper()
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, _ := mw.CreateFormFile("file", id+"-handbook.md")
+		_, _ = fw.Write([]byte(text))
+		_ = mw.Close()
+		r := rt.do(t, call{Method: "POST", Path: "/v1/knowledge-bases/docs/documents", Key: keys[id], Body: buf.Bytes(), ContentType: mw.FormDataContentType()})
+		var doc struct {
+			ID string `json:"id"`
+		}
+		r.decode(t, &doc)
+		if r.Status != http.StatusAccepted || doc.ID == "" {
+			t.Fatalf("%s's upload: %v", id, r)
+		}
+		eventually(t, id+"'s document indexed", func() (bool, string) {
+			var d struct{ Status string }
+			rt.do(t, call{Method: "GET", Path: "/v1/knowledge-bases/docs/documents/" + doc.ID, Key: keys[id]}).decode(t, &d)
+			return d.Status == "indexed", d.Status
+		})
+		return doc.ID
+	}
+	globexDoc := upload(siloTenant, "# Travel\n\nGlobex staff fly business class on flights over six hours.\n")
+	acmeDoc := upload("acme", "# Leave\n\nAcme parental leave lasts twenty weeks.\n")
+
+	retrieve := func(id, query string) reply {
+		return rt.do(t, call{Method: "POST", Path: "/v1/knowledge-bases/docs/retrieve", Key: keys[id],
+			Body: jsonBody(map[string]any{"query": query, "top_k": 5}), ContentType: "application/json"})
+	}
+	if r := retrieve(siloTenant, "business class flights"); r.Status != 200 || !r.contains("six hours") || r.contains("twenty weeks") {
+		t.Fatalf("the silo tenant's retrieval: %v", r)
+	}
+	if r := retrieve("acme", "business class flights"); r.Status != 200 || r.contains("six hours") {
+		t.Fatalf("the pool tenant retrieved the silo tenant's document: %v", r)
+	}
+	// Neither tenant reads the other's document, by its ID, in a knowledge base of the
+	// same name.
+	for _, c := range []struct{ who, doc string }{{"acme", globexDoc}, {siloTenant, acmeDoc}} {
+		r := rt.do(t, call{Method: "GET", Path: "/v1/knowledge-bases/docs/documents/" + c.doc, Key: keys[c.who]})
+		if r.Status != http.StatusNotFound || r.contains("six hours", "twenty weeks") {
+			t.Fatalf("%s reading %s: %v, want 404", c.who, c.doc, r)
+		}
+	}
+
+	ctx := context.Background()
+	objects := func(bucket string) []string {
+		t.Helper()
+		out, err := rt.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, o := range out.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+		return keys
+	}
+	pool := append(append(objects(documentsBucket), objects(indexBucket)...), objects(evalBucket)...)
+	for _, k := range pool {
+		if strings.Contains(k, siloTenant) {
+			t.Errorf("the pool's buckets hold the silo tenant's object %s", k)
+		}
+	}
+	siloDocs := objects(siloDocuments)
+	if !containsPrefix(siloDocs, "tenants/"+siloTenant+"/") {
+		t.Errorf("the silo documents bucket has no tenants/%s/ object: %v", siloTenant, siloDocs)
+	}
+	if !containsPrefix(objects(siloIndex), "") {
+		t.Errorf("the silo index bucket is empty")
+	}
+	if !containsPrefix(pool, "tenants/acme/") {
+		t.Errorf("the pool tenant's document is not in the pool's buckets: %v", pool)
+	}
+	for _, k := range append(append(siloDocs, objects(siloIndex)...), objects(siloEval)...) {
+		if strings.Contains(k, "acme") {
+			t.Errorf("the silo tenant's buckets hold the pool tenant's object %s", k)
+		}
+	}
+
+	// Records: the silo tenant's knowledge base and documents are in its table; the pool
+	// table has the tenant's directory entry and keys (the platform's) and nothing of its
+	// data.
+	poolPKs, siloPKs := partitions(t, rt.ddb, table), partitions(t, rt.ddb, siloTable)
+	for _, pk := range poolPKs {
+		for _, p := range []string{"RAGKB#", "RAGDOC#", "USAGE#", "QUOTA#"} {
+			if strings.HasPrefix(pk, p) && strings.Contains(pk, siloTenant) {
+				t.Errorf("the pool table holds the silo tenant's partition %s", pk)
+			}
+		}
+	}
+	if !containsPrefix(siloPKs, "RAGDOC#"+siloTenant) || !containsPrefix(siloPKs, "RAGKB#"+siloTenant) {
+		t.Errorf("the silo table lacks the tenant's knowledge base and documents: %v", siloPKs)
+	}
+	if !containsPrefix(poolPKs, "RAGDOC#acme") {
+		t.Errorf("the pool tenant's documents are not in the pool table: %v", poolPKs)
+	}
+	for _, pk := range siloPKs {
+		if strings.Contains(pk, "acme") || strings.HasPrefix(pk, "APIKEY#") || strings.HasPrefix(pk, "TENANT") {
+			t.Errorf("the silo table holds %s, which is not the silo tenant's data", pk)
+		}
+	}
+}
+
+// partitions lists the distinct partition keys of a table.
+func partitions(t *testing.T, db *dynamodb.Client, name string) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	var out []string
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(name)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, item := range page.Items {
+			if s, ok := item["pk"].(*types.AttributeValueMemberS); ok && !seen[s.Value] {
+				seen[s.Value] = true
+				out = append(out, s.Value)
+			}
+		}
+	}
+	return out
+}
+
+func containsPrefix(list []string, prefix string) bool {
+	for _, s := range list {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
