@@ -55,6 +55,11 @@ func (s *Service) BedrockSyncTask() TaskFunc {
 		defer tick.Stop()
 		for {
 			pj, err := c.Get(ctx, spec, id)
+			if ctx.Err() != nil {
+				// The execution was stopped mid-call: stop the job with it.
+				_ = c.Stop(context.WithoutCancel(ctx), spec, id)
+				return nil, ctx.Err()
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%w: GetModelCustomizationJob: %v", ErrProvider, err)
 			}

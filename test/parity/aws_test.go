@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bedrock"
+	bedrocktypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -30,6 +32,8 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/auth/accesstoken"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
+	"github.com/plinth-ai/plinth/shared/customize"
+	"github.com/plinth-ai/plinth/shared/customize/customizetest"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/gateway/emf"
 	"github.com/plinth-ai/plinth/shared/platform"
@@ -57,6 +61,10 @@ const (
 	siloDocuments = "plinth-globex-documents"
 	siloIndex     = "plinth-globex-index"
 	siloEval      = "plinth-globex-evals"
+	// The customisation bucket, its KMS key and the role Bedrock assumes for jobs.
+	customizationBucket = "plinth-customization"
+	customizationKey    = "arn:aws:kms:eu-west-1:" + account + ":key/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b"
+	customizationRole   = "arn:aws:iam::" + account + ":role/PlinthWorkflows-CustomizationJobRole"
 )
 
 func stateMachineARN(name string) string {
@@ -79,16 +87,31 @@ type awsRT struct {
 	challenge string
 	exec      *flow.Executor
 	requests  atomic.Int64
+	// bedrock is Amazon Bedrock's model customisation API (the fake), which the
+	// customisation flow's .sync step and the functions call.
+	bedrock *customizetest.Bedrock
+	// backstop is the customize function EventBridge invokes with Bedrock's job
+	// state-change events.
+	backstop func(context.Context, json.RawMessage) (json.RawMessage, error)
+	// longTraining makes drain leave a flow once Bedrock has its job rather than wait
+	// for the job to end (set with the fake's jobs never ending).
+	longTraining atomic.Bool
 
 	mu      sync.Mutex
 	pending []pendingRun
+	// parked signals, per execution, that it is waiting for a task token (the
+	// customisation flow's approval): drain moves on without waiting for its end.
+	parked map[string]chan struct{}
 }
 
 // pendingRun is a state-machine execution API Gateway's answer came before: an
-// ingestion an S3 notification starts, or a run the admin function started.
+// ingestion an S3 notification starts, a run the admin function started, or (resume)
+// an execution a completed task token set going again.
 type pendingRun struct {
 	machine string
+	name    string
 	input   json.RawMessage
+	resume  string
 }
 
 func newAWS(t *testing.T, e *env) *awsRT {
@@ -106,14 +129,22 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	t.Cleanup(s3srv.Close)
 	s3c := s3.New(s3.Options{Region: "eu-west-1", BaseEndpoint: aws.String(s3srv.URL), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
-	for _, b := range []string{documentsBucket, indexBucket, evalBucket, siloDocuments, siloIndex, siloEval} {
+	for _, b := range []string{documentsBucket, indexBucket, evalBucket, siloDocuments, siloIndex, siloEval, customizationBucket} {
 		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	rt := &awsRT{ddb: ddb, s3: s3c, routes: apiroutes.All(), functions: map[string]func(context.Context, events.APIGatewayProxyRequest) (reply, error){},
-		exec: flow.NewExecutor(flow.WithLogger(quiet()))}
+		exec: flow.NewExecutor(flow.WithLogger(quiet())), parked: map[string]chan struct{}{}}
 	t.Cleanup(func() { _ = rt.exec.Close(context.Background()) })
+	rt.bedrock = customizetest.NewBedrock()
+	t.Cleanup(rt.bedrock.Close)
+	rt.bedrock.Region, rt.bedrock.Account, rt.bedrock.Bucket = "eu-west-1", account, customizationBucket
+	customizationBlobs, err := s3blob.New(s3c, customizationBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.bedrock.Blobs = customizationBlobs
 
 	// Every function gets the environment the CDK app gives it (cdk/workflows_stack.go
 	// commonEnvironment, plus the admin function's state machines).
@@ -177,7 +208,14 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	serve(apiroutes.FunctionGuardrails, gr, platform.TenantEdge(gr), platform.GuardrailsAPIs(), false)
 	ret := build(cfg)
 	serve(apiroutes.FunctionRetrieval, ret, platform.TenantEdge(ret), platform.RetrievalAPIs(), false)
-	adminCfg := cfg
+	// The fine-tuning, admin and customize functions get the customisation settings
+	// (cdk/workflows_stack.go customizationEnvironment).
+	custCfg := cfg
+	custCfg.CustomizationBucket, custCfg.CustomizationKeyARN, custCfg.CustomizationRoleARN = customizationBucket, customizationKey, customizationRole
+	custCfg.CustomizationStateMachineARN, custCfg.Bedrock = stateMachineARN(statemachines.Customization), rt.bedrock.Client()
+	ft := build(custCfg)
+	serve(apiroutes.FunctionFineTuning, ft, platform.TenantEdge(ft), platform.FineTuningAPIs(), false)
+	adminCfg := custCfg
 	adminCfg.EvaluationStateMachineARN = stateMachineARN(statemachines.Evaluation)
 	adminCfg.IngestionStateMachineARN = stateMachineARN(statemachines.Ingestion)
 	adm := build(adminCfg)
@@ -196,8 +234,27 @@ func newAWS(t *testing.T, e *env) *awsRT {
 		t.Fatal(err)
 	}
 	for name, tasks := range map[string]map[string]platform.TaskFunc{statemachines.Ingestion: ingest, statemachines.Evaluation: evalTasks} {
-		rt.register(t, name, tasks)
+		rt.register(t, name, tasks, nil)
 	}
+	// The customize function runs the customisation flow's tasks and the Bedrock backstop;
+	// Step Functions runs the nested evaluations and the Bedrock job (.sync).
+	custTasks, err := platform.CustomizeTasks(build(custCfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.backstop, err = platform.TaskHandler(custTasks, customize.TaskBedrockJobStateEvent, nil); err != nil {
+		t.Fatal(err)
+	}
+	rt.exec.Bind(flow.ResourceStartExecutionSync, nestedByName(rt.exec.StartExecutionSync()))
+	rt.exec.Bind(customize.ResourceBedrockSync, bedrockSync(rt.bedrock.Client(), func(jobName string) {
+		if rt.longTraining.Load() {
+			// The flow now waits on Bedrock for as long as the job takes.
+			rt.park(flow.ExecutionID(statemachines.Customization, jobName))
+		}
+	}))
+	rt.register(t, statemachines.Customization, custTasks, map[string]string{
+		customize.PlaceholderEvaluationMachine: stateMachineARN(statemachines.Evaluation),
+	})
 
 	st, err := dynamostore.New(ddb, table)
 	if err != nil {
@@ -225,8 +282,9 @@ func newAWS(t *testing.T, e *env) *awsRT {
 }
 
 // register loads a state machine's definition with every task bound to its Lambda
-// handler (the function's error type becoming the state's error, as Step Functions does).
-func (rt *awsRT) register(t *testing.T, name string, tasks map[string]platform.TaskFunc) {
+// handler (the function's error type becoming the state's error, as Step Functions does)
+// and the other placeholders substituted from extra.
+func (rt *awsRT) register(t *testing.T, name string, tasks map[string]platform.TaskFunc, extra map[string]string) {
 	t.Helper()
 	def, err := statemachines.Definition(name)
 	if err != nil {
@@ -234,16 +292,27 @@ func (rt *awsRT) register(t *testing.T, name string, tasks map[string]platform.T
 	}
 	subs := map[string]string{}
 	for _, ph := range statemachines.Placeholders(def) {
+		if v, ok := extra[ph]; ok {
+			subs[ph] = v
+			continue
+		}
 		h, err := platform.TaskHandler(tasks, ph, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		arn := "arn:aws:lambda:eu-west-1:" + account + ":function:plinth-" + ph
+		approval := ph == customize.TaskRequestApproval
 		rt.exec.Bind(arn, flow.TaskFunc(func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
 			out, err := h(ctx, in)
 			var ie messages.InvokeResponse_Error
 			if errors.As(err, &ie) {
 				return nil, &flow.TaskError{Type: ie.Type, Cause: ie.Message}
+			}
+			if approval && err == nil {
+				// The flow now waits for its task token.
+				var ref customize.JobRef
+				_ = json.Unmarshal(in, &ref)
+				rt.park(flow.ExecutionID(statemachines.Customization, ref.JobID))
 			}
 			return out, err
 		}))
@@ -401,7 +470,8 @@ func allows(doc events.APIGatewayCustomAuthorizerPolicy, methodARN string) bool 
 }
 
 // drain runs the executions requests caused, until none is left: ingestions S3
-// notifications start and runs the admin function started.
+// notifications start, runs the admin function started, fine-tuning flows (until they
+// end or wait for their approval) and flows an approval set going again.
 func (rt *awsRT) drain(t *testing.T) {
 	t.Helper()
 	for range 100 {
@@ -414,9 +484,15 @@ func (rt *awsRT) drain(t *testing.T) {
 		rt.pending = rt.pending[1:]
 		rt.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		ex, err := rt.exec.Start(ctx, run.machine, "", run.input)
+		id := run.resume
+		var err error
+		if id == "" {
+			var ex flow.Execution
+			ex, err = rt.exec.Start(ctx, run.machine, run.name, run.input)
+			id = ex.ID
+		}
 		if err == nil {
-			_, err = rt.exec.Wait(ctx, ex.ID)
+			err = rt.settle(ctx, id)
 		}
 		cancel()
 		if err != nil {
@@ -426,9 +502,47 @@ func (rt *awsRT) drain(t *testing.T) {
 	t.Fatal("executions keep starting executions")
 }
 
-func (rt *awsRT) enqueue(machine string, input json.RawMessage) {
+// settle waits until an execution has ended or waits for a task token.
+func (rt *awsRT) settle(ctx context.Context, id string) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := rt.exec.Wait(ctx, id)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-rt.parkedSignal(id):
+		return nil
+	}
+}
+
+func (rt *awsRT) parkedSignal(id string) chan struct{} {
 	rt.mu.Lock()
-	rt.pending = append(rt.pending, pendingRun{machine: machine, input: input})
+	defer rt.mu.Unlock()
+	ch, ok := rt.parked[id]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		rt.parked[id] = ch
+	}
+	return ch
+}
+
+// park records that an execution waits for a task token.
+func (rt *awsRT) park(id string) {
+	select {
+	case rt.parkedSignal(id) <- struct{}{}:
+	default:
+	}
+}
+
+func (rt *awsRT) enqueue(machine string, input json.RawMessage) {
+	rt.enqueueRun(pendingRun{machine: machine, input: input})
+}
+
+func (rt *awsRT) enqueueRun(run pendingRun) {
+	rt.mu.Lock()
+	rt.pending = append(rt.pending, run)
 	rt.mu.Unlock()
 }
 
@@ -471,7 +585,9 @@ func (s *notifyingS3) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput
 	return out, err
 }
 
-// stepFunctions starts executions of the platform's state machines (run by drain).
+// stepFunctions is the Step Functions API the functions call: it starts executions of
+// the platform's state machines (run by drain), stops them and completes their waiting
+// tasks. A named execution keeps its name; its ARN is the executor's execution ID.
 type stepFunctions struct {
 	rt *awsRT
 	n  atomic.Int64
@@ -479,14 +595,134 @@ type stepFunctions struct {
 
 func (s *stepFunctions) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
 	arn := aws.ToString(in.StateMachineArn)
-	for _, name := range []string{statemachines.Evaluation, statemachines.Ingestion} {
+	for _, name := range []string{statemachines.Evaluation, statemachines.Ingestion, statemachines.Customization} {
 		if arn == stateMachineARN(name) {
-			s.rt.enqueue(name, json.RawMessage(aws.ToString(in.Input)))
-			exec := strings.Replace(arn, ":stateMachine:", ":execution:", 1) + fmt.Sprintf(":run-%d", s.n.Add(1))
-			return &sfn.StartExecutionOutput{ExecutionArn: aws.String(exec), StartDate: aws.Time(time.Now())}, nil
+			run := pendingRun{machine: name, name: aws.ToString(in.Name), input: json.RawMessage(aws.ToString(in.Input))}
+			if run.name == "" {
+				run.name = fmt.Sprintf("run-%d", s.n.Add(1))
+			}
+			s.rt.enqueueRun(run)
+			return &sfn.StartExecutionOutput{ExecutionArn: aws.String(flow.ExecutionID(name, run.name)), StartDate: aws.Time(time.Now())}, nil
 		}
 	}
 	return nil, fmt.Errorf("StateMachineDoesNotExist: %s", arn)
+}
+
+func (s *stepFunctions) StopExecution(ctx context.Context, in *sfn.StopExecutionInput, _ ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error) {
+	_, err := s.rt.exec.Stop(ctx, aws.ToString(in.ExecutionArn), aws.ToString(in.Error), aws.ToString(in.Cause))
+	if err != nil && !errors.Is(err, flow.ErrNotRunning) {
+		return nil, err
+	}
+	return &sfn.StopExecutionOutput{StopDate: aws.Time(time.Now())}, nil
+}
+
+func (s *stepFunctions) SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
+	if err := s.rt.exec.SendTaskSuccess(ctx, aws.ToString(in.TaskToken), json.RawMessage(aws.ToString(in.Output))); err != nil {
+		return nil, err
+	}
+	s.rt.resumeWaiting()
+	return &sfn.SendTaskSuccessOutput{}, nil
+}
+
+func (s *stepFunctions) SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, _ ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error) {
+	if err := s.rt.exec.SendTaskFailure(ctx, aws.ToString(in.TaskToken), aws.ToString(in.Error), aws.ToString(in.Cause)); err != nil {
+		return nil, err
+	}
+	s.rt.resumeWaiting()
+	return &sfn.SendTaskFailureOutput{}, nil
+}
+
+// resumeWaiting has drain wait again for every running customisation execution: a
+// completed task token set one of them going.
+func (rt *awsRT) resumeWaiting() {
+	running, err := rt.exec.List(context.Background(), flow.ListFilter{Machine: statemachines.Customization, Status: flow.StatusRunning})
+	if err != nil {
+		return
+	}
+	for _, ex := range running {
+		rt.enqueueRun(pendingRun{machine: statemachines.Customization, resume: ex.ID})
+	}
+}
+
+// nestedByName runs Step Functions' startExecution.sync:2 for a state machine named by
+// its deployed ARN (stateMachineARN) on the machine registered under its name.
+func nestedByName(inner flow.TaskFunc) flow.TaskFunc {
+	return func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+		var req map[string]any
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, err
+		}
+		for _, name := range []string{statemachines.Evaluation, statemachines.Ingestion} {
+			if req["StateMachineArn"] == stateMachineARN(name) {
+				req["StateMachineArn"] = "arn:aws:states:eu-west-1:" + account + ":stateMachine:" + name
+			}
+		}
+		b, _ := json.Marshal(req)
+		return inner(ctx, b)
+	}
+}
+
+// bedrockSync is Step Functions' arn:aws:states:::bedrock:createModelCustomizationJob.sync
+// integration: CreateModelCustomizationJob with the task's Parameters, then
+// GetModelCustomizationJob until the job ends; a completed job's description is the
+// task's result (members in PascalCase), a failed or stopped one fails the task.
+// Stopping the execution stops the Bedrock job. started is told the job's name once
+// Bedrock has it.
+func bedrockSync(client *bedrock.Client, started func(jobName string)) flow.TaskFunc {
+	return func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+		var p customize.BedrockJobRequest
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, &flow.TaskError{Type: flow.ErrNameTaskFailed, Cause: err.Error()}
+		}
+		in := &bedrock.CreateModelCustomizationJobInput{
+			BaseModelIdentifier: aws.String(p.BaseModelIdentifier), CustomModelName: aws.String(p.CustomModelName),
+			JobName: aws.String(p.JobName), RoleArn: aws.String(p.RoleArn), ClientRequestToken: aws.String(p.ClientRequestToken),
+			CustomizationType: bedrocktypes.CustomizationType(p.CustomizationType), HyperParameters: p.HyperParameters,
+			CustomModelKmsKeyId: aws.String(p.CustomModelKmsKeyID),
+			TrainingDataConfig:  &bedrocktypes.TrainingDataConfig{S3Uri: aws.String(p.TrainingDataConfig.S3URI)},
+			OutputDataConfig:    &bedrocktypes.OutputDataConfig{S3Uri: aws.String(p.OutputDataConfig.S3URI)},
+		}
+		if vs := p.ValidationDataConfig.Validators; len(vs) > 0 {
+			in.ValidationDataConfig = &bedrocktypes.ValidationDataConfig{}
+			for _, v := range vs {
+				in.ValidationDataConfig.Validators = append(in.ValidationDataConfig.Validators, bedrocktypes.Validator{S3Uri: aws.String(v.S3URI)})
+			}
+		}
+		for _, tag := range p.JobTags {
+			in.JobTags = append(in.JobTags, bedrocktypes.Tag{Key: aws.String(tag.Key), Value: aws.String(tag.Value)})
+		}
+		created, err := client.CreateModelCustomizationJob(ctx, in)
+		if err != nil {
+			return nil, &flow.TaskError{Type: "Bedrock.ValidationException", Cause: err.Error()}
+		}
+		started(p.JobName)
+		stop := func() {
+			_, _ = client.StopModelCustomizationJob(context.WithoutCancel(ctx), &bedrock.StopModelCustomizationJobInput{JobIdentifier: created.JobArn})
+		}
+		for {
+			job, err := client.GetModelCustomizationJob(ctx, &bedrock.GetModelCustomizationJobInput{JobIdentifier: created.JobArn})
+			if ctx.Err() != nil {
+				stop()
+				return nil, ctx.Err()
+			}
+			if err != nil {
+				return nil, &flow.TaskError{Type: flow.ErrNameTaskFailed, Cause: err.Error()}
+			}
+			switch job.Status {
+			case bedrocktypes.ModelCustomizationJobStatusCompleted:
+				return json.Marshal(map[string]any{"JobArn": aws.ToString(job.JobArn), "JobName": aws.ToString(job.JobName),
+					"Status": string(job.Status), "OutputModelArn": aws.ToString(job.OutputModelArn), "OutputModelName": aws.ToString(job.OutputModelName)})
+			case bedrocktypes.ModelCustomizationJobStatusFailed, bedrocktypes.ModelCustomizationJobStatusStopped:
+				return nil, &flow.TaskError{Type: flow.ErrNameTaskFailed, Cause: aws.ToString(job.FailureMessage)}
+			}
+			select {
+			case <-ctx.Done():
+				stop()
+				return nil, ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // headersOf merges a proxy response's headers.

@@ -25,33 +25,12 @@ var awsDifferences = map[string]string{
 	"GET /v1/agent-runs/{id}":                      durableRuns,
 	"POST /v1/agent-runs/{id}/approvals":           durableRuns,
 	"POST /v1/agent-runs/{id}/outputs":             durableRuns,
-	"DELETE /v1/files/{id}":                        fineTuningAWS,
-	"GET /v1/files":                                fineTuningAWS,
-	"GET /v1/files/{id}":                           fineTuningAWS,
-	"GET /v1/files/{id}/content":                   fineTuningAWS,
-	"POST /v1/files":                               fineTuningAWS,
-	"GET /v1/fine_tuning/jobs":                     fineTuningAWS,
-	"GET /v1/fine_tuning/jobs/{id}":                fineTuningAWS,
-	"GET /v1/fine_tuning/jobs/{id}/checkpoints":    fineTuningAWS,
-	"GET /v1/fine_tuning/jobs/{id}/events":         fineTuningAWS,
-	"POST /v1/fine_tuning/jobs":                    fineTuningAWS,
-	"POST /v1/fine_tuning/jobs/{id}/cancel":        fineTuningAWS,
-	"POST /v1/fine_tuning/datasets":                fineTuningAWS,
-	"GET /admin/fine_tuning/jobs":                  fineTuningAWS,
-	"GET /admin/fine_tuning/jobs/{id}":             fineTuningAWS,
-	"GET /admin/fine_tuning/jobs/{id}/events":      fineTuningAWS,
-	"GET /admin/aliases/history":                   fineTuningAWS,
-	"POST /admin/aliases/promote":                  fineTuningAWS,
-	"POST /admin/aliases/rollback":                 fineTuningAWS,
 	"POST /admin/tenants/{id}/migration":           tenantCells,
 	"GET /admin/tenants/{id}/migration":            tenantCells,
 }
 
 // tenantCells is why moving tenants between cells differs here.
 const tenantCells = "silo tenants' cells are the local runtime's (a store file and blob root of their own under the data directory); in AWS a silo tenant's resources are the CDK's, and no move between them is served"
-
-// fineTuningAWS is why fine-tuning differs here, for now.
-const fineTuningAWS = "fine-tuning in AWS (the customisation bucket and state machine, its task function, these routes in the route table) is the customisation stream's next landing; locally it runs on the embedded executor"
 
 // durableRuns is why durable agent runs differ here.
 const durableRuns = "durable agent runs need the agent state machine (PLINTH_AGENT_STATE_MACHINE_ARN): the stack deploys it, but this in-process AWS runtime's fake Step Functions runs no task-token waits, so its gateway function mounts no durable-run routes"

@@ -11,6 +11,7 @@ const (
 	FunctionGateway    = "gateway"
 	FunctionGuardrails = "guardrails"
 	FunctionRetrieval  = "retrieval"
+	FunctionFineTuning = "finetuning"
 	FunctionAdmin      = "admin"
 )
 
@@ -46,7 +47,8 @@ type Route struct {
 
 // All are the routes of the deployed REST API, in the order they are
 // created. Every gateway route streams (the gateway function answers in the
-// response-streaming format); the others are buffered proxy integrations.
+// response-streaming format); the others are buffered proxy integrations. The admin
+// API (fine-tuning jobs and alias promotion included) is one greedy route.
 func All() []Route {
 	gw := func(method, path string, auth RouteAuth, model, why string) Route {
 		return Route{Method: method, Path: path, Function: FunctionGateway, Stream: true, Auth: auth, Model: model, Why: why}
@@ -54,6 +56,9 @@ func All() []Route {
 	tenantGW := func(method, path, model string) Route { return gw(method, path, AuthTenant, model, "") }
 	retrieval := func(method, path, model string) Route {
 		return Route{Method: method, Path: path, Function: FunctionRetrieval, Auth: AuthTenant, Model: model}
+	}
+	fineTuning := func(method, path string) Route {
+		return Route{Method: method, Path: path, Function: FunctionFineTuning, Auth: AuthTenant}
 	}
 	public := "it reveals no tenant data"
 	return []Route{
@@ -85,6 +90,18 @@ func All() []Route {
 		retrieval("POST", "/v1/knowledge-bases/{kb}/documents", ""),
 		retrieval("GET", "/v1/knowledge-bases/{kb}/documents/{document}", ""),
 		retrieval("DELETE", "/v1/knowledge-bases/{kb}/documents/{document}", ""),
+		fineTuning("POST", "/v1/files"),
+		fineTuning("GET", "/v1/files"),
+		fineTuning("GET", "/v1/files/{id}"),
+		fineTuning("DELETE", "/v1/files/{id}"),
+		fineTuning("GET", "/v1/files/{id}/content"),
+		fineTuning("POST", "/v1/fine_tuning/jobs"),
+		fineTuning("GET", "/v1/fine_tuning/jobs"),
+		fineTuning("GET", "/v1/fine_tuning/jobs/{id}"),
+		fineTuning("GET", "/v1/fine_tuning/jobs/{id}/events"),
+		fineTuning("GET", "/v1/fine_tuning/jobs/{id}/checkpoints"),
+		fineTuning("POST", "/v1/fine_tuning/jobs/{id}/cancel"),
+		fineTuning("POST", "/v1/fine_tuning/datasets"),
 		{Method: "ANY", Path: "/admin/{proxy+}", Function: FunctionAdmin, Auth: AuthIAM},
 		gw("GET", "/.well-known/oauth-protected-resource/mcp", AuthNone, "", "RFC 9728 metadata tells clients how to authenticate"),
 		gw("GET", "/healthz", AuthNone, "", public+" (liveness)"),
