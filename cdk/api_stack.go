@@ -223,6 +223,8 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	data.grantObjectsReadWrite(gw.Role, data.EvalArtifacts, "")
 	grantBedrockInvoke(gw.Role)
 	grantBedrockGuardrail(gw.Role)
+	// Fine-tuned Bedrock models are encrypted with the customisation key.
+	grantCustomModelKey(gw.Role, data, false)
 	suppressDataAccess(gw)
 	// /v1/agent-runs starts durable agent runs and resumes them after approvals.
 	agentRuns := flows.Agent.StateMachine
@@ -257,6 +259,27 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	grantBedrockGuardrail(ret.Role)
 	suppressDataAccess(ret)
 
+	// Fine-tuning: OpenAI's files and jobs. Datasets are built from feedback, evaluation
+	// suites, reviews (evaluation artifacts) and knowledge-base passages (documents)
+	// through models (the gateway service); jobs start the customisation flow, named after
+	// the job, and a cancel stops it and the provider's job.
+	ft := newFn("finetuning", "Plinth fine-tuning: OpenAI's files and fine-tuning jobs", bufferedTimeoutSeconds, 1024, 0)
+	customizationEnvironment(ft, flows)
+	data.grantTableReadWrite(ft.Role)
+	grantCustomizationObjects(ft.Role, data, CustomizationPrefix, true)
+	data.grantObjectsRead(ft.Role, data.EvalArtifacts, "")
+	data.grantObjectsRead(ft.Role, data.Documents, DocumentsPrefix)
+	grantSecretRead(ft.Role, data.ProviderSecret, data.Key)
+	grantBedrockInvoke(ft.Role)
+	grantBedrockGuardrail(ft.Role)
+	allow(ft.Role, []string{"states:StartExecution"}, flows.CustomizationMachineARN)
+	allow(ft.Role, []string{"states:StopExecution"}, executionsOf(flows.customizationMachineName))
+	allow(ft.Role, []string{"bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"}, bedrockJobs())
+	suppressDataAccess(ft)
+	suppress(ft.Role, true, nagSuppression("AwsSolutions-IAM5", "Executions are named after fine-tuning jobs at start time; "+
+		"a cancel may stop only executions of the customisation state machine.",
+		`/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\*$/g`))
+
 	admin := newFn("admin", "Plinth admin API: tenants, keys, models, policies, knowledge bases, evaluations", bufferedTimeoutSeconds, 512, 0)
 	data.grantTableReadWrite(admin.Role)
 	grantSecretRead(admin.Role, data.ProviderSecret, data.Key)
@@ -284,6 +307,10 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	admin.AddEnvironment("PLINTH_SCHEDULE_GROUP", jsii.String(ScheduleGroupName))
 	admin.AddEnvironment("PLINTH_SCHEDULER_ROLE_ARN", flows.SchedulerRole.RoleArn())
 	admin.AddEnvironment("PLINTH_SCHEDULER_DLQ_ARN", flows.SchedulerDLQ.QueueArn())
+	// Fine-tuning jobs and aliases; a review of a fine-tuned model completes its flow's
+	// approval task.
+	customizationEnvironment(admin, flows)
+	allow(admin.Role, []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, flows.CustomizationMachineARN)
 	suppress(admin.Role, true,
 		nagSuppression("AwsSolutions-IAM5", reasonObjectPrefix, `/^Resource::.*\/\*$/g`),
 		nagSuppression("AwsSolutions-IAM5", "Executions are named at start time; access is limited to executions "+
@@ -351,6 +378,7 @@ func (s *APIStack) routes(api awsapigateway.RestApi, iam bool) {
 	integrations := map[string]awsapigateway.LambdaIntegration{
 		apiroutes.FunctionGateway: gateway, apiroutes.FunctionGuardrails: guardrails,
 		apiroutes.FunctionRetrieval: retrieval, apiroutes.FunctionAdmin: admin,
+		apiroutes.FunctionFineTuning: buffered(apiroutes.FunctionFineTuning),
 	}
 	models := requestModels(api)
 	resources := map[string]awsapigateway.IResource{"": api.Root()}

@@ -45,8 +45,8 @@ func TestAPIStack(t *testing.T) {
 
 	t.Run("functions", func(t *testing.T) {
 		fns := resources(raw, "AWS::Lambda::Function")
-		if len(fns) != 6 {
-			t.Errorf("functions = %d, want gateway, authorizer, guardrails, retrieval, admin, usage", len(fns))
+		if len(fns) != 7 {
+			t.Errorf("functions = %d, want gateway, authorizer, guardrails, retrieval, finetuning, admin, usage", len(fns))
 		}
 		for id, f := range fns {
 			checkGoFunction(t, id, props(f))
@@ -102,6 +102,9 @@ func TestAPIStack(t *testing.T) {
 			"GET /v1/session", "GET /v1/review-queues", "GET /v1/review-queues/{id}",
 			"POST /v1/review-queues/{id}/next", "POST /v1/review-queues/{id}/reviews",
 			"GET /console", "GET /console/{proxy+}",
+			"POST /v1/files", "GET /v1/files", "GET /v1/files/{id}", "DELETE /v1/files/{id}", "GET /v1/files/{id}/content",
+			"POST /v1/fine_tuning/jobs", "GET /v1/fine_tuning/jobs", "GET /v1/fine_tuning/jobs/{id}", "GET /v1/fine_tuning/jobs/{id}/events",
+			"GET /v1/fine_tuning/jobs/{id}/checkpoints", "POST /v1/fine_tuning/jobs/{id}/cancel", "POST /v1/fine_tuning/datasets",
 		}
 		got := sortedKeys(routes)
 		sort.Strings(want)
@@ -146,6 +149,7 @@ func TestAPIStack(t *testing.T) {
 			"/admin": "admin", "/healthz": "gateway", "/openapi.json": "gateway",
 			"/v1/tools": "gateway", "/v1/responses": "gateway", "/v1/agent-runs": "gateway", "/mcp": "gateway", "/.well-known": "gateway",
 			"/v1/session": "gateway", "/v1/review-queues": "gateway", "/console": "gateway",
+			"/v1/files": "finetuning", "/v1/fine_tuning": "finetuning",
 		}
 		for route, p := range routes {
 			path := strings.SplitN(route, " ", 2)[1]

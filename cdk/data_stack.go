@@ -79,6 +79,12 @@ type DataStack struct {
 	// TenantTelemetry receives the logs hybrid tenants' stacks send to the central log
 	// destination (through Firehose, under tenants/). Nil without hybrid tenants.
 	TenantTelemetry awss3.Bucket
+	// CustomizationKey encrypts fine-tuning data and the custom models Bedrock trains,
+	// and nothing else (see customization.go for how its use is scoped).
+	CustomizationKey awskms.Key
+	// Customization holds tenants' fine-tuning datasets, the jobs' validated records and
+	// Bedrock's output, each tenant under tenants/{tenant}/customization/.
+	Customization awss3.Bucket
 }
 
 // usageVisibilitySeconds is the usage queue's visibility timeout: six times the usage
@@ -149,6 +155,7 @@ func NewDataStack(scope constructs.Construct, id string, props *DataStackProps) 
 	s.Documents = s.dataBucket("Documents", true)
 	s.Index = s.dataBucket("Index", false)
 	s.EvalArtifacts = s.dataBucket("EvalArtifacts", false)
+	s.customizationData()
 	var tenants []TenantConfig
 	if props != nil {
 		tenants = props.Tenants
@@ -236,7 +243,7 @@ func (s *DataStack) auditTrail() {
 		SendToCloudWatchLogs:       jsii.Bool(true),
 		CloudWatchLogGroup:         logs,
 	})
-	selectors := []*awscloudtrail.S3EventSelector{{Bucket: s.Documents}, {Bucket: s.Index}, {Bucket: s.EvalArtifacts}}
+	selectors := []*awscloudtrail.S3EventSelector{{Bucket: s.Documents}, {Bucket: s.Index}, {Bucket: s.EvalArtifacts}, {Bucket: s.Customization}}
 	for _, t := range s.Silos {
 		selectors = append(selectors, &awscloudtrail.S3EventSelector{Bucket: t.Documents},
 			&awscloudtrail.S3EventSelector{Bucket: t.Index}, &awscloudtrail.S3EventSelector{Bucket: t.EvalArtifacts})

@@ -63,8 +63,8 @@ func TestDataStack(t *testing.T) {
 
 	t.Run("buckets are private, versioned, logged and encrypted", func(t *testing.T) {
 		buckets := resources(raw, "AWS::S3::Bucket")
-		if len(buckets) != 5 {
-			t.Fatalf("buckets = %d, want 5 (documents, index, eval artifacts, trail logs, access logs)", len(buckets))
+		if len(buckets) != 6 {
+			t.Fatalf("buckets = %d, want 6 (documents, index, eval artifacts, customisation, trail logs, access logs)", len(buckets))
 		}
 		logged, sseS3 := 0, 0
 		for id, b := range buckets {
@@ -98,15 +98,15 @@ func TestDataStack(t *testing.T) {
 		if sseS3 != 1 {
 			t.Errorf("SSE-S3 buckets = %d, want only the access-log bucket", sseS3)
 		}
-		if logged != 4 {
-			t.Errorf("KMS-encrypted, access-logged data buckets = %d, want 4", logged)
+		if logged != 5 {
+			t.Errorf("KMS-encrypted, access-logged data buckets = %d, want 5", logged)
 		}
 	})
 
 	t.Run("every bucket refuses plain HTTP", func(t *testing.T) {
 		policies := resources(raw, "AWS::S3::BucketPolicy")
-		if len(policies) != 5 {
-			t.Fatalf("bucket policies = %d, want 5", len(policies))
+		if len(policies) != 6 {
+			t.Fatalf("bucket policies = %d, want 6", len(policies))
 		}
 		for id, p := range policies {
 			if !containsAll(jsonText(props(p)["PolicyDocument"]), `"aws:SecureTransport":"false"`, `"Effect":"Deny"`) {

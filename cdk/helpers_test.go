@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 }
 
 // binaries are the function folders the app deploys from the asset directory.
-var binaries = []string{"gateway", "authorizer", "guardrails", "retrieval", "ingest", "evaluation", "admin", "usage", "agent"}
+var binaries = []string{"gateway", "authorizer", "guardrails", "retrieval", "ingest", "evaluation", "admin", "usage", "agent", "customize", "finetuning"}
 
 // dummyAssets writes a placeholder bootstrap per function into a new folder;
 // synthesis only hashes and copies them.
@@ -96,7 +96,7 @@ func definitionsDir() (dir string, sources []string, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	for _, f := range []string{"ingestion.asl.json", "evaluation.asl.json", "agent.asl.json"} {
+	for _, f := range []string{"ingestion.asl.json", "evaluation.asl.json", "agent.asl.json", "customization.asl.json"} {
 		src := filepath.Join(root, "statemachines", f)
 		if _, err := os.Stat(src); err != nil {
 			src = filepath.Join(root, "cdk", "testdata", f)

@@ -87,7 +87,7 @@ func TestCloudTrail(t *testing.T) {
 			t.Errorf("%s: KMS key %v, CloudWatch Logs %v", id, p["KMSKeyId"], p["CloudWatchLogsLogGroupArn"])
 		}
 		sel := jsonText(p["EventSelectors"])
-		for _, bucket := range []string{"Documents", "Index", "EvalArtifacts"} {
+		for _, bucket := range []string{"Documents", "Index", "EvalArtifacts", "Customization"} {
 			if !strings.Contains(sel, bucket) {
 				t.Errorf("%s: no data events for the %s bucket: %s", id, bucket, sel)
 			}

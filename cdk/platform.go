@@ -39,13 +39,14 @@ func NewPlatform(app awscdk.App, cfg Config, env *awscdk.Environment) (*Platform
 		})
 	}
 	flows, err := NewWorkflowsStack(app, "PlinthWorkflows", &WorkflowsStackProps{
-		StackProps:           props("Plinth workflows: ingestion, evaluation and agent state machines, triggers, schedules"),
-		Data:                 p.Data,
-		Network:              p.Network,
-		AssetDir:             cfg.AssetDir,
-		IngestionDefinition:  filepath.Join(cfg.StateMachinesDir, "ingestion.asl.json"),
-		EvaluationDefinition: filepath.Join(cfg.StateMachinesDir, "evaluation.asl.json"),
-		AgentDefinition:      filepath.Join(cfg.StateMachinesDir, "agent.asl.json"),
+		StackProps:              props("Plinth workflows: ingestion, evaluation, agent and customisation state machines, triggers, schedules"),
+		Data:                    p.Data,
+		Network:                 p.Network,
+		AssetDir:                cfg.AssetDir,
+		IngestionDefinition:     filepath.Join(cfg.StateMachinesDir, "ingestion.asl.json"),
+		EvaluationDefinition:    filepath.Join(cfg.StateMachinesDir, "evaluation.asl.json"),
+		AgentDefinition:         filepath.Join(cfg.StateMachinesDir, "agent.asl.json"),
+		CustomizationDefinition: filepath.Join(cfg.StateMachinesDir, "customization.asl.json"),
 	})
 	if err != nil {
 		return nil, err

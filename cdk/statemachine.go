@@ -53,6 +53,9 @@ type StateMachineFromFileProps struct {
 	LogKey awskms.IKey
 	// Timeout bounds one execution; zero means the Step Functions maximum.
 	Timeout awscdk.Duration
+	// Name, when set, names the state machine, so its ARN is known before it exists
+	// (its own task functions may then name it without a dependency cycle).
+	Name *string
 }
 
 // StateMachineFromFile is a standard state machine loaded from a definition
@@ -146,6 +149,9 @@ func NewStateMachineFromFile(scope constructs.Construct, id string, props *State
 	}
 	if props.Timeout != nil {
 		smProps.Timeout = props.Timeout
+	}
+	if props.Name != nil {
+		smProps.StateMachineName = props.Name
 	}
 	sm.StateMachine = awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), smProps)
 	suppress(sm.Role, true, nagSuppression("AwsSolutions-IAM5", reasonXRayAndLogDelivery, "Resource::*"))

@@ -43,10 +43,12 @@ type WorkflowsStackProps struct {
 	Network *NetworkStack
 	// AssetDir is the folder with the function binaries.
 	AssetDir string
-	// IngestionDefinition, EvaluationDefinition and AgentDefinition are the ASL files.
-	IngestionDefinition  string
-	EvaluationDefinition string
-	AgentDefinition      string
+	// IngestionDefinition, EvaluationDefinition, AgentDefinition and
+	// CustomizationDefinition are the ASL files.
+	IngestionDefinition     string
+	EvaluationDefinition    string
+	AgentDefinition         string
+	CustomizationDefinition string
 }
 
 // WorkflowsStack runs ingestion and evaluation on Step Functions: one Lambda
@@ -74,6 +76,19 @@ type WorkflowsStack struct {
 	SchedulerRole awsiam.Role
 	// SchedulerDLQ receives schedule invocations that failed.
 	SchedulerDLQ awssqs.Queue
+	// Customization is the fine-tuning state machine (customization.go), named so its
+	// ARN (CustomizationMachineARN) is known to its own task functions.
+	Customization           *StateMachineFromFile
+	CustomizationMachineARN *string
+	// CustomizationJobRole is the role Bedrock assumes for customisation jobs.
+	CustomizationJobRole awsiam.Role
+	// BedrockJobRule sends Bedrock's job state changes to BedrockJobFunction, the
+	// backstop; what it cannot deliver lands in BedrockJobDLQ.
+	BedrockJobRule     awsevents.Rule
+	BedrockJobFunction *Function
+	BedrockJobDLQ      awssqs.Queue
+
+	customizationMachineName *string
 
 	data    *DataStack
 	network *NetworkStack
@@ -91,7 +106,7 @@ type taskSpec struct {
 // taskCatalog is every task a definition may reference, by placeholder.
 func taskCatalog() map[string]taskSpec {
 	d := func(w *WorkflowsStack) *DataStack { return w.data }
-	return map[string]taskSpec{
+	catalog := map[string]taskSpec{
 		// Ingestion: documents under tenants/, intermediates under work/ of the
 		// documents bucket, index segments in the index bucket.
 		"PrepareFunctionArn": {"ingest", "Resolves an object event to a document and decides upsert, delete or skip", 60, 256, func(w *WorkflowsStack, f *Function) {
@@ -161,6 +176,8 @@ func taskCatalog() map[string]taskSpec {
 			grantSecretRead(f.Role, d(w).ProviderSecret, d(w).Key)
 			grantBedrockInvoke(f.Role)
 			grantBedrockGuardrail(f.Role)
+			// Fine-tuned candidates are evaluated before approval.
+			grantCustomModelKey(f.Role, d(w), false)
 		}},
 		"ScoreItemFunctionArn": {"evaluation", "Scores items (reference metrics, embeddings, judge)", 900, 1024, func(w *WorkflowsStack, f *Function) {
 			d(w).grantTableReadWrite(f.Role)
@@ -188,6 +205,10 @@ func taskCatalog() map[string]taskSpec {
 			}))
 		}},
 	}
+	for name, spec := range customizationTasks() {
+		catalog[name] = spec
+	}
+	return catalog
 }
 
 // NewWorkflowsStack creates the workflows stack. It returns an error when a
@@ -238,6 +259,9 @@ func NewWorkflowsStack(scope constructs.Construct, id string, props *WorkflowsSt
 		*m.dst = sm
 	}
 
+	if err := w.customizationFlow(props.CustomizationDefinition, props.AssetDir, substitutions); err != nil {
+		return nil, err
+	}
 	w.documentsTrigger()
 	w.schedulerAccess()
 	output(stack, "IngestionStateMachineArn", w.Ingestion.StateMachine.StateMachineArn())

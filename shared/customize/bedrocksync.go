@@ -32,6 +32,9 @@ func (s *Service) BedrockSyncTask() TaskFunc {
 		if err := json.Unmarshal(raw, &req); err != nil {
 			return nil, &flow.TaskError{Type: flow.ErrNameTaskFailed, Cause: "decode CreateModelCustomizationJob parameters: " + err.Error()}
 		}
+		if err := checkValidators(raw); err != nil {
+			return nil, err
+		}
 		spec := JobSpec{Name: req.JobName, BaseModel: req.BaseModelIdentifier, OutputModelName: req.CustomModelName,
 			Type: CustomizationType(req.CustomizationType), Hyperparameters: req.HyperParameters, KMSKeyID: req.CustomModelKmsKeyID}
 		if s.bedrock != nil {
@@ -77,4 +80,21 @@ func (s *Service) BedrockSyncTask() TaskFunc {
 			}
 		}
 	}
+}
+
+// checkValidators refuses a ValidationDataConfig without validators, as Bedrock does
+// (1 to 10 validators), so the flow is tested against what Step Functions would send.
+func checkValidators(raw json.RawMessage) error {
+	var probe struct {
+		ValidationDataConfig *struct {
+			Validators []Validator `json:"Validators"`
+		} `json:"ValidationDataConfig"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return &flow.TaskError{Type: flow.ErrNameTaskFailed, Cause: err.Error()}
+	}
+	if v := probe.ValidationDataConfig; v != nil && len(v.Validators) == 0 {
+		return &flow.TaskError{Type: "Bedrock.ValidationException", Cause: "1 validation error detected: Value at 'validationDataConfig.validators' failed to satisfy constraint: Member must have length greater than or equal to 1"}
+	}
+	return nil
 }

@@ -268,8 +268,8 @@ func Customize(p *Platform) (*customize.Service, error) {
 			customize.WithReviewSource(reviewedExamples(p)),
 			customize.WithJobObserver(auditJobStatus(p)),
 		}
-		if key := buckets.CustomizationKey; key != "" {
-			opts = append(opts, customize.WithKeyResolver(func(context.Context, string) (string, error) { return key, nil }))
+		if keys := customizationKeys(p); keys != nil {
+			opts = append(opts, customize.WithKeyResolver(keys))
 		}
 		if bc := p.b.BedrockCustomization; bc != nil && buckets.CustomizationName != "" {
 			settings := customize.BedrockSettings{RoleARN: bc.RoleARN, Bucket: buckets.CustomizationName}
@@ -298,6 +298,28 @@ func Customize(p *Platform) (*customize.Service, error) {
 		p.Registry.ObserveReviews(svc.ObserveReview)
 		return svc, nil
 	})
+}
+
+// customizationKeys resolves the KMS key of a tenant's fine-tuning data and custom models:
+// its cell's (a silo tenant's own), else the pool's; nil when no cell names one.
+func customizationKeys(p *Platform) customize.KeyResolver {
+	pool := p.b.Data.Blobs.CustomizationKey
+	cells := p.b.Cells
+	if pool == "" && cells == nil {
+		return nil
+	}
+	return func(ctx context.Context, tenantID string) (string, error) {
+		if cells != nil {
+			c, err := cells.cell(ctx, tenantID)
+			if err != nil {
+				return "", err
+			}
+			if c != nil {
+				return c.Blobs.CustomizationKey, nil
+			}
+		}
+		return pool, nil
+	}
 }
 
 // namedFlows are flows that start executions by name, stop them and complete their

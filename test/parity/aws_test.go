@@ -674,6 +674,12 @@ func bedrockSync(client *bedrock.Client, started func(jobName string)) flow.Task
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return nil, &flow.TaskError{Type: flow.ErrNameTaskFailed, Cause: err.Error()}
 		}
+		var given map[string]json.RawMessage
+		_ = json.Unmarshal(raw, &given)
+		if _, ok := given["ValidationDataConfig"]; ok && len(p.ValidationDataConfig.Validators) == 0 {
+			// Bedrock takes 1 to 10 validators or no ValidationDataConfig at all.
+			return nil, &flow.TaskError{Type: "Bedrock.ValidationException", Cause: "Value at 'validationDataConfig.validators' failed to satisfy constraint"}
+		}
 		in := &bedrock.CreateModelCustomizationJobInput{
 			BaseModelIdentifier: aws.String(p.BaseModelIdentifier), CustomModelName: aws.String(p.CustomModelName),
 			JobName: aws.String(p.JobName), RoleArn: aws.String(p.RoleArn), ClientRequestToken: aws.String(p.ClientRequestToken),
