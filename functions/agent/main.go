@@ -34,11 +34,7 @@ func main() {
 // task this function runs.
 func newHandler(ctx context.Context, cfg platform.AWSConfig, task string, log *slog.Logger) (func(context.Context, json.RawMessage) (json.RawMessage, error), error) {
 	cfg.Logger = log
-	b, err := platform.AWSBackends(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	p, err := platform.New(ctx, b)
+	p, err := platform.NewAWS(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

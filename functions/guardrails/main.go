@@ -32,11 +32,7 @@ func main() {
 // platform built on them, and the part of the platform it serves.
 func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), error) {
 	cfg.Logger = log
-	b, err := platform.AWSBackends(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	p, err := platform.New(ctx, b)
+	p, err := platform.NewAWS(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

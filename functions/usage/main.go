@@ -33,11 +33,7 @@ func main() {
 func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
 	cfg.Logger = log
 	cfg.UsageQueueURL = "" // this function drains the queue; it never spools to it
-	b, err := platform.AWSBackends(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	p, err := platform.New(ctx, b)
+	p, err := platform.NewAWS(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

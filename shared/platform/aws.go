@@ -183,6 +183,16 @@ func AWSConfigFromEnv() AWSConfig {
 	}
 }
 
+// NewAWS builds the platform on the AWS backends cfg names: what every function does
+// once per cold start before it serves its part of the platform.
+func NewAWS(ctx context.Context, cfg AWSConfig) (*Platform, error) {
+	b, err := AWSBackends(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, b)
+}
+
 // AWSBackends builds the AWS backends of one Lambda function, once per cold start: the
 // DynamoDB table, the S3 buckets it names (documents, index, eval, customisation), Bedrock
 // model customisation (with the customisation bucket and role), S3 Vectors, Secrets
