@@ -90,6 +90,13 @@ type WorkflowsStack struct {
 
 	customizationMachineName *string
 
+	// AgentMachineARN is the agent run state machine's ARN, built from its fixed name
+	// (agentMachineName): the agent binary's task functions need it at start-up
+	// (approvals resume the run on it), and a reference to the machine from its own task
+	// functions would be a dependency cycle.
+	AgentMachineARN  *string
+	agentMachineName *string
+
 	data    *DataStack
 	network *NetworkStack
 }
@@ -161,6 +168,8 @@ func taskCatalog() map[string]taskSpec {
 		"AgentModelStepFunctionArn": {"agent", "Asks the agent's model for its next step", 300, 1024, grantAgentTask},
 		"AgentRequestApprovalFunctionArn": {"agent", "Parks the run until every call that needs approval is decided", 30, 256, func(w *WorkflowsStack, f *Function) {
 			d(w).grantTableReadWrite(f.Role)
+			// Calls decided before the run parked resume it at once.
+			allow(f.Role, []string{"states:SendTaskSuccess"}, w.AgentMachineARN)
 		}},
 		"AgentToolCallFunctionArn": {"agent", "Makes one of a step's tool calls through the tool hub", 900, 1024, grantAgentTask},
 		"AgentCollectFunctionArn": {"agent", "Adds a step's tool results to the run's conversation", 60, 512, func(w *WorkflowsStack, f *Function) {
@@ -231,15 +240,17 @@ func NewWorkflowsStack(scope constructs.Construct, id string, props *WorkflowsSt
 		"EventBusName":            w.Bus.EventBusName(),
 		"EventBusArn":             w.Bus.EventBusArn(),
 	}
+	w.agentMachineName, w.AgentMachineARN = namedStateMachine("-Agent")
 	machines := []struct {
 		id, file string
 		dst      **StateMachineFromFile
 		hours    float64
+		name     *string
 	}{
-		{"Ingestion", props.IngestionDefinition, &w.Ingestion, 24},
-		{"Evaluation", props.EvaluationDefinition, &w.Evaluation, 24},
+		{"Ingestion", props.IngestionDefinition, &w.Ingestion, 24, nil},
+		{"Evaluation", props.EvaluationDefinition, &w.Evaluation, 24, nil},
 		// An agent run may wait a week for a reviewer's approval.
-		{"Agent", props.AgentDefinition, &w.Agent, 8 * 24},
+		{"Agent", props.AgentDefinition, &w.Agent, 8 * 24, w.agentMachineName},
 	}
 	for _, m := range machines {
 		functions, err := w.taskFunctions(m.id, m.file, props.AssetDir)
@@ -252,6 +263,7 @@ func NewWorkflowsStack(scope constructs.Construct, id string, props *WorkflowsSt
 			Substitutions:  substitutions,
 			LogKey:         data.Key,
 			Timeout:        awscdk.Duration_Hours(jsii.Number(m.hours)),
+			Name:           m.name,
 		})
 		if err != nil {
 			return nil, err
@@ -268,6 +280,17 @@ func NewWorkflowsStack(scope constructs.Construct, id string, props *WorkflowsSt
 	output(stack, "EvaluationStateMachineArn", w.Evaluation.StateMachine.StateMachineArn())
 	output(stack, "AgentStateMachineArn", w.Agent.StateMachine.StateMachineArn())
 	return w, nil
+}
+
+// namedStateMachine returns the name of one of the stack's state machines (the stack's
+// name and suffix) and the ARN that name gives it, known before the machine exists.
+func namedStateMachine(suffix string) (name, arn *string) {
+	name = awscdk.Fn_Join(jsii.String(""), &[]*string{awscdk.Aws_STACK_NAME(), jsii.String(suffix)})
+	arn = awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":states:"), awscdk.Aws_REGION(), jsii.String(":"),
+		awscdk.Aws_ACCOUNT_ID(), jsii.String(":stateMachine:"), name,
+	})
+	return name, arn
 }
 
 // taskFunctions creates a function for every function placeholder of a
@@ -307,6 +330,10 @@ func (w *WorkflowsStack) taskFunctions(machine, file, assetDir string) (map[stri
 		commonEnvironment(f, w.data)
 		f.AddEnvironment("PLINTH_EVENT_BUS", w.Bus.EventBusName())
 		spec.grant(w, f)
+		if spec.binary == "agent" {
+			// Every agent task builds the durable runtime, which resumes runs on the machine.
+			f.AddEnvironment("PLINTH_AGENT_STATE_MACHINE_ARN", w.AgentMachineARN)
+		}
 		suppressDataAccess(f)
 		w.TaskFunctions[name] = f
 		functions[name] = f.Function
