@@ -318,14 +318,22 @@ func allowServiceUseOfKey(key awskms.Key) {
 // Vectors' indexing service may use to decrypt only for this account's vector buckets.
 func (s *DataStack) vectorBucket() {
 	s.VectorBucketName = awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("plinth-vectors"), awscdk.Aws_ACCOUNT_ID(), awscdk.Aws_REGION()})
-	s.Vectors = awss3vectors.NewCfnVectorBucket(s.Stack, jsii.String("Vectors"), &awss3vectors.CfnVectorBucketProps{
-		VectorBucketName: s.VectorBucketName,
+	s.Vectors = newVectorBucket(s.Stack, "Vectors", s.VectorBucketName, s.Key)
+	output(s.Stack, "VectorBucketName", s.VectorBucketName)
+}
+
+// newVectorBucket creates an S3 vector bucket encrypted with key (SSE-KMS), kept when the
+// stack is deleted, and lets S3 Vectors' indexing service decrypt with the key for this
+// account's vector buckets only.
+func newVectorBucket(scope constructs.Construct, id string, name *string, key awskms.Key) awss3vectors.CfnVectorBucket {
+	b := awss3vectors.NewCfnVectorBucket(scope, jsii.String(id), &awss3vectors.CfnVectorBucketProps{
+		VectorBucketName: name,
 		EncryptionConfiguration: &awss3vectors.CfnVectorBucket_EncryptionConfigurationProperty{
-			SseType: jsii.String("aws:kms"), KmsKeyArn: s.Key.KeyArn(),
+			SseType: jsii.String("aws:kms"), KmsKeyArn: key.KeyArn(),
 		},
 	})
-	s.Vectors.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
-	s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	b.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("AllowS3VectorsIndexing"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("indexing.s3vectors.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("kms:Decrypt"),
@@ -337,7 +345,7 @@ func (s *DataStack) vectorBucket() {
 				jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":bucket/*")})},
 		},
 	}), jsii.Bool(false))
-	output(s.Stack, "VectorBucketName", s.VectorBucketName)
+	return b
 }
 
 // output adds a stack output.

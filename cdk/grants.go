@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3vectors"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -80,14 +81,23 @@ var (
 )
 
 // grantVectors allows actions on the platform's vector indexes (kb-…) in the vector
-// bucket, and the key that encrypts them; nothing when there is no vector bucket.
+// bucket and in each silo tenant's own vector bucket, and the keys that encrypt them;
+// nothing when there is no vector bucket.
 func grantVectors(role awsiam.IRole, data *DataStack, actions []string) {
 	if data.Vectors == nil {
 		return
 	}
-	indexes := awscdk.Fn_Join(jsii.String(""), &[]*string{data.Vectors.AttrVectorBucketArn(), jsii.String("/index/kb-*")})
-	allow(role, actions, indexes)
+	indexes := func(b awss3vectors.CfnVectorBucket) *string {
+		return awscdk.Fn_Join(jsii.String(""), &[]*string{b.AttrVectorBucketArn(), jsii.String("/index/kb-*")})
+	}
+	allow(role, actions, indexes(data.Vectors))
 	allow(role, []string{"kms:Decrypt", "kms:GenerateDataKey"}, data.Key.KeyArn())
+	for _, t := range data.Silos {
+		if t.Vectors != nil {
+			allow(role, actions, indexes(t.Vectors))
+			allow(role, []string{"kms:Decrypt", "kms:GenerateDataKey"}, t.Key.KeyArn())
+		}
+	}
 	suppress(role, true, nagSuppression("AwsSolutions-IAM5", reasonVectorIndexes, `/^Resource::.*\/index\/kb-\*$/g`))
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3vectors"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -36,6 +37,12 @@ type SiloTenant struct {
 	Documents     awss3.Bucket
 	Index         awss3.Bucket
 	EvalArtifacts awss3.Bucket
+	// Vectors is the tenant's own S3 vector bucket (plinth-vec-<id>-<account>-<region>),
+	// encrypted with Key, when the platform keeps knowledge bases' vectors in S3 Vectors
+	// (nil otherwise): the platform creates one vector index per knowledge base of the
+	// tenant in it, never in the pool's vector bucket.
+	Vectors          awss3vectors.CfnVectorBucket
+	VectorBucketName *string
 }
 
 // newSiloTenant creates a silo tenant's resources inside the data stack; access logs go
@@ -68,6 +75,13 @@ func (s *DataStack) newSiloTenant(id string) *SiloTenant {
 	t.Documents = newDataBucket(c, "Documents", t.Key, s.AccessLogs, logPrefix+"Documents/", true)
 	t.Index = newDataBucket(c, "Index", t.Key, s.AccessLogs, logPrefix+"Index/", false)
 	t.EvalArtifacts = newDataBucket(c, "EvalArtifacts", t.Key, s.AccessLogs, logPrefix+"EvalArtifacts/", false)
+	if s.Vectors != nil {
+		// 11 + 24 (the longest tenant id) + 1 + 12 + 1 + at most 14: within the 63
+		// characters a vector bucket name may have.
+		t.VectorBucketName = awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String("plinth-vec-" + id), awscdk.Aws_ACCOUNT_ID(), awscdk.Aws_REGION()})
+		t.Vectors = newVectorBucket(c, "Vectors", t.VectorBucketName, t.Key)
+		output(s.Stack, "Silo"+titleCaseID(id)+"VectorBucketName", t.VectorBucketName)
+	}
 	output(s.Stack, "Silo"+titleCaseID(id)+"TableName", t.Table.TableName())
 	return t
 }
@@ -124,19 +138,24 @@ func (s *DataStack) grantObjectsReadWrite(role awsiam.IRole, bucket awss3.IBucke
 
 // siloEnvironment sets PLINTH_SILO_TENANTS on a function: a JSON object from tenant id to
 // its table and bucket names, {"globex":{"table":…,"documents_bucket":…,"index_bucket":…,
-// "eval_bucket":…}}. Nothing when there are no silo tenants.
+// "eval_bucket":…,"vector_bucket":…}} (vector_bucket with S3 Vectors). Nothing when there
+// are no silo tenants.
 func siloEnvironment(f *Function, data *DataStack) {
 	if len(data.Silos) == 0 {
 		return
 	}
 	m := map[string]any{}
 	for _, t := range data.Silos {
-		m[t.ID] = map[string]any{
+		e := map[string]any{
 			"table":            t.Table.TableName(),
 			"documents_bucket": t.Documents.BucketName(),
 			"index_bucket":     t.Index.BucketName(),
 			"eval_bucket":      t.EvalArtifacts.BucketName(),
 		}
+		if t.VectorBucketName != nil {
+			e["vector_bucket"] = t.VectorBucketName
+		}
+		m[t.ID] = e
 	}
 	f.AddEnvironment(SiloTenantsEnv, awscdk.Stack_Of(f.Function).ToJsonString(m, nil))
 }

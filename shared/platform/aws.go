@@ -279,12 +279,13 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 		}
 		b.BedrockCustomization = &BedrockCustomization{API: api, RoleARN: cfg.CustomizationRoleARN}
 	}
+	var vectors s3vectors.API
 	if cfg.VectorBucket != "" {
-		api := cfg.S3Vectors
-		if api == nil {
-			api = s3vectorsapi.NewFromConfig(sdk)
+		vectors = cfg.S3Vectors
+		if vectors == nil {
+			vectors = s3vectorsapi.NewFromConfig(sdk)
 		}
-		b.Data.Vectors = s3vectors.New(api, cfg.VectorBucket)
+		b.Data.Vectors = s3vectors.New(vectors, cfg.VectorBucket)
 	}
 	b.Data.IndexBackend = cfg.IndexBackend
 	if len(silos) > 0 {
@@ -292,7 +293,7 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 		if client == nil {
 			client = s3.NewFromConfig(sdk)
 		}
-		b.Cells = NewTenantCells(b.Data, &awsSilos{tenants: silos, db: db, s3: client, clock: b.Clock}, b.Log)
+		b.Cells = NewTenantCells(b.Data, &awsSilos{tenants: silos, db: db, s3: client, vectors: vectors, clock: b.Clock}, b.Log)
 		b.Data = b.Cells.Routed()
 	}
 	secrets := cfg.SecretsManager

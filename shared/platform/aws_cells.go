@@ -10,6 +10,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
+	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
@@ -18,7 +19,13 @@ import (
 // ID to its table and buckets, as the CDK app sets it on every function that serves
 // tenants (cdk/silo.go):
 //
-//	{"globex":{"table":"…","documents_bucket":"…","index_bucket":"…","eval_bucket":"…"}}
+//	{"globex":{"table":"…","documents_bucket":"…","index_bucket":"…","eval_bucket":"…",
+//	  "vector_bucket":"…","customization_bucket":"…","customization_key":"…"}}
+//
+// vector_bucket is the tenant's own S3 Vectors bucket, named when the deployment keeps
+// knowledge bases' vectors in S3 Vectors; customization_bucket and customization_key are
+// its own fine-tuning bucket and the KMS key of its datasets and custom models, named when
+// the deployment offers fine-tuning.
 const EnvSiloTenants = "PLINTH_SILO_TENANTS"
 
 // AWSSiloTenant is a silo tenant's own table and buckets in AWS, one entry of
@@ -28,6 +35,14 @@ type AWSSiloTenant struct {
 	DocumentsBucket string `json:"documents_bucket"`
 	IndexBucket     string `json:"index_bucket"`
 	EvalBucket      string `json:"eval_bucket"`
+	// VectorBucket is the tenant's own S3 Vectors bucket ("" when the deployment has no
+	// vector bucket): its knowledge bases' vector indexes, never the pool's bucket.
+	VectorBucket string `json:"vector_bucket,omitempty"`
+	// CustomizationBucket and CustomizationKey are the tenant's own fine-tuning bucket
+	// and the KMS key (ARN) its objects and custom models are encrypted with ("" when the
+	// deployment does not offer fine-tuning).
+	CustomizationBucket string `json:"customization_bucket,omitempty"`
+	CustomizationKey    string `json:"customization_key,omitempty"`
 }
 
 // ParseSiloTenants reads PLINTH_SILO_TENANTS ("" is none). Every entry must name a valid
@@ -72,6 +87,8 @@ type awsSilos struct {
 	tenants map[string]AWSSiloTenant
 	db      dynamostore.Client
 	s3      s3blob.Client
+	// vectors is the S3 Vectors client (nil when the deployment has no vector bucket).
+	vectors s3vectors.API
 	clock   func() time.Time
 }
 
@@ -97,6 +114,15 @@ func (s *awsSilos) Cell(_ context.Context, id string) (Cell, error) {
 	}
 	if c.Blobs.Eval, err = bucket(t.EvalBucket); err != nil {
 		return Cell{}, err
+	}
+	if t.CustomizationBucket != "" {
+		if c.Blobs.Customization, err = bucket(t.CustomizationBucket); err != nil {
+			return Cell{}, err
+		}
+		c.Blobs.CustomizationName, c.Blobs.CustomizationKey = t.CustomizationBucket, t.CustomizationKey
+	}
+	if t.VectorBucket != "" && s.vectors != nil {
+		c.Vectors = s3vectors.New(s.vectors, t.VectorBucket)
 	}
 	return c, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/blob/cellblob"
 	"github.com/plinth-ai/plinth/shared/cellmove"
 	"github.com/plinth-ai/plinth/shared/fault"
+	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/cellstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
@@ -327,7 +328,66 @@ func (pl *TenantCells) Routed() Cell {
 	c.Blobs.Index = route(pl.pool.Blobs.Index, func(b Buckets) blob.Store { return b.Index })
 	c.Blobs.Eval = route(pl.pool.Blobs.Eval, func(b Buckets) blob.Store { return b.Eval })
 	c.Blobs.Customization = route(pl.pool.Blobs.Customization, func(b Buckets) blob.Store { return b.Customization })
+	if pl.pool.Vectors != nil {
+		c.Vectors = routedVectors{pl: pl, pool: pl.pool.Vectors}
+	}
 	return c
+}
+
+// routedVectors sends each knowledge base's dense vectors to its tenant's cell: a silo
+// tenant's to its own vector store (in AWS its own S3 Vectors bucket, encrypted with its
+// own key), a pool tenant's to the pool's. A silo tenant whose cell has no vector store is
+// refused, never written to the pool's.
+type routedVectors struct {
+	pl   *TenantCells
+	pool index.VectorStore
+}
+
+func (r routedVectors) of(ctx context.Context, ns index.Namespace) (index.VectorStore, error) {
+	c, err := r.pl.cell(ctx, ns.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return r.pool, nil
+	}
+	if c.Vectors == nil {
+		return nil, fault.New(fault.ErrUnavailable, "", "tenant %s has no vector store of its own for knowledge bases on the s3vectors backend; "+
+			"use the embedded backend, or deploy its vector bucket", ns.Tenant)
+	}
+	return c.Vectors, nil
+}
+
+func (r routedVectors) PutVectors(ctx context.Context, ns index.Namespace, vecs []index.Vector) error {
+	vs, err := r.of(ctx, ns)
+	if err != nil {
+		return err
+	}
+	return vs.PutVectors(ctx, ns, vecs)
+}
+
+func (r routedVectors) DeleteVectors(ctx context.Context, ns index.Namespace, keys []string) error {
+	vs, err := r.of(ctx, ns)
+	if err != nil {
+		return err
+	}
+	return vs.DeleteVectors(ctx, ns, keys)
+}
+
+func (r routedVectors) QueryVectors(ctx context.Context, ns index.Namespace, vec []float32, topK int, filter *index.Filter) ([]index.VectorMatch, error) {
+	vs, err := r.of(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	return vs.QueryVectors(ctx, ns, vec, topK, filter)
+}
+
+func (r routedVectors) DropNamespace(ctx context.Context, ns index.Namespace) error {
+	vs, err := r.of(ctx, ns)
+	if err != nil {
+		return err
+	}
+	return vs.DropNamespace(ctx, ns)
 }
 
 // executionOwner is the tenant whose data a workflow execution carries: the "tenant" its

@@ -38,6 +38,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/gateway/emf"
 	"github.com/plinth-ai/plinth/shared/platform"
 	"github.com/plinth-ai/plinth/shared/platform/apiroutes"
+	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors/s3vectorstest"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/authorizer"
@@ -61,6 +62,9 @@ const (
 	siloDocuments = "plinth-globex-documents"
 	siloIndex     = "plinth-globex-index"
 	siloEval      = "plinth-globex-evals"
+	// The S3 Vectors buckets: the pool's and the silo tenant's own.
+	vectorBucket = "plinth-vectors"
+	siloVectors  = "plinth-globex-vectors"
 	// The customisation bucket, its KMS key and the role Bedrock assumes for jobs.
 	customizationBucket = "plinth-customization"
 	customizationKey    = "arn:aws:kms:eu-west-1:" + account + ":key/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b"
@@ -87,6 +91,9 @@ type awsRT struct {
 	challenge string
 	exec      *flow.Executor
 	requests  atomic.Int64
+	// vectors is Amazon S3 Vectors (the fake), holding the pool's and the silo tenant's
+	// vector buckets.
+	vectors *s3vectorstest.Fake
 	// bedrock is Amazon Bedrock's model customisation API (the fake), which the
 	// customisation flow's .sync step and the functions call.
 	bedrock *customizetest.Bedrock
@@ -137,6 +144,8 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	rt := &awsRT{ddb: ddb, s3: s3c, routes: apiroutes.All(), functions: map[string]func(context.Context, events.APIGatewayProxyRequest) (reply, error){},
 		exec: flow.NewExecutor(flow.WithLogger(quiet())), parked: map[string]chan struct{}{}}
 	t.Cleanup(func() { _ = rt.exec.Close(context.Background()) })
+	rt.vectors = s3vectorstest.New(vectorBucket, siloVectors)
+	t.Cleanup(rt.vectors.Close)
 	rt.bedrock = customizetest.NewBedrock()
 	t.Cleanup(rt.bedrock.Close)
 	rt.bedrock.Region, rt.bedrock.Account, rt.bedrock.Bucket = "eu-west-1", account, customizationBucket
@@ -151,9 +160,9 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	sdk := e.sdk
 	cfg := platform.AWSConfig{Table: table, DocumentsBucket: documentsBucket, IndexBucket: indexBucket, EvalBucket: evalBucket,
 		AWS: &sdk, DynamoDB: ddb, S3: &notifyingS3{Client: s3c, rt: rt}, StepFunctions: &stepFunctions{rt: rt},
-		Logger: quiet(), Metrics: emf.New(io.Discard),
+		Logger: quiet(), Metrics: emf.New(io.Discard), VectorBucket: vectorBucket, S3Vectors: rt.vectors.Client(),
 		SiloTenants: string(jsonBody(map[string]any{siloTenant: map[string]string{"table": siloTable,
-			"documents_bucket": siloDocuments, "index_bucket": siloIndex, "eval_bucket": siloEval}}))}
+			"documents_bucket": siloDocuments, "index_bucket": siloIndex, "eval_bucket": siloEval, "vector_bucket": siloVectors}}))}
 	build := func(cfg platform.AWSConfig) *platform.Platform {
 		b, err := platform.AWSBackends(ctx, cfg)
 		if err != nil {

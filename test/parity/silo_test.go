@@ -5,6 +5,7 @@ import (
 	"context"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors"
 )
 
 // TestSiloTenantOnAWS: on the AWS handlers, a silo tenant's documents, ingestion
@@ -169,4 +173,99 @@ func containsPrefix(list []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// TestSiloVectorsOnAWS: knowledge bases on the s3vectors backend keep a silo tenant's
+// vectors in its own S3 Vectors bucket (PLINTH_SILO_TENANTS vector_bucket) and a pool
+// tenant's in the pool's, each knowledge base its own vector index; retrieval reads each
+// tenant's from its bucket, and deleting the silo tenant's knowledge base drops its index
+// from its bucket only.
+func TestSiloVectorsOnAWS(t *testing.T) {
+	rt := newAWS(t, newEnv(t))
+	admin := func(method, path string, body any, want int) reply {
+		t.Helper()
+		c := call{Method: method, Path: path, Admin: true}
+		if body != nil {
+			c.Body, c.ContentType = jsonBody(body), "application/json"
+		}
+		r := rt.do(t, c)
+		if r.Status != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
+		}
+		return r
+	}
+	keys := map[string]string{}
+	for id, tier := range map[string]string{siloTenant: "silo", "acme": "pool"} {
+		admin("POST", "/admin/tenants", map[string]any{"id": id, "name": id, "isolation_tier": tier,
+			"allowed_models": []string{"local-chat", "local-embed"}}, http.StatusCreated)
+		var k struct {
+			Key string `json:"key"`
+		}
+		admin("POST", "/admin/tenants/"+id+"/keys", map[string]any{}, http.StatusCreated).decode(t, &k)
+		keys[id] = k.Key
+		admin("POST", "/admin/knowledge-bases", map[string]any{"tenant": id, "id": "vec", "index_backend": "s3vectors"}, http.StatusCreated)
+	}
+	upload := func(id, name, text string) {
+		t.Helper()
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, _ := mw.CreateFormFile("file", name)
+		_, _ = fw.Write([]byte(text))
+		_ = mw.Close()
+		r := rt.do(t, call{Method: "POST", Path: "/v1/knowledge-bases/vec/documents", Key: keys[id], Body: buf.Bytes(), ContentType: mw.FormDataContentType()})
+		var doc struct {
+			ID string `json:"id"`
+		}
+		r.decode(t, &doc)
+		if r.Status != http.StatusAccepted || doc.ID == "" {
+			t.Fatalf("%s's upload: %v", id, r)
+		}
+		eventually(t, id+"'s document indexed", func() (bool, string) {
+			var d struct{ Status string }
+			rt.do(t, call{Method: "GET", Path: "/v1/knowledge-bases/vec/documents/" + doc.ID, Key: keys[id]}).decode(t, &d)
+			return d.Status == "indexed", d.Status
+		})
+	}
+	upload(siloTenant, "travel.md", "# Travel\n\nGlobex staff fly business class on flights over six hours.\n")
+	upload(siloTenant, "expenses.md", "# Expenses\n\nGlobex reimburses hotel stays within ten working days.\n")
+	upload("acme", "leave.md", "# Leave\n\nAcme parental leave lasts twenty weeks.\n")
+
+	siloIndex := s3vectors.IndexName(index.Namespace{Tenant: siloTenant, KB: "vec"})
+	acmeIndex := s3vectors.IndexName(index.Namespace{Tenant: "acme", KB: "vec"})
+	if got := rt.vectors.Indexes(siloVectors); !slices.Equal(got, []string{siloIndex}) {
+		t.Fatalf("the silo tenant's vector bucket has indexes %v, want [%s]", got, siloIndex)
+	}
+	if got := rt.vectors.Indexes(vectorBucket); !slices.Equal(got, []string{acmeIndex}) {
+		t.Fatalf("the pool's vector bucket has indexes %v, want only the pool tenant's [%s]", got, acmeIndex)
+	}
+	siloKeys, poolKeys := rt.vectors.Keys(siloVectors, siloIndex), rt.vectors.Keys(vectorBucket, acmeIndex)
+	if len(siloKeys) < 2 || len(poolKeys) < 1 {
+		t.Fatalf("vectors stored: silo %v, pool %v; want at least one per document", siloKeys, poolKeys)
+	}
+	for _, k := range poolKeys {
+		if slices.Contains(siloKeys, k) {
+			t.Fatalf("vector %s is in both buckets", k)
+		}
+	}
+
+	retrieve := func(id, query string) reply {
+		return rt.do(t, call{Method: "POST", Path: "/v1/knowledge-bases/vec/retrieve", Key: keys[id],
+			Body: jsonBody(map[string]any{"query": query, "top_k": 5, "search_type": "semantic"}), ContentType: "application/json"})
+	}
+	if r := retrieve(siloTenant, "business class flights"); r.Status != 200 || !r.contains("six hours") || r.contains("twenty weeks") {
+		t.Fatalf("the silo tenant's semantic retrieval: %v", r)
+	}
+	if r := retrieve("acme", "parental leave"); r.Status != 200 || !r.contains("twenty weeks") || r.contains("six hours", "ten working days") {
+		t.Fatalf("the pool tenant's semantic retrieval: %v", r)
+	}
+
+	// Deleting the silo tenant's knowledge base drops its index from its own bucket and
+	// leaves the pool's as it was.
+	admin("DELETE", "/admin/knowledge-bases/vec?tenant="+siloTenant, nil, http.StatusOK)
+	if got := rt.vectors.Indexes(siloVectors); len(got) != 0 {
+		t.Fatalf("the silo tenant's vector bucket still has %v after its knowledge base was deleted", got)
+	}
+	if got := rt.vectors.Keys(vectorBucket, acmeIndex); !slices.Equal(got, poolKeys) {
+		t.Fatalf("the pool's vectors changed when the silo tenant's knowledge base was deleted: %v, were %v", got, poolKeys)
+	}
 }

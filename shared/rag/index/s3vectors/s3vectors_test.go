@@ -2,252 +2,24 @@ package s3vectors
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"math"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"sort"
-	"sync"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3vectors"
 
 	"github.com/plinth-ai/plinth/shared/blob/fsblob"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/provider/local"
 	"github.com/plinth-ai/plinth/shared/rag/index"
+	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors/s3vectorstest"
 	"github.com/plinth-ai/plinth/shared/rag/index/vectortest"
 )
 
-// fakeS3Vectors speaks S3 Vectors' REST-JSON wire protocol (POST /CreateIndex,
-// /PutVectors, /QueryVectors, /DeleteVectors) over an in-memory bucket, with exact cosine
-// search and the documented filter operators.
-type fakeS3Vectors struct {
-	mu      sync.Mutex
-	indexes map[string]*fakeIndex
-	filters []map[string]any
-	ops     []string
-}
-
-type fakeIndex struct {
-	dim     int
-	vectors map[string]fakeVector
-}
-
-type fakeVector struct {
-	data []float32
-	md   map[string]any
-}
-
-func newFake() *fakeS3Vectors { return &fakeS3Vectors{indexes: map[string]*fakeIndex{}} }
-
-func writeErr(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("X-Amzn-ErrorType", code)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
-}
-
-func (f *fakeS3Vectors) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || r.Method != http.MethodPost {
-		writeErr(w, 400, "ValidationException", "bad request")
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ops = append(f.ops, r.URL.Path)
-	if body["vectorBucketName"] != "plinth-vectors" {
-		writeErr(w, 404, "NotFoundException", "no such vector bucket")
-		return
-	}
-	name, _ := body["indexName"].(string)
-	ix := f.indexes[name]
-	reply := func(v any) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(v)
-	}
-	switch r.URL.Path {
-	case "/CreateIndex":
-		if ix != nil {
-			writeErr(w, 409, "ConflictException", "index exists")
-			return
-		}
-		if body["dataType"] != "float32" || body["distanceMetric"] != "cosine" {
-			writeErr(w, 400, "ValidationException", "unsupported index configuration")
-			return
-		}
-		f.indexes[name] = &fakeIndex{dim: int(body["dimension"].(float64)), vectors: map[string]fakeVector{}}
-		reply(map[string]any{})
-	case "/PutVectors":
-		if ix == nil {
-			writeErr(w, 404, "NotFoundException", "no such index")
-			return
-		}
-		for _, raw := range body["vectors"].([]any) {
-			v := raw.(map[string]any)
-			data := toFloats(v["data"].(map[string]any)["float32"].([]any))
-			if len(data) != ix.dim {
-				writeErr(w, 400, "ValidationException", "dimension mismatch")
-				return
-			}
-			md, _ := v["metadata"].(map[string]any)
-			ix.vectors[v["key"].(string)] = fakeVector{data, md}
-		}
-		reply(map[string]any{})
-	case "/DeleteIndex":
-		if ix == nil {
-			writeErr(w, 404, "NotFoundException", "no such index")
-			return
-		}
-		delete(f.indexes, name)
-		reply(map[string]any{})
-	case "/DeleteVectors":
-		if ix == nil {
-			writeErr(w, 404, "NotFoundException", "no such index")
-			return
-		}
-		for _, k := range body["keys"].([]any) {
-			delete(ix.vectors, k.(string))
-		}
-		reply(map[string]any{})
-	case "/QueryVectors":
-		if ix == nil {
-			writeErr(w, 404, "NotFoundException", "no such index")
-			return
-		}
-		q := toFloats(body["queryVector"].(map[string]any)["float32"].([]any))
-		filter, _ := body["filter"].(map[string]any)
-		f.filters = append(f.filters, filter)
-		type hit struct {
-			key  string
-			dist float64
-		}
-		var hits []hit
-		for k, v := range ix.vectors {
-			if filter != nil && !matches(filter, v.md) {
-				continue
-			}
-			hits = append(hits, hit{k, 1 - cosine(q, v.data)})
-		}
-		sort.Slice(hits, func(i, j int) bool { return hits[i].dist < hits[j].dist })
-		topK := int(body["topK"].(float64))
-		var out []map[string]any
-		for i := 0; i < len(hits) && i < topK; i++ {
-			out = append(out, map[string]any{"key": hits[i].key, "distance": hits[i].dist})
-		}
-		reply(map[string]any{"vectors": out, "distanceMetric": "cosine"})
-	default:
-		writeErr(w, 404, "UnknownOperationException", r.URL.Path)
-	}
-}
-
-func toFloats(a []any) []float32 {
-	out := make([]float32, len(a))
-	for i, x := range a {
-		out[i] = float32(x.(float64))
-	}
-	return out
-}
-
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
-}
-
-// matches evaluates S3 Vectors' filter operators against metadata.
-func matches(filter map[string]any, md map[string]any) bool {
-	for k, cond := range filter {
-		switch k {
-		case "$and":
-			for _, c := range cond.([]any) {
-				if !matches(c.(map[string]any), md) {
-					return false
-				}
-			}
-			continue
-		case "$or":
-			ok := false
-			for _, c := range cond.([]any) {
-				ok = ok || matches(c.(map[string]any), md)
-			}
-			if !ok {
-				return false
-			}
-			continue
-		}
-		v, present := md[k]
-		ops, isOps := cond.(map[string]any)
-		if !isOps {
-			ops = map[string]any{"$eq": cond}
-		}
-		for op, want := range ops {
-			if !present {
-				return false
-			}
-			eq := func(w any) bool {
-				if list, ok := v.([]any); ok {
-					for _, e := range list {
-						if reflect.DeepEqual(e, w) {
-							return true
-						}
-					}
-					return false
-				}
-				return reflect.DeepEqual(v, w)
-			}
-			num := func() (float64, float64, bool) {
-				a, ok1 := v.(float64)
-				b, ok2 := want.(float64)
-				return a, b, ok1 && ok2
-			}
-			ok := false
-			switch op {
-			case "$eq":
-				ok = eq(want)
-			case "$ne":
-				ok = !eq(want)
-			case "$in", "$nin":
-				for _, w := range want.([]any) {
-					ok = ok || eq(w)
-				}
-				if op == "$nin" {
-					ok = !ok
-				}
-			case "$gt", "$gte", "$lt", "$lte":
-				a, b, isNum := num()
-				ok = isNum && map[string]bool{"$gt": a > b, "$gte": a >= b, "$lt": a < b, "$lte": a <= b}[op]
-			}
-			if !ok {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func newStore(t *testing.T) (*Store, *fakeS3Vectors) {
+func newStore(t *testing.T) (*Store, *s3vectorstest.Fake) {
 	t.Helper()
-	fake := newFake()
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	client := s3vectors.New(s3vectors.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-	})
-	return New(client, "plinth-vectors"), fake
+	fake := s3vectorstest.New("plinth-vectors")
+	t.Cleanup(fake.Close)
+	return New(fake.Client(), "plinth-vectors"), fake
 }
 
 var embedder = local.NewEmbed(128)
@@ -311,8 +83,8 @@ func TestIndexWithS3VectorsBackend(t *testing.T) {
 	if fmt.Sprint(got) != "[bread volcano]" {
 		t.Fatalf("filtered: %v", got)
 	}
-	if last := fake.filters[len(fake.filters)-1]; !reflect.DeepEqual(last, map[string]any{"year": map[string]any{"$gt": 2021.0}}) {
-		t.Fatalf("filter sent %v", last)
+	if filters := fake.Filters(); !reflect.DeepEqual(filters[len(filters)-1], map[string]any{"year": map[string]any{"$gt": 2021.0}}) {
+		t.Fatalf("filter sent %v", filters[len(filters)-1])
 	}
 
 	// Replacing a document deletes its old vector keys; deleting removes them.
@@ -323,9 +95,7 @@ func TestIndexWithS3VectorsBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := IndexName(index.Namespace{Tenant: "acme", KB: "kb"})
-	fake.mu.Lock()
-	n := len(fake.indexes[name].vectors)
-	fake.mu.Unlock()
+	n := len(fake.Keys("plinth-vectors", name))
 	if n != 2 {
 		t.Fatalf("%d vectors stored, want 2", n)
 	}
