@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -60,18 +61,24 @@ func (s *DataStack) customizationData() {
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
-	s.Customization = awss3.NewBucket(s.Stack, jsii.String("Customization"), &awss3.BucketProps{
-		Encryption:    awss3.BucketEncryption_KMS,
-		EncryptionKey: s.CustomizationKey,
-		// No bucket key: S3 then calls KMS with each object's ARN as encryption context,
-		// which is what scopes the key's use to tenants' prefixes.
+	s.Customization = newCustomizationBucket(s.Stack, "Customization", s.CustomizationKey, s.AccessLogs, "Customization/")
+	output(s.Stack, "CustomizationBucketName", s.Customization.BucketName())
+}
+
+// newCustomizationBucket creates a customisation bucket encrypted with key and no bucket
+// key (S3 then calls KMS with each object's ARN as encryption context, which is what
+// scopes the key's use to tenants' prefixes), refusing objects written with any other key.
+func newCustomizationBucket(scope constructs.Construct, id string, key awskms.IKey, accessLogs awss3.IBucket, logPrefix string) awss3.Bucket {
+	b := awss3.NewBucket(scope, jsii.String(id), &awss3.BucketProps{
+		Encryption:             awss3.BucketEncryption_KMS,
+		EncryptionKey:          key,
 		BucketKeyEnabled:       jsii.Bool(false),
 		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:             jsii.Bool(true),
 		Versioned:              jsii.Bool(true),
 		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		ServerAccessLogsBucket: s.AccessLogs,
-		ServerAccessLogsPrefix: jsii.String("Customization/"),
+		ServerAccessLogsBucket: accessLogs,
+		ServerAccessLogsPrefix: jsii.String(logPrefix),
 		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:                                  jsii.String("expire-noncurrent"),
@@ -79,20 +86,20 @@ func (s *DataStack) customizationData() {
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
 		}},
 	})
-	s.Customization.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	b.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("DenyOtherKeys"),
 		Effect:     awsiam.Effect_DENY,
 		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
 		Actions:    jsii.Strings("s3:PutObject"),
-		Resources:  &[]*string{s.Customization.ArnForObjects(jsii.String("*"))},
+		Resources:  &[]*string{b.ArnForObjects(jsii.String("*"))},
 		Conditions: &map[string]interface{}{
 			"StringNotEqualsIfExists": map[string]interface{}{
 				"s3:x-amz-server-side-encryption":                "aws:kms",
-				"s3:x-amz-server-side-encryption-aws-kms-key-id": s.CustomizationKey.KeyArn(),
+				"s3:x-amz-server-side-encryption-aws-kms-key-id": key.KeyArn(),
 			},
 		},
 	}))
-	output(s.Stack, "CustomizationBucketName", s.Customization.BucketName())
+	return b
 }
 
 // viaService is the kms:ViaService value of an AWS service in this region.
@@ -104,9 +111,17 @@ func viaService(service string) *string {
 // objects under prefix (a pattern below tenants/) of the customisation bucket, and the
 // customisation key's use by S3 for exactly those objects.
 func grantCustomizationObjects(role awsiam.IRole, data *DataStack, prefix string, write bool) {
-	objects := data.Customization.ArnForObjects(jsii.String(prefix + "*"))
+	grantCustomizationBucket(role, data.Customization, data.CustomizationKey, prefix, write)
+	// A silo tenant's own customisation bucket and key, on the same terms.
+	for _, t := range data.Silos {
+		grantCustomizationBucket(role, t.Customization, t.Key, prefix, write)
+	}
+}
+
+func grantCustomizationBucket(role awsiam.IRole, bucket awss3.IBucket, key awskms.IKey, prefix string, write bool) {
+	objects := bucket.ArnForObjects(jsii.String(prefix + "*"))
 	allow(role, []string{"s3:GetObject", "s3:GetObjectVersion"}, objects)
-	allow(role, []string{"s3:ListBucket"}, data.Customization.BucketArn())
+	allow(role, []string{"s3:ListBucket"}, bucket.BucketArn())
 	keyActions := []string{"kms:Decrypt"}
 	if write {
 		allow(role, []string{"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}, objects)
@@ -114,7 +129,7 @@ func grantCustomizationObjects(role awsiam.IRole, data *DataStack, prefix string
 	}
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings(keyActions...),
-		Resources: &[]*string{data.CustomizationKey.KeyArn()},
+		Resources: &[]*string{key.KeyArn()},
 		Conditions: &map[string]interface{}{
 			"StringEquals": map[string]interface{}{"kms:ViaService": viaService("s3")},
 			"StringLike":   map[string]interface{}{"kms:EncryptionContext:aws:s3:arn": objects},

@@ -246,7 +246,8 @@ func (s *DataStack) auditTrail() {
 	selectors := []*awscloudtrail.S3EventSelector{{Bucket: s.Documents}, {Bucket: s.Index}, {Bucket: s.EvalArtifacts}, {Bucket: s.Customization}}
 	for _, t := range s.Silos {
 		selectors = append(selectors, &awscloudtrail.S3EventSelector{Bucket: t.Documents},
-			&awscloudtrail.S3EventSelector{Bucket: t.Index}, &awscloudtrail.S3EventSelector{Bucket: t.EvalArtifacts})
+			&awscloudtrail.S3EventSelector{Bucket: t.Index}, &awscloudtrail.S3EventSelector{Bucket: t.EvalArtifacts},
+			&awscloudtrail.S3EventSelector{Bucket: t.Customization})
 	}
 	s.Trail.AddS3EventSelector(&selectors, &awscloudtrail.AddEventSelectorOptions{ReadWriteType: awscloudtrail.ReadWriteType_ALL, IncludeManagementEvents: jsii.Bool(false)})
 }

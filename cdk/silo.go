@@ -15,9 +15,11 @@ import (
 
 // maxSiloTenants bounds the silo tenants of one deployment: every function carries the
 // silo map in its environment (PLINTH_SILO_TENANTS), and Lambda allows 4 KB of
-// environment per function. More silo tenants than this call for another deployment
+// environment per function. An entry names a table, five buckets (up to 63 characters
+// each) and a key ARN (about 75), some 600 bytes with its JSON; five leave room for the
+// function's other settings. More silo tenants than this call for another deployment
 // (a cell) rather than a longer map.
-const maxSiloTenants = 8
+const maxSiloTenants = 5
 
 // SiloTenant is a silo tenant's dedicated data: its own KMS key (rotation on, alias
 // alias/plinth/silo/<id>), its own table (the pool table's schema) and its own documents,
@@ -43,6 +45,10 @@ type SiloTenant struct {
 	// tenant in it, never in the pool's vector bucket.
 	Vectors          awss3vectors.CfnVectorBucket
 	VectorBucketName *string
+	// Customization is the tenant's own fine-tuning bucket (datasets, jobs' validated
+	// records), encrypted with Key and refusing objects under any other key, laid out as
+	// the pool's (tenants/<id>/customization/…).
+	Customization awss3.Bucket
 }
 
 // newSiloTenant creates a silo tenant's resources inside the data stack; access logs go
@@ -75,6 +81,7 @@ func (s *DataStack) newSiloTenant(id string) *SiloTenant {
 	t.Documents = newDataBucket(c, "Documents", t.Key, s.AccessLogs, logPrefix+"Documents/", true)
 	t.Index = newDataBucket(c, "Index", t.Key, s.AccessLogs, logPrefix+"Index/", false)
 	t.EvalArtifacts = newDataBucket(c, "EvalArtifacts", t.Key, s.AccessLogs, logPrefix+"EvalArtifacts/", false)
+	t.Customization = newCustomizationBucket(c, "Customization", t.Key, s.AccessLogs, logPrefix+"Customization/")
 	if s.Vectors != nil {
 		// 11 + 24 (the longest tenant id) + 1 + 12 + 1 + at most 14: within the 63
 		// characters a vector bucket name may have.
@@ -138,8 +145,8 @@ func (s *DataStack) grantObjectsReadWrite(role awsiam.IRole, bucket awss3.IBucke
 
 // siloEnvironment sets PLINTH_SILO_TENANTS on a function: a JSON object from tenant id to
 // its table and bucket names, {"globex":{"table":…,"documents_bucket":…,"index_bucket":…,
-// "eval_bucket":…,"vector_bucket":…}} (vector_bucket with S3 Vectors). Nothing when there
-// are no silo tenants.
+// "eval_bucket":…,"vector_bucket":…,"customization_bucket":…,"customization_key":…}}
+// (vector_bucket with S3 Vectors). Nothing when there are no silo tenants.
 func siloEnvironment(f *Function, data *DataStack) {
 	if len(data.Silos) == 0 {
 		return
@@ -154,6 +161,10 @@ func siloEnvironment(f *Function, data *DataStack) {
 		}
 		if t.VectorBucketName != nil {
 			e["vector_bucket"] = t.VectorBucketName
+		}
+		if t.Customization != nil {
+			e["customization_bucket"] = t.Customization.BucketName()
+			e["customization_key"] = t.Key.KeyArn()
 		}
 		m[t.ID] = e
 	}

@@ -130,10 +130,10 @@ func TestSiloTenantResources(t *testing.T) {
 		t.Errorf("silo table key schema %s, want the pool's pk/sk", ks)
 	}
 
-	// Every bucket is encrypted with exactly one key: the silo's three with the silo key,
+	// Every bucket is encrypted with exactly one key: the silo's four with the silo key,
 	// the pool's with the pool key (or SSE-S3 for access logs).
 	siloBuckets := map[string]bool{}
-	for _, b := range []*string{silo.Documents.BucketArn(), silo.Index.BucketArn(), silo.EvalArtifacts.BucketArn()} {
+	for _, b := range []*string{silo.Documents.BucketArn(), silo.Index.BucketArn(), silo.EvalArtifacts.BucketArn(), silo.Customization.BucketArn()} {
 		siloBuckets[logicalID(data.Stack, b)] = true
 	}
 	for id, b := range resources(raw, "AWS::S3::Bucket") {
@@ -145,8 +145,8 @@ func TestSiloTenantResources(t *testing.T) {
 			t.Errorf("pool bucket %s uses the silo key", id)
 		}
 	}
-	if len(siloBuckets) != 3 {
-		t.Errorf("silo buckets = %v, want documents, index and eval artifacts", siloBuckets)
+	if len(siloBuckets) != 4 {
+		t.Errorf("silo buckets = %v, want documents, index, eval artifacts and customisation", siloBuckets)
 	}
 	for id, tbl := range resources(raw, "AWS::DynamoDB::Table") {
 		if id != tableID && refersTo(props(tbl)["SSESpecification"], keyID) {
@@ -280,6 +280,88 @@ func TestTieredPlatformPassesNag(t *testing.T) {
 		for _, w := range *ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
 			//lint:ignore SA1019 the assertions API still returns this type in CDK 2.275
 			t.Errorf("%s: unsuppressed cdk-nag warning at %s: %v", name, *w.Id, w.Entry.Data)
+		}
+	}
+}
+
+// TestSiloTenantCustomization: a silo tenant has a fine-tuning bucket of its own,
+// encrypted with its own key and no bucket key, refusing objects under any other key;
+// the fine-tuning function and the customisation tasks that read or write datasets reach
+// it on the pool's terms (objects under tenants/, the key only through S3 for those
+// objects), functions without fine-tuning and Bedrock's job role do not; the functions
+// find it and its key in PLINTH_SILO_TENANTS.
+func TestSiloTenantCustomization(t *testing.T) {
+	s := tieredPlatform(t)
+	p := s.platform
+	data, silo := p.Data, p.Data.Silos[0]
+	if silo.Customization == nil {
+		t.Fatal("the silo tenant has no customisation bucket")
+	}
+	bucketID := logicalID(data.Stack, silo.Customization.BucketArn())
+	keyID := logicalID(data.Stack, silo.Key.KeyArn())
+	b := resources(s.raw["data"], "AWS::S3::Bucket")[bucketID]
+	enc := jsonText(props(b)["BucketEncryption"])
+	if !containsAll(enc, keyID, `"BucketKeyEnabled":false`) || b["DeletionPolicy"] != "Retain" {
+		t.Errorf("silo customisation bucket encryption %s, deletion %v; want the silo key without a bucket key, retained", enc, b["DeletionPolicy"])
+	}
+	var deny string
+	for _, bp := range resources(s.raw["data"], "AWS::S3::BucketPolicy") {
+		if refersTo(props(bp)["Bucket"], bucketID) {
+			deny = jsonText(props(bp)["PolicyDocument"])
+		}
+	}
+	if !containsAll(deny, `"Sid":"DenyOtherKeys"`, `"Effect":"Deny"`, keyID) {
+		t.Errorf("the silo customisation bucket does not refuse other keys: %s", deny)
+	}
+
+	api, wf := s.raw["api"], s.raw["workflows"]
+	apiRole := func(fn string) string { return logicalID(p.API.Stack, p.API.Functions[fn].Role.RoleArn()) }
+	taskRole := func(fn string) string {
+		return logicalID(p.Workflows.Stack, p.Workflows.TaskFunctions[fn].Role.RoleArn())
+	}
+	writers := map[string][2]string{"finetuning": {"api", apiRole("finetuning")}, "validate": {"workflows", taskRole("ValidateFunctionArn")},
+		"cleanup": {"workflows", taskRole("CleanupFunctionArn")}}
+	tpl := map[string]map[string]any{"api": api, "workflows": wf}
+	for name, r := range writers {
+		raw, role := tpl[r[0]], r[1]
+		if !allowsOn(raw, role, bucketID, "s3:PutObject") || !allowsOn(raw, role, bucketID, "s3:GetObject") {
+			t.Errorf("%s cannot read and write the silo's customisation bucket", name)
+		}
+		for _, st := range statementsOn(raw, role, bucketID) {
+			if hasAction(st, "s3:PutObject") && !strings.Contains(jsonText(st["Resource"]), "/"+CustomizationPrefix+"*") {
+				t.Errorf("%s writes the silo's customisation bucket outside %s: %s", name, CustomizationPrefix, jsonText(st["Resource"]))
+			}
+		}
+		scoped := false
+		for _, st := range statementsOn(raw, role, keyID) {
+			c := jsonText(st["Condition"])
+			if hasAction(st, "kms:GenerateDataKey") && containsAll(c, "kms:ViaService", "kms:EncryptionContext:aws:s3:arn", bucketID) {
+				scoped = true
+			}
+		}
+		if !scoped {
+			t.Errorf("%s: no use of the silo key scoped to its customisation objects through S3", name)
+		}
+	}
+	if !allowsOn(wf, taskRole("PrepareEvaluationFunctionArn"), bucketID, "s3:GetObject") ||
+		allowsOn(wf, taskRole("PrepareEvaluationFunctionArn"), bucketID, "s3:PutObject") {
+		t.Errorf("the evaluation preparation task: want read-only access to the silo's customisation bucket")
+	}
+	for _, name := range []string{"guardrails", "authorizer", "retrieval"} {
+		if n := len(statementsOn(api, apiRole(name), bucketID)); n != 0 {
+			t.Errorf("%s has %d statements on the silo's customisation bucket, want none", name, n)
+		}
+	}
+	if n := len(statementsOn(wf, logicalID(p.Workflows.Stack, p.Workflows.CustomizationJobRole.RoleArn()), bucketID)); n != 0 {
+		t.Errorf("Bedrock's job role has %d statements on the silo's customisation bucket, want none", n)
+	}
+
+	env := props(resources(api, "AWS::Lambda::Function")[logicalID(p.API.Stack, p.API.Functions["finetuning"].Function.FunctionArn())])["Environment"].(map[string]any)["Variables"].(map[string]any)
+	text := jsonText(env[SiloTenantsEnv])
+	for field, target := range map[string]string{"customization_bucket": bucketID, "customization_key": keyID} {
+		i := strings.Index(text, `\"`+field+`\":\"`)
+		if i < 0 || !strings.Contains(text[i:], target) {
+			t.Errorf("finetuning: %s lacks %s (%s): %s", SiloTenantsEnv, field, target, text)
 		}
 	}
 }

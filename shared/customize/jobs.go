@@ -92,6 +92,11 @@ func (s *Service) baseModel(ctx context.Context, tenant, name string) (*registry
 	if !ok {
 		return nil, Family{}, "", fault.New(ErrUnsupportedModel, "model", "%s (%s on %s) belongs to no model family that can be fine-tuned", name, d.Model, d.Provider)
 	}
+	if d.Provider == registry.ProviderBedrock && s.bedrockFor != nil {
+		if err := s.bedrockFor(ctx, tenant); err != nil {
+			return nil, Family{}, "", fault.New(ErrUnsupportedModel, "model", "%s cannot be fine-tuned for tenant %s: %v", name, tenant, err)
+		}
+	}
 	if d.Provider == registry.ProviderBedrock && s.bedrock == nil {
 		if _, ok := s.customizers[d.Provider]; !ok {
 			return nil, Family{}, "", fault.New(ErrUnsupportedModel, "model", "Bedrock model customisation is not configured on this platform")

@@ -69,6 +69,7 @@ type Service struct {
 	keys        KeyResolver
 	customizers map[string]Customizer
 	bedrock     *BedrockSettings
+	bedrockFor  func(ctx context.Context, tenant string) error
 	now         func() time.Time
 	log         *slog.Logger
 	pollSeconds int
@@ -134,6 +135,13 @@ func WithEvalBlobs(b blob.Store) Option { return func(s *Service) { s.evalBlobs 
 
 // WithKeyResolver sets per-tenant KMS keys.
 func WithKeyResolver(k KeyResolver) Option { return func(s *Service) { s.keys = k } }
+
+// WithBedrockTenants decides which tenants may fine-tune Bedrock base models: a job of a
+// tenant it refuses (its error says why) is refused as an unsupported model, before
+// anything is written.
+func WithBedrockTenants(allowed func(ctx context.Context, tenant string) error) Option {
+	return func(s *Service) { s.bedrockFor = allowed }
+}
 
 // WithBedrock enables Bedrock base models through the Step Functions integration.
 func WithBedrock(b BedrockSettings) Option { return func(s *Service) { s.bedrock = &b } }

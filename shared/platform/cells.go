@@ -296,6 +296,7 @@ func (pl *TenantCells) Silos(ctx context.Context) ([]string, error) { return pl.
 // bucketCells are the silo cells' blob stores of one bucket.
 type bucketCells struct {
 	pl     *TenantCells
+	name   string
 	bucket func(Buckets) blob.Store
 }
 
@@ -306,7 +307,10 @@ func (b bucketCells) Blobs(ctx context.Context, id string) (blob.Store, error) {
 	}
 	st := b.bucket(c.Blobs)
 	if st == nil {
-		return nil, fmt.Errorf("silo tenant %s's cell has no such bucket: %w", id, ErrMissingConfig)
+		// A deployment that gave the tenant no such bucket: refused in the API's error
+		// shape, never kept in the pool's.
+		return nil, fault.New(fault.ErrUnavailable, "", "tenant %s's cell has no %s bucket of its own; deploy it with the platform's "+
+			"tenants (tier silo) to use this capability", id, b.name)
 	}
 	return st, nil
 }
@@ -318,16 +322,16 @@ func (b bucketCells) Silos(ctx context.Context) ([]string, error) { return b.pl.
 func (pl *TenantCells) Routed() Cell {
 	c := pl.pool
 	c.Store = cellstore.New(pl.pool.Store, pl, dataLayout, cellstore.WithUnavailable(pl.unavailable))
-	route := func(pool blob.Store, bucket func(Buckets) blob.Store) blob.Store {
+	route := func(pool blob.Store, name string, bucket func(Buckets) blob.Store) blob.Store {
 		if pool == nil {
 			return nil
 		}
-		return cellblob.New(pool, bucketCells{pl: pl, bucket: bucket}, tenantBlobPrefixes...).WithUnavailable(pl.unavailable)
+		return cellblob.New(pool, bucketCells{pl: pl, name: name, bucket: bucket}, tenantBlobPrefixes...).WithUnavailable(pl.unavailable)
 	}
-	c.Blobs.Documents = route(pl.pool.Blobs.Documents, func(b Buckets) blob.Store { return b.Documents })
-	c.Blobs.Index = route(pl.pool.Blobs.Index, func(b Buckets) blob.Store { return b.Index })
-	c.Blobs.Eval = route(pl.pool.Blobs.Eval, func(b Buckets) blob.Store { return b.Eval })
-	c.Blobs.Customization = route(pl.pool.Blobs.Customization, func(b Buckets) blob.Store { return b.Customization })
+	c.Blobs.Documents = route(pl.pool.Blobs.Documents, "documents", func(b Buckets) blob.Store { return b.Documents })
+	c.Blobs.Index = route(pl.pool.Blobs.Index, "index", func(b Buckets) blob.Store { return b.Index })
+	c.Blobs.Eval = route(pl.pool.Blobs.Eval, "evaluation", func(b Buckets) blob.Store { return b.Eval })
+	c.Blobs.Customization = route(pl.pool.Blobs.Customization, "fine-tuning", func(b Buckets) blob.Store { return b.Customization })
 	if pl.pool.Vectors != nil {
 		c.Vectors = routedVectors{pl: pl, pool: pl.pool.Vectors}
 	}

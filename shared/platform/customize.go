@@ -274,6 +274,9 @@ func Customize(p *Platform) (*customize.Service, error) {
 		if bc := p.b.BedrockCustomization; bc != nil && buckets.CustomizationName != "" {
 			settings := customize.BedrockSettings{RoleARN: bc.RoleARN, Bucket: buckets.CustomizationName}
 			opts = append(opts, customize.WithBedrock(settings), customize.WithCustomizer(registry.ProviderBedrock, bedrockjob.New(bc.API, settings, blobs)))
+			if cells := p.b.Cells; cells != nil {
+				opts = append(opts, customize.WithBedrockTenants(bedrockTenants(cells, buckets.CustomizationName)))
+			}
 		}
 		switch f := p.b.Flows.(type) {
 		case inprocess.Flows:
@@ -319,6 +322,24 @@ func customizationKeys(p *Platform) customize.KeyResolver {
 			}
 		}
 		return pool, nil
+	}
+}
+
+// bedrockTenants refuses Bedrock fine-tuning to a tenant whose fine-tuning data is in a
+// bucket other than the pool's (a silo tenant's own): Bedrock's jobs read and write the
+// one bucket the job role and the flow are set up for, so such a job would train on
+// nothing or put the tenant's output outside its own bucket.
+func bedrockTenants(cells *TenantCells, poolBucket string) func(context.Context, string) error {
+	return func(ctx context.Context, tenantID string) error {
+		c, err := cells.cell(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		if c != nil && c.Blobs.CustomizationName != poolBucket {
+			return errors.New("its fine-tuning data is in its own bucket, which Bedrock model customisation jobs are not yet " +
+				"given; fine-tune an OpenAI-compatible base model instead")
+		}
+		return nil
 	}
 }
 

@@ -65,6 +65,9 @@ const (
 	// The S3 Vectors buckets: the pool's and the silo tenant's own.
 	vectorBucket = "plinth-vectors"
 	siloVectors  = "plinth-globex-vectors"
+	// The silo tenant's own fine-tuning bucket and the key of its datasets and models.
+	siloCustomization    = "plinth-globex-customization"
+	siloCustomizationKey = "arn:aws:kms:eu-west-1:" + account + ":key/0b6e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
 	// The customisation bucket, its KMS key and the role Bedrock assumes for jobs.
 	customizationBucket = "plinth-customization"
 	customizationKey    = "arn:aws:kms:eu-west-1:" + account + ":key/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b"
@@ -91,6 +94,8 @@ type awsRT struct {
 	challenge string
 	exec      *flow.Executor
 	requests  atomic.Int64
+	// writes is the functions' S3 client, which knows each object's SSE-KMS key.
+	writes *notifyingS3
 	// vectors is Amazon S3 Vectors (the fake), holding the pool's and the silo tenant's
 	// vector buckets.
 	vectors *s3vectorstest.Fake
@@ -136,7 +141,7 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	t.Cleanup(s3srv.Close)
 	s3c := s3.New(s3.Options{Region: "eu-west-1", BaseEndpoint: aws.String(s3srv.URL), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
-	for _, b := range []string{documentsBucket, indexBucket, evalBucket, siloDocuments, siloIndex, siloEval, customizationBucket} {
+	for _, b := range []string{documentsBucket, indexBucket, evalBucket, siloDocuments, siloIndex, siloEval, customizationBucket, siloCustomization} {
 		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 			t.Fatal(err)
 		}
@@ -144,6 +149,7 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	rt := &awsRT{ddb: ddb, s3: s3c, routes: apiroutes.All(), functions: map[string]func(context.Context, events.APIGatewayProxyRequest) (reply, error){},
 		exec: flow.NewExecutor(flow.WithLogger(quiet())), parked: map[string]chan struct{}{}}
 	t.Cleanup(func() { _ = rt.exec.Close(context.Background()) })
+	rt.writes = &notifyingS3{Client: s3c, rt: rt}
 	rt.vectors = s3vectorstest.New(vectorBucket, siloVectors)
 	t.Cleanup(rt.vectors.Close)
 	rt.bedrock = customizetest.NewBedrock()
@@ -159,10 +165,11 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	// commonEnvironment, plus the admin function's state machines).
 	sdk := e.sdk
 	cfg := platform.AWSConfig{Table: table, DocumentsBucket: documentsBucket, IndexBucket: indexBucket, EvalBucket: evalBucket,
-		AWS: &sdk, DynamoDB: ddb, S3: &notifyingS3{Client: s3c, rt: rt}, StepFunctions: &stepFunctions{rt: rt},
+		AWS: &sdk, DynamoDB: ddb, S3: rt.writes, StepFunctions: &stepFunctions{rt: rt},
 		Logger: quiet(), Metrics: emf.New(io.Discard), VectorBucket: vectorBucket, S3Vectors: rt.vectors.Client(),
 		SiloTenants: string(jsonBody(map[string]any{siloTenant: map[string]string{"table": siloTable,
-			"documents_bucket": siloDocuments, "index_bucket": siloIndex, "eval_bucket": siloEval, "vector_bucket": siloVectors}}))}
+			"documents_bucket": siloDocuments, "index_bucket": siloIndex, "eval_bucket": siloEval, "vector_bucket": siloVectors,
+			"customization_bucket": siloCustomization, "customization_key": siloCustomizationKey}}))}
 	build := func(cfg platform.AWSConfig) *platform.Platform {
 		b, err := platform.AWSBackends(ctx, cfg)
 		if err != nil {
@@ -562,6 +569,9 @@ type notifyingS3 struct {
 	s3blob.Client
 	rt  *awsRT
 	seq atomic.Int64
+	// sseKeys is the KMS key each object was last written with (S3 SSE-KMS), by
+	// "bucket/key"; gofakes3 does not keep it.
+	sseKeys sync.Map
 }
 
 func (s *notifyingS3) notify(detailType, bucket, key, reason string) {
@@ -581,6 +591,7 @@ func (s *notifyingS3) notify(detailType, bucket, key, reason string) {
 func (s *notifyingS3) PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	out, err := s.Client.PutObject(ctx, in, opts...)
 	if err == nil {
+		s.sseKeys.Store(aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key), aws.ToString(in.SSEKMSKeyId))
 		s.notify("Object Created", aws.ToString(in.Bucket), aws.ToString(in.Key), "PutObject")
 	}
 	return out, err

@@ -3,6 +3,7 @@ package parity
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"slices"
@@ -267,5 +268,130 @@ func TestSiloVectorsOnAWS(t *testing.T) {
 	}
 	if got := rt.vectors.Keys(vectorBucket, acmeIndex); !slices.Equal(got, poolKeys) {
 		t.Fatalf("the pool's vectors changed when the silo tenant's knowledge base was deleted: %v, were %v", got, poolKeys)
+	}
+}
+
+// TestSiloFineTuningFilesOnAWS: on the AWS handlers a silo tenant uploads fine-tuning
+// datasets (POST /v1/files, purpose fine-tune) into its own customisation bucket,
+// encrypted with its own key, and a pool tenant's go to the pool's bucket under the
+// pool's key; each lists and reads only its own. A Bedrock job of the silo tenant, whose
+// data Bedrock's jobs are not given, is refused in the API's error shape before anything
+// is written.
+func TestSiloFineTuningFilesOnAWS(t *testing.T) {
+	rt := newAWS(t, newEnv(t))
+	admin := func(method, path string, body any, want int) reply {
+		t.Helper()
+		r := rt.do(t, call{Method: method, Path: path, Admin: true, Body: jsonBody(body), ContentType: "application/json"})
+		if r.Status != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
+		}
+		return r
+	}
+	admin("POST", "/admin/models", map[string]any{"id": "nova", "kind": "chat",
+		"deployments": []any{map[string]any{"provider": "bedrock", "model": "amazon.nova-lite-v1:0:300k", "region": "eu-west-1"}},
+		"prices":      map[string]any{"input_per_million": 0.06, "output_per_million": 0.24}}, http.StatusCreated)
+	admin("POST", "/admin/models/nova/review", map[string]any{"decision": "approve", "reviewer": "parity"}, http.StatusOK)
+	keys := map[string]string{}
+	for id, tier := range map[string]string{siloTenant: "silo", "acme": "pool"} {
+		admin("POST", "/admin/tenants", map[string]any{"id": id, "name": id, "isolation_tier": tier}, http.StatusCreated)
+		var k struct {
+			Key string `json:"key"`
+		}
+		admin("POST", "/admin/tenants/"+id+"/keys", map[string]any{}, http.StatusCreated).decode(t, &k)
+		keys[id] = k.Key
+	}
+	var dataset strings.Builder
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&dataset, `{"messages":[{"role":"user","content":"Ticket %d: where is my invoice?"},{"role":"assistant","content":"Under Billing, case %d."}]}`+"\n", i, i)
+	}
+	upload := func(id, name string) string {
+		t.Helper()
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.WriteField("purpose", "fine-tune")
+		fw, _ := mw.CreateFormFile("file", name)
+		_, _ = fw.Write([]byte(dataset.String()))
+		_ = mw.Close()
+		r := rt.do(t, call{Method: "POST", Path: "/v1/files", Key: keys[id], Body: buf.Bytes(), ContentType: mw.FormDataContentType()})
+		var f struct {
+			ID      string `json:"id"`
+			Bytes   int    `json:"bytes"`
+			Purpose string `json:"purpose"`
+		}
+		r.decode(t, &f)
+		if r.Status != http.StatusOK || f.ID == "" || f.Bytes != dataset.Len() || f.Purpose != "fine-tune" {
+			t.Fatalf("%s's upload: %v", id, r)
+		}
+		return f.ID
+	}
+	siloFile, poolFile := upload(siloTenant, "globex.jsonl"), upload("acme", "acme.jsonl")
+
+	ctx := context.Background()
+	objects := func(bucket string) []string {
+		t.Helper()
+		out, err := rt.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, o := range out.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+		return keys
+	}
+	siloObjects, poolObjects := objects(siloCustomization), objects(customizationBucket)
+	if len(siloObjects) == 0 {
+		t.Fatal("the silo tenant's customisation bucket is empty after its upload")
+	}
+	for _, k := range siloObjects {
+		if !strings.HasPrefix(k, "tenants/"+siloTenant+"/customization/") {
+			t.Errorf("the silo tenant's customisation bucket holds %s", k)
+		}
+		if sse, _ := rt.writes.sseKeys.Load(siloCustomization + "/" + k); sse != siloCustomizationKey {
+			t.Errorf("%s was written with key %v, want the silo tenant's %s", k, sse, siloCustomizationKey)
+		}
+	}
+	if !containsPrefix(poolObjects, "tenants/acme/customization/") {
+		t.Errorf("the pool tenant's dataset is not in the pool's customisation bucket: %v", poolObjects)
+	}
+	for _, k := range poolObjects {
+		if strings.Contains(k, siloTenant) {
+			t.Errorf("the pool's customisation bucket holds the silo tenant's %s", k)
+		}
+		if sse, _ := rt.writes.sseKeys.Load(customizationBucket + "/" + k); sse != customizationKey {
+			t.Errorf("%s was written with key %v, want the pool's %s", k, sse, customizationKey)
+		}
+	}
+
+	// Each tenant lists and reads its own file only.
+	for _, c := range []struct{ who, own, other string }{{siloTenant, siloFile, poolFile}, {"acme", poolFile, siloFile}} {
+		r := rt.do(t, call{Method: "GET", Path: "/v1/files", Key: keys[c.who]})
+		if r.Status != http.StatusOK || !r.contains(c.own) || r.contains(c.other) {
+			t.Fatalf("%s's files: %v", c.who, r)
+		}
+		if r := rt.do(t, call{Method: "GET", Path: "/v1/files/" + c.own + "/content", Key: keys[c.who]}); r.Status != http.StatusOK || string(r.Body) != dataset.String() {
+			t.Fatalf("%s reading its file: %d %.200s", c.who, r.Status, r.Body)
+		}
+		if r := rt.do(t, call{Method: "GET", Path: "/v1/files/" + c.other, Key: keys[c.who]}); r.Status != http.StatusNotFound {
+			t.Fatalf("%s reading the other tenant's file: %v, want 404", c.who, r)
+		}
+	}
+
+	// A Bedrock job for the silo tenant is refused clearly; nothing reaches Bedrock.
+	r := rt.do(t, call{Method: "POST", Path: "/v1/fine_tuning/jobs", Key: keys[siloTenant],
+		Body: jsonBody(map[string]any{"model": "nova", "training_file": siloFile}), ContentType: "application/json"})
+	var e struct {
+		Error struct {
+			Message, Type string
+			Param         *string
+		}
+	}
+	r.decode(t, &e)
+	if r.Status != http.StatusBadRequest || e.Error.Type != "invalid_request_error" || e.Error.Param == nil || *e.Error.Param != "model" ||
+		!strings.Contains(e.Error.Message, "own bucket") {
+		t.Fatalf("the silo tenant's Bedrock job: %v, want a 400 on model saying why", r)
+	}
+	if n := len(rt.bedrock.Created()); n != 0 {
+		t.Fatalf("Bedrock got %d jobs", n)
 	}
 }
