@@ -6,6 +6,14 @@
 //
 // Environment: PLINTH_TASK, PLINTH_TABLE, PLINTH_DOCUMENTS_BUCKET, PLINTH_INDEX_BUCKET
 // (required), PLINTH_PROVIDER_SECRET_ARN.
+//
+// With PLINTH_TASK=TenantIngest it is instead a hybrid tenant stack's ingestion function
+// (package tenantingest): S3 event notifications of the tenant's documents bucket, no
+// table, embeddings from the central gateway. Environment: PLINTH_TENANT,
+// PLINTH_DOCUMENTS_BUCKET, PLINTH_INDEX_BUCKET, PLINTH_GATEWAY_URL (the central IAM
+// API), PLINTH_GATEWAY_AUTH=sigv4, optional PLINTH_GATEWAY_REGION (default: the URL's),
+// PLINTH_EMBEDDING_MODEL (default local-embed), PLINTH_INDEX_BACKEND and
+// PLINTH_VECTOR_BUCKET for S3 Vectors.
 package main
 
 import (
@@ -18,11 +26,21 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/rag/tenantingest"
 )
 
 func main() {
 	ctx := context.Background()
 	log := observe.NewLogger(os.Stdout).With("task", os.Getenv(platform.EnvTask))
+	if os.Getenv(platform.EnvTask) == tenantingest.Task {
+		handler, err := newTenantHandler(ctx, platform.AWSConfigFromEnv(), os.Getenv, log)
+		if err != nil {
+			log.Error("tenant ingest init failed", "error", err)
+			os.Exit(1)
+		}
+		lambda.Start(handler)
+		return
+	}
 	handler, err := newHandler(ctx, platform.AWSConfigFromEnv(), os.Getenv(platform.EnvTask), log)
 	if err != nil {
 		log.Error("ingest init failed", "error", err)
