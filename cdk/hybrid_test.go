@@ -84,6 +84,8 @@ func TestTenantStackContext(t *testing.T) {
 		"bad tenant id":              {with("tenantStack", "Initech!"), "tenantStack"},
 		"region from the sink":       {ok, ""},
 		"explicit central region ok": {with("centralRegion", "us-east-1"), ""},
+		"an embedding model":         {with("embeddingModel", "titan-embed-v2"), ""},
+		"a bad embedding model":      {with("embeddingModel", "titan embed; rm"), "embeddingModel"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := tc.ctx
@@ -104,6 +106,13 @@ func TestTenantStackContext(t *testing.T) {
 			if cfg.TenantStack.CentralRegion != want {
 				t.Errorf("central region %q, want %q", cfg.TenantStack.CentralRegion, want)
 			}
+			wantModel := TenantDefaultEmbeddingModel
+			if m, ok := ctx["embeddingModel"].(string); ok {
+				wantModel = m
+			}
+			if cfg.TenantStack.EmbeddingModel != wantModel {
+				t.Errorf("embedding model %q, want %q", cfg.TenantStack.EmbeddingModel, wantModel)
+			}
 		})
 	}
 	if cfg, err := ConfigFromContext(awscdk.NewApp(nil)); err != nil || cfg.TenantStack != nil {
@@ -112,7 +121,8 @@ func TestTenantStackContext(t *testing.T) {
 }
 
 // TestTenantStackCallsCentralGateway: the application and ingestion roles, named as the
-// centre expects, may invoke the central IAM API (and, for ingestion, only embeddings).
+// centre expects, may invoke the central IAM API (and, for ingestion, only embeddings and
+// the session check).
 func TestTenantStackCallsCentralGateway(t *testing.T) {
 	ts, raw := tenantStack(t)
 	apiPrefix := "arn:\",{\"Ref\":\"AWS::Partition\"},\":execute-api:" + centralRegion + ":" + centralAccount + ":" + centralAPIID + "/prod/"
@@ -135,6 +145,9 @@ func TestTenantStackCallsCentralGateway(t *testing.T) {
 		if len(invoke) != 1 || !strings.Contains(invoke[0], apiPrefix+c.path) {
 			t.Errorf("%s: execute-api:Invoke on %v, want the central API's %s", c.name, invoke, c.path)
 		}
+		if c.name == "ingest" && (strings.Count(invoke[0], ":execute-api:") != 2 || !strings.Contains(invoke[0], apiPrefix+"GET/v1/session")) {
+			t.Errorf("ingest: execute-api:Invoke on %v, want embeddings and GET /v1/session only", invoke)
+		}
 	}
 	// The ingestion function knows the central URL and its own buckets.
 	fn := props(resources(raw, "AWS::Lambda::Function")[logicalID(ts.Stack, ts.Ingest.Function.FunctionArn())])
@@ -142,10 +155,76 @@ func TestTenantStackCallsCentralGateway(t *testing.T) {
 	if env["PLINTH_GATEWAY_URL"] != "https://"+centralAPIID+".execute-api."+centralRegion+".amazonaws.com/prod/" || env["PLINTH_TENANT"] != hybridTenant {
 		t.Errorf("ingest environment %v", env)
 	}
+	// What the TenantIngest task needs to start (functions/ingest), and no table.
+	for k, want := range map[string]string{TaskEnv: "TenantIngest", "PLINTH_GATEWAY_AUTH": "sigv4", "PLINTH_GATEWAY_REGION": centralRegion,
+		"PLINTH_EMBEDDING_MODEL": TenantDefaultEmbeddingModel, "PLINTH_INDEX_BACKEND": "s3vectors"} {
+		if env[k] != want {
+			t.Errorf("ingest %s = %v, want %s", k, env[k], want)
+		}
+	}
+	for k, target := range map[string]string{"PLINTH_DOCUMENTS_BUCKET": logicalID(ts.Stack, ts.Documents.BucketArn()),
+		"PLINTH_INDEX_BUCKET": logicalID(ts.Stack, ts.Index.BucketArn()), "PLINTH_VECTOR_BUCKET": "plinth-" + hybridTenant + "-vectors"} {
+		if !refersTo(env[k], target) {
+			t.Errorf("ingest %s = %v, want %s", k, env[k], target)
+		}
+	}
+	if _, ok := env["PLINTH_TABLE"]; ok {
+		t.Errorf("the tenant stack has no table, yet ingest is given PLINTH_TABLE")
+	}
+}
+
+// TestTenantStackKeepsFailedDocuments: an event the ingestion function fails on (the
+// centre's 429 or 5xx, a refused principal) is retried twice by Lambda and then kept in
+// the tenant's encrypted failures queue, which the function may send to.
+func TestTenantStackKeepsFailedDocuments(t *testing.T) {
+	ts, raw := tenantStack(t)
+	queueID := logicalID(ts.Stack, ts.IngestFailures.QueueArn())
+	fnID := logicalID(ts.Stack, ts.Ingest.Function.FunctionArn())
+	keyID := logicalID(ts.Stack, ts.Key.KeyArn())
+	configs := resources(raw, "AWS::Lambda::EventInvokeConfig")
+	var found bool
+	for id, c := range configs {
+		p := props(c)
+		if !refersTo(p["FunctionName"], fnID) {
+			continue
+		}
+		found = true
+		if p["MaximumRetryAttempts"] != float64(2) || p["MaximumEventAgeInSeconds"] != float64(6*3600) || p["Qualifier"] != "$LATEST" {
+			t.Errorf("%s: retries %v, event age %v, qualifier %v", id, p["MaximumRetryAttempts"], p["MaximumEventAgeInSeconds"], p["Qualifier"])
+		}
+		// Lambda checks the destination permission when the configuration is created.
+		if deps := jsonText(c["DependsOn"]); !strings.Contains(deps, "DefaultPolicy") {
+			t.Errorf("%s depends on %s, want the ingestion role's policy", id, deps)
+		}
+		dest := jsonText(p["DestinationConfig"])
+		if !containsAll(dest, `"OnFailure"`, queueID) {
+			t.Errorf("%s: destinations %s, want on-failure to %s", id, dest, queueID)
+		}
+	}
+	if !found {
+		t.Fatalf("no asynchronous invocation config for the ingestion function (%d configs)", len(configs))
+	}
+	q := props(raw["Resources"].(map[string]any)[queueID].(map[string]any))
+	if !refersTo(q["KmsMasterKeyId"], keyID) || q["QueueName"] != TenantIngestDLQName(hybridTenant) || q["MessageRetentionPeriod"] != float64(14*24*3600) {
+		t.Errorf("failures queue %v, want the tenant key, its name and 14 days", q)
+	}
+	role := logicalID(ts.Stack, ts.Ingest.Role.RoleArn())
+	if !allowsOn(raw, role, queueID, "sqs:SendMessage") || !allowsOn(raw, role, keyID, "kms:GenerateDataKey") {
+		t.Errorf("the ingestion role cannot put a failed event in the encrypted queue: %s", jsonText(policyOfRole(raw, role)))
+	}
+	var tls bool
+	for _, qp := range resources(raw, "AWS::SQS::QueuePolicy") {
+		if refersTo(props(qp)["Queues"], queueID) && strings.Contains(jsonText(props(qp)["PolicyDocument"]), "aws:SecureTransport") {
+			tls = true
+		}
+	}
+	if !tls {
+		t.Errorf("the failures queue does not refuse plain HTTP")
+	}
 }
 
 // TestTenantStackOwnsItsData: the vector store and documents are the tenant's, under its
-// own key; documents under tenants/ trigger ingestion.
+// own key; documents under tenants/<tenant>/kb/ trigger ingestion.
 func TestTenantStackOwnsItsData(t *testing.T) {
 	ts, raw := tenantStack(t)
 	keyID := logicalID(ts.Stack, ts.Key.KeyArn())
@@ -167,8 +246,9 @@ func TestTenantStackOwnsItsData(t *testing.T) {
 		}
 	}
 	notif := jsonText(resources(raw, "Custom::S3BucketNotifications"))
-	if !containsAll(notif, "s3:ObjectCreated:*", "s3:ObjectRemoved:*", `"Value":"`+DocumentsPrefix+`"`, logicalID(ts.Stack, ts.Ingest.Function.FunctionArn())) {
-		t.Errorf("documents notifications %s, want created and removed under %s to the ingest function", notif, DocumentsPrefix)
+	prefix := DocumentsPrefix + hybridTenant + "/kb/"
+	if !containsAll(notif, "s3:ObjectCreated:*", "s3:ObjectRemoved:*", `"Value":"`+prefix+`"`, logicalID(ts.Stack, ts.Ingest.Function.FunctionArn())) {
+		t.Errorf("documents notifications %s, want created and removed under %s to the ingest function", notif, prefix)
 	}
 	ingestRole := logicalID(ts.Stack, ts.Ingest.Role.RoleArn())
 	if !allowsOn(raw, ingestRole, logicalID(ts.Stack, ts.Vectors.AttrVectorBucketArn()), "s3vectors:PutVectors") {

@@ -8,18 +8,21 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsoam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3notifications"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3vectors"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
 // TenantStackConfig selects and configures a hybrid tenant's stack (context
 // `tenantStack`, `centralAccount`, `centralApiId`, `centralSinkArn`, optional
-// `centralRegion`, with `stage`, `assetDir` and `vectorBackend` as for the platform).
+// `centralRegion` and `embeddingModel`, with `stage`, `assetDir` and `vectorBackend` as
+// for the platform).
 type TenantStackConfig struct {
 	// Tenant is the tenant id the central platform knows the line of business by.
 	Tenant string
@@ -31,10 +34,22 @@ type TenantStackConfig struct {
 	CentralAPIID string
 	// CentralSinkARN is the central OAM sink (output TenantSinkArn of PlinthObservability).
 	CentralSinkARN string
+	// EmbeddingModel is the central registry's embedding model the ingestion embeds
+	// documents with (context `embeddingModel`, default TenantDefaultEmbeddingModel). One
+	// model per stack: vectors of different models do not share an index.
+	EmbeddingModel string
 }
+
+// TenantDefaultEmbeddingModel is the tenant stack's embedding model unless the context
+// names another: the central platform's built-in embedder, which every platform serves.
+const TenantDefaultEmbeddingModel = "local-embed"
+
+// TenantIngestDLQName names a tenant stack's queue of ingestion events that failed.
+func TenantIngestDLQName(tenant string) string { return "plinth-" + tenant + "-ingest-failed" }
 
 var (
 	apiIDPattern   = regexp.MustCompile(`^[a-z0-9]{10}$`)
+	modelIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
 	sinkARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:oam:([a-z0-9-]+):([0-9]{12}):sink/[A-Za-z0-9-]+$`)
 )
 
@@ -49,7 +64,13 @@ func tenantStackConfig(node constructs.Node) (*TenantStackConfig, error) {
 		return nil, nil
 	}
 	c := &TenantStackConfig{Tenant: tenant, CentralAccount: get("centralAccount"), CentralRegion: get("centralRegion"),
-		CentralAPIID: get("centralApiId"), CentralSinkARN: get("centralSinkArn")}
+		CentralAPIID: get("centralApiId"), CentralSinkARN: get("centralSinkArn"), EmbeddingModel: get("embeddingModel")}
+	if c.EmbeddingModel == "" {
+		c.EmbeddingModel = TenantDefaultEmbeddingModel
+	}
+	if !modelIDPattern.MatchString(c.EmbeddingModel) {
+		return nil, fmt.Errorf("context embeddingModel=%q: a registry model id must match %s", c.EmbeddingModel, modelIDPattern)
+	}
 	if !tenantIDPattern.MatchString(c.Tenant) {
 		return nil, fmt.Errorf("context tenantStack=%q: a tenant id must match %s", c.Tenant, tenantIDPattern)
 	}
@@ -99,13 +120,16 @@ type TenantStack struct {
 	// AccessLogs receives the tenant buckets' server access logs.
 	AccessLogs awss3.Bucket
 	// Documents holds documents under tenants/<tenant>/kb/<kb>/; Index the embedded
-	// index segments.
+	// index segments and the documents' records (records/<tenant>/<kb>/<document>.json).
 	Documents awss3.Bucket
 	Index     awss3.Bucket
 	// Vectors is the S3 vector bucket (vectorBackend s3vectors only).
 	Vectors awss3vectors.CfnVectorBucket
 	// Ingest is the ingestion function, triggered by documents created or removed.
 	Ingest *Function
+	// IngestFailures keeps the notifications the ingestion function failed on after
+	// Lambda's retries (its on-failure destination), encrypted with the tenant's key.
+	IngestFailures awssqs.Queue
 	// AppRole is the application layer's role (named plinth-<tenant>-app).
 	AppRole awsiam.Role
 	// AppLogs is the application layer's log group.
@@ -192,8 +216,10 @@ func NewTenantStack(scope constructs.Construct, id string, props *TenantStackPro
 		vectorIndexes = awscdk.Fn_Join(jsii.String(""), &[]*string{s.Vectors.AttrVectorBucketArn(), jsii.String("/index/kb-*")})
 	}
 
-	// Ingestion: documents under tenants/ start the function, which embeds through the
-	// central gateway and writes the tenant's own index.
+	// Ingestion: documents under tenants/<tenant>/kb/ start the function, which embeds
+	// through the central gateway and writes the tenant's own index. What it fails on
+	// after Lambda's two retries is kept in an encrypted queue, never dropped.
+	docsPrefix := DocumentsPrefix + tenant + "/kb/"
 	s.Ingest = NewFunction(stack, "Ingest", &FunctionProps{
 		AssetDir:    props.AssetDir,
 		Binary:      "ingest",
@@ -208,22 +234,50 @@ func NewTenantStack(scope constructs.Construct, id string, props *TenantStackPro
 			"PLINTH_INDEX_BUCKET":     s.Index.BucketName(),
 			"PLINTH_GATEWAY_URL":      jsii.String(s.Config.CentralIAMAPIURL(stage)),
 			"PLINTH_GATEWAY_AUTH":     jsii.String("sigv4"),
+			"PLINTH_GATEWAY_REGION":   jsii.String(s.Config.CentralRegion),
+			"PLINTH_EMBEDDING_MODEL":  jsii.String(s.Config.EmbeddingModel),
 		},
 	})
 	ingestRole := s.Ingest.Role.Node().DefaultChild().(awsiam.CfnRole)
 	ingestRole.SetRoleName(jsii.String(TenantIngestRoleName(tenant)))
-	grantObjectsRead(s.Ingest.Role, s.Documents, s.Key, DocumentsPrefix)
+	grantObjectsRead(s.Ingest.Role, s.Documents, s.Key, docsPrefix)
 	grantObjectsReadWrite(s.Ingest.Role, s.Index, s.Key, "")
-	allow(s.Ingest.Role, []string{"execute-api:Invoke"}, s.Config.centralAPIArn(stage, "POST", "v1/embeddings"))
+	// Embeddings, and who the centre takes the role for (checked before the first call).
+	allow(s.Ingest.Role, []string{"execute-api:Invoke"}, s.Config.centralAPIArn(stage, "POST", "v1/embeddings"),
+		s.Config.centralAPIArn(stage, "GET", "v1/session"))
 	if s.Vectors != nil {
 		s.Ingest.AddEnvironment("PLINTH_VECTOR_BUCKET", s.Vectors.VectorBucketName())
 		s.Ingest.AddEnvironment("PLINTH_INDEX_BACKEND", jsii.String(VectorBackendS3Vectors))
 		allow(s.Ingest.Role, vectorsWrite, vectorIndexes)
 		allow(s.Ingest.Role, []string{"kms:Decrypt", "kms:GenerateDataKey"}, s.Key.KeyArn())
 	}
+	s.IngestFailures = awssqs.NewQueue(stack, jsii.String("IngestFailures"), &awssqs.QueueProps{
+		QueueName:           jsii.String(TenantIngestDLQName(tenant)),
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: s.Key,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
+	})
+	suppress(s.IngestFailures, false, nagSuppression("AwsSolutions-SQS3",
+		"This queue is itself the ingestion function's on-failure destination (its dead letters)."))
+	// Granted by hand rather than by CDK's SQS destination, whose grant on the key is
+	// kms:GenerateDataKey*/ReEncrypt*; Lambda checks the role may send when the
+	// configuration is created, hence the dependency.
+	allow(s.Ingest.Role, []string{"sqs:SendMessage"}, s.IngestFailures.QueueArn())
+	allow(s.Ingest.Role, []string{"kms:GenerateDataKey", "kms:Decrypt"}, s.Key.KeyArn())
+	async := awslambda.NewCfnEventInvokeConfig(stack, jsii.String("IngestAsync"), &awslambda.CfnEventInvokeConfigProps{
+		FunctionName:             s.Ingest.Function.FunctionName(),
+		Qualifier:                jsii.String("$LATEST"),
+		MaximumRetryAttempts:     jsii.Number(2),
+		MaximumEventAgeInSeconds: jsii.Number(6 * 3600),
+		DestinationConfig: &awslambda.CfnEventInvokeConfig_DestinationConfigProperty{
+			OnFailure: &awslambda.CfnEventInvokeConfig_OnFailureProperty{Destination: s.IngestFailures.QueueArn()},
+		},
+	})
+	async.Node().AddDependency(s.Ingest.Role)
 	for _, ev := range []awss3.EventType{awss3.EventType_OBJECT_CREATED, awss3.EventType_OBJECT_REMOVED} {
 		s.Documents.AddEventNotification(ev, awss3notifications.NewLambdaDestination(s.Ingest.Function),
-			&awss3.NotificationKeyFilter{Prefix: jsii.String(DocumentsPrefix)})
+			&awss3.NotificationKeyFilter{Prefix: jsii.String(docsPrefix)})
 	}
 	for _, child := range *stack.Node().Children() {
 		if strings.HasPrefix(*child.Node().Id(), "BucketNotificationsHandler") {
@@ -292,5 +346,6 @@ func NewTenantStack(scope constructs.Construct, id string, props *TenantStackPro
 	output(stack, "AppRoleArn", s.AppRole.RoleArn())
 	output(stack, "IngestRoleArn", s.Ingest.Role.RoleArn())
 	output(stack, "DocumentsBucketName", s.Documents.BucketName())
+	output(stack, "IngestFailuresQueueUrl", s.IngestFailures.QueueUrl())
 	return s
 }
