@@ -15,6 +15,13 @@
 // A torn frame at the end of the newest segment (a write cut by a crash) is cut off on
 // open. Without WithSync, appends are write(2) calls (they survive the process, not the
 // operating system); with it, each append is fsynced, as PLINTH_FSYNC asks of the store.
+//
+// The drainer hands the sink the records this process appended as they were appended,
+// from memory, when it reaches them in order (up to a bounded number of records); it
+// reads and decodes frames from the segments only for what an earlier process left
+// and when it falls that far behind. The frames on disk are written first either way, so
+// what survives a crash is the same. Records must therefore round-trip through JSON (as
+// a replay decodes them) and must not be changed by the caller after Append.
 package filespool
 
 import (
@@ -47,8 +54,10 @@ const (
 	frameHeader = 8
 	maxFrame    = 1 << 20
 	batchSize   = 40
-	cursorName  = "cursor"
-	segSuffix   = ".seg"
+	// maxTail bounds the records kept in memory for the drainer (see the package doc).
+	maxTail    = 1024
+	cursorName = "cursor"
+	segSuffix  = ".seg"
 )
 
 type options struct {
@@ -83,6 +92,14 @@ type position struct {
 
 func (p position) before(q position) bool { return p.seg < q.seg || p.seg == q.seg && p.off < q.off }
 
+// spooled is a record appended by this process: its frame starts at at and ends at end
+// (in the same segment).
+type spooled[T any] struct {
+	at  position
+	end int64
+	rec T
+}
+
 // Spool is a durable spool of records of type T on local disk, each stored as its JSON.
 type Spool[T any] struct {
 	dir  string
@@ -95,6 +112,11 @@ type Spool[T any] struct {
 	acked  position // everything before it is drained
 	closed bool
 	idle   *sync.Cond // signalled when acked moves
+	// tail holds the records appended by this process and not yet drained, in order,
+	// contiguous up to write, while tailOn; the drainer takes them from here instead of
+	// reading their frames back.
+	tail   []spooled[T]
+	tailOn bool
 
 	cursor *os.File
 	wake   chan struct{}
@@ -118,7 +140,7 @@ func Open[T any](dir string, sink spool.Sink[T], opts ...Option) (*Spool[T], err
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("filespool: %w", err)
 	}
-	s := &Spool[T]{dir: dir, sink: sink, opt: o, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Spool[T]{dir: dir, sink: sink, opt: o, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), tailOn: true}
 	s.idle = sync.NewCond(&s.mu)
 	if err := s.recover(); err != nil {
 		return nil, err
@@ -243,6 +265,7 @@ func (s *Spool[T]) Append(_ context.Context, recs []T) error {
 		return nil
 	}
 	var buf []byte
+	ends := make([]int64, len(recs)) // each frame's end, relative to the write
 	for i, rec := range recs {
 		payload, err := json.Marshal(rec)
 		if err != nil {
@@ -254,6 +277,7 @@ func (s *Spool[T]) Append(_ context.Context, recs []T) error {
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(payload)))
 		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(payload, castagnoli))
 		buf = append(buf, payload...)
+		ends[i] = int64(len(buf))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -276,12 +300,62 @@ func (s *Spool[T]) Append(_ context.Context, recs []T) error {
 			return fmt.Errorf("filespool: sync: %w", err)
 		}
 	}
+	s.keep(recs, ends)
 	s.write.off += int64(len(buf))
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// keep adds the records just written at s.write to the tail, or stops keeping records
+// when the tail is full; it starts again once the drainer has caught up. Called with
+// s.mu held.
+func (s *Spool[T]) keep(recs []T, ends []int64) {
+	if !s.tailOn {
+		if len(s.tail) > 0 || s.acked != s.write {
+			return
+		}
+		s.tailOn = true
+	}
+	if len(s.tail)+len(recs) > maxTail {
+		clear(s.tail)
+		s.tail, s.tailOn = s.tail[:0], false
+		return
+	}
+	start := s.write.off
+	for i, rec := range recs {
+		s.tail = append(s.tail, spooled[T]{at: position{seg: s.write.seg, off: start}, end: s.write.off + ends[i], rec: rec})
+		start = s.write.off + ends[i]
+	}
+}
+
+// fromTail returns up to batchSize records kept in memory that start at from, and the
+// position after them; none when the tail does not start there. Called with s.mu held.
+func (s *Spool[T]) fromTail(from position) ([]T, position) {
+	// Entries before from were drained from the segment files.
+	n := 0
+	for n < len(s.tail) && s.tail[n].at.before(from) {
+		n++
+	}
+	if n > 0 {
+		clear(s.tail[:n])
+		s.tail = s.tail[:copy(s.tail, s.tail[n:])]
+	}
+	if len(s.tail) == 0 || s.tail[0].at != from {
+		return nil, from
+	}
+	recs := make([]T, 0, min(batchSize, len(s.tail)))
+	next := from
+	for _, e := range s.tail {
+		if len(recs) == batchSize || e.at != next {
+			break
+		}
+		recs = append(recs, e.rec)
+		next = position{seg: e.at.seg, off: e.end}
+	}
+	return recs, next
 }
 
 // rotate starts the next segment. Called with s.mu held.
@@ -376,6 +450,7 @@ func (s *Spool[T]) drain() {
 	for {
 		s.mu.Lock()
 		acked, write := s.acked, s.write
+		kept, after := s.fromTail(acked)
 		s.mu.Unlock()
 		if !acked.before(write) {
 			select {
@@ -384,6 +459,19 @@ func (s *Spool[T]) drain() {
 			case <-s.stop:
 				return
 			}
+		}
+		if len(kept) > 0 {
+			// Appended by this process and still in memory: no need to read it back.
+			if rf != nil {
+				rf.Close()
+				rf = nil
+			}
+			if !s.deliver(kept, &backoff) {
+				return
+			}
+			readPos = after
+			s.advance(after, 0)
+			continue
 		}
 		if rf == nil || rfSeg != acked.seg || readPos != acked {
 			if rf != nil {
@@ -457,22 +545,30 @@ func (s *Spool[T]) drain() {
 			}
 			continue
 		}
-		// Write the batch, retrying what the sink could not store, until all of it is in.
-		for len(recs) > 0 {
-			err := s.sink(context.Background(), recs)
-			if err == nil {
-				break
-			}
-			recs = spool.Unstored(recs, err)
-			s.opt.log.Error("spool: sink write failed; retrying", "dir", s.dir, "records", len(recs), "error", err, "retry_in", backoff.String())
-			if !s.sleep(&backoff) {
-				return
-			}
+		if !s.deliver(recs, &backoff) {
+			return
 		}
-		backoff = s.opt.minBackoff
 		readPos = next
 		s.advance(next, 0)
 	}
+}
+
+// deliver writes a batch to the sink, retrying what the sink could not store until all
+// of it is in; false when the spool stops first.
+func (s *Spool[T]) deliver(recs []T, backoff *time.Duration) bool {
+	for len(recs) > 0 {
+		err := s.sink(context.Background(), recs)
+		if err == nil {
+			break
+		}
+		recs = spool.Unstored(recs, err)
+		s.opt.log.Error("spool: sink write failed; retrying", "dir", s.dir, "records", len(recs), "error", err, "retry_in", backoff.String())
+		if !s.sleep(backoff) {
+			return false
+		}
+	}
+	*backoff = s.opt.minBackoff
+	return true
 }
 
 // advance moves the acknowledged position, persists it, and removes the finished
