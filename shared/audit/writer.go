@@ -30,8 +30,9 @@ type WriterOption func(*writerOptions)
 // the spool refuse an event, Record falls back to appending it itself.
 func WithSpool(s spool.Spool[Event]) WriterOption { return func(o *writerOptions) { o.spool = s } }
 
-// WithQueueSize bounds the events waiting to be appended (default 4096); when full,
-// Record appends synchronously rather than drop.
+// WithQueueSize bounds the events waiting to be appended (default 4096, or 64 with a
+// spool, where the queue only carries events the spool refused); when full, Record
+// appends synchronously rather than drop.
 func WithQueueSize(n int) WriterOption { return func(o *writerOptions) { o.queue = n } }
 
 // WithRetry sets the append attempts per event and the first backoff (default 6, 50 ms,
@@ -68,12 +69,20 @@ func NewWriter(l Log, opts ...WriterOption) *Writer {
 	if l == nil {
 		panic("audit.NewWriter: nil log")
 	}
-	o := writerOptions{queue: 4096, attempts: 6, backoff: 50 * time.Millisecond, log: slog.Default(), now: time.Now}
+	o := writerOptions{attempts: 6, backoff: 50 * time.Millisecond, log: slog.Default(), now: time.Now}
 	for _, f := range opts {
 		f(&o)
 	}
 	if o.attempts < 1 {
 		o.attempts = 1
+	}
+	if o.queue <= 0 {
+		// Beside a spool the queue is a fallback only; a full one appends synchronously,
+		// so a small one loses nothing and does not hold ~1 MB for the process's life.
+		o.queue = 4096
+		if o.spool != nil {
+			o.queue = 64
+		}
 	}
 	w := &Writer{log: l, opt: o, q: make(chan Event, o.queue), done: make(chan struct{})}
 	go w.work()

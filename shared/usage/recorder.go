@@ -34,7 +34,8 @@ type recOptions struct {
 // Option configures a Recorder.
 type Option func(*recOptions)
 
-// WithQueueSize bounds the number of records waiting to be written (default 4096).
+// WithQueueSize bounds the number of records waiting to be written (default 4096, or
+// spooledQueue with a spool, where the queue only carries records the spool refused).
 func WithQueueSize(n int) Option { return func(o *recOptions) { o.queue = n } }
 
 // WithWorkers sets how many background writers run (default 2).
@@ -79,6 +80,14 @@ type Spool interface {
 	// the ledger, exactly once, whatever happens to this process.
 	Append(ctx context.Context, recs []Record) error
 }
+
+const (
+	defaultQueue = 4096
+	// spooledQueue is the queue beside a spool: it only holds records the spool refused
+	// (a degraded mode), and when it is full Record writes synchronously, so a small one
+	// loses nothing and does not keep ~1 MB of empty records for the process's life.
+	spooledQueue = 64
+)
 
 // Recorder writes usage records asynchronously with a bounded queue. Records are never
 // dropped silently: a full queue makes Record write synchronously, a failed write is
@@ -141,13 +150,19 @@ func NewRecorder(st store.Store, opts ...Option) *Recorder {
 	if st == nil {
 		panic("usage.NewRecorder: nil store")
 	}
-	o := recOptions{queue: 4096, workers: 2, enqueueWait: 50 * time.Millisecond, attempts: 6, backoff: 50 * time.Millisecond,
+	o := recOptions{workers: 2, enqueueWait: 50 * time.Millisecond, attempts: 6, backoff: 50 * time.Millisecond,
 		ttl: 90 * 24 * time.Hour, log: slog.Default(), now: time.Now}
 	for _, f := range opts {
 		f(&o)
 	}
 	if o.workers < 1 {
 		o.workers = 1
+	}
+	if o.queue <= 0 {
+		o.queue = defaultQueue
+		if o.spool != nil {
+			o.queue = spooledQueue
+		}
 	}
 	r := &Recorder{st: st, ledger: NewLedger(st, o.ttl), opt: o, q: make(chan Record, o.queue)}
 	for i := 0; i < o.workers; i++ {
