@@ -66,7 +66,7 @@ func serve() error {
 		return err
 	}
 	// Decentralised mode: the central registry and guardrail baseline, pulled on a schedule.
-	central, err := platform.CentralFromEnv()
+	central, err := platform.CentralFromEnv(ctx)
 	if err != nil {
 		return err
 	}

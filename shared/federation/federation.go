@@ -7,7 +7,8 @@
 //	GET /admin/sync/baseline   the guardrail baseline: its reference and the policy it names
 //
 // A decentralised Plinth configured with the centre's URL and a read-only credential (a
-// platform auditor key) pulls both at start-up and then on a schedule (Syncer) and applies
+// platform auditor key, or for a centre on AWS an IAM role the centre maps to a platform
+// auditor, whose requests are signed with SigV4) pulls both at start-up and then on a schedule (Syncer) and applies
 // them (Apply): models it does not have are created and approved, tagged
 // plinth:source=central; changed ones are updated; ones the centre no longer exports are
 // retired; the baseline policy is stored under the centre's policy id and made the local
@@ -137,8 +138,11 @@ type Source struct {
 	// URL is the centre's base URL (PLINTH_CENTRAL_URL), e.g. https://plinth.example.com.
 	URL string
 	// Key is a read-only credential of the centre (PLINTH_CENTRAL_KEY): a platform auditor
-	// key, sent as a bearer token.
+	// key, sent as a bearer token. Empty when HTTP signs its requests instead (SigV4 for a
+	// centre on AWS, whose admin API is IAM-authorised): no Authorization header is set.
 	Key string
+	// Auth names how the puller authenticates, for logs: "key" or "sigv4".
+	Auth string
 	// Interval between pulls (PLINTH_CENTRAL_SYNC_INTERVAL, default 5 minutes).
 	Interval time.Duration
 	// HTTP is the client (default: 30-second timeout).
@@ -156,7 +160,9 @@ func (s Source) get(ctx context.Context, path string, into any) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCentre, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+s.Key)
+	if s.Key != "" {
+		req.Header.Set("Authorization", "Bearer "+s.Key)
+	}
 	req.Header.Set("Accept", "application/json")
 	client := s.HTTP
 	if client == nil {
