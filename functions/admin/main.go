@@ -6,14 +6,20 @@
 // Environment: PLINTH_TABLE (required), PLINTH_DOCUMENTS_BUCKET and PLINTH_INDEX_BUCKET
 // (knowledge bases), PLINTH_EVAL_BUCKET and PLINTH_EVALUATION_STATE_MACHINE_ARN
 // (evaluation suites and runs), PLINTH_EVENT_BUS, PLINTH_PROVIDER_SECRET_ARN.
+//
+// Decentralised mode (PLINTH_CENTRAL_URL with PLINTH_CENTRAL_AUTH=sigv4 and
+// PLINTH_CENTRAL_REGION, PLINTH_CENTRAL_SYNC_INTERVAL): the function pulls the central
+// registry and guardrail baseline at each cold start and when the stack's schedule rule
+// invokes it with {"plinth":"central-sync"} (platform.AdminLambdaHandler), and keeps what
+// came from the centre read-only on the admin API.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/plinth-ai/plinth/shared/observe"
@@ -33,7 +39,7 @@ func main() {
 
 // newHandler is the function's story, once per cold start: its AWS backends, the
 // platform built on them, and the part of the platform it serves.
-func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), error) {
+func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
 	cfg.Logger = log
 	p, err := platform.NewAWS(ctx, cfg)
 	if err != nil {
@@ -46,5 +52,6 @@ func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	return platform.BufferedHandler(h, platform.Flusher(p)), nil
+	platform.SyncAtColdStart(ctx, p) // decentralised: the centre's registry and baseline before the first request
+	return platform.AdminLambdaHandler(p, h), nil
 }

@@ -133,6 +133,36 @@ const evalMachine = "arn:aws:states:eu-west-1:123456789012:stateMachine:plinth-e
 // Step Functions client.
 func newAdmin(t *testing.T) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), *fakeSFN, *fakeScheduler) {
 	t.Helper()
+	h, steps, sched := newAdminWith(t, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return proxy(h), steps, sched
+}
+
+// proxy sends API Gateway proxy events to the function's handler as Lambda does: the
+// event as JSON in, the response as JSON out.
+func proxy(h func(context.Context, json.RawMessage) (any, error)) func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return func(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+		raw, err := json.Marshal(ev)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		out, err := h(ctx, raw)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		b, err := json.Marshal(out)
+		if err != nil {
+			return events.APIGatewayProxyResponse{}, err
+		}
+		var resp events.APIGatewayProxyResponse
+		err = json.Unmarshal(b, &resp)
+		return resp, err
+	}
+}
+
+// newAdminWith is newAdmin with the configuration adjusted by with (when not nil) and
+// the function's log going to log; it returns the Lambda handler itself.
+func newAdminWith(t *testing.T, with func(*platform.AWSConfig), log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), *fakeSFN, *fakeScheduler) {
+	t.Helper()
 	ctx := context.Background()
 	db := httptest.NewServer(miniserver.NewServer())
 	t.Cleanup(db.Close)
@@ -155,7 +185,10 @@ func newAdmin(t *testing.T) (func(context.Context, events.APIGatewayProxyRequest
 		EvaluationStateMachineARN: evalMachine, AWS: &sdk, DynamoDB: ddb, S3: s3c, StepFunctions: steps,
 		VectorBucket: "plinth-vectors", S3Vectors: unusedVectors{},
 		ScheduleGroup: "plinth-evaluations", SchedulerRoleARN: schedulerRole, SchedulerDLQARN: schedulerDLQ, Scheduler: sched}
-	h, err := newHandler(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if with != nil {
+		with(&cfg)
+	}
+	h, err := newHandler(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

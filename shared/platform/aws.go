@@ -128,6 +128,11 @@ type AWSConfig struct {
 	// a tenant the directory calls silo with no entry here is refused rather than kept in
 	// the pool. Unset, every tenant's data is in the pool table and buckets.
 	SiloTenants string
+	// Central is decentralised mode (PLINTH_CENTRAL_URL, PLINTH_CENTRAL_AUTH, ...): the
+	// centre whose model registry and guardrail baseline this platform pulls. With
+	// PLINTH_CENTRAL_AUTH=sigv4 the pulls are signed with the function's own credentials
+	// (AWS below, else the default chain). Unset, the platform is not decentralised.
+	Central CentralSettings
 
 	// AWS is the SDK configuration; nil loads the default chain (Lambda's role).
 	AWS *aws.Config
@@ -180,6 +185,7 @@ func AWSConfigFromEnv() AWSConfig {
 		CustomizationRoleARN:         os.Getenv(EnvCustomizationRoleARN),
 		CustomizationStateMachineARN: os.Getenv(EnvCustomizationStateMachineARN),
 		SiloTenants:                  os.Getenv(EnvSiloTenants),
+		Central:                      CentralSettingsFrom(os.Getenv),
 	}
 }
 
@@ -235,6 +241,9 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 	}
 	awstrace.Instrument(&sdk.APIOptions, b.Tracer)
 	b.AWS = &sdk
+	if b.Central, err = cfg.Central.Source(ctx, sdk.Credentials); err != nil {
+		return Backends{}, err
+	}
 
 	db := cfg.DynamoDB
 	if db == nil {

@@ -138,3 +138,36 @@ func writeNumber(b *bytes.Buffer, name, v string) {
 func writeBool(b *bytes.Buffer, name string, v bool) {
 	writeNumber(b, name, strconv.FormatBool(v))
 }
+
+// DimensionOperation is the dimension of the platform's operation metrics (Count).
+const DimensionOperation = "Operation"
+
+// Count writes one operation metric as a JSON line: metric = n under the dimension
+// Operation = operation (e.g. CentralSyncFailures for the operation central-sync), plus
+// the properties given as extra members for CloudWatch Logs Insights.
+func (e *EMF) Count(operation, metric string, n int64, props map[string]string) {
+	rec := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": e.now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  Namespace,
+				"Dimensions": [][]string{{DimensionOperation}},
+				"Metrics":    []any{map[string]string{"Name": metric, "Unit": "Count"}},
+			}},
+		},
+		DimensionOperation: operation,
+		metric:             n,
+	}
+	for k, v := range props {
+		if _, taken := rec[k]; !taken {
+			rec[k] = v
+		}
+	}
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, _ = e.w.Write(append(line, '\n'))
+}

@@ -207,3 +207,35 @@ func BenchmarkObserve(b *testing.B) {
 		e.Observe(rec)
 	}
 }
+
+func TestCountFollowsTheSpecification(t *testing.T) {
+	now := time.UnixMilli(1764064800123)
+	var out bytes.Buffer
+	e := emf.New(&out, emf.WithClock(func() time.Time { return now }))
+	e.Count("central-sync", "CentralSyncFailures", 1, map[string]string{"Error": "central platform: 403", "Operation": "not this"})
+	if n := strings.Count(out.String(), "\n"); n != 1 {
+		t.Fatalf("want one line, got %q", out.String())
+	}
+	root, err := validateEMF(bytes.TrimSpace(out.Bytes()))
+	if err != nil {
+		t.Fatalf("%v in %s", err, out.String())
+	}
+	var got struct {
+		Operation, Error    string
+		CentralSyncFailures int
+		Aws                 struct {
+			Timestamp         int64
+			CloudWatchMetrics []struct {
+				Dimensions [][]string
+				Metrics    []struct{ Name, Unit string }
+			}
+		} `json:"_aws"`
+	}
+	_ = json.Unmarshal(bytes.TrimSpace(out.Bytes()), &got)
+	if got.Operation != "central-sync" || got.CentralSyncFailures != 1 || got.Error != "central platform: 403" || got.Aws.Timestamp != now.UnixMilli() {
+		t.Errorf("record %+v (root %v)", got, root)
+	}
+	if d := got.Aws.CloudWatchMetrics; len(d) != 1 || fmt.Sprint(d[0].Dimensions) != "[[Operation]]" || fmt.Sprint(d[0].Metrics) != "[{CentralSyncFailures Count}]" {
+		t.Errorf("directive %+v", d)
+	}
+}
