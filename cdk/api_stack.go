@@ -75,6 +75,9 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 	s.network = props.Network
 	s.createFunctions(data, flows, cfg)
 	s.usageDrain(data, cfg)
+	if cfg.Central != nil {
+		s.decentralise(*cfg.Central) // a line of business pulling from its centre
+	}
 
 	s.AccessLogs = awslogs.NewLogGroup(stack, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		EncryptionKey: data.Key,
@@ -112,6 +115,9 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) *A
 			VpcEndpoints: &[]awsec2.IVpcEndpoint{n.ExecuteAPI},
 		}
 		apiProps.Policy = privateAPIPolicy(n.ExecuteAPI)
+	}
+	if len(cfg.DecentralisedPrincipals) > 0 { // never with a private network (config)
+		apiProps.Policy = centreAPIPolicy(cfg.StageName, cfg.DecentralisedPrincipals)
 	}
 	if cfg.DomainName != "" {
 		apiProps.DomainName = &awsapigateway.DomainNameOptions{

@@ -80,6 +80,14 @@ type Config struct {
 	// hybrid tenant's TenantStack for the line of business's own account instead of the
 	// platform.
 	TenantStack *TenantStackConfig
+	// Central, when set (context `centralUrl` with `centralAccount`, `centralApiId`,
+	// optionally `centralRegion`, `centralStage`, `centralSyncInterval`), makes the
+	// platform a decentralised line of business's that pulls the centre's model registry
+	// and guardrail baseline (cdk/decentral.go).
+	Central *CentralConfig
+	// DecentralisedPrincipals, on a centre (context `decentralisedPrincipals`: account ids
+	// and role ARNs, comma-separated or a JSON list), may call its GET /admin/sync/*.
+	DecentralisedPrincipals []string
 }
 
 // TenantConfig is one declared tenant.
@@ -245,6 +253,17 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 	}
 	cfg.Tenants = tenants
 	if cfg.TenantStack, err = tenantStackConfig(node); err != nil {
+		return Config{}, err
+	}
+	for key, dst := range map[string]*bool{"privateNetwork": &cfg.PrivateNetwork} {
+		if err := boolean(key, dst); err != nil {
+			return Config{}, err
+		}
+	}
+	if cfg.Central, err = centralConfig(node, cfg); err != nil {
+		return Config{}, err
+	}
+	if cfg.DecentralisedPrincipals, err = decentralisedPrincipals(node, cfg); err != nil {
 		return Config{}, err
 	}
 	str("mcpOAuthIssuer", &cfg.MCPOAuth.Issuer)
