@@ -40,6 +40,10 @@ const MetricCentralSyncFailures = "CentralSyncFailures"
 // and a centre that does not answer must not stop the admin API from starting.
 const coldStartSyncTimeout = 5 * time.Second
 
+// syncReportMargin is the part of a scheduled invocation's time kept for reporting a
+// pull that did not finish.
+const syncReportMargin = 2 * time.Second
+
 // operationCounter is what the EMF metrics writer offers besides request metrics.
 type operationCounter interface {
 	Count(operation, metric string, n int64, props map[string]string)
@@ -62,10 +66,10 @@ func SyncAtColdStart(ctx context.Context, p *Platform) {
 // failed: what could be applied was.
 func syncAndCount(ctx context.Context, p *Platform, trigger string) (federation.Result, error) {
 	res, err := SyncFromCentre(ctx, p)
+	reportSync(p)(res, err) // a pull applied in part logs each part that was not
 	if err == nil && len(res.Errors) > 0 {
 		err = fmt.Errorf("central sync applied in part: %w", errors.Join(res.Errors...))
 	}
-	reportSync(p)(res, err)
 	var failed int64
 	props := map[string]string{"Trigger": trigger, "Centre": p.b.Central.URL}
 	if err != nil {
@@ -100,6 +104,13 @@ func AdminLambdaHandler(p *Platform, h http.Handler) func(context.Context, json.
 		case CentralSyncTask:
 			if !p.b.Central.Configured() {
 				return nil, fmt.Errorf("admin function: %s event, but no centre is configured (%s): %w", CentralSyncTask, EnvCentralURL, ErrMissingConfig)
+			}
+			// Leave time to log and count a pull the centre is too slow to answer before
+			// Lambda ends the invocation.
+			if d, ok := ctx.Deadline(); ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, d.Add(-syncReportMargin))
+				defer cancel()
 			}
 			res, err := syncAndCount(ctx, p, "schedule")
 			flush(ctx)
