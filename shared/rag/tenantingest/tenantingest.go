@@ -23,7 +23,9 @@
 // Every event is reconciled against the bucket as it is now rather than trusted: the
 // current object is indexed when it exists and the document is removed when it does not,
 // so late, repeated or reordered notifications (S3 delivers at least once, in no
-// guaranteed order) converge on the bucket's state. Re-indexing a document replaces its
+// guaranteed order) converge on the bucket's state; a document that changed while it was
+// being indexed is reconciled again, so the last write is always the newest version's
+// (invocations for two versions may run at once). Re-indexing a document replaces its
 // chunks (never duplicates them), and an object whose bytes and sidecar hash to the
 // record's is not embedded again.
 //
@@ -229,35 +231,91 @@ func (h *Handler) handleRecord(ctx context.Context, r events.S3EventRecord) (Out
 	return h.Reconcile(ctx, kb, name)
 }
 
+// maxPasses bounds how often Reconcile starts over for a document that changed while it
+// was being indexed.
+const maxPasses = 4
+
 // Reconcile brings the index in line with the document as the bucket holds it now:
-// indexed when it exists (unless unchanged), removed when it does not.
+// indexed when it exists (unless unchanged), removed when it does not. When the object
+// (or its sidecar) changed while it was being indexed (a newer version's invocation may
+// have written first), it starts over, so the last write is always of the newest state.
 func (h *Handler) Reconcile(ctx context.Context, kb, name string) (Outcome, error) {
+	key := rag.ObjectKey(h.cfg.Tenant, kb, name)
+	for pass := 1; ; pass++ {
+		out, seen, err := h.reconcileOnce(ctx, kb, name)
+		if err != nil {
+			return out, err
+		}
+		now, err := h.state(ctx, key)
+		if err != nil {
+			return out, err
+		}
+		if now == seen {
+			return out, nil
+		}
+		if pass == maxPasses {
+			return out, fmt.Errorf("%s changed %d times while it was being indexed; the event is retried", key, pass)
+		}
+		h.cfg.Log.Info("document changed while it was indexed; reconciling again", "key", key, "pass", pass)
+	}
+}
+
+// state identifies the versions of a document and its sidecar in the bucket ("" for absent).
+func (h *Handler) state(ctx context.Context, key string) (string, error) {
+	var parts [2]string
+	for i, k := range []string{key, key + rag.SidecarSuffix} {
+		obj, err := h.cfg.Documents.Head(ctx, k)
+		switch {
+		case errors.Is(err, blob.ErrNotFound):
+		case err != nil:
+			return "", fmt.Errorf("head %s: %w", k, err)
+		default:
+			parts[i] = "v:" + obj.ETag
+		}
+	}
+	return parts[0] + "|" + parts[1], nil
+}
+
+// reconcileOnce is one pass of Reconcile; seen is the state it acted on.
+func (h *Handler) reconcileOnce(ctx context.Context, kb, name string) (out Outcome, seen string, err error) {
+	var docState, sideState string
+	defer func() { seen = docState + "|" + sideState }()
 	tenant := h.cfg.Tenant
 	key := rag.ObjectKey(tenant, kb, name)
 	docID := rag.DocumentID(tenant, kb, name)
-	out := Outcome{Key: key, DocumentID: docID}
+	out = Outcome{Key: key, DocumentID: docID}
 	ix, err := h.cfg.Indexes.Open(ctx, tenant, kb)
 	if err != nil {
-		return out, fmt.Errorf("open the index of %s: %w", kb, err)
+		return out, "", fmt.Errorf("open the index of %s: %w", kb, err)
 	}
 	data, obj, err := h.read(ctx, key)
 	if errors.Is(err, blob.ErrNotFound) {
-		// Removed (or removed again since this event): its chunks and record go.
+		// Removed (or removed again since this event): its chunks and record go. A
+		// sidecar left behind is part of the state acted on.
+		st, err := h.state(ctx, key)
+		if err != nil {
+			return out, "", err
+		}
+		sideState = st[strings.Index(st, "|")+1:]
 		if err := ix.Delete(ctx, docID); err != nil {
-			return out, fmt.Errorf("remove %s from the index: %w", key, err)
+			return out, "", fmt.Errorf("remove %s from the index: %w", key, err)
 		}
 		if err := h.cfg.Records.Delete(ctx, RecordKey(tenant, kb, docID)); err != nil {
-			return out, fmt.Errorf("remove the record of %s: %w", key, err)
+			return out, "", fmt.Errorf("remove the record of %s: %w", key, err)
 		}
 		out.Action = "removed"
-		return out, nil
+		return out, "", nil
 	}
 	if err != nil {
-		return out, err
+		return out, "", err
 	}
-	side, _, err := h.read(ctx, key+rag.SidecarSuffix)
+	docState = "v:" + obj.ETag
+	side, sideObj, err := h.read(ctx, key+rag.SidecarSuffix)
 	if err != nil && !errors.Is(err, blob.ErrNotFound) {
-		return out, err
+		return out, "", err
+	}
+	if err == nil {
+		sideState = "v:" + sideObj.ETag
 	}
 	sum := sha256.New()
 	sum.Write(data)
@@ -267,10 +325,10 @@ func (h *Handler) Reconcile(ctx context.Context, kb, name string) (Outcome, erro
 	rec := Record{Tenant: tenant, KB: kb, DocumentID: docID, Name: name, Source: h.source(key), ContentHash: hash,
 		ETag: obj.ETag, Size: int64(len(data)), Model: h.cfg.Model, IndexBackend: h.cfg.IndexBackend}
 	if prev, err := h.record(ctx, kb, docID); err != nil {
-		return out, err
+		return out, "", err
 	} else if prev != nil && prev.Status == StatusIndexed && prev.ContentHash == hash && prev.Model == h.cfg.Model {
 		out.Action, out.Chunks = "unchanged", prev.Chunks
-		return out, nil
+		return out, "", nil
 	}
 
 	recs, err := h.chunks(name, obj.ContentType, data, side, rec.Source, docID)
@@ -278,9 +336,9 @@ func (h *Handler) Reconcile(ctx context.Context, kb, name string) (Outcome, erro
 		// The document itself is at fault: say so in its record, and fail the event.
 		rec.Status, rec.Reason = StatusFailed, err.Error()
 		if werr := h.putRecord(ctx, rec); werr != nil {
-			return out, errors.Join(err, werr)
+			return out, "", errors.Join(err, werr)
 		}
-		return out, err
+		return out, "", err
 	}
 	// Embed everything before writing anything: a failed call leaves the index as it was.
 	texts := make([]string, len(recs))
@@ -291,24 +349,24 @@ func (h *Handler) Reconcile(ctx context.Context, kb, name string) (Outcome, erro
 		hi := min(lo+h.cfg.Batch, len(texts))
 		vecs, err := h.cfg.Embedder.Embed(ctx, texts[lo:hi], "search_document")
 		if err != nil {
-			return out, fmt.Errorf("embed chunks %d-%d of %s with %s: %w", lo, hi-1, key, h.cfg.Model, err)
+			return out, "", fmt.Errorf("embed chunks %d-%d of %s with %s: %w", lo, hi-1, key, h.cfg.Model, err)
 		}
 		if len(vecs) != hi-lo {
-			return out, fmt.Errorf("embed %s: %d vectors for %d chunks", key, len(vecs), hi-lo)
+			return out, "", fmt.Errorf("embed %s: %d vectors for %d chunks", key, len(vecs), hi-lo)
 		}
 		for i, v := range vecs {
 			recs[lo+i].Vector = v
 		}
 	}
 	if err := ix.Upsert(ctx, docID, recs); err != nil {
-		return out, fmt.Errorf("index %s: %w", key, err)
+		return out, "", fmt.Errorf("index %s: %w", key, err)
 	}
 	rec.Status, rec.Chunks = StatusIndexed, len(recs)
 	if err := h.putRecord(ctx, rec); err != nil {
-		return out, err
+		return out, "", err
 	}
 	out.Action, out.Chunks = "indexed", len(recs)
-	return out, nil
+	return out, "", nil
 }
 
 // chunks extracts and chunks a document into index records (vectors still to come).
