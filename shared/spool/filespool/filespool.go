@@ -10,7 +10,9 @@
 //	NNNNNNNNNNNNNNNNNNNN.seg   append-only segments of frames: uint32 length, uint32
 //	                           CRC-32C of the payload, payload (one record as JSON)
 //	cursor                     the drainer's acknowledged position: segment number,
-//	                           offset, CRC-32C
+//	                           offset, CRC-32C; written at most every 50 ms while
+//	                           records keep coming, and when the drainer goes idle
+//	                           or stops (a crash replays what it drained since)
 //
 // A torn frame at the end of the newest segment (a write cut by a crash) is cut off on
 // open. Without WithSync, appends are write(2) calls (they survive the process, not the
@@ -55,9 +57,13 @@ const (
 	maxFrame    = 1 << 20
 	batchSize   = 40
 	// maxTail bounds the records kept in memory for the drainer (see the package doc).
-	maxTail    = 1024
-	cursorName = "cursor"
-	segSuffix  = ".seg"
+	maxTail = 1024
+	// cursorEvery is how often at most the drainer persists its position while records
+	// keep coming (and how soon after they stop): a crash replays at most what was
+	// drained in that time, which the sinks' idempotent writes count once.
+	cursorEvery = 50 * time.Millisecond
+	cursorName  = "cursor"
+	segSuffix   = ".seg"
 )
 
 type options struct {
@@ -119,9 +125,12 @@ type Spool[T any] struct {
 	tailOn bool
 
 	cursor *os.File
-	wake   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
+	// saved is the position last persisted in cursor, at savedAt (drainer only).
+	saved   position
+	savedAt time.Time
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 var _ spool.Spool[struct{}] = (*Spool[struct{}])(nil)
@@ -215,6 +224,7 @@ func (s *Spool[T]) recover() error {
 	if s.write.before(s.acked) {
 		s.acked = s.write
 	}
+	s.saved = s.acked
 	return nil
 }
 
@@ -446,6 +456,18 @@ func (s *Spool[T]) drain() {
 			rf.Close()
 		}
 	}()
+	// Whatever was drained is persisted before Close closes the cursor.
+	defer func() {
+		s.mu.Lock()
+		acked := s.acked
+		s.mu.Unlock()
+		if acked != s.saved {
+			s.saveCursor(acked)
+		}
+	}()
+	save := time.NewTimer(time.Hour)
+	save.Stop()
+	defer save.Stop()
 	backoff := s.opt.minBackoff
 	for {
 		s.mu.Lock()
@@ -453,8 +475,17 @@ func (s *Spool[T]) drain() {
 		kept, after := s.fromTail(acked)
 		s.mu.Unlock()
 		if !acked.before(write) {
+			// Idle: persist the position soon, unless more records come first.
+			var later <-chan time.Time
+			if acked != s.saved {
+				save.Reset(max(0, cursorEvery-time.Since(s.savedAt)))
+				later = save.C
+			}
 			select {
 			case <-s.wake:
+				continue
+			case <-later:
+				s.saveCursor(acked)
 				continue
 			case <-s.stop:
 				return
@@ -571,15 +602,12 @@ func (s *Spool[T]) deliver(recs []T, backoff *time.Duration) bool {
 	return true
 }
 
-// advance moves the acknowledged position, persists it, and removes the finished
-// segment when done is non-zero.
+// advance moves the acknowledged position and removes the finished segment when done
+// is non-zero. It persists the position when a segment is finished and at most every
+// cursorEvery otherwise (the drainer persists it when it goes idle and when it stops).
 func (s *Spool[T]) advance(to position, done uint64) {
-	var buf [20]byte
-	binary.LittleEndian.PutUint64(buf[0:], to.seg)
-	binary.LittleEndian.PutUint64(buf[8:], uint64(to.off))
-	binary.LittleEndian.PutUint32(buf[16:], crc32.Checksum(buf[:16], castagnoli))
-	if _, err := s.cursor.WriteAt(buf[:], 0); err == nil && s.opt.sync {
-		_ = s.cursor.Sync()
+	if done != 0 || time.Since(s.savedAt) >= cursorEvery {
+		s.saveCursor(to)
 	}
 	if done != 0 {
 		_ = os.Remove(s.segPath(done))
@@ -588,6 +616,18 @@ func (s *Spool[T]) advance(to position, done uint64) {
 	s.acked = to
 	s.idle.Broadcast()
 	s.mu.Unlock()
+}
+
+// saveCursor persists the acknowledged position (fsynced with WithSync).
+func (s *Spool[T]) saveCursor(to position) {
+	var buf [20]byte
+	binary.LittleEndian.PutUint64(buf[0:], to.seg)
+	binary.LittleEndian.PutUint64(buf[8:], uint64(to.off))
+	binary.LittleEndian.PutUint32(buf[16:], crc32.Checksum(buf[:16], castagnoli))
+	if _, err := s.cursor.WriteAt(buf[:], 0); err == nil && s.opt.sync {
+		_ = s.cursor.Sync()
+	}
+	s.saved, s.savedAt = to, time.Now()
 }
 
 // sleep waits out the backoff (doubling it) unless the spool stops first.

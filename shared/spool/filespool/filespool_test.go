@@ -324,3 +324,64 @@ func TestDrainedRecordsEqualTheirFrames(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleSpoolPersistsItsPosition: the drainer persists its position at most every so
+// often while records keep coming, and soon after they stop, so a crash of an idle
+// process (here: a copy of its directory, as a crash would leave it) replays nothing.
+func TestIdleSpoolPersistsItsPosition(t *testing.T) {
+	dir := t.TempDir()
+	sp, err := filespool.Open(dir, func(context.Context, []usage.Record) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close(context.Background())
+	for i := range 200 {
+		if err := sp.Append(context.Background(), []usage.Record{record(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sp.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var replayed int
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		time.Sleep(100 * time.Millisecond)
+		crashed := t.TempDir()
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(crashed, e.Name()), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var mu sync.Mutex
+		replayed = 0
+		again, err := filespool.Open(crashed, func(_ context.Context, recs []usage.Record) error {
+			mu.Lock()
+			replayed += len(recs)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := again.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if replayed == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if replayed != 0 {
+		t.Fatalf("a restart after the spool went idle replays %d records, want 0", replayed)
+	}
+}
