@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/plinth-ai/plinth/shared/auth/accesstoken"
+	"github.com/plinth-ai/plinth/shared/awsbody"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
 	"github.com/plinth-ai/plinth/shared/customize/bedrockjob"
@@ -239,6 +240,9 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 			return Backends{}, fmt.Errorf("load AWS configuration: %w", err)
 		}
 	}
+	// Every client built from sdk reads its answers on the connection they came on
+	// (see awsbody): an SQS receive is not sent twice, its first messages left invisible.
+	sdk.HTTPClient = awsbody.Client(sdk.HTTPClient)
 	awstrace.Instrument(&sdk.APIOptions, b.Tracer)
 	b.AWS = &sdk
 	if b.Central, err = cfg.Central.Source(ctx, sdk.Credentials); err != nil {

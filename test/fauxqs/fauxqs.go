@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/plinth-ai/plinth/shared/awsbody"
 )
 
 // tools returns the project's test/tools directory.
@@ -108,8 +110,11 @@ func Start(t testing.TB) string {
 }
 
 // Client returns an SQS client for endpoint with a static dummy credential; optFns
-// adjust it (e.g. an HTTPClient that records the requests).
+// adjust it (e.g. an HTTPClient that records the requests). Its HTTP client, whichever
+// optFns choose, is wrapped by awsbody.Client as the platform's are: a receive's answer
+// is read on its connection, never lost to a retry that leaves its messages invisible.
 func Client(endpoint string, optFns ...func(*sqs.Options)) *sqs.Client {
+	optFns = append(optFns, func(o *sqs.Options) { o.HTTPClient = awsbody.Client(o.HTTPClient) })
 	return sqs.New(sqs.Options{
 		Region:       "eu-west-1",
 		BaseEndpoint: aws.String(endpoint),

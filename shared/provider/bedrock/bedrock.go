@@ -7,9 +7,7 @@ package bedrock
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
-	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/plinth-ai/plinth/shared/awsbody"
 	"github.com/plinth-ai/plinth/shared/provider"
 )
 
@@ -47,40 +46,15 @@ var _ InvokeModelAPI = (*bedrockruntime.Client)(nil)
 
 // NewClient builds a Bedrock Runtime client from cfg with the SDK's own retries turned
 // off: the router retries, backs off and falls back, and two layers of retries would
-// multiply the wait. optFns may set BaseEndpoint and the like. Whatever HTTP client
-// they choose sends request bodies as sentBody does.
+// multiply the wait. optFns may set BaseEndpoint and the like; whatever HTTP client they
+// choose is wrapped by awsbody.Client, so an answer outlives the end of its request's write.
 func NewClient(cfg aws.Config, optFns ...func(*bedrockruntime.Options)) *bedrockruntime.Client {
 	opts := append([]func(*bedrockruntime.Options){func(o *bedrockruntime.Options) {
 		o.Retryer = aws.NopRetryer{}
 	}}, optFns...)
-	opts = append(opts, func(o *bedrockruntime.Options) { o.HTTPClient = bodySender{o.HTTPClient} })
+	opts = append(opts, func(o *bedrockruntime.Options) { o.HTTPClient = awsbody.Client(o.HTTPClient) })
 	return bedrockruntime.NewFromConfig(cfg, opts...)
 }
-
-// bodySender hands net/http each request body as a sentBody.
-type bodySender struct{ next bedrockruntime.HTTPClient }
-
-func (s bodySender) Do(req *http.Request) (*http.Response, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return s.next.Do(req)
-	}
-	r := *req
-	r.Body = sentBody{req.Body}
-	return s.next.Do(&r)
-}
-
-// sentBody is a request body with only Read and Close. The SDK closes a request's body
-// as soon as the response's headers are in, while net/http may still be finishing the
-// request's write: after sending Content-Length bytes it reads the body once more, to
-// check nothing is left over. The SDK's body, once closed, answers WriteTo with io.EOF as
-// an error (its Read says io.EOF, an end), and net/http then closed the connection under
-// the answer still arriving: a slow or stalled answer failed at once with "use of closed
-// network connection", classified unavailable, instead of arriving or timing out. Without
-// WriteTo, that last check reads io.EOF from Read: the end of a body fully sent.
-type sentBody struct{ body io.ReadCloser }
-
-func (b sentBody) Read(p []byte) (int, error) { return b.body.Read(p) }
-func (b sentBody) Close() error               { return b.body.Close() }
 
 const providerName = "bedrock"
 
