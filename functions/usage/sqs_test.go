@@ -80,6 +80,11 @@ func (o *outage) RoundTrip(r *http.Request) (*http.Response, error) {
 // queue by the queue's redrive policy; records sent later drain directly, one batch of
 // them delivered twice; the scheduled redrive then stores the dead-lettered ones. Every
 // record is in the ledger, counted once, and every SQS call used the JSON protocol.
+//
+// Nothing here depends on how fast the machine is: a received message comes back only
+// when the test, as the event source mapping, makes it visible again (its visibility
+// timeout is the longest SQS allows), and a drain ends on an empty receive with nothing
+// left in flight, which the test checks rather than assumes.
 func TestUsageThroughSQSOnTheWire(t *testing.T) {
 	ctx := context.Background()
 	rec := &wire{targets: map[string]int{}, next: http.DefaultTransport}
@@ -94,8 +99,9 @@ func TestUsageThroughSQSOnTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	const maxReceive = 2
+	const hidden = 43200 // seconds: the longest visibility timeout, longer than any run
 	main, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("plinth-usage"), Attributes: map[string]string{
-		"VisibilityTimeout": "30",
+		"VisibilityTimeout": strconv.Itoa(hidden),
 		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, attrs.Attributes["QueueArn"], maxReceive),
 	}})
 	if err != nil {
@@ -153,7 +159,7 @@ func TestUsageThroughSQSOnTheWire(t *testing.T) {
 	poll := func(loseDeletes bool) (received, failed int) {
 		t.Helper()
 		for {
-			out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: main.QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30})
+			out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: main.QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: hidden})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,22 +209,41 @@ func TestUsageThroughSQSOnTheWire(t *testing.T) {
 			}
 		}
 	}
-	depth := func(url *string) int {
+	// count returns how many messages a queue holds, visible and received but not yet
+	// deleted or made visible again (in flight).
+	count := func(url *string) (visible, inFlight int) {
 		t.Helper()
 		out, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: url,
-			AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages}})
+			AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, _ := strconv.Atoi(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)])
-		return n
+		visible, _ = strconv.Atoi(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)])
+		inFlight, _ = strconv.Atoi(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible)])
+		return visible, inFlight
+	}
+	depth := func(url *string) int {
+		t.Helper()
+		visible, inFlight := count(url)
+		return visible + inFlight
+	}
+	// drained fails unless the drain left nothing in flight: a message received but never
+	// handed to the function (an answer to a receive lost, the receive sent again) would
+	// stay hidden, and its deliveries missing from the counts.
+	drained := func(phase string) {
+		t.Helper()
+		if visible, inFlight := count(main.QueueUrl); visible != 0 || inFlight != 0 {
+			t.Fatalf("%s: the drain ended with %d messages visible and %d in flight, want none", phase, visible, inFlight)
+		}
 	}
 
 	// DynamoDB refuses writes: the first 25 records fail every delivery and are
 	// dead-lettered after maxReceive receives.
 	down.on.Store(true)
 	send(0, 25)
-	if got, failed := poll(false); got != 25*maxReceive || failed != got {
+	got, failed := poll(false)
+	drained("during the outage")
+	if got != 25*maxReceive || failed != got {
 		t.Fatalf("during the outage: %d deliveries, %d failed; want %d, all failed", got, failed, 25*maxReceive)
 	}
 	if n := depth(dlq.QueueUrl); n != 25 {
@@ -230,7 +255,9 @@ func TestUsageThroughSQSOnTheWire(t *testing.T) {
 	if got, failed := poll(true); got != 10 || failed != 0 {
 		t.Fatalf("first healthy batch: %d received, %d failed", got, failed)
 	}
-	if got, failed := poll(false); got != 35 || failed != 0 {
+	got, failed = poll(false)
+	drained("after the outage")
+	if got != 35 || failed != 0 {
 		t.Fatalf("after the outage: %d deliveries, %d failed; want 35 (10 of them again), none failed", got, failed)
 	}
 	// The schedule's redrive stores the dead-lettered records.
