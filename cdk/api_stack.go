@@ -55,6 +55,8 @@ type APIStack struct {
 	Firewall *APIFirewall
 	// Domain is the custom domain, when configured.
 	Domain awsapigateway.DomainName
+	// Central is the centre the admin function pulls from (decentralised), or nil.
+	Central *CentralConfig
 
 	network *NetworkStack
 }

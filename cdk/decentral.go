@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -163,6 +164,7 @@ func (c CentralConfig) syncARN(path string) *string {
 // decentralise makes the admin function pull from the centre: the central settings, the
 // right to call the centre's exports and nothing else there, and the schedule.
 func (s *APIStack) decentralise(c CentralConfig) {
+	s.Central = &c
 	admin := s.Functions["admin"]
 	admin.AddEnvironment("PLINTH_CENTRAL_URL", jsii.String(c.URL))
 	admin.AddEnvironment("PLINTH_CENTRAL_AUTH", jsii.String("sigv4"))
@@ -259,4 +261,20 @@ func centreAPIPolicy(stage string, principals []string) awsiam.PolicyDocument {
 		statements = append(statements, awsiam.NewPolicyStatement(st))
 	}
 	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})
+}
+
+// CentralSyncFailures is the metric the admin function writes after each pull (1 failed,
+// 0 applied), averaged over at least one sync interval by the alarm.
+func (c CentralConfig) CentralSyncFailures() awscloudwatch.IMetric {
+	minutes := c.SyncMinutes
+	if minutes < 5 {
+		minutes = 5
+	}
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:     jsii.String("Plinth"),
+		MetricName:    jsii.String("CentralSyncFailures"),
+		DimensionsMap: &map[string]*string{"Operation": jsii.String("central-sync")},
+		Statistic:     jsii.String("Maximum"),
+		Period:        awscdk.Duration_Minutes(jsii.Number(float64(minutes))),
+	})
 }

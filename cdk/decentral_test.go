@@ -130,9 +130,25 @@ func TestDecentralisedAdminFunctionPulls(t *testing.T) {
 			"FunctionName": map[string]any{"Fn::GetAtt": []any{fnID, "Arn"}},
 		})
 	})
+	// Failed pulls raise an alarm to the alarm topic.
+	var alarmed bool
+	for _, a := range resources(s.raw["observability"], "AWS::CloudWatch::Alarm") {
+		p := props(a)
+		if p["MetricName"] == "CentralSyncFailures" {
+			alarmed = p["Namespace"] == "Plinth" && p["Statistic"] == "Maximum" && p["Period"] == float64(600) &&
+				strings.Contains(jsonText(p["Dimensions"]), `"Name":"Operation","Value":"central-sync"`) && len(list(p["AlarmActions"])) == 1
+			if !alarmed {
+				t.Errorf("sync alarm %s", jsonText(p))
+			}
+		}
+	}
+	if !alarmed {
+		t.Errorf("no alarm on CentralSyncFailures")
+	}
 	// The plain platform neither pulls nor may call another API.
 	plain := platform(t)
-	if env := jsonText(plain.raw["api"]); strings.Contains(env, "PLINTH_CENTRAL_URL") || strings.Contains(env, "admin/sync") {
+	if env := jsonText(plain.raw["api"]); strings.Contains(env, "PLINTH_CENTRAL_URL") || strings.Contains(env, "admin/sync") ||
+		strings.Contains(jsonText(plain.raw["observability"]), "CentralSyncFailures") {
 		t.Errorf("a platform without centralUrl is decentralised")
 	}
 }
@@ -178,6 +194,23 @@ func TestCentreAdmitsDecentralisedPlinths(t *testing.T) {
 	}
 	if sync != 2 || open != 1 {
 		t.Errorf("%d sync statements and %d open ones, want 2 and 1: %s", sync, open, jsonText(policy))
+	}
+	// API Gateway applies a changed resource policy with the next deployment of the stage:
+	// admitting lines of business must make a new one.
+	deployments := func(raw map[string]any, restAPI string) []string {
+		var ids []string
+		for id, d := range resources(raw, "AWS::ApiGateway::Deployment") {
+			if getAttTarget(props(d)["RestApiId"]) == restAPI {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	plain := platform(t)
+	hubDeploy := deployments(s.raw["api"], logicalID(api.Stack, api.API.RestApiId()))
+	plainDeploy := deployments(plain.raw["api"], logicalID(plain.platform.API.Stack, plain.platform.API.API.RestApiId()))
+	if len(hubDeploy) != 1 || len(plainDeploy) != 1 || hubDeploy[0] == plainDeploy[0] {
+		t.Errorf("key API deployments %v (centre) and %v (plain): the policy change must give a new deployment", hubDeploy, plainDeploy)
 	}
 	// The IAM API is not opened to them.
 	iamAPI := props(resources(s.raw["api"], "AWS::ApiGateway::RestApi")[logicalID(api.Stack, api.IAMAPI.RestApiId())])

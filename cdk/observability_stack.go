@@ -117,6 +117,11 @@ func NewObservabilityStack(scope constructs.Construct, id string, props *Observa
 			q.queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}), 1)
 	}
 
+	if c := props.API.Central; c != nil {
+		alarm("CentralSyncFailing", "Pulls from the central Plinth failed: its registry and guardrail baseline are not followed",
+			c.CentralSyncFailures(), 1)
+	}
+
 	// Regressions found by scheduled evaluations reach the same people.
 	awsevents.NewRule(stack, jsii.String("EvaluationRegressed"), &awsevents.RuleProps{
 		Description: jsii.String("Notify operators when an evaluation run regresses against its baseline"),
