@@ -294,6 +294,7 @@ func (s *APIStack) createFunctions(data *DataStack, flows *WorkflowsStack, cfg C
 	data.grantObjectsReadWrite(admin.Role, data.EvalArtifacts, "")
 	data.grantObjectsRead(admin.Role, data.Documents, DocumentsPrefix)
 	grantVectors(admin.Role, data, vectorsDrop)
+	data.grantTenantMoves(admin.Role)
 	eval := flows.Evaluation.StateMachine
 	allow(admin.Role, []string{"states:StartExecution"}, eval.StateMachineArn())
 	allow(admin.Role, []string{"states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"},

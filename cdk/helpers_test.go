@@ -275,7 +275,11 @@ func statements(tpl map[string]any) map[string][]map[string]any {
 // policyOfRole finds the statements of the policy attached to a role.
 func policyOfRole(tpl map[string]any, roleID string) []map[string]any {
 	var out []map[string]any
-	for _, res := range resources(tpl, "AWS::IAM::Policy") {
+	policies := resources(tpl, "AWS::IAM::Policy")
+	for id, res := range resources(tpl, "AWS::IAM::ManagedPolicy") {
+		policies[id] = res
+	}
+	for _, res := range policies {
 		p := props(res)
 		attached := false
 		for _, r := range list(p["Roles"]) {

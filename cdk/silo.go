@@ -193,3 +193,55 @@ func titleCaseID(id string) string {
 	}
 	return string(out)
 }
+
+// tenantObjectPrefixes are the key prefixes the platform keeps a tenant's objects under,
+// each followed by the tenant id (shared/platform's tenantBlobPrefixes): documents and
+// fine-tuning data, ingestion intermediates, index segments, ground-truth datasets and
+// evaluation artefacts.
+var tenantObjectPrefixes = []string{"tenants", "work", "indexes", "datasets", "eval"}
+
+// grantTenantMoves lets a role move a pool tenant into the silo resources deployed for
+// it (POST /admin/tenants/{id}/migration, run by the admin function): for each silo
+// tenant, a managed policy of its own (the role's inline policy has no room for it) to
+// read and delete its objects in the pool's buckets and read, write and delete them in
+// its own, under its own prefixes only, with the keys' use through S3 for the
+// fine-tuning objects scoped to them. The tables and the data keys for them are the
+// role's already (grantTableReadWrite).
+func (s *DataStack) grantTenantMoves(role awsiam.Role) {
+	for _, t := range s.Silos {
+		var stmts []awsiam.PolicyStatement
+		add := func(actions []string, resources []*string, conditions map[string]any) {
+			props := &awsiam.PolicyStatementProps{Actions: jsii.Strings(actions...), Resources: &resources}
+			if conditions != nil {
+				props.Conditions = &conditions
+			}
+			stmts = append(stmts, awsiam.NewPolicyStatement(props))
+		}
+		var pool, silo, buckets []*string
+		for _, b := range []awss3.IBucket{s.Documents, s.Index, s.EvalArtifacts} {
+			for _, p := range tenantObjectPrefixes {
+				pool = append(pool, objectsUnder(b, p+"/"+t.ID+"/"))
+				silo = append(silo, objectsUnder(t.bucketOf(s, b), p+"/"+t.ID+"/"))
+			}
+			buckets = append(buckets, b.BucketArn(), t.bucketOf(s, b).BucketArn())
+		}
+		prefix := CustomizationPrefix + t.ID + "/"
+		poolFT, siloFT := objectsUnder(s.Customization, prefix), objectsUnder(t.Customization, prefix)
+		buckets = append(buckets, s.Customization.BucketArn(), t.Customization.BucketArn())
+		add([]string{"s3:ListBucket"}, buckets, nil)
+		add([]string{"s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject"}, append(pool, poolFT), nil)
+		add([]string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}, append(silo, siloFT), nil)
+		add(kmsDecrypt, []*string{s.Key.KeyArn()}, nil)
+		add(kmsEncrypt, []*string{t.Key.KeyArn()}, nil)
+		add([]string{"kms:Decrypt"}, []*string{s.CustomizationKey.KeyArn()}, map[string]any{
+			"StringEquals": map[string]any{"kms:ViaService": viaService("s3")},
+			"StringLike":   map[string]any{"kms:EncryptionContext:aws:s3:arn": poolFT},
+		})
+		policy := awsiam.NewManagedPolicy(role, jsii.String("TenantMoves"+titleCaseID(t.ID)), &awsiam.ManagedPolicyProps{
+			Description: jsii.String(fmt.Sprintf("Plinth: move tenant %s from the pool into its own table and buckets", t.ID)),
+			Statements:  &stmts,
+			Roles:       &[]awsiam.IRole{role},
+		})
+		suppress(policy, false, nagSuppression("AwsSolutions-IAM5", reasonObjectPrefix, `/^Resource::.*\/\*$/g`))
+	}
+}

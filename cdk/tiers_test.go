@@ -200,8 +200,15 @@ func TestSiloTenantGrants(t *testing.T) {
 			t.Errorf("retrieval writes the silo's documents outside %s: %s", DocumentsPrefix, jsonText(st["Resource"]))
 		}
 	}
-	if !allowsOn(raw, role("admin"), docsID, "s3:GetObject") || allowsOn(raw, role("admin"), docsID, "s3:PutObject") {
-		t.Errorf("admin: want read-only access to the silo's documents")
+	if !allowsOn(raw, role("admin"), docsID, "s3:GetObject") {
+		t.Errorf("admin cannot read the silo's documents")
+	}
+	// The admin function writes the silo's buckets only to move the tenant in
+	// (TestSiloTenantMoveGrants).
+	for _, st := range statementsOn(raw, role("admin"), docsID) {
+		if hasAction(st, "s3:PutObject") && !strings.Contains(jsonText(st["Resource"]), "/"+siloTenant+"/*") {
+			t.Errorf("admin writes the silo's documents outside the tenant's prefixes: %s", jsonText(st["Resource"]))
+		}
 	}
 	if !allowsOn(raw, role("gateway"), evalID, "s3:PutObject") {
 		t.Errorf("gateway cannot write the silo's evaluation artifacts")
@@ -362,6 +369,45 @@ func TestSiloTenantCustomization(t *testing.T) {
 		i := strings.Index(text, `\"`+field+`\":\"`)
 		if i < 0 || !strings.Contains(text[i:], target) {
 			t.Errorf("finetuning: %s lacks %s (%s): %s", SiloTenantsEnv, field, target, text)
+		}
+	}
+}
+
+// TestSiloTenantMoveGrants: the admin function, which moves a pool tenant into the silo
+// resources deployed for it, may read and delete that tenant's objects in the pool's
+// buckets and write them into the silo's, under the tenant's own prefixes only; no other
+// function gets either.
+func TestSiloTenantMoveGrants(t *testing.T) {
+	s := tieredPlatform(t)
+	p := s.platform
+	data, silo := p.Data, p.Data.Silos[0]
+	raw := s.raw["api"]
+	role := func(fn string) string { return logicalID(p.API.Stack, p.API.Functions[fn].Role.RoleArn()) }
+	type pair struct{ pool, silo *string }
+	for _, b := range []pair{{data.Documents.BucketArn(), silo.Documents.BucketArn()}, {data.Index.BucketArn(), silo.Index.BucketArn()},
+		{data.EvalArtifacts.BucketArn(), silo.EvalArtifacts.BucketArn()}, {data.Customization.BucketArn(), silo.Customization.BucketArn()}} {
+		poolID, siloID := logicalID(data.Stack, b.pool), logicalID(data.Stack, b.silo)
+		if !allowsOn(raw, role("admin"), poolID, "s3:DeleteObject") || !allowsOn(raw, role("admin"), siloID, "s3:PutObject") {
+			t.Errorf("admin cannot move objects from %s to %s", poolID, siloID)
+		}
+		for _, id := range []string{poolID, siloID} {
+			if id == logicalID(data.Stack, data.EvalArtifacts.BucketArn()) || id == logicalID(data.Stack, silo.EvalArtifacts.BucketArn()) {
+				continue // the admin function writes evaluation artefacts anyway (suites, datasets)
+			}
+			for _, st := range statementsOn(raw, role("admin"), id) {
+				if hasAction(st, "s3:DeleteObject") || hasAction(st, "s3:PutObject") {
+					for _, r := range list(st["Resource"]) {
+						if text := jsonText(r); strings.Contains(text, id) && !strings.Contains(text, "/"+siloTenant+"/*") {
+							t.Errorf("admin may write or delete %s outside the tenant's prefixes: %s", id, text)
+						}
+					}
+				}
+			}
+		}
+		for _, fn := range []string{"guardrails", "authorizer", "usage"} {
+			if allowsOn(raw, role(fn), poolID, "s3:DeleteObject") || allowsOn(raw, role(fn), siloID, "s3:PutObject") {
+				t.Errorf("%s may move objects between %s and %s", fn, poolID, siloID)
+			}
 		}
 	}
 }

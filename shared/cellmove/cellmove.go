@@ -39,6 +39,11 @@ const (
 // ErrVerify means the copy still differed from the source after every retry.
 var ErrVerify = errors.New("cellmove: the copy does not match its source")
 
+// ErrPaused, returned (or wrapped) by Checkpointed, stops the move at that checkpoint
+// without recording an error: a move run in steps (a Lambda function's invocation at a
+// time) goes on from there when run again.
+var ErrPaused = errors.New("cellmove: paused at a checkpoint")
+
 // Blobs is one blob store to move objects from, the one to move them to, and the key
 // prefixes of the tenant's objects in it.
 type Blobs struct {
@@ -114,7 +119,8 @@ type Move struct {
 	// Batch is how many items are copied between checkpoints (default 25).
 	Batch int
 	// Checkpointed, when set, is called after every checkpoint; an error stops the move
-	// there, as a crash would (tests), and is returned.
+	// there, as a crash would (tests), and is returned; ErrPaused stops it there without
+	// recording an error (a move run in steps).
 	Checkpointed func(State) error
 	Now          func() time.Time
 }
@@ -185,6 +191,9 @@ func (m *Move) Run(ctx context.Context) (State, error) {
 			err = m.cleanup(ctx, &s)
 		default:
 			err = fmt.Errorf("cellmove: unknown phase %q", s.Phase)
+		}
+		if errors.Is(err, ErrPaused) {
+			return s, err // the checkpoint is saved; the next run goes on from it
 		}
 		if err != nil {
 			s.Error = err.Error()

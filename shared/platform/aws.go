@@ -134,6 +134,13 @@ type AWSConfig struct {
 	// PLINTH_CENTRAL_AUTH=sigv4 the pulls are signed with the function's own credentials
 	// (AWS below, else the default chain). Unset, the platform is not decentralised.
 	Central CentralSettings
+	// PlacementTTL is how long a function trusts what it read of a tenant's tier and
+	// move before reading it again (default DefaultPlacementTTL): a move the admin
+	// function runs is seen by every other function within it.
+	PlacementTTL time.Duration
+	// MoveStep is how long one POST /admin/tenants/{id}/migration moves a tenant before
+	// it answers with the move's progress (default DefaultMoveStep).
+	MoveStep time.Duration
 
 	// AWS is the SDK configuration; nil loads the default chain (Lambda's role).
 	AWS *aws.Config
@@ -307,6 +314,12 @@ func AWSBackends(ctx context.Context, cfg AWSConfig) (Backends, error) {
 			client = s3.NewFromConfig(sdk)
 		}
 		b.Cells = NewTenantCells(b.Data, &awsSilos{tenants: silos, db: db, s3: client, vectors: vectors, clock: b.Clock}, b.Log)
+		ttl := cfg.PlacementTTL
+		if ttl <= 0 {
+			ttl = DefaultPlacementTTL
+		}
+		b.Cells.RereadPlacements(ttl)
+		b.MoveStep = cfg.MoveStep
 		b.Data = b.Cells.Routed()
 	}
 	secrets := cfg.SecretsManager
@@ -442,9 +455,11 @@ func FineTuningAPIs() []API { return []API{FineTuningAPI} }
 // bases, evaluation suites and runs, review queues and datasets, fine-tuning jobs and
 // alias promotion (a review of a fine-tuned model resumes its flow); the tool catalog;
 // who is signed in (GET /admin/session); the platform's KPIs (GET /admin/kpis); the
-// exports decentralised Plinths pull (GET /admin/sync/...).
+// exports decentralised Plinths pull (GET /admin/sync/...); with silo tenants, moving a
+// pool tenant into its own table and buckets one step per call
+// (/admin/tenants/{id}/migration).
 func AdminAPIs() []API {
-	return []API{RegistryAPI, TenantsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI, AgentsAPI, KPIsAPI, FineTuningAPI,
+	return []API{RegistryAPI, TenantsAPI, TierStepsAPI, UsageAPI, AuditAPI, ConsoleAPI, GuardrailsAPI, KnowledgeAPI, EvaluationAPI, HumanEvalAPI, ToolsAPI, AgentsAPI, KPIsAPI, FineTuningAPI,
 		FederationAPI}
 }
 

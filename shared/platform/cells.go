@@ -115,6 +115,10 @@ type TenantCells struct {
 
 	log *slog.Logger
 
+	// ttl is how long a tenant's placement is trusted before it is read again (0:
+	// forever, for a runtime where every move runs in this process).
+	ttl time.Duration
+
 	mu      sync.RWMutex
 	warned  map[string]time.Time
 	tiers   map[string]placed
@@ -135,10 +139,18 @@ func NewTenantCells(pool Cell, silos SiloCells, log *slog.Logger) *TenantCells {
 		cells: map[string]*Cell{}, opening: map[string]*sync.Mutex{}, warned: map[string]time.Time{}}
 }
 
-// placed is what the cells know of a tenant: its tier, and whether it is moving.
+// RereadPlacements makes the cells read a tenant's tier and move state again once what
+// they know is older than ttl: where several processes serve the same tenants (Lambda
+// functions), a move one of them runs is seen by the others within ttl. Call it before
+// the cells are used.
+func (pl *TenantCells) RereadPlacements(ttl time.Duration) { pl.ttl = ttl }
+
+// placed is what the cells know of a tenant: its tier, whether it is moving, and when
+// that was read.
 type placed struct {
 	tier   tenant.IsolationTier
 	moving bool
+	at     time.Time
 }
 
 // placement returns the tenant's tier ("" for a tenant the directory does not have,
@@ -148,7 +160,7 @@ func (pl *TenantCells) placement(ctx context.Context, id string) (placed, error)
 	pl.mu.RLock()
 	t, ok := pl.tiers[id]
 	pl.mu.RUnlock()
-	if ok {
+	if ok && (pl.ttl <= 0 || time.Since(t.at) < pl.ttl) {
 		return t, nil
 	}
 	tn, err := pl.tenants.GetTenant(ctx, id)
@@ -158,7 +170,7 @@ func (pl *TenantCells) placement(ctx context.Context, id string) (placed, error)
 	if err != nil {
 		return placed{}, err
 	}
-	t = placed{tier: tn.IsolationTier}
+	t = placed{tier: tn.IsolationTier, at: time.Now()}
 	switch mv, err := cellmove.Load(ctx, pl.pool.Store, id); {
 	case err == nil:
 		t.moving = mv.Phase != cellmove.PhaseDone

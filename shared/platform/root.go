@@ -76,6 +76,9 @@ type Backends struct {
 	// Cells, when set, are the tenants' cells Data routes to (nil: every tenant's data is
 	// in the pool cell, whatever its tier).
 	Cells *TenantCells
+	// MoveStep is how long one POST /admin/tenants/{id}/migration runs a tenant's move
+	// where moves run in steps (TierStepsAPI, on Lambda; default DefaultMoveStep).
+	MoveStep time.Duration
 
 	// Secrets resolves provider and tool credentials (default secret.Env: the entry's own
 	// value or an environment variable).

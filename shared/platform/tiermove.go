@@ -7,12 +7,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/cellmove"
 	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
@@ -24,7 +27,7 @@ func (pl *TenantCells) setMoving(ctx context.Context, id string, moving bool) er
 	if err != nil {
 		return err
 	}
-	t.moving = moving
+	t.moving, t.at = moving, time.Now()
 	pl.mu.Lock()
 	pl.tiers[id] = t
 	pl.mu.Unlock()
@@ -41,7 +44,7 @@ func (pl *TenantCells) switchToSilo(ctx context.Context, id string) error {
 	}
 	pl.mu.Lock()
 	t := pl.tiers[id]
-	t.tier = tenant.TierSilo
+	t.tier, t.at = tenant.TierSilo, time.Now()
 	pl.tiers[id] = t
 	pl.mu.Unlock()
 	return nil
@@ -84,8 +87,16 @@ func MoveTenant(ctx context.Context, p *Platform, id string, opts ...MoveOption)
 		return prev, nil
 	}
 	silo, err := cells.siloCell(ctx, id)
+	if errors.Is(err, ErrMissingConfig) {
+		return cellmove.State{}, fault.New(fault.ErrInvalid, "isolation_tier", "tenant %s has no cell to move into: %v", id, err)
+	}
 	if err != nil {
 		return cellmove.State{}, err
+	}
+	if prev.Phase == "" && cells.pool.Vectors != nil {
+		if err := movableKnowledgeBases(ctx, p, id); err != nil {
+			return cellmove.State{}, err
+		}
 	}
 	if err := cells.setMoving(ctx, id, true); err != nil {
 		return cellmove.State{}, err
@@ -111,6 +122,34 @@ func MoveTenant(ctx context.Context, p *Platform, id string, opts ...MoveOption)
 	}
 	p.log.Info("tenant moved into its own cell", "tenant", id, "records", st.Records, "objects", st.Blobs, "runs", st.Runs)
 	return st, nil
+}
+
+// movableKnowledgeBases refuses to start moving a tenant with knowledge bases on the
+// s3vectors backend: a move carries records and objects, not the vectors in the pool's
+// vector bucket, so their semantic search would come back empty in the tenant's cell.
+func movableKnowledgeBases(ctx context.Context, p *Platform, id string) error {
+	svc, err := RAG(p)
+	if errors.Is(err, ErrMissingConfig) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	kbs, err := svc.ListKnowledgeBases(ctx, id)
+	if err != nil {
+		return err
+	}
+	var vec []string
+	for _, kb := range kbs {
+		if kb.IndexBackend == rag.BackendS3Vectors {
+			vec = append(vec, kb.ID)
+		}
+	}
+	if len(vec) > 0 {
+		return fault.New(fault.ErrInvalid, "isolation_tier", "tenant %s has knowledge bases on the s3vectors backend (%s), whose vectors a move "+
+			"does not carry yet; delete them, or rebuild them on the embedded backend, before moving it", id, strings.Join(vec, ", "))
+	}
+	return nil
 }
 
 // moveBlobs pairs each distinct bucket of the pool with the silo's, with the tenant's
@@ -158,37 +197,48 @@ type movers struct {
 	running map[string]bool
 }
 
-func (mv *movers) start(w http.ResponseWriter, r *http.Request) {
+// admit checks a request to move a tenant and returns the tenant and its move's state
+// so far; false when it answered the request itself (an error, or a finished move's
+// report).
+func (mv *movers) admit(w http.ResponseWriter, r *http.Request) (string, cellmove.State, bool) {
 	id := r.PathValue("id")
 	var req struct {
 		IsolationTier tenant.IsolationTier `json:"isolation_tier"`
 	}
 	if err := httpapi.DecodeJSON(w, r, &req, 1<<10); err != nil {
 		httpapi.WriteError(w, err)
-		return
+		return "", cellmove.State{}, false
 	}
 	if req.IsolationTier != tenant.TierSilo {
 		httpapi.WriteError(w, httpapi.BadRequest("isolation_tier", "isolation_tier must be \"silo\": a pool tenant moves into a cell of its own (moving back to the pool is not supported)"))
-		return
+		return "", cellmove.State{}, false
 	}
 	ctx := r.Context()
 	tn, err := mv.p.Tenants.GetTenant(ctx, id)
 	if err != nil {
 		httpapi.WriteError(w, httpapi.FromError(err))
-		return
+		return "", cellmove.State{}, false
 	}
 	st, err := cellmove.Load(ctx, mv.p.b.Cells.pool.Store, id)
 	switch {
 	case err == nil && st.Phase == cellmove.PhaseDone:
 		httpapi.WriteJSON(w, http.StatusOK, st)
-		return
+		return "", cellmove.State{}, false
 	case errors.Is(err, store.ErrNotFound) && tn.IsolationTier == tenant.TierSilo:
 		httpapi.WriteError(w, httpapi.BadRequest("isolation_tier", "tenant %s is already a silo tenant in a cell of its own", id))
-		return
+		return "", cellmove.State{}, false
 	case errors.Is(err, store.ErrNotFound):
 		st = cellmove.State{Tenant: id, From: string(tenant.TierPool), To: string(tenant.TierSilo), Phase: cellmove.PhaseCopyRecords}
 	case err != nil:
 		httpapi.WriteError(w, err)
+		return "", cellmove.State{}, false
+	}
+	return id, st, true
+}
+
+func (mv *movers) start(w http.ResponseWriter, r *http.Request) {
+	id, st, ok := mv.admit(w, r)
+	if !ok {
 		return
 	}
 	mv.mu.Lock()
@@ -207,6 +257,75 @@ func (mv *movers) start(w http.ResponseWriter, r *http.Request) {
 	}
 	mv.mu.Unlock()
 	httpapi.WriteJSON(w, http.StatusAccepted, st)
+}
+
+// DefaultMoveStep is how long one POST /admin/tenants/{id}/migration moves a tenant on
+// Lambda: within API Gateway's 29 seconds.
+const DefaultMoveStep = 20 * time.Second
+
+// DefaultPlacementTTL is how long a Lambda function trusts what it read of a tenant's
+// tier and move.
+const DefaultPlacementTTL = 30 * time.Second
+
+// TierStepsAPI serves POST and GET /admin/tenants/{id}/migration where nothing may run
+// after an answer (a Lambda function is frozen once it has answered; API Gateway waits 29
+// seconds, Lambda runs 15 minutes at most): each POST runs the move for one step
+// (Backends.MoveStep, less when the invocation's deadline is nearer) from its checkpoint
+// and answers with its state, 202 while it goes on and 200 once it is done; the caller
+// posts again to go on. The other functions learn the tenant is moving when they next
+// read its placement (RereadPlacements), so the move switches the tenant to its cell,
+// and then deletes the pool's copies, no sooner than that long after it started: a
+// record one of them wrote to the pool meanwhile is copied before the pool's copy goes.
+// It needs tenant cells.
+func TierStepsAPI(p *Platform, m *Muxes) error {
+	if p.b.Cells == nil {
+		return fmt.Errorf("tenant migrations need tenant cells: %w", ErrMissingConfig)
+	}
+	mv := &movers{p: p}
+	m.Admin.HandleFunc("POST /admin/tenants/{id}/migration", mv.step)
+	m.Admin.HandleFunc("GET /admin/tenants/{id}/migration", mv.get)
+	return nil
+}
+
+func (mv *movers) step(w http.ResponseWriter, r *http.Request) {
+	id, _, ok := mv.admit(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	budget := mv.p.b.MoveStep
+	if budget <= 0 {
+		budget = DefaultMoveStep
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(dl)-5*time.Second)
+	}
+	stop := time.Now().Add(budget)
+	settle := mv.p.b.Cells.ttl
+	if settle > 0 {
+		settle += time.Second
+	}
+	started := false
+	st, err := MoveTenant(ctx, mv.p, id, MoveCheckpointed(func(s cellmove.State) error {
+		if s.Phase == cellmove.PhaseSwitch && mv.p.now().Before(s.StartedAt.Add(settle)) {
+			return cellmove.ErrPaused // some function may not know yet that the tenant moves
+		}
+		// The first checkpoint is the run's start: every step moves at least one batch.
+		if started && !time.Now().Before(stop) {
+			return cellmove.ErrPaused
+		}
+		started = true
+		return nil
+	}))
+	switch {
+	case errors.Is(err, cellmove.ErrPaused):
+		httpapi.WriteJSON(w, http.StatusAccepted, st)
+	case err != nil:
+		mv.p.log.Error("tenant move stopped; POST /admin/tenants/{id}/migration resumes it", "tenant", id, "error", err)
+		httpapi.WriteError(w, httpapi.FromError(err))
+	default:
+		httpapi.WriteJSON(w, http.StatusOK, st)
+	}
 }
 
 func (mv *movers) get(w http.ResponseWriter, r *http.Request) {

@@ -62,6 +62,8 @@ const (
 	siloDocuments = "plinth-globex-documents"
 	siloIndex     = "plinth-globex-index"
 	siloEval      = "plinth-globex-evals"
+	// placementTTL is how long functions trust a tenant's tier and move.
+	placementTTL = 200 * time.Millisecond
 	// The S3 Vectors buckets: the pool's and the silo tenant's own.
 	vectorBucket = "plinth-vectors"
 	siloVectors  = "plinth-globex-vectors"
@@ -94,6 +96,9 @@ type awsRT struct {
 	challenge string
 	exec      *flow.Executor
 	requests  atomic.Int64
+	// admin is the admin function's platform (a tenant's move is run on it directly to
+	// stop it mid-way, as a crash would).
+	admin *platform.Platform
 	// writes is the functions' S3 client, which knows each object's SSE-KMS key.
 	writes *notifyingS3
 	// vectors is Amazon S3 Vectors (the fake), holding the pool's and the silo tenant's
@@ -167,6 +172,9 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	cfg := platform.AWSConfig{Table: table, DocumentsBucket: documentsBucket, IndexBucket: indexBucket, EvalBucket: evalBucket,
 		AWS: &sdk, DynamoDB: ddb, S3: rt.writes, StepFunctions: &stepFunctions{rt: rt},
 		Logger: quiet(), Metrics: emf.New(io.Discard), VectorBucket: vectorBucket, S3Vectors: rt.vectors.Client(),
+		// A move the admin function runs is seen by the others within placementTTL, and
+		// each POST of a move runs one checkpoint's worth of it.
+		PlacementTTL: placementTTL, MoveStep: time.Nanosecond,
 		SiloTenants: string(jsonBody(map[string]any{siloTenant: map[string]string{"table": siloTable,
 			"documents_bucket": siloDocuments, "index_bucket": siloIndex, "eval_bucket": siloEval, "vector_bucket": siloVectors,
 			"customization_bucket": siloCustomization, "customization_key": siloCustomizationKey}}))}
@@ -235,6 +243,7 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	adminCfg.EvaluationStateMachineARN = stateMachineARN(statemachines.Evaluation)
 	adminCfg.IngestionStateMachineARN = stateMachineARN(statemachines.Ingestion)
 	adm := build(adminCfg)
+	rt.admin = adm
 	if err := adm.Registry.SeedBuiltins(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -25,12 +25,7 @@ var awsDifferences = map[string]string{
 	"GET /v1/agent-runs/{id}":                      durableRuns,
 	"POST /v1/agent-runs/{id}/approvals":           durableRuns,
 	"POST /v1/agent-runs/{id}/outputs":             durableRuns,
-	"POST /admin/tenants/{id}/migration":           tenantCells,
-	"GET /admin/tenants/{id}/migration":            tenantCells,
 }
-
-// tenantCells is why moving tenants between cells differs here.
-const tenantCells = "silo tenants' cells are the local runtime's (a store file and blob root of their own under the data directory); in AWS a silo tenant's resources are the CDK's, and no move between them is served"
 
 // durableRuns is why durable agent runs differ here.
 const durableRuns = "durable agent runs need the agent state machine (PLINTH_AGENT_STATE_MACHINE_ARN): the stack deploys it, but this in-process AWS runtime's fake Step Functions runs no task-token waits, so its gateway function mounts no durable-run routes"

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -568,4 +569,57 @@ func retryable(tce *types.TransactionCanceledException) bool {
 		}
 	}
 	return true
+}
+
+// ScanAPI is the part of the DynamoDB client Partitions uses.
+type ScanAPI interface {
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+var _ store.Scanner = (*Store)(nil)
+
+// Partitions returns the partition keys starting with prefix that hold a live item,
+// sorted: a consistent Scan of the whole table reading only keys and expiry, for
+// operations that walk every partition (moving a tenant between cells), never a
+// request's path. The client must also implement ScanAPI.
+func (s *Store) Partitions(ctx context.Context, prefix string) ([]string, error) {
+	sc, ok := s.db.(ScanAPI)
+	if !ok {
+		return nil, fmt.Errorf("dynamostore: partitions: the client %T cannot scan", s.db)
+	}
+	e := newExpr()
+	exp := e.name(AttrExpires)
+	filter := fmt.Sprintf("(attribute_not_exists(%s) OR %s > %s)", exp, exp, e.value(nInt(s.now().UnixNano())))
+	if prefix != "" {
+		filter += fmt.Sprintf(" AND begins_with(%s, %s)", e.name(AttrPK), e.value(attrS(prefix)))
+	}
+	in := &dynamodb.ScanInput{
+		TableName:            aws.String(s.table),
+		ProjectionExpression: aws.String(e.name(AttrPK)),
+		FilterExpression:     aws.String(filter),
+		ConsistentRead:       aws.Bool(true),
+	}
+	in.ExpressionAttributeNames, in.ExpressionAttributeValues = e.attrNames(), e.attrValues()
+	seen := map[string]bool{}
+	for {
+		page, err := sc.Scan(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("dynamostore: partitions: %w", err)
+		}
+		for _, item := range page.Items {
+			if pk, ok := item[AttrPK].(*types.AttributeValueMemberS); ok {
+				seen[pk.Value] = true
+			}
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+	out := make([]string, 0, len(seen))
+	for pk := range seen {
+		out = append(out, pk)
+	}
+	slices.Sort(out)
+	return out, nil
 }

@@ -91,6 +91,17 @@ func TestContractMinidynServer(t *testing.T) {
 	})
 }
 
+// TestScannerMinidynServer: Partitions lists a table's live partitions with a consistent
+// Scan through the real SDK client, on the wire.
+func TestScannerMinidynServer(t *testing.T) {
+	srv := httptest.NewServer(miniserver.NewServer())
+	t.Cleanup(srv.Close)
+	c := dynalite.Client(srv.URL)
+	storetest.RunScanner(t, func(t *testing.T) store.Store {
+		return newStore(t, c, newTable(t, c))
+	})
+}
+
 // TestContractDynalite runs the suite against the dynalite server (npm, under test/tools).
 // dynalite has no TransactWriteItems, so the Transact cases are disabled with
 // storetest.WithoutTransactions; everything else runs. A missing dynalite fails the test.
