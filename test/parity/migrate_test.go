@@ -437,3 +437,57 @@ func TestSiloMigrationOnAWS(t *testing.T) {
 	}
 	t.Logf("moved %d records and %d objects in %d steps after a stop at checkpoint %d", siloRecords, siloObjects, steps, checkpoints)
 }
+
+// TestSiloMigrationStepsWaitForPlacements: run only through the admin function's steps,
+// a move does not switch the tenant to its cell (and then delete the pool's copies)
+// before every function has reread the tenant's placement since the move began: the
+// steps in between answer 202 at phase switch without moving anything.
+func TestSiloMigrationStepsWaitForPlacements(t *testing.T) {
+	rt := newAWS(t, newEnv(t))
+	admin := func(method, path string, body any, want ...int) reply {
+		t.Helper()
+		r := rt.do(t, call{Method: method, Path: path, Admin: true, Body: jsonBody(body), ContentType: "application/json"})
+		if !slices.Contains(want, r.Status) {
+			t.Fatalf("%s %s: %d %s, want %v", method, path, r.Status, r.Body, want)
+		}
+		return r
+	}
+	admin("POST", "/admin/tenants", map[string]any{"id": siloTenant, "name": siloTenant}, http.StatusCreated)
+	for _, kb := range []string{"docs", "faq", "policies"} {
+		admin("POST", "/admin/knowledge-bases", map[string]any{"tenant": siloTenant, "id": kb}, http.StatusCreated)
+	}
+	var (
+		st       cellmove.State
+		waited   int
+		switched time.Time
+	)
+	for steps := 0; st.Phase != cellmove.PhaseDone; steps++ {
+		if steps > 500 {
+			t.Fatalf("not done after %d steps: %+v", steps, st)
+		}
+		prev := st
+		st = cellmove.State{}
+		admin("POST", "/admin/tenants/"+siloTenant+"/migration", map[string]any{"isolation_tier": "silo"}, http.StatusAccepted, http.StatusOK).decode(t, &st)
+		if st.Error != "" {
+			t.Fatalf("step %d: %+v", steps, st)
+		}
+		if st.Phase == cellmove.PhaseSwitch && prev.Phase == cellmove.PhaseSwitch {
+			if st.Records != prev.Records || st.Blobs != prev.Blobs || st.RecordsDeleted != 0 {
+				t.Fatalf("a step waiting to switch moved something: %+v after %+v", st, prev)
+			}
+			waited++
+		}
+		if switched.IsZero() && (st.Phase == cellmove.PhaseCleanup || st.Phase == cellmove.PhaseDone) {
+			switched = time.Now()
+		}
+	}
+	if waited == 0 {
+		t.Fatal("no step waited at phase switch")
+	}
+	if early := st.StartedAt.Add(placementTTL).Sub(switched); early > 0 {
+		t.Fatalf("switched %v before every function could have reread the tenant's placement", early)
+	}
+	if st.Records == 0 || st.RecordsDeleted != st.Records {
+		t.Fatalf("the move: %+v", st)
+	}
+}
