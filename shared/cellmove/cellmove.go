@@ -8,11 +8,22 @@
 // Which records are the tenant's is the cell layout's (cellstore.Layout.TenantItems);
 // the source store must list its partitions (store.Scanner). The checkpoint is kept in
 // the platform's store under CELLMOVE#<tenant>.
+//
+// One run at a time: a run takes a lease on the move's state record (a conditional
+// write on its version, a DynamoDB ConditionExpression on AWS) that every checkpoint
+// renews, and gives it back when it stops. A run that finds the lease held and not
+// expired stops at once with ErrLeased (a conflict: retry later), without waiting; a
+// run that crashed keeps its lease until it expires (Move.Lease, longer than a step),
+// after which the next run resumes from the checkpoint. A run that stalled past its
+// lease, and whose move another run took over, fails its next checkpoint with
+// ErrLeaseLost and stops.
 package cellmove
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +33,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/cellstore"
 )
@@ -43,6 +55,19 @@ var ErrVerify = errors.New("cellmove: the copy does not match its source")
 // without recording an error: a move run in steps (a Lambda function's invocation at a
 // time) goes on from there when run again.
 var ErrPaused = errors.New("cellmove: paused at a checkpoint")
+
+// ErrLeased means another run holds the move's lease: it is a conflict (409
+// concurrent_update at the API); retry once that run has stopped or its lease expired.
+var ErrLeased = fault.Sentinel("cellmove: another run is moving the tenant", fault.ErrConflict)
+
+// ErrLeaseLost means the run's lease expired and another run took the move over: the
+// run stops without writing anything more.
+var ErrLeaseLost = fault.Sentinel("cellmove: the run's lease was taken over", fault.ErrConflict)
+
+// DefaultLease is how long a run's lease lasts after each checkpoint: longer than a
+// step of a move run in steps (20 s) and than the admin function's timeout, so only a
+// crashed run's lease expires.
+const DefaultLease = 2 * time.Minute
 
 // Blobs is one blob store to move objects from, the one to move them to, and the key
 // prefixes of the tenant's objects in it.
@@ -78,6 +103,14 @@ type State struct {
 	UpdatedAt  time.Time  `json:"updated_at"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	Error      string     `json:"error,omitempty"`
+	// The run holding the move and until when, while one runs (or crashed).
+	LeaseOwner string     `json:"lease_owner,omitempty"`
+	LeaseUntil *time.Time `json:"lease_until,omitempty"`
+}
+
+// Leased reports whether a run holds the move's lease at now.
+func (s State) Leased(now time.Time) bool {
+	return s.LeaseOwner != "" && s.LeaseUntil != nil && now.Before(*s.LeaseUntil)
 }
 
 // Items is how many records and objects the move has copied.
@@ -88,15 +121,27 @@ func Key(tenant string) store.Key { return store.Key{PK: "CELLMOVE#" + tenant, S
 
 // Load returns the tenant's move state (store.ErrNotFound when none was started).
 func Load(ctx context.Context, st store.Store, tenant string) (State, error) {
+	s, _, err := load(ctx, st, tenant)
+	return s, err
+}
+
+// load returns the tenant's move state and its record's version.
+func load(ctx context.Context, st store.Store, tenant string) (State, int64, error) {
 	it, err := st.Get(ctx, Key(tenant))
 	if err != nil {
-		return State{}, err
+		return State{}, 0, err
 	}
 	var s State
 	if err := json.Unmarshal(it.Data, &s); err != nil {
-		return State{}, fmt.Errorf("cellmove: state of %s: %w", tenant, err)
+		return State{}, 0, fmt.Errorf("cellmove: state of %s: %w", tenant, err)
 	}
-	return s, nil
+	return s, it.Version, nil
+}
+
+// leasedError says which run holds the move and until when.
+func leasedError(s State) error {
+	return fault.New(ErrLeased, "", "tenant %s is being moved by another run (its lease lasts until %s, and is renewed while it runs); "+
+		"call again once it has stopped: the move goes on from its checkpoint", s.Tenant, s.LeaseUntil.UTC().Format(time.RFC3339))
 }
 
 // Move is one tenant's move.
@@ -123,6 +168,12 @@ type Move struct {
 	// recording an error (a move run in steps).
 	Checkpointed func(State) error
 	Now          func() time.Time
+	// Lease is how long a run holds the move after each checkpoint (default
+	// DefaultLease): a crashed run's lease expires that long after its last checkpoint.
+	Lease time.Duration
+
+	owner   string // this run's lease
+	version int64  // of the state record as this run last wrote it
 }
 
 func (m *Move) now() time.Time {
@@ -132,19 +183,42 @@ func (m *Move) now() time.Time {
 	return time.Now()
 }
 
-func (m *Move) save(ctx context.Context, s *State) error {
-	s.UpdatedAt = m.now().UTC()
+// write stores s over the version this run last wrote (or read): a conditional write,
+// so a run whose lease was taken over writes nothing.
+func (m *Move) write(ctx context.Context, s *State) error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	if _, err := m.State.Put(ctx, store.Item{Key: Key(m.Tenant), Data: b}, store.WriteOptions{}); err != nil {
+	v, err := m.State.Put(ctx, store.Item{Key: Key(m.Tenant), Data: b}, store.WriteOptions{Cond: store.IfVersion, Version: m.version})
+	if errors.Is(err, store.ErrConditionFailed) {
+		return fault.New(ErrLeaseLost, "", "tenant %s's move was taken over by another run after this run's lease expired; this run stops", m.Tenant)
+	}
+	if err != nil {
 		return fmt.Errorf("cellmove: checkpoint: %w", err)
+	}
+	m.version = v
+	return nil
+}
+
+// save checkpoints s and renews the run's lease.
+func (m *Move) save(ctx context.Context, s *State) error {
+	now := m.now().UTC()
+	until := now.Add(m.Lease)
+	s.UpdatedAt, s.LeaseOwner, s.LeaseUntil = now, m.owner, &until
+	if err := m.write(ctx, s); err != nil {
+		return err
 	}
 	if m.Checkpointed != nil {
 		return m.Checkpointed(*s)
 	}
 	return nil
+}
+
+// release gives the lease back, recording the error that stopped the run (if any).
+func (m *Move) release(ctx context.Context, s *State) error {
+	s.LeaseOwner, s.LeaseUntil = "", nil
+	return m.write(context.WithoutCancel(ctx), s)
 }
 
 // Run starts the move, or resumes it from its checkpoint, and runs it to the end. A
@@ -159,7 +233,10 @@ func (m *Move) Run(ctx context.Context) (State, error) {
 	if m.Batch <= 0 {
 		m.Batch = 25
 	}
-	s, err := Load(ctx, m.State, m.Tenant)
+	if m.Lease <= 0 {
+		m.Lease = DefaultLease
+	}
+	s, version, err := load(ctx, m.State, m.Tenant)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s = State{Tenant: m.Tenant, From: m.From, To: m.To, Phase: PhaseCopyRecords, StartedAt: m.now().UTC()}
@@ -167,10 +244,31 @@ func (m *Move) Run(ctx context.Context) (State, error) {
 		return State{}, err
 	case s.Phase == PhaseDone:
 		return s, nil
+	case s.Leased(m.now()):
+		return s, leasedError(s)
 	}
+	// Take the lease: written over the version just read, so of two runs that read it
+	// at once only one gets it.
+	var token [12]byte
+	_, _ = rand.Read(token[:])
+	m.owner, m.version = hex.EncodeToString(token[:]), version
+	prev := s
 	s.Runs++
 	s.Error = ""
 	if err := m.save(ctx, &s); err != nil {
+		if errors.Is(err, ErrLeaseLost) && m.version == version {
+			// Another run took the lease between the read and the write.
+			if now, _, lerr := load(ctx, m.State, m.Tenant); lerr == nil && now.Leased(m.now()) {
+				return now, leasedError(now)
+			}
+			return prev, fault.New(ErrLeased, "", "tenant %s's move was started or resumed by another run at the same moment; call again", m.Tenant)
+		}
+		if m.version != version && !errors.Is(err, ErrPaused) {
+			s.Error = err.Error() // taken, then stopped at its first checkpoint
+		}
+		if m.version != version {
+			_ = m.release(ctx, &s)
+		}
 		return s, err
 	}
 	for s.Phase != PhaseDone {
@@ -193,16 +291,25 @@ func (m *Move) Run(ctx context.Context) (State, error) {
 			err = fmt.Errorf("cellmove: unknown phase %q", s.Phase)
 		}
 		if errors.Is(err, ErrPaused) {
-			return s, err // the checkpoint is saved; the next run goes on from it
-		}
-		if err != nil {
-			s.Error = err.Error()
-			// The checkpoint stays as it was; only the error is recorded.
-			if b, merr := json.Marshal(s); merr == nil {
-				_, _ = m.State.Put(context.WithoutCancel(ctx), store.Item{Key: Key(m.Tenant), Data: b}, store.WriteOptions{})
+			// The checkpoint is saved; the next run goes on from it.
+			if rerr := m.release(ctx, &s); rerr != nil {
+				return s, rerr
 			}
 			return s, err
 		}
+		if errors.Is(err, ErrLeaseLost) {
+			return s, err // another run has the move now: nothing more is written
+		}
+		if err != nil {
+			s.Error = err.Error()
+			// The checkpoint stays as it was; only the error is recorded, and the lease
+			// given back (a run that crashed outright keeps it until it expires).
+			_ = m.release(ctx, &s)
+			return s, err
+		}
+	}
+	if err := m.release(ctx, &s); err != nil {
+		return s, err
 	}
 	return s, nil
 }

@@ -242,6 +242,11 @@ func (mv *movers) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mv.mu.Lock()
+	if !mv.running[id] && st.Leased(mv.p.now()) {
+		mv.mu.Unlock()
+		httpapi.WriteError(w, httpapi.FromError(leased(st)))
+		return
+	}
 	if !mv.running[id] {
 		mv.running[id] = true
 		mv.wg.Add(1)
@@ -287,9 +292,23 @@ func TierStepsAPI(p *Platform, m *Muxes) error {
 	return nil
 }
 
+// leased is the conflict of a move another run holds.
+func leased(st cellmove.State) error {
+	return fault.New(cellmove.ErrLeased, "", "tenant %s is being moved by another call (its lease lasts until %s, renewed at every checkpoint, "+
+		"and expires then if that call crashed); call again once it has answered: the move goes on from its checkpoint",
+		st.Tenant, st.LeaseUntil.UTC().Format(time.RFC3339))
+}
+
+// step runs one step of the move. A step that finds another holding the move answers
+// 409 concurrent_update at once rather than wait for it (which could outlast API
+// Gateway's 29 seconds).
 func (mv *movers) step(w http.ResponseWriter, r *http.Request) {
-	id, _, ok := mv.admit(w, r)
+	id, st, ok := mv.admit(w, r)
 	if !ok {
+		return
+	}
+	if st.Leased(mv.p.now()) {
+		httpapi.WriteError(w, httpapi.FromError(leased(st)))
 		return
 	}
 	ctx := r.Context()
@@ -320,6 +339,8 @@ func (mv *movers) step(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, cellmove.ErrPaused):
 		httpapi.WriteJSON(w, http.StatusAccepted, st)
+	case errors.Is(err, cellmove.ErrLeased):
+		httpapi.WriteError(w, httpapi.FromError(err))
 	case err != nil:
 		mv.p.log.Error("tenant move stopped; POST /admin/tenants/{id}/migration resumes it", "tenant", id, "error", err)
 		httpapi.WriteError(w, httpapi.FromError(err))
