@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,8 +112,12 @@ func take(t *testing.T, srv *httptest.Server, tn, key, runID string) snapshot {
 func TestMoveKilledMidwayResumes(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
+	// The platform's clock runs ahead of the wall's by skew, which the test moves past
+	// the killed run's lease instead of waiting for it.
+	var skew atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 	start := func() (*platform.Local, *httptest.Server) {
-		p, err := platform.NewLocal(ctx, platform.Config{DataDir: dir, AdminKey: adminKey, Logger: quiet})
+		p, err := platform.NewLocal(ctx, platform.Config{DataDir: dir, AdminKey: adminKey, Logger: quiet, Clock: clock})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,6 +239,21 @@ func TestMoveKilledMidwayResumes(t *testing.T) {
 	}
 	same("globex", take(t, srv, "globex", keys["globex"], runs["globex"]))
 
+	// The killed run holds the move until its lease expires: a call before then is a
+	// conflict and moves nothing; after, it resumes the move.
+	if !st.Leased(clock()) {
+		t.Fatalf("the killed run left no lease: %+v", st)
+	}
+	if status, body := call(t, srv, "POST", "/admin/tenants/acme/migration", adminKey, map[string]any{"isolation_tier": "silo"}); status != 409 ||
+		!strings.Contains(string(body), `"code":"concurrent_update"`) {
+		t.Fatalf("resuming before the killed run's lease expired: %d %s", status, body)
+	}
+	var held cellmove.State
+	_ = json.Unmarshal(mustCall(t, srv, "GET", "/admin/tenants/acme/migration", adminKey, nil, 200), &held)
+	if held.Runs != 1 || held.Items() != st.Items() || held.LeaseOwner != st.LeaseOwner {
+		t.Fatalf("the refused call changed the move: %+v, was %+v", held, st)
+	}
+	skew.Store(int64(st.LeaseUntil.Sub(time.Now()) + time.Second))
 	// Resumed through the API.
 	mustCall(t, srv, "POST", "/admin/tenants/acme/migration", adminKey, map[string]any{"isolation_tier": "silo"}, 202)
 	deadline := time.Now().Add(60 * time.Second)
