@@ -9,8 +9,8 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
-	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -29,6 +29,21 @@ const Prefix = "/console/"
 // no inline script, no third-party origin, no framing.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+// contentTypes types the console's assets by extension. The console ships a handful of
+// file kinds, so a small explicit table answers instead of mime.TypeByExtension, which
+// loads the system's MIME databases (hundreds of kilobytes held for the process's life)
+// and could type the same file differently from one host to another.
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".json": "application/json",
+	".png":  "image/png",
+	".ico":  "image/x-icon",
+	".txt":  "text/plain; charset=utf-8",
+}
 
 type asset struct {
 	body []byte
@@ -53,9 +68,9 @@ func Handler() http.Handler {
 			return err
 		}
 		sum := sha256.Sum256(b)
-		typ := mime.TypeByExtension(path.Ext(p))
-		if path.Ext(p) == ".js" {
-			typ = "text/javascript; charset=utf-8"
+		typ, ok := contentTypes[path.Ext(p)]
+		if !ok {
+			return fmt.Errorf("console asset %s: no content type for %q files", p, path.Ext(p))
 		}
 		files[p] = asset{body: b, etag: `"` + hex.EncodeToString(sum[:8]) + `"`, typ: typ}
 		return nil
