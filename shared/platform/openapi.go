@@ -2,9 +2,11 @@ package platform
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"sort"
@@ -21,21 +23,54 @@ var openAPIFragments embed.FS
 
 var (
 	openAPIOnce sync.Once
-	openAPIDoc  []byte
+	openAPIGzip []byte
 )
 
-// OpenAPI returns the platform's OpenAPI document: the fragments in openapi/ merged into
-// one. It panics if two fragments define the same path or component, which the package's
-// tests catch before anything ships.
-func OpenAPI() []byte {
+// openAPICompressed returns the merged document gzip-compressed, merging it on first use.
+// Only the compressed bytes stay in memory: the merged document is over half a megabyte
+// of JSON that the process needs at start-up (audit operation names) and on the rare
+// GET /openapi.json, and any memory held for the process's life also raises the
+// garbage collector's target by as much again.
+func openAPICompressed() []byte {
 	openAPIOnce.Do(func() {
 		doc, err := mergeOpenAPI(openAPIFragments)
 		if err != nil {
 			panic(err)
 		}
-		openAPIDoc = doc
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // start-up time matters more than the last 25 KB
+		if _, err := zw.Write(doc); err != nil {
+			panic(err)
+		}
+		if err := zw.Close(); err != nil {
+			panic(err)
+		}
+		openAPIGzip = bytes.Clone(buf.Bytes())
 	})
-	return openAPIDoc
+	return openAPIGzip
+}
+
+// OpenAPI returns the platform's OpenAPI document: the fragments in openapi/ merged into
+// one. It panics if two fragments define the same path or component, which the package's
+// tests catch before anything ships. Each call returns a fresh copy the caller owns.
+func OpenAPI() []byte {
+	var buf bytes.Buffer
+	if err := writeOpenAPI(&buf); err != nil {
+		panic(err) // the bytes were compressed by this process: reading them back cannot fail
+	}
+	return buf.Bytes()
+}
+
+// writeOpenAPI writes the merged document to w.
+func writeOpenAPI(w io.Writer) error {
+	zr, err := gzip.NewReader(bytes.NewReader(openAPICompressed()))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, zr); err != nil {
+		return err
+	}
+	return zr.Close()
 }
 
 // mergeOpenAPI merges base.json with every other fragment of fsys, in name order.
@@ -120,7 +155,7 @@ func mergeInto(dst, src map[string]any, fragment, what string) error {
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(OpenAPI())
+	_ = writeOpenAPI(w)
 }
 
 // serveLocalOpenAPI serves the document with the local platform itself, at the address
