@@ -285,6 +285,20 @@ func (pl *TenantCells) unavailable(id string, err error) {
 	}
 }
 
+// documentsBucket names the documents bucket of a silo tenant's own cell; "" for a pool
+// tenant (the pool's), or when it cannot be told now.
+func (pl *TenantCells) documentsBucket(ctx context.Context, id string) string {
+	t, err := pl.tier(ctx, id)
+	if err != nil || t != tenant.TierSilo {
+		return ""
+	}
+	c, err := pl.siloCell(ctx, id)
+	if err != nil || c == nil {
+		return ""
+	}
+	return c.Blobs.DocumentsName
+}
+
 // IsSilo reports whether the tenant's data is in a cell of its own, for callers without
 // a context (the index cache); a tenant whose tier cannot be read counts as a silo, whose
 // data must not spill.

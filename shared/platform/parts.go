@@ -144,6 +144,10 @@ func RAG(p *Platform) (*rag.Service, error) {
 		if cell.Blobs.DocumentsName != "" {
 			opts = append(opts, rag.WithBucket(cell.Blobs.DocumentsName))
 		}
+		if cells := p.b.Cells; cells != nil {
+			// A silo tenant's documents live in its own cell's documents bucket.
+			opts = append(opts, rag.WithBucketOf(cells.documentsBucket))
+		}
 		if cell.Vectors != nil {
 			opts = append(opts, rag.WithVectorIndexes(index.NewManager(cell.Blobs.Index, append(idxOpts, index.WithVectorStore(cell.Vectors))...)))
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
@@ -41,11 +42,44 @@ func (s *Service) docKey(tenant, kb, id string) store.Key {
 	return store.Key{PK: docPK(tenant, kb), SK: id}
 }
 
-func (s *Service) sourceURI(key string) string { return "s3://" + s.bucket + "/" + key }
+// tenantBucket is the name of the documents bucket the tenant's documents live in.
+func (s *Service) tenantBucket(ctx context.Context, tenant string) string {
+	if s.bucketOf != nil && tenant != "" {
+		if name := s.bucketOf(ctx, tenant); name != "" {
+			return name
+		}
+	}
+	return s.bucket
+}
+
+// sourceURI is where the object with the key lives: s3://<its tenant's bucket>/<key>.
+func (s *Service) sourceURI(ctx context.Context, key string) string {
+	tenant, _, _, _ := ParseKey(key)
+	return "s3://" + s.tenantBucket(ctx, tenant) + "/" + key
+}
+
+// located returns a source URI recorded for one of the tenant's objects with the bucket
+// the object lives in now (a record copied by a move keeps the bucket it was written
+// with); any other URI is returned as it is.
+func (s *Service) located(ctx context.Context, tenant, uri string) string {
+	rest, ok := strings.CutPrefix(uri, "s3://")
+	if !ok || s.bucketOf == nil {
+		return uri
+	}
+	bucket, key, ok := strings.Cut(rest, "/")
+	if !ok || !strings.HasPrefix(key, "tenants/"+tenant+"/") {
+		return uri
+	}
+	if now := s.tenantBucket(ctx, tenant); now != bucket {
+		return "s3://" + now + "/" + key
+	}
+	return uri
+}
 
 // GetDocument returns a document of the tenant's knowledge base.
 func (s *Service) GetDocument(ctx context.Context, tenant, kb, id string) (Document, error) {
 	d, _, err := s.getDoc(ctx, tenant, kb, id)
+	d.SourceURI = s.located(ctx, tenant, d.SourceURI)
 	return d, err
 }
 
@@ -110,6 +144,7 @@ func (s *Service) ListDocuments(ctx context.Context, tenant, kb string) ([]Docum
 		if err := json.Unmarshal(it.Data, &d); err != nil {
 			return nil, fmt.Errorf("decode document %s: %w", it.SK, err)
 		}
+		d.SourceURI = s.located(ctx, tenant, d.SourceURI)
 		out = append(out, d)
 	}
 	return out, nil
@@ -172,7 +207,7 @@ func (s *Service) UploadDocument(ctx context.Context, tenant, kbID string, up Up
 	}
 	id := DocumentID(tenant, kbID, up.Name)
 	doc, err := s.updateDoc(ctx, tenant, kbID, id, true, func(d *Document) error {
-		d.Name, d.Size, d.ContentType, d.SourceURI, d.Metadata = up.Name, int64(len(body)), up.ContentType, s.sourceURI(key), up.Metadata
+		d.Name, d.Size, d.ContentType, d.SourceURI, d.Metadata = up.Name, int64(len(body)), up.ContentType, s.sourceURI(ctx, key), up.Metadata
 		d.Status, d.Reason = StatusPending, ""
 		return nil
 	})
@@ -180,7 +215,7 @@ func (s *Service) UploadDocument(ctx context.Context, tenant, kbID string, up Up
 		return Document{}, err
 	}
 	if s.starter != nil {
-		if err := s.starter(ctx, s.objectEvent("Object Created", key, int64(len(body)))); err != nil {
+		if err := s.starter(ctx, s.objectEvent(ctx, "Object Created", key, int64(len(body)))); err != nil {
 			return s.updateDoc(ctx, tenant, kbID, id, false, func(d *Document) error {
 				d.Status, d.Reason = StatusFailed, "could not start ingestion: "+err.Error()
 				return nil
@@ -191,7 +226,8 @@ func (s *Service) UploadDocument(ctx context.Context, tenant, kbID string, up Up
 }
 
 // objectEvent builds the EventBridge S3 event the ingestion flow takes.
-func (s *Service) objectEvent(detailType, key string, size int64) json.RawMessage {
+func (s *Service) objectEvent(ctx context.Context, detailType, key string, size int64) json.RawMessage {
+	tenant, _, _, _ := ParseKey(key)
 	ev := map[string]any{
 		"version":     "0",
 		"source":      "aws.s3",
@@ -199,7 +235,7 @@ func (s *Service) objectEvent(detailType, key string, size int64) json.RawMessag
 		"time":        s.now().UTC().Format(time.RFC3339),
 		"detail": map[string]any{
 			"version": "0",
-			"bucket":  map[string]any{"name": s.bucket},
+			"bucket":  map[string]any{"name": s.tenantBucket(ctx, tenant)},
 			"object":  map[string]any{"key": key, "size": size},
 			"reason":  "PutObject",
 		},

@@ -169,7 +169,7 @@ func objectEventFor(t *testing.T, e *env, tenant, kb, name, body string) ObjectE
 		t.Fatal(err)
 	}
 	var ev ObjectEvent
-	if err := json.Unmarshal(e.svc.objectEvent("Object Created", key, int64(len(body))), &ev); err != nil {
+	if err := json.Unmarshal(e.svc.objectEvent(context.Background(), "Object Created", key, int64(len(body))), &ev); err != nil {
 		t.Fatal(err)
 	}
 	return ev

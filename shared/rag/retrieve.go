@@ -143,7 +143,7 @@ func (s *Service) Retrieve(ctx context.Context, tenant, kbID string, req Retriev
 			md = map[string]any{}
 		}
 		resp.Results = append(resp.Results, Result{
-			Score: h.Score, Text: text, Source: h.Source, Page: h.Page, Pages: pages(h.Page, h.EndPage), ChunkID: h.ChunkID,
+			Score: h.Score, Text: text, Source: s.located(ctx, tenant, h.Source), Page: h.Page, Pages: pages(h.Page, h.EndPage), ChunkID: h.ChunkID,
 			Document: DocumentRef{ID: h.DocID, Name: h.DocName, Metadata: md},
 			Citation: len(resp.Results) + 1,
 		})

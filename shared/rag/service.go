@@ -135,6 +135,14 @@ func WithUsage(fn UsageFunc) Option { return func(s *Service) { s.usage = fn } }
 // WithBucket names the bucket in events and source URIs (s3://bucket/key); default "local".
 func WithBucket(name string) Option { return func(s *Service) { s.bucket = name } }
 
+// WithBucketOf names, per tenant, the documents bucket its documents live in (a silo
+// tenant's own bucket), for events and source URIs; an empty name means WithBucket's.
+// A document recorded while its tenant's documents were elsewhere (before a move into a
+// cell of its own) is shown with the bucket it lives in now.
+func WithBucketOf(fn func(ctx context.Context, tenant string) string) Option {
+	return func(s *Service) { s.bucketOf = fn }
+}
+
 // WithEmbedRetry sets the in-task retry policy for embedding calls: attempts and the first
 // backoff (doubling each time). The state machine retries the whole task on top.
 func WithEmbedRetry(attempts int, backoff time.Duration) Option {
@@ -178,6 +186,7 @@ type Service struct {
 	starter        Starter
 	usage          UsageFunc
 	bucket         string
+	bucketOf       func(ctx context.Context, tenant string) string
 	embedAttempts  int
 	embedBackoff   time.Duration
 	embedBatch     int

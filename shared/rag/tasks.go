@@ -240,7 +240,7 @@ func (s *Service) Prepare(ctx context.Context, ev ObjectEvent) (Job, error) {
 	}
 	if job.Action == ActionUpsert {
 		if _, err := s.updateDoc(ctx, tenant, kbID, job.DocumentID, true, func(d *Document) error {
-			d.Name, d.SourceURI = name, s.sourceURI(key)
+			d.Name, d.SourceURI = name, s.sourceURI(ctx, key)
 			if d.Status != StatusIndexed {
 				d.Status = StatusPending
 			}
@@ -341,7 +341,7 @@ func (s *Service) Extract(ctx context.Context, job Job) (Job, error) {
 	h.Write(side)
 	job.ContentHash = hex.EncodeToString(h.Sum(nil))
 	doc, err := s.updateDoc(ctx, job.Tenant, job.KB, job.DocumentID, true, func(d *Document) error {
-		d.Name, d.Size, d.Metadata, d.SourceURI = job.Name, int64(len(data)), md, s.sourceURI(job.Key)
+		d.Name, d.Size, d.Metadata, d.SourceURI = job.Name, int64(len(data)), md, s.sourceURI(ctx, job.Key)
 		if contentType != "" {
 			d.ContentType = contentType
 		}

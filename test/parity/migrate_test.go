@@ -92,6 +92,11 @@ func tableItems(t *testing.T, db *dynamodb.Client, name string) map[string]strin
 				var doc map[string]any
 				if json.Unmarshal(b.Value, &doc) == nil {
 					delete(doc, "updated_at")
+					// It also records the bucket the document now lives in (checked
+					// through the API after the move).
+					if uri, ok := doc["source_uri"].(string); ok {
+						doc["source_uri"] = strings.Replace(uri, "s3://"+siloDocuments+"/", "s3://"+documentsBucket+"/", 1)
+					}
 					nb, _ := json.Marshal(doc)
 					it["data"] = &types.AttributeValueMemberB{Value: nb}
 				}
@@ -426,9 +431,38 @@ func TestSiloMigrationOnAWS(t *testing.T) {
 			Body: jsonBody(map[string]any{"query": "security desk", "top_k": 3}), ContentType: "application/json"})
 		return r.Status == http.StatusOK && r.contains("security desk"), fmt.Sprint(r.Status)
 	})
+	// Its documents name the bucket they live in now, its own; the pool tenant's the
+	// pool's.
+	sourceIn := func(id, doc, bucket string) {
+		t.Helper()
+		var d struct {
+			SourceURI string `json:"source_uri"`
+		}
+		r := rt.do(t, call{Method: "GET", Path: "/v1/knowledge-bases/docs/documents/" + doc, Key: keys[id]})
+		if r.decode(t, &d); r.Status != http.StatusOK || !strings.HasPrefix(d.SourceURI, "s3://"+bucket+"/tenants/"+id+"/kb/docs/") {
+			t.Fatalf("%s's document %s: %d source_uri %q, want it in %s", id, doc, r.Status, d.SourceURI, bucket)
+		}
+	}
 	for _, id := range docs[siloTenant] {
-		if r := rt.do(t, call{Method: "GET", Path: "/v1/knowledge-bases/docs/documents/" + id, Key: keys[siloTenant]}); r.Status != http.StatusOK {
-			t.Fatalf("the moved tenant's document %s: %v", id, r)
+		sourceIn(siloTenant, id, siloDocuments)
+	}
+	sourceIn("acme", docs["acme"][0], documentsBucket)
+	// So do one uploaded to it now, and the passages retrieved from its documents.
+	upload(siloTenant, "parking.md", "# Parking\n\nGlobex parking permits come from the facilities desk.\n")
+	sourceIn(siloTenant, docs[siloTenant][len(docs[siloTenant])-1], siloDocuments)
+	var ret struct {
+		Results []struct {
+			Source string `json:"source"`
+		} `json:"results"`
+	}
+	rt.do(t, call{Method: "POST", Path: "/v1/knowledge-bases/docs/retrieve", Key: keys[siloTenant],
+		Body: jsonBody(map[string]any{"query": "parking permits facilities desk", "top_k": 3}), ContentType: "application/json"}).decode(t, &ret)
+	if len(ret.Results) == 0 {
+		t.Fatal("the moved tenant retrieved nothing")
+	}
+	for _, r := range ret.Results {
+		if !strings.HasPrefix(r.Source, "s3://"+siloDocuments+"/tenants/"+siloTenant+"/") {
+			t.Errorf("a passage retrieved for the moved tenant names %q", r.Source)
 		}
 	}
 	if r := rt.do(t, call{Method: "POST", Path: "/v1/knowledge-bases/docs/retrieve", Key: keys["acme"],
