@@ -253,7 +253,7 @@ func TestMoveKilledMidwayResumes(t *testing.T) {
 	if held.Runs != 1 || held.Items() != st.Items() || held.LeaseOwner != st.LeaseOwner {
 		t.Fatalf("the refused call changed the move: %+v, was %+v", held, st)
 	}
-	skew.Store(int64(st.LeaseUntil.Sub(time.Now()) + time.Second))
+	skew.Store(int64(time.Until(*st.LeaseUntil) + time.Second))
 	// Resumed through the API.
 	mustCall(t, srv, "POST", "/admin/tenants/acme/migration", adminKey, map[string]any{"isolation_tier": "silo"}, 202)
 	deadline := time.Now().Add(60 * time.Second)
