@@ -354,12 +354,27 @@ func (r *Router) Query(ctx context.Context, pk string, opts store.QueryOptions) 
 	return out, nil
 }
 
+// opCell is where Transact puts one operation.
+type opCell struct {
+	c      cell
+	p      Placement
+	placed bool
+}
+
 // Transact applies ops in the one cell they all belong to; ops of several cells fail
 // with ErrCrossCell.
 func (r *Router) Transact(ctx context.Context, ops []store.Op) error {
-	cells := make([]*cell, len(ops))
-	places := make([]Placement, len(ops))
-	var chosen *cell
+	// The cells and placements are kept by value (placed[i] marks a known cell): a
+	// transaction runs on every request (quota, usage), and a pointer per operation
+	// would be a heap allocation each.
+	var small [8]opCell
+	per := small[:0]
+	if len(ops) > len(small) {
+		per = make([]opCell, 0, len(ops))
+	}
+	per = per[:len(ops)]
+	var chosen cell
+	haveChosen := false
 	for i, op := range ops {
 		key, data, hasData := op.Key, []byte(nil), false
 		switch op.Kind {
@@ -372,19 +387,19 @@ func (r *Router) Transact(ctx context.Context, ops []store.Op) error {
 		if err != nil {
 			return err
 		}
-		places[i] = p
+		per[i].p = p
 		if !ok {
 			continue
 		}
-		cells[i] = &c
-		if chosen == nil {
-			chosen = &c
+		per[i].c, per[i].placed = c, true
+		if !haveChosen {
+			chosen, haveChosen = c, true
 		} else if chosen.tenant != c.tenant {
 			return fmt.Errorf("%w: %q and %q", ErrCrossCell, chosen.tenant, c.tenant)
 		}
 	}
 	for i, op := range ops {
-		if cells[i] != nil {
+		if per[i].placed {
 			continue
 		}
 		key := op.Key
@@ -397,28 +412,28 @@ func (r *Router) Transact(ctx context.Context, ops []store.Op) error {
 		}
 		switch {
 		case found:
-		case chosen != nil:
-			c = *chosen
+		case haveChosen:
+			c = chosen
 		default:
 			if c, _, err = r.placeWrite(ctx, key, nil, false); err != nil {
 				return err
 			}
 		}
-		if chosen == nil {
-			chosen = &c
+		if !haveChosen {
+			chosen, haveChosen = c, true
 		} else if chosen.tenant != c.tenant {
 			return fmt.Errorf("%w: %q and %q", ErrCrossCell, chosen.tenant, c.tenant)
 		}
-		cells[i] = &c
+		per[i].c, per[i].placed = c, true
 	}
-	if chosen == nil {
-		chosen = &cell{st: r.central}
+	if !haveChosen {
+		chosen = cell{st: r.central}
 	}
 	for i, op := range ops {
-		if op.Kind != store.OpPut || places[i].kind != ownedBy || !creates(op.Options) {
+		if op.Kind != store.OpPut || per[i].p.kind != ownedBy || !creates(op.Options) {
 			continue
 		}
-		taken, err := r.takenElsewhere(ctx, *chosen, op.Item.Key)
+		taken, err := r.takenElsewhere(ctx, chosen, op.Item.Key)
 		if err != nil {
 			return err
 		}

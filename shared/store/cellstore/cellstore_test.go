@@ -327,3 +327,26 @@ func (b brokenCells) Silos(context.Context) ([]string, error) {
 	}
 	return out, nil
 }
+
+// BenchmarkTransactPool: a pool tenant's quota-sized transaction through the router,
+// the work every gateway request pays twice (reserve, reconcile).
+func BenchmarkTransactPool(b *testing.B) {
+	central, silo := memstore.New(), memstore.New()
+	l, err := cellstore.NewLayout(cellstore.Central(), cellstore.Rule{PK: "QUOTA#", Place: cellstore.TenantInPK()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := cellstore.New(central, silos{"acme": silo}, l)
+	ctx := context.Background()
+	ops := make([]store.Op, 6)
+	for i := range ops {
+		ops[i] = store.Op{Kind: store.OpAdd, Key: store.Key{PK: "QUOTA#pooled", SK: fmt.Sprintf("C#%d", i)},
+			Add: store.AddOptions{}, Deltas: []store.Delta{{Name: "n", By: 1}}}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.Transact(ctx, ops); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
