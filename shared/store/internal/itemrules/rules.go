@@ -116,33 +116,40 @@ func PlanTransact(ops []store.Op, get func(store.Key) *store.Item) ([]Write, err
 	if len(ops) > MaxTransactOps {
 		return nil, fmt.Errorf("store: transaction of %d ops exceeds %d", len(ops), MaxTransactOps)
 	}
-	seen := make(map[store.Key]bool, len(ops))
+	// A transaction runs on every gateway request (quota, usage): the written items
+	// share one backing array rather than a heap allocation each, and a small
+	// transaction finds a repeated key by scanning the keys before it, not in a map.
+	var seen map[store.Key]bool
+	if len(ops) > smallTransact {
+		seen = make(map[store.Key]bool, len(ops))
+	}
 	writes := make([]Write, 0, len(ops))
+	items := make([]store.Item, len(ops))
 	for i, op := range ops {
 		key := op.Key
 		if op.Kind == store.OpPut {
 			key = op.Item.Key
 		}
-		if seen[key] {
+		if seen != nil && seen[key] || seen == nil && touched(ops[:i], key) {
 			return nil, fmt.Errorf("store: transaction touches %v twice", key)
 		}
-		seen[key] = true
+		if seen != nil {
+			seen[key] = true
+		}
 		cur := get(key)
 		var err error
 		switch op.Kind {
 		case store.OpPut:
-			var next store.Item
-			if next, err = ApplyPut(cur, op.Item, op.Options); err == nil {
-				writes = append(writes, Write{Key: key, Item: &next})
+			if items[i], err = ApplyPut(cur, op.Item, op.Options); err == nil {
+				writes = append(writes, Write{Key: key, Item: &items[i]})
 			}
 		case store.OpDelete:
 			if err = CheckCond(cur, op.Options); err == nil {
 				writes = append(writes, Write{Key: key})
 			}
 		case store.OpAdd:
-			var next store.Item
-			if next, err = ApplyAdd(key, cur, op.Deltas, op.Add); err == nil {
-				writes = append(writes, Write{Key: key, Item: &next})
+			if items[i], err = ApplyAdd(key, cur, op.Deltas, op.Add); err == nil {
+				writes = append(writes, Write{Key: key, Item: &items[i]})
 			}
 		case store.OpCheck:
 			err = CheckCond(cur, op.Options)
@@ -154,6 +161,24 @@ func PlanTransact(ops []store.Op, get func(store.Key) *store.Item) ([]Write, err
 		}
 	}
 	return writes, nil
+}
+
+// smallTransact is the most operations PlanTransact checks for repeated keys by
+// scanning rather than with a map.
+const smallTransact = 16
+
+// touched reports whether one of ops names key.
+func touched(ops []store.Op, key store.Key) bool {
+	for _, op := range ops {
+		k := op.Key
+		if op.Kind == store.OpPut {
+			k = op.Item.Key
+		}
+		if k == key {
+			return true
+		}
+	}
+	return false
 }
 
 // SKRange is a QueryOptions turned into scan bounds over sort keys.
