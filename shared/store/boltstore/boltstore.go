@@ -395,7 +395,8 @@ func (s *Store) Query(ctx context.Context, pk string, opts store.QueryOptions) (
 func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 	err := s.update(ctx, func(b *bolt.Bucket, now time.Time) error {
 		var readErr error
-		writes, err := itemrules.PlanTransact(ops, func(k store.Key) *store.Item {
+		// live decodes a fresh copy of each item and the writes are encoded below.
+		writes, err := itemrules.PlanTransactOwned(ops, func(k store.Key) *store.Item {
 			it, err := live(b, k, now)
 			if err != nil && readErr == nil {
 				readErr = err

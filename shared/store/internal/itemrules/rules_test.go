@@ -78,3 +78,68 @@ func BenchmarkPlanTransact(b *testing.B) {
 		}
 	}
 }
+
+// Both planners write the same items; only PlanTransactOwned may change what get
+// returned, and neither changes the operations.
+func TestPlanTransactOwnedPlansTheSame(t *testing.T) {
+	stored := func() map[store.Key]*store.Item {
+		return map[store.Key]*store.Item{
+			{PK: "P", SK: "S000"}: {Key: store.Key{PK: "P", SK: "S000"}, Version: 3, Nums: map[string]float64{"n": 10, "m": 1}, Data: []byte(`{"x":1}`)},
+			{PK: "P", SK: "put"}:  {Key: store.Key{PK: "P", SK: "put"}, Version: 7, Data: []byte(`{"old":true}`)},
+		}
+	}
+	ops := func() []store.Op {
+		o := adds(3)
+		o[0].Add = store.AddOptions{Set: []byte(`{"y":2}`)}
+		return append(o, store.Op{Kind: store.OpPut, Item: store.Item{Key: store.Key{PK: "P", SK: "put"}, Data: []byte(`{"new":true}`)},
+			Options: store.WriteOptions{Cond: store.IfVersion, Version: 7}})
+	}
+	shared, owned := stored(), stored()
+	a, err := PlanTransact(ops(), func(k store.Key) *store.Item { return shared[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsB := ops()
+	b, err := PlanTransactOwned(opsB, func(k store.Key) *store.Item { return owned[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != len(b) || len(a) != 4 {
+		t.Fatalf("%d and %d writes", len(a), len(b))
+	}
+	for i := range a {
+		x, y := a[i].Item, b[i].Item
+		if x.Key != y.Key || x.Version != y.Version || string(x.Data) != string(y.Data) || fmt.Sprint(x.Nums) != fmt.Sprint(y.Nums) {
+			t.Errorf("write %d: %+v, owned %+v", i, *x, *y)
+		}
+	}
+	if w := a[0].Item; w.Version != 4 || w.Nums["n"] != 10 || w.Nums["m"] != 1 || string(w.Data) != `{"y":2}` {
+		t.Errorf("add over a stored item = %+v", *w)
+	}
+	if w := a[3].Item; w.Version != 8 || string(w.Data) != `{"new":true}` {
+		t.Errorf("put = %+v", *w)
+	}
+	if want := stored(); fmt.Sprint(*shared[store.Key{PK: "P", SK: "S000"}]) != fmt.Sprint(*want[store.Key{PK: "P", SK: "S000"}]) {
+		t.Errorf("PlanTransact changed a stored item: %+v", *shared[store.Key{PK: "P", SK: "S000"}])
+	}
+	if fmt.Sprint(opsB) != fmt.Sprint(ops()) {
+		t.Error("PlanTransactOwned changed the operations")
+	}
+}
+
+func BenchmarkPlanTransactOwned(b *testing.B) {
+	ops := adds(6)
+	get := func(k store.Key) *store.Item {
+		return &store.Item{Key: k, Version: 1, Nums: map[string]float64{"n": 1}}
+	}
+	for _, owned := range []bool{false, true} {
+		b.Run(fmt.Sprint("owned=", owned), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := planTransact(ops, get, owned); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
