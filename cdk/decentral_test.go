@@ -1,9 +1,7 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -19,46 +17,13 @@ const (
 	centreAPIURL = "https://" + centralAPIID + ".execute-api." + centralRegion + ".amazonaws.com/prod/"
 )
 
-var (
-	decentralOnce sync.Once
-	decentralTpl  synthesized
-)
-
 // hubPlatform synthesizes, once and with cdk-nag, a platform that is both: a line of
 // business pulling from its centre every 10 minutes, and a centre for two lines of
 // business of its own (a whole account and one role of another), as a regional hub is.
 func hubPlatform(t *testing.T) *synthesized {
 	t.Helper()
-	base := platform(t)
-	decentralOnce.Do(func() {
-		decentralTpl.err = func() error {
-			ctx := map[string]any{"centralUrl": centreAPIURL, "centralAccount": centralAccount, "centralApiId": centralAPIID,
-				"centralSyncInterval": "10m", "decentralisedPrincipals": lobAccount + "," + lobRoleARN}
-			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(filepath.Join(base.assets, "cdk-decentral.out"))})
-			cfg, err := ConfigFromContext(app)
-			if err != nil {
-				return err
-			}
-			cfg.AssetDir, cfg.StateMachinesDir = base.assets, base.defsDir
-			p, err := NewPlatform(app, cfg, nil)
-			if err != nil {
-				return err
-			}
-			decentralTpl.platform = p
-			decentralTpl.raw = map[string]map[string]any{}
-			decentralTpl.templates = map[string]assertions.Template{}
-			for name, stack := range p.stacks() {
-				tpl := assertions.Template_FromStack(stack, nil)
-				decentralTpl.templates[name] = tpl
-				decentralTpl.raw[name] = *tpl.ToJSON()
-			}
-			return nil
-		}()
-	})
-	if decentralTpl.err != nil {
-		t.Fatalf("synthesize the decentralised platform: %v", decentralTpl.err)
-	}
-	return &decentralTpl
+	return variant(t, "decentral", map[string]any{"centralUrl": centreAPIURL, "centralAccount": centralAccount,
+		"centralApiId": centralAPIID, "centralSyncInterval": "10m", "decentralisedPrincipals": lobAccount + "," + lobRoleARN})
 }
 
 // TestDecentralisedAdminFunctionPulls: the line of business's side. The admin function

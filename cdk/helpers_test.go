@@ -170,6 +170,57 @@ func platform(t *testing.T) *synthesized {
 	return &shared
 }
 
+var variants = struct {
+	sync.Mutex
+	byName map[string]*variantOnce
+}{byName: map[string]*variantOnce{}}
+
+type variantOnce struct {
+	once sync.Once
+	s    synthesized
+}
+
+// variant synthesizes, once per name and with cdk-nag, the platform a deployment with
+// these context values gets, reusing the default platform's asset and definition folders.
+func variant(t *testing.T, name string, context map[string]any) *synthesized {
+	t.Helper()
+	base := platform(t)
+	variants.Lock()
+	v := variants.byName[name]
+	if v == nil {
+		v = &variantOnce{}
+		variants.byName[name] = v
+	}
+	variants.Unlock()
+	v.once.Do(func() {
+		v.s.err = func() error {
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &context, Outdir: jsii.String(filepath.Join(base.assets, "cdk-"+name+".out"))})
+			cfg, err := ConfigFromContext(app)
+			if err != nil {
+				return err
+			}
+			cfg.AssetDir, cfg.StateMachinesDir = base.assets, base.defsDir
+			p, err := NewPlatform(app, cfg, nil)
+			if err != nil {
+				return err
+			}
+			v.s.platform = p
+			v.s.templates = map[string]assertions.Template{}
+			v.s.raw = map[string]map[string]any{}
+			for name, stack := range p.stacks() {
+				tpl := assertions.Template_FromStack(stack, nil)
+				v.s.templates[name] = tpl
+				v.s.raw[name] = *tpl.ToJSON()
+			}
+			return nil
+		}()
+	})
+	if v.s.err != nil {
+		t.Fatalf("synthesize the %s platform: %v", name, v.s.err)
+	}
+	return &v.s
+}
+
 // stacks lists the platform's stacks by short name.
 func (p *Platform) stacks() map[string]awscdk.Stack {
 	out := map[string]awscdk.Stack{

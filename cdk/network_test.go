@@ -1,49 +1,17 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
-)
-
-var (
-	privateOnce sync.Once
-	private     synthesized
 )
 
 // privatePlatform synthesizes the privateNetwork variant (nag on) once.
 func privatePlatform(t *testing.T) *synthesized {
 	t.Helper()
-	base := platform(t) // reuses its asset and definition folders
-	privateOnce.Do(func() {
-		cfg := DefaultConfig()
-		cfg.AssetDir = base.assets
-		cfg.StateMachinesDir = base.defsDir
-		cfg.PrivateNetwork = true
-		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(cfg.AssetDir, "cdk-private.out"))})
-		p, err := NewPlatform(app, cfg, nil)
-		if err != nil {
-			private.err = err
-			return
-		}
-		private.platform = p
-		private.raw = map[string]map[string]any{}
-		private.templates = map[string]assertions.Template{}
-		for name, stack := range p.stacks() {
-			tpl := assertions.Template_FromStack(stack, nil)
-			private.templates[name] = tpl
-			private.raw[name] = *tpl.ToJSON()
-		}
-	})
-	if private.err != nil {
-		t.Fatalf("synthesize the private platform: %v", private.err)
-	}
-	return &private
+	return variant(t, "private", map[string]any{"privateNetwork": true})
 }
 
 // TestPrivateNetwork: with privateNetwork, every function runs in the VPC's private

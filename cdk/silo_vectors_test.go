@@ -1,51 +1,19 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
-)
-
-var (
-	siloVectorsOnce sync.Once
-	siloVectors     synthesized
 )
 
 // siloVectorsPlatform synthesizes vectorBackend=s3vectors with a silo and a pool tenant
 // declared (nag on) once.
 func siloVectorsPlatform(t *testing.T) *synthesized {
 	t.Helper()
-	base := platform(t)
-	siloVectorsOnce.Do(func() {
-		siloVectors.err = func() error {
-			ctx := map[string]any{"vectorBackend": VectorBackendS3Vectors,
-				"tenants": `[{"id":"` + siloTenant + `","tier":"silo"},{"id":"` + poolTenant + `","tier":"pool"}]`}
-			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(filepath.Join(base.assets, "cdk-silo-vectors.out"))})
-			cfg, err := ConfigFromContext(app)
-			if err != nil {
-				return err
-			}
-			cfg.AssetDir, cfg.StateMachinesDir = base.assets, base.defsDir
-			p, err := NewPlatform(app, cfg, nil)
-			if err != nil {
-				return err
-			}
-			siloVectors.platform, siloVectors.raw = p, map[string]map[string]any{}
-			for name, stack := range p.stacks() {
-				siloVectors.raw[name] = *assertions.Template_FromStack(stack, nil).ToJSON()
-			}
-			return nil
-		}()
-	})
-	if siloVectors.err != nil {
-		t.Fatalf("synthesize the s3vectors platform with a silo tenant: %v", siloVectors.err)
-	}
-	return &siloVectors
+	return variant(t, "silo-vectors", map[string]any{"vectorBackend": VectorBackendS3Vectors,
+		"tenants": `[{"id":"` + siloTenant + `","tier":"silo"},{"id":"` + poolTenant + `","tier":"pool"}]`})
 }
 
 // TestSiloTenantVectorBucket: with S3 Vectors, a silo tenant has a vector bucket of its

@@ -1,19 +1,11 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
-)
-
-var (
-	tieredOnce sync.Once
-	tiered     synthesized
 )
 
 // Declared tenants of the tiered platform.
@@ -29,37 +21,9 @@ const (
 // declared (nag on) once.
 func tieredPlatform(t *testing.T) *synthesized {
 	t.Helper()
-	base := platform(t) // reuses its asset and definition folders
-	tieredOnce.Do(func() {
-		tiered.err = func() error {
-			ctx := map[string]any{"tenants": `[{"id":"` + siloTenant + `","tier":"silo"},` +
-				`{"id":"` + hybridTenant + `","tier":"hybrid","account":"` + hybridAccount + `"},` +
-				`{"id":"` + poolTenant + `","tier":"pool","account":"` + poolAccount + `"}]`}
-			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(filepath.Join(base.assets, "cdk-tiered.out"))})
-			cfg, err := ConfigFromContext(app)
-			if err != nil {
-				return err
-			}
-			cfg.AssetDir, cfg.StateMachinesDir = base.assets, base.defsDir
-			p, err := NewPlatform(app, cfg, nil)
-			if err != nil {
-				return err
-			}
-			tiered.platform = p
-			tiered.raw = map[string]map[string]any{}
-			tiered.templates = map[string]assertions.Template{}
-			for name, stack := range p.stacks() {
-				tpl := assertions.Template_FromStack(stack, nil)
-				tiered.templates[name] = tpl
-				tiered.raw[name] = *tpl.ToJSON()
-			}
-			return nil
-		}()
-	})
-	if tiered.err != nil {
-		t.Fatalf("synthesize the tiered platform: %v", tiered.err)
-	}
-	return &tiered
+	return variant(t, "tiered", map[string]any{"tenants": `[{"id":"` + siloTenant + `","tier":"silo"},` +
+		`{"id":"` + hybridTenant + `","tier":"hybrid","account":"` + hybridAccount + `"},` +
+		`{"id":"` + poolTenant + `","tier":"pool","account":"` + poolAccount + `"}]`})
 }
 
 // refersTo reports whether a template value refers to a logical ID: directly (Ref,

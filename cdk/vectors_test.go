@@ -1,44 +1,17 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
-)
-
-var (
-	vectorsOnce sync.Once
-	vectors     synthesized
 )
 
 // vectorsPlatform synthesizes the vectorBackend=s3vectors variant (nag on) once.
 func vectorsPlatform(t *testing.T) *synthesized {
 	t.Helper()
-	base := platform(t)
-	vectorsOnce.Do(func() {
-		cfg := DefaultConfig()
-		cfg.AssetDir, cfg.StateMachinesDir = base.assets, base.defsDir
-		cfg.VectorBackend = VectorBackendS3Vectors
-		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(cfg.AssetDir, "cdk-vectors.out"))})
-		p, err := NewPlatform(app, cfg, nil)
-		if err != nil {
-			vectors.err = err
-			return
-		}
-		vectors.platform, vectors.raw = p, map[string]map[string]any{}
-		for name, stack := range p.stacks() {
-			vectors.raw[name] = *assertions.Template_FromStack(stack, nil).ToJSON()
-		}
-	})
-	if vectors.err != nil {
-		t.Fatalf("synthesize the s3vectors platform: %v", vectors.err)
-	}
-	return &vectors
+	return variant(t, "vectors", map[string]any{"vectorBackend": VectorBackendS3Vectors})
 }
 
 // TestS3VectorsBackend: with vectorBackend s3vectors the data stack has a KMS-encrypted
