@@ -31,18 +31,7 @@ import (
 // local-tune, is test/e2e's.)
 func TestFineTuningOnAWS(t *testing.T) {
 	rt := newAWS(t, newEnv(t))
-	admin := func(method, path string, body any, want int) reply {
-		t.Helper()
-		c := call{Method: method, Path: path, Admin: true}
-		if body != nil {
-			c.Body, c.ContentType = jsonBody(body), "application/json"
-		}
-		r := rt.do(t, c)
-		if r.Status != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
-		}
-		return r
-	}
+	admin := adminCaller(t, rt)
 	admin("POST", "/admin/models", map[string]any{"id": "nova", "kind": "chat",
 		"deployments": []any{map[string]any{"provider": "bedrock", "model": "amazon.nova-lite-v1:0:300k", "region": "eu-west-1"}},
 		"prices":      map[string]any{"input_per_million": 0.06, "output_per_million": 0.24}}, http.StatusCreated)

@@ -207,6 +207,23 @@ func eventually(t *testing.T, what string, check func() (bool, string)) {
 }
 
 // jsonBody marshals v.
+// adminCaller returns a caller of rt's admin API that sends body as JSON (none when nil)
+// and fails the test unless the answer has status want.
+func adminCaller(t *testing.T, rt runtime) func(method, path string, body any, want int) reply {
+	return func(method, path string, body any, want int) reply {
+		t.Helper()
+		c := call{Method: method, Path: path, Admin: true}
+		if body != nil {
+			c.Body, c.ContentType = jsonBody(body), "application/json"
+		}
+		r := rt.do(t, c)
+		if r.Status != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
+		}
+		return r
+	}
+}
+
 func jsonBody(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -20,18 +20,7 @@ const handbook = "# Leave\n\nParental leave at Plinth lasts twenty weeks at full
 // evaluation runs, feedback, usage, the session and the audit trail.
 func TestScenario(t *testing.T) {
 	onBoth(t, func(t *testing.T, rt runtime) {
-		admin := func(method, path string, body any, want int) reply {
-			t.Helper()
-			c := call{Method: method, Path: path, Admin: true}
-			if body != nil {
-				c.Body, c.ContentType = jsonBody(body), "application/json"
-			}
-			r := rt.do(t, c)
-			if r.Status != want {
-				t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
-			}
-			return r
-		}
+		admin := adminCaller(t, rt)
 
 		// Public routes.
 		if r := rt.do(t, call{Method: "GET", Path: "/healthz"}); r.Status != 200 || !r.contains(`"ok"`) {

@@ -24,14 +24,7 @@ import (
 // and none in the pool's, a pool tenant's stay in the pool, and neither reads the other's.
 func TestSiloTenantOnAWS(t *testing.T) {
 	rt := newAWS(t, newEnv(t))
-	admin := func(method, path string, body any, want int) reply {
-		t.Helper()
-		r := rt.do(t, call{Method: method, Path: path, Admin: true, Body: jsonBody(body), ContentType: "application/json"})
-		if r.Status != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
-		}
-		return r
-	}
+	admin := adminCaller(t, rt)
 	keys := map[string]string{}
 	for id, tier := range map[string]string{siloTenant: "silo", "acme": "pool"} {
 		admin("POST", "/admin/tenants", map[string]any{"id": id, "name": id, "isolation_tier": tier,
@@ -183,18 +176,7 @@ func containsPrefix(list []string, prefix string) bool {
 // from its bucket only.
 func TestSiloVectorsOnAWS(t *testing.T) {
 	rt := newAWS(t, newEnv(t))
-	admin := func(method, path string, body any, want int) reply {
-		t.Helper()
-		c := call{Method: method, Path: path, Admin: true}
-		if body != nil {
-			c.Body, c.ContentType = jsonBody(body), "application/json"
-		}
-		r := rt.do(t, c)
-		if r.Status != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
-		}
-		return r
-	}
+	admin := adminCaller(t, rt)
 	keys := map[string]string{}
 	for id, tier := range map[string]string{siloTenant: "silo", "acme": "pool"} {
 		admin("POST", "/admin/tenants", map[string]any{"id": id, "name": id, "isolation_tier": tier,
@@ -279,14 +261,7 @@ func TestSiloVectorsOnAWS(t *testing.T) {
 // is written.
 func TestSiloFineTuningFilesOnAWS(t *testing.T) {
 	rt := newAWS(t, newEnv(t))
-	admin := func(method, path string, body any, want int) reply {
-		t.Helper()
-		r := rt.do(t, call{Method: method, Path: path, Admin: true, Body: jsonBody(body), ContentType: "application/json"})
-		if r.Status != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
-		}
-		return r
-	}
+	admin := adminCaller(t, rt)
 	admin("POST", "/admin/models", map[string]any{"id": "nova", "kind": "chat",
 		"deployments": []any{map[string]any{"provider": "bedrock", "model": "amazon.nova-lite-v1:0:300k", "region": "eu-west-1"}},
 		"prices":      map[string]any{"input_per_million": 0.06, "output_per_million": 0.24}}, http.StatusCreated)
