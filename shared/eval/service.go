@@ -202,8 +202,10 @@ func (s *Service) StartRun(ctx context.Context, tenant, suiteID string, maxConcu
 		return nil, fmt.Errorf("run %s of suite %s: start flow: %w", r.ID, su.ID, err)
 	}
 	if exec != "" {
-		if upd, err := s.updateRun(ctx, r.ID, func(r *Run) error { r.ExecutionID = exec; return nil }); err == nil {
-			r = upd
+		// The answer is the run as started: an in-process flow may already have finished
+		// it, and its outcome is GET /admin/eval-runs/{id}'s to report.
+		if _, err := s.updateRun(ctx, r.ID, func(r *Run) error { r.ExecutionID = exec; return nil }); err == nil {
+			r.ExecutionID = exec
 		}
 	}
 	return r, nil
