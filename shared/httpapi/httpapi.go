@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/fault"
@@ -108,12 +110,32 @@ func WriteError(w http.ResponseWriter, err error) {
 
 // WriteJSON writes v as a JSON response with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		WriteError(w, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "the response could not be encoded"})
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }
+
+// jsonBuffers holds encoding buffers between responses: the encoder marshals a whole
+// value before writing anyway, and a response whose length is known goes out with a
+// Content-Length in one write, also when the handler flushes it early.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuffer = 64 << 10
 
 // DecodeJSON reads a JSON body of at most limit bytes (MaxBodyBytes when 0) into v,
 // returning a 413 or 400 *Error on oversize or malformed input. Unknown fields are allowed,

@@ -83,3 +83,31 @@ func TestDecodeJSON(t *testing.T) {
 		}
 	}
 }
+
+// A JSON response goes out with its length, in one piece, even when the handler flushes
+// it before doing more work (the gateway answers a completion before its bookkeeping):
+// without the length, the flush would turn it into a chunked response that needs a
+// second write for its end.
+func TestWriteJSONSendsLengthWhenFlushed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"answer": "<ok> & done"})
+		w.(http.Flusher).Flush()
+	}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"answer":"<ok> & done"}` + "\n"
+	if resp.ContentLength != int64(len(want)) || len(resp.TransferEncoding) != 0 {
+		t.Errorf("Content-Length %d, Transfer-Encoding %v; want %d and none", resp.ContentLength, resp.TransferEncoding, len(want))
+	}
+	if got["answer"] != "<ok> & done" || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("body %v, content type %q", got, resp.Header.Get("Content-Type"))
+	}
+}
