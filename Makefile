@@ -71,7 +71,7 @@ invoke: tools ## run one function on one event: make invoke FN=gateway EVENT=eve
 	bash $(TOOLS)/invoke.sh $(FN) $(EVENT)
 
 bench: build ## benchmarks: gateway overhead, package micro-benchmarks, Lambda sizes and cold start, dataset validation, local training
-	$(GO) run ./test/bench/gateway
+	$(GO) run ./test/bench/gateway $(if $(BASELINE),-baseline $(BASELINE))
 	$(GO) run ./test/bench/lambda
 	$(GO) run ./test/bench/mcp
 	$(GO) run ./test/bench/guardrail

@@ -8,7 +8,11 @@
 // and p99 for both paths, the added latency, the platform's CPU time per request
 // (utime+stime from /proc/<pid>/stat) and its peak RSS (VmHWM from /proc/<pid>/status).
 //
-//	go run ./test/bench/gateway [-d 3s] [-rounds 2] [-c 1,16,64] [-cache=true] [-guardrails=true]
+// With -baseline REV it also builds functions/local from another revision (exported with
+// git archive) and measures both platforms in the same interleaved rounds, then prints the
+// figures before (REV) and after (this tree) side by side.
+//
+//	go run ./test/bench/gateway [-d 3s] [-rounds 2] [-c 1,16,64] [-cache=true] [-guardrails=true] [-baseline REV]
 package main
 
 import (
@@ -57,12 +61,13 @@ func main() {
 	withCache := flag.Bool("cache", true, "also measure cache hits (tenant cache enabled)")
 	withFloor := flag.Bool("floor", true, "also measure a minimal forwarding proxy process, the floor of any gateway here")
 	withGuardrails := flag.Bool("guardrails", true, "also measure CPU per request with a guardrail policy using every detector")
+	baseRev := flag.String("baseline", "", "a git revision to build and measure in the same rounds, for before/after figures")
 	flag.Parse()
 	levels, err := parseInts(*concs)
 	if err != nil {
 		fail(err)
 	}
-	if err := run(*dur, *rounds, levels, *withCache, *withFloor, *withGuardrails); err != nil {
+	if err := run(*dur, *rounds, levels, *withCache, *withFloor, *withGuardrails, *baseRev); err != nil {
 		fail(err)
 	}
 }
@@ -87,6 +92,7 @@ func parseInts(s string) ([]int, error) {
 // target is one side of the A/B comparison.
 type target struct {
 	name   string
+	pid    int // the platform process measured for CPU, 0 for the upstream itself
 	url    string
 	key    string
 	body   []byte
@@ -217,6 +223,35 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 	i := int(q*float64(len(sorted))+0.5) - 1
 	i = max(0, min(i, len(sorted)-1))
 	return sorted[i]
+}
+
+// row is one concurrency's figures: direct, gateway (this tree) and baseline.
+type row struct {
+	c          int
+	d, g, b    summary
+	cacheGw    *summary
+	cacheB     *summary
+	cacheUpReq int
+	floor      *summary
+}
+
+// measure runs one closed-loop round against t and charges it the CPU time its platform
+// process spent meanwhile.
+func measure(t *target, c int, d time.Duration) (result, error) {
+	if t.pid == 0 {
+		return load(t, c, d), nil
+	}
+	before, err := cpuTime(t.pid)
+	if err != nil {
+		return result{}, err
+	}
+	r := load(t, c, d)
+	after, err := cpuTime(t.pid)
+	if err != nil {
+		return result{}, err
+	}
+	r.cpu = after - before
+	return r, nil
 }
 
 // cpuTime returns the process's user+system CPU time from /proc/<pid>/stat.
@@ -352,7 +387,7 @@ func configure(ctx context.Context, p *platformtest.Platform, mockURL string, mo
 	return s, nil
 }
 
-func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, withGuardrails bool) error {
+func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, withGuardrails bool, baseRev string) error {
 	ctx := context.Background()
 	mock := providertest.NewOpenAIHandler(providertest.WithReply("Hello! How can I help you today?"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -397,14 +432,36 @@ func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, with
 	if err != nil {
 		return err
 	}
+	var base *baseline
+	if baseRev != "" {
+		fmt.Printf("building functions/local at %s …\n", baseRev)
+		bp, desc, err := startBaseline(ctx, root, baseRev, tmp+"/baseline", devnull)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = bp.Stop(20 * time.Second) }()
+		bs, err := configure(ctx, bp, mockURL, mock)
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		base = &baseline{rev: desc, p: bp, s: bs}
+	}
 
 	body := []byte(`{"model":"bench-mock","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello to the benchmark."}],"max_tokens":16,"temperature":0}`)
 	maxConc := slices.Max(levels)
 	direct := newTarget("direct", mockURL+"/v1/chat/completions", "", body, maxConc)
 	gw := newTarget("gateway", p.URL+"/v1/chat/completions", s.key, body, maxConc)
+	gw.pid = p.PID()
+	targets := []*target{direct, gw}
+	var bgw *target
+	if base != nil {
+		bgw = newTarget("baseline", base.p.URL+"/v1/chat/completions", base.s.key, body, maxConc)
+		bgw.pid = base.p.PID()
+		targets = append(targets, bgw)
+	}
 
-	// Both paths must answer before anything is measured.
-	for _, t := range []*target{direct, gw} {
+	// Every path must answer before anything is measured.
+	for _, t := range targets {
 		if st, err := t.do(); err != nil || st != http.StatusOK {
 			return fmt.Errorf("%s sanity request: status %d, %v", t.name, st, err)
 		}
@@ -413,50 +470,51 @@ func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, with
 	pid := p.PID()
 	fmt.Printf("\nGateway overhead: mock OpenAI upstream on loopback vs. the same request through functions/local (pid %d)\n", pid)
 	fmt.Printf("path: API key auth, model policy, quota reservation + reconciliation, usage record, JSON log line per request; guardrail: %s\n", s.guardrail)
-	fmt.Printf("closed loop, keep-alive; %d interleaved A/B round pairs of %s per concurrency; %d CPUs shared by load generator, mock and gateway\n\n", rounds, dur, runtime.NumCPU())
-
-	type row struct {
-		c          int
-		d, g       summary
-		cacheGw    *summary
-		cacheUpReq int
-		floor      *summary
+	fmt.Printf("closed loop, keep-alive; %d interleaved A/B round pairs of %s per concurrency; %d CPUs shared by load generator, mock and gateway\n", rounds, dur, runtime.NumCPU())
+	if base != nil {
+		fmt.Printf("baseline: %s (pid %d), measured in the same rounds, order rotating\n", base.rev, base.p.PID())
 	}
+	fmt.Println()
+
 	var rows []row
 	for _, c := range levels {
-		load(direct, c, dur/6) // warm-up: connections, caches
-		load(gw, c, dur/6)
-		var dr, gr []result
+		for _, t := range targets {
+			load(t, c, dur/6) // warm-up: connections, caches
+		}
+		got := map[*target][]result{}
 		for i := range rounds {
-			order := []*target{direct, gw}
-			if i%2 == 1 {
-				order = []*target{gw, direct}
-			}
-			for _, t := range order {
-				if t == gw {
-					before, err := cpuTime(pid)
-					if err != nil {
-						return err
-					}
-					r := load(t, c, dur)
-					after, err := cpuTime(pid)
-					if err != nil {
-						return err
-					}
-					r.cpu = after - before
-					gr = append(gr, r)
-				} else {
-					dr = append(dr, load(t, c, dur))
+			// The order rotates so that no side always follows the same one.
+			for j := range targets {
+				t := targets[(i+j)%len(targets)]
+				r, err := measure(t, c, dur)
+				if err != nil {
+					return err
 				}
+				got[t] = append(got[t], r)
 			}
 		}
-		rows = append(rows, row{c: c, d: summarize(dr), g: summarize(gr)})
+		r := row{c: c, d: summarize(got[direct]), g: summarize(got[gw])}
+		if bgw != nil {
+			r.b = summarize(got[bgw])
+		}
+		rows = append(rows, r)
 	}
 
 	if withCache && s.cacheKey != "" {
 		cg := newTarget("gateway-cache", p.URL+"/v1/chat/completions", s.cacheKey, body, maxConc)
-		if st, err := cg.do(); err != nil || st != http.StatusOK { // fills the cache
-			return fmt.Errorf("cache warm-up: status %d, %v", st, err)
+		cg.pid = p.PID()
+		var cb *target
+		if base != nil && base.s.cacheKey != "" {
+			cb = newTarget("baseline-cache", base.p.URL+"/v1/chat/completions", base.s.cacheKey, body, maxConc)
+			cb.pid = base.p.PID()
+		}
+		for _, t := range []*target{cg, cb} {
+			if t == nil {
+				continue
+			}
+			if st, err := t.do(); err != nil || st != http.StatusOK { // fills the cache
+				return fmt.Errorf("%s warm-up: status %d, %v", t.name, st, err)
+			}
 		}
 		for i := range rows {
 			c := rows[i].c
@@ -464,14 +522,23 @@ func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, with
 				continue
 			}
 			load(cg, c, dur/6)
-			before, _ := cpuTime(pid)
 			upBefore := mock.Requests()
-			r := load(cg, c, dur)
-			after, _ := cpuTime(pid)
-			r.cpu = after - before
+			r, err := measure(cg, c, dur)
+			if err != nil {
+				return err
+			}
 			sum := summarize([]result{r})
 			rows[i].cacheGw = &sum
 			rows[i].cacheUpReq = mock.Requests() - upBefore
+			if cb != nil {
+				load(cb, c, dur/6)
+				r, err := measure(cb, c, dur)
+				if err != nil {
+					return err
+				}
+				sum := summarize([]result{r})
+				rows[i].cacheB = &sum
+			}
 		}
 	}
 
@@ -495,16 +562,17 @@ func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, with
 		f.stop()
 	}
 
-	hwm, err := statusKB(pid, "VmHWM")
+	mem, err := readMemory(pid)
 	if err != nil {
 		return err
 	}
-	rss, _ := statusKB(pid, "VmRSS")
-	// The embedded store is a memory-mapped file: pages of stored data count towards RSS
-	// (RssFile) but belong to the page cache, which the kernel reclaims under pressure;
-	// RssAnon is the process's own memory.
-	anon, _ := statusKB(pid, "RssAnon")
-	file, _ := statusKB(pid, "RssFile")
+	hwm := mem.hwm
+	var baseMem memory
+	if base != nil {
+		if baseMem, err = readMemory(base.p.PID()); err != nil {
+			return err
+		}
+	}
 
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond)) }
 	fmt.Printf("%4s | %10s %9s %9s | %10s %9s %9s | %9s %9s | %7s | %9s | %s\n",
@@ -519,7 +587,7 @@ func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, with
 		}
 	}
 	fmt.Printf("\nplatform memory: peak RSS (VmHWM) %.1f MB, RSS now %.1f MB = %.1f MB anonymous + %.1f MB file-backed (the store's mapped pages)\n",
-		float64(hwm)/1024, float64(rss)/1024, float64(anon)/1024, float64(file)/1024)
+		mb(mem.hwm), mb(mem.rss), mb(mem.anon), mb(mem.file))
 
 	fmt.Println("\ntargets (foundation issue):")
 	verdict := func(ok bool) string {
@@ -572,6 +640,9 @@ func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, with
 			fmt.Printf("  c=%-3d rps %8.0f  p50 %s ms  p99 %s ms  CPU/req %.1f µs  upstream calls during the round: %d  errors %d\n",
 				r.c, cg.rps(), ms(cg.p50), ms(cg.p99), float64(cg.cpuPerReq())/float64(time.Microsecond), r.cacheUpReq, cg.errs)
 		}
+	}
+	if base != nil {
+		printBeforeAfter(base.rev, rows, baseMem, mem)
 	}
 	if withGuardrails {
 		if err := guardrailCost(ctx, p, dur, rounds, 16); err != nil {
