@@ -13,33 +13,55 @@ type Operations struct {
 	byPattern map[string]string
 }
 
-// NewOperations reads an OpenAPI 3 document: each operation's route is its
-// x-plinth-route when present (the server's net/http pattern), else "METHOD path".
-func NewOperations(openAPI []byte) (*Operations, error) {
-	var doc struct {
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
-	}
-	if err := json.Unmarshal(openAPI, &doc); err != nil {
-		return nil, fmt.Errorf("audit: read OpenAPI document: %w", err)
-	}
+// NewOperations reads OpenAPI 3 documents, or fragments of one that each hold some of its
+// paths: each operation's route is its x-plinth-route when present (the server's net/http
+// pattern), else "METHOD path". Only operationIds and routes are decoded, so reading a
+// large document costs little more than scanning it.
+func NewOperations(openAPI ...[]byte) (*Operations, error) {
 	ops := &Operations{byPattern: map[string]string{}}
-	for path, methods := range doc.Paths {
-		for method, raw := range methods {
-			var op struct {
-				OperationID string `json:"operationId"`
-				Route       string `json:"x-plinth-route"`
+	for _, raw := range openAPI {
+		var doc struct {
+			Paths map[string]map[string]operationNames `json:"paths"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return nil, fmt.Errorf("audit: read OpenAPI document: %w", err)
+		}
+		for path, methods := range doc.Paths {
+			for method, op := range methods {
+				if op.OperationID == "" {
+					continue // "parameters" and other non-operation members
+				}
+				pattern := strings.ToUpper(method) + " " + path
+				if op.Route != "" {
+					pattern = op.Route
+				}
+				ops.byPattern[normalizePattern(pattern)] = op.OperationID
 			}
-			if json.Unmarshal(raw, &op) != nil || op.OperationID == "" {
-				continue // "parameters" and other non-operation members
-			}
-			pattern := strings.ToUpper(method) + " " + path
-			if op.Route != "" {
-				pattern = op.Route
-			}
-			ops.byPattern[normalizePattern(pattern)] = op.OperationID
 		}
 	}
 	return ops, nil
+}
+
+// operationNames is the part of an OpenAPI operation that names it. A path item's other
+// members ("parameters", "summary", ...) are not operations and decode to nothing.
+type operationNames struct {
+	OperationID string `json:"operationId"`
+	Route       string `json:"x-plinth-route"`
+}
+
+func (o *operationNames) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] != '{' {
+		return nil
+	}
+	var v struct {
+		OperationID string `json:"operationId"`
+		Route       string `json:"x-plinth-route"`
+	}
+	if json.Unmarshal(b, &v) != nil {
+		return nil // not an operation
+	}
+	*o = v
+	return nil
 }
 
 // Name returns the operationId served by the net/http pattern, or "" when undocumented.

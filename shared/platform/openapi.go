@@ -28,9 +28,9 @@ var (
 
 // openAPICompressed returns the merged document gzip-compressed, merging it on first use.
 // Only the compressed bytes stay in memory: the merged document is over half a megabyte
-// of JSON that the process needs at start-up (audit operation names) and on the rare
-// GET /openapi.json, and any memory held for the process's life also raises the
-// garbage collector's target by as much again.
+// of JSON that the process needs only on the rare GET /openapi.json (audit operation
+// names are read from the fragments, see auditOperations), and any memory held for the
+// process's life also raises the garbage collector's target by as much again.
 func openAPICompressed() []byte {
 	openAPIOnce.Do(func() {
 		doc, err := mergeOpenAPI(openAPIFragments)

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"reflect"
 	"testing"
+
+	"github.com/plinth-ai/plinth/shared/audit"
 )
 
 // The document is held compressed; what the deployed API serves and what OpenAPI
@@ -32,5 +35,24 @@ func TestOpenAPIServedFromCompressedCopy(t *testing.T) {
 	}
 	if !json.Valid(rec.Body.Bytes()) {
 		t.Fatal("served document is not JSON")
+	}
+}
+
+// Audit events are named from the fragments directly, without merging the document at
+// start-up: the names must be exactly those the merged document gives.
+func TestAuditOperationsMatchMergedDocument(t *testing.T) {
+	fromDoc, err := audit.NewOperations(OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFragments, err := fragmentOperations(openAPIFragments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromFragments, fromDoc) {
+		t.Fatal("operation names read from the fragments differ from the merged document's")
+	}
+	if auditOperations().Name("POST /admin/tenants") != "createTenant" {
+		t.Fatalf("POST /admin/tenants is named %q, want createTenant", auditOperations().Name("POST /admin/tenants"))
 	}
 }
