@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -349,7 +349,9 @@ func (s *Store) Add(ctx context.Context, key store.Key, deltas []store.Delta, op
 	if err != nil {
 		return store.Item{}, err
 	}
-	next, err := itemrules.ApplyAdd(key, liveItem(e, s.now()), deltas, opts)
+	// Memory's item is changed in place (once every bound holds) and copied once for the
+	// caller, rather than copied to change and again to return.
+	next, err := itemrules.ApplyAddInPlace(key, liveItem(e, s.now()), deltas, opts)
 	if err != nil {
 		return store.Item{}, fmt.Errorf("tiered: add %s/%s: %w", key.PK, key.SK, err)
 	}
@@ -396,19 +398,12 @@ func (s *Store) Query(ctx context.Context, pk string, opts store.QueryOptions) (
 	return items, nil
 }
 
-func opKey(op store.Op) store.Key {
-	if op.Kind == store.OpPut {
-		return op.Item.Key
-	}
-	return op.Key
-}
-
 // Transact applies ops atomically or not at all. See the package documentation for how
 // transactions mixing tiered and untiered keys run.
 func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 	nTiered := 0
 	for _, op := range ops {
-		if s.tiered(opKey(op).PK) {
+		if s.tiered(itemrules.OpKey(op).PK) {
 			nTiered++
 		}
 	}
@@ -423,13 +418,8 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 	if len(ops) > itemrules.MaxTransactOps {
 		return fmt.Errorf("tiered: transaction of %d ops exceeds %d", len(ops), itemrules.MaxTransactOps)
 	}
-	seen := make(map[store.Key]bool, len(ops))
-	for _, op := range ops {
-		k := opKey(op)
-		if seen[k] {
-			return fmt.Errorf("tiered: transaction touches %v twice", k)
-		}
-		seen[k] = true
+	if k, ok := itemrules.RepeatedKey(ops); ok {
+		return fmt.Errorf("tiered: transaction touches %v twice", k)
 	}
 	mixed := nTiered < len(ops)
 	if mixed {
@@ -437,19 +427,26 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 		defer s.flushMu.Unlock()
 	}
 
-	// Lock the shards of the tiered keys in index order, so transactions cannot deadlock.
-	var tieredOps, backOps []store.Op
-	idx := make([]int, 0, nTiered)
-	for _, op := range ops {
-		k := opKey(op)
-		if s.tiered(k.PK) {
-			tieredOps = append(tieredOps, op)
-			idx = append(idx, shardIndex(k))
-		} else {
-			backOps = append(backOps, op)
+	// A transaction of tiered keys alone (quota counters, on every gateway request) uses
+	// ops as they are, and small arrays for the shard indexes and entries.
+	tieredOps, backOps := ops, []store.Op(nil)
+	if mixed {
+		tieredOps = make([]store.Op, 0, nTiered)
+		for _, op := range ops {
+			if s.tiered(itemrules.OpKey(op).PK) {
+				tieredOps = append(tieredOps, op)
+			} else {
+				backOps = append(backOps, op)
+			}
 		}
 	}
-	sort.Ints(idx)
+	// Lock the shards of the tiered keys in index order, so transactions cannot deadlock.
+	var idxBuf [8]int
+	idx := idxBuf[:0]
+	for _, op := range tieredOps {
+		idx = append(idx, shardIndex(itemrules.OpKey(op)))
+	}
+	slices.Sort(idx)
 	last := -1
 	for _, i := range idx {
 		if i != last {
@@ -459,17 +456,46 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 		}
 	}
 
-	entries := make(map[store.Key]*entry, len(tieredOps))
+	var entBuf [8]*entry
+	ents := entBuf[:0]
 	for _, op := range tieredOps {
-		k := opKey(op)
+		k := itemrules.OpKey(op)
 		e, err := s.entryLocked(ctx, s.shardOf(k), k)
 		if err != nil {
 			return fmt.Errorf("tiered: transact: %w", err)
 		}
-		entries[k] = e
+		ents = append(ents, e)
+	}
+	var byKey map[store.Key]*entry
+	if len(ents) > 16 {
+		byKey = make(map[store.Key]*entry, len(ents))
+		for _, e := range ents {
+			byKey[e.item.Key] = e
+		}
+	}
+	entryOf := func(k store.Key) *entry {
+		if byKey != nil {
+			return byKey[k]
+		}
+		for _, e := range ents {
+			if e.item.Key == k {
+				return e
+			}
+		}
+		return nil
 	}
 	now := s.now()
-	writes, err := itemrules.PlanTransact(tieredOps, func(k store.Key) *store.Item { return liveItem(entries[k], now) })
+	live := func(k store.Key) *store.Item { return liveItem(entryOf(k), now) }
+	var writes []itemrules.Write
+	if mixed {
+		// The back store may still refuse: plan on copies, so memory changes only after.
+		writes, err = itemrules.PlanTransact(tieredOps, live)
+	} else {
+		// Memory is the only copy written: counters change in place once every
+		// condition holds, instead of copying each item (a quota day item holds a
+		// counter per minute of the day).
+		writes, err = itemrules.PlanTransactInPlace(tieredOps, live)
+	}
 	if err != nil {
 		return fmt.Errorf("tiered: transact: %w", err)
 	}
@@ -486,7 +512,7 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 		}
 	}
 	for _, w := range writes {
-		sh, e := s.shardOf(w.Key), entries[w.Key]
+		sh, e := s.shardOf(w.Key), entryOf(w.Key)
 		setLocked(sh, e, w.Item)
 		if mixed {
 			// The back store now holds exactly this state, and no flush runs meanwhile.

@@ -69,6 +69,42 @@ func ApplyAdd(key store.Key, cur *store.Item, deltas []store.Delta, o store.AddO
 	return applyAdd(key, cur, deltas, o, false)
 }
 
+// ApplyAddInPlace is ApplyAdd for a store that keeps cur as its own live state (memory
+// tiers): it checks every bound first and, only when all hold, changes cur's counters
+// in place rather than copying them, so an Add costs the deltas, not the item's size
+// (a day's quota item holds a counter per minute). The item returned shares cur's
+// counters. On error cur is unchanged.
+func ApplyAddInPlace(key store.Key, cur *store.Item, deltas []store.Delta, o store.AddOptions) (store.Item, error) {
+	if err := checkAdd(cur, deltas); err != nil {
+		return store.Item{}, err
+	}
+	return applyAdd(key, cur, deltas, o, true)
+}
+
+// checkAdd returns the error applyAdd would return for deltas over cur, without
+// changing cur.
+func checkAdd(cur *store.Item, deltas []store.Delta) error {
+	var nums map[string]float64
+	if cur != nil {
+		nums = cur.Nums
+	}
+	for i, d := range deltas {
+		if !d.HasMax {
+			continue
+		}
+		v := nums[d.Name]
+		for _, p := range deltas[:i+1] { // a name repeated in one Add counts every change so far
+			if p.Name == d.Name {
+				v += p.By
+			}
+		}
+		if v > d.Max {
+			return fmt.Errorf("counter %q would reach %v over max %v: %w", d.Name, v, d.Max, store.ErrConditionFailed)
+		}
+	}
+	return nil
+}
+
 // applyAdd is ApplyAdd; with owned, cur is the caller's to change (a copy decoded for
 // this call) and is changed in place instead of copied.
 func applyAdd(key store.Key, cur *store.Item, deltas []store.Delta, o store.AddOptions, owned bool) (store.Item, error) {
@@ -122,7 +158,7 @@ type Write struct {
 // PlanTransact evaluates ops against live items read through get and returns the writes
 // to apply, or an error wrapping ErrTransactionConflict and ErrConditionFailed.
 func PlanTransact(ops []store.Op, get func(store.Key) *store.Item) ([]Write, error) {
-	return planTransact(ops, get, false)
+	return planTransact(ops, get, false, false)
 }
 
 // PlanTransactOwned is PlanTransact for a store whose get returns items decoded for
@@ -131,10 +167,83 @@ func PlanTransact(ops []store.Op, get func(store.Key) *store.Item) ([]Write, err
 // operations' items are not copied, saving two allocations or more per operation.
 // The writes may share memory with ops and the live items.
 func PlanTransactOwned(ops []store.Op, get func(store.Key) *store.Item) ([]Write, error) {
-	return planTransact(ops, get, true)
+	return planTransact(ops, get, true, false)
 }
 
-func planTransact(ops []store.Op, get func(store.Key) *store.Item, owned bool) ([]Write, error) {
+// PlanTransactInPlace is PlanTransact for a store whose get returns its own live items
+// (memory tiers) and which applies the writes it is given: every condition and bound is
+// checked first, and only when all hold are the live items' counters changed in place
+// rather than copied, so a transaction of counter updates costs its deltas, not its
+// items' sizes. Put items are copied, as the store keeps them. On error no live item
+// has changed. get is called twice per operation.
+func PlanTransactInPlace(ops []store.Op, get func(store.Key) *store.Item) ([]Write, error) {
+	if err := checkTransact(ops, get); err != nil {
+		return nil, err
+	}
+	return planTransact(ops, get, true, true)
+}
+
+// checkTransact returns the error planTransact would return for ops, without changing
+// the live items.
+func checkTransact(ops []store.Op, get func(store.Key) *store.Item) error {
+	if len(ops) > MaxTransactOps {
+		return fmt.Errorf("store: transaction of %d ops exceeds %d", len(ops), MaxTransactOps)
+	}
+	if k, ok := RepeatedKey(ops); ok {
+		return fmt.Errorf("store: transaction touches %v twice", k)
+	}
+	for i, op := range ops {
+		key := OpKey(op)
+		cur := get(key)
+		var err error
+		switch op.Kind {
+		case store.OpPut, store.OpDelete, store.OpCheck:
+			err = CheckCond(cur, op.Options)
+		case store.OpAdd:
+			err = checkAdd(cur, op.Deltas)
+		default:
+			return fmt.Errorf("store: unknown op kind %d", op.Kind)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: op %d on %s/%s: %w", store.ErrTransactionConflict, i, key.PK, key.SK, err)
+		}
+	}
+	return nil
+}
+
+// OpKey is the key op writes or checks.
+func OpKey(op store.Op) store.Key {
+	if op.Kind == store.OpPut {
+		return op.Item.Key
+	}
+	return op.Key
+}
+
+// RepeatedKey returns a key two of ops name, if any: a small transaction is scanned, a
+// larger one checked through a map.
+func RepeatedKey(ops []store.Op) (store.Key, bool) {
+	if len(ops) <= smallTransact {
+		for i := 1; i < len(ops); i++ {
+			if k := OpKey(ops[i]); touched(ops[:i], k) {
+				return k, true
+			}
+		}
+		return store.Key{}, false
+	}
+	seen := make(map[store.Key]bool, len(ops))
+	for _, op := range ops {
+		k := OpKey(op)
+		if seen[k] {
+			return k, true
+		}
+		seen[k] = true
+	}
+	return store.Key{}, false
+}
+
+// planTransact plans ops; with owned, live items' counters are changed in place, and
+// with copyPuts put items are copied even so.
+func planTransact(ops []store.Op, get func(store.Key) *store.Item, owned, copyPuts bool) ([]Write, error) {
 	if len(ops) > MaxTransactOps {
 		return nil, fmt.Errorf("store: transaction of %d ops exceeds %d", len(ops), MaxTransactOps)
 	}
@@ -162,7 +271,7 @@ func planTransact(ops []store.Op, get func(store.Key) *store.Item, owned bool) (
 		var err error
 		switch op.Kind {
 		case store.OpPut:
-			if owned {
+			if owned && !copyPuts {
 				if err = CheckCond(cur, op.Options); err == nil {
 					items[i] = op.Item
 					items[i].Version = Version(cur) + 1
