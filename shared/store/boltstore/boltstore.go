@@ -63,10 +63,13 @@ type Store struct {
 	db  *bolt.DB
 	now func() time.Time
 
-	reqs    chan *writeReq
-	stopped chan struct{}
-	closeMu sync.RWMutex
+	// Writes wait in queue; the writer that finds no commit in flight leads: it commits
+	// the queue itself, and hands the lead to the oldest write still waiting (see update).
+	mu      sync.Mutex
+	queue   []*writeReq
+	leading bool
 	closed  bool
+	idle    *sync.Cond // signalled when a leader stops leading
 
 	quit      chan struct{}
 	sweepDone chan struct{} // nil without a background sweeper
@@ -104,8 +107,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: init %s: %w", path, err)
 	}
-	s := &Store{db: db, now: o.now, reqs: make(chan *writeReq, maxGroup), stopped: make(chan struct{}), quit: make(chan struct{})}
-	go s.commitLoop()
+	s := &Store{db: db, now: o.now, quit: make(chan struct{})}
+	s.idle = sync.NewCond(&s.mu)
 	if o.sweep > 0 {
 		s.sweepDone = make(chan struct{})
 		go s.sweepLoop(o.sweep)
@@ -115,20 +118,23 @@ func Open(path string, opts ...Option) (*Store, error) {
 
 // Close waits for pending writes and releases the file. Calls after Close fail.
 func (s *Store) Close() error {
-	s.closeMu.Lock()
+	s.mu.Lock()
 	if s.closed {
-		s.closeMu.Unlock()
+		s.mu.Unlock()
 		return errClosed
 	}
 	s.closed = true
-	s.closeMu.Unlock()
-	// No write can be enqueued any more; let the sweeper and the committer finish.
+	s.mu.Unlock()
+	// No write can be enqueued any more; let the sweeper and the writers in flight finish.
 	close(s.quit)
 	if s.sweepDone != nil {
 		<-s.sweepDone
 	}
-	close(s.reqs)
-	<-s.stopped
+	s.mu.Lock()
+	for s.leading {
+		s.idle.Wait()
+	}
+	s.mu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close: %w", err)
 	}
@@ -186,44 +192,74 @@ func (s *Store) update(ctx context.Context, fn func(b *bolt.Bucket, now time.Tim
 		return err
 	}
 	req := &writeReq{fn: fn, done: make(chan error, 1)}
-	s.closeMu.RLock()
+	s.mu.Lock()
 	if s.closed {
-		s.closeMu.RUnlock()
+		s.mu.Unlock()
 		return errClosed
 	}
-	s.reqs <- req
-	s.closeMu.RUnlock()
-	err := <-req.done
-	var le logicalError
-	if errors.As(err, &le) {
-		return le.err
+	s.queue = append(s.queue, req)
+	lead := !s.leading
+	s.leading = true
+	s.mu.Unlock()
+	if lead {
+		s.lead()
 	}
-	return err
+	for {
+		err := <-req.done
+		if err == errLead {
+			s.lead()
+			continue
+		}
+		var le logicalError
+		if errors.As(err, &le) {
+			return le.err
+		}
+		return err
+	}
 }
 
-var errClosed = errors.New("boltstore: store is closed")
+var (
+	errClosed = errors.New("boltstore: store is closed")
+	// errLead tells a waiting writer that it now leads (never returned to callers).
+	errLead = errors.New("boltstore: lead the next commit")
+	// errPanicked answers the writes of a commit that a panicking write cut short.
+	errPanicked = errors.New("boltstore: a write in the same commit panicked; nothing was written")
+)
 
-// commitLoop is the single writer: it takes every write waiting, commits them together
-// and answers each.
-func (s *Store) commitLoop() {
-	defer close(s.stopped)
-	batch := make([]*writeReq, 0, maxGroup)
-	for req := range s.reqs {
-		batch = append(batch[:0], req)
-	drain:
-		for len(batch) < maxGroup {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break drain
+// lead commits the writes waiting (up to maxGroup, oldest first) and answers each; then
+// it hands the lead to the oldest write still waiting, or gives it up. Writes arriving
+// during a commit join the next one, so concurrent writers share commits, while a lone
+// writer commits on its own goroutine without waking another.
+func (s *Store) lead() {
+	s.mu.Lock()
+	n := min(len(s.queue), maxGroup)
+	batch := make([]*writeReq, n)
+	copy(batch, s.queue)
+	s.queue = append(s.queue[:0], s.queue[n:]...)
+	s.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			// A write panicked (bolt rolled its transaction back): every write of the
+			// batch not answered yet fails, and the lead still moves on, so the store
+			// keeps working for a caller that recovers.
+			for _, r := range batch {
+				select {
+				case r.done <- errPanicked:
+				default:
 				}
-				batch = append(batch, r)
-			default:
-				break drain
 			}
+			defer panic(p)
 		}
-		s.commit(batch)
-	}
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			s.queue[0].done <- errLead // not answered yet, so its buffer is free
+		} else {
+			s.leading = false
+			s.idle.Broadcast()
+		}
+		s.mu.Unlock()
+	}()
+	s.commit(batch)
 }
 
 func (s *Store) commit(batch []*writeReq) {
