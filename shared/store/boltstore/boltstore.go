@@ -356,16 +356,32 @@ func (s *Store) Delete(ctx context.Context, key store.Key, opts store.WriteOptio
 func (s *Store) Add(ctx context.Context, key store.Key, deltas []store.Delta, opts store.AddOptions) (store.Item, error) {
 	var out store.Item
 	err := s.update(ctx, func(b *bolt.Bucket, now time.Time) error {
-		cur, err := live(b, key, now)
-		if err != nil {
-			return err
+		// Decode only the counters the Add changes, and carry the others over as encoded
+		// (see Transact); the item returned is decoded from the record written.
+		ek := encodeKey(key)
+		var cur *store.Item
+		raw := b.Get(ek)
+		if raw != nil && !recordExpired(raw, now.UnixNano()) {
+			it, err := decodeHeader(key, raw, deltas)
+			if err != nil {
+				return fmt.Errorf("%w: key %s/%s", err, key.PK, key.SK)
+			}
+			cur = &it
 		}
-		next, err := itemrules.ApplyAdd(key, cur, deltas, opts)
+		next, err := itemrules.ApplyAddInPlace(key, cur, deltas, opts)
 		if err != nil {
 			return logical(err)
 		}
-		out = next
-		return putRecord(b, next)
+		rec := encodeRecord(next)
+		if cur != nil {
+			if rec, err = encodeMerged(next, raw); err != nil {
+				return err
+			}
+		}
+		if out, err = decodeRecord(key, rec); err != nil {
+			return err
+		}
+		return b.Put(ek, rec)
 	})
 	if err != nil {
 		return store.Item{}, fmt.Errorf("boltstore: add %s/%s: %w", key.PK, key.SK, err)
@@ -427,29 +443,86 @@ func (s *Store) Query(ctx context.Context, pk string, opts store.QueryOptions) (
 	return out, nil
 }
 
+// opView is what a transaction's operation reads of its key's live record.
+type opView struct {
+	key  store.Key
+	ek   []byte      // the encoded key
+	cur  *store.Item // nil when no live item has the key
+	raw  []byte      // the live record, valid within the transaction
+	add  bool
+	item store.Item
+}
+
 // Transact applies ops atomically or not at all.
+//
+// Each operation decodes only what its rules read (transactions run on every gateway
+// request, and a quota day item holds a counter per minute of the day): the live
+// record's version, expiry and data, and of its counters only those an Add changes. An
+// Add's write carries the record's other counters over as encoded.
 func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 	err := s.update(ctx, func(b *bolt.Bucket, now time.Time) error {
-		var readErr error
-		// live decodes a fresh copy of each item and the writes are encoded below.
-		writes, err := itemrules.PlanTransactOwned(ops, func(k store.Key) *store.Item {
-			it, err := live(b, k, now)
-			if err != nil && readErr == nil {
-				readErr = err
-			}
-			return it
-		})
-		if readErr != nil {
-			return readErr
+		var small [8]opView
+		views := small[:0]
+		if len(ops) > len(small) {
+			views = make([]opView, 0, len(ops))
 		}
+		nowNS := now.UnixNano()
+		for _, op := range ops {
+			v := opView{key: itemrules.OpKey(op), add: op.Kind == store.OpAdd}
+			v.ek = encodeKey(v.key)
+			if raw := b.Get(v.ek); raw != nil && !recordExpired(raw, nowNS) {
+				var names []store.Delta
+				if v.add {
+					names = op.Deltas
+				}
+				it, err := decodeHeader(v.key, raw, names)
+				if err != nil {
+					return fmt.Errorf("%w: key %s/%s", err, v.key.PK, v.key.SK)
+				}
+				v.item, v.raw = it, raw
+			}
+			views = append(views, v)
+		}
+		for i := range views {
+			if views[i].raw != nil {
+				views[i].cur = &views[i].item
+			}
+		}
+		var byKey map[store.Key]*opView
+		if len(views) > 16 {
+			byKey = make(map[store.Key]*opView, len(views))
+			for i := range views {
+				byKey[views[i].key] = &views[i]
+			}
+		}
+		view := func(k store.Key) *opView {
+			if byKey != nil {
+				return byKey[k]
+			}
+			for i := range views {
+				if views[i].key == k {
+					return &views[i]
+				}
+			}
+			return nil
+		}
+		// The items viewed were decoded for this call and the writes are encoded below.
+		writes, err := itemrules.PlanTransactOwned(ops, func(k store.Key) *store.Item { return view(k).cur })
 		if err != nil {
 			return logical(err)
 		}
 		for _, w := range writes {
-			if w.Item == nil {
-				err = b.Delete(encodeKey(w.Key))
-			} else {
-				err = putRecord(b, *w.Item)
+			v := view(w.Key)
+			switch {
+			case w.Item == nil:
+				err = b.Delete(v.ek)
+			case v.add && v.raw != nil:
+				var rec []byte
+				if rec, err = encodeMerged(*w.Item, v.raw); err == nil {
+					err = b.Put(v.ek, rec)
+				}
+			default:
+				err = b.Put(v.ek, encodeRecord(*w.Item))
 			}
 			if err != nil {
 				return err

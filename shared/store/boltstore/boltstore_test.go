@@ -2,6 +2,7 @@ package boltstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -170,4 +171,108 @@ func TestSweepIntervalStopsOnClose(t *testing.T) {
 
 func TestScanner(t *testing.T) {
 	storetest.RunScanner(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+// A transaction's Add decodes only the counters it changes and carries the record's
+// others over as encoded: every counter, the data and the expiry must survive it, over
+// records with few and many counters, changing few or many of them (more than the
+// writer tracks without a map), and an expired record's counters must not.
+func TestTransactAddKeepsOtherCounters(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	s := open(t, boltstore.WithNoSync(), boltstore.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	for _, tc := range []struct{ stored, changed, added int }{{0, 0, 2}, {3, 1, 0}, {200, 2, 2}, {40, 12, 11}, {5, 5, 0}} {
+		key := store.Key{PK: "QUOTA#acme", SK: fmt.Sprintf("D#%d-%d-%d", tc.stored, tc.changed, tc.added)}
+		other := store.Key{PK: "QUOTA#acme", SK: "M#" + key.SK}
+		want := map[string]float64{}
+		if tc.stored > 0 {
+			nums := map[string]float64{}
+			for i := range tc.stored {
+				nums[fmt.Sprintf("r:%04d", i)] = float64(i) + 0.5
+			}
+			if _, err := s.Put(ctx, store.Item{Key: key, Data: []byte(`{"d":1}`), Nums: nums, ExpiresAt: now.Add(time.Hour)}, store.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range nums {
+				want[k] = v
+			}
+		}
+		var deltas []store.Delta
+		for i := range tc.changed {
+			name := fmt.Sprintf("r:%04d", i)
+			deltas = append(deltas, store.Delta{Name: name, By: 2, Max: 1e9, HasMax: true})
+			want[name] += 2
+		}
+		for i := range tc.added {
+			name := fmt.Sprintf("new%d", i)
+			deltas = append(deltas, store.Delta{Name: name, By: 7})
+			want[name] = 7
+		}
+		ops := []store.Op{
+			{Kind: store.OpAdd, Key: key, Deltas: deltas, Add: store.AddOptions{ExpiresAt: now.Add(2 * time.Hour)}},
+			{Kind: store.OpAdd, Key: other, Deltas: []store.Delta{{Name: "tok", By: 1}}},
+		}
+		if err := s.Transact(ctx, ops); err != nil {
+			t.Fatalf("%+v: %v", tc, err)
+		}
+		got, err := s.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got.Nums) != fmt.Sprint(want) || !got.ExpiresAt.Equal(now.Add(2*time.Hour)) {
+			t.Errorf("%+v: counters %v expiry %v, want %v", tc, got.Nums, got.ExpiresAt, want)
+		}
+		if wantData := map[bool]string{true: `{"d":1}`, false: ""}[tc.stored > 0]; string(got.Data) != wantData || got.Version != int64(1+min(tc.stored, 1)) {
+			t.Errorf("%+v: data %q version %d", tc, got.Data, got.Version)
+		}
+	}
+
+	// A single Add keeps the other counters too, and returns the whole item.
+	key200 := store.Key{PK: "QUOTA#acme", SK: "D#200-2-2"}
+	before, err := s.Get(ctx, key200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, err := s.Add(ctx, key200, []store.Delta{{Name: "r:0100", By: 1, Max: 1e9, HasMax: true}, {Name: "z", By: 1}}, store.AddOptions{Set: []byte(`{"d":2}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before.Nums["r:0100"]++
+	before.Nums["z"] = 1
+	after, err := s.Get(ctx, key200)
+	if err != nil || fmt.Sprint(after.Nums) != fmt.Sprint(before.Nums) || fmt.Sprint(added) != fmt.Sprint(after) ||
+		string(after.Data) != `{"d":2}` || after.Version != before.Version+1 || !after.ExpiresAt.Equal(before.ExpiresAt) {
+		t.Errorf("add: returned %+v, stored %+v (%v), want counters %v", added, after, err, before.Nums)
+	}
+
+	// A bound refuses the whole transaction and changes nothing.
+	key := store.Key{PK: "QUOTA#acme", SK: "D#bounded"}
+	if _, err := s.Put(ctx, store.Item{Key: key, Nums: map[string]float64{"a": 1, "b": 5}}, store.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Transact(ctx, []store.Op{
+		{Kind: store.OpAdd, Key: store.Key{PK: "QUOTA#acme", SK: "M#bounded"}, Deltas: []store.Delta{{Name: "a", By: 1}}},
+		{Kind: store.OpAdd, Key: key, Deltas: []store.Delta{{Name: "a", By: 1}, {Name: "b", By: 1, Max: 5, HasMax: true}}},
+	})
+	if !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("over a bound: %v", err)
+	}
+	if got, _ := s.Get(ctx, key); got.Nums["a"] != 1 || got.Nums["b"] != 5 || got.Version != 1 {
+		t.Errorf("a refused transaction changed %+v", got)
+	}
+	if _, err := s.Get(ctx, store.Key{PK: "QUOTA#acme", SK: "M#bounded"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused transaction wrote its other item: %v", err)
+	}
+
+	// An expired record's counters restart from zero.
+	key = store.Key{PK: "QUOTA#acme", SK: "D#expired"}
+	if _, err := s.Put(ctx, store.Item{Key: key, Nums: map[string]float64{"a": 1, "old": 3}, ExpiresAt: now}, store.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Transact(ctx, []store.Op{{Kind: store.OpAdd, Key: key, Deltas: []store.Delta{{Name: "a", By: 1}}}, {Kind: store.OpCheck, Key: store.Key{PK: "QUOTA#acme", SK: "M#D#0-0-2"}, Options: store.WriteOptions{Cond: store.IfExists}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, key); fmt.Sprint(got.Nums) != "map[a:1]" || got.Version != 1 {
+		t.Errorf("over an expired record: %+v", got)
+	}
 }
