@@ -49,20 +49,23 @@ type call struct {
 	// platform's baseline), once one did.
 	policy   string
 	finished bool
+	// record is rec's storage: one allocation for the call and its record.
+	record UsageRecord
 }
 
 // begin starts the pipeline's bookkeeping for one request: the usage record every
 // request gets, whatever happens to it.
 func (g *Gateway) begin(ctx context.Context, c *Caller, endpoint string) *call {
-	rec := &UsageRecord{
+	cl := &call{g: g, ctx: ctx, c: c, record: UsageRecord{
 		RequestID: requestID(ctx),
 		Endpoint:  endpoint,
 		Time:      g.now(),
-	}
+	}}
+	cl.rec = &cl.record
 	if c != nil {
-		rec.TenantID, rec.KeyID, rec.Tags = c.Principal.TenantID, c.Principal.KeyID, tenantTags(c)
+		cl.rec.TenantID, cl.rec.KeyID, cl.rec.Tags = c.Principal.TenantID, c.Principal.KeyID, tenantTags(c)
 	}
-	return &call{g: g, ctx: ctx, c: c, rec: rec}
+	return cl
 }
 
 // prepare runs the steps before the model call on a validated request: resolve,

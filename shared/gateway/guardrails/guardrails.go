@@ -26,8 +26,11 @@ type Guard struct {
 	ttl time.Duration
 
 	mu       sync.Mutex
-	policies map[string]cachedPolicy
+	policies map[policyKey]cachedPolicy
 }
+
+// policyKey is a cached policy's tenant and reference.
+type policyKey struct{ tenant, ref string }
 
 type cachedPolicy struct {
 	p     *guardrail.Policy
@@ -39,7 +42,7 @@ func New(svc *guardrail.Service) *Guard {
 	if svc == nil {
 		panic("guardrails: nil guardrail service")
 	}
-	return &Guard{svc: svc, ttl: 10 * time.Second, policies: map[string]cachedPolicy{}}
+	return &Guard{svc: svc, ttl: 10 * time.Second, policies: map[policyKey]cachedPolicy{}}
 }
 
 var _ gateway.Guard = (*Guard)(nil)
@@ -53,7 +56,7 @@ func (g *Guard) policy(ctx context.Context, c *gateway.Caller, ref string) (*gua
 	if c.Tenant != nil {
 		tenantID = c.Tenant.ID
 	}
-	key := tenantID + "\x00" + ref
+	key := policyKey{tenantID, ref}
 	g.mu.Lock()
 	cached, ok := g.policies[key]
 	g.mu.Unlock()
@@ -88,16 +91,20 @@ func ref(c *gateway.Caller) string {
 
 // Input implements gateway.Guard.
 func (g *Guard) Input(ctx context.Context, c *gateway.Caller, msgs []provider.Message) (gateway.GuardVerdict, error) {
-	gm := make([]guardrail.Message, len(msgs))
-	for i := range msgs {
-		gm[i] = guardrail.Message{Role: msgs[i].Role, Text: msgs[i].Content.String()}
-	}
 	p, err := g.policy(ctx, c, ref(c))
 	if err != nil {
 		return gateway.GuardVerdict{}, err
 	}
 	if p == nil {
-		return gateway.GuardVerdict{Texts: texts(gm)}, nil
+		out := make([]string, len(msgs))
+		for i := range msgs {
+			out[i] = msgs[i].Content.String()
+		}
+		return gateway.GuardVerdict{Texts: out}, nil
+	}
+	gm := make([]guardrail.Message, len(msgs))
+	for i := range msgs {
+		gm[i] = guardrail.Message{Role: msgs[i].Role, Text: msgs[i].Content.String()}
 	}
 	v, err := g.svc.CheckMessagesWith(ctx, p, guardrail.SourceInput, gm)
 	return gateway.GuardVerdict(v), err
@@ -133,14 +140,6 @@ func (g *Guard) OutputStream(ctx context.Context, c *gateway.Caller) gateway.Str
 		return nil
 	}
 	return s
-}
-
-func texts(msgs []guardrail.Message) []string {
-	out := make([]string, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.Text
-	}
-	return out
 }
 
 // failClosed blocks a stream whose policy cannot be evaluated: output guardrails fail

@@ -26,6 +26,10 @@ type Invoker struct {
 	secrets secret.Resolver
 	build   []router.BuildOption
 
+	// resolveChat and resolveEmbed reach fallback models of each kind (built once, not
+	// per request).
+	resolveChat, resolveEmbed router.Resolver
+
 	mu      sync.Mutex
 	targets map[string]cachedTarget
 	warned  sync.Map // misconfigured deployments already logged, by model, version and deployment
@@ -45,7 +49,9 @@ func New(r *router.Router, models gateway.Models, secrets secret.Resolver, opts 
 	if secrets == nil {
 		secrets = secret.Env
 	}
-	return &Invoker{router: r, models: models, secrets: secrets, build: opts, targets: map[string]cachedTarget{}}
+	inv := &Invoker{router: r, models: models, secrets: secrets, build: opts, targets: map[string]cachedTarget{}}
+	inv.resolveChat, inv.resolveEmbed = inv.resolve(registry.KindChat), inv.resolve(registry.KindEmbedding)
+	return inv
 }
 
 var _ gateway.Invoker = (*Invoker)(nil)
@@ -150,9 +156,13 @@ func (inv *Invoker) resolve(kind registry.Kind) router.Resolver {
 	}
 }
 
-func (inv *Invoker) served(ctx context.Context, s router.Served) gateway.Served {
+// served describes who answered a request for m; the prices are those of the model that
+// answered (m itself, unless a fallback did).
+func (inv *Invoker) served(ctx context.Context, m *registry.Model, s router.Served) gateway.Served {
 	out := gateway.Served{ModelID: s.ModelID, DeploymentID: s.DeploymentID, Attempts: s.Attempts}
-	if m, err := inv.models.Resolve(ctx, s.ModelID); err == nil {
+	if s.ModelID == m.ID {
+		out.Prices = m.Prices
+	} else if m, err := inv.models.Resolve(ctx, s.ModelID); err == nil {
 		out.Prices = m.Prices
 	}
 	return out
@@ -164,8 +174,8 @@ func (inv *Invoker) Chat(ctx context.Context, m *registry.Model, req *provider.C
 	if err != nil {
 		return nil, gateway.Served{ModelID: m.ID}, err
 	}
-	resp, s, err := inv.router.Chat(ctx, t, inv.resolve(registry.KindChat), req)
-	return resp, inv.served(ctx, s), err
+	resp, s, err := inv.router.Chat(ctx, t, inv.resolveChat, req)
+	return resp, inv.served(ctx, m, s), err
 }
 
 // ChatStream implements gateway.Invoker.
@@ -174,8 +184,8 @@ func (inv *Invoker) ChatStream(ctx context.Context, m *registry.Model, req *prov
 	if err != nil {
 		return nil, gateway.Served{ModelID: m.ID}, err
 	}
-	st, s, err := inv.router.ChatStream(ctx, t, inv.resolve(registry.KindChat), req)
-	return st, inv.served(ctx, s), err
+	st, s, err := inv.router.ChatStream(ctx, t, inv.resolveChat, req)
+	return st, inv.served(ctx, m, s), err
 }
 
 // Embed implements gateway.Invoker.
@@ -184,8 +194,8 @@ func (inv *Invoker) Embed(ctx context.Context, m *registry.Model, req *provider.
 	if err != nil {
 		return nil, gateway.Served{ModelID: m.ID}, err
 	}
-	resp, s, err := inv.router.Embed(ctx, t, inv.resolve(registry.KindEmbedding), req)
-	return resp, inv.served(ctx, s), err
+	resp, s, err := inv.router.Embed(ctx, t, inv.resolveEmbed, req)
+	return resp, inv.served(ctx, m, s), err
 }
 
 // KeyOf says where a deployment's provider API key is kept.

@@ -19,7 +19,7 @@ func (r *Router) Chat(ctx context.Context, t Target, resolve Resolver, req *prov
 		start := time.Now()
 		actx, cancel := withTotal(ctx, bound)
 		resp, err := d.Chat.Chat(actx, req)
-		err = timeoutErr(ctx, actx, err, "no answer within "+bound.String())
+		err = timeoutErr(ctx, actx, err, "no answer within ", bound)
 		cancel()
 		r.observed(c.t.ModelID, d.ID, err, start)
 		if err == nil {
@@ -44,7 +44,7 @@ func (r *Router) Embed(ctx context.Context, t Target, resolve Resolver, req *pro
 		start := time.Now()
 		actx, cancel := withTotal(ctx, bound)
 		resp, err := d.Embed.Embed(actx, req)
-		err = timeoutErr(ctx, actx, err, "no answer within "+bound.String())
+		err = timeoutErr(ctx, actx, err, "no answer within ", bound)
 		cancel()
 		r.observed(c.t.ModelID, d.ID, err, start)
 		if err == nil {
@@ -121,10 +121,13 @@ func withTotal(ctx context.Context, d time.Duration) (context.Context, context.C
 }
 
 // timeoutErr turns an error caused by the attempt's own deadline (not the caller's) into
-// a timeout.
-func timeoutErr(parent, actx context.Context, err error, msg string) error {
+// a timeout whose message is msg followed by bound, when not 0 (built only then).
+func timeoutErr(parent, actx context.Context, err error, msg string, bound time.Duration) error {
 	if err == nil || parent.Err() != nil || actx.Err() == nil {
 		return err
+	}
+	if bound != 0 {
+		msg += bound.String()
 	}
 	pe := asProviderError(err)
 	return &provider.Error{Kind: provider.KindTimeout, Provider: pe.Provider, Message: msg, Err: err}

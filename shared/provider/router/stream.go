@@ -90,7 +90,7 @@ func (a *attempt) classify(err error) error {
 		pe := asProviderError(err)
 		return &provider.Error{Kind: provider.KindTimeout, Provider: pe.Provider, Message: a.phase.Load().(string), Err: fmt.Errorf("%w: %s", ErrTimedOut, err)}
 	}
-	return timeoutErr(a.parent, a.actx, err, "stream exceeded the total timeout")
+	return timeoutErr(a.parent, a.actx, err, "stream exceeded the total timeout", 0)
 }
 
 // Recv returns the next chunk, io.EOF at the end, or a classified error.
