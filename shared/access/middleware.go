@@ -65,7 +65,7 @@ func Middleware(mux *http.ServeMux, opts ...Option) func(http.Handler) http.Hand
 				httpapi.WriteError(w, httpapi.Errorf(http.StatusUnauthorized, httpapi.CodeInvalidAPIKey, "no valid credentials were supplied"))
 				return
 			}
-			_, pattern := mux.Handler(r)
+			pattern := httpapi.Pattern(mux, r)
 			if pattern == "" {
 				next.ServeHTTP(w, r)
 				return

@@ -82,7 +82,7 @@ func Middleware(rec Recorder, mux *http.ServeMux, opts ...MiddlewareOption) func
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, pattern := mux.Handler(r)
+			pattern := httpapi.Pattern(mux, r)
 			if pattern == "" {
 				next.ServeHTTP(w, r)
 				return

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -170,13 +171,62 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) erro
 
 type requestIDKey struct{}
 
+// requestInfo is what the server's middleware keeps about one request in its context:
+// its ID, and the last route a mux matched for it (see Pattern).
+type requestInfo struct {
+	id string
+
+	mu    sync.Mutex
+	route routeMemo
+}
+
+// routeMemo is one mux's pattern for one request's method, host and URL.
+type routeMemo struct {
+	mux           *http.ServeMux
+	url           *url.URL
+	method, host  string
+	path, rawPath string
+	pattern       string
+}
+
+func (m *routeMemo) matches(mux *http.ServeMux, r *http.Request) bool {
+	return m.mux == mux && m.url == r.URL && m.method == r.Method && m.host == r.Host &&
+		m.path == r.URL.Path && m.rawPath == r.URL.RawPath
+}
+
 // WithRequestID returns ctx carrying the request ID.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return context.WithValue(ctx, requestIDKey{}, &requestInfo{id: id})
 }
 
 // RequestID returns the request ID set by the server middleware, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if ri, ok := ctx.Value(requestIDKey{}).(*requestInfo); ok {
+		return ri.id
+	}
+	return ""
+}
+
+// Pattern returns the pattern of mux's route for r, "" when none matches (as
+// mux.Handler reports it). The middleware in front of one mux (route logging, audit,
+// access) share one lookup per request: the last one is kept with the request ID (see
+// WithRequestID) and reused while the request's method, host and URL are unchanged.
+func Pattern(mux *http.ServeMux, r *http.Request) string {
+	ri, _ := r.Context().Value(requestIDKey{}).(*requestInfo)
+	if ri == nil {
+		_, pattern := mux.Handler(r)
+		return pattern
+	}
+	ri.mu.Lock()
+	if ri.route.matches(mux, r) {
+		pattern := ri.route.pattern
+		ri.mu.Unlock()
+		return pattern
+	}
+	ri.mu.Unlock()
+	_, pattern := mux.Handler(r)
+	ri.mu.Lock()
+	ri.route = routeMemo{mux: mux, url: r.URL, method: r.Method, host: r.Host, path: r.URL.Path, rawPath: r.URL.RawPath, pattern: pattern}
+	ri.mu.Unlock()
+	return pattern
 }

@@ -111,3 +111,54 @@ func TestWriteJSONSendsLengthWhenFlushed(t *testing.T) {
 		t.Errorf("body %v, content type %q", got, resp.Header.Get("Content-Type"))
 	}
 }
+
+func TestPattern(t *testing.T) {
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	v1, admin := http.NewServeMux(), http.NewServeMux()
+	v1.Handle("POST /v1/chat/completions", ok)
+	v1.Handle("GET /v1/models/{id...}", ok)
+	admin.Handle("GET /admin/tenants/{id}", ok)
+
+	req := func(method, target string) *http.Request {
+		r := httptest.NewRequest(method, target, nil)
+		return r.WithContext(httpapi.WithRequestID(r.Context(), "req_1"))
+	}
+	r := req("POST", "/v1/chat/completions")
+	if got := httpapi.RequestID(r.Context()); got != "req_1" {
+		t.Fatalf("RequestID = %q", got)
+	}
+	for i := 0; i < 2; i++ { // the second lookup is the remembered one
+		if got := httpapi.Pattern(v1, r); got != "POST /v1/chat/completions" {
+			t.Fatalf("lookup %d: Pattern = %q", i, got)
+		}
+	}
+	// Another mux, or the same request with another method or path, is looked up again.
+	if got := httpapi.Pattern(admin, r); got != "" {
+		t.Errorf("admin mux for a /v1 path: %q", got)
+	}
+	if got := httpapi.Pattern(v1, r); got != "POST /v1/chat/completions" {
+		t.Errorf("back to v1: %q", got)
+	}
+	get := r.Clone(r.Context())
+	get.Method = "GET"
+	if got := httpapi.Pattern(v1, get); got != "" {
+		t.Errorf("GET on a POST route: %q", got)
+	}
+	moved := r.WithContext(r.Context())
+	moved.URL.Path = "/v1/models/a/b"
+	if got := httpapi.Pattern(v1, moved); got != "" {
+		t.Errorf("POST to a model path: %q", got)
+	}
+	moved.Method = "GET"
+	if got := httpapi.Pattern(v1, moved); got != "GET /v1/models/{id...}" {
+		t.Errorf("GET model: %q", got)
+	}
+	// Without a request ID in the context, every lookup asks the mux.
+	plain := httptest.NewRequest("GET", "/admin/tenants/t1", nil)
+	if got := httpapi.Pattern(admin, plain); got != "GET /admin/tenants/{id}" {
+		t.Errorf("no request ID: %q", got)
+	}
+	if got := httpapi.RequestID(plain.Context()); got != "" {
+		t.Errorf("RequestID without one = %q", got)
+	}
+}

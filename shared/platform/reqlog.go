@@ -62,7 +62,7 @@ func requestLog(log *slog.Logger, next http.Handler) http.Handler {
 func logRoute(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if line, ok := r.Context().Value(requestLineKey{}).(*requestLine); ok {
-			if _, pattern := mux.Handler(r); pattern != "" {
+			if pattern := httpapi.Pattern(mux, r); pattern != "" {
 				line.route = pattern
 			}
 			if p, ok := auth.FromContext(r.Context()); ok {

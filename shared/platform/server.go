@@ -63,9 +63,9 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 // net/http's text, and passes the rest to next.
 func notFound(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, pattern := mux.Handler(r)
-		if pattern == "" {
+		if httpapi.Pattern(mux, r) == "" {
 			// Distinguish a wrong method from an unknown path as net/http does.
+			h, _ := mux.Handler(r)
 			rec := &statusProbe{header: http.Header{}}
 			h.ServeHTTP(rec, r)
 			if rec.status == http.StatusMethodNotAllowed {
