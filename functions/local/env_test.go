@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBaseURL(t *testing.T) {
@@ -47,5 +48,18 @@ func TestEnvPrintsExportsForTheDataDirectory(t *testing.T) {
 	out.Reset()
 	if runEnv(&out, &errb); !strings.Contains(out.String(), "ADMIN=adm-from-env ") {
 		t.Fatalf("PLINTH_ADMIN_KEY not used: %q", out.String())
+	}
+}
+
+func TestUsageLinger(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": 0, "0": -1, "0s": -1, "5ms": 5 * time.Millisecond, "1s": time.Second} {
+		if got, err := usageLinger(v); err != nil || got != want {
+			t.Errorf("usageLinger(%q) = %v, %v; want %v", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"5", "-1ms", "soon"} {
+		if _, err := usageLinger(v); err == nil || !strings.Contains(err.Error(), "PLINTH_USAGE_LINGER") {
+			t.Errorf("usageLinger(%q) error %v, want one naming PLINTH_USAGE_LINGER", v, err)
+		}
 	}
 }

@@ -50,6 +50,22 @@ func env(name, def string) string {
 	return def
 }
 
+// usageLinger parses PLINTH_USAGE_LINGER: a duration ("5ms"), "0" for none, unset for
+// the default.
+func usageLinger(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("PLINTH_USAGE_LINGER=%q: want a duration such as 5ms, or 0", v)
+	}
+	if d == 0 {
+		return -1, nil
+	}
+	return d, nil
+}
+
 func serve() error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
 	slog.SetDefault(log)
@@ -65,6 +81,10 @@ func serve() error {
 	if err != nil {
 		return err
 	}
+	linger, err := usageLinger(os.Getenv("PLINTH_USAGE_LINGER"))
+	if err != nil {
+		return err
+	}
 	// Decentralised mode: the central registry and guardrail baseline, pulled on a schedule.
 	central, err := platform.CentralFromEnv(ctx)
 	if err != nil {
@@ -76,10 +96,12 @@ func serve() error {
 		DataDir:  env("PLINTH_DATA", ".plinth"),
 		AdminKey: os.Getenv("PLINTH_ADMIN_KEY"),
 		Fsync:    os.Getenv("PLINTH_FSYNC") == "1",
-		SigV4:    creds,
-		Region:   env("AWS_REGION", "us-east-1"),
-		Logger:   log,
-		MCPOAuth: oauth,
+		// Usage records gathered per ledger write while requests keep coming.
+		UsageLinger: linger,
+		SigV4:       creds,
+		Region:      env("AWS_REGION", "us-east-1"),
+		Logger:      log,
+		MCPOAuth:    oauth,
 		// Denied topics match semantically with this registry embedding model.
 		GuardrailEmbeddingModel: os.Getenv("PLINTH_GUARDRAIL_EMBEDDING_MODEL"),
 	})

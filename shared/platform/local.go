@@ -48,6 +48,10 @@ import (
 // responses. Usage records, the billing ledger, are always committed to the store.
 var hotPartitions = []string{"QUOTA#", "CACHE#"}
 
+// DefaultUsageLinger is how long the usage spool gathers records for one ledger write
+// while requests keep coming (Config.UsageLinger).
+const DefaultUsageLinger = 5 * time.Millisecond
+
 // DemoTenant is the tenant seeded on first start.
 const DemoTenant = "demo"
 
@@ -60,6 +64,11 @@ type Config struct {
 	// Fsync makes every store commit durable against OS crashes (slower); process
 	// crashes lose nothing either way.
 	Fsync bool
+	// UsageLinger is how long the usage spool's drainer gathers records, while they keep
+	// coming, before one ledger write (one store commit) carries them all (default
+	// DefaultUsageLinger; negative: none, a commit per record). Records are on disk
+	// before the request ends either way; usage queries see them up to this much later.
+	UsageLinger time.Duration
 	// SigV4 credentials let clients sign requests with AWS Signature Version 4 instead of
 	// an API key; each credential's principal ARN is mapped to a tenant through the admin
 	// API, as IAM principals are in AWS.
@@ -204,7 +213,12 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 	if cfg.Fsync {
 		spoolOpts = append(spoolOpts, filespool.WithSync())
 	}
-	spool, err := filespool.Open(filepath.Join(cfg.DataDir, "usage-spool"), usage.NewLedger(routed, 0).Write, spoolOpts...)
+	linger := cfg.UsageLinger
+	if linger == 0 {
+		linger = DefaultUsageLinger
+	}
+	spool, err := filespool.Open(filepath.Join(cfg.DataDir, "usage-spool"), usage.NewLedger(routed, 0).Write,
+		append(spoolOpts, filespool.WithLinger(linger))...)
 	if err != nil {
 		return nil, fmt.Errorf("open usage spool: %w", err)
 	}

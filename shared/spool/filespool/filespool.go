@@ -68,6 +68,7 @@ const (
 
 type options struct {
 	sync        bool
+	linger      time.Duration
 	segmentSize int64
 	minBackoff  time.Duration
 	maxBackoff  time.Duration
@@ -87,6 +88,15 @@ func WithSegmentSize(n int64) Option { return func(o *options) { o.segmentSize =
 func WithBackoff(lo, hi time.Duration) Option {
 	return func(o *options) { o.minBackoff, o.maxBackoff = lo, hi }
 }
+
+// WithLinger lets the drainer gather records for up to d before a sink write while
+// records keep coming: a write follows the previous one after at least d, unless a full
+// batch is waiting or Flush or Close asks for everything. Records arriving after a
+// quiet spell are written at once. The records are on disk either way, so lingering
+// loses nothing; it only makes one sink write (one store commit) carry many records
+// instead of one each. Default 0: every record is written as soon as the drainer gets
+// to it.
+func WithLinger(d time.Duration) Option { return func(o *options) { o.linger = max(d, 0) } }
 
 // WithLogger sets the logger for drain failures.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -123,14 +133,18 @@ type Spool[T any] struct {
 	// reading their frames back.
 	tail   []spooled[T]
 	tailOn bool
+	// hurry counts the Flush calls waiting: the drainer does not linger meanwhile.
+	hurry int
 
 	cursor *os.File
 	// saved is the position last persisted in cursor, at savedAt (drainer only).
 	saved   position
 	savedAt time.Time
 	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
+	// kick ends the drainer's linger early: a full batch is waiting or a Flush started.
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
 }
 
 var _ spool.Spool[struct{}] = (*Spool[struct{}])(nil)
@@ -149,7 +163,7 @@ func Open[T any](dir string, sink spool.Sink[T], opts ...Option) (*Spool[T], err
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("filespool: %w", err)
 	}
-	s := &Spool[T]{dir: dir, sink: sink, opt: o, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), tailOn: true}
+	s := &Spool[T]{dir: dir, sink: sink, opt: o, wake: make(chan struct{}, 1), kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), tailOn: true}
 	s.idle = sync.NewCond(&s.mu)
 	if err := s.recover(); err != nil {
 		return nil, err
@@ -316,6 +330,9 @@ func (s *Spool[T]) Append(_ context.Context, recs []T) error {
 	case s.wake <- struct{}{}:
 	default:
 	}
+	if s.opt.linger > 0 && (len(s.tail) >= batchSize || !s.tailOn) {
+		s.poke()
+	}
 	return nil
 }
 
@@ -368,6 +385,14 @@ func (s *Spool[T]) fromTail(from position) ([]T, position) {
 	return recs, next
 }
 
+// poke ends the drainer's linger.
+func (s *Spool[T]) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
 // rotate starts the next segment. Called with s.mu held.
 func (s *Spool[T]) rotate() error {
 	next := s.write.seg + 1
@@ -400,7 +425,14 @@ func (s *Spool[T]) Backlog() int64 {
 func (s *Spool[T]) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	target := s.write
+	s.hurry++
 	s.mu.Unlock()
+	s.poke()
+	defer func() {
+		s.mu.Lock()
+		s.hurry--
+		s.mu.Unlock()
+	}()
 	stop := context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		s.idle.Broadcast()
@@ -468,11 +500,16 @@ func (s *Spool[T]) drain() {
 	save := time.NewTimer(time.Hour)
 	save.Stop()
 	defer save.Stop()
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	defer linger.Stop()
+	var delivered time.Time // when the last sink write started
 	backoff := s.opt.minBackoff
 	for {
 		s.mu.Lock()
 		acked, write := s.acked, s.write
 		kept, after := s.fromTail(acked)
+		hurry := s.hurry > 0
 		s.mu.Unlock()
 		if !acked.before(write) {
 			// Idle: persist the position soon, unless more records come first.
@@ -491,6 +528,21 @@ func (s *Spool[T]) drain() {
 				return
 			}
 		}
+		if len(kept) > 0 && len(kept) < batchSize && !hurry && s.opt.linger > 0 {
+			// Records keep coming: gather more for one sink write (see WithLinger).
+			if wait := s.opt.linger - time.Since(delivered); wait > 0 {
+				linger.Reset(wait)
+				select {
+				case <-linger.C:
+				case <-s.kick:
+					linger.Stop()
+				case <-s.stop:
+					return
+				}
+				continue
+			}
+		}
+		delivered = time.Now()
 		if len(kept) > 0 {
 			// Appended by this process and still in memory: no need to read it back.
 			if rf != nil {

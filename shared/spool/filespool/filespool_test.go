@@ -385,3 +385,80 @@ func TestIdleSpoolPersistsItsPosition(t *testing.T) {
 		t.Fatalf("a restart after the spool went idle replays %d records, want 0", replayed)
 	}
 }
+
+// TestLingerGathersRecordsIntoOneSinkWrite: while records keep coming, a lingering
+// drainer writes them in one sink call instead of one each; a full batch goes at once,
+// and Flush and Close never wait for the linger (here an hour: a test that waited for it
+// would time out).
+func TestLingerGathersRecordsIntoOneSinkWrite(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		calls [][]string
+	)
+	sink := func(_ context.Context, recs []usage.Record) error {
+		ids := make([]string, len(recs))
+		for i, r := range recs {
+			ids[i] = r.RequestID
+		}
+		mu.Lock()
+		calls = append(calls, ids)
+		mu.Unlock()
+		return nil
+	}
+	sinkCalls := func() [][]string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([][]string(nil), calls...)
+	}
+	sp, err := filespool.Open(t.TempDir(), sink, filespool.WithLinger(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	add := func(from, to int) {
+		for i := from; i < to; i++ {
+			if err := sp.Append(ctx, []usage.Record{record(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The first record after a quiet spell is written at once.
+	add(0, 1)
+	for deadline := time.Now().Add(10 * time.Second); len(sinkCalls()) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first record was not written without a Flush")
+		}
+	}
+	// The next ones wait for the linger, or a Flush.
+	add(1, 11)
+	if got := sinkCalls(); len(got) != 1 {
+		t.Fatalf("sink calls before the linger ended: %v, want only the first record's", got)
+	}
+	if err := sp.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := sinkCalls()
+	if len(got) != 2 || len(got[1]) != 10 || got[1][0] != record(1).RequestID || got[1][9] != record(10).RequestID {
+		t.Fatalf("sink calls %v, want [req_000000] then records 1 to 10 in one call", got)
+	}
+	// A full batch (40 records) does not wait.
+	add(11, 51)
+	for deadline := time.Now().Add(10 * time.Second); len(sinkCalls()) < 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a full batch waited for the linger: sink calls %v", sinkCalls())
+		}
+	}
+	if got := sinkCalls(); len(got[2]) != 40 || got[2][0] != record(11).RequestID {
+		t.Fatalf("third sink call %v, want records 11 to 50", got[2])
+	}
+	// Close delivers what is lingering.
+	add(51, 54)
+	if err := sp.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got = sinkCalls()
+	if n := len(got); n != 4 || len(got[3]) != 3 || got[3][2] != record(53).RequestID {
+		t.Fatalf("sink calls after Close %v, want a fourth with records 51 to 53", got)
+	}
+}
