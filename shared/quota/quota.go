@@ -159,9 +159,10 @@ func (q *Quotas) plan(r ReserveRequest) plan {
 		now = q.opt.now()
 	}
 	now = now.UTC()
-	day := now.Format("20060102")
-	month := now.Format("200601")
-	minute := now.Format("1504")
+	// The period names share one formatting: yyyymmdd, its yyyymm prefix, and hhmm.
+	var stamp [12]byte
+	periods := string(now.AppendFormat(stamp[:0], "200601021504"))
+	day, month, minute := periods[:8], periods[:6], periods[8:]
 	dayStart := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	nextDay := dayStart.AddDate(0, 0, 1)
 	nextMonth := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC)
@@ -172,23 +173,36 @@ func (q *Quotas) plan(r ReserveRequest) plan {
 		micro = 0
 	}
 	res := &Reservation{Tenant: r.Tenant, KeyID: r.KeyID, Tokens: r.EstTokens, USD: float64(micro) / microUSD, At: now, micro: micro}
-	p := plan{res: res}
 
-	subjects := []subject{{scope: "tenant", lim: r.Limits}}
+	subjects := [2]subject{{scope: "tenant", lim: r.Limits}}
+	n := 1
 	if r.KeyLimits != nil && !r.KeyLimits.IsZero() {
-		subjects = append(subjects, subject{scope: "key", prefix: "K#" + r.KeyID + "#", lim: *r.KeyLimits})
+		subjects[1] = subject{scope: "key", prefix: "K#" + r.KeyID + "#", lim: *r.KeyLimits}
+		n = 2
 	}
+	// A request's operations, deltas and held items are sized for both subjects' day
+	// and month items up front: a reservation runs on every gateway request.
+	p := plan{res: res, ops: make([]store.Op, 0, 2*n)}
+	res.items = make([]held, 0, 2*n)
+	partition := pk(r.Tenant)
+	minuteReqs, minuteToks := "r:"+minute, "t:"+minute
 	tok, usd := float64(r.EstTokens), float64(micro)
-	for _, s := range subjects {
+	for _, s := range subjects[:n] {
 		l := s.lim
-		if l.RequestsPerMinute > 0 || l.TokensPerMinute > 0 || l.DailyTokens > 0 || l.DailyUSD > 0 {
+		dayItem := l.RequestsPerMinute > 0 || l.TokensPerMinute > 0 || l.DailyTokens > 0 || l.DailyUSD > 0
+		monthItem := l.MonthlyTokens > 0 || l.MonthlyUSD > 0
+		if !dayItem && !monthItem {
+			continue
+		}
+		all := make([]store.Delta, 0, 6)
+		if dayItem {
 			idx := len(p.ops)
-			deltas := []store.Delta{
-				{Name: "r:" + minute, By: 1},
-				{Name: "t:" + minute, By: tok},
-				{Name: cTokens, By: tok},
-				{Name: cUSD, By: usd},
-			}
+			deltas := append(all[:0:4],
+				store.Delta{Name: minuteReqs, By: 1},
+				store.Delta{Name: minuteToks, By: tok},
+				store.Delta{Name: cTokens, By: tok},
+				store.Delta{Name: cUSD, By: usd},
+			)
 			add := func(i int, max float64, limit string, err error, retry time.Duration) {
 				if max <= 0 {
 					return
@@ -200,14 +214,14 @@ func (q *Quotas) plan(r ReserveRequest) plan {
 			add(1, float64(l.TokensPerMinute), "tokens_per_minute", ErrRateLimited, toMinute)
 			add(2, float64(l.DailyTokens), "daily_tokens", ErrBudgetExceeded, nextDay.Sub(now))
 			add(3, math.Round(l.DailyUSD*microUSD), "daily_usd", ErrBudgetExceeded, nextDay.Sub(now))
-			k := store.Key{PK: pk(r.Tenant), SK: s.prefix + "D#" + day}
+			k := store.Key{PK: partition, SK: s.prefix + "D#" + day}
 			ttl := nextDay.Add(48 * time.Hour)
 			p.ops = append(p.ops, store.Op{Kind: store.OpAdd, Key: k, Deltas: deltas, Add: store.AddOptions{ExpiresAt: ttl}})
-			res.items = append(res.items, held{key: k, minute: "t:" + minute, ttl: ttl})
+			res.items = append(res.items, held{key: k, minute: minuteToks, ttl: ttl})
 		}
-		if l.MonthlyTokens > 0 || l.MonthlyUSD > 0 {
+		if monthItem {
 			idx := len(p.ops)
-			deltas := []store.Delta{{Name: cTokens, By: tok}, {Name: cUSD, By: usd}}
+			deltas := append(all[4:4:6], store.Delta{Name: cTokens, By: tok}, store.Delta{Name: cUSD, By: usd})
 			if l.MonthlyTokens > 0 {
 				deltas[0].Max, deltas[0].HasMax = float64(l.MonthlyTokens), true
 				p.bounds = append(p.bounds, bound{item: idx, name: cTokens, by: tok, max: deltas[0].Max, limit: "monthly_tokens", scope: s.scope, err: ErrBudgetExceeded, retry: nextMonth.Sub(now)})
@@ -216,7 +230,7 @@ func (q *Quotas) plan(r ReserveRequest) plan {
 				deltas[1].Max, deltas[1].HasMax = math.Round(l.MonthlyUSD*microUSD), true
 				p.bounds = append(p.bounds, bound{item: idx, name: cUSD, by: usd, max: deltas[1].Max, limit: "monthly_usd", scope: s.scope, err: ErrBudgetExceeded, retry: nextMonth.Sub(now)})
 			}
-			k := store.Key{PK: pk(r.Tenant), SK: s.prefix + "M#" + month}
+			k := store.Key{PK: partition, SK: s.prefix + "M#" + month}
 			ttl := nextMonth.Add(7 * 24 * time.Hour)
 			p.ops = append(p.ops, store.Op{Kind: store.OpAdd, Key: k, Deltas: deltas, Add: store.AddOptions{ExpiresAt: ttl}})
 			res.items = append(res.items, held{key: k, ttl: ttl})
@@ -335,12 +349,14 @@ func (q *Quotas) Reconcile(ctx context.Context, r *Reservation, actualTokens int
 		return nil
 	}
 	ops := make([]store.Op, 0, len(items))
+	all := make([]store.Delta, 0, 3*len(items)) // every item's deltas, in one allocation
 	for _, h := range items {
-		deltas := []store.Delta{{Name: cTokens, By: dTok}, {Name: cUSD, By: dUSD}}
+		start := len(all)
+		all = append(all, store.Delta{Name: cTokens, By: dTok}, store.Delta{Name: cUSD, By: dUSD})
 		if h.minute != "" {
-			deltas = append(deltas, store.Delta{Name: h.minute, By: dTok})
+			all = append(all, store.Delta{Name: h.minute, By: dTok})
 		}
-		ops = append(ops, store.Op{Kind: store.OpAdd, Key: h.key, Deltas: deltas, Add: store.AddOptions{ExpiresAt: h.ttl}})
+		ops = append(ops, store.Op{Kind: store.OpAdd, Key: h.key, Deltas: all[start:len(all):len(all)], Add: store.AddOptions{ExpiresAt: h.ttl}})
 	}
 	var err error
 	for attempt := 0; ; attempt++ {

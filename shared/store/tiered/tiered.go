@@ -286,11 +286,10 @@ func (s *Store) Put(ctx context.Context, item store.Item, opts store.WriteOption
 	if !s.tiered(item.PK) {
 		return s.back.Put(ctx, item, opts)
 	}
-	done, err := s.begin(ctx)
-	if err != nil {
+	if err := s.begin(ctx); err != nil {
 		return 0, err
 	}
-	defer done()
+	defer s.closeMu.RUnlock()
 	sh := s.shardOf(item.Key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -311,11 +310,10 @@ func (s *Store) Delete(ctx context.Context, key store.Key, opts store.WriteOptio
 	if !s.tiered(key.PK) {
 		return s.back.Delete(ctx, key, opts)
 	}
-	done, err := s.begin(ctx)
-	if err != nil {
+	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	defer done()
+	defer s.closeMu.RUnlock()
 	sh := s.shardOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -337,11 +335,10 @@ func (s *Store) Add(ctx context.Context, key store.Key, deltas []store.Delta, op
 	if !s.tiered(key.PK) {
 		return s.back.Add(ctx, key, deltas, opts)
 	}
-	done, err := s.begin(ctx)
-	if err != nil {
+	if err := s.begin(ctx); err != nil {
 		return store.Item{}, err
 	}
-	defer done()
+	defer s.closeMu.RUnlock()
 	sh := s.shardOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -359,18 +356,19 @@ func (s *Store) Add(ctx context.Context, key store.Key, deltas []store.Delta, op
 	return itemrules.Clone(next), nil
 }
 
-// begin admits a write to tiered keys: it holds closeMu for reading until the returned
-// function runs, so Close cannot flush while a write is half applied.
-func (s *Store) begin(ctx context.Context) (func(), error) {
+// begin admits a write to tiered keys: on success it holds closeMu for reading, which
+// the caller releases once the write is applied, so Close cannot flush while a write is
+// half applied.
+func (s *Store) begin(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
-		return nil, ErrClosed
+		return ErrClosed
 	}
-	return s.closeMu.RUnlock, nil
+	return nil
 }
 
 // Query returns live items of partition pk selected by opts, in SK order. On a tiered
@@ -410,11 +408,10 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 	if nTiered == 0 {
 		return s.back.Transact(ctx, ops)
 	}
-	done, err := s.begin(ctx)
-	if err != nil {
+	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	defer done()
+	defer s.closeMu.RUnlock()
 	if len(ops) > itemrules.MaxTransactOps {
 		return fmt.Errorf("tiered: transaction of %d ops exceeds %d", len(ops), itemrules.MaxTransactOps)
 	}
@@ -447,14 +444,16 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 		idx = append(idx, shardIndex(itemrules.OpKey(op)))
 	}
 	slices.Sort(idx)
-	last := -1
+	idx = slices.Compact(idx)
 	for _, i := range idx {
-		if i != last {
-			s.shards[i].mu.Lock()
-			defer s.shards[i].mu.Unlock()
-			last = i
-		}
+		s.shards[i].mu.Lock()
 	}
+	// One deferred call rather than one per shard (each a heap allocation in a loop).
+	defer func() {
+		for _, i := range idx {
+			s.shards[i].mu.Unlock()
+		}
+	}()
 
 	var entBuf [8]*entry
 	ents := entBuf[:0]
@@ -487,6 +486,7 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 	now := s.now()
 	live := func(k store.Key) *store.Item { return liveItem(entryOf(k), now) }
 	var writes []itemrules.Write
+	var err error
 	if mixed {
 		// The back store may still refuse: plan on copies, so memory changes only after.
 		writes, err = itemrules.PlanTransact(tieredOps, live)
