@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"html/template"
 	"io"
 	"math"
 	"slices"
@@ -56,12 +55,12 @@ type bar struct {
 }
 
 // barChart renders horizontal bars as inline SVG.
-func barChart(title string, bars []bar) template.HTML {
+func barChart(title string, bars []bar) string {
 	const w, rowH, labelW = 640, 26, 170
 	h := 30 + rowH*len(bars)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">`, w, h, template.HTMLEscapeString(title))
-	fmt.Fprintf(&b, `<text x="0" y="16" font-size="14" font-weight="bold">%s</text>`, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">`, w, h, escapeChart(title))
+	fmt.Fprintf(&b, `<text x="0" y="16" font-size="14" font-weight="bold">%s</text>`, escapeChart(title))
 	for i, br := range bars {
 		y := 26 + i*rowH
 		bw := int(math.Round(max(0, min(1, br.Value)) * float64(w-labelW-80)))
@@ -69,16 +68,16 @@ func barChart(title string, bars []bar) template.HTML {
 		if fill == "" {
 			fill = "#4472c4"
 		}
-		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="12">%s</text>`, y+15, template.HTMLEscapeString(br.Label))
+		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="12">%s</text>`, y+15, escapeChart(br.Label))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="18" fill="%s"/>`, labelW, y+2, bw, fill)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12">%s</text>`, labelW+bw+6, y+15, template.HTMLEscapeString(br.Text))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12">%s</text>`, labelW+bw+6, y+15, escapeChart(br.Text))
 	}
 	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
+	return b.String()
 }
 
 // lineChart renders one polyline per metric (values scaled to 0–1) across runs.
-func lineChart(title string, runs []string, series map[string][]float64) template.HTML {
+func lineChart(title string, runs []string, series map[string][]float64) string {
 	const w, h, padL, padB, padT = 720, 300, 40, 30, 30
 	keys := make([]string, 0, len(series))
 	for k := range series {
@@ -87,8 +86,8 @@ func lineChart(title string, runs []string, series map[string][]float64) templat
 	slices.Sort(keys)
 	colors := []string{"#4472c4", "#ed7d31", "#a5a5a5", "#ffc000", "#5b9bd5", "#70ad47", "#264478", "#9e480e", "#636363", "#997300"}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">`, w+160, h, template.HTMLEscapeString(title))
-	fmt.Fprintf(&b, `<text x="0" y="16" font-size="14" font-weight="bold">%s</text>`, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">`, w+160, h, escapeChart(title))
+	fmt.Fprintf(&b, `<text x="0" y="16" font-size="14" font-weight="bold">%s</text>`, escapeChart(title))
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`, padL, h-padB, w, h-padB)
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`, padL, padT, padL, h-padB)
 	fmt.Fprintf(&b, `<text x="0" y="%d" font-size="11">100%%</text><text x="0" y="%d" font-size="11">0</text>`, padT+4, h-padB)
@@ -112,10 +111,10 @@ func lineChart(title string, runs []string, series map[string][]float64) templat
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, c, strings.Join(pts, " "))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d" font-size="12">%s</text>`,
-			w+10, padT+i*18, c, w+26, padT+i*18+10, template.HTMLEscapeString(k))
+			w+10, padT+i*18, c, w+26, padT+i*18+10, escapeChart(k))
 	}
 	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
+	return b.String()
 }
 
 func fmtMetric(m string, v float64) string {
@@ -129,29 +128,6 @@ type reportItem struct {
 	ItemResult
 	Cells []string
 }
-
-var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"deref": func(b *bool) bool { return b != nil && *b }}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Evaluation {{.Run.ID}}</title>
-<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:13px}
-td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}th{background:#f3f3f3}
-.bad{color:#b00020;font-weight:bold}.ok{color:#1b7f3b;font-weight:bold}td.t{max-width:360px;overflow-wrap:anywhere}</style></head>
-<body><h1>Evaluation run {{.Run.ID}}</h1>
-<p>Suite <b>{{.Run.SuiteID}}</b> · tenant <b>{{.Run.Tenant}}</b> · target <b>{{.Run.Suite.Target.Model}}</b>{{if .Run.Suite.Target.KnowledgeBase}} · knowledge base <b>{{.Run.Suite.Target.KnowledgeBase}}</b>{{end}}{{if .Run.Suite.Target.PromptVersion}} · prompt version <b>{{.Run.Suite.Target.PromptVersion}}</b>{{end}}
-· status <b>{{.Run.Status}}</b> · {{.Run.ItemCount}} items ({{.Run.FailedItems}} failed) · started {{.Run.StartedAt.Format "2006-01-02 15:04:05Z07:00"}}
-{{if .Run.Passed}} · thresholds {{if deref .Run.Passed}}<span class="ok">passed</span>{{else}}<span class="bad">failed</span>{{end}}{{end}}</p>
-{{if .Run.Error}}<p class="bad">Error: {{.Run.Error}}</p>{{end}}
-<h2>Metrics</h2>{{.MetricsChart}}
-<table><tr><th>metric</th><th>value</th><th>scale</th><th>threshold</th>{{if .Run.BaselineRunID}}<th>baseline {{.Run.BaselineRunID}}</th><th>delta</th>{{end}}</tr>
-{{range .Rows}}<tr><td>{{.Metric}}</td><td>{{.Value}}</td><td>{{.Scale}}</td><td>{{.Threshold}}</td>{{if $.Run.BaselineRunID}}<td>{{.Baseline}}</td><td{{if .Regressed}} class="bad"{{end}}>{{.Delta}}</td>{{end}}</tr>
-{{end}}</table>
-{{if .Run.Regressions}}<h2 class="bad">Regressions</h2><ul>{{range .Run.Regressions}}<li>{{.Metric}}: {{printf "%.4g" .Baseline}} → {{printf "%.4g" .Current}} (Δ {{printf "%.4g" .Delta}}, tolerance {{printf "%.4g" .Tolerance}})</li>{{end}}</ul>{{end}}
-{{if .JudgeChart}}<h2>Judge ({{.Run.Suite.Judge.Model}}, cost ${{printf "%.6f" .Run.JudgeCostUSD}})</h2>{{.JudgeChart}}{{end}}
-{{if .HistChart}}<h2>Distribution</h2>{{.HistChart}}{{end}}
-<h2>Items{{if .Truncated}} (first {{len .Items}} of {{.Run.ItemCount}}; the CSV has all){{end}}</h2>
-<table><tr><th>#</th><th>id</th><th>input</th><th>references</th><th>output</th>{{range .Metrics}}<th>{{.}}</th>{{end}}</tr>
-{{range .Items}}<tr><td>{{.Index}}</td><td>{{.ID}}</td><td class="t">{{.Item.Input}}</td><td class="t">{{range .Item.References}}{{.}}<br>{{end}}</td><td class="t">{{if .Error}}<span class="bad">{{.Error}}</span>{{else}}{{.Output}}{{end}}</td>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>
-{{end}}</table></body></html>
-`))
 
 type metricRow struct {
 	Metric, Value, Scale, Threshold, Baseline, Delta string
@@ -199,14 +175,7 @@ func (s *Service) WriteReport(ctx context.Context, w io.Writer, r *Run) error {
 		bars = append(bars, bar{Label: m, Value: (v - lo) / (scale - lo), Text: row.Value, Fill: fill})
 		rows = append(rows, row)
 	}
-	data := struct {
-		Run                                 *Run
-		Rows                                []metricRow
-		Metrics                             []string
-		Items                               []reportItem
-		Truncated                           bool
-		MetricsChart, JudgeChart, HistChart template.HTML
-	}{Run: r, Rows: rows, Metrics: ms, MetricsChart: barChart("Aggregate metrics (bar length relative to each metric's scale)", bars)}
+	data := reportData{Run: r, Rows: rows, Metrics: ms, MetricsChart: barChart("Aggregate metrics (bar length relative to each metric's scale)", bars)}
 	if len(r.Judge) > 0 {
 		var jb []bar
 		for _, rub := range r.Suite.Judge.Rubrics {
@@ -258,7 +227,7 @@ func (s *Service) WriteReport(ctx context.Context, w io.Writer, r *Run) error {
 		}
 		data.Items = append(data.Items, ri)
 	}
-	return reportTmpl.Execute(w, data)
+	return writeReportHTML(w, &data)
 }
 
 func histogramMetric(ms []string) string {
@@ -270,18 +239,6 @@ func histogramMetric(ms []string) string {
 	return ""
 }
 
-var trendTmpl = template.Must(template.New("trend").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Evaluation trend {{.Suite.ID}}</title>
-<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:13px}
-td,th{border:1px solid #ccc;padding:4px 6px;text-align:left}th{background:#f3f3f3}.bad{color:#b00020;font-weight:bold}</style></head>
-<body><h1>Suite {{.Suite.ID}}: trend across runs</h1>
-<p>Tenant <b>{{.Suite.Tenant}}</b> · target <b>{{.Suite.Target.Model}}</b> · {{len .Runs}} runs{{if .Suite.Schedule}} · schedule <code>{{.Suite.Schedule}}</code>{{end}}</p>
-{{.Chart}}
-<table><tr><th>run</th><th>started</th><th>status</th>{{range .Metrics}}<th>{{.}}</th>{{end}}<th>regressions</th></tr>
-{{range .Rows}}<tr><td>{{.ID}}</td><td>{{.Started}}</td><td>{{.Status}}</td>{{range .Cells}}<td>{{.}}</td>{{end}}<td{{if .Regressions}} class="bad"{{end}}>{{.Regressions}}</td></tr>
-{{end}}</table></body></html>
-`))
-
 // WriteTrend renders the suite's runs, oldest first, as an HTML page with an inline SVG
 // line chart of every metric (scaled to its range).
 func (s *Service) WriteTrend(ctx context.Context, w io.Writer, su *Suite) error {
@@ -292,14 +249,10 @@ func (s *Service) WriteTrend(ctx context.Context, w io.Writer, su *Suite) error 
 	slices.Reverse(runs)
 	ms := su.EffectiveMetrics()
 	series := map[string][]float64{}
-	type row struct {
-		ID, Started, Status, Regressions string
-		Cells                            []string
-	}
-	var rows []row
+	var rows []trendRow
 	var labels []string
 	for _, r := range runs {
-		rw := row{ID: r.ID, Started: r.StartedAt.Format("2006-01-02 15:04:05Z07:00"), Status: r.Status}
+		rw := trendRow{ID: r.ID, Started: r.StartedAt.Format("2006-01-02 15:04:05Z07:00"), Status: r.Status}
 		var regs []string
 		for _, g := range r.Regressions {
 			regs = append(regs, g.Metric)
@@ -330,11 +283,5 @@ func (s *Service) WriteTrend(ctx context.Context, w io.Writer, su *Suite) error 
 		}
 		rows = append(rows, rw)
 	}
-	return trendTmpl.Execute(w, struct {
-		Suite   *Suite
-		Runs    []Run
-		Metrics []string
-		Rows    []row
-		Chart   template.HTML
-	}{Suite: su, Runs: runs, Metrics: ms, Rows: rows, Chart: lineChart("Metrics across succeeded runs (each scaled to its range)", labels, series)})
+	return writeTrendHTML(w, &trendData{Suite: su, Runs: runs, Metrics: ms, Rows: rows, Chart: lineChart("Metrics across succeeded runs (each scaled to its range)", labels, series)})
 }
