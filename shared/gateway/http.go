@@ -95,7 +95,7 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	_, err := g.chat(r.Context(), c, &req, func(res *ChatResult) {
 		sent = true
 		g.resultHeaders(w.Header(), c, &req, res.Served, res.CacheHit, res.Deprecated, res.Guardrail)
-		httpapi.WriteJSON(w, http.StatusOK, Completion{ChatResponse: res.Response, Guardrail: res.Guardrail})
+		writeCompletion(w, Completion{ChatResponse: res.Response, Guardrail: res.Guardrail})
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
 		}

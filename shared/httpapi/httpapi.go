@@ -124,11 +124,17 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		WriteError(w, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "the response could not be encoded"})
 		return
 	}
+	WriteEncodedJSON(w, status, buf.Bytes())
+}
+
+// WriteEncodedJSON writes b, a JSON value encoded as WriteJSON encodes it (with its
+// newline), as a response with status: for handlers with their own encoder.
+func WriteEncodedJSON(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(b)
 }
 
 // jsonBuffers holds encoding buffers between responses: the encoder marshals a whole

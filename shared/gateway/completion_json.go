@@ -1,0 +1,222 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/provider"
+)
+
+// writeCompletion answers a chat completion with status 200: the response httpapi.WriteJSON
+// writes for it, without reflection for the common shapes (text or tool-call answers,
+// no citations, no guardrail intervention); the rest goes through httpapi.WriteJSON.
+func writeCompletion(w http.ResponseWriter, c Completion) {
+	bp := completionBufs.Get().(*[]byte)
+	b, ok := appendCompletion((*bp)[:0], &c)
+	if !ok {
+		completionBufs.Put(bp)
+		httpapi.WriteJSON(w, http.StatusOK, c)
+		return
+	}
+	httpapi.WriteEncodedJSON(w, http.StatusOK, b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		completionBufs.Put(bp)
+	}
+}
+
+var completionBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// appendCompletion appends c as encoding/json's Encoder (HTML characters not escaped)
+// writes it, newline included, reporting false for what it leaves to encoding/json.
+// Choices are written as provider.Choice's MarshalJSON writes them: through json.Marshal,
+// so with HTML characters escaped, and with the message's fields ahead of "refusal"
+// after the choice's own.
+func appendCompletion(b []byte, c *Completion) ([]byte, bool) {
+	r := c.ChatResponse
+	if r == nil || c.Guardrail != nil || len(r.Citations) > 0 {
+		return b, false
+	}
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, r.ID, false)
+	b = append(b, `,"object":`...)
+	b = appendJSONString(b, r.Object, false)
+	b = append(b, `,"created":`...)
+	b = strconv.AppendInt(b, r.Created, 10)
+	b = append(b, `,"model":`...)
+	b = appendJSONString(b, r.Model, false)
+	b = append(b, `,"choices":`...)
+	if r.Choices == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Choices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var ok bool
+			if b, ok = appendChoice(b, &r.Choices[i]); !ok {
+				return b, false
+			}
+		}
+		b = append(b, ']')
+	}
+	if u := r.Usage; u != nil {
+		b = append(b, `,"usage":{"prompt_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
+		b = append(b, `,"completion_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+		b = append(b, `,"total_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
+		b = append(b, '}')
+	}
+	if r.SystemFingerprint != "" {
+		b = append(b, `,"system_fingerprint":`...)
+		b = appendJSONString(b, r.SystemFingerprint, false)
+	}
+	return append(b, '}', '\n'), true
+}
+
+func appendChoice(b []byte, ch *provider.Choice) ([]byte, bool) {
+	m := &ch.Message
+	if m.Content.Parts != nil || (ch.Logprobs != nil && string(ch.Logprobs) != "null") {
+		return b, false
+	}
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(ch.Index), 10)
+	b = append(b, `,"finish_reason":`...)
+	b = appendJSONString(b, ch.FinishReason, true)
+	b = append(b, `,"logprobs":null,"message":{"role":`...)
+	b = appendJSONString(b, m.Role, true)
+	b = append(b, `,"content":`...)
+	if m.Content.Null && m.Content.Text == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, m.Content.Text, true)
+	}
+	if m.Name != "" {
+		b = append(b, `,"name":`...)
+		b = appendJSONString(b, m.Name, true)
+	}
+	if len(m.ToolCalls) > 0 {
+		b = append(b, `,"tool_calls":[`...)
+		for i := range m.ToolCalls {
+			tc := &m.ToolCalls[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			first := true
+			if tc.Index != nil {
+				b = append(b, `"index":`...)
+				b = strconv.AppendInt(b, int64(*tc.Index), 10)
+				first = false
+			}
+			if tc.ID != "" {
+				if !first {
+					b = append(b, ',')
+				}
+				b = append(b, `"id":`...)
+				b = appendJSONString(b, tc.ID, true)
+				first = false
+			}
+			if tc.Type != "" {
+				if !first {
+					b = append(b, ',')
+				}
+				b = append(b, `"type":`...)
+				b = appendJSONString(b, tc.Type, true)
+				first = false
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			b = append(b, `"function":{`...)
+			if tc.Function.Name != "" {
+				b = append(b, `"name":`...)
+				b = appendJSONString(b, tc.Function.Name, true)
+				b = append(b, ',')
+			}
+			b = append(b, `"arguments":`...)
+			b = appendJSONString(b, tc.Function.Arguments, true)
+			b = append(b, '}', '}')
+		}
+		b = append(b, ']')
+	}
+	if m.ToolCallID != "" {
+		b = append(b, `,"tool_call_id":`...)
+		b = appendJSONString(b, m.ToolCallID, true)
+	}
+	if m.ToolError {
+		b = append(b, `,"tool_error":true`...)
+	}
+	b = append(b, `,"refusal":`...)
+	if m.Refusal == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, *m.Refusal, true)
+	}
+	return append(b, '}', '}'), true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as encoding/json writes a string: quotes, backslashes and
+// control characters escaped (\b \f \n \r \t by name), with html also <, > and &,
+// U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(b []byte, s string, html bool) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && (!html || (c != '<' && c != '>' && c != '&')) {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+var _ json.Marshaler = provider.Choice{} // the encoding appendChoice reproduces
