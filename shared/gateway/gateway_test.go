@@ -132,7 +132,14 @@ type fixture struct {
 	quota  *ledger
 	usage  *usageLog
 	tenant *tenant.Tenant
+
+	// handled closes the channel of a request post made once its handler returned: the
+	// gateway answers before settling the quota and recording usage.
+	mu      sync.Mutex
+	handled map[string]chan struct{}
 }
+
+const headerTestRequest = "X-Test-Request"
 
 type staticAuth struct{ c *gateway.Caller }
 
@@ -168,7 +175,16 @@ func newFixture(t *testing.T, opts ...gateway.Option) *fixture {
 	gw := gateway.New(ms, f.inv, append([]gateway.Option{gateway.WithQuota(f.quota), gateway.WithUsage(f.usage), gateway.WithMaxBodyBytes(1 << 10)}, opts...)...)
 	mux := http.NewServeMux()
 	gw.Routes(mux)
-	f.srv = httptest.NewServer(gateway.Authenticate(staticAuth{caller}, mux))
+	h := gateway.Authenticate(staticAuth{caller}, mux)
+	f.handled = map[string]chan struct{}{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if done := f.handled[r.Header.Get(headerTestRequest)]; done != nil {
+			close(done)
+		}
+	}))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -177,12 +193,29 @@ func (f *fixture) post(t *testing.T, path, body string) (*http.Response, []byte)
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer good")
+	var done chan struct{}
+	if f.handled != nil { // a server newFixture made
+		done = make(chan struct{})
+		f.mu.Lock()
+		id := fmt.Sprint(len(f.handled))
+		f.handled[id] = done
+		f.mu.Unlock()
+		req.Header.Set(headerTestRequest, id)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	// The answer may arrive before the request's bookkeeping is done; wait for it.
+	if done != nil {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("POST %s: the handler did not return", path)
+		}
+	}
 	return resp, b
 }
 
