@@ -334,46 +334,9 @@ func (s *Store) add(ctx context.Context, key store.Key, deltas []store.Delta, op
 // condition that the item is live or absent and every bound holds.
 func (s *Store) addOnce(ctx context.Context, key store.Key, deltas []store.Delta, opts store.AddOptions) (store.Item, error) {
 	e := newExpr()
-	v := e.name(AttrVersion)
-	set := fmt.Sprintf("%s = if_not_exists(%s, %s) + %s", v, v, e.value(nInt(0)), e.value(nInt(1)))
-	if opts.Set != nil {
-		if len(opts.Set) > 0 {
-			set += fmt.Sprintf(", %s = %s", e.name(AttrData), e.value(&types.AttributeValueMemberB{Value: opts.Set}))
-		}
-	}
-	if !opts.ExpiresAt.IsZero() {
-		set += fmt.Sprintf(", %s = %s, %s = %s",
-			e.name(AttrExpires), e.value(nInt(opts.ExpiresAt.UnixNano())),
-			e.name(AttrTTL), e.value(nInt(ttlSeconds(opts.ExpiresAt))))
-	}
-	update := "SET " + set
-	if opts.Set != nil && len(opts.Set) == 0 {
-		update += " REMOVE " + e.name(AttrData)
-	}
-	exp := e.name(AttrExpires)
-	cond := fmt.Sprintf("(attribute_not_exists(%s) OR attribute_not_exists(%s) OR %s > %s)",
-		e.name(AttrPK), exp, exp, e.value(nInt(s.now().UnixNano())))
-	var adds string
-	for _, d := range deltas {
-		name := e.name(CounterPrefix + d.Name)
-		if adds != "" {
-			adds += ", "
-		}
-		adds += fmt.Sprintf("%s %s", name, e.value(nFloat(d.By)))
-		if d.HasMax {
-			room := d.Max - d.By
-			if err := checkNum(d.Name, room); err != nil {
-				return store.Item{}, err
-			}
-			if room >= 0 {
-				cond += fmt.Sprintf(" AND (attribute_not_exists(%s) OR %s <= %s)", name, name, e.value(nFloat(room)))
-			} else {
-				cond += fmt.Sprintf(" AND %s <= %s", name, e.value(nFloat(room)))
-			}
-		}
-	}
-	if adds != "" {
-		update += " ADD " + adds
+	update, cond, err := addExpr(e, deltas, opts, s.now())
+	if err != nil {
+		return store.Item{}, err
 	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
@@ -391,6 +354,103 @@ func (s *Store) addOnce(ctx context.Context, key store.Key, deltas []store.Delta
 		return store.Item{}, err
 	}
 	return decodeItem(out.Attributes)
+}
+
+// addExpr is an Add as an update and its condition: ADD every delta, bump the version,
+// set data and expiry, on condition that the item is live at now or absent and every
+// bound holds.
+func addExpr(e *expr, deltas []store.Delta, opts store.AddOptions, now time.Time) (update, cond string, err error) {
+	v := e.name(AttrVersion)
+	set := fmt.Sprintf("%s = if_not_exists(%s, %s) + %s", v, v, e.value(nInt(0)), e.value(nInt(1)))
+	if opts.Set != nil {
+		if len(opts.Set) > 0 {
+			set += fmt.Sprintf(", %s = %s", e.name(AttrData), e.value(&types.AttributeValueMemberB{Value: opts.Set}))
+		}
+	}
+	if !opts.ExpiresAt.IsZero() {
+		set += fmt.Sprintf(", %s = %s, %s = %s",
+			e.name(AttrExpires), e.value(nInt(opts.ExpiresAt.UnixNano())),
+			e.name(AttrTTL), e.value(nInt(ttlSeconds(opts.ExpiresAt))))
+	}
+	update = "SET " + set
+	if opts.Set != nil && len(opts.Set) == 0 {
+		update += " REMOVE " + e.name(AttrData)
+	}
+	exp := e.name(AttrExpires)
+	cond = fmt.Sprintf("(attribute_not_exists(%s) OR attribute_not_exists(%s) OR %s > %s)",
+		e.name(AttrPK), exp, exp, e.value(nInt(now.UnixNano())))
+	var adds string
+	for _, d := range deltas {
+		name := e.name(CounterPrefix + d.Name)
+		if adds != "" {
+			adds += ", "
+		}
+		adds += fmt.Sprintf("%s %s", name, e.value(nFloat(d.By)))
+		if d.HasMax {
+			room := d.Max - d.By
+			if err := checkNum(d.Name, room); err != nil {
+				return "", "", err
+			}
+			if room >= 0 {
+				cond += fmt.Sprintf(" AND (attribute_not_exists(%s) OR %s <= %s)", name, name, e.value(nFloat(room)))
+			} else {
+				cond += fmt.Sprintf(" AND %s <= %s", name, e.value(nFloat(room)))
+			}
+		}
+	}
+	if adds != "" {
+		update += " ADD " + adds
+	}
+	return update, cond, nil
+}
+
+// transactAdds runs a transaction of Adds alone (quota reservations and reconciliations,
+// on every gateway request) as Add runs one: one TransactWriteItems of conditional
+// Updates, with no read before it and carrying the deltas rather than whole items (a
+// quota day item holds a counter per minute of the day). done is false when it could not
+// decide, having written nothing: the ops are not all valid Adds of distinct keys and
+// counters, or the transaction was cancelled (a bound failed, an expired item's counters
+// must restart, which ADD cannot do, or another writer interfered); the general path then
+// reads the items and decides.
+func (s *Store) transactAdds(ctx context.Context, ops []store.Op) (done bool, err error) {
+	if len(ops) == 0 || len(ops) > itemrules.MaxTransactOps {
+		return false, nil
+	}
+	if _, rep := itemrules.RepeatedKey(ops); rep {
+		return false, nil
+	}
+	now := s.now()
+	items := make([]types.TransactWriteItem, 0, len(ops))
+	for _, op := range ops {
+		if op.Kind != store.OpAdd || len(op.Deltas) == 0 {
+			return false, nil
+		}
+		for i, d := range op.Deltas {
+			if checkNum(d.Name, d.By) != nil {
+				return false, nil
+			}
+			for _, p := range op.Deltas[:i] {
+				if p.Name == d.Name {
+					return false, nil
+				}
+			}
+		}
+		e := newExpr()
+		update, cond, err := addExpr(e, op.Deltas, op.Add, now)
+		if err != nil {
+			return false, nil
+		}
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: keyAttrs(op.Key), UpdateExpression: aws.String(update),
+			ConditionExpression: aws.String(cond), ExpressionAttributeNames: e.attrNames(), ExpressionAttributeValues: e.attrValues(),
+		}})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		return false, nil
+	}
+	return true, err
 }
 
 // Query returns live items of partition pk selected by opts, in SK order.
@@ -474,8 +534,10 @@ func (s *Store) query(ctx context.Context, pk string, opts store.QueryOptions) (
 	}
 }
 
-// Transact applies ops atomically or not at all. It reads every item the ops touch,
-// decides every condition on what it read, and writes all results in one
+// Transact applies ops atomically or not at all. A transaction of counter Adds alone is
+// first tried as one TransactWriteItems of conditional updates, as Add does for one item
+// (see transactAdds). Otherwise, or when that is cancelled, it reads every item the ops
+// touch, decides every condition on what it read, and writes all results in one
 // TransactWriteItems whose conditions pin each item to the state that was read; if
 // another writer changed one in between, it starts over.
 func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
@@ -488,6 +550,9 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 func (s *Store) transact(ctx context.Context, ops []store.Op) error {
 	if len(ops) == 0 {
 		return nil
+	}
+	if done, err := s.transactAdds(ctx, ops); done {
+		return err
 	}
 	for i := 0; ; i++ {
 		raw := make(map[store.Key]*store.Item, len(ops))

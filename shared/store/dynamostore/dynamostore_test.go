@@ -241,3 +241,80 @@ func TestOptimisticRetry(t *testing.T) {
 		})
 	}
 }
+
+// countingClient counts the reads and transactions a store makes.
+type countingClient struct {
+	dynamostore.Client
+	gets, transacts atomic.Int64
+}
+
+func (c *countingClient) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.gets.Add(1)
+	return c.Client.GetItem(ctx, in, optFns...)
+}
+
+func (c *countingClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.transacts.Add(1)
+	return c.Client.TransactWriteItems(ctx, in, optFns...)
+}
+
+// A transaction of counter Adds (a quota reservation) is one TransactWriteItems of
+// conditional updates with no read first, whatever its items hold; a bound it would pass
+// or an expired item falls back to reading, and answers as before.
+func TestTransactOfAddsWritesWithoutReading(t *testing.T) {
+	srv := httptest.NewServer(miniserver.NewServer())
+	t.Cleanup(srv.Close)
+	base := dynalite.Client(srv.URL)
+	c := &countingClient{Client: base}
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s, err := dynamostore.New(c, newTable(t, base), dynamostore.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	day, month := store.Key{PK: "QUOTA#acme", SK: "D#20261125"}, store.Key{PK: "QUOTA#acme", SK: "M#202611"}
+	reserve := func(by, max float64) []store.Op {
+		return []store.Op{
+			{Kind: store.OpAdd, Key: day, Deltas: []store.Delta{{Name: "r:1000", By: 1, Max: 3, HasMax: true}, {Name: "tok", By: by}},
+				Add: store.AddOptions{ExpiresAt: now.Add(time.Hour)}},
+			{Kind: store.OpAdd, Key: month, Deltas: []store.Delta{{Name: "tok", By: by, Max: max, HasMax: true}}},
+		}
+	}
+	for i := range 2 {
+		if err := s.Transact(ctx, reserve(100, 1000)); err != nil {
+			t.Fatalf("reservation %d: %v", i, err)
+		}
+	}
+	if g, tr := c.gets.Load(), c.transacts.Load(); g != 0 || tr != 2 {
+		t.Errorf("two reservations made %d reads and %d transactions, want 0 and 2", g, tr)
+	}
+	d, err := s.Get(ctx, day)
+	if err != nil || d.Nums["r:1000"] != 2 || d.Nums["tok"] != 200 || d.Version != 2 || !d.ExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("day item %+v, %v", d, err)
+	}
+
+	// Over the month's bound: refused as a failed condition, nothing written.
+	c.gets.Store(0)
+	err = s.Transact(ctx, reserve(900, 1000))
+	if !errors.Is(err, store.ErrTransactionConflict) || !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("over a bound: %v", err)
+	}
+	if c.gets.Load() == 0 {
+		t.Error("a refusal was not read back to say which condition failed")
+	}
+	if d, _ := s.Get(ctx, day); d.Nums["r:1000"] != 2 || d.Version != 2 {
+		t.Errorf("a refused transaction changed the day item: %+v", d)
+	}
+
+	// Past the day item's expiry its counters restart from zero.
+	now = now.Add(2 * time.Hour)
+	if err := s.Transact(ctx, reserve(5, 1000)); err != nil {
+		t.Fatalf("over an expired item: %v", err)
+	}
+	if d, err := s.Get(ctx, day); err != nil || d.Nums["r:1000"] != 1 || d.Nums["tok"] != 5 {
+		t.Errorf("after expiry: %+v, %v", d, err)
+	}
+	if m, err := s.Get(ctx, month); err != nil || m.Nums["tok"] != 205 {
+		t.Errorf("month item: %+v, %v", m, err)
+	}
+}
