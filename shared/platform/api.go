@@ -81,7 +81,7 @@ func Handler(p *Platform, edge Edge, apis ...API) (http.Handler, error) {
 		admin = authorizer(p, m.Admin)(admin)
 		m.Root.Handle("/admin/", notFound(m.Admin, edge.Admin(logRoute(m.Admin, auditTrail(p.Audit, m.Admin, admin)))))
 	}
-	h := requestIDs(requestLog(p.log, recoverer(p.log, notFound(m.Root, m.Root))))
+	h := requestIDs(requestLog(p.log, recoverer(p.log, serveMux(m.Root))))
 	if edge.Wrap != nil {
 		h = edge.Wrap(h)
 	}

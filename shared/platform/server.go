@@ -64,20 +64,43 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 func notFound(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if httpapi.Pattern(mux, r) == "" {
-			// Distinguish a wrong method from an unknown path as net/http does.
 			h, _ := mux.Handler(r)
-			rec := &statusProbe{header: http.Header{}}
-			h.ServeHTTP(rec, r)
-			if rec.status == http.StatusMethodNotAllowed {
-				w.Header().Set("Allow", rec.header.Get("Allow"))
-				httpapi.WriteError(w, httpapi.Errorf(http.StatusMethodNotAllowed, httpapi.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
-				return
-			}
-			httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such route: %s %s", r.Method, strings.SplitN(r.URL.Path, "?", 2)[0]))
+			writeNoRoute(w, r, h)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// serveMux is notFound(mux, mux) with one route lookup instead of two: a route without
+// wildcards is served with the handler the lookup found, as mux would serve it (the
+// request's Pattern set); mux serves the others itself, setting their path values.
+func serveMux(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		switch {
+		case pattern == "":
+			writeNoRoute(w, r, h)
+		case strings.Contains(pattern, "{") || r.RequestURI == "*":
+			mux.ServeHTTP(w, r)
+		default:
+			r.Pattern = pattern
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// writeNoRoute answers a request no route matched, h being the handler the mux had for
+// it: 405 for a wrong method, as net/http distinguishes it from an unknown path, else 404.
+func writeNoRoute(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := &statusProbe{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		httpapi.WriteError(w, httpapi.Errorf(http.StatusMethodNotAllowed, httpapi.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	httpapi.WriteError(w, httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such route: %s %s", r.Method, strings.SplitN(r.URL.Path, "?", 2)[0]))
 }
 
 type statusProbe struct {
