@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/fault"
+	"github.com/plinth-ai/plinth/shared/idpattern"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
@@ -65,7 +65,7 @@ func (d *Definition) Steps() int {
 	return DefaultMaxSteps
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+var idPattern = idpattern.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 func (d *Definition) validate() error {
 	switch {

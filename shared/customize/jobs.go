@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/plinth-ai/plinth/shared/fault"
+	"github.com/plinth-ai/plinth/shared/idpattern"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store"
 )
@@ -43,7 +43,7 @@ type RequestMethod struct {
 	} `json:"supervised,omitempty"`
 }
 
-var suffixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var suffixPattern = idpattern.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // splitHyperparameters separates OpenAI's names from Bedrock's.
 func splitHyperparameters(in map[string]any) (map[string]any, OpenAIHyperparameters) {

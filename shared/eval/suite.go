@@ -9,6 +9,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/eval/judge"
 	"github.com/plinth-ai/plinth/shared/fault"
+	"github.com/plinth-ai/plinth/shared/idpattern"
 	"github.com/plinth-ai/plinth/shared/provider"
 )
 
@@ -177,7 +178,7 @@ type Suite struct {
 }
 
 var (
-	reID       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	reID       = idpattern.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 	reRate     = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$`)
 	reCron     = regexp.MustCompile(`^cron\(([^ ()]+ ){5}[^ ()]+\)$`)
 	reAt       = regexp.MustCompile(`^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$`)

@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/fault"
+	"github.com/plinth-ai/plinth/shared/idpattern"
 	"github.com/plinth-ai/plinth/shared/store"
 )
 
@@ -84,7 +84,7 @@ func NewRepository(st store.Store, opts ...RepoOption) *Repository {
 	return r
 }
 
-var idPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
+var idPattern = idpattern.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
 
 func versionSK(v int) string { return fmt.Sprintf("%s%06d", skVersion, v) }
 

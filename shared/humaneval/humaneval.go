@@ -2,11 +2,11 @@ package humaneval
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/fault"
+	"github.com/plinth-ai/plinth/shared/idpattern"
 )
 
 // Sentinel errors; handlers map them to HTTP statuses with errors.Is.
@@ -186,8 +186,8 @@ type Assignment struct {
 }
 
 var (
-	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	reviewerPattern = regexp.MustCompile(`^[^\x00-\x1f#]{1,256}$`)
+	idPattern       = idpattern.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	reviewerPattern = idpattern.MustCompile(`^[^\x00-\x1f#]{1,256}$`)
 )
 
 func invalid(format string, args ...any) error {

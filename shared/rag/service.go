@@ -21,13 +21,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/gateway"
+	"github.com/plinth-ai/plinth/shared/idpattern"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/store"
@@ -252,7 +252,7 @@ type HybridConfig struct {
 	LexicalWeight float64 `json:"lexical_weight,omitempty"`
 }
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+var validID = idpattern.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func kbKey(tenant, kb string) store.Key { return store.Key{PK: "RAGKB#" + tenant, SK: kb} }
 

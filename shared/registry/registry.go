@@ -5,11 +5,11 @@ package registry
 
 import (
 	"errors"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/fault"
+	"github.com/plinth-ai/plinth/shared/idpattern"
 )
 
 // Kind says what a model does.
@@ -221,7 +221,7 @@ func (m *Model) LastReview() (Review, bool) {
 	return m.Reviews[len(m.Reviews)-1], true
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
+var idPattern = idpattern.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
 
 // Validate checks a model definition before it is stored.
 func (m *Model) Validate() error {

@@ -2,11 +2,11 @@ package tenant
 
 import (
 	"errors"
-	"regexp"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/fault"
+	"github.com/plinth-ai/plinth/shared/idpattern"
 )
 
 // Sentinel errors. Handlers map them to HTTP statuses with errors.Is.
@@ -111,7 +111,7 @@ type Tenant struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+var idPattern = idpattern.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
 
 // ValidID reports whether id is a valid tenant ID: 2–63 lowercase letters, digits and
 // hyphens, starting with a letter or digit.

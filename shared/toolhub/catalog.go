@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/fault"
+	"github.com/plinth-ai/plinth/shared/idpattern"
 )
 
 // Sentinel errors. Handlers map them to HTTP statuses with errors.Is.
@@ -254,10 +254,10 @@ func (s Server) Redacted() Server {
 }
 
 var (
-	idPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
-	prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_./-]{0,32}$`)
+	idPattern     = idpattern.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+	prefixPattern = idpattern.MustCompile(`^[A-Za-z0-9_./-]{0,32}$`)
 	// ToolNamePattern is the MCP tool-name syntax callers' names must follow.
-	ToolNamePattern = regexp.MustCompile(`^[A-Za-z0-9_./-]{1,64}$`)
+	ToolNamePattern = idpattern.MustCompile(`^[A-Za-z0-9_./-]{1,64}$`)
 )
 
 // Builtin tool sets.

@@ -32,7 +32,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +40,7 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/blob"
+	"github.com/plinth-ai/plinth/shared/idpattern"
 )
 
 // Sentinel errors.
@@ -78,7 +78,7 @@ const (
 	candidates = 100
 )
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+var validName = idpattern.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // Option configures a Manager.
 type Option func(*options)
