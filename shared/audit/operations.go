@@ -75,6 +75,9 @@ func (o *Operations) Name(pattern string) string {
 // normalizePattern makes patterns comparable whatever their wildcards are called:
 // "{id}" becomes "{}", "{arn...}" becomes "{...}".
 func normalizePattern(p string) string {
+	if strings.IndexByte(p, '{') < 0 {
+		return p // nothing to rename (and nothing to copy)
+	}
 	var b strings.Builder
 	for {
 		i := strings.IndexByte(p, '{')
