@@ -19,6 +19,10 @@ type Operations struct {
 // large document costs little more than scanning it.
 func NewOperations(openAPI ...[]byte) (*Operations, error) {
 	ops := &Operations{byPattern: map[string]string{}}
+	// Two operations may share a route (GET /admin/eval-runs/{id}.csv is served by the
+	// handler of GET /admin/eval-runs/{id}): the one documented at the route's own path
+	// names it, else the smaller operationId, whatever order the documents are read in.
+	routed := map[string]bool{}
 	for _, raw := range openAPI {
 		var doc struct {
 			Paths map[string]map[string]operationNames `json:"paths"`
@@ -35,7 +39,15 @@ func NewOperations(openAPI ...[]byte) (*Operations, error) {
 				if op.Route != "" {
 					pattern = op.Route
 				}
-				ops.byPattern[normalizePattern(pattern)] = op.OperationID
+				pattern = normalizePattern(pattern)
+				viaRoute := op.Route != "" && normalizePattern(strings.ToUpper(method)+" "+path) != pattern
+				if prev, ok := ops.byPattern[pattern]; ok {
+					if viaRoute && !routed[pattern] || viaRoute == routed[pattern] && prev < op.OperationID {
+						continue
+					}
+				}
+				ops.byPattern[pattern] = op.OperationID
+				routed[pattern] = viaRoute
 			}
 		}
 	}

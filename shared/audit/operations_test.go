@@ -33,3 +33,25 @@ func TestOperationsReadFromFragments(t *testing.T) {
 		t.Errorf("truncated document: err = %v, want a read error", err)
 	}
 }
+
+// Two operations served by one route name it the same way whatever order they are read in:
+// the one documented at the route's own path first, else the smaller operationId.
+func TestOperationsSharingARouteAreNamedDeterministically(t *testing.T) {
+	own := []byte(`{"paths":{"/runs/{id}":{"get":{"operationId":"getRun"}}}}`)
+	routed := []byte(`{"paths":{"/runs/{id}.csv":{"get":{"operationId":"aGetRunCSV","x-plinth-route":"GET /runs/{id}"}}}}`)
+	twins := []byte(`{"paths":{"/x/{a}":{"get":{"operationId":"zeta"}},"/x/{b}":{"get":{"operationId":"alpha"}}}}`)
+	for range 20 {
+		for _, docs := range [][][]byte{{own, routed}, {routed, own}} {
+			ops, err := audit.NewOperations(append(docs, twins)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ops.Name("GET /runs/{id}"); got != "getRun" {
+				t.Fatalf("GET /runs/{id} is named %q, want getRun", got)
+			}
+			if got := ops.Name("GET /x/{id}"); got != "alpha" {
+				t.Fatalf("GET /x/{id} is named %q, want alpha", got)
+			}
+		}
+	}
+}
