@@ -76,7 +76,7 @@ bench: build ## benchmarks: gateway overhead, package micro-benchmarks, Lambda s
 	$(GO) run ./test/bench/mcp
 	$(GO) run ./test/bench/guardrail
 	$(GO) run ./test/bench/customize
-	$(GOTEST) -run '^$$' -bench . -benchmem -benchtime 2000x ./shared/gateway/... ./shared/tenant/... ./shared/quota/... ./shared/cache/... ./shared/store/... ./shared/provider/... ./shared/guardrail/... ./shared/flow/...
+	$(GOTEST) -run '^$$' -bench . -benchmem -benchtime 2000x ./shared/gateway/... ./shared/tenant/... ./shared/quota/... ./shared/cache/... ./shared/store/... ./shared/provider/... ./shared/guardrail/... ./shared/flow/... ./shared/usage/... ./shared/spool/...
 	$(GOTEST) -run '^$$' -bench BenchmarkMove -benchtime 3x ./shared/cellmove/
 
 bench-rag: ## retrieval quality and speed on SciFact (PLINTH_DATASETS, see docs/datasets.md)

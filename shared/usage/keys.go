@@ -18,26 +18,22 @@ import (
 //	PK USAGEKEY#<tenant>  SK <yyyymmdd>#<key id>  → requests, tokens, cost, errors
 func keyAggPK(tenant string) string { return "USAGEKEY#" + tenant }
 
-func keyAggKey(rec Record) store.Key {
-	key := rec.KeyID
-	if key == "" {
-		key = "-"
-	}
-	return store.Key{PK: keyAggPK(rec.Tenant), SK: rec.Time.UTC().Format("20060102") + "#" + key}
-}
+// nKeyDeltas is how many counters every record adds to its tenant, key and day.
+const nKeyDeltas = 5
 
-func keyDeltas(rec Record) []store.Delta {
+// appendKeyDeltas appends the per-key counters one record adds.
+func appendKeyDeltas(deltas []store.Delta, rec *Record) []store.Delta {
 	errs := 0.0
 	if rec.Status != StatusOK && rec.Status != "" {
 		errs = 1
 	}
-	return []store.Delta{
-		{Name: nRequests, By: 1},
-		{Name: nInput, By: float64(rec.InputTokens)},
-		{Name: nOutput, By: float64(rec.OutputTokens)},
-		{Name: nCost, By: math.Round(rec.CostUSD * microUSD)},
-		{Name: nErrors, By: errs},
-	}
+	return append(deltas,
+		store.Delta{Name: nRequests, By: 1},
+		store.Delta{Name: nInput, By: float64(rec.InputTokens)},
+		store.Delta{Name: nOutput, By: float64(rec.OutputTokens)},
+		store.Delta{Name: nCost, By: math.Round(rec.CostUSD * microUSD)},
+		store.Delta{Name: nErrors, By: errs},
+	)
 }
 
 // PlatformCaller reports whether a key ID is one of the platform's own callers

@@ -340,9 +340,14 @@ func (r *Recorder) logLost(rec Record, err error) {
 		"tenant", rec.Tenant, "request_id", rec.RequestID, "error", err, "usage_record", string(raw))
 }
 
-// mergeDeltas adds src's counters into dst's.
+// mergeDeltas adds src's counters into dst's. Both usually list the same counters in
+// the same order; a counter dst lacks is appended.
 func mergeDeltas(dst, src []store.Delta) []store.Delta {
-	for _, d := range src {
+	for j, d := range src {
+		if j < len(dst) && dst[j].Name == d.Name {
+			dst[j].By += d.By
+			continue
+		}
 		found := false
 		for i := range dst {
 			if dst[i].Name == d.Name {
@@ -358,26 +363,30 @@ func mergeDeltas(dst, src []store.Delta) []store.Delta {
 	return dst
 }
 
-// recordDeltas are the aggregate counters one record adds.
-func recordDeltas(rec Record) []store.Delta {
+// nRecordDeltas is how many counters every record adds to its tenant, model and day
+// (guardrail counters come on top).
+const nRecordDeltas = 10
+
+// appendRecordDeltas appends the aggregate counters one record adds.
+func appendRecordDeltas(deltas []store.Delta, rec *Record) []store.Delta {
 	b := func(v bool) float64 {
 		if v {
 			return 1
 		}
 		return 0
 	}
-	deltas := []store.Delta{
-		{Name: nRequests, By: 1},
-		{Name: nInput, By: float64(rec.InputTokens)},
-		{Name: nOutput, By: float64(rec.OutputTokens)},
-		{Name: nCost, By: math.Round(rec.CostUSD * microUSD)},
-		{Name: nCacheHits, By: b(rec.CacheHit)},
-		{Name: nErrors, By: b(rec.Status != StatusOK && rec.Status != "")},
-		{Name: nEstimated, By: b(rec.Estimated)},
-		{Name: nStreamed, By: b(rec.Streamed)},
-		{Name: nGuarded, By: b(rec.Guarded)},
-		{Name: nLatency, By: float64(rec.LatencyMS)},
-	}
+	deltas = append(deltas,
+		store.Delta{Name: nRequests, By: 1},
+		store.Delta{Name: nInput, By: float64(rec.InputTokens)},
+		store.Delta{Name: nOutput, By: float64(rec.OutputTokens)},
+		store.Delta{Name: nCost, By: math.Round(rec.CostUSD * microUSD)},
+		store.Delta{Name: nCacheHits, By: b(rec.CacheHit)},
+		store.Delta{Name: nErrors, By: b(rec.Status != StatusOK && rec.Status != "")},
+		store.Delta{Name: nEstimated, By: b(rec.Estimated)},
+		store.Delta{Name: nStreamed, By: b(rec.Streamed)},
+		store.Delta{Name: nGuarded, By: b(rec.Guarded)},
+		store.Delta{Name: nLatency, By: float64(rec.LatencyMS)},
+	)
 	for typ, n := range rec.Guardrail {
 		deltas = append(deltas, store.Delta{Name: nGuardrail + typ, By: float64(n)})
 	}

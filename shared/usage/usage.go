@@ -88,5 +88,6 @@ func Key(r Record) string {
 
 // recordSK sorts records by time; the fixed-width time keeps lexical order chronological.
 func recordSK(r Record) string {
-	return r.Time.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + r.RequestID
+	var buf [32]byte
+	return string(r.Time.UTC().AppendFormat(buf[:0], "2006-01-02T15:04:05.000000000Z")) + "#" + r.RequestID
 }
