@@ -116,18 +116,49 @@ type spooled[T any] struct {
 	rec T
 }
 
+// pending is a record framed into the next write; its frame ends at end, relative to the
+// start of that write.
+type pending[T any] struct {
+	end int64
+	rec T
+}
+
+// group is the outcome of one write of pending frames, shared by the appends in it.
+type group struct {
+	done bool
+	err  error
+}
+
+// jsonAppender is a record type that encodes itself as JSON without reflection (e.g.
+// usage.Record); any other type is encoded with encoding/json.
+type jsonAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
 // Spool is a durable spool of records of type T on local disk, each stored as its JSON.
 type Spool[T any] struct {
 	dir  string
 	sink spool.Sink[T]
 	opt  options
 
-	mu     sync.Mutex
-	w      *os.File
-	write  position // end of the last complete frame
-	acked  position // everything before it is drained
-	closed bool
-	idle   *sync.Cond // signalled when acked moves
+	mu    sync.Mutex
+	w     *os.File
+	write position // end of the last complete frame
+	// Appends that arrive while a write is in flight are framed into pend and written
+	// together by one of them (group commit): one write(2), and with WithSync one fsync,
+	// for all of them. writing is set while the leader writes outside mu; written is
+	// signalled when it is done.
+	pend      []byte
+	pendRecs  []pending[T]
+	group     *group
+	writing   bool
+	written   *sync.Cond
+	spare     []byte
+	spareRecs []pending[T]
+	writes    int64    // writes so far (group commits)
+	acked     position // everything before it is drained
+	closed    bool
+	idle      *sync.Cond // signalled when acked moves
 	// tail holds the records appended by this process and not yet drained, in order,
 	// contiguous up to write, while tailOn; the drainer takes them from here instead of
 	// reading their frames back.
@@ -165,6 +196,8 @@ func Open[T any](dir string, sink spool.Sink[T], opts ...Option) (*Spool[T], err
 	}
 	s := &Spool[T]{dir: dir, sink: sink, opt: o, wake: make(chan struct{}, 1), kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), tailOn: true}
 	s.idle = sync.NewCond(&s.mu)
+	s.written = sync.NewCond(&s.mu)
+	s.group = &group{}
 	if err := s.recover(); err != nil {
 		return nil, err
 	}
@@ -282,64 +315,118 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 	return payload, nil
 }
 
-// Append writes recs to the current segment in one write; with WithSync it also fsyncs.
-// Once it returns nil, the records survive the process.
+// Append writes recs to the current segment in one write, shared with the appends that
+// arrive while an earlier write is in flight; with WithSync it also fsyncs. Once it
+// returns nil, the records survive the process.
 func (s *Spool[T]) Append(_ context.Context, recs []T) error {
 	if len(recs) == 0 {
 		return nil
-	}
-	var buf []byte
-	ends := make([]int64, len(recs)) // each frame's end, relative to the write
-	for i, rec := range recs {
-		payload, err := json.Marshal(rec)
-		if err != nil {
-			return fmt.Errorf("filespool: encode record %d of %d: %w", i+1, len(recs), err)
-		}
-		if len(payload) > maxFrame {
-			return fmt.Errorf("filespool: record %d of %d is %d bytes, over %d", i+1, len(recs), len(payload), maxFrame)
-		}
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(payload)))
-		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(payload, castagnoli))
-		buf = append(buf, payload...)
-		ends[i] = int64(len(buf))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
+	start, nrecs := len(s.pend), len(s.pendRecs)
+	for i := range recs {
+		var err error
+		if s.pend, err = appendFrame(s.pend, &recs[i]); err != nil {
+			s.pend = s.pend[:start]
+			clear(s.pendRecs[nrecs:])
+			s.pendRecs = s.pendRecs[:nrecs]
+			return fmt.Errorf("filespool: record %d of %d: %w", i+1, len(recs), err)
+		}
+		s.pendRecs = append(s.pendRecs, pending[T]{end: int64(len(s.pend)), rec: recs[i]})
+	}
+	g := s.group
+	for !g.done {
+		if !s.writing {
+			s.commit()
+			continue
+		}
+		s.written.Wait()
+	}
+	return g.err
+}
+
+// appendFrame appends rec's frame: length, CRC-32C, JSON.
+func appendFrame[T any](b []byte, rec *T) ([]byte, error) {
+	at := len(b)
+	b = append(b, make([]byte, frameHeader)...)
+	var err error
+	if a, ok := any(rec).(jsonAppender); ok {
+		b, err = a.AppendJSON(b)
+	} else {
+		var payload []byte
+		if payload, err = json.Marshal(rec); err == nil {
+			b = append(b, payload...)
+		}
+	}
+	n := len(b) - at - frameHeader
+	if err == nil && n > maxFrame {
+		err = fmt.Errorf("%d bytes, over %d", n, maxFrame)
+	}
+	if err != nil {
+		return b[:at], err
+	}
+	binary.LittleEndian.PutUint32(b[at:], uint32(n))
+	binary.LittleEndian.PutUint32(b[at+4:], crc32.Checksum(b[at+frameHeader:], castagnoli))
+	return b, nil
+}
+
+// commit writes the pending frames in one write, releasing s.mu meanwhile, and settles
+// their group. Called with s.mu held and no write in flight.
+func (s *Spool[T]) commit() {
+	g, buf, recs := s.group, s.pend, s.pendRecs
+	s.group, s.pend, s.pendRecs = &group{}, s.spare[:0], s.spareRecs[:0]
+	s.writing = true
+	var err error
 	if s.write.off >= s.opt.segmentSize {
-		if err := s.rotate(); err != nil {
-			return err
+		err = s.rotate()
+	}
+	if err == nil {
+		// Only the writer touches s.w (rotate and Close wait for it).
+		s.mu.Unlock()
+		_, err = s.w.Write(buf)
+		if err != nil {
+			err = fmt.Errorf("filespool: append: %w", err)
+		} else if s.opt.sync {
+			if err = s.w.Sync(); err != nil {
+				err = fmt.Errorf("filespool: sync: %w", err)
+			}
+		}
+		s.mu.Lock()
+		if err != nil {
+			// A partial write leaves a torn frame: cut it so later frames stay readable.
+			_ = s.w.Truncate(s.write.off)
+			_, _ = s.w.Seek(s.write.off, io.SeekStart)
 		}
 	}
-	if _, err := s.w.Write(buf); err != nil {
-		// A partial write leaves a torn frame: cut it so later frames stay readable.
-		_ = s.w.Truncate(s.write.off)
-		_, _ = s.w.Seek(s.write.off, io.SeekStart)
-		return fmt.Errorf("filespool: append: %w", err)
-	}
-	if s.opt.sync {
-		if err := s.w.Sync(); err != nil {
-			return fmt.Errorf("filespool: sync: %w", err)
+	s.writes++
+	if err == nil {
+		s.keep(recs)
+		s.write.off += int64(len(buf))
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+		if s.opt.linger > 0 && (len(s.tail) >= batchSize || !s.tailOn) {
+			s.poke()
 		}
 	}
-	s.keep(recs, ends)
-	s.write.off += int64(len(buf))
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	g.done, g.err = true, err
+	clear(recs)
+	if cap(buf) <= 1<<20 {
+		s.spare, s.spareRecs = buf[:0], recs[:0]
 	}
-	if s.opt.linger > 0 && (len(s.tail) >= batchSize || !s.tailOn) {
-		s.poke()
-	}
-	return nil
+	s.writing = false
+	s.written.Broadcast()
 }
 
 // keep adds the records just written at s.write to the tail, or stops keeping records
 // when the tail is full; it starts again once the drainer has caught up. Called with
 // s.mu held.
-func (s *Spool[T]) keep(recs []T, ends []int64) {
+func (s *Spool[T]) keep(recs []pending[T]) {
 	if !s.tailOn {
 		if len(s.tail) > 0 || s.acked != s.write {
 			return
@@ -352,9 +439,9 @@ func (s *Spool[T]) keep(recs []T, ends []int64) {
 		return
 	}
 	start := s.write.off
-	for i, rec := range recs {
-		s.tail = append(s.tail, spooled[T]{at: position{seg: s.write.seg, off: start}, end: s.write.off + ends[i], rec: rec})
-		start = s.write.off + ends[i]
+	for _, p := range recs {
+		s.tail = append(s.tail, spooled[T]{at: position{seg: s.write.seg, off: start}, end: s.write.off + p.end, rec: p.rec})
+		start = s.write.off + p.end
 	}
 }
 
@@ -459,6 +546,10 @@ func (s *Spool[T]) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	// Appends already accepted finish their write first.
+	for s.writing || len(s.pendRecs) > 0 {
+		s.written.Wait()
+	}
 	s.mu.Unlock()
 	ferr := s.Flush(ctx)
 	close(s.stop)
