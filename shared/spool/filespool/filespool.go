@@ -17,6 +17,8 @@
 // A torn frame at the end of the newest segment (a write cut by a crash) is cut off on
 // open. Without WithSync, appends are write(2) calls (they survive the process, not the
 // operating system); with it, each append is fsynced, as PLINTH_FSYNC asks of the store.
+// Appends that arrive while a write is in flight share the next write (and fsync): a
+// group commit, after which each of them returns.
 //
 // The drainer hands the sink the records this process appended as they were appended,
 // from memory, when it reaches them in order (up to a bounded number of records); it
@@ -24,6 +26,10 @@
 // and when it falls that far behind. The frames on disk are written first either way, so
 // what survives a crash is the same. Records must therefore round-trip through JSON (as
 // a replay decodes them) and must not be changed by the caller after Append.
+// A record type with an AppendJSON(b []byte) ([]byte, error) method (usage.Record) is
+// framed by it instead of encoding/json's reflection.
+//
+// WithLinger lets the drainer gather the records of a busy spool into fewer sink writes.
 package filespool
 
 import (
