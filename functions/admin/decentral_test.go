@@ -17,6 +17,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/gateway/emf"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/tenant/sigv4"
 )
@@ -128,8 +129,8 @@ func syncMetrics(t *testing.T, lines []string) []string {
 // decentralised configures the admin function as the CDK app does for a line of
 // business (PLINTH_CENTRAL_URL, PLINTH_CENTRAL_AUTH=sigv4, PLINTH_CENTRAL_REGION), its
 // credentials being cred's, its metrics written to metrics.
-func decentralised(url string, cred sigv4.Credential, metrics io.Writer) func(*platform.AWSConfig) {
-	return func(cfg *platform.AWSConfig) {
+func decentralised(url string, cred sigv4.Credential, metrics io.Writer) func(*awsplatform.Config) {
+	return func(cfg *awsplatform.Config) {
 		cfg.Central = platform.CentralSettings{URL: url, Auth: platform.CentralAuthSigV4, Region: "eu-west-1"}
 		cfg.AWS.Credentials = credentials.NewStaticCredentialsProvider(cred.AccessKeyID, cred.SecretAccessKey, "")
 		cfg.Metrics = emf.New(metrics)

@@ -24,7 +24,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	miniserver "github.com/truora/minidyn/server"
 
-	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	schedules "github.com/plinth-ai/plinth/shared/platform/scheduler"
 	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
@@ -161,7 +161,7 @@ func proxy(h func(context.Context, json.RawMessage) (any, error)) func(context.C
 
 // newAdminWith is newAdmin with the configuration adjusted by with (when not nil) and
 // the function's log going to log; it returns the Lambda handler itself.
-func newAdminWith(t *testing.T, with func(*platform.AWSConfig), log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), *fakeSFN, *fakeScheduler) {
+func newAdminWith(t *testing.T, with func(*awsplatform.Config), log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), *fakeSFN, *fakeScheduler) {
 	t.Helper()
 	ctx := context.Background()
 	db := httptest.NewServer(miniserver.NewServer())
@@ -181,7 +181,7 @@ func newAdminWith(t *testing.T, with func(*platform.AWSConfig), log *slog.Logger
 	}
 	steps, sched := &fakeSFN{}, &fakeScheduler{schedules: map[string]*scheduler.CreateScheduleInput{}}
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	cfg := platform.AWSConfig{Table: "plinth", DocumentsBucket: "docs", IndexBucket: "index", EvalBucket: "evals",
+	cfg := awsplatform.Config{Table: "plinth", DocumentsBucket: "docs", IndexBucket: "index", EvalBucket: "evals",
 		EvaluationStateMachineARN: evalMachine, AWS: &sdk, DynamoDB: ddb, S3: s3c, StepFunctions: steps,
 		VectorBucket: "plinth-vectors", S3Vectors: unusedVectors{},
 		ScheduleGroup: "plinth-evaluations", SchedulerRoleARN: schedulerRole, SchedulerDLQARN: schedulerDLQ, Scheduler: sched}

@@ -17,12 +17,13 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 )
 
 func main() {
 	ctx := context.Background()
 	log := observe.NewLogger(os.Stdout).With("task", os.Getenv(platform.EnvTask))
-	handler, err := newHandler(ctx, platform.AWSConfigFromEnv(), os.Getenv(platform.EnvTask), log)
+	handler, err := newHandler(ctx, awsplatform.ConfigFromEnv(), os.Getenv(platform.EnvTask), log)
 	if err != nil {
 		log.Error("agent task init failed", "error", err)
 		os.Exit(1)
@@ -32,9 +33,9 @@ func main() {
 
 // newHandler builds the function's backends, the platform on them, and the one agent
 // task this function runs.
-func newHandler(ctx context.Context, cfg platform.AWSConfig, task string, log *slog.Logger) (func(context.Context, json.RawMessage) (json.RawMessage, error), error) {
+func newHandler(ctx context.Context, cfg awsplatform.Config, task string, log *slog.Logger) (func(context.Context, json.RawMessage) (json.RawMessage, error), error) {
 	cfg.Logger = log
-	p, err := platform.NewAWS(ctx, cfg)
+	p, err := awsplatform.New(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/customize"
 	"github.com/plinth-ai/plinth/shared/customize/customizetest"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/tenant"
@@ -72,7 +73,7 @@ func (e *encryptedPuts) PutObject(ctx context.Context, in *s3.PutObjectInput, op
 }
 
 type fixture struct {
-	cfg   platform.AWSConfig
+	cfg   awsplatform.Config
 	svc   *customize.Service
 	puts  *encryptedPuts
 	flows *stepFunctions
@@ -102,11 +103,11 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(bedrock.Close)
 	f := &fixture{puts: &encryptedPuts{Client: s3c, keys: map[string]string{}}, flows: &stepFunctions{}}
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	f.cfg = platform.AWSConfig{Table: "plinth", EvalBucket: "evals", CustomizationBucket: "custom", CustomizationKeyARN: keyARN,
+	f.cfg = awsplatform.Config{Table: "plinth", EvalBucket: "evals", CustomizationBucket: "custom", CustomizationKeyARN: keyARN,
 		CustomizationRoleARN: roleARN, CustomizationStateMachineARN: machineARN,
 		AWS: &sdk, DynamoDB: ddb, S3: f.puts, StepFunctions: f.flows, Bedrock: bedrock.Client(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	b, err := platform.AWSBackends(ctx, f.cfg)
+	b, err := awsplatform.NewBackends(ctx, f.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/statemachines"
 	"github.com/plinth-ai/plinth/test/dynalite"
@@ -78,7 +79,7 @@ func (r *recorder) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, 
 	return &eventbridge.PutEventsOutput{Entries: make([]ebtypes.PutEventsResultEntry, len(in.Entries))}, nil
 }
 
-func testConfig(t *testing.T, rec *recorder) platform.AWSConfig {
+func testConfig(t *testing.T, rec *recorder) awsplatform.Config {
 	t.Helper()
 	ctx := context.Background()
 	db := httptest.NewServer(miniserver.NewServer())
@@ -95,7 +96,7 @@ func testConfig(t *testing.T, rec *recorder) platform.AWSConfig {
 		t.Fatal(err)
 	}
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	return platform.AWSConfig{Table: "plinth", EvalBucket: "evals", EventBus: "plinth",
+	return awsplatform.Config{Table: "plinth", EvalBucket: "evals", EventBus: "plinth",
 		EvaluationStateMachineARN: "arn:aws:states:eu-west-1:123456789012:stateMachine:plinth-evaluation",
 		AWS:                       &sdk, DynamoDB: ddb, S3: s3c, StepFunctions: rec, EventBridge: rec,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -207,9 +208,9 @@ func TestEvaluationRun(t *testing.T) {
 }
 
 // awsPlatform builds the platform on cfg's AWS backends, as a function's cold start does.
-func awsPlatform(t *testing.T, cfg platform.AWSConfig) *platform.Platform {
+func awsPlatform(t *testing.T, cfg awsplatform.Config) *platform.Platform {
 	t.Helper()
-	b, err := platform.AWSBackends(context.Background(), cfg)
+	b, err := awsplatform.NewBackends(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

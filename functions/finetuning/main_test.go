@@ -28,6 +28,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
 	"github.com/plinth-ai/plinth/shared/customize/customizetest"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/tenant"
@@ -105,13 +106,13 @@ func TestFineTuningThroughAPIGateway(t *testing.T) {
 	puts := &encryptedPuts{Client: s3c, keys: map[string]string{}}
 	flows := &stepFunctions{}
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	cfg := platform.AWSConfig{Table: "plinth", EvalBucket: "evals", CustomizationBucket: "custom", CustomizationKeyARN: keyARN,
+	cfg := awsplatform.Config{Table: "plinth", EvalBucket: "evals", CustomizationBucket: "custom", CustomizationKeyARN: keyARN,
 		CustomizationRoleARN: roleARN, CustomizationStateMachineARN: machineARN,
 		AWS: &sdk, DynamoDB: ddb, S3: puts, StepFunctions: flows, Bedrock: bedrock.Client(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 	// What an admin set up: the built-in models, a Bedrock model, a tenant and its key.
-	b, err := platform.AWSBackends(ctx, cfg)
+	b, err := awsplatform.NewBackends(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 )
 
 // BenchmarkColdInit measures what a cold start spends in newHandler: the default AWS
@@ -20,7 +20,7 @@ func BenchmarkColdInit(b *testing.B) {
 	b.Setenv("AWS_SESSION_TOKEN", "token")
 	b.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	cfg := platform.AWSConfig{Table: "plinth", ProviderSecretARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:p", EvalBucket: "evals"}
+	cfg := awsplatform.Config{Table: "plinth", ProviderSecretARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:p", EvalBucket: "evals"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b.ReportAllocs()
 	for b.Loop() {

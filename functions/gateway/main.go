@@ -18,12 +18,13 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 )
 
 func main() {
 	ctx := context.Background()
 	log := observe.NewLogger(os.Stdout)
-	handler, err := newHandler(ctx, platform.AWSConfigFromEnv(), log)
+	handler, err := newHandler(ctx, awsplatform.ConfigFromEnv(), log)
 	if err != nil {
 		log.Error("gateway init failed", "error", err)
 		os.Exit(1)
@@ -33,9 +34,9 @@ func main() {
 
 // newHandler is the function's story, once per cold start: its AWS backends, the
 // platform built on them, and the part of the platform it serves.
-func newHandler(ctx context.Context, cfg platform.AWSConfig, log *slog.Logger) (func(context.Context, events.APIGatewayProxyRequest) (*events.APIGatewayProxyStreamingResponse, error), error) {
+func newHandler(ctx context.Context, cfg awsplatform.Config, log *slog.Logger) (func(context.Context, events.APIGatewayProxyRequest) (*events.APIGatewayProxyStreamingResponse, error), error) {
 	cfg.Logger = log
-	p, err := platform.NewAWS(ctx, cfg)
+	p, err := awsplatform.New(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/gateway/emf"
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/observe"
-	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/registry"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/tenant"
@@ -154,7 +154,7 @@ func (s *syncBuffer) String() string {
 // through the real SDK client), Secrets Manager (httptest, its JSON protocol) and an
 // OpenAI-compatible upstream, with the tenant "acme" of the sample events and one model
 // "gpt-up" whose key is an entry of the provider secret.
-func newFixture(t *testing.T, opts ...func(*platform.AWSConfig)) *fixture {
+func newFixture(t *testing.T, opts ...func(*awsplatform.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := httptest.NewServer(miniserver.NewServer())
@@ -216,7 +216,7 @@ func newFixture(t *testing.T, opts ...func(*platform.AWSConfig)) *fixture {
 	f.usage = usage.NewService(st, f.tenants)
 
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(sm.URL)}
-	cfg := platform.AWSConfig{Table: "plinth", ProviderSecretARN: providerSecret, AWS: &sdk, DynamoDB: ddb,
+	cfg := awsplatform.Config{Table: "plinth", ProviderSecretARN: providerSecret, AWS: &sdk, DynamoDB: ddb,
 		Metrics: emf.New(f.metrics), UpstreamHTTPClient: up.Client()}
 	for _, o := range opts {
 		o(&cfg)
@@ -475,7 +475,7 @@ func TestTracedInvocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer udp.Close()
-	f := newFixture(t, func(c *platform.AWSConfig) {
+	f := newFixture(t, func(c *awsplatform.Config) {
 		c.Tracer = observe.NewTracer(observe.WithDaemonAddress(udp.LocalAddr().String()))
 	})
 	close(f.up.release)

@@ -18,7 +18,7 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/plinth-ai/plinth/shared/auth"
-	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/authorizer"
@@ -81,7 +81,7 @@ func TestApplyGuardrail(t *testing.T) {
 	}))
 	defer bedrock.Close()
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(bedrock.URL)}
-	h, err := newHandler(ctx, platform.AWSConfig{Table: "plinth", AWS: &sdk, DynamoDB: ddb}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := newHandler(ctx, awsplatform.Config{Table: "plinth", AWS: &sdk, DynamoDB: ddb}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

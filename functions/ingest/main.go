@@ -26,6 +26,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/observe"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/rag/tenantingest"
 )
 
@@ -33,7 +34,7 @@ func main() {
 	ctx := context.Background()
 	log := observe.NewLogger(os.Stdout).With("task", os.Getenv(platform.EnvTask))
 	if os.Getenv(platform.EnvTask) == tenantingest.Task {
-		handler, err := newTenantHandler(ctx, platform.AWSConfigFromEnv(), os.Getenv, log)
+		handler, err := newTenantHandler(ctx, awsplatform.ConfigFromEnv(), os.Getenv, log)
 		if err != nil {
 			log.Error("tenant ingest init failed", "error", err)
 			os.Exit(1)
@@ -41,7 +42,7 @@ func main() {
 		lambda.Start(handler)
 		return
 	}
-	handler, err := newHandler(ctx, platform.AWSConfigFromEnv(), os.Getenv(platform.EnvTask), log)
+	handler, err := newHandler(ctx, awsplatform.ConfigFromEnv(), os.Getenv(platform.EnvTask), log)
 	if err != nil {
 		log.Error("ingest init failed", "error", err)
 		os.Exit(1)
@@ -51,9 +52,9 @@ func main() {
 
 // newHandler is the function's story, once per cold start: its AWS backends, the
 // platform built on them, and the part of the platform it serves.
-func newHandler(ctx context.Context, cfg platform.AWSConfig, task string, log *slog.Logger) (func(context.Context, json.RawMessage) (json.RawMessage, error), error) {
+func newHandler(ctx context.Context, cfg awsplatform.Config, task string, log *slog.Logger) (func(context.Context, json.RawMessage) (json.RawMessage, error), error) {
 	cfg.Logger = log
-	p, err := platform.NewAWS(ctx, cfg)
+	p, err := awsplatform.New(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/test/dynalite"
 )
@@ -48,7 +49,7 @@ func eventFile(t *testing.T, name string) []byte {
 	return b
 }
 
-func testConfig(t *testing.T) platform.AWSConfig {
+func testConfig(t *testing.T) awsplatform.Config {
 	t.Helper()
 	ctx := context.Background()
 	db := httptest.NewServer(miniserver.NewServer())
@@ -67,7 +68,7 @@ func testConfig(t *testing.T) platform.AWSConfig {
 		}
 	}
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	return platform.AWSConfig{Table: "plinth", DocumentsBucket: "docs", IndexBucket: "index", AWS: &sdk, DynamoDB: ddb, S3: s3c}
+	return awsplatform.Config{Table: "plinth", DocumentsBucket: "docs", IndexBucket: "index", AWS: &sdk, DynamoDB: ddb, S3: s3c}
 }
 
 func TestTaskDispatch(t *testing.T) {
@@ -76,7 +77,7 @@ func TestTaskDispatch(t *testing.T) {
 	if _, err := newHandler(context.Background(), cfg, "ScoreItemFunctionArn", quiet); !errors.Is(err, platform.ErrUnknownTask) {
 		t.Fatalf("an evaluation task in the ingest binary: %v", err)
 	}
-	if _, err := newHandler(context.Background(), platform.AWSConfig{}, "PrepareFunctionArn", quiet); !errors.Is(err, platform.ErrMissingConfig) {
+	if _, err := newHandler(context.Background(), awsplatform.Config{}, "PrepareFunctionArn", quiet); !errors.Is(err, platform.ErrMissingConfig) {
 		t.Fatalf("no table: %v", err)
 	}
 
@@ -142,9 +143,9 @@ func TestTaskDispatch(t *testing.T) {
 }
 
 // awsPlatform builds the platform on cfg's AWS backends, as a function's cold start does.
-func awsPlatform(t *testing.T, cfg platform.AWSConfig) *platform.Platform {
+func awsPlatform(t *testing.T, cfg awsplatform.Config) *platform.Platform {
 	t.Helper()
-	b, err := platform.AWSBackends(context.Background(), cfg)
+	b, err := awsplatform.NewBackends(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors"
@@ -34,7 +35,7 @@ type tenantHandler = func(context.Context, events.S3Event) ([]tenantingest.Outco
 // the tenant's documents and index buckets (and S3 Vectors bucket), no table, and the
 // central gateway called with SigV4 as the function's role. cfg supplies the buckets,
 // the SDK configuration and clients (emulators in tests); getenv the tenant and gateway.
-func newTenantHandler(ctx context.Context, cfg platform.AWSConfig, getenv func(string) string, log *slog.Logger) (tenantHandler, error) {
+func newTenantHandler(ctx context.Context, cfg awsplatform.Config, getenv func(string) string, log *slog.Logger) (tenantHandler, error) {
 	tenant := getenv(tenantingest.EnvTenant)
 	gatewayURL := getenv(tenantingest.EnvGatewayURL)
 	switch {

@@ -25,6 +25,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
 	"github.com/plinth-ai/plinth/shared/httpapi"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/rag"
 	"github.com/plinth-ai/plinth/shared/rag/index"
 	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors"
@@ -124,7 +125,7 @@ func newCentral(t *testing.T) *central {
 type tenantAccount struct {
 	s3      *s3.Client
 	vectors *s3vectorstest.Fake
-	cfg     platform.AWSConfig
+	cfg     awsplatform.Config
 	env     map[string]string
 }
 
@@ -152,7 +153,7 @@ func newTenantAccount(t *testing.T, c *central, tenant, role, backend string) *t
 		tenantingest.EnvTenant: tenant, tenantingest.EnvGatewayURL: c.URL, tenantingest.EnvGatewayAuth: "sigv4",
 		tenantingest.EnvGatewayRegion: centralRegion,
 	}}
-	a.cfg = platform.AWSConfig{DocumentsBucket: docs, IndexBucket: idx, IndexBackend: backend, AWS: &sdk, S3: s3c}
+	a.cfg = awsplatform.Config{DocumentsBucket: docs, IndexBucket: idx, IndexBackend: backend, AWS: &sdk, S3: s3c}
 	if backend == rag.BackendS3Vectors {
 		a.vectors = s3vectorstest.New("plinth-" + tenant + "-vectors")
 		t.Cleanup(a.vectors.Close)
@@ -485,17 +486,17 @@ func TestTenantIngestRefusals(t *testing.T) {
 func TestTenantIngestConfig(t *testing.T) {
 	base := map[string]string{tenantingest.EnvTenant: "acme", tenantingest.EnvGatewayURL: "https://abcdefghij.execute-api.eu-central-1.amazonaws.com/v1/"}
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	cfg := platform.AWSConfig{DocumentsBucket: "d", IndexBucket: "i", AWS: &sdk}
+	cfg := awsplatform.Config{DocumentsBucket: "d", IndexBucket: "i", AWS: &sdk}
 	for _, tc := range []struct {
 		name   string
-		change func(env map[string]string, cfg *platform.AWSConfig)
+		change func(env map[string]string, cfg *awsplatform.Config)
 		want   string
 	}{
-		{"no tenant", func(env map[string]string, _ *platform.AWSConfig) { delete(env, tenantingest.EnvTenant) }, "PLINTH_TENANT"},
-		{"no gateway", func(env map[string]string, _ *platform.AWSConfig) { delete(env, tenantingest.EnvGatewayURL) }, "PLINTH_GATEWAY_URL"},
-		{"an API key instead of IAM", func(env map[string]string, _ *platform.AWSConfig) { env[tenantingest.EnvGatewayAuth] = "apikey" }, "sigv4 only"},
-		{"no index bucket", func(_ map[string]string, cfg *platform.AWSConfig) { cfg.IndexBucket = "" }, "PLINTH_INDEX_BUCKET"},
-		{"s3vectors without a vector bucket", func(_ map[string]string, cfg *platform.AWSConfig) { cfg.IndexBackend = "s3vectors" }, "PLINTH_VECTOR_BUCKET"},
+		{"no tenant", func(env map[string]string, _ *awsplatform.Config) { delete(env, tenantingest.EnvTenant) }, "PLINTH_TENANT"},
+		{"no gateway", func(env map[string]string, _ *awsplatform.Config) { delete(env, tenantingest.EnvGatewayURL) }, "PLINTH_GATEWAY_URL"},
+		{"an API key instead of IAM", func(env map[string]string, _ *awsplatform.Config) { env[tenantingest.EnvGatewayAuth] = "apikey" }, "sigv4 only"},
+		{"no index bucket", func(_ map[string]string, cfg *awsplatform.Config) { cfg.IndexBucket = "" }, "PLINTH_INDEX_BUCKET"},
+		{"s3vectors without a vector bucket", func(_ map[string]string, cfg *awsplatform.Config) { cfg.IndexBackend = "s3vectors" }, "PLINTH_VECTOR_BUCKET"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{}

@@ -29,6 +29,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/flow"
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 	"github.com/plinth-ai/plinth/shared/tenant/authorizer"
@@ -137,7 +138,7 @@ func TestUploadIngestRetrieve(t *testing.T) {
 		}
 	}
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	cfg := platform.AWSConfig{Table: "plinth", DocumentsBucket: "docs", IndexBucket: "index", AWS: &sdk, DynamoDB: ddb, S3: s3c,
+	cfg := awsplatform.Config{Table: "plinth", DocumentsBucket: "docs", IndexBucket: "index", AWS: &sdk, DynamoDB: ddb, S3: s3c,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 	// Platform state an admin would have created: models, tenant, key, knowledge base.
@@ -231,9 +232,9 @@ func TestUploadIngestRetrieve(t *testing.T) {
 }
 
 // awsPlatform builds the platform on cfg's AWS backends, as a function's cold start does.
-func awsPlatform(t *testing.T, cfg platform.AWSConfig) *platform.Platform {
+func awsPlatform(t *testing.T, cfg awsplatform.Config) *platform.Platform {
 	t.Helper()
-	b, err := platform.AWSBackends(context.Background(), cfg)
+	b, err := awsplatform.NewBackends(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

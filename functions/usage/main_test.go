@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	miniserver "github.com/truora/minidyn/server"
 
-	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/usage"
 	"github.com/plinth-ai/plinth/test/dynalite"
@@ -35,7 +35,7 @@ func TestDrainsTheUsageQueueIntoTheLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	sdk := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	h, err := newHandler(ctx, platform.AWSConfig{Table: "plinth", AWS: &sdk, DynamoDB: ddb}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := newHandler(ctx, awsplatform.Config{Table: "plinth", AWS: &sdk, DynamoDB: ddb}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

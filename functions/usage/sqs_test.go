@@ -24,6 +24,7 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/plinth-ai/plinth/shared/platform"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/usage"
 	"github.com/plinth-ai/plinth/test/dynalite"
@@ -127,7 +128,7 @@ func TestUsageThroughSQSOnTheWire(t *testing.T) {
 	// markers' expiry by it, whatever today's date is.
 	at := time.Date(2031, 3, 4, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return at }
-	b, err := platform.AWSBackends(ctx, platform.AWSConfig{Table: "plinth", AWS: &sdk, DynamoDB: ddb, SQS: q,
+	b, err := awsplatform.NewBackends(ctx, awsplatform.Config{Table: "plinth", AWS: &sdk, DynamoDB: ddb, SQS: q,
 		UsageQueueURL: aws.ToString(main.QueueUrl), Logger: quiet, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +152,7 @@ func TestUsageThroughSQSOnTheWire(t *testing.T) {
 	}
 
 	// The usage function's side, and the event source mapping that feeds it.
-	drain, err := newHandler(ctx, platform.AWSConfig{Table: "plinth", AWS: &sdk, DynamoDB: ddb, SQS: q,
+	drain, err := newHandler(ctx, awsplatform.Config{Table: "plinth", AWS: &sdk, DynamoDB: ddb, SQS: q,
 		UsageDLQURL: aws.ToString(dlq.QueueUrl), Clock: clock}, quiet)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,7 @@
 // Package platform is Plinth's one composition root. New builds the platform once from a
 // set of Backends (where data lives, how secrets are read, how flows start and schedules
 // run, where metrics and traces go, and the clock); the local runtime and the AWS Lambda
-// functions differ only in the backends they pass (LocalBackends, AWSBackends) and in
+// functions differ only in the backends they pass (LocalBackends, awsplatform.NewBackends) and in
 // the part of the platform they serve (Handler with the APIs of their routes, the flow
 // tasks of IngestTasks and EvalTasks).
 //
@@ -12,7 +12,7 @@
 //
 // A runtime's story is three steps:
 //
-//	b, err := platform.AWSBackends(ctx, platform.AWSConfigFromEnv())               // backends
+//	b, err := awsplatform.NewBackends(ctx, awsplatform.ConfigFromEnv())           // backends
 //	p, err := platform.New(ctx, b)                                                 // build
 //	h, err := platform.Handler(p, platform.TenantEdge(p), platform.GatewayAPIs()...) // serve
 //

@@ -38,6 +38,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/gateway/emf"
 	"github.com/plinth-ai/plinth/shared/platform"
 	"github.com/plinth-ai/plinth/shared/platform/apiroutes"
+	"github.com/plinth-ai/plinth/shared/platform/awsplatform"
 	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors/s3vectorstest"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/tenant"
@@ -169,7 +170,7 @@ func newAWS(t *testing.T, e *env) *awsRT {
 	// Every function gets the environment the CDK app gives it (cdk/workflows_stack.go
 	// commonEnvironment, plus the admin function's state machines).
 	sdk := e.sdk
-	cfg := platform.AWSConfig{Table: table, DocumentsBucket: documentsBucket, IndexBucket: indexBucket, EvalBucket: evalBucket,
+	cfg := awsplatform.Config{Table: table, DocumentsBucket: documentsBucket, IndexBucket: indexBucket, EvalBucket: evalBucket,
 		AWS: &sdk, DynamoDB: ddb, S3: rt.writes, StepFunctions: &stepFunctions{rt: rt},
 		Logger: quiet(), Metrics: emf.New(io.Discard), VectorBucket: vectorBucket, S3Vectors: rt.vectors.Client(),
 		// A move the admin function runs is seen by the others within placementTTL, and
@@ -178,8 +179,8 @@ func newAWS(t *testing.T, e *env) *awsRT {
 		SiloTenants: string(jsonBody(map[string]any{siloTenant: map[string]string{"table": siloTable,
 			"documents_bucket": siloDocuments, "index_bucket": siloIndex, "eval_bucket": siloEval, "vector_bucket": siloVectors,
 			"customization_bucket": siloCustomization, "customization_key": siloCustomizationKey}}))}
-	build := func(cfg platform.AWSConfig) *platform.Platform {
-		b, err := platform.AWSBackends(ctx, cfg)
+	build := func(cfg awsplatform.Config) *platform.Platform {
+		b, err := awsplatform.NewBackends(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

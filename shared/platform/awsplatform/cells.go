@@ -1,4 +1,4 @@
-package platform
+package awsplatform
 
 import (
 	"context"
@@ -10,27 +10,15 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
+	"github.com/plinth-ai/plinth/shared/platform"
 	"github.com/plinth-ai/plinth/shared/rag/index/s3vectors"
 	"github.com/plinth-ai/plinth/shared/store/dynamostore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
-// EnvSiloTenants names where silo tenants' data lives in AWS: a JSON object from tenant
-// ID to its table and buckets, as the CDK app sets it on every function that serves
-// tenants (cdk/silo.go):
-//
-//	{"globex":{"table":"…","documents_bucket":"…","index_bucket":"…","eval_bucket":"…",
-//	  "vector_bucket":"…","customization_bucket":"…","customization_key":"…"}}
-//
-// vector_bucket is the tenant's own S3 Vectors bucket, named when the deployment keeps
-// knowledge bases' vectors in S3 Vectors; customization_bucket and customization_key are
-// its own fine-tuning bucket and the KMS key of its datasets and custom models, named when
-// the deployment offers fine-tuning.
-const EnvSiloTenants = "PLINTH_SILO_TENANTS"
-
-// AWSSiloTenant is a silo tenant's own table and buckets in AWS, one entry of
+// SiloTenant is a silo tenant's own table and buckets in AWS, one entry of
 // PLINTH_SILO_TENANTS.
-type AWSSiloTenant struct {
+type SiloTenant struct {
 	Table           string `json:"table"`
 	DocumentsBucket string `json:"documents_bucket"`
 	IndexBucket     string `json:"index_bucket"`
@@ -48,15 +36,15 @@ type AWSSiloTenant struct {
 // ParseSiloTenants reads PLINTH_SILO_TENANTS ("" is none). Every entry must name a valid
 // tenant ID, its table and its three buckets: a silo tenant whose bucket is missing would
 // otherwise have its objects refused at run time, or worse, looked for in the pool's.
-func ParseSiloTenants(s string) (map[string]AWSSiloTenant, error) {
+func ParseSiloTenants(s string) (map[string]SiloTenant, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
-	var m map[string]AWSSiloTenant
+	var m map[string]SiloTenant
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%s: not a JSON object of silo tenants' tables and buckets: %w", EnvSiloTenants, err)
+		return nil, fmt.Errorf("%s: not a JSON object of silo tenants' tables and buckets: %w", platform.EnvSiloTenants, err)
 	}
 	ids := make([]string, 0, len(m))
 	for id := range m {
@@ -66,11 +54,11 @@ func ParseSiloTenants(s string) (map[string]AWSSiloTenant, error) {
 	for _, id := range ids {
 		t := m[id]
 		if !tenant.ValidID(id) {
-			return nil, fmt.Errorf("%s: %q is not a tenant ID", EnvSiloTenants, id)
+			return nil, fmt.Errorf("%s: %q is not a tenant ID", platform.EnvSiloTenants, id)
 		}
 		for field, v := range map[string]string{"table": t.Table, "documents_bucket": t.DocumentsBucket, "index_bucket": t.IndexBucket, "eval_bucket": t.EvalBucket} {
 			if v == "" {
-				return nil, fmt.Errorf("%s: silo tenant %s has no %s: %w", EnvSiloTenants, id, field, ErrMissingConfig)
+				return nil, fmt.Errorf("%s: silo tenant %s has no %s: %w", platform.EnvSiloTenants, id, field, platform.ErrMissingConfig)
 			}
 		}
 	}
@@ -84,7 +72,7 @@ func ParseSiloTenants(s string) (map[string]AWSSiloTenant, error) {
 // the table and buckets unreadable to every function (crypto-shredding), without the
 // platform's code taking part.
 type awsSilos struct {
-	tenants map[string]AWSSiloTenant
+	tenants map[string]SiloTenant
 	db      dynamostore.Client
 	s3      s3blob.Client
 	// vectors is the S3 Vectors client (nil when the deployment has no vector bucket).
@@ -92,32 +80,32 @@ type awsSilos struct {
 	clock   func() time.Time
 }
 
-var _ SiloCells = (*awsSilos)(nil)
+var _ platform.SiloCells = (*awsSilos)(nil)
 
-func (s *awsSilos) Cell(_ context.Context, id string) (Cell, error) {
+func (s *awsSilos) Cell(_ context.Context, id string) (platform.Cell, error) {
 	t, ok := s.tenants[id]
 	if !ok {
-		return Cell{}, fmt.Errorf("silo tenant %s has no table and buckets in %s (deploy it with tier silo in the CDK app's tenants): %w",
-			id, EnvSiloTenants, ErrMissingConfig)
+		return platform.Cell{}, fmt.Errorf("silo tenant %s has no table and buckets in %s (deploy it with tier silo in the CDK app's tenants): %w",
+			id, platform.EnvSiloTenants, platform.ErrMissingConfig)
 	}
 	st, err := dynamostore.New(s.db, t.Table, dynamostore.WithClock(s.clock))
 	if err != nil {
-		return Cell{}, err
+		return platform.Cell{}, err
 	}
 	bucket := func(name string) (blob.Store, error) { return s3blob.New(s.s3, name) }
-	c := Cell{Store: st, Blobs: Buckets{DocumentsName: t.DocumentsBucket}}
+	c := platform.Cell{Store: st, Blobs: platform.Buckets{DocumentsName: t.DocumentsBucket}}
 	if c.Blobs.Documents, err = bucket(t.DocumentsBucket); err != nil {
-		return Cell{}, err
+		return platform.Cell{}, err
 	}
 	if c.Blobs.Index, err = bucket(t.IndexBucket); err != nil {
-		return Cell{}, err
+		return platform.Cell{}, err
 	}
 	if c.Blobs.Eval, err = bucket(t.EvalBucket); err != nil {
-		return Cell{}, err
+		return platform.Cell{}, err
 	}
 	if t.CustomizationBucket != "" {
 		if c.Blobs.Customization, err = bucket(t.CustomizationBucket); err != nil {
-			return Cell{}, err
+			return platform.Cell{}, err
 		}
 		c.Blobs.CustomizationName, c.Blobs.CustomizationKey = t.CustomizationBucket, t.CustomizationKey
 	}

@@ -1,4 +1,4 @@
-package platform
+package awsplatform
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/plinth-ai/plinth/shared/platform"
 	"github.com/plinth-ai/plinth/shared/spool/sqsspool"
 	"github.com/plinth-ai/plinth/shared/usage"
 )
@@ -15,9 +16,9 @@ import (
 // writes its records to the ledger (reporting the ones it could not store, so SQS
 // redelivers just those); a scheduled EventBridge event redrives the dead-letter queue
 // (PLINTH_USAGE_DLQ_URL) into the ledger.
-func UsageDrainHandler(p *Platform, cfg AWSConfig) func(context.Context, json.RawMessage) (any, error) {
-	ledger := usage.NewLedger(p.b.Data.Store, 0)
-	drain := sqsspool.Handler(ledger.Write, usage.Key, p.log)
+func UsageDrainHandler(p *platform.Platform, cfg Config) func(context.Context, json.RawMessage) (any, error) {
+	ledger := usage.NewLedger(p.Backends().Data.Store, 0)
+	drain := sqsspool.Handler(ledger.Write, usage.Key, p.Log())
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			Records    []json.RawMessage `json:"Records"`
@@ -35,10 +36,10 @@ func UsageDrainHandler(p *Platform, cfg AWSConfig) func(context.Context, json.Ra
 			return drain(ctx, ev)
 		case probe.DetailType == "Scheduled Event":
 			if cfg.UsageDLQURL == "" {
-				return nil, fmt.Errorf("usage function: %s: %w", EnvUsageDLQURL, ErrMissingConfig)
+				return nil, fmt.Errorf("usage function: %s: %w", platform.EnvUsageDLQURL, platform.ErrMissingConfig)
 			}
-			moved, err := sqsspool.Redrive(ctx, sqsClient(cfg, *p.b.AWS), cfg.UsageDLQURL, ledger.Write, usage.Key)
-			p.log.Info("usage dead-letter redrive", "moved", moved, "error", err)
+			moved, err := sqsspool.Redrive(ctx, sqsClient(cfg, *p.Backends().AWS), cfg.UsageDLQURL, ledger.Write, usage.Key)
+			p.Log().Info("usage dead-letter redrive", "moved", moved, "error", err)
 			return map[string]int{"moved": moved}, err
 		}
 		return nil, fmt.Errorf("usage function: unknown event")
