@@ -103,8 +103,22 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, ctxKey{}, p)
 }
 
+// WithPrincipalOf is WithPrincipal for a principal the request keeps anyway (the
+// gateway's caller): ctx refers to *p rather than holding a copy of it, which saves the
+// copy's allocation; *p must not change afterwards.
+func WithPrincipalOf(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
 // FromContext returns the principal set by the authentication middleware.
 func FromContext(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(ctxKey{}).(Principal)
-	return p, ok
+	switch p := ctx.Value(ctxKey{}).(type) {
+	case Principal:
+		return p, true
+	case *Principal:
+		if p != nil {
+			return *p, true
+		}
+	}
+	return Principal{}, false
 }

@@ -59,7 +59,7 @@ type callerKey struct{}
 
 // WithCaller returns ctx carrying c (and c's principal for shared/auth readers).
 func WithCaller(ctx context.Context, c *Caller) context.Context {
-	return context.WithValue(auth.WithPrincipal(ctx, c.Principal), callerKey{}, c)
+	return context.WithValue(auth.WithPrincipalOf(ctx, &c.Principal), callerKey{}, c)
 }
 
 // CallerFrom returns the caller established by Authenticate (or WithCaller).
