@@ -11,7 +11,6 @@ import (
 
 	"github.com/plinth-ai/plinth/shared/auth"
 	"github.com/plinth-ai/plinth/shared/customize"
-	"github.com/plinth-ai/plinth/shared/customize/bedrockjob"
 	"github.com/plinth-ai/plinth/shared/customize/evalsuite"
 	"github.com/plinth-ai/plinth/shared/customize/localjob"
 	"github.com/plinth-ai/plinth/shared/customize/localtune"
@@ -22,7 +21,6 @@ import (
 	"github.com/plinth-ai/plinth/shared/guardrail"
 	"github.com/plinth-ai/plinth/shared/humaneval"
 	"github.com/plinth-ai/plinth/shared/platform/inprocess"
-	"github.com/plinth-ai/plinth/shared/platform/stepfunctions"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/rag/chunk"
 	"github.com/plinth-ai/plinth/shared/rag/extract"
@@ -273,7 +271,7 @@ func Customize(p *Platform) (*customize.Service, error) {
 		}
 		if bc := p.b.BedrockCustomization; bc != nil && buckets.CustomizationName != "" {
 			settings := customize.BedrockSettings{RoleARN: bc.RoleARN, Bucket: buckets.CustomizationName}
-			opts = append(opts, customize.WithBedrock(settings), customize.WithCustomizer(registry.ProviderBedrock, bedrockjob.New(bc.API, settings, blobs)))
+			opts = append(opts, customize.WithBedrock(settings), customize.WithCustomizer(registry.ProviderBedrock, bc.Jobs(settings, blobs)))
 			if cells := p.b.Cells; cells != nil {
 				opts = append(opts, customize.WithBedrockTenants(bedrockTenants(cells, buckets.CustomizationName)))
 			}
@@ -365,11 +363,7 @@ func (w namedWorkflow) Stop(ctx context.Context, id, errName, cause string) erro
 	return w.f.Stop(ctx, id, errName, cause)
 }
 
-var (
-	_ namedFlows              = (*stepfunctions.Flows)(nil)
-	_ customize.Workflow      = namedWorkflow{}
-	_ customize.TaskCompleter = (*stepfunctions.Flows)(nil)
-)
+var _ customize.Workflow = namedWorkflow{}
 
 // CustomizeTasks returns the customisation flow's tasks keyed by placeholder name, and
 // the Bedrock job backstop (customize.TaskBedrockJobStateEvent), which EventBridge

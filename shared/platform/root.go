@@ -47,7 +47,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/audit"
 	"github.com/plinth-ai/plinth/shared/audit/storelog"
 	"github.com/plinth-ai/plinth/shared/blob"
-	"github.com/plinth-ai/plinth/shared/customize/bedrockjob"
+	"github.com/plinth-ai/plinth/shared/customize"
 	"github.com/plinth-ai/plinth/shared/eval"
 	"github.com/plinth-ai/plinth/shared/federation"
 	"github.com/plinth-ai/plinth/shared/gateway"
@@ -170,7 +170,11 @@ type Buckets struct {
 // Bedrock assumes to read a job's data and write its output. The flow starts Bedrock
 // jobs through Step Functions' .sync integration, so this client never creates one.
 type BedrockCustomization struct {
-	API     bedrockjob.API
+	// Jobs builds the customizer of Bedrock jobs for the customisation settings and
+	// bucket (bedrockjob.New over the Bedrock control-plane client, which awsplatform
+	// builds): the platform does not link the Bedrock client itself, so the local
+	// runtime, which never fine-tunes on Bedrock, does not either.
+	Jobs    func(settings customize.BedrockSettings, blobs blob.Store) customize.Customizer
 	RoleARN string
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/plinth-ai/plinth/shared/awsbody"
 	"github.com/plinth-ai/plinth/shared/blob"
 	"github.com/plinth-ai/plinth/shared/blob/s3blob"
+	"github.com/plinth-ai/plinth/shared/customize"
 	"github.com/plinth-ai/plinth/shared/customize/bedrockjob"
 	"github.com/plinth-ai/plinth/shared/eval/eventbus"
 	"github.com/plinth-ai/plinth/shared/gateway"
@@ -258,7 +259,10 @@ func NewBackends(ctx context.Context, cfg Config) (platform.Backends, error) {
 		if api == nil {
 			api = bedrock.NewFromConfig(sdk)
 		}
-		b.BedrockCustomization = &platform.BedrockCustomization{API: api, RoleARN: cfg.CustomizationRoleARN}
+		b.BedrockCustomization = &platform.BedrockCustomization{RoleARN: cfg.CustomizationRoleARN,
+			Jobs: func(settings customize.BedrockSettings, blobs blob.Store) customize.Customizer {
+				return bedrockjob.New(api, settings, blobs)
+			}}
 	}
 	var vectors s3vectors.API
 	if cfg.VectorBucket != "" {
@@ -344,6 +348,7 @@ func sqsClient(cfg Config, sdk aws.Config) SQSAPI {
 }
 
 var (
-	_ platform.Flows     = (*stepfunctions.Flows)(nil)
-	_ platform.Schedules = (*scheduler.Schedules)(nil)
+	_ platform.Flows          = (*stepfunctions.Flows)(nil)
+	_ platform.Schedules      = (*scheduler.Schedules)(nil)
+	_ customize.TaskCompleter = (*stepfunctions.Flows)(nil)
 )
