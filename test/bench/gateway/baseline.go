@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,14 +77,45 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 	return out.String(), nil
 }
 
-// memory is a platform process's memory at the end of the run.
-type memory struct{ hwm, rss, anon, file int64 } // kB
+// memory is a platform process's memory at the end of the run (sizes in kB).
+type memory struct {
+	hwm, rss, anon, file int64
+	// binary and store split file: the executable's resident pages, and the embedded
+	// store file's mapped pages (which grow with what the platform has stored).
+	binary, store int64
+	storeSize     int64 // the store file's size
+}
 
 func readMemory(pid int) (memory, error) {
 	var m memory
 	var err error
 	if m.hwm, err = statusKB(pid, "VmHWM"); err != nil {
 		return m, err
+	}
+	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid)); err == nil {
+		var mapped string
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			switch {
+			case len(f) >= 5 && strings.Contains(f[0], "-") && len(f[1]) == 4:
+				mapped = ""
+				if len(f) >= 6 {
+					mapped = f[5]
+				}
+			case len(f) == 3 && f[0] == "Rss:":
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				switch {
+				case mapped != "" && mapped == exe:
+					m.binary += kb
+				case strings.HasSuffix(mapped, "/plinth.db"):
+					m.store += kb
+					if st, err := os.Stat(mapped); err == nil {
+						m.storeSize = st.Size() / 1024
+					}
+				}
+			}
+		}
 	}
 	m.rss, _ = statusKB(pid, "VmRSS")
 	// The embedded store is a memory-mapped file: pages of stored data count towards RSS
@@ -129,4 +161,15 @@ func printBeforeAfter(rev string, rows []row, before, after memory) {
 	fmt.Printf("memory: anonymous RSS %.1f → %.1f MB %s; file-backed %.1f → %.1f MB; peak RSS (VmHWM) %.1f → %.1f MB %s\n",
 		mb(before.anon), mb(after.anon), change(float64(before.anon), float64(after.anon)),
 		mb(before.file), mb(after.file), mb(before.hwm), mb(after.hwm), change(float64(before.hwm), float64(after.hwm)))
+	var nb, na int
+	for _, r := range rows {
+		nb += r.b.n
+		na += r.g.n
+		if r.cacheB != nil && r.cacheGw != nil {
+			nb += r.cacheB.n
+			na += r.cacheGw.n
+		}
+	}
+	fmt.Printf("  file-backed: the executable %.1f → %.1f MB; the store's mapped file %.1f → %.1f MB (file %.1f → %.1f MB after %d → %d measured requests)\n",
+		mb(before.binary), mb(after.binary), mb(before.store), mb(after.store), mb(before.storeSize), mb(after.storeSize), nb, na)
 }

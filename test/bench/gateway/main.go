@@ -521,6 +521,26 @@ func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, with
 			if c > 16 {
 				continue
 			}
+			// The baseline's cache round goes first in every other row, so neither side
+			// always follows the other.
+			baseRound := func() error {
+				if cb == nil {
+					return nil
+				}
+				load(cb, c, dur/6)
+				r, err := measure(cb, c, dur)
+				if err != nil {
+					return err
+				}
+				sum := summarize([]result{r})
+				rows[i].cacheB = &sum
+				return nil
+			}
+			if i%2 == 1 {
+				if err := baseRound(); err != nil {
+					return err
+				}
+			}
 			load(cg, c, dur/6)
 			upBefore := mock.Requests()
 			r, err := measure(cg, c, dur)
@@ -530,14 +550,10 @@ func run(dur time.Duration, rounds int, levels []int, withCache, withFloor, with
 			sum := summarize([]result{r})
 			rows[i].cacheGw = &sum
 			rows[i].cacheUpReq = mock.Requests() - upBefore
-			if cb != nil {
-				load(cb, c, dur/6)
-				r, err := measure(cb, c, dur)
-				if err != nil {
+			if i%2 == 0 {
+				if err := baseRound(); err != nil {
 					return err
 				}
-				sum := summarize([]result{r})
-				rows[i].cacheB = &sum
 			}
 		}
 	}
