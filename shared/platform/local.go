@@ -48,6 +48,10 @@ import (
 // responses. Usage records, the billing ledger, are always committed to the store.
 var hotPartitions = []string{"QUOTA#", "CACHE#"}
 
+// spoolParkAfter is how many failed writes in a row set a spool's records aside (about
+// 15 s with the spools' backoff).
+const spoolParkAfter = 10
+
 // DefaultUsageLinger is how long the usage spool gathers records for one ledger write
 // while requests keep coming (Config.UsageLinger).
 const DefaultUsageLinger = 5 * time.Millisecond
@@ -208,8 +212,10 @@ func NewLocalRuntime(cfg Config) (*LocalRuntime, error) {
 
 	// Usage records, the billing ledger, are spooled to disk before the request ends and
 	// drained into the store with retries: neither a killed process nor a failing store
-	// loses one, and replays count once.
-	spoolOpts := []filespool.Option{filespool.WithLogger(b.Log)}
+	// loses one, and replays count once. Records a write keeps refusing (a silo tenant
+	// whose key was deleted) are set aside and retried apart, so they hold up no other
+	// tenant's.
+	spoolOpts := []filespool.Option{filespool.WithLogger(b.Log), filespool.WithParking(spoolParkAfter)}
 	if cfg.Fsync {
 		spoolOpts = append(spoolOpts, filespool.WithSync())
 	}

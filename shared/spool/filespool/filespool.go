@@ -14,6 +14,10 @@
 //	                           records keep coming, and when the drainer goes idle
 //	                           or stops (a crash replays what it drained since)
 //
+// With WithParking, records the sink keeps refusing are moved, after a number of tries,
+// to a spool of their own under "parked/", which retries them apart (and on the next
+// start), so one record that cannot be written does not hold up every record after it.
+//
 // A torn frame at the end of the newest segment (a write cut by a crash) is cut off on
 // open. Without WithSync, appends are write(2) calls (they survive the process, not the
 // operating system); with it, each append is fsynced, as PLINTH_FSYNC asks of the store.
@@ -78,6 +82,7 @@ type options struct {
 	segmentSize int64
 	minBackoff  time.Duration
 	maxBackoff  time.Duration
+	parkAfter   int
 	log         *slog.Logger
 }
 
@@ -103,6 +108,16 @@ func WithBackoff(lo, hi time.Duration) Option {
 // instead of one each. Default 0: every record is written as soon as the drainer gets
 // to it.
 func WithLinger(d time.Duration) Option { return func(o *options) { o.linger = max(d, 0) } }
+
+// WithParking sets records aside after n failed sink writes in a row: they go to a
+// spool of their own under the spool's directory ("parked"), which retries them apart,
+// for as long as it takes, while the records behind them flow. A record the sink can
+// never take (its tenant's key was deleted) then holds up only itself, not every record
+// after it. Parked records are on disk before the main spool moves past them, so parking
+// loses nothing; their order relative to the others is not kept (sinks are idempotent
+// and keyed by the record). Default 0: the drainer retries a failing batch until it
+// succeeds, and later records wait.
+func WithParking(n int) Option { return func(o *options) { o.parkAfter = max(n, 0) } }
 
 // WithLogger sets the logger for drain failures.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -182,6 +197,9 @@ type Spool[T any] struct {
 	kick chan struct{}
 	stop chan struct{}
 	done chan struct{}
+	// parked retries the records set aside after parkAfter failed writes (nil without
+	// WithParking).
+	parked *Spool[T]
 }
 
 var _ spool.Spool[struct{}] = (*Spool[struct{}])(nil)
@@ -207,8 +225,28 @@ func Open[T any](dir string, sink spool.Sink[T], opts ...Option) (*Spool[T], err
 	if err := s.recover(); err != nil {
 		return nil, err
 	}
+	if o.parkAfter > 0 {
+		po := o
+		po.parkAfter = 0
+		p, err := Open(filepath.Join(dir, parkedDir), sink, func(x *options) { *x = po })
+		if err != nil {
+			return nil, err
+		}
+		s.parked = p
+	}
 	go s.drain()
 	return s, nil
+}
+
+// parkedDir is the directory, under a spool's, of the spool holding its parked records.
+const parkedDir = "parked"
+
+// Parked returns how many bytes of parked records are still waiting for the sink.
+func (s *Spool[T]) Parked() int64 {
+	if s.parked == nil {
+		return 0
+	}
+	return s.parked.Backlog()
 }
 
 func (s *Spool[T]) segPath(seg uint64) string {
@@ -560,14 +598,25 @@ func (s *Spool[T]) Close(ctx context.Context) error {
 	ferr := s.Flush(ctx)
 	close(s.stop)
 	<-s.done
+	var perr error
+	if s.parked != nil {
+		// Parked records may be ones the sink can never take: give them a moment, and
+		// leave the rest on disk for the next start.
+		pctx, cancel := context.WithTimeout(ctx, parkedCloseWait)
+		perr = s.parked.Close(pctx)
+		cancel()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ferr != nil {
 		s.opt.log.Warn("spool closed with records not yet drained; they are drained on the next start",
 			"dir", s.dir, "backlog_from", fmt.Sprintf("%d:%d", s.acked.seg, s.acked.off))
 	}
-	return errors.Join(s.w.Close(), s.cursor.Close())
+	return errors.Join(s.w.Close(), s.cursor.Close(), perr)
 }
+
+// parkedCloseWait bounds how long Close waits for parked records to drain.
+const parkedCloseWait = 2 * time.Second
 
 // drain reads frames past the acknowledged position, writes them to the sink (retrying
 // with backoff until it succeeds or the spool stops) and moves the cursor. Log lines
@@ -736,12 +785,22 @@ func (s *Spool[T]) drain() {
 // deliver writes a batch to the sink, retrying what the sink could not store until all
 // of it is in; false when the spool stops first.
 func (s *Spool[T]) deliver(recs []T, backoff *time.Duration) bool {
-	for len(recs) > 0 {
+	for failed := 0; len(recs) > 0; {
 		err := s.sink(context.Background(), recs)
 		if err == nil {
 			break
 		}
 		recs = spool.Unstored(recs, err)
+		failed++
+		if s.parked != nil && failed >= s.opt.parkAfter {
+			if perr := s.parked.Append(context.Background(), recs); perr == nil {
+				s.opt.log.Error("spool: records set aside after failed sink writes; they are retried apart while later records flow",
+					"dir", s.dir, "records", len(recs), "attempts", failed, "error", err)
+				break
+			} else {
+				s.opt.log.Error("spool: could not set records aside; retrying them here", "dir", s.dir, "error", perr)
+			}
+		}
 		s.opt.log.Error("spool: sink write failed; retrying", "dir", s.dir, "records", len(recs), "error", err, "retry_in", backoff.String())
 		if !s.sleep(backoff) {
 			return false

@@ -462,3 +462,98 @@ func TestLingerGathersRecordsIntoOneSinkWrite(t *testing.T) {
 		t.Fatalf("sink calls after Close %v, want a fourth with records 51 to 53", got)
 	}
 }
+
+// A record the sink refuses every time (its tenant's key was deleted) is set aside after
+// a few tries, and the records behind it still arrive; the parked record is kept on disk
+// and arrives once the sink takes it, after a restart too.
+func TestParkedRecordDoesNotHoldUpTheOthers(t *testing.T) {
+	dir := t.TempDir()
+	var (
+		mu      sync.Mutex
+		got     = map[string]int{}
+		refused = true
+	)
+	errGone := errors.New("tenant key deleted")
+	sink := func(_ context.Context, recs []usage.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		var failed []usage.Record
+		for _, r := range recs {
+			if r.Tenant == "shredded" && refused {
+				failed = append(failed, r)
+				continue
+			}
+			got[r.RequestID]++
+		}
+		if len(failed) > 0 {
+			return &usage.WriteError{Failed: failed, Err: errGone}
+		}
+		return nil
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts := []filespool.Option{filespool.WithParking(3), filespool.WithBackoff(time.Millisecond, 5*time.Millisecond), filespool.WithLogger(quiet)}
+	sp, err := filespool.Open(dir, sink, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	stuck := record(0)
+	stuck.Tenant, stuck.RequestID = "shredded", "req_stuck"
+	if err := sp.Append(ctx, []usage.Record{stuck}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 50; i++ {
+		if err := sp.Append(ctx, []usage.Record{record(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sp.Flush(fctx); err != nil {
+		t.Fatalf("the records behind a refused one never arrived: %v", err)
+	}
+	mu.Lock()
+	n := len(got)
+	mu.Unlock()
+	if n != 50 {
+		t.Fatalf("%d of 50 records arrived", n)
+	}
+	if sp.Parked() == 0 {
+		t.Fatal("the refused record is not parked")
+	}
+	cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
+	defer ccancel()
+	if err := sp.Close(cctx); err != nil {
+		t.Fatalf("close with a record parked: %v", err)
+	}
+
+	// The sink takes it now: after a restart the parked record arrives, once.
+	mu.Lock()
+	refused = false
+	mu.Unlock()
+	sp, err = filespool.Open(dir, sink, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		c := got["req_stuck"]
+		mu.Unlock()
+		if c == 1 {
+			break
+		}
+		if c > 1 || time.Now().After(deadline) {
+			t.Fatalf("the parked record arrived %d times", c)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := sp.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id, c := range got {
+		if c != 1 {
+			t.Errorf("%s arrived %d times", id, c)
+		}
+	}
+}
