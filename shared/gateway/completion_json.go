@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/plinth-ai/plinth/shared/httpapi"
+	"github.com/plinth-ai/plinth/shared/jsonappend"
 	"github.com/plinth-ai/plinth/shared/provider"
 )
 
@@ -42,13 +42,13 @@ func appendCompletion(b []byte, c *Completion) ([]byte, bool) {
 		return b, false
 	}
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, r.ID, false)
+	b = jsonappend.String(b, r.ID, false)
 	b = append(b, `,"object":`...)
-	b = appendJSONString(b, r.Object, false)
+	b = jsonappend.String(b, r.Object, false)
 	b = append(b, `,"created":`...)
 	b = strconv.AppendInt(b, r.Created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, r.Model, false)
+	b = jsonappend.String(b, r.Model, false)
 	b = append(b, `,"choices":`...)
 	if r.Choices == nil {
 		b = append(b, "null"...)
@@ -76,7 +76,7 @@ func appendCompletion(b []byte, c *Completion) ([]byte, bool) {
 	}
 	if r.SystemFingerprint != "" {
 		b = append(b, `,"system_fingerprint":`...)
-		b = appendJSONString(b, r.SystemFingerprint, false)
+		b = jsonappend.String(b, r.SystemFingerprint, false)
 	}
 	return append(b, '}', '\n'), true
 }
@@ -89,18 +89,18 @@ func appendChoice(b []byte, ch *provider.Choice) ([]byte, bool) {
 	b = append(b, `{"index":`...)
 	b = strconv.AppendInt(b, int64(ch.Index), 10)
 	b = append(b, `,"finish_reason":`...)
-	b = appendJSONString(b, ch.FinishReason, true)
+	b = jsonappend.String(b, ch.FinishReason, true)
 	b = append(b, `,"logprobs":null,"message":{"role":`...)
-	b = appendJSONString(b, m.Role, true)
+	b = jsonappend.String(b, m.Role, true)
 	b = append(b, `,"content":`...)
 	if m.Content.Null && m.Content.Text == "" {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, m.Content.Text, true)
+		b = jsonappend.String(b, m.Content.Text, true)
 	}
 	if m.Name != "" {
 		b = append(b, `,"name":`...)
-		b = appendJSONString(b, m.Name, true)
+		b = jsonappend.String(b, m.Name, true)
 	}
 	if len(m.ToolCalls) > 0 {
 		b = append(b, `,"tool_calls":[`...)
@@ -121,7 +121,7 @@ func appendChoice(b []byte, ch *provider.Choice) ([]byte, bool) {
 					b = append(b, ',')
 				}
 				b = append(b, `"id":`...)
-				b = appendJSONString(b, tc.ID, true)
+				b = jsonappend.String(b, tc.ID, true)
 				first = false
 			}
 			if tc.Type != "" {
@@ -129,7 +129,7 @@ func appendChoice(b []byte, ch *provider.Choice) ([]byte, bool) {
 					b = append(b, ',')
 				}
 				b = append(b, `"type":`...)
-				b = appendJSONString(b, tc.Type, true)
+				b = jsonappend.String(b, tc.Type, true)
 				first = false
 			}
 			if !first {
@@ -138,18 +138,18 @@ func appendChoice(b []byte, ch *provider.Choice) ([]byte, bool) {
 			b = append(b, `"function":{`...)
 			if tc.Function.Name != "" {
 				b = append(b, `"name":`...)
-				b = appendJSONString(b, tc.Function.Name, true)
+				b = jsonappend.String(b, tc.Function.Name, true)
 				b = append(b, ',')
 			}
 			b = append(b, `"arguments":`...)
-			b = appendJSONString(b, tc.Function.Arguments, true)
+			b = jsonappend.String(b, tc.Function.Arguments, true)
 			b = append(b, '}', '}')
 		}
 		b = append(b, ']')
 	}
 	if m.ToolCallID != "" {
 		b = append(b, `,"tool_call_id":`...)
-		b = appendJSONString(b, m.ToolCallID, true)
+		b = jsonappend.String(b, m.ToolCallID, true)
 	}
 	if m.ToolError {
 		b = append(b, `,"tool_error":true`...)
@@ -158,65 +158,9 @@ func appendChoice(b []byte, ch *provider.Choice) ([]byte, bool) {
 	if m.Refusal == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, *m.Refusal, true)
+		b = jsonappend.String(b, *m.Refusal, true)
 	}
 	return append(b, '}', '}'), true
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as encoding/json writes a string: quotes, backslashes and
-// control characters escaped (\b \f \n \r \t by name), with html also <, > and &,
-// U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(b []byte, s string, html bool) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!html || (c != '<' && c != '>' && c != '&')) {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 var _ json.Marshaler = provider.Choice{} // the encoding appendChoice reproduces

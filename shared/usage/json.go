@@ -1,12 +1,11 @@
 package usage
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/plinth-ai/plinth/shared/jsonappend"
 )
 
 // AppendJSON appends the record's JSON to b: the same bytes json.Marshal writes, built
@@ -14,23 +13,23 @@ import (
 // ledger's item). A test checks the two agree.
 func (r *Record) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"request_id":`...)
-	b = appendJSONString(b, r.RequestID)
+	b = jsonappend.String(b, r.RequestID, true)
 	b = append(b, `,"tenant":`...)
-	b = appendJSONString(b, r.Tenant)
+	b = jsonappend.String(b, r.Tenant, true)
 	b = append(b, `,"key_id":`...)
-	b = appendJSONString(b, r.KeyID)
+	b = jsonappend.String(b, r.KeyID, true)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, r.Model)
+	b = jsonappend.String(b, r.Model, true)
 	if r.Deployment != "" {
 		b = append(b, `,"deployment":`...)
-		b = appendJSONString(b, r.Deployment)
+		b = jsonappend.String(b, r.Deployment, true)
 	}
 	b = append(b, `,"input_tokens":`...)
 	b = strconv.AppendInt(b, r.InputTokens, 10)
 	b = append(b, `,"output_tokens":`...)
 	b = strconv.AppendInt(b, r.OutputTokens, 10)
 	b = append(b, `,"cost_usd":`...)
-	b, err := appendJSONFloat(b, r.CostUSD)
+	b, err := jsonappend.Float(b, r.CostUSD)
 	if err != nil {
 		return b, err
 	}
@@ -49,7 +48,7 @@ func (r *Record) AppendJSON(b []byte) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = jsonappend.String(b, k, true)
 			b = append(b, ':')
 			b = strconv.AppendInt(b, int64(r.Guardrail[k]), 10)
 		}
@@ -59,7 +58,7 @@ func (r *Record) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, `,"guarded":true`...)
 	}
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, r.Status)
+	b = jsonappend.String(b, r.Status, true)
 	if r.HTTPStatus != 0 {
 		b = append(b, `,"http_status":`...)
 		b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
@@ -82,39 +81,4 @@ func (r *Record) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, '"')
 	}
 	return append(b, '}'), nil
-}
-
-// appendJSONString appends s as encoding/json does (HTML-safe escaping); strings that
-// need escaping at all are rare here (IDs, model names) and left to encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// appendJSONFloat appends f as encoding/json does: like ES6, fixed notation between
-// 1e-6 and 1e21, else exponent without a leading zero; NaN and infinities fail.
-func appendJSONFloat(b []byte, f float64) ([]byte, error) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return b, &json.UnsupportedValueError{Str: strconv.FormatFloat(f, 'g', -1, 64)}
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// e-09 → e-9
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b, nil
 }
