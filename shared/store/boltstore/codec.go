@@ -32,12 +32,9 @@ var errCorrupt = errors.New("boltstore: corrupt record")
 // uvarint len(data)+1 (0 = nil) | data | uvarint count | count × (uvarint len | name | float64 bits).
 const recordFormat = 1
 
-func encodeRecord(it store.Item) []byte {
-	size := 1 + 3*binary.MaxVarintLen64 + len(it.Data) + binary.MaxVarintLen64
-	for name := range it.Nums {
-		size += binary.MaxVarintLen64 + len(name) + 8
-	}
-	b := make([]byte, 0, size)
+// appendHead appends a record's format byte, version, expiry and data: everything before
+// its counters.
+func appendHead(b []byte, it store.Item) []byte {
 	b = append(b, recordFormat)
 	b = binary.AppendUvarint(b, uint64(it.Version))
 	var exp int64
@@ -51,6 +48,16 @@ func encodeRecord(it store.Item) []byte {
 		b = binary.AppendUvarint(b, uint64(len(it.Data))+1)
 		b = append(b, it.Data...)
 	}
+	return b
+}
+
+func encodeRecord(it store.Item) []byte {
+	size := 1 + 3*binary.MaxVarintLen64 + len(it.Data) + binary.MaxVarintLen64
+	for name := range it.Nums {
+		size += binary.MaxVarintLen64 + len(name) + 8
+	}
+	b := make([]byte, 0, size)
+	b = appendHead(b, it)
 	b = binary.AppendUvarint(b, uint64(len(it.Nums)))
 	for name, v := range it.Nums {
 		b = binary.AppendUvarint(b, uint64(len(name)))
@@ -263,19 +270,7 @@ func encodeMerged(it store.Item, old []byte) ([]byte, error) {
 		size += binary.MaxVarintLen64 + len(name) + 8
 	}
 	b := make([]byte, 0, size)
-	b = append(b, recordFormat)
-	b = binary.AppendUvarint(b, uint64(it.Version))
-	var exp int64
-	if !it.ExpiresAt.IsZero() {
-		exp = it.ExpiresAt.UnixNano()
-	}
-	b = binary.AppendVarint(b, exp)
-	if it.Data == nil {
-		b = binary.AppendUvarint(b, 0)
-	} else {
-		b = binary.AppendUvarint(b, uint64(len(it.Data))+1)
-		b = append(b, it.Data...)
-	}
+	b = appendHead(b, it)
 	b = binary.AppendUvarint(b, p.count+uint64(added))
 	nums = p.nums
 	for range p.count {
