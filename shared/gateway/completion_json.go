@@ -66,13 +66,8 @@ func appendCompletion(b []byte, c *Completion) ([]byte, bool) {
 		b = append(b, ']')
 	}
 	if u := r.Usage; u != nil {
-		b = append(b, `,"usage":{"prompt_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
-		b = append(b, `,"completion_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
-		b = append(b, `,"total_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
-		b = append(b, '}')
+		b = append(b, `,"usage":`...)
+		b = u.AppendJSON(b)
 	}
 	if r.SystemFingerprint != "" {
 		b = append(b, `,"system_fingerprint":`...)

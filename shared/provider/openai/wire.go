@@ -49,13 +49,8 @@ func appendHead(b []byte, id, object string, created int64, model string) []byte
 
 func appendUsageTail(b []byte, u *provider.Usage, fingerprint string) []byte {
 	if u != nil {
-		b = append(b, `,"usage":{"prompt_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
-		b = append(b, `,"completion_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
-		b = append(b, `,"total_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
-		b = append(b, '}')
+		b = append(b, `,"usage":`...)
+		b = u.AppendJSON(b)
 	}
 	if fingerprint != "" {
 		b = append(b, `,"system_fingerprint":`...)
