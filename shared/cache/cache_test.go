@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/cache"
+	"github.com/plinth-ai/plinth/shared/clocktest"
 	"github.com/plinth-ai/plinth/shared/provider"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
@@ -90,18 +90,6 @@ func TestCacheablePolicy(t *testing.T) {
 	}
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func answer(text string) *provider.ChatResponse {
 	return &provider.ChatResponse{ID: "chatcmpl-1", Object: "chat.completion", Created: 1764064800, Model: "m",
 		Choices: []provider.Choice{{Index: 0, Message: provider.Message{Role: "assistant", Content: provider.TextContent(text)}, FinishReason: "stop"}},
@@ -110,14 +98,14 @@ func answer(text string) *provider.ChatResponse {
 
 func TestExactCacheIsolationAndTTL(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
-	st := memstore.New(memstore.WithClock(clk.now))
+	clk := clocktest.New(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	st := memstore.New(memstore.WithClock(clk.Now))
 	s := tenant.CacheSettings{Enabled: true, TTLSeconds: 60}
 	req := chat(t, `{"model":"m","temperature":0,"messages":[{"role":"user","content":"hi"}]}`)
 	for _, lru := range []int{0, 16} {
 		name := map[int]string{0: "store only", 16: "with LRU"}[lru]
 		t.Run(name, func(t *testing.T) {
-			c := cache.New(st, cache.WithClock(clk.now), cache.WithLRUSize(lru))
+			c := cache.New(st, cache.WithClock(clk.Now), cache.WithLRUSize(lru))
 			if _, hit, _ := c.Lookup(ctx, "acme", req, s); hit != cache.Miss {
 				t.Fatal("hit on empty cache")
 			}
@@ -125,7 +113,7 @@ func TestExactCacheIsolationAndTTL(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A second instance sharing the store sees it too.
-			for _, inst := range []*cache.Cache{c, cache.New(st, cache.WithClock(clk.now))} {
+			for _, inst := range []*cache.Cache{c, cache.New(st, cache.WithClock(clk.Now))} {
 				e, hit, err := inst.Lookup(ctx, "acme", req, s)
 				if err != nil || hit != cache.Exact || e.Response.Choices[0].Message.Content.String() != "hello "+name {
 					t.Fatalf("lookup: %v %q %v", e, hit, err)
@@ -139,7 +127,7 @@ func TestExactCacheIsolationAndTTL(t *testing.T) {
 			if _, hit, _ := c.Lookup(ctx, "acme", &sampled, s); hit != cache.Miss {
 				t.Fatal("sampled request served from cache")
 			}
-			clk.add(61 * time.Second)
+			clk.Advance(61 * time.Second)
 			if _, hit, _ := c.Lookup(ctx, "acme", req, s); hit != cache.Miss {
 				t.Fatal("expired entry served")
 			}

@@ -8,22 +8,10 @@ import (
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/cellmove"
+	"github.com/plinth-ai/plinth/shared/clocktest"
 	"github.com/plinth-ai/plinth/shared/fault"
 	"github.com/plinth-ai/plinth/shared/store"
 )
-
-// clock is an injected clock tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // flaky is a store whose writes fail once it is down: a run that crashes writes
 // nothing more, not even its error.
@@ -125,7 +113,7 @@ func TestConcurrentRuns(t *testing.T) {
 // one after resumes from the checkpoint. The clock is injected: nothing sleeps.
 func TestCrashedRunsLeaseExpires(t *testing.T) {
 	w := seed(t)
-	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	state := &flaky{Store: w.central}
 	switched, n := 0, 0
 	crash := errors.New("crash")
@@ -138,25 +126,25 @@ func TestCrashedRunsLeaseExpires(t *testing.T) {
 		}
 		return nil
 	})
-	m.State, m.Now, m.Lease = state, clk.now, time.Minute
+	m.State, m.Now, m.Lease = state, clk.Now, time.Minute
 	if _, err := m.Run(context.Background()); !errors.Is(err, crash) {
 		t.Fatalf("the crashed run: %v", err)
 	}
 	state.down = false
 	crashed, err := cellmove.Load(context.Background(), w.central, "acme")
-	if err != nil || !crashed.Leased(clk.now()) || crashed.Error != "" {
+	if err != nil || !crashed.Leased(clk.Now()) || crashed.Error != "" {
 		t.Fatalf("after the crash: %+v %v", crashed, err)
 	}
 	resume := func() (cellmove.State, error) {
 		m := w.move(t, &switched, nil)
-		m.Now, m.Lease = clk.now, time.Minute
+		m.Now, m.Lease = clk.Now, time.Minute
 		return m.Run(context.Background())
 	}
-	clk.add(59 * time.Second)
+	clk.Advance(59 * time.Second)
 	if s, err := resume(); !errors.Is(err, cellmove.ErrLeased) || s.Runs != 1 {
 		t.Fatalf("a run before the lease expired: %+v %v", s, err)
 	}
-	clk.add(time.Second)
+	clk.Advance(time.Second)
 	s, err := resume()
 	if err != nil || s.Phase != cellmove.PhaseDone || s.Runs != 2 || s.Records != int64(len(w.acme)) || s.Blobs != 12 {
 		t.Fatalf("the resumed run: %+v %v", s, err)
@@ -168,20 +156,20 @@ func TestCrashedRunsLeaseExpires(t *testing.T) {
 // next checkpoint without writing.
 func TestStalledRunLosesItsLease(t *testing.T) {
 	w := seed(t)
-	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	switched, n := 0, 0
 	var other cellmove.State
 	var otherErr error
 	stalled := w.move(t, &switched, func(cellmove.State) error {
 		if n++; n == 2 {
-			clk.add(2 * time.Minute) // stalls; meanwhile another run takes over and finishes
+			clk.Advance(2 * time.Minute) // stalls; meanwhile another run takes over and finishes
 			o := w.move(t, &switched, nil)
-			o.Now, o.Lease = clk.now, time.Minute
+			o.Now, o.Lease = clk.Now, time.Minute
 			other, otherErr = o.Run(context.Background())
 		}
 		return nil
 	})
-	stalled.Now, stalled.Lease = clk.now, time.Minute
+	stalled.Now, stalled.Lease = clk.Now, time.Minute
 	_, err := stalled.Run(context.Background())
 	if otherErr != nil || other.Phase != cellmove.PhaseDone {
 		t.Fatalf("the run that took over: %+v %v", other, otherErr)

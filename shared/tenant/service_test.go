@@ -4,31 +4,21 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/plinth-ai/plinth/shared/auth"
+	"github.com/plinth-ai/plinth/shared/clocktest"
 	"github.com/plinth-ai/plinth/shared/store"
 	"github.com/plinth-ai/plinth/shared/store/memstore"
 	"github.com/plinth-ai/plinth/shared/tenant"
 )
 
 // clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+func newClock() *clocktest.Clock {
+	return clocktest.New(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)} }
 
 func TestCreateTenantValidation(t *testing.T) {
 	ctx := context.Background()

@@ -41,7 +41,7 @@ func TestOutageThatRecovers(t *testing.T) {
 				t.Errorf("the primary got %d requests while its circuit was open, want none", up.requests()-breakerThreshold)
 			}
 
-			r.clock.advance(breakerCooldown)
+			r.clock.Advance(breakerCooldown)
 			r.check(r.chat(primary), false, byPrimary, models) // the half-open probe succeeds
 			r.check(r.stream(primary), true, byPrimary, models)
 			r.check(r.chat(primary), false, byPrimary, models)

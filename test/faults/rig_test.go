@@ -20,6 +20,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/plinth-ai/plinth/shared/clocktest"
 	"github.com/plinth-ai/plinth/shared/platform"
 	"github.com/plinth-ai/plinth/shared/provider/providertest"
 	"github.com/plinth-ai/plinth/shared/provider/router"
@@ -49,7 +50,7 @@ type rig struct {
 	admin  string
 	key    string
 	waits  *waits
-	clock  *clock
+	clock  *clocktest.Clock
 	models int
 	// inflight counts requests the platform is still handling: a handler records usage
 	// as it returns, after the client may have read the whole answer.
@@ -76,28 +77,11 @@ func (w *waits) take() []time.Duration {
 	return out
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 const breakerThreshold, breakerCooldown = 3, time.Minute
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	w, c := &waits{}, &clock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	w, c := &waits{}, clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}
 	ctx := context.Background()
 	l, err := platform.NewLocal(ctx, platform.Config{

@@ -5,34 +5,22 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/plinth-ai/plinth/shared/clocktest"
 	"github.com/plinth-ai/plinth/shared/kms/filekms"
 	"github.com/plinth-ai/plinth/shared/platform"
 )
 
 // clock is a platform clock the test moves.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // TestCryptoShredding: a silo tenant's data is sealed with its own key. Disabling the key
 // makes every read of the tenant's data fail with 503 service_unavailable naming the key
 // (nothing is served from plaintext), re-enabling it restores them, and deleting it makes
 // the data unreadable for good, across a restart. Other tenants are unaffected throughout.
 func TestCryptoShredding(t *testing.T) {
 	dir := t.TempDir()
-	clk := &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	start := func() (*platform.Local, *httptest.Server) {
 		p, err := platform.NewLocal(context.Background(), platform.Config{DataDir: dir, AdminKey: adminKey, Logger: quiet, Clock: clk.Now})
 		if err != nil {
@@ -82,7 +70,7 @@ func TestCryptoShredding(t *testing.T) {
 	if err := km.DisableKey(ctx, keyID); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(10 * time.Minute)
+	clk.Advance(10 * time.Minute)
 	expect("acme", 503, keyID)
 	expect("acme", 503, "service_unavailable")
 	for _, path := range []string{"/v1/knowledge-bases/docs/documents", "/v1/usage"} {
@@ -113,7 +101,7 @@ func TestCryptoShredding(t *testing.T) {
 	if err := km.DeleteKey(ctx, keyID); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(10 * time.Minute)
+	clk.Advance(10 * time.Minute)
 	expect("acme", 503, keyID)
 	stop()
 	p, srv = start()
